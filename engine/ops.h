@@ -1,0 +1,120 @@
+// Every differentiable op of the engine, as free functions (see engine/autograd.h).
+//
+// Each op: checks shapes/dtypes/devices and throws ptl::Error naming itself and the shapes;
+// allocates its output; runs the kernel for the tensor's device (kernels/cpu, kernels/cuda);
+// records a backward closure when an input requires grad. Floating ops work in float32 and
+// float64 (float64 for gradient checks). Dimensions may be negative (counted from the end).
+#pragma once
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "engine/tensor.h"
+
+namespace ptl {
+
+// ---- creation (no autograd) ----
+Tensor zeros(const Shape& shape, DType dtype = DType::F32, Device device = Device::cpu());
+Tensor ones(const Shape& shape, DType dtype = DType::F32, Device device = Device::cpu());
+Tensor full(const Shape& shape, double value, DType dtype = DType::F32,
+            Device device = Device::cpu());
+Tensor zeros_like(const Tensor& t);
+Tensor from_vector(const std::vector<float>& v, const Shape& shape);
+Tensor from_vector(const std::vector<double>& v, const Shape& shape);
+Tensor from_vector(const std::vector<int64_t>& v, const Shape& shape);
+Tensor arange(int64_t n, DType dtype = DType::F32);
+Tensor scalar(double v, DType dtype = DType::F32);
+void fill_(Tensor& t, double value);               // in place, no autograd
+void copy_(Tensor& dst, const Tensor& src);        // in place into a (possibly strided) view
+
+// ---- element-wise, numpy broadcasting ----
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor sub(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, const Tensor& b);
+Tensor add(const Tensor& a, double s);
+Tensor mul(const Tensor& a, double s);
+Tensor neg(const Tensor& a);
+Tensor pow(const Tensor& a, double exponent);
+Tensor relu(const Tensor& a);
+Tensor sigmoid(const Tensor& a);
+Tensor tanh(const Tensor& a);
+Tensor exp(const Tensor& a);
+Tensor log(const Tensor& a);
+Tensor sqrt(const Tensor& a);
+Tensor abs(const Tensor& a);
+Tensor clamp(const Tensor& a, double lo, double hi);  // gradient 1 strictly inside, 0 outside
+inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+inline Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+inline Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+inline Tensor operator*(const Tensor& a, double s) { return mul(a, s); }
+inline Tensor operator-(const Tensor& a) { return neg(a); }
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
+// Sums `g` down to `shape` over broadcast dimensions (the backward of broadcasting).
+Tensor sum_to(const Tensor& g, const Shape& shape);
+
+// ---- reductions ----
+Tensor sum(const Tensor& a);  // all elements -> shape ()
+Tensor sum(const Tensor& a, const std::vector<int64_t>& dims, bool keepdim = false);
+Tensor mean(const Tensor& a);
+Tensor mean(const Tensor& a, const std::vector<int64_t>& dims, bool keepdim = false);
+struct ValuesIndices {
+  Tensor values, indices;  // indices: int64; the first index of the extreme value wins
+};
+ValuesIndices max(const Tensor& a, int64_t dim, bool keepdim = false);
+ValuesIndices min(const Tensor& a, int64_t dim, bool keepdim = false);
+Tensor max(const Tensor& a);  // all elements -> shape ()
+Tensor min(const Tensor& a);
+
+// ---- shape and copy ----
+Tensor reshape(const Tensor& a, Shape shape);  // one -1 allowed; a view when contiguous
+Tensor flatten(const Tensor& a, int64_t start_dim = 1, int64_t end_dim = -1);
+Tensor squeeze(const Tensor& a, int64_t dim);
+Tensor unsqueeze(const Tensor& a, int64_t dim);
+Tensor permute(const Tensor& a, const std::vector<int64_t>& dims);  // view
+Tensor transpose(const Tensor& a, int64_t d0, int64_t d1);          // view
+Tensor narrow(const Tensor& a, int64_t dim, int64_t start, int64_t length);  // view
+std::vector<Tensor> chunk(const Tensor& a, int64_t chunks, int64_t dim);     // views
+std::vector<Tensor> split(const Tensor& a, const std::vector<int64_t>& sizes, int64_t dim);
+Tensor cat(const std::vector<Tensor>& parts, int64_t dim);
+Tensor flip(const Tensor& a, int64_t dim);  // flip(x, 3) is the horizontal flip of NCHW
+Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index);  // index: int64
+
+// ---- linear algebra ----
+Tensor matmul(const Tensor& a, const Tensor& b);  // (M,K)x(K,N); (B,M,K)x(B,K,N)
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());  // x W^T + b
+
+// ---- convolution, normalisation, pooling (NCHW) ----
+struct Conv2dOptions {
+  std::array<int64_t, 2> stride{1, 1}, padding{0, 0}, dilation{1, 1};
+};
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(),
+              const Conv2dOptions& opt = {});
+// x: (N,C) or (N,C,H,W). In training, normalises with batch statistics and updates
+// running_mean/var in place (unbiased variance, momentum as PyTorch); in eval, uses them.
+Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
+                  Tensor running_var, bool training, double momentum = 0.1, double eps = 1e-5);
+struct Pool2dOptions {
+  std::array<int64_t, 2> kernel{2, 2}, stride{0, 0}, padding{0, 0};  // stride 0 = kernel
+  bool ceil_mode = false;
+  bool count_include_pad = true;  // average pooling only
+};
+Tensor max_pool2d(const Tensor& x, const Pool2dOptions& opt);
+Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& opt);
+Tensor adaptive_avg_pool2d(const Tensor& x, std::array<int64_t, 2> output_size);
+Tensor adaptive_max_pool2d(const Tensor& x, std::array<int64_t, 2> output_size);
+
+// ---- losses and distances ----
+Tensor log_softmax(const Tensor& x, int64_t dim);
+Tensor softmax(const Tensor& x, int64_t dim);
+// logits (N,K), targets (N) int64 in [0,K). Mean over the batch; targets (1-eps)*onehot + eps/K.
+Tensor cross_entropy(const Tensor& logits, const Tensor& targets, double label_smoothing = 0.0);
+// Euclidean distances between rows: x (M,D), y (N,D) -> (M,N); sqrt(max(d2, 1e-12)).
+Tensor pairwise_distance(const Tensor& x, const Tensor& y);
+// Squared Euclidean distances between rows, (M,N).
+Tensor pairwise_sqdistance(const Tensor& x, const Tensor& y);
+// x / max(||x||_2 over dim, eps), as torch.nn.functional.normalize.
+Tensor l2_normalize(const Tensor& x, int64_t dim = 1, double eps = 1e-12);
+
+}  // namespace ptl

@@ -1,0 +1,64 @@
+// conv2d: shape checks, output allocation, CPU kernels, gradient closure.
+#include "engine/ops/op_utils.h"
+#include "kernels/cpu/conv.h"
+
+namespace ptl {
+
+using ops_detail::check_float_cpu;
+using ops_detail::check_same_dtype;
+
+Tensor conv2d(const Tensor& x0, const Tensor& w0, const Tensor& b0, const Conv2dOptions& o) {
+  check_float_cpu("conv2d", x0, "input");
+  check_float_cpu("conv2d", w0, "weight");
+  check_same_dtype("conv2d", x0, w0);
+  PTL_CHECK(x0.dim() == 4, "conv2d: input must be (N, C, H, W), got ", x0.shape_str());
+  PTL_CHECK(w0.dim() == 4, "conv2d: weight must be (Cout, Cin, KH, KW), got ", w0.shape_str());
+  PTL_CHECK(x0.size(1) == w0.size(1), "conv2d: input has ", x0.size(1), " channels but weight ",
+            w0.shape_str(), " expects ", w0.size(1));
+  for (int i = 0; i < 2; ++i)
+    PTL_CHECK(o.stride[i] > 0 && o.dilation[i] > 0 && o.padding[i] >= 0,
+              "conv2d: stride and dilation must be positive and padding non-negative");
+  if (b0.defined()) {
+    check_same_dtype("conv2d", x0, b0);
+    PTL_CHECK(b0.dim() == 1 && b0.size(0) == w0.size(0), "conv2d: bias ", b0.shape_str(),
+              " does not match ", w0.size(0), " output channels");
+  }
+  cpu::ConvGeometry g{x0.size(0), x0.size(1), x0.size(2), x0.size(3), w0.size(0), w0.size(2), w0.size(3),
+                      o.stride[0], o.stride[1], o.padding[0], o.padding[1], o.dilation[0], o.dilation[1], 0, 0};
+  g.OH = (g.H + 2 * g.ph - g.dh * (g.KH - 1) - 1) / g.sh + 1;
+  g.OW = (g.W + 2 * g.pw - g.dw * (g.KW - 1) - 1) / g.sw + 1;
+  PTL_CHECK(g.H + 2 * g.ph >= g.dh * (g.KH - 1) + 1 && g.W + 2 * g.pw >= g.dw * (g.KW - 1) + 1,
+            "conv2d: input ", x0.shape_str(), " (padded by ", g.ph, "x", g.pw,
+            ") is smaller than the dilated kernel ", w0.shape_str());
+  Tensor x = x0.contiguous(), w = w0.contiguous(), b = b0.defined() ? b0.contiguous() : Tensor();
+  Tensor y = Tensor::empty({g.N, g.Cout, g.OH, g.OW}, x.dtype());
+  PTL_DISPATCH_FLOAT(x.dtype(), "conv2d", [&] {
+    cpu::conv2d_forward<scalar_t>(x.data<scalar_t>(), w.data<scalar_t>(),
+                                  b.defined() ? b.data<scalar_t>() : nullptr, y.data<scalar_t>(), g);
+  });
+  Tensor xd = x.detach(), wd = w.detach();
+  const bool has_bias = b.defined();
+  return record(y, "conv2d", {x0, w0, b0}, [g, xd, wd, has_bias](const Tensor& gy0, const std::vector<bool>& need) -> Grads {
+    Tensor gy = gy0.contiguous();
+    Grads r(3);
+    PTL_DISPATCH_FLOAT(gy.dtype(), "conv2d backward", [&] {
+      if (need[0]) {
+        r[0] = Tensor::empty(xd.shape(), gy.dtype());
+        cpu::conv2d_backward_input<scalar_t>(gy.data<scalar_t>(), wd.data<scalar_t>(),
+                                             r[0].data<scalar_t>(), g);
+      }
+      if (need[1] || (has_bias && need[2])) {
+        Tensor gw = Tensor::empty(wd.shape(), gy.dtype());
+        Tensor gb = has_bias ? Tensor::empty({g.Cout}, gy.dtype()) : Tensor();
+        cpu::conv2d_backward_weight<scalar_t>(gy.data<scalar_t>(), xd.data<scalar_t>(),
+                                              gw.data<scalar_t>(),
+                                              has_bias ? gb.data<scalar_t>() : nullptr, g);
+        if (need[1]) r[1] = gw;
+        if (has_bias && need[2]) r[2] = gb;
+      }
+    });
+    return r;
+  });
+}
+
+}  // namespace ptl

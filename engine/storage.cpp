@@ -1,0 +1,61 @@
+#include "engine/storage.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "engine/error.h"
+#if PTL_WITH_CUDA
+#include "kernels/cuda/runtime.h"
+#endif
+
+namespace ptl {
+
+namespace {
+constexpr size_t kCpuAlignment = 64;
+
+[[noreturn, maybe_unused]] void no_cuda(Device d) {
+  fail(str("device ", d.str(), " requested, but this ptl was built without CUDA "
+           "(PTL_CUDA=OFF or no CUDA toolkit found); rebuild with -DPTL_CUDA=ON or use --device cpu"));
+}
+}  // namespace
+
+Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
+  if (device.is_cpu()) {
+    // aligned_alloc needs a size that is a multiple of the alignment; 0 bytes still gets a block.
+    size_t rounded = (nbytes + kCpuAlignment - 1) / kCpuAlignment * kCpuAlignment;
+    if (rounded == 0) rounded = kCpuAlignment;
+    data_ = std::aligned_alloc(kCpuAlignment, rounded);
+    PTL_CHECK(data_ != nullptr, "out of CPU memory: could not allocate ", nbytes, " bytes");
+    return;
+  }
+#if PTL_WITH_CUDA
+  data_ = cuda::device_alloc(nbytes, device.index);
+#else
+  no_cuda(device);
+#endif
+}
+
+Storage::~Storage() {
+  if (device_.is_cpu()) {
+    std::free(data_);
+    return;
+  }
+#if PTL_WITH_CUDA
+  cuda::device_free(data_, nbytes_, device_.index);
+#endif
+}
+
+void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size_t nbytes) {
+  if (nbytes == 0) return;
+  if (dst_dev.is_cpu() && src_dev.is_cpu()) {
+    std::memcpy(dst, src, nbytes);
+    return;
+  }
+#if PTL_WITH_CUDA
+  cuda::copy(dst, dst_dev.is_cuda(), src, src_dev.is_cuda(), nbytes);
+#else
+  no_cuda(dst_dev.is_cuda() ? dst_dev : src_dev);
+#endif
+}
+
+}  // namespace ptl

@@ -1,0 +1,32 @@
+// Reference-counted raw memory on one device. CPU memory is 64-byte aligned (AVX-512 lines and
+// cache lines); CUDA memory comes from the CUDA backend's allocator.
+#pragma once
+#include <cstddef>
+#include <memory>
+
+#include "engine/device.h"
+
+namespace ptl {
+
+class Storage {
+ public:
+  Storage(size_t nbytes, Device device);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  void* data() { return data_; }
+  const void* data() const { return data_; }
+  size_t nbytes() const { return nbytes_; }
+  Device device() const { return device_; }
+
+ private:
+  void* data_ = nullptr;
+  size_t nbytes_ = 0;
+  Device device_;
+};
+
+// Copies nbytes between two storages' raw pointers on any pair of devices.
+void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size_t nbytes);
+
+}  // namespace ptl

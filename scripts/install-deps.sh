@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs everything ptl needs to build and test on Debian 12, from Debian's packages only.
+# CUDA (toolkit, cuBLAS, cuDNN 9) is optional and found under /usr/local/cuda when present.
+set -euo pipefail
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends \
+  build-essential cmake ninja-build pkg-config \
+  libeigen3-dev libstb-dev catch2 libbenchmark-dev libyaml-cpp-dev zlib1g-dev \
+  python3-torch python3-numpy python3-matplotlib >/dev/null
