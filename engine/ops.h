@@ -117,4 +117,14 @@ Tensor pairwise_sqdistance(const Tensor& x, const Tensor& y);
 // x / max(||x||_2 over dim, eps), as torch.nn.functional.normalize.
 Tensor l2_normalize(const Tensor& x, int64_t dim = 1, double eps = 1e-12);
 
+// ---- BConv-Cell ----
+// The fused gate math of a BConv-Cell (docs/ptl-method.md): z (N, 4C, H, W) holds the gate
+// pre-activations in the order i, f, o, g along channels; c_prev (N, C, H, W) is the latent
+// state of the previous mini-batch and takes no gradient. h = o * tanh(c) is differentiable
+// w.r.t. z; the new state c = f * c_prev + i * g is returned detached.
+struct BConvGates {
+  Tensor h, c;
+};
+BConvGates bconv_gates(const Tensor& z, const Tensor& c_prev);
+
 }  // namespace ptl

@@ -1,0 +1,43 @@
+#include "layers/bconv_cell.h"
+
+#include "engine/autograd.h"
+#include "layers/init.h"
+
+namespace ptl {
+
+BConvCell::BConvCell(const BConvCellSpec& spec, Generator* rng) : spec_(spec), rng_(rng) {
+  gates = register_module("gates", std::make_shared<Conv2d>(Conv2dSpec{spec.in, 4 * spec.out, {3, 3},
+                                                                       {spec.stride, spec.stride}, {1, 1}, {1, 1}, false}));
+}
+
+Tensor BConvCell::fresh(const Shape& shape, const Tensor& like) {
+  Tensor s = Tensor::empty(shape, like.dtype());
+  if (spec_.init == StateInit::Zeros)
+    fill_(s, 0.0);
+  else
+    (rng_ ? *rng_ : default_generator()).normal_(s, 0.0, spec_.init_std);
+  return s;
+}
+
+Tensor BConvCell::forward(const Tensor& x) {
+  Tensor z = gates->forward(x);
+  const Shape shape{z.size(0), spec_.out, z.size(2), z.size(3)};
+  const bool carry = spec_.mode == StateMode::Carry && is_training();
+  Tensor prev;
+  if (carry && state_.defined() && state_.size(2) == shape[2] && state_.size(3) == shape[3] &&
+      state_.dtype() == z.dtype()) {
+    const int64_t have = state_.size(0), want = shape[0];
+    NoGradGuard ng;
+    if (have >= want)
+      prev = narrow(state_, 0, 0, want);
+    else
+      prev = cat({state_, fresh({want - have, shape[1], shape[2], shape[3]}, z)}, 0);
+  } else {
+    prev = fresh(shape, z);
+  }
+  BConvGates out = bconv_gates(z, prev);
+  if (carry) state_ = out.c;
+  return out.h;
+}
+
+}  // namespace ptl

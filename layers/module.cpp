@@ -1,0 +1,122 @@
+#include "layers/module.h"
+
+#include <algorithm>
+
+#include "engine/autograd.h"
+#include "engine/ops.h"
+
+namespace ptl {
+
+Tensor Module::register_parameter(const std::string& name, Tensor t) {
+  t.set_requires_grad(true);
+  params_.emplace_back(name, t);
+  return t;
+}
+
+Tensor Module::register_buffer(const std::string& name, Tensor t) {
+  buffers_.emplace_back(name, t);
+  return t;
+}
+
+void Module::collect(const std::string& prefix, bool params, std::vector<std::pair<std::string, Tensor>>& out) const {
+  for (const auto& [n, t] : params ? params_ : buffers_) out.emplace_back(prefix + n, t);
+  for (const auto& [n, c] : children_) c->collect(prefix + n + ".", params, out);
+}
+
+std::vector<std::pair<std::string, Tensor>> Module::named_parameters() const {
+  std::vector<std::pair<std::string, Tensor>> out;
+  collect("", true, out);
+  return out;
+}
+
+std::vector<std::pair<std::string, Tensor>> Module::named_buffers() const {
+  std::vector<std::pair<std::string, Tensor>> out;
+  collect("", false, out);
+  return out;
+}
+
+std::vector<Tensor> Module::parameters() const {
+  std::vector<Tensor> out;
+  for (auto& [n, t] : named_parameters()) out.push_back(t);
+  return out;
+}
+
+int64_t Module::parameter_count() const {
+  int64_t n = 0;
+  for (const Tensor& t : parameters()) n += t.numel();
+  return n;
+}
+
+TensorMap Module::state_dict() const {
+  TensorMap m;
+  for (auto& [n, t] : named_parameters()) m[n] = t;
+  for (auto& [n, t] : named_buffers()) m[n] = t;
+  return m;
+}
+
+std::string Module::LoadReport::str() const {
+  std::string s;
+  auto add = [&](const char* title, const std::vector<std::string>& v) {
+    if (v.empty()) return;
+    s += std::string("\n  ") + title + " (" + std::to_string(v.size()) + "):";
+    for (const std::string& k : v) s += "\n    " + k;
+  };
+  add("missing keys", missing);
+  add("unexpected keys", unexpected);
+  add("shape or dtype mismatches", mismatched);
+  return s;
+}
+
+Module::LoadReport Module::load_state_dict(const TensorMap& state, bool strict, const std::string& source) {
+  LoadReport r;
+  TensorMap ours = state_dict();
+  for (const auto& [k, t] : ours) {
+    auto it = state.find(k);
+    if (it == state.end()) {
+      r.missing.push_back(k);
+      continue;
+    }
+    const Tensor& src = it->second;
+    const bool dtype_ok = src.dtype() == t.dtype() || (is_floating(src.dtype()) && is_floating(t.dtype())) ||
+                          (!is_floating(src.dtype()) && !is_floating(t.dtype()));
+    if (src.shape() != t.shape() || !dtype_ok)
+      r.mismatched.push_back(str(k, ": expected ", dtype_name(t.dtype()), t.shape_str(), ", found ",
+                                 dtype_name(src.dtype()), src.shape_str()));
+  }
+  for (const auto& [k, t] : state)
+    if (!ours.count(k)) r.unexpected.push_back(k);
+  if (strict && !r.ok())
+    fail(str("loading ", source, " failed (strict mode; use non-strict loading to take what matches):", r.str()));
+
+  NoGradGuard ng;
+  for (auto& [k, t] : ours) {
+    auto it = state.find(k);
+    if (it == state.end() || it->second.shape() != t.shape()) continue;
+    if (std::find_if(r.mismatched.begin(), r.mismatched.end(),
+                     [&](const std::string& m) { return m.rfind(k + ":", 0) == 0; }) != r.mismatched.end())
+      continue;
+    Tensor dst = t.detach();
+    copy_(dst, it->second.to(t.device()).to(t.dtype()));
+  }
+  return r;
+}
+
+void Module::train(bool on) {
+  training_ = on;
+  for (auto& [n, c] : children_) c->train(on);
+}
+
+void Module::set_frozen(bool frozen) {
+  for (auto& [n, t] : params_) t.impl().requires_grad = !frozen;
+  for (auto& [n, c] : children_) c->set_frozen(frozen);
+}
+
+void Module::zero_grad() {
+  for (Tensor& t : parameters()) t.zero_grad();
+}
+
+void Module::reset_state() {
+  for (auto& [n, c] : children_) c->reset_state();
+}
+
+}  // namespace ptl

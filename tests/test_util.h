@@ -1,0 +1,54 @@
+// Small helpers shared by the tests.
+#pragma once
+#include <sys/resource.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <string>
+
+#include "engine/error.h"
+
+namespace ptl::test {
+
+// A fresh directory under $TMPDIR (or /tmp), removed with its contents at scope exit.
+class TempDir {
+ public:
+  TempDir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string tmpl = std::string(base ? base : "/tmp") + "/ptl_test_XXXXXX";
+    PTL_CHECK(::mkdtemp(tmpl.data()) != nullptr, "cannot create a temporary directory");
+    path_ = tmpl;
+  }
+  ~TempDir() { std::system(("rm -rf '" + path_ + "'").c_str()); }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Limits the size of files this process writes (RLIMIT_FSIZE) while in scope: writes past it
+// fail with EFBIG, as on a full disk. SIGXFSZ is ignored meanwhile so the write returns an error.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    ::getrlimit(RLIMIT_FSIZE, &old_);
+    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit lim = old_;
+    lim.rlim_cur = bytes;
+    ::setrlimit(RLIMIT_FSIZE, &lim);
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &old_);
+    std::signal(SIGXFSZ, old_handler_);
+  }
+  FileSizeLimit(const FileSizeLimit&) = delete;
+  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+
+ private:
+  rlimit old_{};
+  void (*old_handler_)(int) = nullptr;
+};
+
+}  // namespace ptl::test
