@@ -8,6 +8,7 @@ mkdir -p "$out"
   echo "parity fixtures need PyTorch under $py (Debian: apt-get install python3-torch)" >&2
   exit 1
 }
+shopt -s nullglob
 for gen in "$(dirname "$0")"/gen_*.py; do
   echo "running $(basename "$gen")"
   "$py" "$gen" "$out"

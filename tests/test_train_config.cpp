@@ -1,0 +1,86 @@
+// Configs (YAML + overrides, unknown keys rejected) and atomic checkpoints.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "engine/ops.h"
+#include "train/checkpoint.h"
+#include "train/config.h"
+#include "train/scheduler.h"
+#include "tests/test_util.h"
+
+using namespace ptl;
+using Catch::Contains;
+
+TEST_CASE("configs merge defaults, YAML and overrides, and reject unknown keys", "[config]") {
+  Config c = Config::from_yaml("model:\n  name: mgn_ptl\noptim:\n  lr: 3.5e-4\nschedule:\n  milestones: [10, 20]\n", "x.yaml");
+  CHECK(c.str("model.name") == "mgn_ptl");
+  CHECK(c.number("optim.lr") == 3.5e-4);
+  CHECK(c.int_list("schedule.milestones") == std::vector<int64_t>{10, 20});
+  CHECK(c.integer("data.p") == 4);  // default
+  c.apply_override("train.epochs=7");
+  c.apply_override("model.freeze=[conv1, layer1]");
+  CHECK(c.integer("train.epochs") == 7);
+  CHECK(c.string_list("model.freeze") == std::vector<std::string>{"conv1", "layer1"});
+  CHECK_THROWS_WITH(Config::from_yaml("optim:\n  lrr: 1\n", "typo.yaml"), Contains("typo.yaml: unknown config key 'optim.lrr'"));
+  CHECK_THROWS_WITH(c.apply_override("epochs"), Contains("key=value"));
+  c.apply_override("train.epochs=many");
+  CHECK_THROWS_WITH(c.integer("train.epochs"), Contains("'train.epochs' must be an integer, got 'many'"));
+  CHECK_THROWS_WITH(Config::from_yaml("a: [", "bad.yaml"), Contains("bad.yaml: invalid YAML"));
+  // The effective config round-trips through its YAML.
+  Config back = Config::from_yaml(c.to_yaml(true), "effective");
+  CHECK(back.to_yaml() == c.to_yaml());
+}
+
+TEST_CASE("learning-rate schedules: multistep, cosine and warm-up", "[config]") {
+  ScheduleSpec s;
+  s.milestones = {3, 5};
+  CHECK(lr_factor(s, 2, 0) == 1.0);
+  CHECK(lr_factor(s, 3, 0) == Approx(0.1));
+  CHECK(lr_factor(s, 9, 0) == Approx(0.01));
+  s.warmup_iters = 10;
+  CHECK(lr_factor(s, 0, 0) == Approx(0.1));
+  CHECK(lr_factor(s, 0, 5) == Approx(0.55));
+  CHECK(lr_factor(s, 0, 10) == 1.0);
+  ScheduleSpec cos;
+  cos.kind = "cosine";
+  cos.t_max = 10;
+  CHECK(lr_factor(cos, 0, 0) == 1.0);
+  CHECK(lr_factor(cos, 5, 0) == Approx(0.5));
+  CHECK(lr_factor(cos, 10, 0) == Approx(0.0).margin(1e-12));
+}
+
+TEST_CASE("checkpoints round-trip, are pruned, and a failed write keeps the previous one", "[checkpoint]") {
+  test::TempDir dir;
+  Checkpoint c;
+  c.model["fc.weight"] = reshape(arange(6), {2, 3});
+  c.optim["g0.p0.exp_avg"] = ones({2, 3});
+  c.rng["global"] = {42, 1234567890123ull};
+  c.epoch = 3;
+  c.step = 300;
+  c.best = 0.625;
+  c.config_yaml = "seed: 1\n";
+  const std::string path = dir.path() + "/" + checkpoint_name(3, 300);
+  save_checkpoint(path, c);
+  Checkpoint r = load_checkpoint(path);
+  CHECK(r.model["fc.weight"].to_vector() == c.model["fc.weight"].to_vector());
+  CHECK(r.optim.count("g0.p0.exp_avg") == 1);
+  CHECK(r.rng["global"] == c.rng["global"]);
+  CHECK((r.epoch == 3 && r.step == 300 && r.best == 0.625 && r.config_yaml == "seed: 1\n"));
+
+  for (int e = 4; e <= 7; ++e) save_checkpoint(dir.path() + "/" + checkpoint_name(e, e * 100), c);
+  prune_checkpoints(dir.path(), 2);
+  auto left = list_checkpoints(dir.path());
+  REQUIRE(left.size() == 2);
+  CHECK(left[1].find(checkpoint_name(7, 700)) != std::string::npos);
+
+  {
+    test::FileSizeLimit full_disk(1024);
+    c.model["big"] = zeros({100000});
+    CHECK_THROWS_WITH(save_checkpoint(left[1], c), Contains("write failed"));
+  }
+  CHECK(load_checkpoint(left[1]).model.count("big") == 0);  // the old checkpoint is intact
+  std::ofstream(dir.path() + "/weights.safetensors", std::ios::binary) << serialize_safetensors({{"w", ones({1})}});
+  CHECK_THROWS_WITH(load_checkpoint(dir.path() + "/weights.safetensors"), Contains("not a ptl checkpoint"));
+}

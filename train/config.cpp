@@ -1,0 +1,203 @@
+#include "train/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "engine/error.h"
+
+namespace ptl {
+
+const std::vector<ConfigKey>& config_keys() {
+  static const std::vector<ConfigKey> keys = {
+      {"seed", "0", "seed of every random stream (weights, sampling, augmentation, BConv-Cell states)"},
+      {"threads", "0", "CPU threads (0: PTL_NUM_THREADS or all cores)"},
+      {"device", "cpu", "cpu or cuda[:N]"},
+      {"model.name", "resnet50", "model name (ptl info --help lists them)"},
+      {"model.num_classes", "0", "classifier outputs (0: the number of training identities or classes)"},
+      {"model.ptl", "carry", "side branch: carry (state kept across batches), reset_every_batch, or off (baseline)"},
+      {"model.state_init", "normal", "BConv-Cell initial state: normal (N(0, 0.001^2)) or zeros"},
+      {"model.last_stride", "1", "stride of the last ResNet stage (ReID: 1)"},
+      {"model.pretrained", "", "safetensors weights to start from (torchvision names); empty: random init"},
+      {"model.freeze", "[]", "parameter-name prefixes to freeze, e.g. [conv1, bn1, layer1]"},
+      {"data.format", "market1501", "dataset format (ptl dataset --help lists them)"},
+      {"data.root", "", "dataset folder"},
+      {"data.height", "384", "input height"},
+      {"data.width", "128", "input width"},
+      {"data.sampler", "pk", "pk (P identities x K images) or shuffle"},
+      {"data.p", "4", "identities per PK batch"},
+      {"data.k", "4", "images per identity in a PK batch"},
+      {"data.batch_size", "64", "batch size of the shuffled sampler and of evaluation"},
+      {"data.workers", "2", "loader threads"},
+      {"data.flip", "0.5", "horizontal flip probability"},
+      {"data.pad", "0", "zero padding before a random crop back to size (0: no crop)"},
+      {"data.erasing", "0.5", "random erasing probability"},
+      {"data.on_bad_image", "error", "error or skip (counted warning)"},
+      {"optim.name", "adam", "adam, adamw or sgd"},
+      {"optim.lr", "2e-4", "base learning rate"},
+      {"optim.side_lr", "0", "learning rate of the side branch (0: optim.lr)"},
+      {"optim.weight_decay", "5e-4", "weight decay (L2 for adam/sgd, decoupled for adamw)"},
+      {"optim.amsgrad", "true", "AMSGrad variant of Adam"},
+      {"optim.momentum", "0.9", "SGD momentum"},
+      {"optim.nesterov", "false", "SGD Nesterov momentum"},
+      {"schedule.kind", "multistep", "multistep, cosine or constant"},
+      {"schedule.milestones", "[320, 360]", "multistep decay points (epochs, or iterations if per_iteration)"},
+      {"schedule.gamma", "0.1", "multistep decay factor"},
+      {"schedule.t_max", "400", "cosine period"},
+      {"schedule.eta_min", "0", "cosine floor"},
+      {"schedule.per_iteration", "false", "count schedule time in iterations instead of epochs"},
+      {"schedule.warmup_iters", "0", "linear warm-up iterations"},
+      {"schedule.warmup_factor", "0.1", "warm-up starting factor"},
+      {"loss.kind", "mgn", "mgn (triplet on global features + mean CE), ce, or ce_triplet"},
+      {"loss.margin", "1.2", "triplet margin (0: soft margin)"},
+      {"loss.label_smoothing", "0", "cross-entropy label smoothing"},
+      {"train.epochs", "400", "training epochs"},
+      {"train.eval_every", "40", "evaluate every N epochs (0: only at the end)"},
+      {"train.log_every", "20", "log every N iterations"},
+      {"train.checkpoint_every", "1", "checkpoint every N epochs"},
+      {"train.keep_last", "3", "checkpoints kept besides the best"},
+      {"train.out", "runs/default", "output folder: checkpoints, config, metrics, plots"},
+      {"train.max_iters_per_epoch", "0", "cap iterations per epoch (0: the whole epoch)"},
+      {"eval.metric", "euclidean", "euclidean, sqeuclidean or cosine"},
+      {"eval.rerank", "false", "k-reciprocal re-ranking"},
+      {"eval.flip", "true", "average the features of the image and its flip"},
+  };
+  return keys;
+}
+
+namespace {
+// Flattens a YAML mapping into dotted keys; sequences and scalars are leaves.
+void flatten(const YAML::Node& n, const std::string& prefix, std::map<std::string, std::string>& out,
+             const std::string& what) {
+  if (n.IsMap()) {
+    for (const auto& kv : n) flatten(kv.second, prefix.empty() ? kv.first.as<std::string>() : prefix + "." + kv.first.as<std::string>(), out, what);
+    return;
+  }
+  PTL_CHECK(!prefix.empty(), what, ": the top level must be a mapping of keys");
+  YAML::Emitter e;
+  e << YAML::Flow << n;
+  out[prefix] = n.IsScalar() ? n.Scalar() : e.c_str();
+}
+
+bool declared(const std::string& key) {
+  for (const ConfigKey& k : config_keys())
+    if (key == k.key) return true;
+  return false;
+}
+
+YAML::Node parse_value(const std::string& key, const std::string& v) {
+  try {
+    return YAML::Load(v.empty() ? "''" : v);
+  } catch (const YAML::Exception& e) {
+    fail(str("config key '", key, "': cannot parse value '", v, "' (", e.what(), ")"));
+  }
+}
+}  // namespace
+
+Config::Config() {
+  for (const ConfigKey& k : config_keys()) values_[k.key] = k.value;
+}
+
+Config Config::from_yaml(const std::string& text, const std::string& what) {
+  YAML::Node doc;
+  try {
+    doc = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    fail(ptl::str(what, ": invalid YAML: ", e.what()));
+  }
+  Config c;
+  if (doc.IsNull()) return c;
+  std::map<std::string, std::string> flat;
+  flatten(doc, "", flat, what);
+  for (const auto& [k, v] : flat) c.set(k, v, what);
+  return c;
+}
+
+Config Config::from_file(const std::string& path) {
+  std::ifstream f(path);
+  PTL_CHECK(f.good(), path, ": cannot open the config file");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return from_yaml(ss.str(), path);
+}
+
+void Config::set(const std::string& key, const std::string& value, const std::string& what) {
+  PTL_CHECK(declared(key), what, ": unknown config key '", key, "' (ptl train --help lists the keys)");
+  values_[key] = value;
+}
+
+void Config::apply_override(const std::string& assignment) {
+  const size_t eq = assignment.find('=');
+  PTL_CHECK(eq != std::string::npos && eq > 0, "override '", assignment, "' must look like key=value");
+  set(assignment.substr(0, eq), assignment.substr(eq + 1), "override '" + assignment + "'");
+}
+
+const std::string& Config::raw(const std::string& key) const {
+  auto it = values_.find(key);
+  PTL_CHECK(it != values_.end(), "config: no key '", key, "'");
+  return it->second;
+}
+
+std::string Config::str(const std::string& key) const { return raw(key); }
+
+int64_t Config::integer(const std::string& key) const {
+  try {
+    return parse_value(key, raw(key)).as<int64_t>();
+  } catch (const YAML::Exception&) {
+    fail(ptl::str("config key '", key, "' must be an integer, got '", raw(key), "'"));
+  }
+}
+
+double Config::number(const std::string& key) const {
+  try {
+    return parse_value(key, raw(key)).as<double>();
+  } catch (const YAML::Exception&) {
+    fail(ptl::str("config key '", key, "' must be a number, got '", raw(key), "'"));
+  }
+}
+
+bool Config::boolean(const std::string& key) const {
+  try {
+    return parse_value(key, raw(key)).as<bool>();
+  } catch (const YAML::Exception&) {
+    fail(ptl::str("config key '", key, "' must be true or false, got '", raw(key), "'"));
+  }
+}
+
+std::vector<int64_t> Config::int_list(const std::string& key) const {
+  try {
+    return parse_value(key, raw(key)).as<std::vector<int64_t>>();
+  } catch (const YAML::Exception&) {
+    fail(ptl::str("config key '", key, "' must be a list of integers like [1, 2], got '", raw(key), "'"));
+  }
+}
+
+std::vector<std::string> Config::string_list(const std::string& key) const {
+  try {
+    return parse_value(key, raw(key)).as<std::vector<std::string>>();
+  } catch (const YAML::Exception&) {
+    fail(ptl::str("config key '", key, "' must be a list like [a, b], got '", raw(key), "'"));
+  }
+}
+
+std::string Config::to_yaml(bool with_comments) const {
+  // Keys are declared grouped by section, so one pass emits each section once.
+  std::string out, section;
+  for (const ConfigKey& k : config_keys()) {
+    const std::string key = k.key;
+    const size_t dot = key.find('.');
+    const std::string sec = dot == std::string::npos ? "" : key.substr(0, dot);
+    const std::string leaf = dot == std::string::npos ? key : key.substr(dot + 1);
+    if (sec != section && !sec.empty()) out += sec + ":\n";
+    section = sec;
+    YAML::Emitter e;
+    e << YAML::Flow << parse_value(key, raw(key));
+    out += (sec.empty() ? "" : "  ") + leaf + ": " + e.c_str();
+    if (with_comments) out += std::string("  # ") + k.help;
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace ptl

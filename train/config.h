@@ -1,0 +1,47 @@
+// Training configuration: YAML files with dotted-key overrides (`optim.lr=1e-3`).
+//
+// Every key the trainer reads is declared once, with its default and meaning, in config.cpp;
+// a YAML key or override that is not declared is an error naming the file and the key (a typo
+// never silently trains with a default). The effective configuration (defaults + file +
+// overrides) is printed at start and saved beside the checkpoints as YAML.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+namespace ptl {
+
+class Config {
+ public:
+  Config();  // all defaults
+  static Config from_file(const std::string& path);
+  // Parses YAML text; `what` names it in errors.
+  static Config from_yaml(const std::string& text, const std::string& what);
+  // `key=value` with a declared dotted key; the value is YAML (`[320, 360]` for lists).
+  void apply_override(const std::string& assignment);
+  void set(const std::string& key, const std::string& value, const std::string& what = "override");
+
+  std::string str(const std::string& key) const;
+  int64_t integer(const std::string& key) const;
+  double number(const std::string& key) const;
+  bool boolean(const std::string& key) const;
+  std::vector<int64_t> int_list(const std::string& key) const;
+  std::vector<std::string> string_list(const std::string& key) const;
+
+  // Nested YAML of every key, with comments giving each key's meaning.
+  std::string to_yaml(bool with_comments = false) const;
+
+ private:
+  const std::string& raw(const std::string& key) const;
+  std::map<std::string, std::string> values_;  // dotted key -> YAML scalar or flow sequence
+};
+
+// The declared keys with their defaults and one-line help, in display order.
+struct ConfigKey {
+  const char* key;
+  const char* value;
+  const char* help;
+};
+const std::vector<ConfigKey>& config_keys();
+
+}  // namespace ptl

@@ -1,0 +1,75 @@
+#include "train/losses.h"
+
+#include <cmath>
+
+#include "engine/autograd.h"
+#include "engine/ops.h"
+
+namespace ptl {
+
+TripletResult batch_hard_triplet(const Tensor& features, const Tensor& labels, double margin) {
+  PTL_CHECK(features.dim() == 2, "triplet loss: features must be (N, D), got ", features.shape_str());
+  PTL_CHECK(labels.dtype() == DType::I64 && labels.dim() == 1 && labels.size(0) == features.size(0),
+            "triplet loss: labels must be int64 (", features.size(0), "), got ", dtype_name(labels.dtype()),
+            labels.shape_str());
+  const int64_t N = features.size(0);
+  std::vector<int64_t> y = labels.to_int_vector();
+  // same[i, j] = 1 when i and j share a label. Every anchor needs a positive other than itself
+  // and a negative, which a PK batch (K >= 2, P >= 2) guarantees.
+  std::vector<double> same(static_cast<size_t>(N * N));
+  for (int64_t i = 0; i < N; ++i) {
+    int64_t pos = 0, neg = 0;
+    for (int64_t j = 0; j < N; ++j) {
+      same[i * N + j] = y[i] == y[j] ? 1.0 : 0.0;
+      (y[i] == y[j] ? pos : neg) += 1;
+    }
+    PTL_CHECK(pos >= 2 && neg >= 1, "triplet loss: sample ", i, " (label ", y[i],
+              ") has no other positive or no negative in the batch; use a PK sampler with K >= 2 and P >= 2");
+  }
+  Tensor mask = from_vector(same, {N, N}).to(features.dtype());
+  Tensor dist = pairwise_distance(features, features);
+  // Push non-candidates out of reach (1e6 exceeds any distance of normalised or raw features
+  // here by orders of magnitude); the gradient reaches only the chosen element.
+  Tensor d_ap = max(sub(dist, mul(add(mask, -1.0), -1e6)), 1).values;  // max over positives
+  Tensor d_an = min(add(dist, mul(mask, 1e6)), 1).values;               // min over negatives
+  Tensor diff = sub(d_ap, d_an);
+  Tensor loss;
+  if (margin > 0) {
+    loss = mean(relu(add(diff, margin)));
+  } else {
+    // log(1 + exp(x)) = relu(x) + log(1 + exp(-|x|)), stable for large |x|.
+    loss = mean(add(relu(diff), log(add(exp(neg(abs(diff))), 1.0))));
+  }
+  std::vector<double> ap = d_ap.to_double_vector(), an = d_an.to_double_vector();
+  int64_t correct = 0;
+  for (int64_t i = 0; i < N; ++i) correct += an[i] > ap[i];
+  return {loss, static_cast<double>(correct) / static_cast<double>(N)};
+}
+
+double top1_accuracy(const Tensor& logits, const Tensor& labels) {
+  NoGradGuard ng;
+  std::vector<int64_t> pred = max(logits, 1).indices.to_int_vector(), y = labels.to_int_vector();
+  int64_t correct = 0;
+  for (size_t i = 0; i < y.size(); ++i) correct += pred[i] == y[i];
+  return y.empty() ? 0.0 : static_cast<double>(correct) / static_cast<double>(y.size());
+}
+
+MgnLossResult mgn_loss(const std::vector<Tensor>& triplet_features, const std::vector<Tensor>& logits,
+                       const Tensor& labels, double margin, double label_smoothing) {
+  PTL_CHECK(!triplet_features.empty() && !logits.empty(), "MGN loss: needs triplet features and logits");
+  Tensor tri = batch_hard_triplet(triplet_features[0], labels, margin).loss;
+  for (size_t i = 1; i < triplet_features.size(); ++i)
+    tri = add(tri, batch_hard_triplet(triplet_features[i], labels, margin).loss);
+  tri = mul(tri, 1.0 / static_cast<double>(triplet_features.size()));
+  Tensor ce = cross_entropy(logits[0], labels, label_smoothing);
+  Tensor summed = logits[0].detach();
+  for (size_t i = 1; i < logits.size(); ++i) {
+    ce = add(ce, cross_entropy(logits[i], labels, label_smoothing));
+    NoGradGuard ng;
+    summed = add(summed, logits[i].detach());
+  }
+  ce = mul(ce, 1.0 / static_cast<double>(logits.size()));
+  return {add(tri, ce), tri, ce, top1_accuracy(summed, labels)};
+}
+
+}  // namespace ptl

@@ -1,0 +1,151 @@
+#include "train/optim.h"
+
+#include <cmath>
+
+#include "engine/ops.h"
+#include "engine/parallel.h"
+#include "kernels/optim_math.h"
+
+namespace ptl {
+
+namespace {
+// Runs f(i) for every element of a parameter, in parallel chunks.
+template <class F>
+void each(int64_t n, const F& f) {
+  parallel_for(n, 1 << 14, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) f(i);
+  });
+}
+
+void check_param(const Tensor& p, const std::string& group, size_t i) {
+  PTL_CHECK(p.dtype() == DType::F32 && p.is_contiguous() && p.device().is_cpu(), "optimizer: parameter ", i,
+            " of group '", group, "' must be a contiguous float32 CPU tensor, got ", dtype_name(p.dtype()),
+            p.shape_str());
+  if (p.grad().defined())
+    PTL_CHECK(p.grad().shape() == p.shape(), "optimizer: gradient ", p.grad().shape_str(),
+              " does not match parameter ", p.shape_str(), " (group '", group, "')");
+}
+
+std::string key(size_t g, size_t p, const char* what) { return str("g", g, ".p", p, ".", what); }
+
+Tensor load_buffer(const TensorMap& s, const std::string& k, const Tensor& like) {
+  auto it = s.find(k);
+  if (it == s.end()) return Tensor();
+  PTL_CHECK(it->second.shape() == like.shape(), "optimizer state '", k, "' has shape ", it->second.shape_str(),
+            " but the parameter has ", like.shape_str(), ": the checkpoint belongs to another model");
+  return it->second.to(DType::F32).clone();
+}
+}  // namespace
+
+void Optimizer::zero_grad() {
+  for (ParamGroup& g : groups_)
+    for (Tensor& p : g.params) p.zero_grad();
+}
+
+Sgd::Sgd(std::vector<ParamGroup> groups, SgdOptions o) : Optimizer(std::move(groups)), o_(o) {
+  for (const ParamGroup& g : groups_) buf_.emplace_back(g.params.size());
+}
+
+void Sgd::step() {
+  for (size_t gi = 0; gi < groups_.size(); ++gi) {
+    ParamGroup& g = groups_[gi];
+    if (g.frozen) continue;
+    for (size_t pi = 0; pi < g.params.size(); ++pi) {
+      Tensor& p = g.params[pi];
+      check_param(p, g.name, pi);
+      if (!p.grad().defined()) continue;
+      Tensor grad = p.grad().contiguous();
+      Tensor& buf = buf_[gi][pi];
+      const bool first = !buf.defined();
+      if (first && o_.momentum != 0) buf = zeros(p.shape());
+      SgdHyper h{g.lr, o_.momentum, 1.0 - o_.dampening, g.weight_decay, o_.nesterov, first};
+      float* pp = p.data<float>();
+      const float* gp = grad.data<float>();
+      float dummy = 0;
+      float* bp = o_.momentum != 0 ? buf.data<float>() : nullptr;
+      each(p.numel(), [&](int64_t i) {
+        float& b = bp ? bp[i] : dummy;  // without momentum the buffer is never read
+        sgd_elem(pp[i], b, gp[i], h);
+      });
+    }
+  }
+}
+
+TensorMap Sgd::state_dict() const {
+  TensorMap m;
+  for (size_t g = 0; g < buf_.size(); ++g)
+    for (size_t p = 0; p < buf_[g].size(); ++p)
+      if (buf_[g][p].defined()) m[key(g, p, "momentum")] = buf_[g][p];
+  return m;
+}
+
+void Sgd::load_state_dict(const TensorMap& s) {
+  for (size_t g = 0; g < buf_.size(); ++g)
+    for (size_t p = 0; p < buf_[g].size(); ++p) buf_[g][p] = load_buffer(s, key(g, p, "momentum"), groups_[g].params[p]);
+}
+
+Adam::Adam(std::vector<ParamGroup> groups, AdamOptions o) : Optimizer(std::move(groups)), o_(o) {
+  for (const ParamGroup& g : groups_) state_.emplace_back(g.params.size());
+}
+
+void Adam::step() {
+  for (size_t gi = 0; gi < groups_.size(); ++gi) {
+    ParamGroup& g = groups_[gi];
+    if (g.frozen) continue;
+    for (size_t pi = 0; pi < g.params.size(); ++pi) {
+      Tensor& p = g.params[pi];
+      check_param(p, g.name, pi);
+      if (!p.grad().defined()) continue;
+      State& s = state_[gi][pi];
+      if (!s.m.defined()) {
+        s.m = zeros(p.shape());
+        s.v = zeros(p.shape());
+        if (o_.amsgrad) s.vmax = zeros(p.shape());
+      }
+      s.step += 1;
+      const double bc1 = 1.0 - std::pow(o_.beta1, static_cast<double>(s.step));
+      const double bc2 = 1.0 - std::pow(o_.beta2, static_cast<double>(s.step));
+      AdamHyper h{o_.beta1, 1.0 - o_.beta1, o_.beta2, 1.0 - o_.beta2, o_.eps, g.weight_decay,
+                  1.0 - g.lr * g.weight_decay, g.lr / bc1, std::sqrt(bc2), o_.amsgrad, o_.decoupled};
+      Tensor grad = p.grad().contiguous();
+      float* pp = p.data<float>();
+      const float* gp = grad.data<float>();
+      float* mp = s.m.data<float>();
+      float* vp = s.v.data<float>();
+      float* xp = o_.amsgrad ? s.vmax.data<float>() : vp;  // vmax unused without AMSGrad
+      each(p.numel(), [&](int64_t i) { adam_elem(pp[i], mp[i], vp[i], xp[i], gp[i], h); });
+    }
+  }
+}
+
+TensorMap Adam::state_dict() const {
+  TensorMap m;
+  for (size_t g = 0; g < state_.size(); ++g)
+    for (size_t p = 0; p < state_[g].size(); ++p) {
+      const State& s = state_[g][p];
+      if (!s.m.defined()) continue;
+      m[key(g, p, "exp_avg")] = s.m;
+      m[key(g, p, "exp_avg_sq")] = s.v;
+      if (s.vmax.defined()) m[key(g, p, "max_exp_avg_sq")] = s.vmax;
+      m[key(g, p, "step")] = full({}, static_cast<double>(s.step), DType::I64);
+    }
+  return m;
+}
+
+void Adam::load_state_dict(const TensorMap& st) {
+  for (size_t g = 0; g < state_.size(); ++g)
+    for (size_t p = 0; p < state_[g].size(); ++p) {
+      const Tensor& like = groups_[g].params[p];
+      State s;
+      s.m = load_buffer(st, key(g, p, "exp_avg"), like);
+      s.v = load_buffer(st, key(g, p, "exp_avg_sq"), like);
+      s.vmax = load_buffer(st, key(g, p, "max_exp_avg_sq"), like);
+      auto it = st.find(key(g, p, "step"));
+      s.step = it == st.end() ? 0 : static_cast<int64_t>(it->second.item());
+      PTL_CHECK(s.m.defined() == s.v.defined() && (!o_.amsgrad || s.m.defined() == s.vmax.defined()),
+                "optimizer state for g", g, ".p", p, " is incomplete (AMSGrad buffers missing?)");
+      state_[g][p] = s;
+    }
+}
+
+}  // namespace ptl
