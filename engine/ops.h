@@ -43,7 +43,7 @@ Tensor exp(const Tensor& a);
 Tensor log(const Tensor& a);
 Tensor sqrt(const Tensor& a);
 Tensor abs(const Tensor& a);
-Tensor clamp(const Tensor& a, double lo, double hi);  // gradient 1 strictly inside, 0 outside
+Tensor clamp(const Tensor& a, double lo, double hi);  // gradient 1 inside or on a bound (as torch), 0 outside
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
 inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
 inline Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }

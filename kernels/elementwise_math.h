@@ -61,7 +61,7 @@ PTL_HD T unary_backward(UnaryOp op, T g, T x, T y, const UnaryParams& p) {
     case UnaryOp::Sqrt: return g / (T(2) * y);
     case UnaryOp::Abs: return x > T(0) ? g : (x < T(0) ? -g : T(0));
     case UnaryOp::Pow: return g * T(p.a) * pow(x, T(p.a - 1));
-    case UnaryOp::Clamp: return (x > T(p.a) && x < T(p.b)) ? g : T(0);
+    case UnaryOp::Clamp: return (x >= T(p.a) && x <= T(p.b)) ? g : T(0);  // bounds included, as torch
     case UnaryOp::AddScalar: return g;
     case UnaryOp::MulScalar: return g * T(p.a);
   }
