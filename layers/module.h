@@ -24,6 +24,8 @@ class Module {
   std::vector<std::pair<std::string, Tensor>> named_parameters() const;
   std::vector<std::pair<std::string, Tensor>> named_buffers() const;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_children() const { return children_; }
+  // This module ("") and every descendant, depth first, with dotted names.
+  std::vector<std::pair<std::string, Module*>> named_modules();
   std::vector<Tensor> parameters() const;
   int64_t parameter_count() const;
 

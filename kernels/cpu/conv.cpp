@@ -1,133 +1,210 @@
 #include "kernels/cpu/conv.h"
 
+#include <algorithm>
 #include <cstring>
-#include <vector>
+#include <memory>
 
 #include "engine/parallel.h"
 #include "kernels/cpu/gemm.h"
-#include "kernels/cpu/reduce.h"
 
 namespace ptl::cpu {
 
+namespace {
+
+// Uninitialised scratch (std::vector would zero it, which costs as much as the im2col).
 template <class T>
-void im2col(const T* x, T* col, const ConvGeometry& g) {
-  const int64_t P = g.P();
+std::unique_ptr<T[]> scratch(int64_t n) {
+  return std::unique_ptr<T[]>(new T[static_cast<size_t>(n)]);
+}
+
+// Output columns ow whose input column ow*sw + off lies inside [0, W) form [lo, hi).
+void valid_columns(int64_t off, const ConvGeometry& g, int64_t& lo, int64_t& hi) {
+  lo = off >= 0 ? 0 : (-off + g.sw - 1) / g.sw;
+  hi = std::min(g.OW, g.W - off <= 0 ? 0 : (g.W - off + g.sw - 1) / g.sw);
+  lo = std::min(lo, hi);
+}
+
+// One image: x (C,H,W) -> col (K, P), rows ld apart (ld >= P lays images side by side).
+template <class T>
+void im2col(const T* x, T* col, const ConvGeometry& g, int64_t ld) {
   for (int64_t c = 0; c < g.C; ++c)
     for (int64_t kh = 0; kh < g.KH; ++kh)
       for (int64_t kw = 0; kw < g.KW; ++kw) {
-        T* row = col + ((c * g.KH + kh) * g.KW + kw) * P;
+        T* row = col + ((c * g.KH + kh) * g.KW + kw) * ld;
         const T* plane = x + c * g.H * g.W;
+        const int64_t off = kw * g.dw - g.pw;
+        int64_t lo, hi;
+        valid_columns(off, g, lo, hi);
         for (int64_t oh = 0; oh < g.OH; ++oh) {
           const int64_t ih = oh * g.sh - g.ph + kh * g.dh;
           T* out = row + oh * g.OW;
           if (ih < 0 || ih >= g.H) {
-            std::memset(out, 0, sizeof(T) * g.OW);
+            std::fill(out, out + g.OW, T(0));
             continue;
           }
-          const T* in = plane + ih * g.W;
-          const int64_t off = kw * g.dw - g.pw;
-          if (g.sw == 1) {
-            // Contiguous run: zeros where the window leaves the image on the left/right.
-            int64_t lo = std::max<int64_t>(0, -off), hi = std::min<int64_t>(g.OW, g.W - off);
-            if (hi < lo) hi = lo;
-            for (int64_t ow = 0; ow < lo; ++ow) out[ow] = 0;
-            if (hi > lo) std::memcpy(out + lo, in + lo + off, sizeof(T) * (hi - lo));
-            for (int64_t ow = hi; ow < g.OW; ++ow) out[ow] = 0;
-          } else {
-            for (int64_t ow = 0; ow < g.OW; ++ow) {
-              const int64_t iw = ow * g.sw + off;
-              out[ow] = (iw >= 0 && iw < g.W) ? in[iw] : T(0);
-            }
-          }
+          const T* in = plane + ih * g.W + off;  // in[ow * sw] is the input under column ow
+          std::fill(out, out + lo, T(0));
+          if (g.sw == 1)
+            std::copy(in + lo, in + hi, out + lo);
+          else
+            for (int64_t ow = lo; ow < hi; ++ow) out[ow] = in[ow * g.sw];
+          std::fill(out + hi, out + g.OW, T(0));
         }
       }
 }
 
+// One image: the adjoint of im2col, col (K, P) with rows ld apart -> x (C,H,W), overwritten.
 template <class T>
-void col2im(const T* col, T* x, const ConvGeometry& g) {
-  const int64_t P = g.P();
-  std::memset(x, 0, sizeof(T) * g.C * g.H * g.W);
+void col2im(const T* col, T* x, const ConvGeometry& g, int64_t ld) {
+  std::fill(x, x + g.C * g.H * g.W, T(0));
   for (int64_t c = 0; c < g.C; ++c)
     for (int64_t kh = 0; kh < g.KH; ++kh)
       for (int64_t kw = 0; kw < g.KW; ++kw) {
-        const T* row = col + ((c * g.KH + kh) * g.KW + kw) * P;
+        const T* row = col + ((c * g.KH + kh) * g.KW + kw) * ld;
         T* plane = x + c * g.H * g.W;
+        const int64_t off = kw * g.dw - g.pw;
+        int64_t lo, hi;
+        valid_columns(off, g, lo, hi);
         for (int64_t oh = 0; oh < g.OH; ++oh) {
           const int64_t ih = oh * g.sh - g.ph + kh * g.dh;
           if (ih < 0 || ih >= g.H) continue;
-          T* out = plane + ih * g.W;
+          T* out = plane + ih * g.W + off;
           const T* in = row + oh * g.OW;
-          for (int64_t ow = 0; ow < g.OW; ++ow) {
-            const int64_t iw = ow * g.sw - g.pw + kw * g.dw;
-            if (iw >= 0 && iw < g.W) out[iw] += in[ow];
-          }
+          if (g.sw == 1)
+            for (int64_t ow = lo; ow < hi; ++ow) out[ow] += in[ow];
+          else
+            for (int64_t ow = lo; ow < hi; ++ow) out[ow * g.sw] += in[ow];
         }
       }
 }
 
+// Small late-layer maps (8x4 = 32 columns) make thin GEMMs that repack the whole weight per
+// image, so consecutive images are laid side by side into groups of G: at least kMinCols
+// columns, but never fewer than kMinGroups groups, so the threads still have groups to share.
+// G depends on the shape only, which keeps every sum in a fixed order.
+constexpr int64_t kMinCols = 256, kMinGroups = 4;
+
+struct Groups {
+  int64_t G, count;
+  explicit Groups(const ConvGeometry& g)
+      : G(std::clamp<int64_t>((kMinCols + g.P() - 1) / g.P(), 1,
+                              std::max<int64_t>(1, g.N / kMinGroups))),
+        count((g.N + G - 1) / G) {}
+  int64_t first(int64_t i) const { return i * G; }
+  int64_t size(int64_t i, int64_t N) const { return std::min(G, N - i * G); }
+};
+
+// Images n0..n0+gn of a (N, R, P) tensor <-> side by side (R, gn*P).
+template <class T>
+void gather(const T* t, T* side, int64_t R, int64_t P, int64_t gn) {
+  for (int64_t j = 0; j < gn; ++j)
+    for (int64_t r = 0; r < R; ++r) std::copy_n(t + (j * R + r) * P, P, side + r * gn * P + j * P);
+}
+template <class T>
+void scatter(const T* side, T* t, int64_t R, int64_t P, int64_t gn) {
+  for (int64_t j = 0; j < gn; ++j)
+    for (int64_t r = 0; r < R; ++r) std::copy_n(side + r * gn * P + j * P, P, t + (j * R + r) * P);
+}
+
+// cols (K, gn*P) of images n0..n0+gn of x; a 1x1 stride-1 single image is its own col.
+template <class T>
+const T* group_cols(const T* x, T* buf, const ConvGeometry& g, int64_t n0, int64_t gn) {
+  const int64_t in_img = g.C * g.H * g.W;
+  if (g.pointwise() && gn == 1) return x + n0 * in_img;
+  for (int64_t j = 0; j < gn; ++j) im2col(x + (n0 + j) * in_img, buf + j * g.P(), g, gn * g.P());
+  return buf;
+}
+
+// gy (Cout, gn*P) of images n0..n0+gn; a single image needs no copy.
+template <class T>
+const T* group_gy(const T* gy, T* buf, const ConvGeometry& g, int64_t n0, int64_t gn) {
+  const T* first = gy + n0 * g.Cout * g.P();
+  if (gn == 1) return first;
+  gather(first, buf, g.Cout, g.P(), gn);
+  return buf;
+}
+
+}  // namespace
+
 template <class T>
 void conv2d_forward(const T* x, const T* w, const T* bias, T* y, const ConvGeometry& g) {
-  const int64_t K = g.K(), P = g.P();
-  const int64_t in_img = g.C * g.H * g.W, out_img = g.Cout * P;
-  // Images in parallel; each thread owns a col buffer. One image's GEMM per task keeps the
-  // result independent of how images are spread over threads.
-  parallel_for(g.N, 1, [&](int64_t n0, int64_t n1) {
-    std::vector<T> col(g.pointwise() ? 0 : static_cast<size_t>(K * P));
-    for (int64_t n = n0; n < n1; ++n) {
-      const T* cn = x + n * in_img;
-      if (!g.pointwise()) {
-        im2col(cn, col.data(), g);
-        cn = col.data();
-      }
-      T* yn = y + n * out_img;
-      gemm_serial<T>(false, false, g.Cout, P, K, 1, w, K, cn, P, 0, yn, P);
+  const int64_t K = g.K(), P = g.P(), out_img = g.Cout * P;
+  const Groups gr(g);
+  // Groups in parallel; per group: y (Cout, gn*P) = W (Cout, K) cols (K, gn*P).
+  parallel_for(gr.count, 1, [&](int64_t i0, int64_t i1) {
+    auto col = scratch<T>(K * gr.G * P), side = scratch<T>(gr.G > 1 ? out_img * gr.G : 0);
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t n0 = gr.first(i), gn = gr.size(i, g.N), cols = gn * P;
+      T* yn = y + n0 * out_img;
+      T* out = gn == 1 ? yn : side.get();
+      gemm_serial<T>(false, false, g.Cout, cols, K, 1, w, K, group_cols(x, col.get(), g, n0, gn),
+                     cols, 0, out, cols);
+      if (gn > 1) scatter(out, yn, g.Cout, P, gn);
       if (bias)
-        for (int64_t co = 0; co < g.Cout; ++co)
-          for (int64_t p = 0; p < P; ++p) yn[co * P + p] += bias[co];
+        for (int64_t r = 0; r < gn * g.Cout; ++r)
+          for (int64_t p = 0; p < P; ++p) yn[r * P + p] += bias[r % g.Cout];
     }
   });
 }
 
 template <class T>
 void conv2d_backward_input(const T* gy, const T* w, T* gx, const ConvGeometry& g) {
-  const int64_t K = g.K(), P = g.P();
-  const int64_t in_img = g.C * g.H * g.W, out_img = g.Cout * P;
-  parallel_for(g.N, 1, [&](int64_t n0, int64_t n1) {
-    std::vector<T> col(g.pointwise() ? 0 : static_cast<size_t>(K * P));
-    for (int64_t n = n0; n < n1; ++n) {
-      T* dst = g.pointwise() ? gx + n * in_img : col.data();
-      gemm_serial<T>(true, false, K, P, g.Cout, 1, w, K, gy + n * out_img, P, 0, dst, P);
-      if (!g.pointwise()) col2im(col.data(), gx + n * in_img, g);
+  const int64_t K = g.K(), P = g.P(), in_img = g.C * g.H * g.W;
+  const Groups gr(g);
+  // Groups in parallel; per group: cols (K, gn*P) = W^T (K, Cout) gy (Cout, gn*P), then col2im.
+  parallel_for(gr.count, 1, [&](int64_t i0, int64_t i1) {
+    auto col = scratch<T>(K * gr.G * P), side = scratch<T>(gr.G > 1 ? g.Cout * gr.G * P : 0);
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t n0 = gr.first(i), gn = gr.size(i, g.N), cols = gn * P;
+      const bool direct = g.pointwise() && gn == 1;  // the col is gx itself
+      T* dst = direct ? gx + n0 * in_img : col.get();
+      gemm_serial<T>(true, false, K, cols, g.Cout, 1, w, K, group_gy(gy, side.get(), g, n0, gn),
+                     cols, 0, dst, cols);
+      if (!direct)
+        for (int64_t j = 0; j < gn; ++j) col2im(dst + j * P, gx + (n0 + j) * in_img, g, cols);
     }
   });
 }
 
 template <class T>
 void conv2d_backward_weight(const T* gy, const T* x, T* gw, T* gb, const ConvGeometry& g) {
-  const int64_t K = g.K(), P = g.P(), NP = g.N * P;
-  const int64_t in_img = g.C * g.H * g.W, out_img = g.Cout * P;
-  // Lay the batch side by side: cols (K, N*P) and gy (Cout, N*P), then gw = gy cols^T.
-  std::vector<T> cols(static_cast<size_t>(K * NP)), gys(static_cast<size_t>(g.Cout * NP));
-  parallel_for(g.N, 1, [&](int64_t n0, int64_t n1) {
-    std::vector<T> col(static_cast<size_t>(K * P));
-    for (int64_t n = n0; n < n1; ++n) {
-      const T* cn = x + n * in_img;
-      if (!g.pointwise()) {
-        im2col(cn, col.data(), g);
-        cn = col.data();
+  const int64_t K = g.K(), P = g.P(), WK = g.Cout * K;
+  const Groups gr(g);
+  // The batch's groups are cut into S consecutive slices (S from the shape only); slice s sums
+  // gy cols^T over its groups into its own partial gw (slice 0 straight into gw), the slices
+  // run in parallel, and the partials are added in slice order.
+  constexpr int64_t kSlices = 4;
+  const int64_t S = std::min(gr.count, kSlices);
+  auto partial = scratch<T>((S - 1) * WK);
+  parallel_for(S, 1, [&](int64_t s0, int64_t s1) {
+    auto col = scratch<T>(K * gr.G * P), side = scratch<T>(gr.G > 1 ? g.Cout * gr.G * P : 0);
+    for (int64_t s = s0; s < s1; ++s) {
+      T* acc = s == 0 ? gw : partial.get() + (s - 1) * WK;
+      const int64_t i0 = s * gr.count / S, i1 = (s + 1) * gr.count / S;
+      for (int64_t i = i0; i < i1; ++i) {
+        const int64_t n0 = gr.first(i), gn = gr.size(i, g.N), cols = gn * P;
+        // acc (Cout, K) += gy (Cout, gn*P) cols^T (gn*P, K)
+        gemm_serial<T>(false, true, g.Cout, K, cols, 1, group_gy(gy, side.get(), g, n0, gn), cols,
+                       group_cols(x, col.get(), g, n0, gn), cols, i == i0 ? 0 : 1, acc, K);
       }
-      for (int64_t k = 0; k < K; ++k) std::memcpy(&cols[k * NP + n * P], cn + k * P, sizeof(T) * P);
-      for (int64_t co = 0; co < g.Cout; ++co)
-        std::memcpy(&gys[co * NP + n * P], gy + n * out_img + co * P, sizeof(T) * P);
     }
   });
-  gemm<T>(false, true, g.Cout, K, NP, 1, gys.data(), NP, cols.data(), NP, 0, gw, K);
-  if (gb) sum_dim<T>(gys.data(), gb, g.Cout, NP, 1);
+  parallel_for(WK, 4096, [&](int64_t e0, int64_t e1) {
+    for (int64_t s = 1; s < S; ++s)
+      for (int64_t e = e0; e < e1; ++e) gw[e] += partial[(s - 1) * WK + e];
+  });
+  if (gb)  // gb[co] = sum over n, then p, of gy[n, co, p], accumulated in double
+    parallel_for(g.Cout, 16, [&](int64_t c0, int64_t c1) {
+      for (int64_t co = c0; co < c1; ++co) {
+        double sum = 0;
+        for (int64_t n = 0; n < g.N; ++n)
+          for (int64_t p = 0; p < P; ++p) sum += gy[(n * g.Cout + co) * P + p];
+        gb[co] = static_cast<T>(sum);
+      }
+    });
 }
 
 #define PTL_INSTANTIATE(T)                                                                    \
-  template void im2col<T>(const T*, T*, const ConvGeometry&);                                 \
-  template void col2im<T>(const T*, T*, const ConvGeometry&);                                 \
   template void conv2d_forward<T>(const T*, const T*, const T*, T*, const ConvGeometry&);     \
   template void conv2d_backward_input<T>(const T*, const T*, T*, const ConvGeometry&);        \
   template void conv2d_backward_weight<T>(const T*, const T*, T*, T*, const ConvGeometry&);

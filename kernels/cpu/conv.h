@@ -1,8 +1,10 @@
 // CPU 2-d convolution (NCHW, weight (Cout, Cin, KH, KW)) as im2col + GEMM.
 //
-// Per image n: col (Cin*KH*KW, OH*OW) = im2col(x_n); y_n (Cout, OH*OW) = W (Cout, K) col.
-// 1x1 stride-1 unpadded convolutions use x_n directly as col. The weight gradient is one GEMM
-// over the whole batch so its summation order is fixed (deterministic for any thread count).
+// Per image n: col (K = Cin*KH*KW, P = OH*OW) = im2col(x_n); y_n (Cout, P) = W (Cout, K) col.
+// Images with small maps are laid side by side in groups so each GEMM is wide enough; 1x1
+// stride-1 unpadded convolutions of single images use x_n directly as col. Groups run in
+// parallel; the weight gradient sums fixed slices of the batch and adds them in a fixed order,
+// so every result is the same for any thread count.
 #pragma once
 #include <cstdint>
 
@@ -19,11 +21,6 @@ struct ConvGeometry {
     return KH == 1 && KW == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0;
   }
 };
-
-template <class T>
-void im2col(const T* x, T* col, const ConvGeometry& g);  // one image: (C,H,W) -> (K, P)
-template <class T>
-void col2im(const T* col, T* x, const ConvGeometry& g);  // one image, x is overwritten
 
 template <class T>
 void conv2d_forward(const T* x, const T* w, const T* bias, T* y, const ConvGeometry& g);

@@ -1,0 +1,45 @@
+// The augmentations of the ReID recipes, on HWC uint8 images (before normalisation) or on a
+// CHW float sample (after): flip, pad + random crop, normalisation and random erasing.
+// Random choices come from a caller's Generator so a sample's augmentation depends only on
+// its seed, never on which thread ran it.
+#pragma once
+#include <array>
+
+#include "data/image.h"
+#include "engine/rng.h"
+
+namespace ptl::data {
+
+// Mirror left-right in place.
+void hflip(Image& img);
+
+// torchvision Pad(pad, fill=0) then RandomCrop back to the input size: the crop's top-left is
+// uniform in [0, 2*pad] on each axis (y drawn first). Pixels from the border are 0.
+void pad_random_crop(Image& img, int pad, Generator& rng);
+
+// ToTensor + Normalize: out[c][y][x] = (img(y, x, c) / 255 - mean[c]) / std[c], a (3, H, W)
+// float block. `img` must be 3-channel.
+void to_chw_normalised(const Image& img, const std::array<float, 3>& mean,
+                       const std::array<float, 3>& std, float* out);
+
+// Random erasing (Zhong et al. 2017) as both ReID code bases implement it: with probability p,
+// up to `attempts` tries of a target area uniform in [area_lo, area_hi] of the image and an
+// aspect uniform in [min_aspect, 1/min_aspect]; h = round(sqrt(area * aspect)),
+// w = round(sqrt(area / aspect)); the first box with h < H and w < W is filled with fill[c] at
+// a uniform top-left (row first).
+struct Erasing {
+  double p = 0.0;  // 0 = off
+  double area_lo = 0.02, area_hi = 0.4, min_aspect = 0.3;
+  int attempts = 100;
+  std::array<float, 3> fill{0.f, 0.f, 0.f};
+
+  // The PTL/MGN release: p 0.5, fill 0 (after normalisation).
+  static Erasing release();
+  // reid-strong-baseline: p 0.5, fill with the ImageNet mean values (0.485, 0.456, 0.406).
+  static Erasing strong_baseline();
+};
+
+// Applies `e` to a (3, h, w) float sample in place.
+void random_erase(const Erasing& e, float* chw, int h, int w, Generator& rng);
+
+}  // namespace ptl::data

@@ -1,0 +1,19 @@
+// Image decoding through stb_image: JPEG (baseline and progressive), PNG and BMP. Every image
+// comes out as 3-channel RGB (grayscale is replicated, alpha is dropped like PIL's
+// convert("RGB")). Errors name the file: missing, zero bytes, not an image, corrupt, truncated.
+#pragma once
+#include <string>
+
+#include "data/image.h"
+
+namespace ptl::data {
+
+// Decodes an in-memory file; `what` (usually its path) names it in error messages.
+// A decoder that needs bytes past the end of the data means a truncated file: an error, even
+// where stb would fill in the rest.
+Image decode_image(const std::string& bytes, const std::string& what);
+
+// Reads and decodes `path`.
+Image load_image(const std::string& path);
+
+}  // namespace ptl::data

@@ -1,0 +1,27 @@
+// Batch plans for one epoch: lists of dataset indices, one list per batch, in order. The loader
+// runs a plan; a sampler only decides which samples go together.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "engine/rng.h"
+
+namespace ptl::data {
+
+using BatchPlan = std::vector<std::vector<int64_t>>;
+
+// The PK identity sampler (torchreid's RandomIdentitySampler): for each identity, in sorted id
+// order, shuffle its images (drawing K with replacement when it has fewer than K) and cut them
+// into chunks of K (an incomplete last chunk is dropped); then repeatedly pick P distinct
+// identities that still have chunks, uniformly, and emit their next chunk each; stop when fewer
+// than P identities have chunks left. Every batch has P*K indices. `labels[i]` is sample i's id.
+BatchPlan pk_batches(const std::vector<int64_t>& labels, int p, int k, Generator& rng);
+
+// A random permutation of 0..n-1 cut into batches of `batch`; the last, shorter batch is kept
+// unless drop_last.
+BatchPlan shuffled_batches(int64_t n, int64_t batch, bool drop_last, Generator& rng);
+
+// 0..n-1 in order, for evaluation.
+BatchPlan sequential_batches(int64_t n, int64_t batch, bool drop_last);
+
+}  // namespace ptl::data

@@ -1,0 +1,81 @@
+#include "data/source.h"
+
+#include "data/image_decode.h"
+#include "engine/error.h"
+#include "engine/parallel.h"
+
+namespace ptl::data {
+
+std::vector<int64_t> DataSource::labels() const {
+  std::vector<int64_t> out(static_cast<size_t>(size()));
+  for (int64_t i = 0; i < size(); ++i) out[i] = label(i);
+  return out;
+}
+
+namespace {
+class ReidSource : public DataSource {
+ public:
+  explicit ReidSource(std::vector<ReidItem> items) : items_(std::move(items)) {}
+  int64_t size() const override { return static_cast<int64_t>(items_.size()); }
+  Image load(int64_t i) const override { return load_image(items_.at(i).path); }
+  int64_t label(int64_t i) const override { return items_.at(i).pid; }
+  int64_t camid(int64_t i) const override { return items_.at(i).camid; }
+
+ private:
+  std::vector<ReidItem> items_;
+};
+
+class ClassSource : public DataSource {
+ public:
+  explicit ClassSource(ClassSplit split) : s_(std::move(split)) {
+    PTL_CHECK(!s_.paths.empty() || s_.pixels.size() == static_cast<size_t>(s_.size()) * s_.h * s_.w * s_.c,
+              "classification split '", s_.name, "': pixel buffer does not match ", s_.size(), " images");
+  }
+  int64_t size() const override { return s_.size(); }
+  Image load(int64_t i) const override {
+    if (!s_.paths.empty()) return load_image(s_.paths.at(i));
+    PTL_CHECK(i >= 0 && i < size(), "sample ", i, " out of range");
+    Image img(s_.h, s_.w, 3);
+    const size_t n = static_cast<size_t>(s_.h) * s_.w;
+    const uint8_t* src = s_.pixels.data() + static_cast<size_t>(i) * n * s_.c;
+    for (size_t p = 0; p < n; ++p)
+      for (int c = 0; c < 3; ++c) img.px[p * 3 + c] = src[p * s_.c + (s_.c == 3 ? c : 0)];
+    return img;
+  }
+  int64_t label(int64_t i) const override { return s_.labels.at(i); }
+  int64_t camid(int64_t) const override { return -1; }
+
+ private:
+  ClassSplit s_;
+};
+}  // namespace
+
+std::shared_ptr<DataSource> make_source(const std::vector<ReidItem>& items) {
+  return std::make_shared<ReidSource>(items);
+}
+
+std::shared_ptr<DataSource> make_source(const ClassSplit& split) {
+  return std::make_shared<ClassSource>(split);
+}
+
+std::vector<bool> check_images(const DataSource& src, BadInput& bad) {
+  std::vector<std::string> errors(static_cast<size_t>(src.size()));
+  parallel_for(src.size(), 64, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      try {
+        src.load(i);
+      } catch (const std::exception& ex) {
+        errors[i] = ex.what();
+      }
+    }
+  });
+  std::vector<bool> ok(errors.size(), true);
+  for (size_t i = 0; i < errors.size(); ++i)
+    if (!errors[i].empty()) {
+      bad.report(errors[i]);
+      ok[i] = false;
+    }
+  return ok;
+}
+
+}  // namespace ptl::data

@@ -1,0 +1,36 @@
+// A DataSource hands the loader sample i as a decoded RGB image with its label and camera.
+// Implementations: image files (ReID splits, folder-per-class) and in-memory images (CIFAR, IDX).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "data/class_datasets.h"
+#include "data/image.h"
+#include "data/reid_datasets.h"
+
+namespace ptl::data {
+
+class DataSource {
+ public:
+  virtual ~DataSource() = default;
+  virtual int64_t size() const = 0;
+  // Sample i as 3-channel RGB. Thread-safe. Throws ptl::Error naming the file when it is bad.
+  virtual Image load(int64_t i) const = 0;
+  virtual int64_t label(int64_t i) const = 0;
+  virtual int64_t camid(int64_t i) const = 0;  // -1 when unknown
+
+  std::vector<int64_t> labels() const;  // label(i) for every i
+};
+
+// A ReID split (query and gallery keep raw ids, train its relabelled ids).
+std::shared_ptr<DataSource> make_source(const std::vector<ReidItem>& items);
+// A classification split; grayscale in-memory images become RGB.
+std::shared_ptr<DataSource> make_source(const ClassSplit& split);
+
+// Decodes every sample (in parallel) and returns which ones load. Failures are reported to
+// `bad` in index order, so under policy Error the first bad file's error is thrown.
+std::vector<bool> check_images(const DataSource& src, BadInput& bad);
+
+}  // namespace ptl::data

@@ -1,0 +1,81 @@
+// Samplers: the PK rule of reid-protocol.md, shuffled and sequential batches with drop-last.
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <set>
+
+#include "data/samplers.h"
+
+using namespace ptl::data;
+
+TEST_CASE("PK batches: P distinct ids x K images each, chunks used once", "[data]") {
+  // 10 ids with 1..12 images each.
+  std::vector<int64_t> labels;
+  for (int id = 0; id < 10; ++id)
+    for (int j = 0; j <= id + 1 && j < 12; ++j) labels.push_back(id * 7);  // ids need not be 0..K-1
+  ptl::Generator g(5);
+  const int P = 3, K = 4;
+  const BatchPlan plan = pk_batches(labels, P, K, g);
+  REQUIRE(!plan.empty());
+  std::map<int64_t, int> chunks_used;
+  std::map<int64_t, int> uses;  // per sample index (ids with >= K images: at most once)
+  for (const auto& b : plan) {
+    REQUIRE(b.size() == size_t(P * K));
+    std::set<int64_t> ids;
+    for (int p = 0; p < P; ++p) {
+      const int64_t id = labels[b[p * K]];
+      ids.insert(id);
+      for (int k = 0; k < K; ++k) REQUIRE(labels[b[p * K + k]] == id);
+      ++chunks_used[id];
+    }
+    CHECK(ids.size() == size_t(P));
+    for (int64_t i : b) ++uses[i];
+  }
+  for (auto [i, n] : uses) {
+    const int64_t id = labels[i];
+    const auto count = std::count(labels.begin(), labels.end(), id);
+    if (count >= K) CHECK(n == 1);
+    CHECK(chunks_used[id] <= std::max<int64_t>(1, count / K));
+  }
+  // The loop ends when fewer than P ids have chunks: count what was left over.
+  std::map<int64_t, int> total_chunks;
+  for (int64_t id : std::set<int64_t>(labels.begin(), labels.end()))
+    total_chunks[id] = std::max<int>(1, int(std::count(labels.begin(), labels.end(), id)) / K);
+  int left_ids = 0;
+  for (auto [id, n] : total_chunks) left_ids += chunks_used[id] < n;
+  CHECK(left_ids < P);
+
+  ptl::Generator g2(5), g3(6);
+  CHECK(pk_batches(labels, P, K, g2) == plan);
+  CHECK(pk_batches(labels, P, K, g3) != plan);
+  ptl::Generator g4(1);
+  CHECK(pk_batches({1, 1, 2}, 3, 2, g4).empty());  // fewer ids than P
+  CHECK_THROWS(pk_batches(labels, 0, 4, g4));
+}
+
+TEST_CASE("an id with fewer than K images is drawn with replacement", "[data]") {
+  ptl::Generator g(2);
+  const BatchPlan plan = pk_batches({0, 1, 1, 1, 1}, 2, 4, g);
+  REQUIRE(plan.size() == 1);
+  std::vector<int64_t> id0;
+  for (int64_t i : plan[0])
+    if (i == 0) id0.push_back(i);
+  CHECK(id0.size() == 4);
+}
+
+TEST_CASE("shuffled and sequential batches, drop-last", "[data]") {
+  ptl::Generator g(9);
+  const BatchPlan s = shuffled_batches(10, 4, false, g);
+  REQUIRE(s.size() == 3);
+  CHECK(s[2].size() == 2);
+  std::vector<int64_t> all;
+  for (const auto& b : s) all.insert(all.end(), b.begin(), b.end());
+  std::sort(all.begin(), all.end());
+  for (int64_t i = 0; i < 10; ++i) CHECK(all[i] == i);
+  ptl::Generator g2(9);
+  CHECK(shuffled_batches(10, 4, true, g2).size() == 2);
+  const BatchPlan q = sequential_batches(5, 2, false);
+  CHECK(q == BatchPlan{{0, 1}, {2, 3}, {4}});
+  CHECK(sequential_batches(5, 2, true) == BatchPlan{{0, 1}, {2, 3}});
+  CHECK(sequential_batches(0, 2, false).empty());
+}

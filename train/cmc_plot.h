@@ -1,0 +1,11 @@
+// The CMC curve as a PNG plot (`ptl evaluate --cmc-plot`), drawn with Canvas.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace ptl {
+
+// cmc[k] = CMC(k + 1) as a fraction. The y axis runs from the 10% step below Rank-1 to 100%.
+void write_cmc_plot(const std::string& path, const std::vector<double>& cmc, const std::string& title);
+
+}  // namespace ptl

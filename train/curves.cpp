@@ -1,0 +1,46 @@
+#include "train/curves.h"
+
+#include <fstream>
+
+#include "engine/error.h"
+#include "engine/json.h"
+#include "train/line_chart.h"
+
+namespace ptl {
+
+void write_training_curves(const std::string& png, const std::vector<std::string>& run_dirs,
+                           const std::vector<std::string>& names) {
+  PTL_CHECK(run_dirs.size() == names.size(), "write_training_curves: ", run_dirs.size(), " runs but ", names.size(), " names");
+  Panel loss{"TRAINING LOSS", "EPOCH", {}}, score{"TEST SCORE (%)", "EPOCH", {}};
+  for (size_t r = 0; r < run_dirs.size(); ++r) {
+    const std::string path = run_dirs[r] + "/metrics.jsonl";
+    std::ifstream f(path);
+    PTL_CHECK(f.good(), path, ": cannot open the run's metrics");
+    Series l{names[r], {}, {}}, s{names[r], {}, {}};
+    std::string line;
+    int64_t n = 0;
+    while (std::getline(f, line)) {
+      ++n;
+      if (line.empty()) continue;
+      Json j = Json::parse(line, str(path, ":", n));
+      const Json* epoch = j.find("epoch");
+      if (!epoch) continue;
+      if (const Json* el = j.find("epoch_loss")) {
+        l.x.push_back(epoch->number);
+        l.y.push_back(el->number);
+      }
+      if (const Json* ev = j.find("eval")) {
+        const Json* v = ev->find("mAP") ? ev->find("mAP") : ev->find("accuracy");
+        if (v) {
+          s.x.push_back(epoch->number);
+          s.y.push_back(v->number);
+        }
+      }
+    }
+    loss.series.push_back(l);
+    score.series.push_back(s);
+  }
+  write_line_chart(png, {loss, score});
+}
+
+}  // namespace ptl
