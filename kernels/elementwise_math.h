@@ -32,7 +32,7 @@ PTL_HD T unary_forward(UnaryOp op, T x, const UnaryParams& p) {
   PTL_USING_STD_MATH;
   switch (op) {
     case UnaryOp::Neg: return -x;
-    case UnaryOp::Relu: return x > T(0) ? x : T(0);
+    case UnaryOp::Relu: return x <= T(0) ? T(0) : x;  // NaN propagates, as torch
     case UnaryOp::Sigmoid: return T(1) / (T(1) + exp(-x));
     case UnaryOp::Tanh: return tanh(x);
     case UnaryOp::Exp: return exp(x);

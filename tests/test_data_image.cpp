@@ -71,6 +71,12 @@ TEST_CASE("bad image files give errors naming the file", "[data]") {
   CHECK_THAT(error_of(bmp.substr(0, bmp.size() - 30), "cut.bmp"),
              Catch::Contains("cut.bmp") && Catch::Contains("truncated"));
   CHECK_THROWS_WITH(load_image("/nonexistent/x.jpg"), Catch::Contains("/nonexistent/x.jpg"));
+  // A Huffman table with more codes than stb_image 2.27 can hold (it would write past it).
+  std::string dht = jpg;
+  const size_t at = dht.find("\xFF\xC4");
+  REQUIRE(at != std::string::npos);
+  for (size_t i = 0; i < 16; ++i) dht[at + 5 + i] = static_cast<char>(0x40);
+  CHECK_THAT(error_of(dht, "dht.jpg"), Catch::Contains("dht.jpg") && Catch::Contains("Huffman table declares 1024"));
 }
 
 TEST_CASE("load_image reads files written by write_jpeg", "[data]") {

@@ -60,14 +60,14 @@ std::string be32(uint32_t v) {
 TEST_CASE("fuzz: IDX and CIFAR parsers", "[fuzz]") {
   std::string images = be32(0x803) + be32(2) + be32(3) + be32(3) + std::string(18, 'x');
   std::string labels = be32(0x801) + be32(3) + "\x01\x02\x03";
-  fuzz("idx images", images, 4000, 1, [](const std::string& b) {
+  fuzz("idx images", images, 10000, 1, [](const std::string& b) {
     ClassSplit s;
     parse_idx_images(b, "fuzz", s);
   });
-  fuzz("idx labels", labels, 4000, 2, [](const std::string& b) { parse_idx_labels(b, "fuzz"); });
+  fuzz("idx labels", labels, 10000, 2, [](const std::string& b) { parse_idx_labels(b, "fuzz"); });
   const std::string record = std::string(1, '\x03') + std::string(3072, 'p');
   for (bool c100 : {false, true})
-    fuzz("cifar", record + record, 2000, 3 + c100, [c100](const std::string& b) {
+    fuzz("cifar", record + record, 3000, 3 + c100, [c100](const std::string& b) {
       ClassSplit s;
       BadInput skip(OnBad::Skip);
       parse_cifar(b, "fuzz", c100, s, skip);
@@ -79,13 +79,13 @@ TEST_CASE("fuzz: list files and Market names", "[fuzz]") {
   const std::string plain = "a/b.jpg 12 3\n# c\nq.jpg -1 0\nx.jpg 5\n";
   const std::string msmt = "0000/0000_000_01_0303morning_0015_0.jpg 0\n0001/0001_000_05_0303noon_0100_0.jpg 1\n";
   for (ListKind kind : {ListKind::Plain, ListKind::MSMT17})
-    fuzz("list", kind == ListKind::Plain ? plain : msmt, 4000, 5, [kind](const std::string& b) {
+    fuzz("list", kind == ListKind::Plain ? plain : msmt, 10000, 5, [kind](const std::string& b) {
       for (OnBad policy : {OnBad::Error, OnBad::Skip}) {
         BadInput bad(policy);
         for (const auto& it : parse_reid_list(b, "fuzz.txt", "/root", kind, bad)) REQUIRE(it.pid >= 0);
       }
     });
-  fuzz("market name", "0002_c1s1_000451_03.jpg", 4000, 6, [](const std::string& b) {
+  fuzz("market name", "0002_c1s1_000451_03.jpg", 10000, 6, [](const std::string& b) {
     int64_t pid = 0, cam = 0;
     if (parse_market_name(b, pid, cam)) REQUIRE((cam >= 0 && cam <= 9));
   });
@@ -96,12 +96,12 @@ TEST_CASE("fuzz: safetensors headers", "[fuzz]") {
   std::string file;
   for (int i = 0; i < 8; ++i) file += static_cast<char>(i == 0 ? header.size() : 0);
   file += header + std::string(16, '\0');
-  fuzz("safetensors", file, 4000, 7, [](const std::string& b) { ptl::parse_safetensors(b, "fuzz.safetensors"); });
+  fuzz("safetensors", file, 10000, 7, [](const std::string& b) { ptl::parse_safetensors(b, "fuzz.safetensors"); });
 }
 
 TEST_CASE("fuzz: image decoding", "[fuzz]") {
   const Image img = ptl::test::pattern_image(12, 10);
-  fuzz("jpeg", ptl::test::jpeg_bytes(12, 10), 1500, 8, [](const std::string& b) { decode_image(b, "fuzz.jpg"); });
-  fuzz("png", encode_png(10, 12, 3, img.px.data()), 1500, 9, [](const std::string& b) { decode_image(b, "fuzz.png"); });
-  fuzz("bmp", encode_bmp(10, 12, 3, img.px.data()), 1500, 10, [](const std::string& b) { decode_image(b, "fuzz.bmp"); });
+  fuzz("jpeg", ptl::test::jpeg_bytes(12, 10), 6000, 8, [](const std::string& b) { decode_image(b, "fuzz.jpg"); });
+  fuzz("png", encode_png(10, 12, 3, img.px.data()), 6000, 9, [](const std::string& b) { decode_image(b, "fuzz.png"); });
+  fuzz("bmp", encode_bmp(10, 12, 3, img.px.data()), 6000, 10, [](const std::string& b) { decode_image(b, "fuzz.bmp"); });
 }

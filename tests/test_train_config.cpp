@@ -1,10 +1,15 @@
 // Configs (YAML + overrides, unknown keys rejected) and atomic checkpoints.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include <filesystem>
 #include <fstream>
 
+#include "data/class_datasets.h"
+#include "data/reid_datasets.h"
 #include "engine/ops.h"
+#include "models/registry.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
 #include "train/scheduler.h"
@@ -83,4 +88,27 @@ TEST_CASE("checkpoints round-trip, are pruned, and a failed write keeps the prev
   CHECK(load_checkpoint(left[1]).model.count("big") == 0);  // the old checkpoint is intact
   std::ofstream(dir.path() + "/weights.safetensors", std::ios::binary) << serialize_safetensors({{"w", ones({1})}});
   CHECK_THROWS_WITH(load_checkpoint(dir.path() + "/weights.safetensors"), Contains("not a ptl checkpoint"));
+}
+
+TEST_CASE("every shipped config parses, names a known model and a known dataset format", "[config]") {
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(std::string(PTL_SOURCE_DIR) + "/configs")) {
+    if (e.path().extension() != ".yaml") continue;
+    INFO(e.path().string());
+    Config c = Config::from_file(e.path().string());
+    const auto& names = model_names();
+    CHECK(std::find(names.begin(), names.end(), c.str("model.name")) != names.end());
+    data::ReidFormat rf;
+    data::ClassFormat cf;
+    CHECK((data::parse_reid_format(c.str("data.format"), rf) || data::parse_class_format(c.str("data.format"), cf)));
+    CHECK(c.integer("train.epochs") > 0);
+    ++n;
+  }
+  CHECK(n >= 19);
+  // `base` chains: MGN-PTL on Duke = Market MGN recipe + Duke data + the side branch.
+  Config duke = Config::from_file(std::string(PTL_SOURCE_DIR) + "/configs/dukemtmc_mgn_ptl.yaml");
+  CHECK(duke.str("model.name") == "mgn_ptl");
+  CHECK(duke.str("data.format") == "dukemtmc");
+  CHECK(duke.number("optim.lr") == 2e-4);
+  CHECK(duke.int_list("schedule.milestones") == std::vector<int64_t>{320, 360});
 }

@@ -115,11 +115,34 @@ Config Config::from_yaml(const std::string& text, const std::string& what) {
 }
 
 Config Config::from_file(const std::string& path) {
+  return from_file_depth(path, 0);
+}
+
+Config Config::from_file_depth(const std::string& path, int depth) {
+  PTL_CHECK(depth < 8, path, ": configs include each other through `base` more than 8 deep (a cycle?)");
   std::ifstream f(path);
   PTL_CHECK(f.good(), path, ": cannot open the config file");
   std::stringstream ss;
   ss << f.rdbuf();
-  return from_yaml(ss.str(), path);
+  YAML::Node doc;
+  try {
+    doc = YAML::Load(ss.str());
+  } catch (const YAML::Exception& e) {
+    fail(ptl::str(path, ": invalid YAML: ", e.what()));
+  }
+  // `base: other.yaml` (relative to this file) is read first; this file's keys override it.
+  Config c;
+  if (doc.IsMap() && doc["base"]) {
+    const std::string base = doc["base"].as<std::string>();
+    const size_t slash = path.rfind('/');
+    c = from_file_depth(base[0] == '/' || slash == std::string::npos ? base : path.substr(0, slash + 1) + base, depth + 1);
+    doc.remove("base");
+  }
+  if (doc.IsNull() || (doc.IsMap() && doc.size() == 0)) return c;
+  std::map<std::string, std::string> flat;
+  flatten(doc, "", flat, path);
+  for (const auto& [k, v] : flat) c.set(k, v, path);
+  return c;
 }
 
 void Config::set(const std::string& key, const std::string& value, const std::string& what) {

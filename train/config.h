@@ -14,6 +14,8 @@ namespace ptl {
 class Config {
  public:
   Config();  // all defaults
+  // A YAML file; a top-level `base: other.yaml` (relative to the file) is loaded first and
+  // overridden by the file's own keys.
   static Config from_file(const std::string& path);
   // Parses YAML text; `what` names it in errors.
   static Config from_yaml(const std::string& text, const std::string& what);
@@ -32,6 +34,7 @@ class Config {
   std::string to_yaml(bool with_comments = false) const;
 
  private:
+  static Config from_file_depth(const std::string& path, int depth);
   const std::string& raw(const std::string& key) const;
   std::map<std::string, std::string> values_;  // dotted key -> YAML scalar or flow sequence
 };

@@ -1,0 +1,172 @@
+// Parity of the models with the PyTorch reimplementation (tests/parity/ptl_torch.py, written
+// from docs/ptl-method.md): outputs in eval and train mode, every parameter gradient after one
+// backward, BN buffers after the forward, three consecutive batches through carried BConv-Cell
+// states, torchvision ResNet-50 weights, the release's key layout, and every parameter count.
+// Train-mode cases compare in float64 (BN over 4 samples is too ill-conditioned for float32 to
+// meet rtol 1e-4, for PyTorch against itself too); eval cases in float32.
+// Fixtures: $PTL_PARITY_DIR/models, written by tests/parity/gen_models.py (see its layout).
+#include <cmath>
+#include <cstdlib>
+#include <optional>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "engine/autograd.h"
+#include "engine/ops.h"
+#include "engine/safetensors.h"
+#include "layers/convert.h"
+#include "models/registry.h"
+#include "models/release_keys.h"
+
+namespace {
+
+using namespace ptl;
+
+std::string fixture(const std::string& file) {
+  const char* root = std::getenv("PTL_PARITY_DIR");
+  if (root == nullptr || *root == '\0')
+    FAIL("PTL_PARITY_DIR is not set: run the parity tests through ctest (parity_fixtures writes them)");
+  return std::string(root) + "/models/" + file;
+}
+
+// Outputs: |got - ref| <= rtol * (|ref| + max|ref| / 10) element-wise (the atol term covers
+// elements that cancel to nearly zero in sums of thousands of terms).
+void check_close(const std::string& what, const Tensor& got, const Tensor& ref, double rtol) {
+  INFO(what << ": ours " << got.shape_str() << ", reference " << ref.shape_str());
+  REQUIRE(got.shape() == ref.shape());
+  const std::vector<double> a = got.to_double_vector(), r = ref.to_double_vector();
+  double scale = 0, worst = 0;
+  for (double v : r) scale = std::max(scale, std::abs(v));
+  size_t bad = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const double err = std::abs(a[i] - r[i]), bound = rtol * (std::abs(r[i]) + scale / 10);
+    worst = std::max(worst, err / (std::abs(r[i]) + scale / 10));
+    bad += err > bound;
+  }
+  INFO("worst relative error " << worst << ", " << bad << " of " << a.size() << " elements outside rtol " << rtol);
+  CHECK(bad == 0);
+}
+
+// Gradients: ||got - ref||_2 <= rtol * ||ref||_2 (relative to the tensor's norm), or, for a
+// gradient that is zero in exact arithmetic (the bias of a conv followed by batch-statistics
+// BN: BN removes any per-channel shift) and so pure rounding noise on both sides, both norms
+// below `zero` (1e-9 of the largest gradient norm of the model).
+void check_norm_close(const std::string& what, const Tensor& got, const Tensor& ref, double rtol, double zero = 0) {
+  INFO(what << ": ours " << got.shape_str() << ", reference " << ref.shape_str());
+  REQUIRE(got.shape() == ref.shape());
+  const std::vector<double> a = got.to_double_vector(), r = ref.to_double_vector();
+  double d2 = 0, r2 = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    d2 += (a[i] - r[i]) * (a[i] - r[i]);
+    r2 += r[i] * r[i];
+  }
+  double g2 = 0;
+  for (double v : a) g2 += v * v;
+  INFO("relative error " << std::sqrt(d2 / std::max(r2, 1e-300)) << ", norms " << std::sqrt(g2) << " (ours), "
+                         << std::sqrt(r2) << " (reference), zero level " << zero);
+  const bool zero_grad = std::sqrt(r2) <= zero && std::sqrt(g2) <= zero;
+  CHECK((zero_grad || std::sqrt(d2) <= rtol * std::sqrt(r2)));
+}
+
+// Builds the case's model (BConv-Cell states from zeros, as the reference) with its weights.
+std::shared_ptr<Model> load_model(const std::string& name, int64_t classes, int64_t in_channels) {
+  ModelOptions opt;
+  opt.in_channels = in_channels;
+  opt.ptl.state_init = StateInit::Zeros;
+  auto model = make_model(name, classes, opt);
+  MappedState m = adapt_state_dict(load_safetensors(fixture("model_" + name + ".weights.safetensors")), name);
+  if (name.rfind("mgn", 0) == 0) {  // saved with the release's full key set
+    CHECK(m.ignored.size() > 0);
+    CHECK_THAT(m.notice(), Catch::Contains("backbone.layer4") && Catch::Contains("backbone.fc"));
+  }
+  model->load_state_dict(m.state);  // strict
+  return model;
+}
+
+void run_case(const std::string& case_name) {
+  const std::string path = fixture("model_" + case_name + ".safetensors");
+  const TensorMap t = load_safetensors(path);
+  const auto meta = load_safetensors_metadata(path);
+  const std::string name = meta.at("model");
+  const int batches = std::stoi(meta.at("batches"));
+  const bool backward = meta.at("backward") == "1";
+  auto model = load_model(name, std::stoll(meta.at("classes")), t.at("in.input.0").size(1));
+  model->train(meta.at("mode") == "train");
+  // Train-mode cases run in float64 on both sides (see gen_models.py for why).
+  const DType dtype = meta.at("dtype") == "F64" ? DType::F64 : DType::F32;
+  convert_floats(*model, dtype);
+
+  for (int b = 0; b < batches; ++b) {
+    const std::string sfx = "." + std::to_string(b);
+    Tensor x = t.at("in.input" + sfx).to(dtype).clone();
+    if (backward) x.set_requires_grad();
+    std::optional<NoGradGuard> ng;
+    if (!backward) ng.emplace();
+    ModelOutput out = model->forward(x);
+    Tensor loss;
+    for (auto& [n, v] : named_outputs(out)) {
+      check_close(case_name + " batch " + std::to_string(b) + " output " + n, v, t.at("out." + n + sfx), 1e-4);
+      auto g = t.find("grad_out." + n);
+      if (backward && g != t.end()) {
+        Tensor term = sum(mul(v, g->second.to(dtype)));
+        loss = loss.defined() ? add(loss, term) : term;
+      }
+    }
+    if (!backward) continue;
+    loss.backward();
+    double largest = 0;
+    for (auto& [n, p] : model->named_parameters())
+      largest = std::max(largest, std::sqrt(sum(mul(t.at("grad." + n), t.at("grad." + n))).item()));
+    for (auto& [n, p] : model->named_parameters()) {
+      Tensor g = p.grad().defined() ? p.grad() : zeros_like(p);
+      check_norm_close(case_name + " grad " + n, g, t.at("grad." + n), 1e-3, 1e-9 * largest);
+    }
+    check_norm_close(case_name + " grad input", x.grad(), t.at("grad.input"), 1e-3);
+  }
+  for (auto& [n, buf] : model->named_buffers()) {
+    const Tensor& ref = t.at("buf." + n);
+    if (buf.dtype() == DType::I64)
+      CHECK(buf.to_int_vector() == ref.to_int_vector());
+    else
+      check_close(case_name + " buffer " + n, buf, ref, 1e-4);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("PTL-ResNet50 matches PyTorch in eval mode", "[parity][models]") { run_case("ptl_resnet50_eval"); }
+TEST_CASE("PTL-ResNet50 matches PyTorch in train mode, with gradients", "[parity][models]") {
+  run_case("ptl_resnet50_train");
+}
+TEST_CASE("PTL-ResNet20 (1x28x28) matches PyTorch in train mode, with gradients", "[parity][models]") {
+  run_case("ptl_resnet20_train");
+}
+TEST_CASE("MGN matches PyTorch in train mode, with gradients", "[parity][models]") { run_case("mgn_train"); }
+TEST_CASE("MGN-PTL matches PyTorch in train mode, with gradients", "[parity][models]") { run_case("mgn_ptl_train"); }
+TEST_CASE("MGN-PTL carries BConv-Cell states over three batches (3, 3, 2) as PyTorch", "[parity][models]") {
+  run_case("mgn_ptl_carry");
+}
+TEST_CASE("MGN-PTL with release keys matches PyTorch at 384x128 in eval mode", "[parity][models]") {
+  run_case("mgn_ptl_eval_384");
+}
+
+TEST_CASE("torchvision ResNet-50 weights load unchanged and give the same logits", "[parity][models]") {
+  auto model = make_model("resnet50", 1000);
+  model->load_state_dict(load_safetensors(fixture("model_tv_resnet50.weights.safetensors")));
+  model->eval();
+  const TensorMap t = load_safetensors(fixture("model_tv_resnet50.safetensors"));
+  NoGradGuard ng;
+  check_close("resnet50 logits", model->forward(t.at("in.input.0")).logits.at(0), t.at("out.logits.0.0"), 1e-4);
+}
+
+TEST_CASE("every model's parameter count equals the PyTorch reimplementation's", "[parity][models]") {
+  for (const auto& [key, count] : load_safetensors_metadata(fixture("models_counts.safetensors"))) {
+    const size_t a = key.find(':'), b = key.rfind(':');
+    ModelOptions opt;
+    opt.in_channels = std::stoll(key.substr(b + 1));
+    INFO(key);
+    CHECK(make_model(key.substr(0, a), std::stoll(key.substr(a + 1, b - a - 1)), opt)->parameter_count() ==
+          std::stoll(count));
+  }
+}

@@ -1,0 +1,40 @@
+// Evaluating a model: features of a split (flip-averaged and L2-normalised, as the PTL release
+// and torchreid test), the ReID protocol on query/gallery, or top-1 accuracy for
+// classification. BConv-Cells start every evaluation forward from a fresh state.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "data/source.h"
+#include "data/transform.h"
+#include "models/model.h"
+#include "train/distance.h"
+
+namespace ptl {
+
+struct ExtractOptions {
+  int64_t batch = 64;
+  int workers = 2;
+  bool flip = true;
+};
+
+// (N, D) float32 features of every sample of `src`, in order.
+Tensor extract_features(Model& model, const std::shared_ptr<const data::DataSource>& src,
+                        const data::Transform& t, const ExtractOptions& opt);
+
+struct ModelScore {
+  bool reid = true;
+  double mAP = 0, rank1 = 0, rank5 = 0, rank10 = 0, mINP = 0;  // percentages
+  double accuracy = 0;                                          // percentage
+  double main() const { return reid ? mAP : accuracy; }         // what "best" means
+  std::string summary() const;                                  // one log line
+  std::string json() const;
+};
+
+ModelScore evaluate_reid_model(Model& model, const std::shared_ptr<const data::DataSource>& query,
+                               const std::shared_ptr<const data::DataSource>& gallery, const data::Transform& t,
+                               const ExtractOptions& opt, Metric metric, bool rerank);
+ModelScore evaluate_classifier(Model& model, const std::shared_ptr<const data::DataSource>& test,
+                               const data::Transform& t, const ExtractOptions& opt);
+
+}  // namespace ptl

@@ -1,0 +1,62 @@
+#include "train/task_data.h"
+
+#include <set>
+
+#include "data/class_datasets.h"
+#include "data/reid_datasets.h"
+
+namespace ptl {
+
+namespace {
+data::Transform train_transform(const Config& cfg, int h, int w) {
+  data::Transform t;
+  t.height = h;
+  t.width = w;
+  t.interp = data::Interp::Bicubic;  // the release's resize
+  t.flip_p = cfg.number("data.flip");
+  t.pad = static_cast<int>(cfg.integer("data.pad"));
+  t.erasing = data::Erasing::release();
+  t.erasing.p = cfg.number("data.erasing");
+  return t;
+}
+}  // namespace
+
+TaskData load_task_data(const Config& cfg) {
+  TaskData d;
+  const std::string format = cfg.str("data.format"), root = cfg.str("data.root");
+  PTL_CHECK(!root.empty(), "config: data.root is empty; set it to the dataset folder (data.root=/path)");
+  d.bad = std::make_shared<data::BadInput>(data::parse_on_bad(cfg.str("data.on_bad_image")));
+  const int h = static_cast<int>(cfg.integer("data.height")), w = static_cast<int>(cfg.integer("data.width"));
+  d.train_transform = train_transform(cfg, h, w);
+  d.eval_transform = data::Transform::eval(h, w, data::Interp::Bicubic);
+
+  data::ReidFormat rf;
+  data::ClassFormat cf;
+  if (data::parse_reid_format(format, rf)) {
+    data::ReidDataset ds = data::load_reid(rf, root, *d.bad);
+    d.reid = true;
+    d.num_classes = static_cast<int64_t>(ds.train_raw_ids.size());
+    d.train = data::make_source(ds.train);
+    d.query = data::make_source(ds.query);
+    d.gallery = data::make_source(ds.gallery);
+    d.description = str(format, " at ", root, ": train ", ds.train.size(), " images / ", d.num_classes, " ids, query ",
+                        ds.query.size(), ", gallery ", ds.gallery.size());
+  } else if (data::parse_class_format(format, cf)) {
+    data::ClassDataset ds = data::load_classification(cf, root, *d.bad);
+    d.reid = false;
+    d.num_classes = ds.num_classes;
+    const data::ClassSplit& train = ds.split("train");
+    d.channels = train.c == 1 ? 1 : 3;
+    d.train = data::make_source(train);
+    d.test = data::make_source(ds.split(ds.splits.size() > 1 ? ds.splits.back().name : "train"));
+    // Classification: no erasing or bicubic resize unless asked; flips and crops as configured.
+    d.train_transform.interp = d.eval_transform.interp = data::Interp::Bilinear;
+    d.description = str(format, " at ", root, ": train ", train.size(), " images, test ", d.test->size(),
+                        ", ", d.num_classes, " classes");
+  } else {
+    fail(str("config: unknown data.format '", format, "' (ptl dataset --help lists the formats)"));
+  }
+  return d;
+}
+
+}  // namespace ptl

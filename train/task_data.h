@@ -1,0 +1,27 @@
+// The data of a training run, from the config's data.* keys: a ReID dataset (train with
+// relabelled ids; query and gallery with raw ids and cameras) or a classification dataset
+// (train and test splits), as loader sources with their transforms.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "data/bad_input.h"
+#include "data/source.h"
+#include "data/transform.h"
+#include "train/config.h"
+
+namespace ptl {
+
+struct TaskData {
+  bool reid = true;
+  std::string description;  // one line for the log
+  std::shared_ptr<data::DataSource> train, query, gallery, test;
+  int64_t num_classes = 0;  // training identities or classes
+  int64_t channels = 3;
+  data::Transform train_transform, eval_transform;
+  std::shared_ptr<data::BadInput> bad;
+};
+
+TaskData load_task_data(const Config& cfg);
+
+}  // namespace ptl

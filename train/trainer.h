@@ -1,0 +1,68 @@
+// The trainer: epochs of PK batches (ReID) or shuffled batches (classification), the loss of
+// the config, optimizer steps with the schedule, logs, evaluation every N epochs, checkpoints
+// that resume exactly, and clean stops (NaN loss, SIGINT/SIGTERM, failed writes).
+//
+// Exact resume: an epoch's batch plan and augmentation are seeded by (seed, epoch), the
+// BConv-Cell fresh states come from the global generator, whose state is checkpointed with the
+// model, the optimizer, the carried BConv-Cell states and (epoch, step). Training 2E epochs in
+// one run gives bit-identical weights to E epochs, stop, resume, E epochs
+// (tests/test_train_loop.cpp).
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "models/model.h"
+#include "train/config.h"
+#include "train/model_eval.h"
+#include "train/optim.h"
+#include "train/task_data.h"
+
+namespace ptl {
+
+struct TrainSummary {
+  int64_t epochs = 0, steps = 0;
+  double best = -1;        // best evaluation score (mAP or accuracy, percent)
+  ModelScore last;         // the final evaluation
+  double seconds = 0;
+  bool interrupted = false;
+  std::string best_path, last_checkpoint;
+};
+
+class Trainer {
+ public:
+  // resume: a checkpoint path, "auto" (the newest in train.out, if any), or "" (fresh start).
+  explicit Trainer(Config cfg, const std::string& resume = "");
+  ~Trainer();
+  TrainSummary run();
+  Model& model() { return *model_; }
+  const TaskData& data() const { return data_; }
+  ModelScore evaluate();
+
+  // Set by SIGINT/SIGTERM (handlers installed during run()); the trainer checkpoints and stops
+  // after the current iteration.
+  static void request_stop();
+  // Called after every optimizer step with the global step count (tests inject faults here).
+  void set_step_hook(std::function<void(int64_t step)> hook) { step_hook_ = std::move(hook); }
+
+ private:
+  void build_optimizer();
+  void load_pretrained(const std::string& path);
+  void restore(const std::string& path);
+  std::string save(int64_t epoch_step, bool quiet = false);
+  struct StepResult;
+  StepResult train_step(const Tensor& images, const Tensor& labels);
+
+  Config cfg_;
+  TaskData data_;
+  std::shared_ptr<Model> model_;
+  std::unique_ptr<Optimizer> opt_;
+  std::string out_;
+  int64_t epoch_ = 0, step_ = 0, resume_epoch_step_ = 0;
+  double best_ = -1;
+  std::string last_checkpoint_;
+  TensorMap resume_states_;  // BConv-Cell states of a mid-epoch checkpoint
+  std::function<void(int64_t)> step_hook_;
+};
+
+}  // namespace ptl
