@@ -18,8 +18,8 @@ void each(int64_t n, const F& f) {
 }
 
 void check_param(const Tensor& p, const std::string& group, size_t i) {
-  PTL_CHECK(p.dtype() == DType::F32 && p.is_contiguous() && p.device().is_cpu(), "optimizer: parameter ", i,
-            " of group '", group, "' must be a contiguous float32 CPU tensor, got ", dtype_name(p.dtype()),
+  PTL_CHECK(is_floating(p.dtype()) && p.is_contiguous() && p.device().is_cpu(), "optimizer: parameter ", i,
+            " of group '", group, "' must be a contiguous floating CPU tensor, got ", dtype_name(p.dtype()),
             p.shape_str());
   if (p.grad().defined())
     PTL_CHECK(p.grad().shape() == p.shape(), "optimizer: gradient ", p.grad().shape_str(),
@@ -33,7 +33,7 @@ Tensor load_buffer(const TensorMap& s, const std::string& k, const Tensor& like)
   if (it == s.end()) return Tensor();
   PTL_CHECK(it->second.shape() == like.shape(), "optimizer state '", k, "' has shape ", it->second.shape_str(),
             " but the parameter has ", like.shape_str(), ": the checkpoint belongs to another model");
-  return it->second.to(DType::F32).clone();
+  return it->second.to(like.dtype()).clone();
 }
 }  // namespace
 
@@ -46,6 +46,17 @@ Sgd::Sgd(std::vector<ParamGroup> groups, SgdOptions o) : Optimizer(std::move(gro
   for (const ParamGroup& g : groups_) buf_.emplace_back(g.params.size());
 }
 
+namespace {
+template <class T>
+void sgd_update(Tensor& p, const Tensor& grad, Tensor* buf, const SgdHyper& h) {
+  T* pp = p.data<T>();
+  const T* gp = grad.data<T>();
+  T* bp = buf ? buf->data<T>() : nullptr;
+  T unused = 0;  // without momentum the buffer is never read
+  each(p.numel(), [&](int64_t i) { sgd_elem(pp[i], bp ? bp[i] : unused, gp[i], h); });
+}
+}  // namespace
+
 void Sgd::step() {
   for (size_t gi = 0; gi < groups_.size(); ++gi) {
     ParamGroup& g = groups_[gi];
@@ -57,16 +68,11 @@ void Sgd::step() {
       Tensor grad = p.grad().contiguous();
       Tensor& buf = buf_[gi][pi];
       const bool first = !buf.defined();
-      if (first && o_.momentum != 0) buf = zeros(p.shape());
+      if (first && o_.momentum != 0) buf = zeros(p.shape(), p.dtype());
       SgdHyper h{g.lr, o_.momentum, 1.0 - o_.dampening, g.weight_decay, o_.nesterov, first};
-      float* pp = p.data<float>();
-      const float* gp = grad.data<float>();
-      float dummy = 0;
-      float* bp = o_.momentum != 0 ? buf.data<float>() : nullptr;
-      each(p.numel(), [&](int64_t i) {
-        float& b = bp ? bp[i] : dummy;  // without momentum the buffer is never read
-        sgd_elem(pp[i], b, gp[i], h);
-      });
+      Tensor* b = o_.momentum != 0 ? &buf : nullptr;
+      if (p.dtype() == DType::F32) sgd_update<float>(p, grad, b, h);
+      else sgd_update<double>(p, grad, b, h);
     }
   }
 }
@@ -88,6 +94,16 @@ Adam::Adam(std::vector<ParamGroup> groups, AdamOptions o) : Optimizer(std::move(
   for (const ParamGroup& g : groups_) state_.emplace_back(g.params.size());
 }
 
+template <class T>
+void Adam::adam_update(Tensor& p, const Tensor& grad, State& s, const AdamHyper& h) {
+  T* pp = p.data<T>();
+  const T* gp = grad.data<T>();
+  T* mp = s.m.data<T>();
+  T* vp = s.v.data<T>();
+  T* xp = s.vmax.defined() ? s.vmax.data<T>() : vp;  // vmax unused without AMSGrad
+  each(p.numel(), [&](int64_t i) { adam_elem(pp[i], mp[i], vp[i], xp[i], gp[i], h); });
+}
+
 void Adam::step() {
   for (size_t gi = 0; gi < groups_.size(); ++gi) {
     ParamGroup& g = groups_[gi];
@@ -98,9 +114,9 @@ void Adam::step() {
       if (!p.grad().defined()) continue;
       State& s = state_[gi][pi];
       if (!s.m.defined()) {
-        s.m = zeros(p.shape());
-        s.v = zeros(p.shape());
-        if (o_.amsgrad) s.vmax = zeros(p.shape());
+        s.m = zeros(p.shape(), p.dtype());
+        s.v = zeros(p.shape(), p.dtype());
+        if (o_.amsgrad) s.vmax = zeros(p.shape(), p.dtype());
       }
       s.step += 1;
       const double bc1 = 1.0 - std::pow(o_.beta1, static_cast<double>(s.step));
@@ -108,12 +124,8 @@ void Adam::step() {
       AdamHyper h{o_.beta1, 1.0 - o_.beta1, o_.beta2, 1.0 - o_.beta2, o_.eps, g.weight_decay,
                   1.0 - g.lr * g.weight_decay, g.lr / bc1, std::sqrt(bc2), o_.amsgrad, o_.decoupled};
       Tensor grad = p.grad().contiguous();
-      float* pp = p.data<float>();
-      const float* gp = grad.data<float>();
-      float* mp = s.m.data<float>();
-      float* vp = s.v.data<float>();
-      float* xp = o_.amsgrad ? s.vmax.data<float>() : vp;  // vmax unused without AMSGrad
-      each(p.numel(), [&](int64_t i) { adam_elem(pp[i], mp[i], vp[i], xp[i], gp[i], h); });
+      if (p.dtype() == DType::F32) adam_update<float>(p, grad, s, h);
+      else adam_update<double>(p, grad, s, h);
     }
   }
 }

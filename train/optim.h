@@ -1,6 +1,7 @@
 // Optimizers over parameter groups: SGD (momentum, Nesterov, weight decay) and Adam (AMSGrad,
 // PyTorch's L2-style weight decay, or decoupled AdamW), bit-compatible in formula with
-// torch.optim. Frozen groups and parameters without a gradient are skipped, as in PyTorch.
+// torch.optim, for float32 and float64 parameters. Frozen groups and parameters without a
+// gradient are skipped, as in PyTorch.
 #pragma once
 #include <map>
 #include <string>
@@ -8,6 +9,7 @@
 
 #include "engine/safetensors.h"
 #include "engine/tensor.h"
+#include "kernels/optim_math.h"
 
 namespace ptl {
 
@@ -69,6 +71,8 @@ class Adam : public Optimizer {
     Tensor m, v, vmax;
     int64_t step = 0;
   };
+  template <class T>
+  static void adam_update(Tensor& p, const Tensor& grad, State& s, const AdamHyper& h);
   AdamOptions o_;
   std::vector<std::vector<State>> state_;
 };
