@@ -69,6 +69,16 @@ TEST_CASE("reid metrics: a hand-worked query", "[reid]") {
   CHECK(r.num_valid == 1);
 }
 
+TEST_CASE("reid metrics: camera -1 (unknown) never removes same-id entries", "[reid]") {
+  // The hand-worked gallery without cameras: every same-id entry is a match.
+  const std::vector<float> d = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f};
+  ReidIds q{{1}, {-1}}, g{{1, 2, 1, 1, 3}, {-1, -1, -1, -1, -1}};
+  const EvalResult r = evaluate_reid(DenseDistance(d.data(), 1, 5), q, g);
+  CHECK(r.num_valid == 1);
+  CHECK(r.mAP == Approx((1.0 + 2.0 / 3 + 3.0 / 4) / 3).margin(1e-15));
+  CHECK(r.mINP == Approx(3.0 / 4).margin(1e-15));
+}
+
 TEST_CASE("reid metrics: equal distances keep gallery order", "[reid]") {
   const std::vector<float> d = {0.5f, 0.5f, 0.5f};
   ReidIds q{{7}, {0}};

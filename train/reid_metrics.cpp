@@ -33,6 +33,10 @@ struct QueryResult {
   std::vector<int32_t> hits;
 };
 
+// Camera -1 means "unknown" (list files without cameras): an unknown camera is never "the same
+// camera", so same-id images of such data stay in the gallery as matches.
+inline bool same_camera(int64_t a, int64_t b) { return a == b && a >= 0; }
+
 // std::lower_bound without data-dependent branches (n >= 1): the searches hit random entries.
 inline int64_t lower_bound_branchless(const float* a, int64_t n, float x) {
   const float* base = a;
@@ -51,7 +55,7 @@ void rank_matches(const float* d, int64_t G, int64_t pid, int64_t cam, const Rei
                   std::vector<int64_t>& matches, std::vector<int64_t>& pos) {
   matches.clear();
   for (int64_t j = 0; j < G; ++j)
-    if (g.pids[j] == pid && g.camids[j] != cam) matches.push_back(j);
+    if (g.pids[j] == pid && !same_camera(g.camids[j], cam)) matches.push_back(j);
   const int64_t R = static_cast<int64_t>(matches.size());
   if (R == 0) return;
   std::sort(matches.begin(), matches.end(), [&](int64_t a, int64_t b) { return before(d, a, b); });
@@ -127,7 +131,7 @@ std::vector<int64_t> top_ranked(const float* d, int64_t G, int64_t pid, int64_t 
                                 int64_t k) {
   std::vector<int64_t> kept;
   for (int64_t j = 0; j < G; ++j)
-    if (!(gallery.pids[j] == pid && gallery.camids[j] == camid)) kept.push_back(j);
+    if (!(gallery.pids[j] == pid && same_camera(gallery.camids[j], camid))) kept.push_back(j);
   k = std::min<int64_t>(k, int64_t(kept.size()));
   std::partial_sort(kept.begin(), kept.begin() + k, kept.end(), [&](int64_t a, int64_t b) { return before(d, a, b); });
   kept.resize(k);

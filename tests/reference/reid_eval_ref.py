@@ -79,7 +79,7 @@ def evaluate(distmat, qp, qc, gp, gc, max_rank, cuhk03, draws, seed):
     inp = []
     for i in range(Q):
         order = np.argsort(distmat[i], kind="stable")                  # step 2
-        junk = (gp[order] == qp[i]) & (gc[order] == qc[i])              # step 3
+        junk = (gp[order] == qp[i]) & (gc[order] == qc[i]) & (qc[i] >= 0)  # step 3; -1 = unknown camera
         ranked = order[~junk]
         match = gp[ranked] == qp[i]                                     # step 4
         if not match.any():
