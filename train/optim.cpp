@@ -37,6 +37,17 @@ Tensor load_buffer(const TensorMap& s, const std::string& k, const Tensor& like)
 }
 }  // namespace
 
+void Optimizer::each_update(const std::function<void(size_t, size_t, Tensor&, const Tensor&)>& f) {
+  for (size_t gi = 0; gi < groups_.size(); ++gi) {
+    if (groups_[gi].frozen) continue;
+    for (size_t pi = 0; pi < groups_[gi].params.size(); ++pi) {
+      Tensor& p = groups_[gi].params[pi];
+      check_param(p, groups_[gi].name, pi);
+      if (p.grad().defined()) f(gi, pi, p, p.grad().contiguous());
+    }
+  }
+}
+
 void Optimizer::zero_grad() {
   for (ParamGroup& g : groups_)
     for (Tensor& p : g.params) p.zero_grad();
@@ -58,23 +69,16 @@ void sgd_update(Tensor& p, const Tensor& grad, Tensor* buf, const SgdHyper& h) {
 }  // namespace
 
 void Sgd::step() {
-  for (size_t gi = 0; gi < groups_.size(); ++gi) {
-    ParamGroup& g = groups_[gi];
-    if (g.frozen) continue;
-    for (size_t pi = 0; pi < g.params.size(); ++pi) {
-      Tensor& p = g.params[pi];
-      check_param(p, g.name, pi);
-      if (!p.grad().defined()) continue;
-      Tensor grad = p.grad().contiguous();
-      Tensor& buf = buf_[gi][pi];
-      const bool first = !buf.defined();
-      if (first && o_.momentum != 0) buf = zeros(p.shape(), p.dtype());
-      SgdHyper h{g.lr, o_.momentum, 1.0 - o_.dampening, g.weight_decay, o_.nesterov, first};
-      Tensor* b = o_.momentum != 0 ? &buf : nullptr;
-      if (p.dtype() == DType::F32) sgd_update<float>(p, grad, b, h);
-      else sgd_update<double>(p, grad, b, h);
-    }
-  }
+  each_update([&](size_t gi, size_t pi, Tensor& p, const Tensor& grad) {
+    const ParamGroup& g = groups_[gi];
+    Tensor& buf = buf_[gi][pi];
+    const bool first = !buf.defined();
+    if (first && o_.momentum != 0) buf = zeros(p.shape(), p.dtype());
+    SgdHyper h{g.lr, o_.momentum, 1.0 - o_.dampening, g.weight_decay, o_.nesterov, first};
+    Tensor* b = o_.momentum != 0 ? &buf : nullptr;
+    if (p.dtype() == DType::F32) sgd_update<float>(p, grad, b, h);
+    else sgd_update<double>(p, grad, b, h);
+  });
 }
 
 TensorMap Sgd::state_dict() const {
@@ -105,29 +109,22 @@ void Adam::adam_update(Tensor& p, const Tensor& grad, State& s, const AdamHyper&
 }
 
 void Adam::step() {
-  for (size_t gi = 0; gi < groups_.size(); ++gi) {
-    ParamGroup& g = groups_[gi];
-    if (g.frozen) continue;
-    for (size_t pi = 0; pi < g.params.size(); ++pi) {
-      Tensor& p = g.params[pi];
-      check_param(p, g.name, pi);
-      if (!p.grad().defined()) continue;
-      State& s = state_[gi][pi];
-      if (!s.m.defined()) {
-        s.m = zeros(p.shape(), p.dtype());
-        s.v = zeros(p.shape(), p.dtype());
-        if (o_.amsgrad) s.vmax = zeros(p.shape(), p.dtype());
-      }
-      s.step += 1;
-      const double bc1 = 1.0 - std::pow(o_.beta1, static_cast<double>(s.step));
-      const double bc2 = 1.0 - std::pow(o_.beta2, static_cast<double>(s.step));
-      AdamHyper h{o_.beta1, 1.0 - o_.beta1, o_.beta2, 1.0 - o_.beta2, o_.eps, g.weight_decay,
-                  1.0 - g.lr * g.weight_decay, g.lr / bc1, std::sqrt(bc2), o_.amsgrad, o_.decoupled};
-      Tensor grad = p.grad().contiguous();
-      if (p.dtype() == DType::F32) adam_update<float>(p, grad, s, h);
-      else adam_update<double>(p, grad, s, h);
+  each_update([&](size_t gi, size_t pi, Tensor& p, const Tensor& grad) {
+    const ParamGroup& g = groups_[gi];
+    State& s = state_[gi][pi];
+    if (!s.m.defined()) {
+      s.m = zeros(p.shape(), p.dtype());
+      s.v = zeros(p.shape(), p.dtype());
+      if (o_.amsgrad) s.vmax = zeros(p.shape(), p.dtype());
     }
-  }
+    s.step += 1;
+    const double bc1 = 1.0 - std::pow(o_.beta1, static_cast<double>(s.step));
+    const double bc2 = 1.0 - std::pow(o_.beta2, static_cast<double>(s.step));
+    AdamHyper h{o_.beta1, 1.0 - o_.beta1, o_.beta2, 1.0 - o_.beta2, o_.eps, g.weight_decay,
+                1.0 - g.lr * g.weight_decay, g.lr / bc1, std::sqrt(bc2), o_.amsgrad, o_.decoupled};
+    if (p.dtype() == DType::F32) adam_update<float>(p, grad, s, h);
+    else adam_update<double>(p, grad, s, h);
+  });
 }
 
 TensorMap Adam::state_dict() const {

@@ -3,6 +3,7 @@
 // torch.optim, for float32 and float64 parameters. Frozen groups and parameters without a
 // gradient are skipped, as in PyTorch.
 #pragma once
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -34,6 +35,9 @@ class Optimizer {
   virtual void load_state_dict(const TensorMap& state) = 0;
 
  protected:
+  // f(group, index, parameter, gradient) for every parameter of a non-frozen group that has a
+  // gradient (after checking it).
+  void each_update(const std::function<void(size_t, size_t, Tensor&, const Tensor&)>& f);
   std::vector<ParamGroup> groups_;
 };
 
