@@ -157,8 +157,8 @@ TEST_CASE("re-ranking refuses above its memory bound and on bad input", "[reid][
   RerankOptions bad_k;
   bad_k.k1 = 0;
   CHECK_THROWS_WITH(RerankedDistance(all, 2, bad_k), Contains("k1 and k2"));
-  const std::vector<float> zeros(9, 0.0f);
-  BlockDistance flat(std::vector<float>(4, 0.0f).data(), std::vector<float>(6, 0.0f).data(), zeros.data(), 2, 3);
+  const std::vector<float> zeros(9, 0.0f);  // holds all three all-zero blocks (4, 6 and 9 values)
+  BlockDistance flat(zeros.data(), zeros.data(), zeros.data(), 2, 3);
   CHECK_THROWS_WITH(RerankedDistance(flat, 2, {}), Contains("distance 0 from every image"));
   // MSMT17 size fits the default 4 GiB limit, as docs/evaluation.md states.
   CHECK(rerank_memory_bound(11659 + 82161, RerankOptions{}) < RerankOptions{}.memory_limit);
