@@ -11,6 +11,7 @@
 #include "data/image_encode.h"
 #include "engine/json.h"
 #include "reid_test_util.h"
+#include "tests/test_util.h"
 #include "train/reid_eval.h"
 
 using namespace ptl;
@@ -19,22 +20,6 @@ using reid_test::i64;
 using Catch::Matchers::Contains;
 
 namespace {
-
-struct Run {
-  int rc;
-  std::string out;  // stdout and stderr
-};
-
-Run ptl_cli(const std::string& args) {
-  const std::string cmd = std::string(PTL_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string out;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
 
 // Features of Q queries and G gallery images around 8 identity centres, 2 cameras.
 TensorMap feature_set(int64_t Q, int64_t G, int64_t D, uint64_t seed) {
@@ -69,7 +54,7 @@ TEST_CASE("ptl evaluate prints the figures and writes JSON equal to the library'
   reid_test::TempDir dir;
   const std::string f = dir.file("feat.safetensors"), js = dir.file("out.json"), png = dir.file("cmc.png");
   save_safetensors(f, feature_set(40, 120, 16, 1));
-  const Run r = ptl_cli("evaluate --features " + f + " --metric cosine --json " + js + " --cmc-plot " + png);
+  const auto r = test::run_ptl("evaluate --features " + f + " --metric cosine --json " + js + " --cmc-plot " + png);
   INFO(r.out);
   REQUIRE(r.rc == 0);
   for (const char* s : {"mAP: ", "Rank-1: ", "Rank-5: ", "Rank-10: ", "mINP: ", "valid queries: 40 of 40"})
@@ -122,7 +107,7 @@ TEST_CASE("ptl evaluate: a distmat gives the same numbers as its features; re-ra
 
   auto figures = [&](const std::string& args) {
     const std::string js = dir.file("r.json");
-    const Run r = ptl_cli("evaluate " + args + " --json " + js);
+    const auto r = test::run_ptl("evaluate " + args + " --json " + js);
     INFO(r.out);
     REQUIRE(r.rc == 0);
     const Json j = read_json(js);
@@ -131,7 +116,7 @@ TEST_CASE("ptl evaluate: a distmat gives the same numbers as its features; re-ra
   CHECK(figures("--features " + f) == figures("--features " + d));
   const auto rr_f = figures("--features " + f + " --rerank"), rr_d = figures("--features " + d + " --rerank");
   for (int k = 0; k < 3; ++k) CHECK(rr_f[k] == Approx(rr_d[k]).margin(1e-3));  // weights: double vs GEMM distances
-  CHECK_THAT(ptl_cli("evaluate --features " + d + " --rerank --k1 5 --k2 1").out, Contains("re-ranked"));
+  CHECK_THAT(test::run_ptl("evaluate --features " + d + " --rerank --k1 5 --k2 1").out, Contains("re-ranked"));
 }
 
 TEST_CASE("ptl evaluate: bad input fails with a message naming the tensor", "[reid][cli]") {
@@ -139,7 +124,7 @@ TEST_CASE("ptl evaluate: bad input fails with a message naming the tensor", "[re
   auto expect_error = [&](TensorMap m, const std::string& extra, const std::string& msg) {
     const std::string f = dir.file("bad.safetensors");
     save_safetensors(f, m);
-    const Run r = ptl_cli("evaluate --features " + f + " " + extra);
+    const auto r = test::run_ptl("evaluate --features " + f + " " + extra);
     INFO(r.out);
     CHECK(r.rc == 1);
     CHECK_THAT(r.out, Contains(msg));
@@ -201,7 +186,7 @@ TEST_CASE("ptl visrank writes one picture per query with green and red borders",
   }
   ql.close();
   gl.close();
-  const Run r = ptl_cli("visrank --features " + f + " --query-images " + dir.file("q.txt") + " --gallery-images " +
+  const auto r = test::run_ptl("visrank --features " + f + " --query-images " + dir.file("q.txt") + " --gallery-images " +
                         dir.file("g.txt") + " --root " + dir.path.string() + " --out " + dir.file("vis") +
                         " --topk 5");
   INFO(r.out);

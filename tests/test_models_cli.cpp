@@ -1,8 +1,4 @@
 // `ptl info`, `ptl forward` and `ptl bench` through the binary.
-#include <sys/wait.h>
-
-#include <cstdio>
-
 #include <catch2/catch.hpp>
 
 #include "engine/autograd.h"
@@ -10,39 +6,23 @@
 #include "engine/rng.h"
 #include "engine/safetensors.h"
 #include "models/registry.h"
-#include "test_util.h"
+#include "tests/test_util.h"
 
 using namespace ptl;
 using Catch::Contains;
 
-namespace {
-struct Run {
-  int rc;
-  std::string out;  // stdout and stderr
-};
-Run ptl_run(const std::string& args) {
-  FILE* p = popen((std::string(PTL_BINARY) + " " + args + " 2>&1").c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string out;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-}  // namespace
-
 TEST_CASE("ptl info prints the layer table, parameters and MACs", "[models][cli]") {
-  Run r = ptl_run("info --model resnet20 --num-classes 10 --input 1x28x28");
+  auto r = test::run_ptl("info --model resnet20 --num-classes 10 --input 1x28x28");
   REQUIRE(r.rc == 0);
   ModelOptions opt;
   opt.in_channels = 1;
   CHECK_THAT(r.out, Contains("layer1.0.conv1") && Contains("fc ") &&
                         Contains("parameters: " + std::to_string(make_model("resnet20", 10, opt)->parameter_count())) &&
                         Contains("macs: "));
-  Run bad = ptl_run("info --model resnet99");
+  auto bad = test::run_ptl("info --model resnet99");
   CHECK(bad.rc == 1);
   CHECK_THAT(bad.out, Contains("unknown model 'resnet99'") && Contains("mgn_ptl"));
-  CHECK_THAT(ptl_run("info --model resnet20 --input 3x32").out, Contains("expected CxHxW"));
+  CHECK_THAT(test::run_ptl("info --model resnet20 --input 3x32").out, Contains("expected CxHxW"));
 }
 
 TEST_CASE("ptl forward matches the in-process model, with gradients", "[models][cli]") {
@@ -54,7 +34,7 @@ TEST_CASE("ptl forward matches the in-process model, with gradients", "[models][
   save_safetensors(dir.path() + "/w.safetensors", model->state_dict());
   Tensor x = randn({2, 3, 32, 32}), g = randn({2, 10});
   save_safetensors(dir.path() + "/x.safetensors", {{"input", x}, {"grad_output", g}});
-  Run r = ptl_run("forward --model ptl_resnet20 --num-classes 10 --weights " + dir.path() + "/w.safetensors --input " +
+  auto r = test::run_ptl("forward --model ptl_resnet20 --num-classes 10 --weights " + dir.path() + "/w.safetensors --input " +
                   dir.path() + "/x.safetensors --output " + dir.path() + "/y.safetensors --train --backward --bconv-init zeros");
   INFO(r.out);
   REQUIRE(r.rc == 0);
@@ -76,22 +56,22 @@ TEST_CASE("ptl forward matches the in-process model, with gradients", "[models][
     REQUIRE(y.count("grad." + n) == 1);
     CHECK(close(y.at("grad." + n), p.grad()));
   }
-  Run bad = ptl_run("forward --model ptl_resnet20 --input " + dir.path() + "/x.safetensors --output " + dir.path() +
+  auto bad = test::run_ptl("forward --model ptl_resnet20 --input " + dir.path() + "/x.safetensors --output " + dir.path() +
                     "/z.safetensors --weights " + dir.path() + "/x.safetensors");
   CHECK(bad.rc == 1);
   CHECK_THAT(bad.out, Contains("missing keys") && Contains("unexpected keys") && Contains("grad_output"));
 }
 
 TEST_CASE("ptl bench times a train step and refuses CUDA clearly without it", "[models][cli]") {
-  Run r = ptl_run("bench --model resnet20 --num-classes 10 --batch 2 --input 3x32x32 --train-step --repeat 2 --threads 1");
+  auto r = test::run_ptl("bench --model resnet20 --num-classes 10 --batch 2 --input 3x32x32 --train-step --repeat 2 --threads 1");
   INFO(r.out);
   CHECK(r.rc == 0);
   CHECK_THAT(r.out, Contains("median_ms: ") && Contains("min_ms: ") && Contains("max_ms: "));
-  CHECK_THAT(ptl_run("bench --model resnet20 --batch 1 --input 3x32x32 --inference --repeat 1").out, Contains("median_ms: "));
-  Run cuda = ptl_run("bench --model resnet20 --batch 1 --input 3x32x32 --inference --device cuda");
+  CHECK_THAT(test::run_ptl("bench --model resnet20 --batch 1 --input 3x32x32 --inference --repeat 1").out, Contains("median_ms: "));
+  auto cuda = test::run_ptl("bench --model resnet20 --batch 1 --input 3x32x32 --inference --device cuda");
   CHECK(cuda.rc == 1);
   CHECK_THAT(cuda.out, Contains("--device cuda") && Contains("CUDA"));
-  Run neither = ptl_run("bench --model resnet20 --batch 1 --input 3x32x32");
+  auto neither = test::run_ptl("bench --model resnet20 --batch 1 --input 3x32x32");
   CHECK(neither.rc == 1);
   CHECK_THAT(neither.out, Contains("--train-step") && Contains("--inference"));
 }

@@ -1,8 +1,10 @@
 // Small helpers shared by the tests.
 #pragma once
 #include <sys/resource.h>
+#include <sys/wait.h>
 
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -27,6 +29,22 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// Runs the ptl binary with `args` (shell syntax) and returns its exit code and its stdout and
+// stderr together.
+struct CliRun {
+  int rc;
+  std::string out;
+};
+inline CliRun run_ptl(const std::string& args) {
+  FILE* p = ::popen((std::string(PTL_BINARY) + " " + args + " 2>&1").c_str(), "r");
+  PTL_CHECK(p != nullptr, "cannot start ", PTL_BINARY);
+  std::string out;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  const int status = ::pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
 
 // Limits the size of files this process writes (RLIMIT_FSIZE) while in scope: writes past it
 // fail with EFBIG, as on a full disk. SIGXFSZ is ignored meanwhile so the write returns an error.
