@@ -4,6 +4,7 @@
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
+#include "kernels/dispatch.h"
 
 namespace ptl {
 
@@ -96,35 +97,11 @@ Tensor Tensor::to(Device d) const {
   });
 }
 
-namespace {
-template <class S, class D>
-void convert(const S* s, D* d, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) d[i] = static_cast<D>(s[i]);
-}
-template <class S>
-void convert_from(const S* s, const Tensor& out, int64_t n) {
-  switch (out.dtype()) {
-    case DType::F32: convert(s, out.data<float>(), n); break;
-    case DType::F64: convert(s, out.data<double>(), n); break;
-    case DType::I64: convert(s, out.data<int64_t>(), n); break;
-    case DType::I32: convert(s, out.data<int32_t>(), n); break;
-  }
-}
-}  // namespace
-
 Tensor Tensor::to(DType t) const {
   if (t == dtype()) return *this;
-  PTL_CHECK(device().is_cpu(), "dtype conversion runs on the CPU only; move ", shape_str(),
-            " to the CPU first");
   Tensor src = contiguous();
   Tensor out = Tensor::empty(shape(), t, device());
-  int64_t n = numel();
-  switch (dtype()) {
-    case DType::F32: convert_from(src.data<float>(), out, n); break;
-    case DType::F64: convert_from(src.data<double>(), out, n); break;
-    case DType::I64: convert_from(src.data<int64_t>(), out, n); break;
-    case DType::I32: convert_from(src.data<int32_t>(), out, n); break;
-  }
+  PTL_KERNEL(out.device(), convert)(src.raw_data(), dtype(), out.raw_data(), t, numel());
   if (!is_floating(t) || !is_floating(dtype())) return out;
   DType from = dtype();
   return record(out, "to_dtype", {*this}, [from](const Tensor& g, const std::vector<bool>&) -> Grads {

@@ -5,6 +5,8 @@
 // kernels: `x.add_(y, alpha=a)` is one fused multiply-add fma(y, a, x); mul, addcmul and
 // addcdiv round each operation (callers compile this without FMA contraction).
 #pragma once
+#include <cstdint>
+
 #include "kernels/elementwise_math.h"
 
 namespace ptl {
@@ -52,5 +54,25 @@ PTL_HD void adam_elem(T& p, T& m, T& v, T& vmax, T g, const AdamHyper& h) {
   const T denom = sqrt(denom_v) / T(h.bias_correction2_sqrt) + T(h.eps);
   p = p + T(-h.step_size) * m / denom;  // addcdiv_: (value * m) / denom
 }
+
+// One parameter's update for the multi-tensor kernels (kernels/contract/optim.inc): pointers
+// on the parameter's device, n elements, and the hyper-parameters of its group and step.
+template <class T>
+struct SgdSlot {
+  T* p;
+  T* buf;  // momentum buffer; null without momentum
+  const T* g;
+  int64_t n;
+  SgdHyper h;
+};
+
+template <class T>
+struct AdamSlot {
+  T *p, *m, *v;
+  T* vmax;  // null without AMSGrad
+  const T* g;
+  int64_t n;
+  AdamHyper h;
+};
 
 }  // namespace ptl

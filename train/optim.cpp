@@ -3,24 +3,14 @@
 #include <cmath>
 
 #include "engine/ops.h"
-#include "engine/parallel.h"
-#include "kernels/optim_math.h"
+#include "kernels/dispatch.h"
 
 namespace ptl {
 
 namespace {
-// Runs f(i) for every element of a parameter, in parallel chunks.
-template <class F>
-void each(int64_t n, const F& f) {
-  parallel_for(n, 1 << 14, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) f(i);
-  });
-}
-
 void check_param(const Tensor& p, const std::string& group, size_t i) {
-  PTL_CHECK(is_floating(p.dtype()) && p.is_contiguous() && p.device().is_cpu(), "optimizer: parameter ", i,
-            " of group '", group, "' must be a contiguous floating CPU tensor, got ", dtype_name(p.dtype()),
-            p.shape_str());
+  PTL_CHECK(is_floating(p.dtype()) && p.is_contiguous(), "optimizer: parameter ", i, " of group '", group,
+            "' must be a contiguous floating tensor, got ", dtype_name(p.dtype()), p.shape_str());
   if (p.grad().defined())
     PTL_CHECK(p.grad().shape() == p.shape(), "optimizer: gradient ", p.grad().shape_str(),
               " does not match parameter ", p.shape_str(), " (group '", group, "')");
@@ -33,7 +23,7 @@ Tensor load_buffer(const TensorMap& s, const std::string& k, const Tensor& like)
   if (it == s.end()) return Tensor();
   PTL_CHECK(it->second.shape() == like.shape(), "optimizer state '", k, "' has shape ", it->second.shape_str(),
             " but the parameter has ", like.shape_str(), ": the checkpoint belongs to another model");
-  return it->second.to(like.dtype()).clone();
+  return it->second.to(like.dtype()).to(like.device()).clone();
 }
 }  // namespace
 
@@ -57,28 +47,30 @@ Sgd::Sgd(std::vector<ParamGroup> groups, SgdOptions o) : Optimizer(std::move(gro
   for (const ParamGroup& g : groups_) buf_.emplace_back(g.params.size());
 }
 
-namespace {
-template <class T>
-void sgd_update(Tensor& p, const Tensor& grad, Tensor* buf, const SgdHyper& h) {
-  T* pp = p.data<T>();
-  const T* gp = grad.data<T>();
-  T* bp = buf ? buf->data<T>() : nullptr;
-  T unused = 0;  // without momentum the buffer is never read
-  each(p.numel(), [&](int64_t i) { sgd_elem(pp[i], bp ? bp[i] : unused, gp[i], h); });
-}
-}  // namespace
-
 void Sgd::step() {
+  // Every parameter becomes one slot of a multi-tensor update per dtype (kernels/contract/optim.inc).
+  std::vector<SgdSlot<float>> f32;
+  std::vector<SgdSlot<double>> f64;
+  std::vector<Tensor> grads;  // keeps contiguous gradient copies alive until the update ran
+  Device dev;
   each_update([&](size_t gi, size_t pi, Tensor& p, const Tensor& grad) {
     const ParamGroup& g = groups_[gi];
     Tensor& buf = buf_[gi][pi];
     const bool first = !buf.defined();
-    if (first && o_.momentum != 0) buf = zeros(p.shape(), p.dtype());
+    if (first && o_.momentum != 0) buf = zeros(p.shape(), p.dtype(), p.device());
     SgdHyper h{g.lr, o_.momentum, 1.0 - o_.dampening, g.weight_decay, o_.nesterov, first};
-    Tensor* b = o_.momentum != 0 ? &buf : nullptr;
-    if (p.dtype() == DType::F32) sgd_update<float>(p, grad, b, h);
-    else sgd_update<double>(p, grad, b, h);
+    const bool has_buf = o_.momentum != 0;
+    grads.push_back(grad);
+    PTL_CHECK(grads.size() == 1 || p.device() == dev, "optimizer: parameters on ", dev.str(), " and ",
+              p.device().str(), "; move the whole model to one device");
+    dev = p.device();
+    if (p.dtype() == DType::F32)
+      f32.push_back({p.data<float>(), has_buf ? buf.data<float>() : nullptr, grad.data<float>(), p.numel(), h});
+    else
+      f64.push_back({p.data<double>(), has_buf ? buf.data<double>() : nullptr, grad.data<double>(), p.numel(), h});
   });
+  if (!f32.empty()) PTL_KERNEL(dev, sgd_update<float>)(f32);
+  if (!f64.empty()) PTL_KERNEL(dev, sgd_update<double>)(f64);
 }
 
 TensorMap Sgd::state_dict() const {
@@ -98,33 +90,37 @@ Adam::Adam(std::vector<ParamGroup> groups, AdamOptions o) : Optimizer(std::move(
   for (const ParamGroup& g : groups_) state_.emplace_back(g.params.size());
 }
 
-template <class T>
-void Adam::adam_update(Tensor& p, const Tensor& grad, State& s, const AdamHyper& h) {
-  T* pp = p.data<T>();
-  const T* gp = grad.data<T>();
-  T* mp = s.m.data<T>();
-  T* vp = s.v.data<T>();
-  T* xp = s.vmax.defined() ? s.vmax.data<T>() : vp;  // vmax unused without AMSGrad
-  each(p.numel(), [&](int64_t i) { adam_elem(pp[i], mp[i], vp[i], xp[i], gp[i], h); });
-}
-
 void Adam::step() {
+  std::vector<AdamSlot<float>> f32;
+  std::vector<AdamSlot<double>> f64;
+  std::vector<Tensor> grads;  // keeps contiguous gradient copies alive until the update ran
+  Device dev;
   each_update([&](size_t gi, size_t pi, Tensor& p, const Tensor& grad) {
     const ParamGroup& g = groups_[gi];
     State& s = state_[gi][pi];
     if (!s.m.defined()) {
-      s.m = zeros(p.shape(), p.dtype());
-      s.v = zeros(p.shape(), p.dtype());
-      if (o_.amsgrad) s.vmax = zeros(p.shape(), p.dtype());
+      s.m = zeros(p.shape(), p.dtype(), p.device());
+      s.v = zeros(p.shape(), p.dtype(), p.device());
+      if (o_.amsgrad) s.vmax = zeros(p.shape(), p.dtype(), p.device());
     }
     s.step += 1;
     const double bc1 = 1.0 - std::pow(o_.beta1, static_cast<double>(s.step));
     const double bc2 = 1.0 - std::pow(o_.beta2, static_cast<double>(s.step));
     AdamHyper h{o_.beta1, 1.0 - o_.beta1, o_.beta2, 1.0 - o_.beta2, o_.eps, g.weight_decay,
                 1.0 - g.lr * g.weight_decay, g.lr / bc1, std::sqrt(bc2), o_.amsgrad, o_.decoupled};
-    if (p.dtype() == DType::F32) adam_update<float>(p, grad, s, h);
-    else adam_update<double>(p, grad, s, h);
+    grads.push_back(grad);
+    PTL_CHECK(grads.size() == 1 || p.device() == dev, "optimizer: parameters on ", dev.str(), " and ",
+              p.device().str(), "; move the whole model to one device");
+    dev = p.device();
+    if (p.dtype() == DType::F32)
+      f32.push_back({p.data<float>(), s.m.data<float>(), s.v.data<float>(),
+                     s.vmax.defined() ? s.vmax.data<float>() : nullptr, grad.data<float>(), p.numel(), h});
+    else
+      f64.push_back({p.data<double>(), s.m.data<double>(), s.v.data<double>(),
+                     s.vmax.defined() ? s.vmax.data<double>() : nullptr, grad.data<double>(), p.numel(), h});
   });
+  if (!f32.empty()) PTL_KERNEL(dev, adam_update<float>)(f32);
+  if (!f64.empty()) PTL_KERNEL(dev, adam_update<double>)(f64);
 }
 
 TensorMap Adam::state_dict() const {

@@ -75,8 +75,6 @@ class Adam : public Optimizer {
     Tensor m, v, vmax;
     int64_t step = 0;
   };
-  template <class T>
-  static void adam_update(Tensor& p, const Tensor& grad, State& s, const AdamHyper& h);
   AdamOptions o_;
   std::vector<std::vector<State>> state_;
 };

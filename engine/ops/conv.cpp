@@ -1,15 +1,14 @@
-// conv2d: shape checks, output allocation, CPU kernels, gradient closure.
+// conv2d: shape checks, output allocation, the device's kernels, gradient closure.
 #include "engine/ops/op_utils.h"
-#include "kernels/cpu/conv.h"
 
 namespace ptl {
 
-using ops_detail::check_float_cpu;
+using ops_detail::check_float;
 using ops_detail::check_same_dtype;
 
 Tensor conv2d(const Tensor& x0, const Tensor& w0, const Tensor& b0, const Conv2dOptions& o) {
-  check_float_cpu("conv2d", x0, "input");
-  check_float_cpu("conv2d", w0, "weight");
+  check_float("conv2d", x0, "input");
+  check_float("conv2d", w0, "weight");
   check_same_dtype("conv2d", x0, w0);
   PTL_CHECK(x0.dim() == 4, "conv2d: input must be (N, C, H, W), got ", x0.shape_str());
   PTL_CHECK(w0.dim() == 4, "conv2d: weight must be (Cout, Cin, KH, KW), got ", w0.shape_str());
@@ -23,7 +22,7 @@ Tensor conv2d(const Tensor& x0, const Tensor& w0, const Tensor& b0, const Conv2d
     PTL_CHECK(b0.dim() == 1 && b0.size(0) == w0.size(0), "conv2d: bias ", b0.shape_str(),
               " does not match ", w0.size(0), " output channels");
   }
-  cpu::ConvGeometry g{x0.size(0), x0.size(1), x0.size(2), x0.size(3), w0.size(0), w0.size(2), w0.size(3),
+  ConvGeometry g{x0.size(0), x0.size(1), x0.size(2), x0.size(3), w0.size(0), w0.size(2), w0.size(3),
                       o.stride[0], o.stride[1], o.padding[0], o.padding[1], o.dilation[0], o.dilation[1], 0, 0};
   g.OH = (g.H + 2 * g.ph - g.dh * (g.KH - 1) - 1) / g.sh + 1;
   g.OW = (g.W + 2 * g.pw - g.dw * (g.KW - 1) - 1) / g.sw + 1;
@@ -31,9 +30,9 @@ Tensor conv2d(const Tensor& x0, const Tensor& w0, const Tensor& b0, const Conv2d
             "conv2d: input ", x0.shape_str(), " (padded by ", g.ph, "x", g.pw,
             ") is smaller than the dilated kernel ", w0.shape_str());
   Tensor x = x0.contiguous(), w = w0.contiguous(), b = b0.defined() ? b0.contiguous() : Tensor();
-  Tensor y = Tensor::empty({g.N, g.Cout, g.OH, g.OW}, x.dtype());
+  Tensor y = Tensor::empty({g.N, g.Cout, g.OH, g.OW}, x.dtype(), x.device());
   PTL_DISPATCH_FLOAT(x.dtype(), "conv2d", [&] {
-    cpu::conv2d_forward<scalar_t>(x.data<scalar_t>(), w.data<scalar_t>(),
+    PTL_KERNEL(x.device(), conv2d_forward<scalar_t>)(x.data<scalar_t>(), w.data<scalar_t>(),
                                   b.defined() ? b.data<scalar_t>() : nullptr, y.data<scalar_t>(), g);
   });
   Tensor xd = x.detach(), wd = w.detach();
@@ -43,14 +42,14 @@ Tensor conv2d(const Tensor& x0, const Tensor& w0, const Tensor& b0, const Conv2d
     Grads r(3);
     PTL_DISPATCH_FLOAT(gy.dtype(), "conv2d backward", [&] {
       if (need[0]) {
-        r[0] = Tensor::empty(xd.shape(), gy.dtype());
-        cpu::conv2d_backward_input<scalar_t>(gy.data<scalar_t>(), wd.data<scalar_t>(),
+        r[0] = Tensor::empty(xd.shape(), gy.dtype(), gy.device());
+        PTL_KERNEL(gy.device(), conv2d_backward_input<scalar_t>)(gy.data<scalar_t>(), wd.data<scalar_t>(),
                                              r[0].data<scalar_t>(), g);
       }
       if (need[1] || (has_bias && need[2])) {
-        Tensor gw = Tensor::empty(wd.shape(), gy.dtype());
-        Tensor gb = has_bias ? Tensor::empty({g.Cout}, gy.dtype()) : Tensor();
-        cpu::conv2d_backward_weight<scalar_t>(gy.data<scalar_t>(), xd.data<scalar_t>(),
+        Tensor gw = Tensor::empty(wd.shape(), gy.dtype(), gy.device());
+        Tensor gb = has_bias ? Tensor::empty({g.Cout}, gy.dtype(), gy.device()) : Tensor();
+        PTL_KERNEL(gy.device(), conv2d_backward_weight<scalar_t>)(gy.data<scalar_t>(), xd.data<scalar_t>(),
                                               gw.data<scalar_t>(),
                                               has_bias ? gb.data<scalar_t>() : nullptr, g);
         if (need[1]) r[1] = gw;

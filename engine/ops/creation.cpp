@@ -2,18 +2,10 @@
 #include <algorithm>
 
 #include "engine/ops/op_utils.h"
-#include "kernels/cpu/elementwise.h"
 
 namespace ptl {
 
 namespace {
-template <class T>
-void fill_typed(const Tensor& t, T v) {
-  // Fill a contiguous tensor directly; a strided view goes through a contiguous temporary.
-  T* p = t.data<T>();
-  std::fill(p, p + t.numel(), v);
-}
-
 template <class T>
 Tensor from_values(const std::vector<T>& v, const Shape& shape) {
   PTL_CHECK(static_cast<int64_t>(v.size()) == shape_numel(shape), "from_vector: ", v.size(),
@@ -25,13 +17,14 @@ Tensor from_values(const std::vector<T>& v, const Shape& shape) {
 }  // namespace
 
 void fill_(Tensor& t, double value) {
-  PTL_CHECK(t.device().is_cpu(), "fill_: ", t.device().str(), " tensors need the CUDA backend");
-  Tensor target = t.is_contiguous() ? t : Tensor::empty(t.shape(), t.dtype());
+  // Fill a contiguous tensor directly; a strided view goes through a contiguous temporary.
+  Tensor target = t.is_contiguous() ? t : Tensor::empty(t.shape(), t.dtype(), t.device());
+  const int64_t n = target.numel();
   switch (t.dtype()) {
-    case DType::F32: fill_typed(target, static_cast<float>(value)); break;
-    case DType::F64: fill_typed(target, value); break;
-    case DType::I64: fill_typed(target, static_cast<int64_t>(value)); break;
-    case DType::I32: fill_typed(target, static_cast<int32_t>(value)); break;
+    case DType::F32: PTL_KERNEL(t.device(), fill<float>)(target.data<float>(), n, static_cast<float>(value)); break;
+    case DType::F64: PTL_KERNEL(t.device(), fill<double>)(target.data<double>(), n, value); break;
+    case DType::I64: PTL_KERNEL(t.device(), fill<int64_t>)(target.data<int64_t>(), n, static_cast<int64_t>(value)); break;
+    case DType::I32: PTL_KERNEL(t.device(), fill<int32_t>)(target.data<int32_t>(), n, static_cast<int32_t>(value)); break;
   }
   if (!t.is_contiguous()) copy_(t, target);
 }
@@ -41,21 +34,22 @@ void copy_(Tensor& dst, const Tensor& src) {
             " and source ", src.shape_str(), " differ in shape");
   PTL_CHECK(dst.dtype() == src.dtype(), "copy_: destination is ", dtype_name(dst.dtype()),
             ", source is ", dtype_name(src.dtype()));
-  if (dst.device() != src.device() || !dst.device().is_cpu()) {
-    PTL_CHECK(dst.is_contiguous() && src.is_contiguous(),
-              "copy_ between devices needs contiguous tensors");
-    copy_bytes(dst.raw_data(), dst.device(), src.raw_data(), src.device(),
-               dst.numel() * dtype_size(dst.dtype()));
+  if (dst.device() != src.device()) {
+    // Between devices: bytes of contiguous tensors; a strided side goes through a temporary.
+    Tensor s = src.contiguous();
+    Tensor d = dst.is_contiguous() ? dst : Tensor::empty(dst.shape(), dst.dtype(), dst.device());
+    copy_bytes(d.raw_data(), d.device(), s.raw_data(), s.device(), d.numel() * dtype_size(d.dtype()));
+    if (!dst.is_contiguous()) copy_(dst, d);
     return;
   }
-  cpu::strided_copy(dst.shape(), dtype_size(dst.dtype()), src.raw_data(), src.strides(),
-                    dst.raw_data(), dst.strides());
+  PTL_KERNEL(dst.device(), strided_copy)(dst.shape(), dtype_size(dst.dtype()), src.raw_data(), src.strides(),
+                                dst.raw_data(), dst.strides());
 }
 
 Tensor full(const Shape& shape, double value, DType dtype, Device device) {
-  Tensor t = Tensor::empty(shape, dtype, Device::cpu());
+  Tensor t = Tensor::empty(shape, dtype, device);
   fill_(t, value);
-  return t.to(device);
+  return t;
 }
 
 Tensor zeros(const Shape& shape, DType dtype, Device device) { return full(shape, 0.0, dtype, device); }

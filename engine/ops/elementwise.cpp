@@ -1,10 +1,9 @@
 // Element-wise ops with numpy broadcasting, and their gradients.
 #include "engine/ops/op_utils.h"
-#include "kernels/cpu/elementwise.h"
 
 namespace ptl {
 
-using ops_detail::check_float_cpu;
+using ops_detail::check_float;
 using ops_detail::check_same_dtype;
 
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
@@ -40,14 +39,14 @@ Shape broadcast_strides(const Tensor& t, const Shape& out_shape) {
 }
 
 Tensor binary(BinaryOp op, const char* name, const Tensor& a0, const Tensor& b0) {
-  check_float_cpu(name, a0, "first operand");
-  check_float_cpu(name, b0, "second operand");
+  check_float(name, a0, "first operand");
+  check_float(name, b0, "second operand");
   check_same_dtype(name, a0, b0);
   Shape shape = broadcast_shapes(a0.shape(), b0.shape(), name);
   Tensor a = a0.contiguous(), b = b0.contiguous();
-  Tensor out = Tensor::empty(shape, a.dtype());
+  Tensor out = Tensor::empty(shape, a.dtype(), a.device());
   PTL_DISPATCH_FLOAT(a.dtype(), name, [&] {
-    cpu::binary_forward<scalar_t>(op, shape, a.data<scalar_t>(), broadcast_strides(a, shape),
+    PTL_KERNEL(a.device(), binary_forward<scalar_t>)(op, shape, a.data<scalar_t>(), broadcast_strides(a, shape),
                                   b.data<scalar_t>(), broadcast_strides(b, shape),
                                   out.data<scalar_t>());
   });
@@ -77,11 +76,11 @@ Tensor binary(BinaryOp op, const char* name, const Tensor& a0, const Tensor& b0)
 }
 
 Tensor unary(UnaryOp op, const char* name, const Tensor& x0, UnaryParams p = {}) {
-  check_float_cpu(name, x0, "input");
+  check_float(name, x0, "input");
   Tensor x = x0.contiguous();
-  Tensor y = Tensor::empty(x.shape(), x.dtype());
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   PTL_DISPATCH_FLOAT(x.dtype(), name, [&] {
-    cpu::unary_forward<scalar_t>(op, p, x.data<scalar_t>(), y.data<scalar_t>(), x.numel());
+    PTL_KERNEL(x.device(), unary_forward<scalar_t>)(op, p, x.data<scalar_t>(), y.data<scalar_t>(), x.numel());
   });
   if (!needs_grad({x0})) return y;
   // Save only what the derivative reads (see unary_backward): relu's x>0 test equals y>0, so
@@ -93,10 +92,10 @@ Tensor unary(UnaryOp op, const char* name, const Tensor& x0, UnaryParams p = {})
   Tensor saved = output_based ? y.detach() : (input_based ? x.detach() : Tensor());
   return record(y, name, {x0}, [op, p, saved, name](const Tensor& g0, const std::vector<bool>&) -> Grads {
     Tensor g = g0.contiguous();
-    Tensor gx = Tensor::empty(g.shape(), g.dtype());
+    Tensor gx = Tensor::empty(g.shape(), g.dtype(), g.device());
     const Tensor& s = saved.defined() ? saved : g;  // unused by ops that need neither
     PTL_DISPATCH_FLOAT(g.dtype(), name, [&] {
-      cpu::unary_backward<scalar_t>(op, p, g.data<scalar_t>(), s.data<scalar_t>(),
+      PTL_KERNEL(g.device(), unary_backward<scalar_t>)(op, p, g.data<scalar_t>(), s.data<scalar_t>(),
                                     s.data<scalar_t>(), gx.data<scalar_t>(), g.numel());
     });
     return {gx};
@@ -119,6 +118,7 @@ Tensor exp(const Tensor& a) { return unary(UnaryOp::Exp, "exp", a); }
 Tensor log(const Tensor& a) { return unary(UnaryOp::Log, "log", a); }
 Tensor sqrt(const Tensor& a) { return unary(UnaryOp::Sqrt, "sqrt", a); }
 Tensor abs(const Tensor& a) { return unary(UnaryOp::Abs, "abs", a); }
+Tensor greater(const Tensor& a, double s) { return unary(UnaryOp::Greater, "greater", a.detach(), {s, 0}); }
 Tensor clamp(const Tensor& a, double lo, double hi) {
   PTL_CHECK(lo <= hi, "clamp: lower bound ", lo, " exceeds upper bound ", hi);
   return unary(UnaryOp::Clamp, "clamp", a, {lo, hi});

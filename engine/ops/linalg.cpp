@@ -1,21 +1,20 @@
-// matmul and linear (GEMM through kernels/cpu/gemm).
+// matmul and linear (GEMM through the device's gemm kernel).
 #include "engine/ops/op_utils.h"
-#include "kernels/cpu/gemm.h"
 
 namespace ptl {
 
-using ops_detail::check_float_cpu;
+using ops_detail::check_float;
 using ops_detail::check_same_dtype;
 
 namespace {
 // C(b) = op(A(b)) op(B(b)) for a batch of contiguous matrices (batch 1 for 2-d).
 Tensor batched_gemm(const Tensor& a, bool ta, const Tensor& b, bool tb, int64_t batch, int64_t M,
                     int64_t N, int64_t K, const Shape& out_shape) {
-  Tensor out = Tensor::empty(out_shape, a.dtype());
+  Tensor out = Tensor::empty(out_shape, a.dtype(), a.device());
   const int64_t lda = ta ? M : K, ldb = tb ? K : N;
   PTL_DISPATCH_FLOAT(a.dtype(), "matmul", [&] {
     for (int64_t i = 0; i < batch; ++i)
-      cpu::gemm<scalar_t>(ta, tb, M, N, K, 1, a.data<scalar_t>() + i * M * K, lda,
+      PTL_KERNEL(a.device(), gemm<scalar_t>)(ta, tb, M, N, K, 1, a.data<scalar_t>() + i * M * K, lda,
                           b.data<scalar_t>() + i * K * N, ldb, 0, out.data<scalar_t>() + i * M * N, N);
   });
   return out;
@@ -23,8 +22,8 @@ Tensor batched_gemm(const Tensor& a, bool ta, const Tensor& b, bool tb, int64_t 
 }  // namespace
 
 Tensor matmul(const Tensor& a0, const Tensor& b0) {
-  check_float_cpu("matmul", a0, "left operand");
-  check_float_cpu("matmul", b0, "right operand");
+  check_float("matmul", a0, "left operand");
+  check_float("matmul", b0, "right operand");
   check_same_dtype("matmul", a0, b0);
   PTL_CHECK((a0.dim() == 2 && b0.dim() == 2) || (a0.dim() == 3 && b0.dim() == 3),
             "matmul: expects (M,K)x(K,N) or (B,M,K)x(B,K,N), got ", a0.shape_str(), " x ", b0.shape_str());

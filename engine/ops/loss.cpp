@@ -2,29 +2,28 @@
 #include <cmath>
 
 #include "engine/ops/op_utils.h"
-#include "kernels/cpu/softmax.h"
 
 namespace ptl {
 
 using ops_detail::around;
-using ops_detail::check_float_cpu;
+using ops_detail::check_float;
 using ops_detail::wrap_dim;
 
 Tensor log_softmax(const Tensor& x0, int64_t dim0) {
-  check_float_cpu("log_softmax", x0, "input");
+  check_float("log_softmax", x0, "input");
   const int64_t dim = wrap_dim(dim0, x0.dim(), "log_softmax");
   Tensor x = x0.contiguous();
   auto d = around(x.shape(), dim);
-  Tensor y = Tensor::empty(x.shape(), x.dtype());
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   PTL_DISPATCH_FLOAT(x.dtype(), "log_softmax", [&] {
-    cpu::log_softmax_forward<scalar_t>(x.data<scalar_t>(), y.data<scalar_t>(), d.outer, d.size, d.inner);
+    PTL_KERNEL(x.device(), log_softmax_forward<scalar_t>)(x.data<scalar_t>(), y.data<scalar_t>(), d.outer, d.size, d.inner);
   });
   Tensor yd = y.detach();
   return record(y, "log_softmax", {x0}, [yd, d](const Tensor& g0, const std::vector<bool>&) -> Grads {
     Tensor g = g0.contiguous();
-    Tensor gx = Tensor::empty(g.shape(), g.dtype());
+    Tensor gx = Tensor::empty(g.shape(), g.dtype(), g.device());
     PTL_DISPATCH_FLOAT(g.dtype(), "log_softmax backward", [&] {
-      cpu::log_softmax_backward<scalar_t>(g.data<scalar_t>(), yd.data<scalar_t>(), gx.data<scalar_t>(),
+      PTL_KERNEL(g.device(), log_softmax_backward<scalar_t>)(g.data<scalar_t>(), yd.data<scalar_t>(), gx.data<scalar_t>(),
                                           d.outer, d.size, d.inner);
     });
     return {gx};
@@ -34,7 +33,7 @@ Tensor log_softmax(const Tensor& x0, int64_t dim0) {
 Tensor softmax(const Tensor& x, int64_t dim) { return exp(log_softmax(x, dim)); }
 
 Tensor cross_entropy(const Tensor& logits0, const Tensor& targets, double eps) {
-  check_float_cpu("cross_entropy", logits0, "logits");
+  check_float("cross_entropy", logits0, "logits");
   PTL_CHECK(logits0.dim() == 2, "cross_entropy: logits must be (N, K), got ", logits0.shape_str());
   PTL_CHECK(targets.dtype() == DType::I64 && targets.dim() == 1 && targets.size(0) == logits0.size(0),
             "cross_entropy: targets must be int64 (N) = (", logits0.size(0), "), got ",
@@ -42,23 +41,25 @@ Tensor cross_entropy(const Tensor& logits0, const Tensor& targets, double eps) {
   PTL_CHECK(eps >= 0 && eps <= 1, "cross_entropy: label_smoothing must be in [0, 1], got ", eps);
   const int64_t N = logits0.size(0), K = logits0.size(1);
   PTL_CHECK(N > 0 && K > 0, "cross_entropy: empty logits ", logits0.shape_str());
+  PTL_CHECK(targets.device() == logits0.device(), "cross_entropy: targets are on ", targets.device().str(),
+            " but logits on ", logits0.device().str());
   Tensor t = targets.contiguous();
-  for (int64_t v : t.to_int_vector())
-    PTL_CHECK(v >= 0 && v < K, "cross_entropy: target ", v, " is outside [0, ", K, ")");
+  // CPU targets are checked here; a CUDA kernel cannot throw and makes the loss NaN instead.
+  if (t.device().is_cpu())
+    for (int64_t v : t.to_int_vector())
+      PTL_CHECK(v >= 0 && v < K, "cross_entropy: target ", v, " is outside [0, ", K, ")");
   Tensor logits = logits0.contiguous();
-  Tensor prob = Tensor::empty(logits.shape(), logits.dtype());
-  double loss = 0;
+  Tensor prob = Tensor::empty(logits.shape(), logits.dtype(), logits.device());
+  Tensor out = Tensor::empty({}, logits.dtype(), logits.device());
   PTL_DISPATCH_FLOAT(logits.dtype(), "cross_entropy", [&] {
-    loss = cpu::cross_entropy_forward<scalar_t>(logits.data<scalar_t>(), t.data<int64_t>(),
-                                                prob.data<scalar_t>(), N, K, eps);
+    PTL_KERNEL(logits.device(), cross_entropy_forward<scalar_t>)(logits.data<scalar_t>(), t.data<int64_t>(),
+                                                        prob.data<scalar_t>(), out.data<scalar_t>(), N, K, eps);
   });
-  Tensor out = full({}, loss, logits.dtype());
   return record(out, "cross_entropy", {logits0}, [prob, t, N, K, eps](const Tensor& g, const std::vector<bool>&) -> Grads {
-    Tensor gx = Tensor::empty(prob.shape(), prob.dtype());
-    const double scale = g.item() / static_cast<double>(N);
+    Tensor gx = Tensor::empty(prob.shape(), prob.dtype(), prob.device());
     PTL_DISPATCH_FLOAT(prob.dtype(), "cross_entropy backward", [&] {
-      cpu::cross_entropy_backward<scalar_t>(prob.data<scalar_t>(), t.data<int64_t>(), gx.data<scalar_t>(),
-                                            N, K, eps, scale);
+      PTL_KERNEL(prob.device(), cross_entropy_backward<scalar_t>)(prob.data<scalar_t>(), t.data<int64_t>(),
+                                                         g.data<scalar_t>(), gx.data<scalar_t>(), N, K, eps);
     });
     return {gx};
   });
@@ -79,7 +80,7 @@ Tensor pairwise_distance(const Tensor& x, const Tensor& y) {
 }
 
 Tensor l2_normalize(const Tensor& x0, int64_t dim0, double eps) {
-  check_float_cpu("l2_normalize", x0, "input");
+  check_float("l2_normalize", x0, "input");
   const int64_t dim = wrap_dim(dim0, x0.dim(), "l2_normalize");
   Tensor norm, y;
   {
@@ -88,15 +89,9 @@ Tensor l2_normalize(const Tensor& x0, int64_t dim0, double eps) {
     y = div(x0, clamp(norm, eps, INFINITY));
   }
   Tensor yd = y.detach();
-  // d/dx of x / max(|x|, eps): (g - y <g, y>) / |x| where |x| > eps, else g / eps.
   // d/dx of x / max(|x|, eps): (g - y <g, y>) / |x| where |x| > eps; g / eps where the norm is
   // clamped (there y = x / eps is linear in x).
-  Tensor unclamped = Tensor::empty(norm.shape(), norm.dtype());
-  {
-    std::vector<double> n = norm.to_double_vector(), m(n.size());
-    for (size_t i = 0; i < n.size(); ++i) m[i] = n[i] > eps ? 1.0 : 0.0;
-    unclamped = from_vector(m, norm.shape()).to(norm.dtype());
-  }
+  Tensor unclamped = greater(norm, eps);
   Tensor denom = clamp(norm, eps, INFINITY);
   return record(y, "l2_normalize", {x0}, [yd, denom, unclamped, dim](const Tensor& g, const std::vector<bool>&) -> Grads {
     Tensor gy = mul(sum(mul(g, yd), {dim}, true), unclamped);

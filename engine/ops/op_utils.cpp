@@ -8,7 +8,7 @@ int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op) {
   return dim < 0 ? dim + ndim : dim;
 }
 
-void check_float_cpu(const char* op, const Tensor& t, const char* name) {
+void check_float(const char* op, const Tensor& t, const char* name) {
   PTL_CHECK(t.defined(), op, ": ", name, " is undefined");
   PTL_CHECK(is_floating(t.dtype()), op, ": ", name, " must be float32 or float64, got ",
             dtype_name(t.dtype()), " ", t.shape_str());

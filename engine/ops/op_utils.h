@@ -4,6 +4,7 @@
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
+#include "kernels/dispatch.h"
 
 // Runs the lambda `fn` with `scalar_t` bound to float or double according to `dtype`.
 #define PTL_DISPATCH_FLOAT(dtype, op, ...)                                                  \
@@ -22,9 +23,8 @@ namespace ptl::ops_detail {
 // Normalises a possibly negative dimension index for a tensor of `ndim` dimensions.
 int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op);
 
-// Checks that t is defined, floating, and on the CPU (the ops with CUDA kernels dispatch
-// before calling this).
-void check_float_cpu(const char* op, const Tensor& t, const char* name);
+// Checks that t is defined, floating, and on a device with kernels.
+void check_float(const char* op, const Tensor& t, const char* name);
 void check_same_dtype(const char* op, const Tensor& a, const Tensor& b);
 
 // Splits a shape around `dim` into (outer, size, inner) element counts.

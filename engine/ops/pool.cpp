@@ -1,10 +1,9 @@
 // Pooling ops: window geometry as PyTorch computes it, then the shared CPU kernels.
 #include "engine/ops/op_utils.h"
-#include "kernels/cpu/pool.h"
 
 namespace ptl {
 
-using ops_detail::check_float_cpu;
+using ops_detail::check_float;
 
 namespace {
 // Output size of one dimension, with PyTorch's ceil-mode rule (the last window must start
@@ -16,9 +15,9 @@ int64_t pooled_size(int64_t in, int64_t k, int64_t s, int64_t p, bool ceil_mode)
   return out;
 }
 
-cpu::PoolWindows fixed_windows(const char* op, const Tensor& x, const Pool2dOptions& o, bool avg) {
+PoolWindows fixed_windows(const char* op, const Tensor& x, const Pool2dOptions& o, bool avg) {
   PTL_CHECK(x.dim() == 4, op, ": input must be (N, C, H, W), got ", x.shape_str());
-  cpu::PoolWindows pw;
+  PoolWindows pw;
   pw.H = x.size(2);
   pw.W = x.size(3);
   const int64_t kh = o.kernel[0], kw = o.kernel[1];
@@ -53,10 +52,10 @@ cpu::PoolWindows fixed_windows(const char* op, const Tensor& x, const Pool2dOpti
   return pw;
 }
 
-cpu::PoolWindows adaptive_windows(const char* op, const Tensor& x, std::array<int64_t, 2> out) {
+PoolWindows adaptive_windows(const char* op, const Tensor& x, std::array<int64_t, 2> out) {
   PTL_CHECK(x.dim() == 4, op, ": input must be (N, C, H, W), got ", x.shape_str());
   PTL_CHECK(out[0] > 0 && out[1] > 0, op, ": output size must be positive");
-  cpu::PoolWindows pw;
+  PoolWindows pw;
   pw.H = x.size(2);
   pw.W = x.size(3);
   pw.OH = out[0];
@@ -77,38 +76,38 @@ cpu::PoolWindows adaptive_windows(const char* op, const Tensor& x, std::array<in
   return pw;
 }
 
-Tensor max_pool(const char* op, const Tensor& x0, const cpu::PoolWindows& pw) {
-  check_float_cpu(op, x0, "input");
+Tensor max_pool(const char* op, const Tensor& x0, const PoolWindows& pw) {
+  check_float(op, x0, "input");
   Tensor x = x0.contiguous();
   const int64_t planes = x.size(0) * x.size(1);
-  Tensor y = Tensor::empty({x.size(0), x.size(1), pw.OH, pw.OW}, x.dtype());
-  Tensor idx = Tensor::empty(y.shape(), DType::I64);
+  Tensor y = Tensor::empty({x.size(0), x.size(1), pw.OH, pw.OW}, x.dtype(), x.device());
+  Tensor idx = Tensor::empty(y.shape(), DType::I64, x.device());
   PTL_DISPATCH_FLOAT(x.dtype(), op, [&] {
-    cpu::max_pool_forward<scalar_t>(x.data<scalar_t>(), y.data<scalar_t>(), idx.data<int64_t>(), planes, pw);
+    PTL_KERNEL(x.device(), max_pool_forward<scalar_t>)(x.data<scalar_t>(), y.data<scalar_t>(), idx.data<int64_t>(), planes, pw);
   });
   return record(y, op, {x0}, [pw, idx, planes, in = x.shape(), op](const Tensor& g0, const std::vector<bool>&) -> Grads {
     Tensor g = g0.contiguous();
-    Tensor gx = Tensor::empty(in, g.dtype());
+    Tensor gx = Tensor::empty(in, g.dtype(), g.device());
     PTL_DISPATCH_FLOAT(g.dtype(), op, [&] {
-      cpu::max_pool_backward<scalar_t>(g.data<scalar_t>(), idx.data<int64_t>(), gx.data<scalar_t>(), planes, pw);
+      PTL_KERNEL(g.device(), max_pool_backward<scalar_t>)(g.data<scalar_t>(), idx.data<int64_t>(), gx.data<scalar_t>(), planes, pw);
     });
     return {gx};
   });
 }
 
-Tensor avg_pool(const char* op, const Tensor& x0, const cpu::PoolWindows& pw) {
-  check_float_cpu(op, x0, "input");
+Tensor avg_pool(const char* op, const Tensor& x0, const PoolWindows& pw) {
+  check_float(op, x0, "input");
   Tensor x = x0.contiguous();
   const int64_t planes = x.size(0) * x.size(1);
-  Tensor y = Tensor::empty({x.size(0), x.size(1), pw.OH, pw.OW}, x.dtype());
+  Tensor y = Tensor::empty({x.size(0), x.size(1), pw.OH, pw.OW}, x.dtype(), x.device());
   PTL_DISPATCH_FLOAT(x.dtype(), op, [&] {
-    cpu::avg_pool_forward<scalar_t>(x.data<scalar_t>(), y.data<scalar_t>(), planes, pw);
+    PTL_KERNEL(x.device(), avg_pool_forward<scalar_t>)(x.data<scalar_t>(), y.data<scalar_t>(), planes, pw);
   });
   return record(y, op, {x0}, [pw, planes, in = x.shape(), op](const Tensor& g0, const std::vector<bool>&) -> Grads {
     Tensor g = g0.contiguous();
-    Tensor gx = Tensor::empty(in, g.dtype());
+    Tensor gx = Tensor::empty(in, g.dtype(), g.device());
     PTL_DISPATCH_FLOAT(g.dtype(), op, [&] {
-      cpu::avg_pool_backward<scalar_t>(g.data<scalar_t>(), gx.data<scalar_t>(), planes, pw);
+      PTL_KERNEL(g.device(), avg_pool_backward<scalar_t>)(g.data<scalar_t>(), gx.data<scalar_t>(), planes, pw);
     });
     return {gx};
   });

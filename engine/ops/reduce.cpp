@@ -2,12 +2,11 @@
 #include <algorithm>
 
 #include "engine/ops/op_utils.h"
-#include "kernels/cpu/reduce.h"
 
 namespace ptl {
 
 using ops_detail::around;
-using ops_detail::check_float_cpu;
+using ops_detail::check_float;
 using ops_detail::wrap_dim;
 
 namespace {
@@ -16,19 +15,19 @@ Tensor sum_one_dim(const Tensor& x, int64_t dim) {
   auto d = around(x.shape(), dim);
   Shape out_shape = x.shape();
   out_shape[dim] = 1;
-  Tensor out = Tensor::empty(out_shape, x.dtype());
+  Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
   PTL_DISPATCH_FLOAT(x.dtype(), "sum", [&] {
-    cpu::sum_dim<scalar_t>(x.data<scalar_t>(), out.data<scalar_t>(), d.outer, d.size, d.inner);
+    PTL_KERNEL(x.device(), sum_dim<scalar_t>)(x.data<scalar_t>(), out.data<scalar_t>(), d.outer, d.size, d.inner);
   });
   return out;
 }
 
 // Broadcasts g (reduced shape with keepdim) back to `shape`.
-Tensor expand_to(const Tensor& g, const Shape& shape) { return add(zeros(shape, g.dtype()), g); }
+Tensor expand_to(const Tensor& g, const Shape& shape) { return add(zeros(shape, g.dtype(), g.device()), g); }
 }  // namespace
 
 Tensor sum(const Tensor& a, const std::vector<int64_t>& dims0, bool keepdim) {
-  check_float_cpu("sum", a, "input");
+  check_float("sum", a, "input");
   std::vector<bool> reduce(a.dim(), false);
   for (int64_t d : dims0) reduce[wrap_dim(d, a.dim(), "sum")] = true;
   Shape kept_shape = a.shape(), out_shape;
@@ -84,16 +83,16 @@ Tensor mean(const Tensor& a) {
 namespace {
 ValuesIndices extreme(const Tensor& a, int64_t dim0, bool keepdim, bool is_max) {
   const char* name = is_max ? "max" : "min";
-  check_float_cpu(name, a, "input");
+  check_float(name, a, "input");
   const int64_t dim = wrap_dim(dim0, a.dim(), name);
   PTL_CHECK(a.size(dim) > 0, name, ": dimension ", dim, " of ", a.shape_str(), " is empty");
   Tensor x = a.contiguous();
   auto d = around(x.shape(), dim);
   Shape kept = x.shape();
   kept[dim] = 1;
-  Tensor val = Tensor::empty(kept, x.dtype()), idx = Tensor::empty(kept, DType::I64);
+  Tensor val = Tensor::empty(kept, x.dtype(), x.device()), idx = Tensor::empty(kept, DType::I64, x.device());
   PTL_DISPATCH_FLOAT(x.dtype(), name, [&] {
-    cpu::extreme_dim<scalar_t>(x.data<scalar_t>(), val.data<scalar_t>(), idx.data<int64_t>(),
+    PTL_KERNEL(x.device(), extreme_dim<scalar_t>)(x.data<scalar_t>(), val.data<scalar_t>(), idx.data<int64_t>(),
                                d.outer, d.size, d.inner, is_max);
   });
   Tensor idx_kept = idx;
@@ -104,15 +103,10 @@ ValuesIndices extreme(const Tensor& a, int64_t dim0, bool keepdim, bool is_max) 
   // The gradient goes to the selected element only.
   Tensor vout = record(val, name, {a}, [idx_kept, kept, shape = a.shape(), d](const Tensor& g0, const std::vector<bool>&) -> Grads {
     Tensor g = reshape(g0, kept).contiguous();
-    Tensor gx = zeros(shape, g.dtype());
-    const int64_t* ip = idx_kept.data<int64_t>();
+    Tensor gx = zeros(shape, g.dtype(), g.device());
     PTL_DISPATCH_FLOAT(g.dtype(), "max/min backward", [&] {
-      const scalar_t* gp = g.data<scalar_t>();
-      scalar_t* xp = gx.data<scalar_t>();
-      for (int64_t oi = 0; oi < d.outer * d.inner; ++oi) {
-        int64_t o = oi / d.inner, i = oi % d.inner;
-        xp[(o * d.size + ip[oi]) * d.inner + i] += gp[oi];
-      }
+      PTL_KERNEL(g.device(), extreme_dim_backward<scalar_t>)(g.data<scalar_t>(), idx_kept.data<int64_t>(),
+                                                    gx.data<scalar_t>(), d.outer, d.size, d.inner);
     });
     return {gx};
   });

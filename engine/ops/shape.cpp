@@ -94,7 +94,7 @@ Tensor narrow(const Tensor& a, int64_t dim, int64_t start, int64_t length) {
   shape[dim] = length;
   Tensor out = make_view(a, shape, a.strides(), a.offset() + start * a.strides()[dim]);
   return record(out, "narrow", {a}, [in = a.shape(), dim, start, length](const Tensor& g, const std::vector<bool>&) -> Grads {
-    Tensor gx = zeros(in, g.dtype());
+    Tensor gx = zeros(in, g.dtype(), g.device());
     Tensor slot = narrow(gx, dim, start, length);
     copy_(slot, g);
     return {gx};
@@ -192,7 +192,7 @@ Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index) {
     copy_(dst, narrow(a.detach(), dim, idx[k], 1));
   }
   return record(out, "index_select", {a}, [idx, dim, in = a.shape()](const Tensor& g, const std::vector<bool>&) -> Grads {
-    Tensor gx = zeros(in, g.dtype());
+    Tensor gx = zeros(in, g.dtype(), g.device());
     for (size_t k = 0; k < idx.size(); ++k) {
       Tensor slot = narrow(gx, dim, idx[k], 1);
       Tensor sum_here = add(slot, narrow(g, dim, static_cast<int64_t>(k), 1));

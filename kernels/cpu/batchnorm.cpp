@@ -1,6 +1,7 @@
 #include "kernels/cpu/batchnorm.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "engine/parallel.h"
 
@@ -83,7 +84,26 @@ void batchnorm_backward(const T* gy, const T* x, const double* mean, const doubl
   });
 }
 
+template <class T>
+void batchnorm_prepare(bool training, double* mean, double* var, T* rm, T* rv, int64_t C,
+                       double momentum, double unbias, double eps) {
+  for (int64_t c = 0; c < C; ++c) {
+    if (training) {
+      if (rm && rv) {
+        rm[c] = static_cast<T>((1 - momentum) * rm[c] + momentum * mean[c]);
+        rv[c] = static_cast<T>((1 - momentum) * rv[c] + momentum * var[c] * unbias);
+      }
+    } else {
+      mean[c] = rm[c];
+      var[c] = rv[c];
+    }
+    var[c] = 1.0 / std::sqrt(var[c] + eps);
+  }
+}
+
 #define PTL_INSTANTIATE(T)                                                                       \
+  template void batchnorm_prepare<T>(bool, double*, double*, T*, T*, int64_t, double, double,   \
+                                     double);                                                    \
   template void batchnorm_stats<T>(const T*, int64_t, int64_t, int64_t, double*, double*);      \
   template void batchnorm_apply<T>(const T*, const double*, const double*, const T*, const T*,  \
                                    T*, int64_t, int64_t, int64_t);                               \

@@ -1,5 +1,6 @@
 #include "kernels/cpu/elementwise.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "engine/parallel.h"
@@ -106,6 +107,44 @@ void strided_copy(const std::vector<int64_t>& shape, size_t elem, const void* sr
     }
   });
 }
+
+template <class T>
+void fill(T* p, int64_t n, T value) {
+  parallel_for(n, 1 << 16, [&](int64_t b, int64_t e) { std::fill(p + b, p + e, value); });
+}
+
+namespace {
+template <class From, class To>
+void convert_typed(const From* src, To* dst, int64_t n) {
+  parallel_for(n, 1 << 16, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) dst[i] = static_cast<To>(src[i]);
+  });
+}
+
+template <class From>
+void convert_from(const From* src, void* dst, DType to, int64_t n) {
+  switch (to) {
+    case DType::F32: convert_typed(src, static_cast<float*>(dst), n); break;
+    case DType::F64: convert_typed(src, static_cast<double*>(dst), n); break;
+    case DType::I64: convert_typed(src, static_cast<int64_t*>(dst), n); break;
+    case DType::I32: convert_typed(src, static_cast<int32_t*>(dst), n); break;
+  }
+}
+}  // namespace
+
+void convert(const void* src, DType from, void* dst, DType to, int64_t n) {
+  switch (from) {
+    case DType::F32: convert_from(static_cast<const float*>(src), dst, to, n); break;
+    case DType::F64: convert_from(static_cast<const double*>(src), dst, to, n); break;
+    case DType::I64: convert_from(static_cast<const int64_t*>(src), dst, to, n); break;
+    case DType::I32: convert_from(static_cast<const int32_t*>(src), dst, to, n); break;
+  }
+}
+
+template void fill<float>(float*, int64_t, float);
+template void fill<double>(double*, int64_t, double);
+template void fill<int64_t>(int64_t*, int64_t, int64_t);
+template void fill<int32_t>(int32_t*, int64_t, int32_t);
 
 #define PTL_INSTANTIATE(T)                                                                       \
   template void unary_forward<T>(UnaryOp, const UnaryParams&, const T*, T*, int64_t);           \

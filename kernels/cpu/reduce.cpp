@@ -62,6 +62,17 @@ void extreme_dim(const T* x, T* val, int64_t* idx, int64_t outer, int64_t size, 
   });
 }
 
+template <class T>
+void extreme_dim_backward(const T* g, const int64_t* idx, T* gx, int64_t outer, int64_t size,
+                          int64_t inner) {
+  for (int64_t oi = 0; oi < outer * inner; ++oi) {
+    const int64_t o = oi / inner, i = oi % inner;
+    gx[(o * size + idx[oi]) * inner + i] += g[oi];
+  }
+}
+
+template void extreme_dim_backward<float>(const float*, const int64_t*, float*, int64_t, int64_t, int64_t);
+template void extreme_dim_backward<double>(const double*, const int64_t*, double*, int64_t, int64_t, int64_t);
 template void sum_dim<float>(const float*, float*, int64_t, int64_t, int64_t);
 template void sum_dim<double>(const double*, double*, int64_t, int64_t, int64_t);
 template void extreme_dim<float>(const float*, float*, int64_t*, int64_t, int64_t, int64_t, bool);

@@ -41,8 +41,8 @@ void log_softmax_backward(const T* g, const T* y, T* gx, int64_t outer, int64_t 
 }
 
 template <class T>
-double cross_entropy_forward(const T* logits, const int64_t* target, T* prob, int64_t N, int64_t K,
-                             double eps) {
+void cross_entropy_forward(const T* logits, const int64_t* target, T* prob, T* loss, int64_t N,
+                           int64_t K, double eps) {
   std::vector<double> row_loss(static_cast<size_t>(N));
   parallel_for(N, 16, [&](int64_t b, int64_t e) {
     for (int64_t n = b; n < e; ++n) {
@@ -57,17 +57,20 @@ double cross_entropy_forward(const T* logits, const int64_t* target, T* prob, in
         sum_logp += lp;
         prob[n * K + k] = static_cast<T>(std::exp(lp));
       }
-      row_loss[n] = -(1 - eps) * (x[target[n]] - lse) - eps / static_cast<double>(K) * sum_logp;
+      const bool valid = target[n] >= 0 && target[n] < K;
+      row_loss[n] = !valid ? std::numeric_limits<double>::quiet_NaN()
+                           : -(1 - eps) * (x[target[n]] - lse) - eps / static_cast<double>(K) * sum_logp;
     }
   });
   double total = 0;
   for (double l : row_loss) total += l;
-  return total / static_cast<double>(N);
+  loss[0] = static_cast<T>(total / static_cast<double>(N));
 }
 
 template <class T>
-void cross_entropy_backward(const T* prob, const int64_t* target, T* gx, int64_t N, int64_t K,
-                            double eps, double scale) {
+void cross_entropy_backward(const T* prob, const int64_t* target, const T* g, T* gx, int64_t N,
+                            int64_t K, double eps) {
+  const double scale = static_cast<double>(g[0]) / static_cast<double>(N);
   const double uniform = eps / static_cast<double>(K);
   parallel_for(N, 16, [&](int64_t b, int64_t e) {
     for (int64_t n = b; n < e; ++n)
@@ -81,8 +84,8 @@ void cross_entropy_backward(const T* prob, const int64_t* target, T* gx, int64_t
 #define PTL_INSTANTIATE(T)                                                                          \
   template void log_softmax_forward<T>(const T*, T*, int64_t, int64_t, int64_t);                    \
   template void log_softmax_backward<T>(const T*, const T*, T*, int64_t, int64_t, int64_t);         \
-  template double cross_entropy_forward<T>(const T*, const int64_t*, T*, int64_t, int64_t, double); \
-  template void cross_entropy_backward<T>(const T*, const int64_t*, T*, int64_t, int64_t, double, double);
+  template void cross_entropy_forward<T>(const T*, const int64_t*, T*, T*, int64_t, int64_t, double); \
+  template void cross_entropy_backward<T>(const T*, const int64_t*, const T*, T*, int64_t, int64_t, double);
 PTL_INSTANTIATE(float)
 PTL_INSTANTIATE(double)
 #undef PTL_INSTANTIATE

@@ -1,0 +1,25 @@
+// PTL_KERNEL(device, name<T>): the kernel `name` (kernels/contract/*.inc) of the backend of
+// `device` (a ptl::Device). Both backends declare the same signature, so the call that follows is
+// type-checked for either; a CPU-only build has only the CPU side.
+#pragma once
+#include "engine/device.h"
+#include "engine/error.h"
+#include "kernels/cpu/batchnorm.h"
+#include "kernels/cpu/bconv.h"
+#include "kernels/cpu/conv.h"
+#include "kernels/cpu/elementwise.h"
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/optim.h"
+#include "kernels/cpu/pool.h"
+#include "kernels/cpu/reduce.h"
+#include "kernels/cpu/softmax.h"
+
+namespace ptl {
+template <class Fn>
+Fn pick_kernel(const Device& device, Fn cpu_kernel) {
+  PTL_CHECK(device.is_cpu(), "no kernel for ", device.str(), " in this build");
+  return cpu_kernel;
+}
+}  // namespace ptl
+
+#define PTL_KERNEL(device, ...) ::ptl::pick_kernel((device), &::ptl::cpu::__VA_ARGS__)
