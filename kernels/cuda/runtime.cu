@@ -1,18 +1,18 @@
 #include <cuda_runtime.h>
 
 #include "engine/error.h"
+#include "kernels/cuda/check.h"
 #include "kernels/cuda/runtime.h"
+
+#include <mutex>
+#include <vector>
 
 namespace ptl::cuda {
 
-namespace {
-void check(cudaError_t err, const char* what, const char* file, int line) {
-  if (err == cudaSuccess) return;
-  fail(str(what, " failed at ", file, ":", line, ": ", cudaGetErrorString(err)));
+void fail_call(const char* call, const char* file, int line, const char* library,
+               const char* message) {
+  fail(str(call, " failed at ", file, ":", line, " (", library, "): ", message));
 }
-}  // namespace
-
-#define PTL_CUDA_CHECK(call) check((call), #call, __FILE__, __LINE__)
 
 int device_count() {
   int n = 0;
@@ -47,6 +47,26 @@ void device_free(void* ptr, size_t, int device) {
   if (!ptr) return;
   cudaSetDevice(device);
   cudaFree(ptr);  // never throws from a destructor
+}
+
+int current_device() {
+  int d = 0;
+  PTL_CUDA_CHECK(cudaGetDevice(&d));
+  return d;
+}
+
+cudaStream_t current_stream(int device) {
+  static std::mutex mu;
+  static std::vector<cudaStream_t> streams;
+  std::lock_guard<std::mutex> lock(mu);
+  if (streams.empty()) streams.assign(static_cast<size_t>(device_count()), nullptr);
+  PTL_CHECK(device >= 0 && device < static_cast<int>(streams.size()), "cuda:", device, " does not exist (",
+            streams.size(), " device(s))");
+  if (!streams[device]) {
+    PTL_CUDA_CHECK(cudaSetDevice(device));
+    PTL_CUDA_CHECK(cudaStreamCreateWithFlags(&streams[device], cudaStreamNonBlocking));
+  }
+  return streams[device];
 }
 
 void copy(void* dst, bool dst_dev, const void* src, bool src_dev, size_t nbytes) {
