@@ -97,6 +97,17 @@ Tensor Tensor::to(Device d) const {
   });
 }
 
+void Tensor::move_to_(Device d) {
+  PTL_CHECK(is_leaf(), "move_to_: ", shape_str(), " is the result of an op; only leaves move in place");
+  if (d == device()) return;
+  Tensor moved = detach().to(d);
+  TensorImpl& self = impl();
+  self.storage = moved.impl().storage;
+  self.offset = moved.offset();
+  self.strides = moved.strides();
+  self.grad.reset();
+}
+
 Tensor Tensor::to(DType t) const {
   if (t == dtype()) return *this;
   Tensor src = contiguous();

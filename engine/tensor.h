@@ -68,6 +68,9 @@ class Tensor {
   Tensor contiguous() const;            // self if already contiguous; differentiable
   Tensor clone() const;                 // always a fresh contiguous copy; differentiable
   Tensor to(Device device) const;       // self if already there
+  // In place, for leaves such as parameters: the data moves to `device` and every handle to
+  // this tensor sees it there (contiguous afterwards); an accumulated gradient is dropped.
+  void move_to_(Device device);
   Tensor to(DType dtype) const;         // self if already that type; differentiable for floats
   std::vector<float> to_vector() const; // float32/float64 data as floats, row-major
   std::vector<double> to_double_vector() const;

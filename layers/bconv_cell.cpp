@@ -16,7 +16,7 @@ Tensor BConvCell::fresh(const Shape& shape, const Tensor& like) {
     fill_(s, 0.0);
   else
     (rng_ ? *rng_ : default_generator()).normal_(s, 0.0, spec_.init_std);
-  return s;
+  return s.to(like.device());  // drawn on the host, so every device sees the same numbers
 }
 
 Tensor BConvCell::forward(const Tensor& x) {

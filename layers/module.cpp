@@ -113,6 +113,14 @@ void Module::train(bool on) {
   for (auto& [n, c] : children_) c->train(on);
 }
 
+void Module::to(Device device) {
+  for (auto* list : {&params_, &buffers_})
+    for (auto& [n, t] : *list)
+      if (is_floating(t.dtype())) t.move_to_(device);
+  for (auto& [n, c] : children_) c->to(device);
+  reset_state();
+}
+
 void Module::set_frozen(bool frozen) {
   for (auto& [n, t] : params_) t.impl().requires_grad = !frozen;
   for (auto& [n, c] : children_) c->set_frozen(frozen);

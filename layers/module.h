@@ -47,6 +47,11 @@ class Module {
   void eval() { train(false); }
   bool is_training() const { return training_; }
 
+  // Moves every floating parameter and buffer to `device` in place (handles held elsewhere
+  // follow); integer buffers (counters such as num_batches_tracked) stay on the host, where
+  // they are counted. Latent states are reset.
+  void to(Device device);
+
   // Frozen parameters take no gradient (and so no update).
   void set_frozen(bool frozen);
   void zero_grad();

@@ -1,0 +1,46 @@
+// Helpers of the [cuda] tests: skipping without a device, comparing a CUDA result with the CPU.
+#pragma once
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "engine/device.h"
+#include "engine/tensor.h"
+
+// Ends the test case (passing, with a note) where no CUDA device exists. The default test run
+// leaves [cuda] tests out anyway; this keeps `ptl_tests [cuda]` clean on a machine without one.
+#define PTL_SKIP_WITHOUT_CUDA()                                   \
+  do {                                                            \
+    if (::ptl::cuda_device_count() == 0) {                        \
+      WARN("no CUDA device: " << Catch::getResultCapture().getCurrentTestName() << " skipped"); \
+      return;                                                     \
+    }                                                             \
+  } while (0)
+
+namespace ptl::test {
+
+// Every element of `got` (any device) within atol + rtol * |want| of `want`, with atol =
+// rtol * max|want| (values near zero after cancellation carry the absolute error of the
+// large ones). Reports the worst element.
+inline void expect_close(const std::string& what, const Tensor& got, const Tensor& want, double rtol) {
+  INFO(what << " " << want.shape_str());
+  REQUIRE(got.shape() == want.shape());
+  const std::vector<double> g = got.to_double_vector(), w = want.to_double_vector();
+  double scale = 0;
+  for (double v : w) scale = std::max(scale, std::abs(v));
+  double worst = 0;
+  size_t at = 0;
+  for (size_t i = 0; i < w.size(); ++i) {
+    const double err = std::abs(g[i] - w[i]) - rtol * (scale + std::abs(w[i]));
+    if (err > worst || std::isnan(g[i]) != std::isnan(w[i])) {
+      worst = std::isnan(err) ? INFINITY : err;
+      at = i;
+    }
+  }
+  INFO("worst element " << at << ": got " << (g.empty() ? 0.0 : g[at]) << ", want " << (w.empty() ? 0.0 : w[at]));
+  CHECK(worst == 0);
+}
+
+}  // namespace ptl::test
