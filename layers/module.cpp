@@ -121,6 +121,12 @@ void Module::to(Device device) {
   reset_state();
 }
 
+Device Module::device() const {
+  for (const Tensor& p : parameters())
+    if (is_floating(p.dtype())) return p.device();
+  return Device::cpu();
+}
+
 void Module::set_frozen(bool frozen) {
   for (auto& [n, t] : params_) t.impl().requires_grad = !frozen;
   for (auto& [n, c] : children_) c->set_frozen(frozen);

@@ -51,6 +51,8 @@ class Module {
   // follow); integer buffers (counters such as num_batches_tracked) stay on the host, where
   // they are counted. Latent states are reset.
   void to(Device device);
+  // The device of the first floating parameter (the CPU for a module without parameters).
+  Device device() const;
 
   // Frozen parameters take no gradient (and so no update).
   void set_frozen(bool frozen);

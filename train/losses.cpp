@@ -26,7 +26,7 @@ TripletResult batch_hard_triplet(const Tensor& features, const Tensor& labels, d
     PTL_CHECK(pos >= 2 && neg >= 1, "triplet loss: sample ", i, " (label ", y[i],
               ") has no other positive or no negative in the batch; use a PK sampler with K >= 2 and P >= 2");
   }
-  Tensor mask = from_vector(same, {N, N}).to(features.dtype());
+  Tensor mask = from_vector(same, {N, N}).to(features.dtype()).to(features.device());
   Tensor dist = pairwise_distance(features, features);
   // Push non-candidates out of reach (1e6 exceeds any distance of normalised or raw features
   // here by orders of magnitude); the gradient reaches only the chosen element.

@@ -30,10 +30,12 @@ Tensor extract_features(Model& model, const std::shared_ptr<const data::DataSour
   data::Loader loader(src, t, data::sequential_batches(src->size(), opt.batch, false), lo);
   std::vector<Tensor> parts;
   data::Batch b;
+  const Device device = model.device();
   while (loader.next(b)) {
-    Tensor f = model.main_output(model.forward(b.images));
-    if (opt.flip && model.reid()) f = add(f, model.main_output(model.forward(flip(b.images, 3))));
-    parts.push_back(model.reid() ? l2_normalize(f, 1) : f);
+    const Tensor images = b.images.to(device);
+    Tensor f = model.main_output(model.forward(images));
+    if (opt.flip && model.reid()) f = add(f, model.main_output(model.forward(flip(images, 3))));
+    parts.push_back((model.reid() ? l2_normalize(f, 1) : f).to(Device::cpu()));  // metrics run on the host
   }
   model.train(was_training);
   PTL_CHECK(!parts.empty(), "extract_features: the split is empty");

@@ -88,13 +88,14 @@ Trainer::Trainer(Config cfg, const std::string& resume) : cfg_(std::move(cfg)) {
   PTL_CHECK(Device::parse(cfg_.str("device")).is_cpu() || cuda_device_count() > 0, "config: device '",
             cfg_.str("device"), "' requested but no CUDA device is available",
             cuda_compiled() ? "" : " (this ptl was built without CUDA)", "; use device=cpu");
-  PTL_CHECK(Device::parse(cfg_.str("device")).is_cpu(), "config: training on ", cfg_.str("device"),
-            " needs the CUDA kernels of every op, which this version does not have yet; use device=cpu");
   out_ = cfg_.str("train.out");
   manual_seed(static_cast<uint64_t>(cfg_.integer("seed")));
   data_ = load_task_data(cfg_);
   const int64_t classes = cfg_.integer("model.num_classes") > 0 ? cfg_.integer("model.num_classes") : data_.num_classes;
   model_ = make_model(cfg_.str("model.name"), classes, model_options(cfg_, data_.channels));
+  // Moved before anything holds its parameters: weights, optimizer state and checkpoints are
+  // then loaded into (and made on) the training device.
+  model_->to(Device::parse(cfg_.str("device")));
   if (!cfg_.str("model.pretrained").empty()) load_pretrained(cfg_.str("model.pretrained"));
   for (const std::string& prefix : cfg_.string_list("model.freeze")) {
     int64_t n = 0;
@@ -190,7 +191,9 @@ std::string Trainer::save(int64_t epoch_step, bool quiet) {
   return path;
 }
 
-Trainer::StepResult Trainer::train_step(const Tensor& images, const Tensor& labels) {
+Trainer::StepResult Trainer::train_step(const Tensor& host_images, const Tensor& host_labels) {
+  const Device device = model_->device();
+  const Tensor images = host_images.to(device), labels = host_labels.to(device);
   ModelOutput out = model_->forward(images);
   const std::string kind = cfg_.str("loss.kind");
   const double margin = cfg_.number("loss.margin"), ls = cfg_.number("loss.label_smoothing");

@@ -1,0 +1,18 @@
+// CUDA events for timing GPU work on a device's ptl stream (kernels/cuda/runtime.h).
+#pragma once
+
+namespace ptl::cuda {
+
+// An opaque recorded point on the stream of `device`.
+struct Event {
+  void* handle = nullptr;
+  int device = 0;
+};
+Event event_record(int device);
+// Milliseconds between two recorded events; waits until `end` has completed.
+double event_elapsed_ms(const Event& start, const Event& end);
+void event_destroy(Event& e);
+// Waits until all work queued on the device's ptl stream has finished.
+void stream_synchronize(int device);
+
+}  // namespace ptl::cuda
