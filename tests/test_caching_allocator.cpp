@@ -92,7 +92,8 @@ TEST_CASE("allocator reuses freed blocks, best fit, splitting small segments", "
   const size_t hits = a.stats().cache_hits;
   for (int step = 0; step < 3; ++step) {
     std::vector<void*> blocks;
-    for (size_t n : {4 * MiB, 300 * size_t(1024), 64 * MiB, size_t(4)}) blocks.push_back(a.allocate(n, 0));
+    for (size_t n : {4 * MiB, 300 * size_t(1024), 64 * MiB, size_t(4)})
+      blocks.push_back(a.allocate(n, 0));
     for (void* b : blocks) a.free(b);
   }
   const auto s = a.stats();
@@ -173,7 +174,8 @@ TEST_CASE("allocator empty_cache returns only wholly free segments", "[allocator
   a.free(again);
 }
 
-TEST_CASE("allocator out of memory: frees the cache, retries, then names the sizes", "[allocator]") {
+TEST_CASE("allocator out of memory: frees the cache, retries, then names the sizes",
+          "[allocator]") {
   FakeBackend fake;
   fake.capacity = 64 * MiB;
   CachingAllocator a("cuda:7", fake.backend());
