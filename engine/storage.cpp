@@ -5,7 +5,7 @@
 
 #include "engine/error.h"
 #if PTL_WITH_CUDA
-#include "kernels/cuda/runtime.h"
+#include "kernels/cuda/memory.h"
 #endif
 
 namespace ptl {
@@ -52,7 +52,9 @@ void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size
     return;
   }
 #if PTL_WITH_CUDA
-  cuda::copy(dst, dst_dev.is_cuda(), src, src_dev.is_cuda(), nbytes);
+  // On the stream of the device side (the source's for device-to-device copies).
+  const int device = src_dev.is_cuda() ? src_dev.index : dst_dev.index;
+  cuda::copy(dst, dst_dev.is_cuda(), src, src_dev.is_cuda(), nbytes, device);
 #else
   no_cuda(dst_dev.is_cuda() ? dst_dev : src_dev);
 #endif

@@ -1,11 +1,11 @@
-#include <cuda_runtime.h>
+#include "kernels/cuda/runtime.h"
+
+#include <atomic>
 
 #include "engine/error.h"
 #include "kernels/cuda/check.h"
-#include "kernels/cuda/runtime.h"
-
-#include <mutex>
-#include <vector>
+#include "kernels/cuda/math_mode.h"
+#include "kernels/cuda/per_device.h"
 
 namespace ptl::cuda {
 
@@ -24,55 +24,73 @@ int device_count() {
   return n;
 }
 
-void* device_alloc(size_t nbytes, int device) {
-  const int n = device_count();
-  PTL_CHECK(device >= 0 && device < n, "cuda:", device, " requested but ", n,
-            " CUDA device(s) are available; use --device cpu");
-  PTL_CUDA_CHECK(cudaSetDevice(device));
-  void* p = nullptr;
-  if (nbytes == 0) return nullptr;
-  cudaError_t err = cudaMalloc(&p, nbytes);
-  if (err == cudaErrorMemoryAllocation) {
-    cudaGetLastError();
-    size_t free_b = 0, total_b = 0;
-    cudaMemGetInfo(&free_b, &total_b);
-    fail(str("CUDA out of memory on cuda:", device, ": asked for ", nbytes, " bytes, ", free_b,
-             " free of ", total_b));
-  }
-  PTL_CUDA_CHECK(err);
-  return p;
-}
-
-void device_free(void* ptr, size_t, int device) {
-  if (!ptr) return;
-  cudaSetDevice(device);
-  cudaFree(ptr);  // never throws from a destructor
-}
-
 int current_device() {
   int d = 0;
   PTL_CUDA_CHECK(cudaGetDevice(&d));
   return d;
 }
 
-cudaStream_t current_stream(int device) {
-  static std::mutex mu;
-  static std::vector<cudaStream_t> streams;
-  std::lock_guard<std::mutex> lock(mu);
-  if (streams.empty()) streams.assign(static_cast<size_t>(device_count()), nullptr);
-  PTL_CHECK(device >= 0 && device < static_cast<int>(streams.size()), "cuda:", device, " does not exist (",
-            streams.size(), " device(s))");
-  if (!streams[device]) {
-    PTL_CUDA_CHECK(cudaSetDevice(device));
-    PTL_CUDA_CHECK(cudaStreamCreateWithFlags(&streams[device], cudaStreamNonBlocking));
-  }
-  return streams[device];
+DeviceGuard::DeviceGuard(int device) : device_(device) {
+  PTL_CUDA_CHECK(cudaGetDevice(&previous_));
+  if (previous_ != device_) PTL_CUDA_CHECK(cudaSetDevice(device_));
 }
 
-void copy(void* dst, bool dst_dev, const void* src, bool src_dev, size_t nbytes) {
-  cudaMemcpyKind kind = dst_dev ? (src_dev ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice)
-                                : (src_dev ? cudaMemcpyDeviceToHost : cudaMemcpyHostToHost);
-  PTL_CUDA_CHECK(cudaMemcpy(dst, src, nbytes, kind));
+DeviceGuard::~DeviceGuard() {
+  if (previous_ != device_) cudaSetDevice(previous_);  // cannot fail for a device that was current
+}
+
+namespace {
+PerDevice<cudaStream_t>& streams() {
+  static auto& s = *new PerDevice<cudaStream_t>;  // leaked: per_device.h
+  return s;
+}
+}  // namespace
+
+cudaStream_t current_stream(int device) {
+  return streams().get(device, [](int d) {
+    DeviceGuard guard(d);
+    cudaStream_t s = nullptr;
+    PTL_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+    return std::make_unique<cudaStream_t>(s);
+  });
+}
+
+std::vector<std::pair<int, cudaStream_t>> created_streams() {
+  std::vector<std::pair<int, cudaStream_t>> out;
+  streams().for_each([&out](int d, cudaStream_t s) { out.emplace_back(d, s); });
+  return out;
+}
+
+namespace {
+std::atomic<bool> tf32_allowed{false};
+}  // namespace
+
+void set_allow_tf32(bool allow) { tf32_allowed = allow; }
+bool allow_tf32() { return tf32_allowed; }
+
+void copy_async(void* dst, bool dst_on_device, const void* src, bool src_on_device,
+                size_t nbytes, int device) {
+  if (nbytes == 0) return;
+  const cudaMemcpyKind kind =
+      dst_on_device ? (src_on_device ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice)
+                    : (src_on_device ? cudaMemcpyDeviceToHost : cudaMemcpyHostToHost);
+  const cudaStream_t stream = current_stream(device);
+  DeviceGuard guard(device);  // a loader thread's current device may be another
+  PTL_CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, kind, stream));
+}
+
+void copy(void* dst, bool dst_on_device, const void* src, bool src_on_device, size_t nbytes,
+          int device) {
+  // On the ptl stream, not with cudaMemcpy: the legacy default stream does not wait for a
+  // non-blocking stream, so cudaMemcpy could read a result before its kernel has written it.
+  copy_async(dst, dst_on_device, src, src_on_device, nbytes, device);
+  synchronize(device);
+}
+
+void synchronize(int device) {
+  const cudaStream_t stream = current_stream(device);
+  DeviceGuard guard(device);
+  PTL_CUDA_CHECK(cudaStreamSynchronize(stream));
 }
 
 }  // namespace ptl::cuda

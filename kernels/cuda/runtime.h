@@ -1,24 +1,41 @@
-// The CUDA runtime calls the engine core needs: device discovery, device memory and copies.
-// Compiled only when PTL_WITH_CUDA; every CUDA error becomes a ptl::Error with file, line and
-// the runtime's error string.
+// The CUDA runtime pieces the backend shares: device discovery, the current device, one stream
+// per device. Compiled only when PTL_WITH_CUDA; every CUDA error becomes a ptl::Error with file,
+// line and the runtime's error string (check.h). Memory and copies: memory.h.
 #pragma once
-#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
 
 #include <cuda_runtime.h>
+
+#include "kernels/cuda/memory.h"
 
 namespace ptl::cuda {
 
 // Usable devices; 0 when there is no driver or no device (never throws).
 int device_count();
-void* device_alloc(size_t nbytes, int device);
-void device_free(void* ptr, size_t nbytes, int device);
-// The stream every ptl kernel of `device` runs on (created on first use, never the legacy
-// default stream); kernels/contract/README.md.
-cudaStream_t current_stream(int device);
 // The device the calling thread works on (cudaGetDevice).
 int current_device();
 
-// Blocking copy between host and device memory (either side may be the device).
-void copy(void* dst, bool dst_on_device, const void* src, bool src_on_device, size_t nbytes);
+// The stream every ptl kernel of `device` runs on (created on first use, never the legacy
+// default stream); kernels/contract/README.md.
+cudaStream_t current_stream(int device);
+// The streams created so far, with their devices.
+std::vector<std::pair<int, cudaStream_t>> created_streams();
+// The allocator's stream id of a stream.
+inline uint64_t stream_id(cudaStream_t s) { return reinterpret_cast<uintptr_t>(s); }
+
+// Makes `device` current for the scope and restores the previous device after it.
+class DeviceGuard {
+ public:
+  explicit DeviceGuard(int device);
+  ~DeviceGuard();
+  DeviceGuard(const DeviceGuard&) = delete;
+  DeviceGuard& operator=(const DeviceGuard&) = delete;
+
+ private:
+  int previous_ = 0;
+  int device_ = 0;
+};
 
 }  // namespace ptl::cuda

@@ -1,0 +1,96 @@
+// A caching allocator in the manner of PyTorch's CUDA caching allocator, independent of the
+// device: it takes raw alloc/free callbacks (cudaMalloc/cudaFree for device memory,
+// cudaHostAlloc/cudaFreeHost for pinned host memory, a fake backend in the tests).
+//
+// Requests round up to 512 bytes. Requests up to 1 MiB come from the small pool, carved out of
+// 2 MiB segments; larger ones from the large pool, carved out of 20 MiB segments (requests
+// under 10 MiB) or segments of their own size rounded up to 2 MiB. A request takes the smallest
+// cached block of its pool and stream that fits (best fit), splitting off the rest when the rest
+// is worth keeping (any rest in the small pool, more than 1 MiB in the large pool); a freed block
+// merges with free neighbours of its segment. Blocks are stream-ordered: a block freed on
+// stream S is only handed out again to requests on S, whose work queues after the work that used
+// it, so no synchronisation is ever needed. Segments go back to the backend only when wholly free:
+// on empty_cache(), when the backend runs out of memory (then the request is retried once), and
+// at destruction. Thread-safe.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <set>
+#include <string>
+#include <unordered_map>
+
+namespace ptl {
+
+struct AllocatorStats {
+  size_t allocated = 0;       // bytes in blocks handed out (rounded sizes)
+  size_t peak_allocated = 0;  // the highest `allocated` since construction or reset_peak()
+  size_t reserved = 0;        // bytes held from the backend: blocks handed out and cached
+  size_t raw_allocs = 0;      // backend allocations (segments)
+  size_t raw_frees = 0;       // segments returned to the backend
+  size_t cache_hits = 0;      // requests served from the cache without a backend allocation
+};
+
+struct AllocatorBackend {
+  // Returns nullptr when the device is out of memory; throws ptl::Error on any other failure.
+  std::function<void*(size_t nbytes)> alloc;
+  std::function<void(void* ptr, size_t nbytes)> free;
+  // Optional: what the device says about its memory, appended to out-of-memory messages.
+  std::function<std::string()> describe;
+};
+
+class CachingAllocator {
+ public:
+  static constexpr size_t kRound = 512;
+  static constexpr size_t kSmallRequest = size_t(1) << 20;   // largest small-pool request
+  static constexpr size_t kSmallSegment = size_t(2) << 20;   // segment of the small pool
+  static constexpr size_t kMinLargeAlloc = size_t(10) << 20; // below: shared kLargeSegment
+  static constexpr size_t kLargeSegment = size_t(20) << 20;
+  static constexpr size_t kLargeRound = size_t(2) << 20;     // own segments round up to this
+
+  // `name` starts error messages ("cuda:0 out of memory: ...").
+  CachingAllocator(std::string name, AllocatorBackend backend);
+  // Returns every segment to the backend, including those of blocks never freed (their owner
+  // outlives no allocator: the CUDA allocators are never destroyed).
+  ~CachingAllocator();
+  CachingAllocator(const CachingAllocator&) = delete;
+  CachingAllocator& operator=(const CachingAllocator&) = delete;
+
+  // nullptr for 0 bytes. `stream` is an opaque id of the stream the memory will be used on.
+  void* allocate(size_t nbytes, uint64_t stream);
+  // Returns a block to the cache (nullptr is ignored); throws for a pointer it did not hand out.
+  void free(void* ptr);
+  // Returns every wholly free segment to the backend.
+  void empty_cache();
+  AllocatorStats stats() const;
+  void reset_peak();
+
+  static size_t round_size(size_t nbytes);
+  // The segment a rounded request allocates from the backend when no cached block fits.
+  static size_t segment_size(size_t rounded);
+
+ private:
+  struct Block;
+  // Pools order blocks by (stream, size, address): lower_bound finds the best fit on a stream.
+  struct BlockLess {
+    bool operator()(const Block* a, const Block* b) const;
+  };
+  using Pool = std::set<Block*, BlockLess>;
+
+  Pool& pool_of(const Block* b);
+  Block* take_cached(Pool& pool, size_t size, uint64_t stream);
+  Block* new_segment(size_t size, size_t nbytes, uint64_t stream);
+  void split(Block* b, size_t size);
+  void merge(Block* b, Block* neighbour);
+  void release_cached();  // mu_ held
+
+  const std::string name_;
+  const AllocatorBackend backend_;
+  mutable std::mutex mu_;
+  Pool small_, large_;                        // free blocks
+  std::unordered_map<void*, Block*> active_;  // blocks handed out, by address
+  AllocatorStats stats_;
+};
+
+}  // namespace ptl

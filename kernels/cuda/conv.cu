@@ -1,0 +1,335 @@
+// 2-d convolution through cuDNN (contract: kernels/contract/conv.inc), NCHW, groups = 1.
+//
+// Each shape gets a plan once (conv_plan_cache.h): tensor, filter and convolution descriptors
+// and one algorithm per direction (forward, backward data, backward filter). Algorithms come
+// from cuDNN's heuristics (cudnnGet*Algorithm_v7: no benchmarking, so the choice is cheap and
+// repeatable from run to run). Of the heuristics' ranking we take the first algorithm that
+// succeeded, whose workspace fits the memory the device could give (free memory plus the
+// allocator's cached bytes, at plan time) and, when one such exists, that is deterministic:
+// backward-filter and backward-data algorithms that sum with atomics make every run differ,
+// which this project avoids wherever it can (docs/architecture.md, Determinism); only if no
+// deterministic algorithm fits do we take the best non-deterministic one.
+//
+// Math: float computes in FP32 with CUDNN_FMA_MATH, not CUDNN_DEFAULT_MATH, which on Ampere and
+// later lets cuDNN use TF32 tensor cores; with cuda::set_allow_tf32(true), CUDNN_TENSOR_OP_MATH.
+// double computes in FP64 (CUDNN_DEFAULT_MATH). As in PyTorch, the math type that the chosen
+// algorithm reports is set on that direction's convolution descriptor (cuDNN picks the kernel
+// from algorithm and math type together).
+//
+// Workspaces come from the caching allocator for the call and are freed right after it: they
+// are stream-ordered, so the next user of the block runs after the cuDNN kernels.
+#include <climits>
+#include <vector>
+
+#include "engine/error.h"
+#include "kernels/cuda/check.h"
+#include "kernels/cuda/conv_plan_cache.h"
+#include "kernels/cuda/kernels.h"
+#include "kernels/cuda/math_mode.h"
+#include "kernels/cuda/memory.h"
+#include "kernels/cuda/per_device.h"
+#include "kernels/cuda/runtime.h"
+
+namespace ptl::cuda {
+
+namespace {
+
+template <class T> constexpr cudnnDataType_t cudnn_type();
+template <> constexpr cudnnDataType_t cudnn_type<float>() { return CUDNN_DATA_FLOAT; }
+template <> constexpr cudnnDataType_t cudnn_type<double>() { return CUDNN_DATA_DOUBLE; }
+
+cudnnHandle_t cudnn_handle(int device) {
+  static auto& handles = *new PerDevice<cudnnHandle_t>;  // leaked: per_device.h
+  return handles.get(device, [](int d) {
+    DeviceGuard guard(d);
+    cudnnHandle_t h = nullptr;
+    PTL_CUDNN_CHECK(cudnnCreate(&h));
+    PTL_CUDNN_CHECK(cudnnSetStream(h, current_stream(d)));
+    return std::make_unique<cudnnHandle_t>(h);
+  });
+}
+
+// Owners of cuDNN descriptors.
+struct TensorDesc {
+  cudnnTensorDescriptor_t d = nullptr;
+  TensorDesc() { PTL_CUDNN_CHECK(cudnnCreateTensorDescriptor(&d)); }
+  ~TensorDesc() { cudnnDestroyTensorDescriptor(d); }
+  TensorDesc(const TensorDesc&) = delete;
+  TensorDesc& operator=(const TensorDesc&) = delete;
+};
+struct FilterDesc {
+  cudnnFilterDescriptor_t d = nullptr;
+  FilterDesc() { PTL_CUDNN_CHECK(cudnnCreateFilterDescriptor(&d)); }
+  ~FilterDesc() { cudnnDestroyFilterDescriptor(d); }
+  FilterDesc(const FilterDesc&) = delete;
+  FilterDesc& operator=(const FilterDesc&) = delete;
+};
+struct ConvDesc {
+  cudnnConvolutionDescriptor_t d = nullptr;
+  ConvDesc() { PTL_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&d)); }
+  ~ConvDesc() { cudnnDestroyConvolutionDescriptor(d); }
+  ConvDesc(const ConvDesc&) = delete;
+  ConvDesc& operator=(const ConvDesc&) = delete;
+};
+
+// One direction's algorithm, on its own convolution descriptor (which carries its math type).
+template <class Algo>
+struct Choice {
+  ConvDesc conv;
+  Algo algo{};
+  size_t workspace = 0;
+};
+
+struct ConvPlan {
+  TensorDesc x, y, bias;  // x (N,C,H,W), y (N,Cout,OH,OW), bias (1,Cout,1,1)
+  FilterDesc w;           // (Cout,C,KH,KW)
+  Choice<cudnnConvolutionFwdAlgo_t> forward;
+  Choice<cudnnConvolutionBwdDataAlgo_t> backward_data;
+  Choice<cudnnConvolutionBwdFilterAlgo_t> backward_filter;
+};
+
+// The three directions' cuDNN calls, for choose() below.
+struct Forward {
+  using Perf = cudnnConvolutionFwdAlgoPerf_t;
+  static constexpr const char* name = "forward";
+  static Choice<cudnnConvolutionFwdAlgo_t>& choice(ConvPlan& p) { return p.forward; }
+  static void max_count(cudnnHandle_t h, int* n) {
+    PTL_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(h, n));
+  }
+  static void heuristics(cudnnHandle_t h, const ConvPlan& p, cudnnConvolutionDescriptor_t c,
+                         int requested, int* returned, Perf* perf) {
+    PTL_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(h, p.x.d, p.w.d, c, p.y.d, requested,
+                                                           returned, perf));
+  }
+  static size_t workspace(cudnnHandle_t h, const ConvPlan& p, cudnnConvolutionDescriptor_t c,
+                          cudnnConvolutionFwdAlgo_t algo) {
+    size_t bytes = 0;
+    PTL_CUDNN_CHECK(
+        cudnnGetConvolutionForwardWorkspaceSize(h, p.x.d, p.w.d, c, p.y.d, algo, &bytes));
+    return bytes;
+  }
+};
+
+struct BackwardData {
+  using Perf = cudnnConvolutionBwdDataAlgoPerf_t;
+  static constexpr const char* name = "backward-data";
+  static Choice<cudnnConvolutionBwdDataAlgo_t>& choice(ConvPlan& p) { return p.backward_data; }
+  static void max_count(cudnnHandle_t h, int* n) {
+    PTL_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(h, n));
+  }
+  static void heuristics(cudnnHandle_t h, const ConvPlan& p, cudnnConvolutionDescriptor_t c,
+                         int requested, int* returned, Perf* perf) {
+    PTL_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, p.w.d, p.y.d, c, p.x.d,
+                                                                requested, returned, perf));
+  }
+  static size_t workspace(cudnnHandle_t h, const ConvPlan& p, cudnnConvolutionDescriptor_t c,
+                          cudnnConvolutionBwdDataAlgo_t algo) {
+    size_t bytes = 0;
+    PTL_CUDNN_CHECK(
+        cudnnGetConvolutionBackwardDataWorkspaceSize(h, p.w.d, p.y.d, c, p.x.d, algo, &bytes));
+    return bytes;
+  }
+};
+
+struct BackwardFilter {
+  using Perf = cudnnConvolutionBwdFilterAlgoPerf_t;
+  static constexpr const char* name = "backward-filter";
+  static Choice<cudnnConvolutionBwdFilterAlgo_t>& choice(ConvPlan& p) { return p.backward_filter; }
+  static void max_count(cudnnHandle_t h, int* n) {
+    PTL_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(h, n));
+  }
+  static void heuristics(cudnnHandle_t h, const ConvPlan& p, cudnnConvolutionDescriptor_t c,
+                         int requested, int* returned, Perf* perf) {
+    PTL_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, p.x.d, p.y.d, c, p.w.d,
+                                                                  requested, returned, perf));
+  }
+  static size_t workspace(cudnnHandle_t h, const ConvPlan& p, cudnnConvolutionDescriptor_t c,
+                          cudnnConvolutionBwdFilterAlgo_t algo) {
+    size_t bytes = 0;
+    PTL_CUDNN_CHECK(
+        cudnnGetConvolutionBackwardFilterWorkspaceSize(h, p.x.d, p.y.d, c, p.w.d, algo, &bytes));
+    return bytes;
+  }
+};
+
+struct Settings {
+  cudnnDataType_t compute;  // CUDNN_DATA_FLOAT or CUDNN_DATA_DOUBLE
+  cudnnMathType_t math;
+  size_t workspace_limit;
+};
+
+void set_conv(cudnnConvolutionDescriptor_t c, const ConvGeometry& g, const Settings& s) {
+  PTL_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(
+      c, static_cast<int>(g.ph), static_cast<int>(g.pw), static_cast<int>(g.sh),
+      static_cast<int>(g.sw), static_cast<int>(g.dh), static_cast<int>(g.dw),
+      CUDNN_CROSS_CORRELATION, s.compute));
+  PTL_CUDNN_CHECK(cudnnSetConvolutionMathType(c, s.math));
+}
+
+// Chooses Dir's algorithm for plan p (file comment), whose descriptors are set.
+template <class Dir>
+void choose(cudnnHandle_t h, ConvPlan& p, const ConvGeometry& g, const Settings& s) {
+  auto& choice = Dir::choice(p);
+  int requested = 0, returned = 0;
+  Dir::max_count(h, &requested);
+  std::vector<typename Dir::Perf> perf(static_cast<size_t>(requested));
+  Dir::heuristics(h, p, choice.conv.d, requested, &returned, perf.data());
+  const typename Dir::Perf* best = nullptr;
+  for (int i = 0; i < returned; ++i) {
+    const auto& r = perf[static_cast<size_t>(i)];
+    if (r.status != CUDNN_STATUS_SUCCESS || r.memory > s.workspace_limit) continue;
+    // Without TF32, a float algorithm must not run on tensor cores.
+    if (s.math == CUDNN_FMA_MATH && r.mathType != CUDNN_FMA_MATH) continue;
+    if (!best) best = &r;
+    if (r.determinism == CUDNN_DETERMINISTIC) {
+      best = &r;
+      break;
+    }
+  }
+  PTL_CHECK(best, "conv2d: cuDNN offers no ", Dir::name, " algorithm for input (", g.N, ", ",
+            g.C, ", ", g.H, ", ", g.W, ") and weight (", g.Cout, ", ", g.C, ", ", g.KH, ", ",
+            g.KW, ") within ", s.workspace_limit, " bytes of workspace");
+  choice.algo = best->algo;
+  PTL_CUDNN_CHECK(cudnnSetConvolutionMathType(choice.conv.d, best->mathType));
+  choice.workspace = Dir::workspace(h, p, choice.conv.d, choice.algo);
+}
+
+// The largest workspace the device could give now: its free memory and the allocator's cache.
+size_t workspace_limit(int device) {
+  size_t free_bytes = 0, total_bytes = 0;
+  {
+    DeviceGuard guard(device);
+    PTL_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+  }
+  const AllocatorStats s = memory_stats(device);
+  return free_bytes + (s.reserved - s.allocated);
+}
+
+int to_int(int64_t v) {
+  PTL_CHECK(v > 0 && v <= INT_MAX, "conv2d on CUDA: dimension ", v,
+            " is not in [1, 2^31) as cuDNN requires");
+  return static_cast<int>(v);
+}
+
+void set_tensor(cudnnTensorDescriptor_t d, cudnnDataType_t t, int64_t n, int64_t c, int64_t h,
+                int64_t w) {
+  PTL_CHECK(n * c * h * w <= INT_MAX, "conv2d on CUDA: tensor (", n, ", ", c, ", ", h, ", ", w,
+            ") has 2^31 or more elements, more than cuDNN's convolutions take");
+  PTL_CUDNN_CHECK(cudnnSetTensor4dDescriptor(d, CUDNN_TENSOR_NCHW, t, to_int(n), to_int(c),
+                                             to_int(h), to_int(w)));
+}
+
+template <class T>
+std::unique_ptr<ConvPlan> make_plan(cudnnHandle_t h, const ConvGeometry& g, bool tf32,
+                                    int device) {
+  constexpr cudnnDataType_t type = cudnn_type<T>();
+  for (int64_t v : {g.sh, g.sw, g.dh, g.dw}) to_int(v);
+  PTL_CHECK(g.ph >= 0 && g.pw >= 0 && g.ph <= INT_MAX && g.pw <= INT_MAX,
+            "conv2d on CUDA: padding (", g.ph, ", ", g.pw, ") out of range");
+  auto p = std::make_unique<ConvPlan>();
+  set_tensor(p->x.d, type, g.N, g.C, g.H, g.W);
+  set_tensor(p->y.d, type, g.N, g.Cout, g.OH, g.OW);
+  set_tensor(p->bias.d, type, 1, g.Cout, 1, 1);
+  PTL_CUDNN_CHECK(cudnnSetFilter4dDescriptor(p->w.d, type, CUDNN_TENSOR_NCHW, to_int(g.Cout),
+                                             to_int(g.C), to_int(g.KH), to_int(g.KW)));
+  const Settings s{type,
+                   type == CUDNN_DATA_FLOAT ? (tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH)
+                                            : CUDNN_DEFAULT_MATH,
+                   workspace_limit(device)};
+  for (ConvDesc* c : {&p->forward.conv, &p->backward_data.conv, &p->backward_filter.conv})
+    set_conv(c->d, g, s);
+  // The geometry must be the one cuDNN derives, or the kernels would write past y.
+  int n = 0, c = 0, oh = 0, ow = 0;
+  PTL_CUDNN_CHECK(
+      cudnnGetConvolution2dForwardOutputDim(p->forward.conv.d, p->x.d, p->w.d, &n, &c, &oh, &ow));
+  PTL_CHECK(n == g.N && c == g.Cout && oh == g.OH && ow == g.OW,
+            "conv2d on CUDA: the geometry says output (", g.N, ", ", g.Cout, ", ", g.OH, ", ",
+            g.OW, ") but cuDNN computes (", n, ", ", c, ", ", oh, ", ", ow, ")");
+  choose<Forward>(h, *p, g, s);
+  choose<BackwardData>(h, *p, g, s);
+  choose<BackwardFilter>(h, *p, g, s);
+  return p;
+}
+
+// What a call needs: the device's handle and the shape's plan.
+struct Call {
+  int device;
+  cudnnHandle_t handle;
+  const ConvPlan& plan;
+};
+
+template <class T>
+Call prepare(const ConvGeometry& g) {
+  using Cache = PlanCache<ConvPlanKey, ConvPlan, ConvPlanKeyHash>;
+  static auto& plans = *new Cache;  // leaked: per_device.h
+  const int device = current_device();
+  cudnnHandle_t h = cudnn_handle(device);
+  const ConvPlanKey key = ConvPlanKey::make(g, dtype_of<T>::value, allow_tf32(), device);
+  const ConvPlan& plan = plans.get(key, [&] { return make_plan<T>(h, g, key.tf32, device); });
+  return {device, h, plan};
+}
+
+// A workspace for one call, from the caching allocator.
+class Workspace {
+ public:
+  Workspace(size_t nbytes, int device)
+      : ptr_(device_alloc(nbytes, device)), nbytes_(nbytes), device_(device) {}
+  ~Workspace() { device_free(ptr_, nbytes_, device_); }
+  Workspace(const Workspace&) = delete;
+  Workspace& operator=(const Workspace&) = delete;
+  void* ptr() const { return ptr_; }
+  size_t nbytes() const { return nbytes_; }
+
+ private:
+  void* ptr_;
+  size_t nbytes_;
+  int device_;
+};
+
+}  // namespace
+
+template <class T>
+void conv2d_forward(const T* x, const T* w, const T* bias, T* y, const ConvGeometry& g) {
+  const Call c = prepare<T>(g);
+  const ConvPlan& p = c.plan;
+  const Workspace ws(p.forward.workspace, c.device);
+  const T one = 1, zero = 0;  // cuDNN's scaling factors have the data's type (float or double)
+  PTL_CUDNN_CHECK(cudnnConvolutionForward(c.handle, &one, p.x.d, x, p.w.d, w, p.forward.conv.d,
+                                          p.forward.algo, ws.ptr(), ws.nbytes(), &zero, p.y.d,
+                                          y));
+  if (bias) PTL_CUDNN_CHECK(cudnnAddTensor(c.handle, &one, p.bias.d, bias, &one, p.y.d, y));
+}
+
+template <class T>
+void conv2d_backward_input(const T* gy, const T* w, T* gx, const ConvGeometry& g) {
+  const Call c = prepare<T>(g);
+  const ConvPlan& p = c.plan;
+  const Workspace ws(p.backward_data.workspace, c.device);
+  const T one = 1, zero = 0;
+  PTL_CUDNN_CHECK(cudnnConvolutionBackwardData(c.handle, &one, p.w.d, w, p.y.d, gy,
+                                               p.backward_data.conv.d, p.backward_data.algo,
+                                               ws.ptr(), ws.nbytes(), &zero, p.x.d, gx));
+}
+
+template <class T>
+void conv2d_backward_weight(const T* gy, const T* x, T* gw, T* gb, const ConvGeometry& g) {
+  const Call c = prepare<T>(g);
+  const ConvPlan& p = c.plan;
+  const Workspace ws(p.backward_filter.workspace, c.device);
+  const T one = 1, zero = 0;
+  PTL_CUDNN_CHECK(cudnnConvolutionBackwardFilter(c.handle, &one, p.x.d, x, p.y.d, gy,
+                                                 p.backward_filter.conv.d, p.backward_filter.algo,
+                                                 ws.ptr(), ws.nbytes(), &zero, p.w.d, gw));
+  if (gb)  // gb (Cout) = sum of gy over n, h, w
+    PTL_CUDNN_CHECK(cudnnConvolutionBackwardBias(c.handle, &one, p.y.d, gy, &zero, p.bias.d, gb));
+}
+
+#define PTL_INSTANTIATE(T)                                                                    \
+  template void conv2d_forward<T>(const T*, const T*, const T*, T*, const ConvGeometry&);     \
+  template void conv2d_backward_input<T>(const T*, const T*, T*, const ConvGeometry&);        \
+  template void conv2d_backward_weight<T>(const T*, const T*, T*, T*, const ConvGeometry&);
+PTL_INSTANTIATE(float)
+PTL_INSTANTIATE(double)
+#undef PTL_INSTANTIATE
+
+}  // namespace ptl::cuda

@@ -1,0 +1,66 @@
+// Row-major GEMM through cuBLAS (contract: kernels/contract/gemm.inc).
+//
+// cuBLAS is column-major. A row-major (R, C) matrix with row stride ld is the column-major
+// (C, R) matrix with leading dimension ld, i.e. its transpose, so the row-major
+// C = op(A) op(B) is computed as the column-major C^T = op(B)^T op(A)^T: B goes first, with
+// the same transpose flags, and M and N swap places. The 64-bit-index entry points take int64
+// sizes as they are. Float GEMMs use CUBLAS_DEFAULT_MATH (plain FP32) unless TF32 is allowed
+// (math_mode.h), then CUBLAS_TF32_TENSOR_OP_MATH; double always uses the default.
+#include <algorithm>
+#include <type_traits>
+
+#include "kernels/cuda/check.h"
+#include "kernels/cuda/kernels.h"
+#include "kernels/cuda/math_mode.h"
+#include "kernels/cuda/per_device.h"
+#include "kernels/cuda/runtime.h"
+
+namespace ptl::cuda {
+
+namespace {
+
+cublasHandle_t cublas_handle(int device) {
+  static auto& handles = *new PerDevice<cublasHandle_t>;  // leaked: per_device.h
+  return handles.get(device, [](int d) {
+    DeviceGuard guard(d);
+    cublasHandle_t h = nullptr;
+    PTL_CUBLAS_CHECK(cublasCreate(&h));
+    PTL_CUBLAS_CHECK(cublasSetStream(h, current_stream(d)));
+    return std::make_unique<cublasHandle_t>(h);
+  });
+}
+
+cublasStatus_t gemm_64(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int64_t m,
+                       int64_t n, int64_t k, const float* alpha, const float* A, int64_t lda,
+                       const float* B, int64_t ldb, const float* beta, float* C, int64_t ldc) {
+  return cublasSgemm_64(h, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+cublasStatus_t gemm_64(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int64_t m,
+                       int64_t n, int64_t k, const double* alpha, const double* A, int64_t lda,
+                       const double* B, int64_t ldb, const double* beta, double* C, int64_t ldc) {
+  return cublasDgemm_64(h, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+}  // namespace
+
+template <class T>
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
+          int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+  if (M == 0 || N == 0) return;
+  const int device = current_device();
+  cublasHandle_t h = cublas_handle(device);
+  const bool tf32 = std::is_same_v<T, float> && allow_tf32();
+  PTL_CUBLAS_CHECK(cublasSetMathMode(h, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+  // cuBLAS wants leading dimensions >= 1 even where a dimension is 0 (K == 0: C = beta C).
+  auto ld = [](int64_t v) { return std::max<int64_t>(v, 1); };
+  PTL_CUBLAS_CHECK(gemm_64(h, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
+                           trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K, &alpha, B, ld(ldb), A,
+                           ld(lda), &beta, C, ld(ldc)));
+}
+
+template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t,
+                          const float*, int64_t, float, float*, int64_t);
+template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t,
+                           const double*, int64_t, double, double*, int64_t);
+
+}  // namespace ptl::cuda
