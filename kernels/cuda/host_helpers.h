@@ -3,7 +3,11 @@
 //   - StridedIndex<K>: a shape with K element-stride sets, dimensions of size 1 dropped and
 //     neighbouring dimensions merged where every operand allows it; passed by value to kernels;
 //   - PoolTable: the windows of a PoolWindows packed into one 8-byte-word table for upload;
-//   - plan_chunks: (slot, begin) work items of the multi-tensor optimizer kernels.
+//   - plan_chunks: (slot, begin) work items of the multi-tensor optimizer kernels;
+//   - split_parts: how long reductions are cut into fixed pieces;
+// and the host-device pieces of kernel logic that the CPU tests run as they are:
+//   - extreme_takes_over: the (value, index) rule of the max/min tree reductions;
+//   - PoolTableView, max_pool_gather, avg_pool_gather: the pooling backward as a gather.
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -171,6 +175,65 @@ inline PoolTable make_pool_table(const PoolWindows& pw) {
   return t;
 }
 
+// Pointers into a PoolTable's words (host or device memory), passed to kernels by value.
+struct PoolTableView {
+  int64_t H, W, OH, OW;
+  const int64_t *h0, *h1, *w0, *w1, *hlo, *hhi, *wlo, *whi;
+  const double* divisor;  // null when the table has none
+};
+
+inline PoolTableView view_pool_table(const PoolTable& t, const int64_t* words) {
+  PoolTableView v;
+  v.H = t.H;
+  v.W = t.W;
+  v.OH = t.OH;
+  v.OW = t.OW;
+  v.h0 = words + t.h0();
+  v.h1 = words + t.h1();
+  v.w0 = words + t.w0();
+  v.w1 = words + t.w1();
+  v.hlo = words + t.hlo();
+  v.hhi = words + t.hhi();
+  v.wlo = words + t.wlo();
+  v.whi = words + t.whi();
+  v.divisor = t.has_divisor ? reinterpret_cast<const double*>(words + t.divisor()) : nullptr;
+  return v;
+}
+
+// Max-pool input gradient at (h, w) of one plane: the sum of gy over the outputs whose window
+// holds (h, w) and whose argmax idx is h * W + w, added in increasing output order from 0: the
+// CPU's scatter (kernels/cpu/pool.cpp) seen from the input side, bit for bit.
+template <class T>
+PTL_HD T max_pool_gather(const PoolTableView& v, const int64_t* idx, const T* gy, int64_t h, int64_t w) {
+  const int64_t k = h * v.W + w;
+  T acc = T(0);
+  for (int64_t oh = v.hlo[h]; oh <= v.hhi[h]; ++oh) {
+    if (h < v.h0[oh] || h >= v.h1[oh]) continue;
+    for (int64_t ow = v.wlo[w]; ow <= v.whi[w]; ++ow) {
+      if (w < v.w0[ow] || w >= v.w1[ow]) continue;
+      const int64_t o = oh * v.OW + ow;
+      if (idx[o] == k) acc += gy[o];
+    }
+  }
+  return acc;
+}
+
+// Avg-pool input gradient at (h, w) of one plane: sum of T(gy / divisor) over the outputs whose
+// window holds (h, w), in increasing output order (the CPU's scatter order).
+template <class T>
+PTL_HD T avg_pool_gather(const PoolTableView& v, const T* gy, int64_t h, int64_t w) {
+  T acc = T(0);
+  for (int64_t oh = v.hlo[h]; oh <= v.hhi[h]; ++oh) {
+    if (h < v.h0[oh] || h >= v.h1[oh]) continue;
+    for (int64_t ow = v.wlo[w]; ow <= v.whi[w]; ++ow) {
+      if (w < v.w0[ow] || w >= v.w1[ow]) continue;
+      const int64_t o = oh * v.OW + ow;
+      acc += static_cast<T>(static_cast<double>(gy[o]) / v.divisor[o]);
+    }
+  }
+  return acc;
+}
+
 // One block's work in a multi-tensor launch: elements [begin, min(begin + chunk, n)) of `slot`.
 struct ChunkItem {
   int32_t slot;
@@ -185,6 +248,35 @@ inline std::vector<ChunkItem> plan_chunks(const std::vector<int64_t>& ns, int64_
   for (size_t s = 0; s < ns.size(); ++s)
     for (int64_t b = 0; b < ns[s]; b += chunk) items.push_back({static_cast<int32_t>(s), b});
   return items;
+}
+
+// Pieces for `reductions` independent sums of `size` elements each: 1 when there are at least
+// `enough` of them or they are short; else enough pieces to reach `enough`, each of at least
+// `min_chunk` elements, at most 1024. The split depends only on the shape (deterministic).
+inline int64_t split_parts(int64_t reductions, int64_t size, int64_t enough, int64_t min_chunk) {
+  if (reductions >= enough || size <= 2 * min_chunk) return 1;
+  int64_t parts = (enough + reductions - 1) / reductions;
+  if (parts > size / min_chunk) parts = size / min_chunk;
+  if (parts > 1024) parts = 1024;
+  return parts < 1 ? 1 : parts;
+}
+
+template <class T>
+PTL_HD bool is_nan(T x) {
+  return x != x;
+}
+
+// Whether candidate (av, ai) replaces (bv, bi) in a max (is_max) or min reduction with the CPU's
+// sequential rule (kernels/cpu/reduce.cpp: the first strictly better value wins, the first NaN
+// wins and stops the scan): a NaN beats any number and a later NaN; else a strictly better value
+// wins, an equal one only at a smaller index. Commutative and associative, so every reduction
+// tree gives the sequential answer.
+template <class T>
+PTL_HD bool extreme_takes_over(T av, int64_t ai, T bv, int64_t bi, bool is_max) {
+  const bool an = is_nan(av), bn = is_nan(bv);
+  if (an || bn) return an && (!bn || ai < bi);
+  if (is_max ? av > bv : av < bv) return true;
+  return av == bv && ai < bi;
 }
 
 }  // namespace ptl::cuda

@@ -1,5 +1,6 @@
 // Shared helpers of the hand-written CUDA kernels (kernels/cuda/*.cu): launch geometry, the
-// stream, grid-stride loops, deterministic warp/block reductions and NaN tests.
+// stream, grid-stride loops and deterministic warp/block reductions (host-testable pieces:
+// host_helpers.h).
 //
 // Reductions here are deterministic: a fixed block size and a fixed tree (shuffle-down, then
 // one warp over the per-warp partials) give the same bits on every run.
@@ -35,11 +36,6 @@ inline unsigned grid_for(int64_t n, int64_t per_block = kBlock) {
 
 // True when every index of an n-element launch fits in int32 (with room for the stride step).
 inline bool fits_int32(int64_t n) { return n <= (int64_t(1) << 30); }
-
-template <class T>
-__device__ __forceinline__ bool is_nan(T x) {
-  return x != x;
-}
 
 // Sum over the warp; the result is valid in lane 0 only (a fixed shuffle-down tree).
 __device__ __forceinline__ double warp_sum(double v) {

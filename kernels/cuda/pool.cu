@@ -18,13 +18,6 @@ namespace ptl::cuda {
 
 namespace {
 
-// Device pointers into an uploaded PoolTable, passed to the kernels by value.
-struct PoolView {
-  int64_t H, W, OH, OW;
-  const int64_t *h0, *h1, *w0, *w1, *hlo, *hhi, *wlo, *whi;
-  const double* divisor;  // null when the windows carry none
-};
-
 // Uploaded tables by (device, geometry). Never destroyed (the CUDA context may be gone at exit).
 struct TableCache {
   struct Entry {
@@ -43,7 +36,7 @@ TableCache& table_cache() {
 
 constexpr size_t kMaxCachedTables = 512;
 
-PoolView upload(const PoolWindows& pw) {
+PoolTableView upload(const PoolWindows& pw) {
   const PoolTable t = make_pool_table(pw);
   const int dev = current_device();
   std::vector<int64_t> key = {dev, t.H, t.W, t.OH, t.OW, t.has_divisor ? 1 : 0};
@@ -68,27 +61,12 @@ PoolView upload(const PoolWindows& pw) {
     const int64_t* src = it->first.data() + 6;
     PTL_CUDA_CHECK(cudaMemcpyAsync(ptr, src, bytes, cudaMemcpyHostToDevice, stream()));
   }
-  const int64_t* w = static_cast<const int64_t*>(it->second.ptr);
-  PoolView v;
-  v.H = t.H;
-  v.W = t.W;
-  v.OH = t.OH;
-  v.OW = t.OW;
-  v.h0 = w + t.h0();
-  v.h1 = w + t.h1();
-  v.w0 = w + t.w0();
-  v.w1 = w + t.w1();
-  v.hlo = w + t.hlo();
-  v.hhi = w + t.hhi();
-  v.wlo = w + t.wlo();
-  v.whi = w + t.whi();
-  v.divisor = t.has_divisor ? reinterpret_cast<const double*>(w + t.divisor()) : nullptr;
-  return v;
+  return view_pool_table(t, static_cast<const int64_t*>(it->second.ptr));
 }
 
 template <class T>
 __global__ void max_pool_forward_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t* __restrict__ idx,
-                                        int64_t planes, PoolView pv) {
+                                        int64_t planes, PoolTableView pv) {
   const int64_t out = pv.OH * pv.OW, in = pv.H * pv.W;
   PTL_GRID_LOOP(int64_t, e, planes * out) {
     const int64_t p = e / out, o = e % out, oh = o / pv.OW, ow = o % pv.OW;
@@ -114,31 +92,19 @@ __global__ void max_pool_forward_kernel(const T* __restrict__ x, T* __restrict__
   }
 }
 
-// gx[p, h, w] = sum of gy over the outputs whose window holds (h, w) and whose argmax is (h, w),
-// in increasing output order.
+// gx[p, h, w] gathered from the outputs pointing at it (host_helpers.h: max_pool_gather).
 template <class T>
 __global__ void max_pool_backward_kernel(const T* __restrict__ gy, const int64_t* __restrict__ idx,
-                                         T* __restrict__ gx, int64_t planes, PoolView pv) {
+                                         T* __restrict__ gx, int64_t planes, PoolTableView pv) {
   const int64_t out = pv.OH * pv.OW, in = pv.H * pv.W;
   PTL_GRID_LOOP(int64_t, e, planes * in) {
-    const int64_t p = e / in, k = e % in, h = k / pv.W, w = k % pv.W;
-    const int64_t* ip = idx + p * out;
-    const T* gp = gy + p * out;
-    T acc = T(0);
-    for (int64_t oh = pv.hlo[h]; oh <= pv.hhi[h]; ++oh) {
-      if (h < pv.h0[oh] || h >= pv.h1[oh]) continue;
-      for (int64_t ow = pv.wlo[w]; ow <= pv.whi[w]; ++ow) {
-        if (w < pv.w0[ow] || w >= pv.w1[ow]) continue;
-        const int64_t o = oh * pv.OW + ow;
-        if (ip[o] == k) acc += gp[o];
-      }
-    }
-    gx[e] = acc;
+    const int64_t p = e / in, k = e % in;
+    gx[e] = max_pool_gather(pv, idx + p * out, gy + p * out, k / pv.W, k % pv.W);
   }
 }
 
 template <class T>
-__global__ void avg_pool_forward_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t planes, PoolView pv) {
+__global__ void avg_pool_forward_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t planes, PoolTableView pv) {
   const int64_t out = pv.OH * pv.OW, in = pv.H * pv.W;
   PTL_GRID_LOOP(int64_t, e, planes * out) {
     const int64_t p = e / out, o = e % out, oh = o / pv.OW, ow = o % pv.OW;
@@ -150,25 +116,14 @@ __global__ void avg_pool_forward_kernel(const T* __restrict__ x, T* __restrict__
   }
 }
 
-// gx[p, h, w] = sum over the outputs whose window holds (h, w) of T(gy / divisor), in increasing
-// output order.
+// gx[p, h, w] gathered from the outputs whose window holds it (host_helpers.h: avg_pool_gather).
 template <class T>
 __global__ void avg_pool_backward_kernel(const T* __restrict__ gy, T* __restrict__ gx, int64_t planes,
-                                         PoolView pv) {
+                                         PoolTableView pv) {
   const int64_t out = pv.OH * pv.OW, in = pv.H * pv.W;
   PTL_GRID_LOOP(int64_t, e, planes * in) {
-    const int64_t p = e / in, k = e % in, h = k / pv.W, w = k % pv.W;
-    const T* gp = gy + p * out;
-    T acc = T(0);
-    for (int64_t oh = pv.hlo[h]; oh <= pv.hhi[h]; ++oh) {
-      if (h < pv.h0[oh] || h >= pv.h1[oh]) continue;
-      for (int64_t ow = pv.wlo[w]; ow <= pv.whi[w]; ++ow) {
-        if (w < pv.w0[ow] || w >= pv.w1[ow]) continue;
-        const int64_t o = oh * pv.OW + ow;
-        acc += static_cast<T>(static_cast<double>(gp[o]) / pv.divisor[o]);
-      }
-    }
-    gx[e] = acc;
+    const int64_t p = e / in, k = e % in;
+    gx[e] = avg_pool_gather(pv, gy + p * out, k / pv.W, k % pv.W);
   }
 }
 
@@ -178,7 +133,7 @@ template <class T>
 void max_pool_forward(const T* x, T* y, int64_t* idx, int64_t planes, const PoolWindows& pw) {
   const int64_t n = planes * pw.OH * pw.OW;
   if (n == 0) return;
-  const PoolView pv = upload(pw);
+  const PoolTableView pv = upload(pw);
   max_pool_forward_kernel<T><<<grid_for(n), kBlock, 0, stream()>>>(x, y, idx, planes, pv);
   PTL_CUDA_CHECK_LAUNCH();
 }
@@ -187,7 +142,7 @@ template <class T>
 void max_pool_backward(const T* gy, const int64_t* idx, T* gx, int64_t planes, const PoolWindows& pw) {
   const int64_t n = planes * pw.H * pw.W;
   if (n == 0) return;
-  const PoolView pv = upload(pw);
+  const PoolTableView pv = upload(pw);
   max_pool_backward_kernel<T><<<grid_for(n), kBlock, 0, stream()>>>(gy, idx, gx, planes, pv);
   PTL_CUDA_CHECK_LAUNCH();
 }
@@ -198,7 +153,7 @@ void avg_pool_forward(const T* x, T* y, int64_t planes, const PoolWindows& pw) {
   if (n == 0) return;
   PTL_CHECK(static_cast<int64_t>(pw.divisor.size()) == pw.OH * pw.OW, "avg_pool_forward: ", pw.divisor.size(),
             " divisors for ", pw.OH * pw.OW, " outputs");
-  const PoolView pv = upload(pw);
+  const PoolTableView pv = upload(pw);
   avg_pool_forward_kernel<T><<<grid_for(n), kBlock, 0, stream()>>>(x, y, planes, pv);
   PTL_CUDA_CHECK_LAUNCH();
 }
@@ -209,7 +164,7 @@ void avg_pool_backward(const T* gy, T* gx, int64_t planes, const PoolWindows& pw
   if (n == 0) return;
   PTL_CHECK(static_cast<int64_t>(pw.divisor.size()) == pw.OH * pw.OW, "avg_pool_backward: ", pw.divisor.size(),
             " divisors for ", pw.OH * pw.OW, " outputs");
-  const PoolView pv = upload(pw);
+  const PoolTableView pv = upload(pw);
   avg_pool_backward_kernel<T><<<grid_for(n), kBlock, 0, stream()>>>(gy, gx, planes, pv);
   PTL_CUDA_CHECK_LAUNCH();
 }

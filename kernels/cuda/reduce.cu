@@ -7,8 +7,6 @@
 // When there are few rows/columns and long ones, each is split into `parts` fixed pieces whose
 // double partials go to scratch and are summed by a second pass; the split depends only on the
 // shape.
-#include <algorithm>
-
 #include "kernels/cuda/kernels.h"
 #include "kernels/cuda/launch.cuh"
 
@@ -49,15 +47,6 @@ __global__ void column_sum_kernel(const In* __restrict__ x, Out* __restrict__ ou
   }
 }
 
-// Parts per row/column: split only when there are fewer than `enough` independent reductions
-// and each is long; pieces of at least `min_chunk` elements, at most 1024 pieces.
-int64_t sum_parts(int64_t reductions, int64_t size, int64_t enough, int64_t min_chunk) {
-  if (reductions >= enough || size <= 2 * min_chunk) return 1;
-  const int64_t want = ceil_div(enough, reductions);
-  const int64_t most = size / min_chunk;
-  return std::max<int64_t>(1, std::min<int64_t>({want, most, 1024}));
-}
-
 // Extreme of a column x[o, :, i] (thread per (o, i)), the CPU's sequential rule: the first
 // strictly better value wins, the first NaN stops the scan.
 template <class T>
@@ -81,17 +70,6 @@ __global__ void extreme_column_kernel(const T* __restrict__ x, T* __restrict__ v
   }
 }
 
-// (value, index) candidate a replaces b when it is what the sequential scan would keep: a NaN
-// before any other NaN; else a strictly better value, or an equal one at a smaller index. The
-// rule is commutative and associative, so any reduction tree gives the sequential answer.
-template <class T>
-__device__ __forceinline__ bool takes_over(T av, int64_t ai, T bv, int64_t bi, bool is_max) {
-  const bool an = is_nan(av), bn = is_nan(bv);
-  if (an || bn) return an && (!bn || ai < bi);
-  if (is_max ? av > bv : av < bv) return true;
-  return av == bv && ai < bi;
-}
-
 // Extreme of each row x[r, :] (inner == 1): one warp per row, lanes stride the row, then a
 // shuffle reduction of (value, index) pairs.
 template <class T>
@@ -110,7 +88,7 @@ __global__ void extreme_row_kernel(const T* __restrict__ x, T* __restrict__ val,
       bi = lane;
       for (int64_t s = lane + 32; s < size; s += 32) {
         const T v = p[s];
-        if (takes_over(v, s, best, bi, is_max)) {
+        if (extreme_takes_over(v, s, best, bi, is_max)) {
           best = v;
           bi = s;
         }
@@ -119,7 +97,7 @@ __global__ void extreme_row_kernel(const T* __restrict__ x, T* __restrict__ val,
     for (int off = 16; off > 0; off >>= 1) {
       const T ov = __shfl_down_sync(0xffffffffu, best, off);
       const int64_t oi = __shfl_down_sync(0xffffffffu, bi, off);
-      if (oi < size && (bi >= size || takes_over(ov, oi, best, bi, is_max))) {
+      if (oi < size && (bi >= size || extreme_takes_over(ov, oi, best, bi, is_max))) {
         best = ov;
         bi = oi;
       }
@@ -157,7 +135,7 @@ void sum_dim(const T* x, T* out, int64_t outer, int64_t size, int64_t inner) {
   const int dev = current_device();
   if (inner == 1) {
     // Rows: enough when every SM has a few blocks; pieces of at least 16K elements.
-    const int64_t parts = sum_parts(outer, size, 1024, 1 << 14);
+    const int64_t parts = split_parts(outer, size, 1024, 1 << 14);
     const int64_t chunk = ceil_div(size, parts);
     if (parts == 1) {
       row_sum_kernel<T, T><<<grid_for(outer, 1), kRowBlock, 0, st>>>(x, out, outer, size, 1, size);
@@ -176,7 +154,7 @@ void sum_dim(const T* x, T* out, int64_t outer, int64_t size, int64_t inner) {
     return;
   }
   // Columns: enough with ~128K threads; pieces of at least 64 elements.
-  const int64_t parts = sum_parts(outer * inner, size, 1 << 17, 64);
+  const int64_t parts = split_parts(outer * inner, size, 1 << 17, 64);
   const int64_t chunk = ceil_div(size, parts);
   if (parts == 1) {
     column_sum_kernel<T, T><<<grid_for(outer * inner), kBlock, 0, st>>>(x, out, outer, size, inner, 1, size);
