@@ -134,8 +134,8 @@ void sum_dim(const T* x, T* out, int64_t outer, int64_t size, int64_t inner) {
   }
   const int dev = current_device();
   if (inner == 1) {
-    // Rows: enough when every SM has a few blocks; pieces of at least 16K elements.
-    const int64_t parts = split_parts(outer, size, 1024, 1 << 14);
+    // Rows: enough with ~1024 blocks (a few per SM); pieces of at least 4K elements (16 per thread).
+    const int64_t parts = split_parts(outer, size, 1024, 1 << 12);
     const int64_t chunk = ceil_div(size, parts);
     if (parts == 1) {
       row_sum_kernel<T, T><<<grid_for(outer, 1), kRowBlock, 0, st>>>(x, out, outer, size, 1, size);
