@@ -33,6 +33,9 @@ endif()
 function(ptl_add_cuda_backend target)
   file(GLOB cuda_sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/kernels/cuda/*.cu)
   target_sources(${target} PRIVATE ${cuda_sources})
+  # Optimizer updates: no multiply-add contraction beyond the explicit fma calls of
+  # kernels/optim_math.h, so parameters round as on the CPU (kernels/cpu/optim.cpp) and in PyTorch.
+  set_source_files_properties(${PROJECT_SOURCE_DIR}/kernels/cuda/optim.cu PROPERTIES COMPILE_OPTIONS -fmad=false)
   target_include_directories(${target} PUBLIC ${PTL_CUDNN_INCLUDE_DIR})
   target_link_libraries(${target} PUBLIC CUDA::cudart_static CUDA::cublas ${PTL_CUDNN_LIBRARY})
   set_target_properties(${target} PROPERTIES CUDA_SEPARABLE_COMPILATION OFF)

@@ -35,9 +35,11 @@ Loader::Slot Loader::build(int64_t b) const {
     const auto& idx = plan_[b];
     const int64_t n = static_cast<int64_t>(idx.size()), h = transform_.height, w = transform_.width;
     const int64_t per = 3 * h * w;
-    Tensor images = Tensor::empty({n, 3, h, w}, DType::F32);
-    Tensor labels = Tensor::empty({n}, DType::I64), camids = Tensor::empty({n}, DType::I64),
-           indices = Tensor::empty({n}, DType::I64);
+    auto alloc = [&](const Shape& s, DType dt) {
+      return opts_.pin_memory ? Tensor::empty_pinned(s, dt) : Tensor::empty(s, dt);
+    };
+    Tensor images = alloc({n, 3, h, w}, DType::F32);
+    Tensor labels = alloc({n}, DType::I64), camids = alloc({n}, DType::I64), indices = alloc({n}, DType::I64);
     int64_t kept = 0;
     for (int64_t j = 0; j < n; ++j) {
       Image img;
@@ -59,7 +61,7 @@ Loader::Slot Loader::build(int64_t b) const {
       auto shrink = [&](const Tensor& t, int64_t elems) {
         Shape s = t.shape();
         s[0] = kept;
-        Tensor out = Tensor::empty(s, t.dtype());
+        Tensor out = alloc(s, t.dtype());
         if (kept > 0)
           std::memcpy(out.raw_data(), t.raw_data(), static_cast<size_t>(kept * elems) * dtype_size(t.dtype()));
         return out;

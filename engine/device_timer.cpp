@@ -3,6 +3,7 @@
 #include "engine/error.h"
 #if PTL_WITH_CUDA
 #include "kernels/cuda/events.h"
+#include "kernels/cuda/memory.h"
 #endif
 
 namespace ptl {
@@ -16,7 +17,7 @@ void destroy(Device d, void* e) {
   cuda::Event ev{e, d.index};
   cuda::event_destroy(ev);
 }
-void wait(Device d) { cuda::stream_synchronize(d.index); }
+void wait(Device d) { cuda::synchronize(d.index); }
 #else
 [[noreturn]] void no_cuda(Device d) { fail(str("DeviceTimer: ", d.str(), " needs a CUDA build of ptl")); }
 void* record(Device d) { no_cuda(d); }

@@ -19,7 +19,14 @@ constexpr size_t kCpuAlignment = 64;
 }
 }  // namespace
 
-Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
+Storage::Storage(size_t nbytes, Device device, bool pinned) : nbytes_(nbytes), device_(device) {
+#if PTL_WITH_CUDA
+  if (device.is_cpu() && pinned && nbytes > 0 && cuda_device_count() > 0) {
+    data_ = cuda::pinned_alloc(nbytes);
+    pinned_ = true;
+    return;
+  }
+#endif
   if (device.is_cpu()) {
     // aligned_alloc needs a size that is a multiple of the alignment; 0 bytes still gets a block.
     size_t rounded = (nbytes + kCpuAlignment - 1) / kCpuAlignment * kCpuAlignment;
@@ -36,6 +43,12 @@ Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device
 }
 
 Storage::~Storage() {
+#if PTL_WITH_CUDA
+  if (pinned_) {
+    cuda::pinned_free(data_);  // reused only after the copies queued from it have run
+    return;
+  }
+#endif
   if (device_.is_cpu()) {
     std::free(data_);
     return;
@@ -45,7 +58,7 @@ Storage::~Storage() {
 #endif
 }
 
-void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size_t nbytes) {
+void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size_t nbytes, bool async) {
   if (nbytes == 0) return;
   if (dst_dev.is_cpu() && src_dev.is_cpu()) {
     std::memcpy(dst, src, nbytes);
@@ -54,7 +67,10 @@ void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size
 #if PTL_WITH_CUDA
   // On the stream of the device side (the source's for device-to-device copies).
   const int device = src_dev.is_cuda() ? src_dev.index : dst_dev.index;
-  cuda::copy(dst, dst_dev.is_cuda(), src, src_dev.is_cuda(), nbytes, device);
+  if (async && src_dev.is_cpu() && dst_dev.is_cuda())
+    cuda::copy_async(dst, true, src, false, nbytes, device);
+  else
+    cuda::copy(dst, dst_dev.is_cuda(), src, src_dev.is_cuda(), nbytes, device);
 #else
   no_cuda(dst_dev.is_cuda() ? dst_dev : src_dev);
 #endif

@@ -10,7 +10,9 @@ namespace ptl {
 
 class Storage {
  public:
-  Storage(size_t nbytes, Device device);
+  // pinned: page-locked host memory (CPU only) so copies to a GPU can run asynchronously; a
+  // build or machine without CUDA gives ordinary memory.
+  Storage(size_t nbytes, Device device, bool pinned = false);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -19,14 +21,18 @@ class Storage {
   const void* data() const { return data_; }
   size_t nbytes() const { return nbytes_; }
   Device device() const { return device_; }
+  bool pinned() const { return pinned_; }
 
  private:
   void* data_ = nullptr;
   size_t nbytes_ = 0;
   Device device_;
+  bool pinned_ = false;
 };
 
-// Copies nbytes between two storages' raw pointers on any pair of devices.
-void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size_t nbytes);
+// Copies nbytes between two storages' raw pointers on any pair of devices; the copy has
+// finished when it returns. async (pinned host source, CUDA destination): the copy is only
+// queued on the device's stream, ahead of the kernels that will read it.
+void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size_t nbytes, bool async = false);
 
 }  // namespace ptl

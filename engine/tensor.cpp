@@ -30,16 +30,21 @@ Shape contiguous_strides(const Shape& s) {
   return st;
 }
 
-Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
+namespace {
+Tensor allocate(const Shape& shape, DType dtype, Device device, bool pinned) {
   PTL_CHECK(shape.size() <= 8, "tensors have at most 8 dimensions, got ", ::ptl::shape_str(shape));
   for (int64_t d : shape) PTL_CHECK(d >= 0, "negative dimension in shape ", ::ptl::shape_str(shape));
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(shape_numel(shape) * dtype_size(dtype), device);
+  impl->storage = std::make_shared<Storage>(shape_numel(shape) * dtype_size(dtype), device, pinned);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;
   return Tensor(std::move(impl));
 }
+}  // namespace
+
+Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) { return allocate(shape, dtype, device, false); }
+Tensor Tensor::empty_pinned(const Shape& shape, DType dtype) { return allocate(shape, dtype, Device::cpu(), true); }
 
 Tensor make_view(const Tensor& base, Shape shape, Shape strides, int64_t offset) {
   auto impl = std::make_shared<TensorImpl>();
@@ -90,7 +95,8 @@ Tensor Tensor::to(Device d) const {
   if (d == device()) return *this;
   Tensor src = contiguous();
   Tensor out = Tensor::empty(shape(), dtype(), d);
-  copy_bytes(out.raw_data(), d, src.raw_data(), device(), numel() * dtype_size(dtype()));
+  // From pinned memory the copy is only queued: the storage stays alive until it has run.
+  copy_bytes(out.raw_data(), d, src.raw_data(), device(), numel() * dtype_size(dtype()), src.impl().storage->pinned());
   Device from = device();
   return record(out, "to_device", {*this}, [from](const Tensor& g, const std::vector<bool>&) -> Grads {
     return {g.to(from)};

@@ -42,6 +42,9 @@ class Tensor {
 
   // Uninitialised contiguous tensor.
   static Tensor empty(const Shape& shape, DType dtype = DType::F32, Device device = Device::cpu());
+  // Uninitialised contiguous CPU tensor in pinned memory (Storage): its copies to a GPU are
+  // asynchronous. Ordinary memory where CUDA is missing.
+  static Tensor empty_pinned(const Shape& shape, DType dtype = DType::F32);
 
   bool defined() const { return impl_ != nullptr; }
   const Shape& shape() const { return impl().shape; }

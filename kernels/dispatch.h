@@ -1,6 +1,7 @@
 // PTL_KERNEL(device, name<T>): the kernel `name` (kernels/contract/*.inc) of the backend of
 // `device` (a ptl::Device). Both backends declare the same signature, so the call that follows is
-// type-checked for either; a CPU-only build has only the CPU side.
+// type-checked for either; a CPU-only build has only the CPU side. CUDA kernels run on the
+// device's stream (kernels/cuda/runtime.h) and may not have finished when the call returns.
 #pragma once
 #include "engine/device.h"
 #include "engine/error.h"
@@ -14,7 +15,20 @@
 #include "kernels/cpu/reduce.h"
 #include "kernels/cpu/softmax.h"
 
+#if PTL_WITH_CUDA
+#include "kernels/cuda/kernels.h"
+
 namespace ptl {
+template <class Fn>
+Fn pick_kernel(const Device& device, Fn cpu_kernel, Fn cuda_kernel) {
+  return device.is_cuda() ? cuda_kernel : cpu_kernel;
+}
+}  // namespace ptl
+
+#define PTL_KERNEL(device, ...) ::ptl::pick_kernel((device), &::ptl::cpu::__VA_ARGS__, &::ptl::cuda::__VA_ARGS__)
+#else
+namespace ptl {
+// A CPU-only build cannot hold CUDA tensors (Storage refuses them), so this only guards.
 template <class Fn>
 Fn pick_kernel(const Device& device, Fn cpu_kernel) {
   PTL_CHECK(device.is_cpu(), "no kernel for ", device.str(), " in this build");
@@ -23,3 +37,4 @@ Fn pick_kernel(const Device& device, Fn cpu_kernel) {
 }  // namespace ptl
 
 #define PTL_KERNEL(device, ...) ::ptl::pick_kernel((device), &::ptl::cpu::__VA_ARGS__)
+#endif

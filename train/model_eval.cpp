@@ -27,6 +27,7 @@ Tensor extract_features(Model& model, const std::shared_ptr<const data::DataSour
   model.reset_state();
   data::LoaderOptions lo;
   lo.workers = opt.workers;
+  lo.pin_memory = model.device().is_cuda();
   data::Loader loader(src, t, data::sequential_batches(src->size(), opt.batch, false), lo);
   std::vector<Tensor> parts;
   data::Batch b;

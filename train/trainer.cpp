@@ -277,6 +277,7 @@ TrainSummary Trainer::run() {
     data::LoaderOptions lo;
     lo.workers = static_cast<int>(cfg_.integer("data.workers"));
     lo.seed = data::mix_seed(seed ^ 0x5eedull, static_cast<uint64_t>(epoch_) + 1);
+    lo.pin_memory = model_->device().is_cuda();
     if (data_.bad->policy() == data::OnBad::Skip) lo.bad = data_.bad;
     const int64_t iters = static_cast<int64_t>(plan.size());
     data::Loader loader(data_.train, data_.train_transform, plan, lo);

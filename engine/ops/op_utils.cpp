@@ -12,8 +12,6 @@ void check_float(const char* op, const Tensor& t, const char* name) {
   PTL_CHECK(t.defined(), op, ": ", name, " is undefined");
   PTL_CHECK(is_floating(t.dtype()), op, ": ", name, " must be float32 or float64, got ",
             dtype_name(t.dtype()), " ", t.shape_str());
-  PTL_CHECK(t.device().is_cpu(), op, ": ", name, " is on ", t.device().str(),
-            " but this op has no kernel for that device yet; move it to the CPU");
 }
 
 void check_same_dtype(const char* op, const Tensor& a, const Tensor& b) {

@@ -5,7 +5,7 @@
 namespace ptl::cuda {
 
 Event event_record(int device) {
-  PTL_CUDA_CHECK(cudaSetDevice(device));
+  DeviceGuard guard(device);
   cudaEvent_t e = nullptr;
   PTL_CUDA_CHECK(cudaEventCreate(&e));
   PTL_CUDA_CHECK(cudaEventRecord(e, current_stream(device)));
@@ -23,11 +23,6 @@ double event_elapsed_ms(const Event& start, const Event& end) {
 void event_destroy(Event& e) {
   if (e.handle) cudaEventDestroy(static_cast<cudaEvent_t>(e.handle));  // never throws
   e.handle = nullptr;
-}
-
-void stream_synchronize(int device) {
-  PTL_CUDA_CHECK(cudaSetDevice(device));
-  PTL_CUDA_CHECK(cudaStreamSynchronize(current_stream(device)));
 }
 
 }  // namespace ptl::cuda

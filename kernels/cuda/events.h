@@ -12,7 +12,5 @@ Event event_record(int device);
 // Milliseconds between two recorded events; waits until `end` has completed.
 double event_elapsed_ms(const Event& start, const Event& end);
 void event_destroy(Event& e);
-// Waits until all work queued on the device's ptl stream has finished.
-void stream_synchronize(int device);
 
 }  // namespace ptl::cuda

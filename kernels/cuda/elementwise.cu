@@ -1,0 +1,174 @@
+// CUDA element-wise kernels (kernels/contract/elementwise.inc); per-element math from
+// kernels/elementwise_math.h, the same functions the CPU kernels run.
+#include "kernels/cuda/kernels.h"
+#include "kernels/cuda/launch.cuh"
+
+namespace ptl::cuda {
+
+namespace {
+
+template <class T>
+__global__ void unary_forward_kernel(UnaryOp op, UnaryParams p, const T* __restrict__ x,
+                                     T* __restrict__ y, int64_t n) {
+  PTL_GRID_LOOP(int64_t, i, n) y[i] = ptl::unary_forward(op, x[i], p);
+}
+
+template <class T>
+__global__ void unary_backward_kernel(UnaryOp op, UnaryParams p, const T* __restrict__ g,
+                                      const T* __restrict__ x, const T* __restrict__ y,
+                                      T* __restrict__ gx, int64_t n) {
+  PTL_GRID_LOOP(int64_t, i, n) gx[i] = ptl::unary_backward(op, g[i], x[i], y[i], p);
+}
+
+// out = a (op) b, all three contiguous and of the same size.
+template <class T>
+__global__ void binary_contiguous_kernel(BinaryOp op, const T* __restrict__ a,
+                                         const T* __restrict__ b, T* __restrict__ out, int64_t n) {
+  PTL_GRID_LOOP(int64_t, i, n) out[i] = ptl::binary_forward(op, a[i], b[i]);
+}
+
+// out[i] = a[off_a(i)] (op) b[off_b(i)]; out is contiguous (operand 2 of ix is unused).
+template <class T, class I>
+__global__ void binary_strided_kernel(BinaryOp op, StridedIndex<2> ix, const T* __restrict__ a,
+                                      const T* __restrict__ b, T* __restrict__ out, int64_t n) {
+  PTL_GRID_LOOP(I, i, n) {
+    int64_t off[2];
+    ix.offsets(i, off);
+    out[i] = ptl::binary_forward(op, a[off[0]], b[off[1]]);
+  }
+}
+
+// dst[off_dst(i)] = src[off_src(i)] for words of type W (4 or 8 bytes).
+template <class W, class I>
+__global__ void strided_copy_kernel(StridedIndex<2> ix, const W* __restrict__ src,
+                                    W* __restrict__ dst, int64_t n) {
+  PTL_GRID_LOOP(I, i, n) {
+    int64_t off[2];
+    ix.offsets(i, off);
+    dst[off[1]] = src[off[0]];
+  }
+}
+
+template <class W>
+__global__ void copy_contiguous_kernel(const W* __restrict__ src, W* __restrict__ dst, int64_t n) {
+  PTL_GRID_LOOP(int64_t, i, n) dst[i] = src[i];
+}
+
+template <class T>
+__global__ void fill_kernel(T* __restrict__ p, int64_t n, T value) {
+  PTL_GRID_LOOP(int64_t, i, n) p[i] = value;
+}
+
+template <class From, class To>
+__global__ void convert_kernel(const From* __restrict__ src, To* __restrict__ dst, int64_t n) {
+  PTL_GRID_LOOP(int64_t, i, n) dst[i] = static_cast<To>(src[i]);
+}
+
+template <class W>
+void strided_copy_words(const StridedIndex<2>& ix, const void* src, void* dst) {
+  const int64_t n = ix.numel();
+  if (n == 0) return;
+  const W* s = static_cast<const W*>(src);
+  W* d = static_cast<W*>(dst);
+  if (ix.contiguous()) {
+    copy_contiguous_kernel<W><<<grid_for(n), kBlock, 0, stream()>>>(s, d, n);
+  } else if (fits_int32(n)) {
+    strided_copy_kernel<W, int32_t><<<grid_for(n), kBlock, 0, stream()>>>(ix, s, d, n);
+  } else {
+    strided_copy_kernel<W, int64_t><<<grid_for(n), kBlock, 0, stream()>>>(ix, s, d, n);
+  }
+  PTL_CUDA_CHECK_LAUNCH();
+}
+
+template <class From>
+void convert_from(const From* src, void* dst, DType to, int64_t n) {
+  const unsigned g = grid_for(n);
+  cudaStream_t st = stream();
+  switch (to) {
+    case DType::F32: convert_kernel<<<g, kBlock, 0, st>>>(src, static_cast<float*>(dst), n); break;
+    case DType::F64: convert_kernel<<<g, kBlock, 0, st>>>(src, static_cast<double*>(dst), n); break;
+    case DType::I64: convert_kernel<<<g, kBlock, 0, st>>>(src, static_cast<int64_t*>(dst), n); break;
+    case DType::I32: convert_kernel<<<g, kBlock, 0, st>>>(src, static_cast<int32_t*>(dst), n); break;
+  }
+  PTL_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace
+
+template <class T>
+void unary_forward(UnaryOp op, const UnaryParams& p, const T* x, T* y, int64_t n) {
+  if (n <= 0) return;
+  unary_forward_kernel<T><<<grid_for(n), kBlock, 0, stream()>>>(op, p, x, y, n);
+  PTL_CUDA_CHECK_LAUNCH();
+}
+
+template <class T>
+void unary_backward(UnaryOp op, const UnaryParams& p, const T* g, const T* x, const T* y, T* gx,
+                    int64_t n) {
+  if (n <= 0) return;
+  unary_backward_kernel<T><<<grid_for(n), kBlock, 0, stream()>>>(op, p, g, x, y, gx, n);
+  PTL_CUDA_CHECK_LAUNCH();
+}
+
+template <class T>
+void binary_forward(BinaryOp op, const std::vector<int64_t>& shape, const T* a,
+                    const std::vector<int64_t>& sa, const T* b, const std::vector<int64_t>& sb,
+                    T* out) {
+  const StridedIndex<2> ix = make_strided_index<2>(shape, {&sa, &sb});
+  const int64_t n = ix.numel();
+  if (n == 0) return;
+  if (ix.contiguous()) {
+    binary_contiguous_kernel<T><<<grid_for(n), kBlock, 0, stream()>>>(op, a, b, out, n);
+  } else if (fits_int32(n)) {
+    binary_strided_kernel<T, int32_t><<<grid_for(n), kBlock, 0, stream()>>>(op, ix, a, b, out, n);
+  } else {
+    binary_strided_kernel<T, int64_t><<<grid_for(n), kBlock, 0, stream()>>>(op, ix, a, b, out, n);
+  }
+  PTL_CUDA_CHECK_LAUNCH();
+}
+
+void strided_copy(const std::vector<int64_t>& shape, size_t elem, const void* src,
+                  const std::vector<int64_t>& src_strides, void* dst,
+                  const std::vector<int64_t>& dst_strides) {
+  PTL_CHECK(elem == 4 || elem == 8, "strided_copy: element size ", elem, " (want 4 or 8)");
+  const StridedIndex<2> ix = make_strided_index<2>(shape, {&src_strides, &dst_strides});
+  if (elem == 4)
+    strided_copy_words<uint32_t>(ix, src, dst);
+  else
+    strided_copy_words<unsigned long long>(ix, src, dst);
+}
+
+template <class T>
+void fill(T* p, int64_t n, T value) {
+  if (n <= 0) return;
+  fill_kernel<T><<<grid_for(n), kBlock, 0, stream()>>>(p, n, value);
+  PTL_CUDA_CHECK_LAUNCH();
+}
+
+void convert(const void* src, DType from, void* dst, DType to, int64_t n) {
+  if (n <= 0) return;
+  switch (from) {
+    case DType::F32: convert_from(static_cast<const float*>(src), dst, to, n); break;
+    case DType::F64: convert_from(static_cast<const double*>(src), dst, to, n); break;
+    case DType::I64: convert_from(static_cast<const int64_t*>(src), dst, to, n); break;
+    case DType::I32: convert_from(static_cast<const int32_t*>(src), dst, to, n); break;
+  }
+}
+
+template void fill<float>(float*, int64_t, float);
+template void fill<double>(double*, int64_t, double);
+template void fill<int64_t>(int64_t*, int64_t, int64_t);
+template void fill<int32_t>(int32_t*, int64_t, int32_t);
+
+#define PTL_INSTANTIATE(T)                                                                       \
+  template void unary_forward<T>(UnaryOp, const UnaryParams&, const T*, T*, int64_t);           \
+  template void unary_backward<T>(UnaryOp, const UnaryParams&, const T*, const T*, const T*, T*, \
+                                  int64_t);                                                      \
+  template void binary_forward<T>(BinaryOp, const std::vector<int64_t>&, const T*,              \
+                                  const std::vector<int64_t>&, const T*,                        \
+                                  const std::vector<int64_t>&, T*);
+PTL_INSTANTIATE(float)
+PTL_INSTANTIATE(double)
+#undef PTL_INSTANTIATE
+
+}  // namespace ptl::cuda
