@@ -1,15 +1,11 @@
-// Row-major GEMM through cuBLAS (contract: kernels/contract/gemm.inc).
-//
-// cuBLAS is column-major. A row-major (R, C) matrix with row stride ld is the column-major
-// (C, R) matrix with leading dimension ld, i.e. its transpose, so the row-major
-// C = op(A) op(B) is computed as the column-major C^T = op(B)^T op(A)^T: B goes first, with
-// the same transpose flags, and M and N swap places. The 64-bit-index entry points take int64
-// sizes as they are. Float GEMMs use CUBLAS_DEFAULT_MATH (plain FP32) unless TF32 is allowed
-// (math_mode.h), then CUBLAS_TF32_TENSOR_OP_MATH; double always uses the default.
-#include <algorithm>
+// Row-major GEMM through cuBLAS (contract: kernels/contract/gemm.inc), as the column-major
+// call of gemm_layout.h on the 64-bit-index entry points. Float GEMMs use CUBLAS_DEFAULT_MATH
+// (plain FP32) unless TF32 is allowed (math_mode.h), then CUBLAS_TF32_TENSOR_OP_MATH; double
+// always uses the default.
 #include <type_traits>
 
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/gemm_layout.h"
 #include "kernels/cuda/kernels.h"
 #include "kernels/cuda/math_mode.h"
 #include "kernels/cuda/per_device.h"
@@ -51,11 +47,10 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
   cublasHandle_t h = cublas_handle(device);
   const bool tf32 = std::is_same_v<T, float> && allow_tf32();
   PTL_CUBLAS_CHECK(cublasSetMathMode(h, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
-  // cuBLAS wants leading dimensions >= 1 even where a dimension is 0 (K == 0: C = beta C).
-  auto ld = [](int64_t v) { return std::max<int64_t>(v, 1); };
-  PTL_CUBLAS_CHECK(gemm_64(h, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
-                           trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K, &alpha, B, ld(ldb), A,
-                           ld(lda), &beta, C, ld(ldc)));
+  const ColumnMajorGemm c = column_major_gemm(trans_a, trans_b, M, N, K, lda, ldb, ldc);
+  auto op = [](bool t) { return t ? CUBLAS_OP_T : CUBLAS_OP_N; };
+  PTL_CUBLAS_CHECK(gemm_64(h, op(c.trans_first), op(c.trans_second), c.m, c.n, c.k, &alpha, B,
+                           c.ld_first, A, c.ld_second, &beta, C, c.ldc));
 }
 
 template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t,
