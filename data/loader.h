@@ -37,10 +37,10 @@ struct LoaderOptions {
   int workers = 2;   // 0: no threads, batches are built inside next()
   int prefetch = 4;  // most batches claimed but not yet handed out (>= 1)
   uint64_t seed = 0;
-  // Batches in pinned host memory, so their copies to a GPU are asynchronous (training on CUDA).
-  bool pin_memory = false;
   // Receives bad-image reports; nullptr means errors are thrown (policy Error).
   std::shared_ptr<BadInput> bad;
+  // Batches in pinned host memory, so their copies to a GPU are asynchronous (training on CUDA).
+  bool pin_memory = false;
 };
 
 class Loader {
