@@ -2,6 +2,7 @@
 
 #include "engine/error.h"
 #if PTL_WITH_CUDA
+#include "kernels/cuda/math_mode.h"
 #include "kernels/cuda/runtime.h"
 #endif
 
@@ -26,6 +27,32 @@ int cuda_device_count() {
   return cuda::device_count();
 #else
   return 0;
+#endif
+}
+
+void set_allow_tf32(bool allow) {
+#if PTL_WITH_CUDA
+  cuda::set_allow_tf32(allow);
+#else
+  PTL_CHECK(!allow, "TF32 needs the CUDA backend; this ptl was built for the CPU only");
+#endif
+}
+
+DeviceMemory device_memory(Device device) {
+  if (device.is_cpu()) return {};
+#if PTL_WITH_CUDA
+  const AllocatorStats s = cuda::memory_stats(device.index);
+  return {s.allocated, s.peak_allocated, s.reserved};
+#else
+  fail(str("device_memory: ", device.str(), " needs a CUDA build of ptl"));
+#endif
+}
+
+void reset_peak_device_memory(Device device) {
+#if PTL_WITH_CUDA
+  if (device.is_cuda()) cuda::reset_peak_memory(device.index);
+#else
+  (void)device;
 #endif
 }
 

@@ -1,6 +1,8 @@
 // Where a tensor's storage lives. CUDA devices carry an index; a CPU-only build refuses them
 // with a clear message at allocation time (see storage.cpp).
 #pragma once
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace ptl {
@@ -26,5 +28,17 @@ struct Device {
 bool cuda_compiled();
 // Number of usable CUDA devices; 0 when none (or when the driver is missing), never throws.
 int cuda_device_count();
+
+// Lets float GEMMs and convolutions on CUDA use TF32 tensor cores (as PyTorch's allow_tf32);
+// off by default. A CPU-only build accepts only false.
+void set_allow_tf32(bool allow);
+
+// Bytes of device memory held by tensors now and at most since the last reset, and reserved by
+// the caching allocator (CUDA only; zeros on the CPU, where the process's peak RSS tells).
+struct DeviceMemory {
+  size_t allocated = 0, peak_allocated = 0, reserved = 0;
+};
+DeviceMemory device_memory(Device device);
+void reset_peak_device_memory(Device device);
 
 }  // namespace ptl

@@ -14,6 +14,7 @@ const std::vector<ConfigKey>& config_keys() {
       {"seed", "0", "seed of every random stream (weights, sampling, augmentation, BConv-Cell states)"},
       {"threads", "0", "CPU threads (0: PTL_NUM_THREADS or all cores)"},
       {"device", "cpu", "cpu or cuda[:N]"},
+      {"tf32", "false", "CUDA: let float GEMMs and convolutions use TF32 tensor cores (faster, ~1e-3 relative error)"},
       {"model.name", "resnet50", "model name (ptl info --help lists them)"},
       {"model.num_classes", "0", "classifier outputs (0: the number of training identities or classes)"},
       {"model.ptl", "carry", "side branch: carry (state kept across batches), reset_every_batch, or off (baseline)"},

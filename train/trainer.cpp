@@ -88,6 +88,7 @@ Trainer::Trainer(Config cfg, const std::string& resume) : cfg_(std::move(cfg)) {
   PTL_CHECK(Device::parse(cfg_.str("device")).is_cpu() || cuda_device_count() > 0, "config: device '",
             cfg_.str("device"), "' requested but no CUDA device is available",
             cuda_compiled() ? "" : " (this ptl was built without CUDA)", "; use device=cpu");
+  set_allow_tf32(cfg_.boolean("tf32"));
   out_ = cfg_.str("train.out");
   manual_seed(static_cast<uint64_t>(cfg_.integer("seed")));
   data_ = load_task_data(cfg_);
