@@ -13,7 +13,9 @@
 #
 # Usage: scripts/bench_cpu.sh [BUILD_DIR]      (default: build)
 # Environment: THREADS=2, REPS=3 (rounds), REPEAT=3, WARMUP=1, FILTER=regex over the case names
-#              (e.g. 'train resnet50|cell'), PEAK=157 (GFLOP/s), PYTHON=/usr/bin/python3.
+#              (e.g. 'train resnet50|cell'), PEAK=157 (GFLOP/s), PYTHON=/usr/bin/python3,
+#              BASE=path of an older ptl binary to time in the same rounds (adds a "before" column),
+#              KEEP=dir to keep the raw outputs there.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 build="${1:-build}"
@@ -26,6 +28,7 @@ WARMUP="${WARMUP:-1}"
 FILTER="${FILTER:-.}"
 PEAK="${PEAK:-157}"
 PYTHON="${PYTHON:-/usr/bin/python3}"
+BASE="${BASE:-}"
 
 # kind what batch input; the cells are MGN-PTL's side branch at 3x384x128 (docs/ptl-method.md).
 CASES=(
@@ -44,8 +47,11 @@ CASES=(
   "cell 128:1 16 512x24x8"
 )
 
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
+if [ -n "${KEEP:-}" ]; then
+  tmp="$KEEP"; mkdir -p "$tmp"
+else
+  tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
+fi
 echo "ptl: $ptl; PyTorch $("$PYTHON" -c 'import torch; print(torch.__version__)'); threads $THREADS;" \
   "$REPS rounds x ($WARMUP warm-up + $REPEAT timed steps); load at start: $(uptime | sed 's/.*load average: //')" >&2
 for round in $(seq "$REPS"); do
@@ -62,6 +68,10 @@ for round in $(seq "$REPS"); do
     esac
     /usr/bin/time -f %M -o "$tmp/ptl.$i.$round.rss" "$ptl" bench "${args[@]}" --batch "$batch" --input "$input" \
       --threads "$THREADS" --repeat "$REPEAT" --warmup "$WARMUP" >"$tmp/ptl.$i.$round.out"
+    if [ -n "$BASE" ]; then
+      /usr/bin/time -f %M -o "$tmp/base.$i.$round.rss" "$BASE" bench "${args[@]}" --batch "$batch" --input "$input" \
+        --threads "$THREADS" --repeat "$REPEAT" --warmup "$WARMUP" >"$tmp/base.$i.$round.out"
+    fi
     /usr/bin/time -f %M -o "$tmp/torch.$i.$round.rss" "$PYTHON" "$here/bench_cpu_torch.py" "$kind" "$what" "$batch" \
       "$input" --threads "$THREADS" --repeat "$REPEAT" --warmup "$WARMUP" >"$tmp/torch.$i.$round.out"
     echo "$c" >"$tmp/case.$i"
@@ -74,22 +84,33 @@ import glob, json, os, re, statistics, sys
 tmp, rounds, peak = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 def last_line(path):
     return open(path).read().strip().splitlines()[-1]
-print("| case | ptl ms | PyTorch ms | ptl / PyTorch | GFLOP | ptl GFLOP/s (% of %g) | PyTorch GFLOP/s | ptl peak RSS MB | PyTorch peak RSS MB |" % peak)
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+has_base = bool(glob.glob(f"{tmp}/base.*.out"))
+head = ["case"] + (["ptl before ms"] if has_base else []) + ["ptl ms", "PyTorch ms", "ptl / PyTorch", "GFLOP",
+        f"ptl GFLOP/s (% of {peak:g})", "PyTorch GFLOP/s"] + (["ptl before RSS MB"] if has_base else []) + \
+       ["ptl peak RSS MB", "PyTorch peak RSS MB"]
+print("| " + " | ".join(head) + " |")
+print("|---" + "|---:" * (len(head) - 1) + "|")
+def ms_of(path):
+    return float(re.search(r"median_ms: ([0-9.]+)", open(path).read()).group(1))
 for path in sorted(glob.glob(f"{tmp}/case.*"), key=lambda p: int(p.rsplit(".", 1)[1])):
     i = path.rsplit(".", 1)[1]
     case = open(path).read().strip()
-    p_ms, t_ms, p_rss, t_rss, gflop = [], [], [], [], None
+    p_ms, b_ms, t_ms, p_rss, b_rss, t_rss, gflop = [], [], [], [], [], [], None
     for r in range(1, rounds + 1):
         if not os.path.exists(f"{tmp}/torch.{i}.{r}.out"):
             continue
-        p_ms.append(float(re.search(r"median_ms: ([0-9.]+)", open(f"{tmp}/ptl.{i}.{r}.out").read()).group(1)))
+        p_ms.append(ms_of(f"{tmp}/ptl.{i}.{r}.out"))
         t = json.loads(last_line(f"{tmp}/torch.{i}.{r}.out"))
         t_ms.append(t["median_ms"]); gflop = t["gflop"]
         p_rss.append(int(last_line(f"{tmp}/ptl.{i}.{r}.rss")) / 1024)
         t_rss.append(int(last_line(f"{tmp}/torch.{i}.{r}.rss")) / 1024)
+        if has_base:
+            b_ms.append(ms_of(f"{tmp}/base.{i}.{r}.out"))
+            b_rss.append(int(last_line(f"{tmp}/base.{i}.{r}.rss")) / 1024)
     pm, tm = statistics.median(p_ms), statistics.median(t_ms)
     pg, tg = gflop / pm * 1e3, gflop / tm * 1e3
-    print(f"| {case} | {pm:.1f} | {tm:.1f} | {pm / tm:.2f} | {gflop:.1f} | {pg:.1f} ({100 * pg / peak:.0f}%) | "
-          f"{tg:.1f} | {max(p_rss):.0f} | {max(t_rss):.0f} |")
+    row = [case] + ([f"{statistics.median(b_ms):.1f}"] if has_base else []) + [f"{pm:.1f}", f"{tm:.1f}", f"{pm / tm:.2f}",
+           f"{gflop:.1f}", f"{pg:.1f} ({100 * pg / peak:.0f}%)", f"{tg:.1f}"] + \
+          ([f"{max(b_rss):.0f}"] if has_base else []) + [f"{max(p_rss):.0f}", f"{max(t_rss):.0f}"]
+    print("| " + " | ".join(row) + " |")
 PYEOF
