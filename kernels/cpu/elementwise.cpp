@@ -1,4 +1,5 @@
 #include "kernels/cpu/elementwise.h"
+#include "kernels/cpu/elementwise_fused.h"
 
 #include <cstring>
 
@@ -126,6 +127,16 @@ void binary_forward(BinaryOp op, const std::vector<int64_t>& shape, const T* a,
   });
 }
 
+template <class T>
+void add_relu_forward(const T* a, const T* b, T* y, int64_t n) {
+  parallel_for(n, kGrain, [&](int64_t s, int64_t e) {
+    for (int64_t i = s; i < e; ++i) {
+      const T v = ptl::binary_forward(BinaryOp::Add, a[i], b[i]);
+      y[i] = ptl::unary_forward(UnaryOp::Relu, v, UnaryParams{});
+    }
+  });
+}
+
 void strided_copy(const std::vector<int64_t>& shape, size_t elem, const void* src,
                   const std::vector<int64_t>& src_strides, void* dst,
                   const std::vector<int64_t>& dst_strides) {
@@ -154,7 +165,8 @@ void strided_copy(const std::vector<int64_t>& shape, size_t elem, const void* sr
                                   int64_t);                                                      \
   template void binary_forward<T>(BinaryOp, const std::vector<int64_t>&, const T*,              \
                                   const std::vector<int64_t>&, const T*,                        \
-                                  const std::vector<int64_t>&, T*);
+                                  const std::vector<int64_t>&, T*);                             \
+  template void add_relu_forward<T>(const T*, const T*, T*, int64_t);
 PTL_INSTANTIATE(float)
 PTL_INSTANTIATE(double)
 #undef PTL_INSTANTIATE
