@@ -4,7 +4,8 @@ line {"median_ms", "min_ms", "max_ms", "gflop"}.
 
 Workloads (the same as `ptl bench`):
   train MODEL BATCH CxHxW   forward, mean cross-entropy of the model's classifiers on random
-                            labels, backward, SGD update p -= 0.01 * grad, grads set to None
+                            labels, backward, torch.optim.SGD step (lr 0.01, no momentum),
+                            gradients set to None (ptl: its Sgd optimizer, the same)
   infer MODEL BATCH CxHxW   eval-mode forward under no_grad
   cell OUT:STRIDE BATCH CxHxW   one BConv-Cell (3x3 gates conv C -> 4*OUT, carried state):
                             forward, sum of h, backward to the input and the gates' weight
@@ -83,7 +84,7 @@ def main():
         train = a.kind == "train"
         model.train(train)
         labels = torch.randint(0, K, (a.batch,))
-        params = [p for p in model.parameters()]
+        sgd = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0)
 
         def step():
             if not train:
@@ -94,11 +95,8 @@ def main():
             logits = out["logits"] if isinstance(out, dict) else [out]  # torchvision ResNets return logits
             loss = sum(F.cross_entropy(l, labels) for l in logits) / len(logits)
             loss.backward()
-            with torch.no_grad():
-                for p in params:
-                    if p.grad is not None:
-                        p.sub_(0.01 * p.grad)
-                        p.grad = None
+            sgd.step()
+            sgd.zero_grad(set_to_none=True)
         module = model
 
     times = []

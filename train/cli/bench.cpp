@@ -11,6 +11,7 @@
 #include "layers/bconv_cell.h"
 #include "models/registry.h"
 #include "train/cli/args.h"
+#include "train/optim.h"
 #include "train/cli/command.h"
 
 namespace {
@@ -27,8 +28,9 @@ void check_device(const std::string& dev) {
   fail(str("ptl bench: --device ", dev, ": whole-model runs on CUDA are not available yet (the model ops run on the CPU)"));
 }
 
-// Forward, mean cross-entropy over the model's classifiers, backward, plain SGD (lr 0.01).
-void train_step(Model& model, const Tensor& x, const Tensor& labels) {
+// Forward, mean cross-entropy over the model's classifiers, backward, plain SGD (lr 0.01,
+// no momentum) through the trainer's optimizer, gradients dropped.
+void train_step(Model& model, Sgd& sgd, const Tensor& x, const Tensor& labels) {
   ModelOutput out = model.forward(x);
   Tensor loss;
   for (const Tensor& l : out.logits) {
@@ -36,13 +38,8 @@ void train_step(Model& model, const Tensor& x, const Tensor& labels) {
     loss = loss.defined() ? add(loss, ce) : ce;
   }
   mul(loss, 1.0 / static_cast<double>(out.logits.size())).backward();
-  NoGradGuard ng;
-  for (Tensor& p : model.parameters()) {
-    if (!p.grad().defined()) continue;
-    Tensor dst = p.detach();
-    copy_(dst, sub(p.detach(), mul(p.grad(), 0.01)));
-    p.zero_grad();
-  }
+  sgd.step();
+  sgd.zero_grad();
 }
 
 // One BConv-Cell (Carry mode, training) on x of --input: forward, sum of the output, backward
@@ -115,11 +112,16 @@ int run(const std::vector<std::string>& argv) {
   for (int64_t i = 0; i < batch; ++i) y[i] = default_generator().randint(K);
   const Tensor labels = from_vector(y, {batch});
 
+  ParamGroup all;
+  all.name = "all";
+  all.params = model->parameters();
+  all.lr = all.base_lr = 0.01;
+  Sgd sgd({all}, SgdOptions{0.0, 0.0, false});
   std::vector<double> ms;
   for (int i = 0; i < warmup + repeat; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
     if (train) {
-      train_step(*model, x, labels);
+      train_step(*model, sgd, x, labels);
     } else {
       NoGradGuard ng;
       model->forward(x);
