@@ -37,6 +37,8 @@ Tensor mul(const Tensor& a, double s);
 Tensor neg(const Tensor& a);
 Tensor pow(const Tensor& a, double exponent);
 Tensor relu(const Tensor& a);
+// relu(add(a, b)) in one op, bit-identical to the two (a residual connection's join).
+Tensor add_relu(const Tensor& a, const Tensor& b);
 Tensor sigmoid(const Tensor& a);
 Tensor tanh(const Tensor& a);
 Tensor exp(const Tensor& a);
@@ -96,6 +98,9 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor
 // running_mean/var in place (unbiased variance, momentum as PyTorch); in eval, uses them.
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
                   Tensor running_var, bool training, double momentum = 0.1, double eps = 1e-5);
+// relu(batch_norm(...)) in one op, bit-identical to the two ops (one pass less each way).
+Tensor batch_norm_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
+                       Tensor running_var, bool training, double momentum = 0.1, double eps = 1e-5);
 struct Pool2dOptions {
   std::array<int64_t, 2> kernel{2, 2}, stride{0, 0}, padding{0, 0};  // stride 0 = kernel
   bool ceil_mode = false;

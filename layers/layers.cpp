@@ -29,6 +29,11 @@ Tensor BatchNorm::forward(const Tensor& x) {
   return batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, eps);
 }
 
+Tensor BatchNorm::forward_relu(const Tensor& x) {
+  if (is_training()) num_batches_tracked.data<int64_t>()[0] += 1;
+  return batch_norm_relu(x, weight, bias, running_mean, running_var, is_training(), momentum, eps);
+}
+
 Linear::Linear(int64_t in, int64_t out, bool has_bias) {
   weight = register_parameter("weight", Tensor::empty({out, in}));
   if (has_bias) bias = register_parameter("bias", Tensor::empty({out}));

@@ -33,6 +33,7 @@ class BatchNorm : public UnaryModule {
  public:
   explicit BatchNorm(int64_t channels, double eps = 1e-5, double momentum = 0.1);
   Tensor forward(const Tensor& x) override;
+  Tensor forward_relu(const Tensor& x);  // relu(forward(x)), fused (batch_norm_relu)
   Tensor weight, bias, running_mean, running_var, num_batches_tracked;
   double eps, momentum;
 };

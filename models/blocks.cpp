@@ -27,9 +27,9 @@ BasicBlock::BasicBlock(int64_t in, int64_t planes, int64_t stride) {
 }
 
 Tensor BasicBlock::forward(const Tensor& x) {
-  Tensor h = relu(bn1->forward(conv1->forward(x)));
+  Tensor h = bn1->forward_relu(conv1->forward(x));
   h = bn2->forward(conv2->forward(h));
-  return relu(add(h, downsample ? downsample->forward(x) : x));
+  return add_relu(h, downsample ? downsample->forward(x) : x);
 }
 
 Bottleneck::Bottleneck(int64_t in, int64_t planes, int64_t stride) {
@@ -43,10 +43,10 @@ Bottleneck::Bottleneck(int64_t in, int64_t planes, int64_t stride) {
 }
 
 Tensor Bottleneck::forward(const Tensor& x) {
-  Tensor h = relu(bn1->forward(conv1->forward(x)));
-  h = relu(bn2->forward(conv2->forward(h)));
+  Tensor h = bn1->forward_relu(conv1->forward(x));
+  h = bn2->forward_relu(conv2->forward(h));
   h = bn3->forward(conv3->forward(h));
-  return relu(add(h, downsample ? downsample->forward(x) : x));
+  return add_relu(h, downsample ? downsample->forward(x) : x);
 }
 
 std::shared_ptr<Sequential> make_stage(BlockKind kind, int64_t in, int64_t planes, int64_t blocks, int64_t stride) {

@@ -48,7 +48,7 @@ ResNet::ResNet(const ResNetConfig& cfg) : cfg_(cfg) {
 Tensor ResNet::stem(const Tensor& x) {
   PTL_CHECK(x.dim() == 4 && x.size(1) == cfg_.in_channels, "ResNet: expects input (N, ", cfg_.in_channels,
             ", H, W), got ", x.shape_str());
-  Tensor h = relu(bn1->forward(conv1->forward(x)));
+  Tensor h = bn1->forward_relu(conv1->forward(x));
   if (cfg_.cifar_stem) return h;
   return max_pool2d(h, Pool2dOptions{{3, 3}, {2, 2}, {1, 1}});
 }

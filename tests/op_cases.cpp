@@ -39,6 +39,8 @@ void elementwise_cases(const OpCheck& check) {
     check("mul", [](const Ins& x) { return mul(x[0], x[1]); }, {a, b});
     check("div", [](const Ins& x) { return div(x[0], x[1]); }, {a, b});
   }
+  check("add_relu", [](const Ins& v) { return add_relu(v[0], v[1]); },
+        {away_from_zero({3, 4, 5}, 5), mul(away_from_zero({3, 4, 5}, 6), 0.1)});
   Tensor x = away_from_zero({3, 4, 5}, 3);
   Tensor pos = uniform64({3, 4, 5}, 4, 0.3, 2.0);
   check("relu", [](const Ins& v) { return relu(v[0]); }, {x});
@@ -136,6 +138,9 @@ void batchnorm_cases(const OpCheck& check) {
     Tensor rm = uniform64({C}, 43), rv = uniform64({C}, 44, 0.5, 2.0);
     check("batch_norm eval " + shape_str(s), [rm, rv](const Ins& v) {
       return batch_norm(v[0], v[1], v[2], on(v[0], rm).clone(), on(v[0], rv).clone(), false);
+    }, {x, w, b});
+    check("batch_norm_relu train " + shape_str(s), [](const Ins& v) {
+      return batch_norm_relu(v[0], v[1], v[2], Tensor(), Tensor(), true);
     }, {x, w, b});
   }
 }

@@ -124,4 +124,27 @@ Tensor clamp(const Tensor& a, double lo, double hi) {
   return unary(UnaryOp::Clamp, "clamp", a, {lo, hi});
 }
 
+Tensor add_relu(const Tensor& a0, const Tensor& b0) {
+  check_float("add_relu", a0, "first operand");
+  check_float("add_relu", b0, "second operand");
+  check_same_dtype("add_relu", a0, b0);
+  if (a0.shape() != b0.shape()) return relu(add(a0, b0));  // broadcasting: the two ops
+  Tensor a = a0.contiguous(), b = b0.contiguous();
+  Tensor y = Tensor::empty(a.shape(), a.dtype(), a.device());
+  PTL_DISPATCH_FLOAT(a.dtype(), "add_relu", [&] {
+    PTL_KERNEL(a.device(), add_relu_forward<scalar_t>)(a.data<scalar_t>(), b.data<scalar_t>(), y.data<scalar_t>(), a.numel());
+  });
+  if (!needs_grad({a0, b0})) return y;
+  Tensor yd = y.detach();
+  return record(y, "add_relu", {a0, b0}, [yd](const Tensor& g0, const std::vector<bool>&) -> Grads {
+    Tensor g = g0.contiguous();
+    Tensor gx = Tensor::empty(g.shape(), g.dtype(), g.device());
+    PTL_DISPATCH_FLOAT(g.dtype(), "add_relu", [&] {
+      PTL_KERNEL(g.device(), unary_backward<scalar_t>)(UnaryOp::Relu, {}, g.data<scalar_t>(), yd.data<scalar_t>(),
+                                                       yd.data<scalar_t>(), gx.data<scalar_t>(), g.numel());
+    });
+    return {gx, gx};  // as add's backward, both inputs get the same gradient tensor
+  });
+}
+
 }  // namespace ptl

@@ -7,8 +7,9 @@ namespace ptl {
 
 using ops_detail::check_float;
 
-Tensor batch_norm(const Tensor& x0, const Tensor& weight, const Tensor& bias, Tensor running_mean,
-                  Tensor running_var, bool training, double momentum, double eps) {
+namespace {
+Tensor batch_norm_impl(const Tensor& x0, const Tensor& weight, const Tensor& bias, Tensor running_mean,
+                       Tensor running_var, bool training, double momentum, double eps, bool relu) {
   check_float("batch_norm", x0, "input");
   PTL_CHECK(x0.dim() == 2 || x0.dim() == 4, "batch_norm: input must be (N, C) or (N, C, H, W), got ",
             x0.shape_str());
@@ -47,12 +48,15 @@ Tensor batch_norm(const Tensor& x0, const Tensor& weight, const Tensor& bias, Te
   Tensor b = bias.defined() ? bias.contiguous() : Tensor();
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   PTL_DISPATCH_FLOAT(x.dtype(), "batch_norm", [&] {
-    PTL_KERNEL(x.device(), batchnorm_apply<scalar_t>)(x.data<scalar_t>(), mean.data<double>(), invstd.data<double>(),
-                                   w.defined() ? w.data<scalar_t>() : nullptr,
-                                   b.defined() ? b.data<scalar_t>() : nullptr, y.data<scalar_t>(), N, C, S);
+    (relu ? PTL_KERNEL(x.device(), batchnorm_apply_relu<scalar_t>) : PTL_KERNEL(x.device(), batchnorm_apply<scalar_t>))(
+        x.data<scalar_t>(), mean.data<double>(), invstd.data<double>(), w.defined() ? w.data<scalar_t>() : nullptr,
+        b.defined() ? b.data<scalar_t>() : nullptr, y.data<scalar_t>(), N, C, S);
   });
-  Tensor xd = x.detach(), wd = w.defined() ? w.detach() : Tensor();
-  return record(y, "batch_norm", {x0, weight, bias},
+  if (!needs_grad({x0, weight, bias})) return y;
+  // The fused relu's backward masks gy with y > 0, so it keeps y (shared with whatever reads y
+  // next, e.g. the following convolution); y is saved without its history (no cycle).
+  Tensor xd = x.detach(), wd = w.defined() ? w.detach() : Tensor(), yd = relu ? y.detach() : Tensor();
+  return record(y, relu ? "batch_norm_relu" : "batch_norm", {x0, weight, bias},
                 [=](const Tensor& gy0, const std::vector<bool>& need) -> Grads {
     Tensor gy = gy0.contiguous();
     Grads r(3);
@@ -61,12 +65,29 @@ Tensor batch_norm(const Tensor& x0, const Tensor& weight, const Tensor& bias, Te
     if (need[2]) r[2] = Tensor::empty({C}, gy.dtype(), gy.device());
     PTL_DISPATCH_FLOAT(gy.dtype(), "batch_norm backward", [&] {
       auto ptr = [](const Tensor& t) { return t.defined() ? t.data<scalar_t>() : nullptr; };
-      PTL_KERNEL(gy.device(), batchnorm_backward<scalar_t>)(gy.data<scalar_t>(), xd.data<scalar_t>(), mean.data<double>(),
-                                                   invstd.data<double>(),
-                                        ptr(wd), ptr(r[0]), ptr(r[1]), ptr(r[2]), N, C, S, training);
+      if (yd.defined())
+        PTL_KERNEL(gy.device(), batchnorm_backward_relu<scalar_t>)(
+            gy.data<scalar_t>(), yd.data<scalar_t>(), xd.data<scalar_t>(), mean.data<double>(), invstd.data<double>(),
+            ptr(wd), ptr(r[0]), ptr(r[1]), ptr(r[2]), N, C, S, training);
+      else
+        PTL_KERNEL(gy.device(), batchnorm_backward<scalar_t>)(
+            gy.data<scalar_t>(), xd.data<scalar_t>(), mean.data<double>(), invstd.data<double>(), ptr(wd),
+            ptr(r[0]), ptr(r[1]), ptr(r[2]), N, C, S, training);
     });
     return r;
   });
+}
+
+}  // namespace
+
+Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
+                  Tensor running_var, bool training, double momentum, double eps) {
+  return batch_norm_impl(x, weight, bias, running_mean, running_var, training, momentum, eps, false);
+}
+
+Tensor batch_norm_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
+                       Tensor running_var, bool training, double momentum, double eps) {
+  return batch_norm_impl(x, weight, bias, running_mean, running_var, training, momentum, eps, true);
 }
 
 }  // namespace ptl

@@ -10,20 +10,58 @@ namespace ptl::cpu {
 namespace {
 constexpr int64_t kGrain = 1 << 15;
 
-// Visits every index of `shape` except the last dimension, in row-major order, calling
-// row(offsets...) with the running offset of each strided operand; the callee loops the last
-// dimension. Work is split over the outer rows in fixed chunks.
+// Merges neighbouring dimensions that every operand walks as one (stride[d] == stride[d+1] *
+// shape[d+1]) and drops size-1 dimensions, so a contiguous 4-d tensor becomes one long row
+// instead of Cout*Cin*KH rows of KW elements. Element-wise results do not change.
+template <size_t K>
+void coalesce(std::vector<int64_t>& shape, std::vector<int64_t> (&st)[K]) {
+  std::vector<int64_t> sh;
+  std::vector<int64_t> out[K];
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] == 1) continue;
+    bool merge = !sh.empty();
+    for (size_t k = 0; k < K && merge; ++k) merge = out[k].back() == st[k][d] * shape[d];
+    if (merge) {
+      sh.back() *= shape[d];
+      for (size_t k = 0; k < K; ++k) out[k].back() = st[k][d];
+    } else {
+      sh.push_back(shape[d]);
+      for (size_t k = 0; k < K; ++k) out[k].push_back(st[k][d]);
+    }
+  }
+  if (sh.empty() && !shape.empty()) {  // all sizes 1 (or a zero-size dimension was kept above)
+    sh.push_back(1);
+    for (size_t k = 0; k < K; ++k) out[k].push_back(0);
+  }
+  shape = std::move(sh);
+  for (size_t k = 0; k < K; ++k) st[k] = std::move(out[k]);
+}
+
+// Visits every index of `shape` (already coalesced) except the last dimension, in row-major
+// order, calling row(offsets, len, inner_strides) with the running offset of each strided
+// operand; the callee loops `len` elements of the last dimension. Work is split over the outer
+// rows in fixed chunks; a single row (1-d) is split into fixed chunks of kGrain elements.
 template <size_t K, class F>
-void for_each_row(const std::vector<int64_t>& shape, const std::vector<int64_t>* strides[K], const F& row) {
+void for_each_row(const std::vector<int64_t>& shape, const std::vector<int64_t> (&strides)[K], const F& row) {
   const int64_t nd = static_cast<int64_t>(shape.size());
   if (nd == 0) {
-    int64_t off[K] = {};
-    row(off);
+    int64_t off[K] = {}, inc[K] = {};
+    row(off, int64_t(1), inc);
+    return;
+  }
+  int64_t inc[K];
+  for (size_t k = 0; k < K; ++k) inc[k] = strides[k][nd - 1];
+  const int64_t inner = shape[nd - 1];
+  if (nd == 1) {
+    parallel_for(inner, kGrain, [&](int64_t begin, int64_t end) {
+      int64_t off[K];
+      for (size_t k = 0; k < K; ++k) off[k] = begin * inc[k];
+      row(off, end - begin, inc);
+    });
     return;
   }
   int64_t rows = 1;
   for (int64_t d = 0; d + 1 < nd; ++d) rows *= shape[d];
-  const int64_t inner = shape[nd - 1];
   const int64_t grain = inner >= kGrain ? 1 : kGrain / (inner > 0 ? inner : 1);
   parallel_for(rows, grain, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
@@ -32,9 +70,9 @@ void for_each_row(const std::vector<int64_t>& shape, const std::vector<int64_t>*
       for (int64_t d = nd - 2; d >= 0; --d) {
         int64_t i = rem % shape[d];
         rem /= shape[d];
-        for (size_t k = 0; k < K; ++k) off[k] += i * (*strides[k])[d];
+        for (size_t k = 0; k < K; ++k) off[k] += i * strides[k][d];
       }
-      row(off);
+      row(off, inner, inc);
     }
   });
 }
@@ -65,14 +103,16 @@ void binary_forward(BinaryOp op, const std::vector<int64_t>& shape, const T* a,
     for (size_t i = shape.size(); i-- > 0;) { s[i] = acc; acc *= shape[i]; }
     return s;
   }();
-  const std::vector<int64_t>* strides[3] = {&sa, &sb, &so};
-  const int64_t inner = shape.empty() ? 1 : shape.back();
-  const int64_t ia = shape.empty() ? 0 : sa.back(), ib = shape.empty() ? 0 : sb.back();
-  for_each_row<3>(shape, strides, [&](const int64_t* off) {
+  std::vector<int64_t> sh = shape;
+  std::vector<int64_t> st[3] = {sa, sb, so};
+  coalesce(sh, st);
+  for_each_row<3>(sh, st, [&](const int64_t* off, int64_t inner, const int64_t* inc) {
     const T* pa = a + off[0];
     const T* pb = b + off[1];
     T* po = out + off[2];
-    // The three common inner patterns get tight loops the compiler vectorises.
+    const int64_t ia = inc[0], ib = inc[1];
+    // The three common inner patterns get tight loops the compiler vectorises (the output is
+    // contiguous, so its inner stride is 1).
     if (ia == 1 && ib == 1) {
       for (int64_t i = 0; i < inner; ++i) po[i] = ptl::binary_forward(op, pa[i], pb[i]);
     } else if (ia == 1 && ib == 0) {
@@ -87,17 +127,28 @@ void binary_forward(BinaryOp op, const std::vector<int64_t>& shape, const T* a,
   });
 }
 
+template <class T>
+void add_relu_forward(const T* a, const T* b, T* y, int64_t n) {
+  parallel_for(n, kGrain, [&](int64_t s, int64_t e) {
+    for (int64_t i = s; i < e; ++i) {
+      const T v = ptl::binary_forward(BinaryOp::Add, a[i], b[i]);
+      y[i] = ptl::unary_forward(UnaryOp::Relu, v, UnaryParams{});
+    }
+  });
+}
+
 void strided_copy(const std::vector<int64_t>& shape, size_t elem, const void* src,
                   const std::vector<int64_t>& src_strides, void* dst,
                   const std::vector<int64_t>& dst_strides) {
-  const std::vector<int64_t>* strides[2] = {&src_strides, &dst_strides};
-  const int64_t inner = shape.empty() ? 1 : shape.back();
-  const int64_t is = shape.empty() ? 1 : src_strides.back(), id = shape.empty() ? 1 : dst_strides.back();
+  std::vector<int64_t> sh = shape;
+  std::vector<int64_t> st[2] = {src_strides, dst_strides};
+  coalesce(sh, st);
   const char* s = static_cast<const char*>(src);
   char* d = static_cast<char*>(dst);
-  for_each_row<2>(shape, strides, [&](const int64_t* off) {
+  for_each_row<2>(sh, st, [&](const int64_t* off, int64_t inner, const int64_t* inc) {
     const char* ps = s + off[0] * static_cast<int64_t>(elem);
     char* pd = d + off[1] * static_cast<int64_t>(elem);
+    const int64_t is = inc[0], id = inc[1];
     if (is == 1 && id == 1) {
       std::memcpy(pd, ps, static_cast<size_t>(inner) * elem);
     } else if (elem == 4) {
@@ -152,7 +203,8 @@ template void fill<int32_t>(int32_t*, int64_t, int32_t);
                                   int64_t);                                                      \
   template void binary_forward<T>(BinaryOp, const std::vector<int64_t>&, const T*,              \
                                   const std::vector<int64_t>&, const T*,                        \
-                                  const std::vector<int64_t>&, T*);
+                                  const std::vector<int64_t>&, T*);                             \
+  template void add_relu_forward<T>(const T*, const T*, T*, int64_t);
 PTL_INSTANTIATE(float)
 PTL_INSTANTIATE(double)
 #undef PTL_INSTANTIATE

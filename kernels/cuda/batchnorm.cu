@@ -70,7 +70,8 @@ __global__ void prepare_kernel(bool training, double* __restrict__ mean, double*
   }
 }
 
-template <class T>
+// y = x * scale[c] + shift[c], then max(y, 0) when Relu (NaN kept, as relu()).
+template <class T, bool Relu>
 __global__ void apply_kernel(const T* __restrict__ x, const double* __restrict__ mean,
                              const double* __restrict__ invstd, const T* __restrict__ w,
                              const T* __restrict__ b, T* __restrict__ y, int64_t C, int64_t S,
@@ -79,21 +80,25 @@ __global__ void apply_kernel(const T* __restrict__ x, const double* __restrict__
     const int64_t c = (e / S) % C;
     const T scale = static_cast<T>(invstd[c] * (w ? static_cast<double>(w[c]) : 1.0));
     const T shift = static_cast<T>((b ? static_cast<double>(b[c]) : 0.0) - mean[c] * static_cast<double>(scale));
-    y[e] = x[e] * scale + shift;
+    const T v = x[e] * scale + shift;
+    y[e] = Relu && v <= T(0) ? T(0) : v;
   }
 }
 
+// With `y` (the fused relu's output; null otherwise) gy is first masked to gy * (y > 0), as
+// relu's backward does.
 template <class T>
-__global__ void backward_kernel(const T* __restrict__ gy, const T* __restrict__ x,
+__global__ void backward_kernel(const T* __restrict__ gy, const T* __restrict__ y, const T* __restrict__ x,
                                 const double* __restrict__ mean, const double* __restrict__ invstd,
                                 const T* __restrict__ w, T* __restrict__ gx, T* __restrict__ gw,
                                 T* __restrict__ gb, int64_t N, int64_t C, int64_t S, bool training) {
   const double M = static_cast<double>(N * S);
+  auto grad = [&](int64_t k) { return y && !(y[k] > T(0)) ? 0.0 : static_cast<double>(gy[k]); };
   for (int64_t c = blockIdx.x; c < C; c += gridDim.x) {
     const double mc = mean[c], ic = invstd[c];
     double sg = 0, sgx = 0;
     for_channel(N, C, S, c, [&](int64_t k) {
-      const double g = static_cast<double>(gy[k]);
+      const double g = grad(k);
       sg += g;
       sgx += g * (static_cast<double>(x[k]) - mc);
     });
@@ -109,10 +114,10 @@ __global__ void backward_kernel(const T* __restrict__ gy, const T* __restrict__ 
       // dx = k * (gy - mean(gy) - xhat * mean(gy * xhat))
       const double a = sg / M, bcoef = sgx / M * ic;
       for_channel(N, C, S, c, [&](int64_t e) {
-        gx[e] = static_cast<T>(k * (static_cast<double>(gy[e]) - a - (static_cast<double>(x[e]) - mc) * bcoef));
+        gx[e] = static_cast<T>(k * (grad(e) - a - (static_cast<double>(x[e]) - mc) * bcoef));
       });
     } else {
-      for_channel(N, C, S, c, [&](int64_t e) { gx[e] = static_cast<T>(k * static_cast<double>(gy[e])); });
+      for_channel(N, C, S, c, [&](int64_t e) { gx[e] = static_cast<T>(k * grad(e)); });
     }
   }
 }
@@ -135,12 +140,34 @@ void batchnorm_prepare(bool training, double* mean, double* var, T* running_mean
   PTL_CUDA_CHECK_LAUNCH();
 }
 
+template <class T, bool Relu>
+void apply(const T* x, const double* mean, const double* invstd, const T* w, const T* b, T* y, int64_t N,
+           int64_t C, int64_t S) {
+  const int64_t n = N * C * S;
+  if (n == 0) return;
+  apply_kernel<T, Relu><<<grid_for(n), kBlock, 0, stream()>>>(x, mean, invstd, w, b, y, C, S, n);
+  PTL_CUDA_CHECK_LAUNCH();
+}
+
 template <class T>
 void batchnorm_apply(const T* x, const double* mean, const double* invstd, const T* w, const T* b,
                      T* y, int64_t N, int64_t C, int64_t S) {
-  const int64_t n = N * C * S;
-  if (n == 0) return;
-  apply_kernel<T><<<grid_for(n), kBlock, 0, stream()>>>(x, mean, invstd, w, b, y, C, S, n);
+  apply<T, false>(x, mean, invstd, w, b, y, N, C, S);
+}
+
+template <class T>
+void batchnorm_apply_relu(const T* x, const double* mean, const double* invstd, const T* w, const T* b,
+                          T* y, int64_t N, int64_t C, int64_t S) {
+  apply<T, true>(x, mean, invstd, w, b, y, N, C, S);
+}
+
+template <class T>
+void batchnorm_backward_relu(const T* gy, const T* y, const T* x, const double* mean, const double* invstd,
+                             const T* w, T* gx, T* gw, T* gb, int64_t N, int64_t C, int64_t S,
+                             bool training) {
+  if (C == 0) return;
+  backward_kernel<T><<<grid_for(C, 1), kChannelBlock, 0, stream()>>>(gy, y, x, mean, invstd, w, gx, gw, gb, N,
+                                                                     C, S, training);
   PTL_CUDA_CHECK_LAUNCH();
 }
 
@@ -148,10 +175,7 @@ template <class T>
 void batchnorm_backward(const T* gy, const T* x, const double* mean, const double* invstd,
                         const T* w, T* gx, T* gw, T* gb, int64_t N, int64_t C, int64_t S,
                         bool training) {
-  if (C == 0) return;
-  backward_kernel<T><<<grid_for(C, 1), kChannelBlock, 0, stream()>>>(gy, x, mean, invstd, w, gx, gw, gb, N,
-                                                                     C, S, training);
-  PTL_CUDA_CHECK_LAUNCH();
+  batchnorm_backward_relu<T>(gy, nullptr, x, mean, invstd, w, gx, gw, gb, N, C, S, training);
 }
 
 #define PTL_INSTANTIATE(T)                                                                       \
@@ -161,7 +185,12 @@ void batchnorm_backward(const T* gy, const T* x, const double* mean, const doubl
   template void batchnorm_apply<T>(const T*, const double*, const double*, const T*, const T*,  \
                                    T*, int64_t, int64_t, int64_t);                               \
   template void batchnorm_backward<T>(const T*, const T*, const double*, const double*,         \
-                                      const T*, T*, T*, T*, int64_t, int64_t, int64_t, bool);
+                                      const T*, T*, T*, T*, int64_t, int64_t, int64_t, bool); \
+  template void batchnorm_apply_relu<T>(const T*, const double*, const double*, const T*,       \
+                                        const T*, T*, int64_t, int64_t, int64_t);                \
+  template void batchnorm_backward_relu<T>(const T*, const T*, const T*, const double*,         \
+                                           const double*, const T*, T*, T*, T*, int64_t,        \
+                                           int64_t, int64_t, bool);
 PTL_INSTANTIATE(float)
 PTL_INSTANTIATE(double)
 #undef PTL_INSTANTIATE

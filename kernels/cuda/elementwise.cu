@@ -27,6 +27,12 @@ __global__ void binary_contiguous_kernel(BinaryOp op, const T* __restrict__ a,
   PTL_GRID_LOOP(int64_t, i, n) out[i] = ptl::binary_forward(op, a[i], b[i]);
 }
 
+// The residual join: y = relu(a + b), contiguous operands (relu as unary_forward's Relu).
+template <class T>
+__global__ void add_relu_kernel(const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ y, int64_t n) {
+  PTL_GRID_LOOP(int64_t, i, n) y[i] = ptl::unary_forward(UnaryOp::Relu, a[i] + b[i], UnaryParams{});
+}
+
 // out[i] = a[off_a(i)] (op) b[off_b(i)]; out is contiguous (operand 2 of ix is unused).
 template <class T, class I>
 __global__ void binary_strided_kernel(BinaryOp op, StridedIndex<2> ix, const T* __restrict__ a,
@@ -111,6 +117,13 @@ void unary_backward(UnaryOp op, const UnaryParams& p, const T* g, const T* x, co
 }
 
 template <class T>
+void add_relu_forward(const T* a, const T* b, T* y, int64_t n) {
+  if (n <= 0) return;
+  add_relu_kernel<T><<<grid_for(n), kBlock, 0, stream()>>>(a, b, y, n);
+  PTL_CUDA_CHECK_LAUNCH();
+}
+
+template <class T>
 void binary_forward(BinaryOp op, const std::vector<int64_t>& shape, const T* a,
                     const std::vector<int64_t>& sa, const T* b, const std::vector<int64_t>& sb,
                     T* out) {
@@ -166,7 +179,8 @@ template void fill<int32_t>(int32_t*, int64_t, int32_t);
                                   int64_t);                                                      \
   template void binary_forward<T>(BinaryOp, const std::vector<int64_t>&, const T*,              \
                                   const std::vector<int64_t>&, const T*,                        \
-                                  const std::vector<int64_t>&, T*);
+                                  const std::vector<int64_t>&, T*);              \
+  template void add_relu_forward<T>(const T*, const T*, T*, int64_t);
 PTL_INSTANTIATE(float)
 PTL_INSTANTIATE(double)
 #undef PTL_INSTANTIATE

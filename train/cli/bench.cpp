@@ -8,8 +8,10 @@
 #include "engine/device_timer.h"
 #include "engine/ops.h"
 #include "engine/parallel.h"
+#include "layers/bconv_cell.h"
 #include "models/registry.h"
 #include "train/cli/args.h"
+#include "train/optim.h"
 #include "train/cli/command.h"
 
 namespace {
@@ -27,8 +29,9 @@ Device check_device(const std::string& dev) {
   return d;
 }
 
-// Forward, mean cross-entropy over the model's classifiers, backward, plain SGD (lr 0.01).
-void train_step(Model& model, const Tensor& x, const Tensor& labels) {
+// Forward, mean cross-entropy over the model's classifiers, backward, plain SGD (lr 0.01,
+// no momentum) through the trainer's optimizer, gradients dropped.
+void train_step(Model& model, Sgd& sgd, const Tensor& x, const Tensor& labels) {
   ModelOutput out = model.forward(x);
   Tensor loss;
   for (const Tensor& l : out.logits) {
@@ -36,29 +39,65 @@ void train_step(Model& model, const Tensor& x, const Tensor& labels) {
     loss = loss.defined() ? add(loss, ce) : ce;
   }
   mul(loss, 1.0 / static_cast<double>(out.logits.size())).backward();
-  NoGradGuard ng;
-  for (Tensor& p : model.parameters()) {
-    if (!p.grad().defined()) continue;
-    Tensor dst = p.detach();
-    copy_(dst, sub(p.detach(), mul(p.grad(), 0.01)));
-    p.zero_grad();
-  }
+  sgd.step();
+  sgd.zero_grad();
+}
+
+// One BConv-Cell (Carry mode, training) on x of --input: forward, sum of the output, backward
+// (input and weight gradients), as the side branch runs it. `spec` is OUT:STRIDE.
+void cell_step(BConvCell& cell, const Tensor& x) {
+  sum(cell.forward(x)).backward();
+  cell.gates->weight.zero_grad();
 }
 
 int run(const std::vector<std::string>& argv) {
   cli::Args args(
       "usage: ptl bench --model NAME [--num-classes K] --batch N --input CxHxW (--train-step | --inference)\n"
       "                 [--threads T] [--repeat R] [--warmup W] [--device cpu|cuda]\n"
+      "       ptl bench --cell OUT:STRIDE --batch N --input CxHxW --train-step [--threads T] ...\n"
       "Times R steps (default 5) after W warm-up steps (default 1) and prints `median_ms: X` with the\n"
       "minimum and maximum. A train step is forward, the mean cross-entropy of the model's classifiers\n"
-      "on random labels, backward and an SGD update; inference is an eval-mode forward without autograd.",
-      {"model", "num-classes", "batch", "input", "threads", "repeat", "warmup", "device"}, {"train-step", "inference"});
+      "on random labels, backward and an SGD update; inference is an eval-mode forward without autograd.\n"
+      "--cell times one BConv-Cell (3x3 gates conv C -> 4*OUT, carried state) instead of a model: its\n"
+      "train step is forward, sum of the output, backward to the input and the gates' weight.",
+      {"cell", "model", "num-classes", "batch", "input", "threads", "repeat", "warmup", "device"}, {"train-step", "inference"});
   if (!args.parse(argv)) return 0;
   const Device device = check_device(args.get("device", "cpu"));
   PTL_CHECK(args.flag("train-step") != args.flag("inference"), "ptl bench: give exactly one of --train-step and --inference");
   if (args.has("threads")) set_num_threads(static_cast<int>(args.get_int("threads", 0)));
-  const std::string name = args.require("model");
   const Shape in = parse_input_shape(args.require("input"));
+  if (args.has("cell")) {
+    PTL_CHECK(args.flag("train-step"), "ptl bench --cell: only --train-step (forward + backward) is timed");
+    const std::string spec = args.get("cell", "");
+    const size_t colon = spec.find(':');
+    PTL_CHECK(colon != std::string::npos && in.size() == 3, "ptl bench --cell: expected OUT:STRIDE and --input CxHxW, got ",
+              spec);
+    const int64_t out = std::stoll(spec.substr(0, colon)), stride = std::stoll(spec.substr(colon + 1));
+    const int64_t batch = args.get_int("batch", 0);
+    const int repeat = static_cast<int>(args.get_int("repeat", 5)), warmup = static_cast<int>(args.get_int("warmup", 1));
+    PTL_CHECK(batch > 0 && out > 0 && stride > 0 && repeat > 0 && warmup >= 0, "ptl bench --cell: bad arguments");
+    manual_seed(0);
+    BConvCell cell(BConvCellSpec{in[0], out, stride});
+    cell.train(true);
+    Tensor x = randn({batch, in[0], in[1], in[2]});
+    x.set_requires_grad(true);
+    std::vector<double> ms;
+    for (int i = 0; i < warmup + repeat; ++i) {
+      const auto t0 = std::chrono::steady_clock::now();
+      cell_step(cell, x);
+      x.zero_grad();
+      const double dt = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      if (i >= warmup) ms.push_back(dt);
+    }
+    std::sort(ms.begin(), ms.end());
+    const double median = ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
+    std::printf("bconv cell %lld -> %lld stride %lld, forward+backward, batch %lld, input %s, threads %d, %d warm-up + %d timed\n",
+                (long long)in[0], (long long)out, (long long)stride, (long long)batch, shape_str(in).c_str(), num_threads(),
+                warmup, repeat);
+    std::printf("median_ms: %.2f  min_ms: %.2f  max_ms: %.2f\n", median, ms.front(), ms.back());
+    return 0;
+  }
+  const std::string name = args.require("model");
   const int64_t batch = args.get_int("batch", 0), K = args.get_int("num-classes", default_num_classes(name));
   const int repeat = static_cast<int>(args.get_int("repeat", 5)), warmup = static_cast<int>(args.get_int("warmup", 1));
   PTL_CHECK(batch > 0 && repeat > 0 && warmup >= 0, "ptl bench: --batch and --repeat must be positive");
@@ -75,12 +114,17 @@ int run(const std::vector<std::string>& argv) {
   for (int64_t i = 0; i < batch; ++i) y[i] = default_generator().randint(K);
   const Tensor labels = from_vector(y, {batch}).to(device);
 
+  ParamGroup all;
+  all.name = "all";
+  all.params = model->parameters();
+  all.lr = all.base_lr = 0.01;
+  Sgd sgd({all}, SgdOptions{0.0, 0.0, false});
   std::vector<double> ms;
   DeviceTimer timer(device);  // CUDA events on a GPU: the time the device spends on a step
   for (int i = 0; i < warmup + repeat; ++i) {
     timer.start();
     if (train) {
-      train_step(*model, x, labels);
+      train_step(*model, sgd, x, labels);
     } else {
       NoGradGuard ng;
       model->forward(x);
