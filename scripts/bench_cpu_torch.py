@@ -10,6 +10,8 @@ Workloads (the same as `ptl bench`):
   cell OUT:STRIDE BATCH CxHxW   one BConv-Cell (3x3 gates conv C -> 4*OUT, carried state):
                             forward, sum of h, backward to the input and the gates' weight
 The models are tests/parity/ptl_torch.py's, which mirror ptl's models/ parameter for parameter.
+--device cuda runs the same workloads on the GPU machines' PyTorch 2.x (scripts/gpu_run.sh),
+timed between CUDA events as `ptl bench --device cuda` is.
 
 FLOPs: forward hooks on every nn.Conv2d and nn.Linear count 2 * multiply-adds (output elements x
 Cin/groups x KH x KW, or x in_features). A train step counts each such layer 2x forward (forward
@@ -61,15 +63,20 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (the GPU machines' PyTorch 2.x)")
+    ap.add_argument("--tf32", action="store_true", help="CUDA: allow TF32 in cuDNN and cuBLAS")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
+    dev = torch.device(a.device)
+    torch.backends.cudnn.allow_tf32 = a.tf32
+    torch.backends.cuda.matmul.allow_tf32 = a.tf32
     C, H, W = (int(v) for v in a.input.split("x"))
-    x = torch.randn(a.batch, C, H, W)
+    x = torch.randn(a.batch, C, H, W, device=dev)
 
     if a.kind == "cell":
         out, stride = (int(v) for v in a.what.split(":"))
-        cell = ptl_torch.BConvCell(C, out, stride)
+        cell = ptl_torch.BConvCell(C, out, stride).to(dev)
         cell.train()
         x.requires_grad_(True)
 
@@ -80,10 +87,10 @@ def main():
         module, train = cell, True
     else:
         K = DEFAULT_CLASSES.get(a.what, 1000)
-        model = ptl_torch.make_model(a.what, K)
+        model = ptl_torch.make_model(a.what, K).to(dev)
         train = a.kind == "train"
         model.train(train)
-        labels = torch.randint(0, K, (a.batch,))
+        labels = torch.randint(0, K, (a.batch,), device=dev)
         sgd = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0)
 
         def step():
@@ -102,12 +109,20 @@ def main():
     times = []
     flops = None
     for i in range(a.warmup + a.repeat):
+        if dev.type == "cuda":  # device time between CUDA events, as ptl bench --device cuda
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
         t0 = time.perf_counter()
         if flops is None:
             flops = count_flops(module, step, train)
         else:
             step()
-        dt = (time.perf_counter() - t0) * 1e3
+        if dev.type == "cuda":
+            end.record()
+            end.synchronize()
+            dt = start.elapsed_time(end)
+        else:
+            dt = (time.perf_counter() - t0) * 1e3
         if i >= a.warmup:
             times.append(dt)
     print(json.dumps({"median_ms": statistics.median(times), "min_ms": min(times), "max_ms": max(times),

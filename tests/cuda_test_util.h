@@ -4,19 +4,32 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <string>
 
 #include "engine/device.h"
 #include "engine/tensor.h"
 
-// Ends the test case (passing, with a note) where no CUDA device exists. The default test run
-// leaves [cuda] tests out anyway; this keeps `ptl_tests [cuda]` clean on a machine without one.
-#define PTL_SKIP_WITHOUT_CUDA()                                   \
-  do {                                                            \
-    if (::ptl::cuda_device_count() == 0) {                        \
+namespace ptl::test {
+
+// The device the [cuda] op tests compare with the CPU: cuda:0, or PTL_TEST_DEVICE (e.g. "cpu",
+// to check the tests' own logic on a machine without a GPU: both sides must then agree exactly).
+inline Device test_device() {
+  const char* env = std::getenv("PTL_TEST_DEVICE");
+  return env ? Device::parse(env) : Device::cuda(0);
+}
+
+}  // namespace ptl::test
+
+// Ends the test case (passing, with a note) where the test device is CUDA and none exists. The
+// default test run leaves [cuda] tests out anyway; this keeps `ptl_tests [cuda]` clean on a
+// machine without one.
+#define PTL_SKIP_WITHOUT_CUDA()                                                                \
+  do {                                                                                         \
+    if (::ptl::test::test_device().is_cuda() && ::ptl::cuda_device_count() == 0) {            \
       WARN("no CUDA device: " << Catch::getResultCapture().getCurrentTestName() << " skipped"); \
-      return;                                                     \
-    }                                                             \
+      return;                                                                                  \
+    }                                                                                          \
   } while (0)
 
 namespace ptl::test {

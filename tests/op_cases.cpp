@@ -7,7 +7,9 @@ namespace ptl::test {
 
 using Ins = std::vector<Tensor>;
 
-Tensor on(const Tensor& like, const Tensor& t) { return t.to(like.device()); }
+Tensor on(const Tensor& like, const Tensor& t) {
+  return is_floating(t.dtype()) ? t.to(like.dtype()).to(like.device()) : t.to(like.device());
+}
 
 namespace {
 // Values in +-[0.2, 1.2): away from relu/abs kinks at 0.

@@ -16,7 +16,7 @@ using OpFn = std::function<Tensor(const std::vector<Tensor>&)>;
 using OpCheck = std::function<void(const std::string&, const OpFn&, std::vector<Tensor>)>;
 
 // A tensor a case captures (targets, indices, running statistics), moved to the device of the
-// case's inputs so the case runs unchanged on any backend.
+// case's inputs (and, if floating, to their dtype) so the case runs unchanged on any backend.
 Tensor on(const Tensor& like, const Tensor& t);
 
 void elementwise_cases(const OpCheck& check);

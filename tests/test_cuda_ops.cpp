@@ -1,6 +1,7 @@
 // Every op, model and a few training steps on the CUDA device, compared with the CPU backend
 // (ggml's one-test-for-every-op-on-every-backend idea; the op list is tests/op_cases.h).
 // Tagged [cuda]: left out of the default run, and skipped where no CUDA device exists.
+// PTL_TEST_DEVICE=cpu runs them CPU against CPU, which checks the tests themselves.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -19,7 +20,7 @@ using ptl::test::expect_close;
 
 namespace {
 
-// Runs one case on the CPU and on cuda:0 in `dtype`: outputs and the gradients of
+// Runs one case on the CPU and on the test device (cuda:0) in `dtype`: outputs and the gradients of
 // sum(out * w) with respect to every floating input must agree.
 void compare_case(const std::string& name, const test::OpFn& f, const std::vector<Tensor>& inputs, DType dtype) {
   INFO(name << " in " << dtype_name(dtype));
@@ -27,7 +28,7 @@ void compare_case(const std::string& name, const test::OpFn& f, const std::vecto
   std::vector<Tensor> cpu_in, cuda_in;
   for (const Tensor& t : inputs) {
     Tensor c = is_floating(t.dtype()) ? t.detach().to(dtype).clone() : t.detach();
-    Tensor g = c.to(Device::cuda(0));
+    Tensor g = c.clone().to(test::test_device());  // a leaf of its own, also when the test device is the CPU
     if (is_floating(t.dtype())) {
       c.set_requires_grad(true);
       g.set_requires_grad(true);
@@ -36,11 +37,11 @@ void compare_case(const std::string& name, const test::OpFn& f, const std::vecto
     cuda_in.push_back(g);
   }
   Tensor out_cpu = f(cpu_in), out_cuda = f(cuda_in);
-  REQUIRE(out_cuda.device() == Device::cuda(0));
+  REQUIRE(out_cuda.device() == test::test_device());
   expect_close("output", out_cuda, out_cpu, rtol);
   Tensor w = test::uniform64(out_cpu.shape(), 1234, 0.5, 1.5).to(dtype);
   sum(mul(out_cpu, w)).backward();
-  sum(mul(out_cuda, w.to(Device::cuda(0)))).backward();
+  sum(mul(out_cuda, w.to(test::test_device()))).backward();
   for (size_t i = 0; i < cpu_in.size(); ++i) {
     if (!cpu_in[i].grad().defined()) continue;
     REQUIRE(cuda_in[i].grad().defined());
@@ -69,7 +70,7 @@ TEST_CASE("every op on CUDA matches the CPU in float64 and float32", "[cuda]") {
 
 TEST_CASE("copies, fills, dtype casts and masks on CUDA are exact", "[cuda]") {
   PTL_SKIP_WITHOUT_CUDA();
-  const Device gpu = Device::cuda(0);
+  const Device gpu = test::test_device();
   Tensor x = test::uniform64({3, 4, 5}, 7, -3, 3);
   for (DType from : {DType::F32, DType::F64, DType::I64, DType::I32})
     for (DType to : {DType::F32, DType::F64, DType::I64, DType::I32}) {
@@ -92,7 +93,7 @@ TEST_CASE("copies, fills, dtype casts and masks on CUDA are exact", "[cuda]") {
 
 TEST_CASE("batch norm running statistics, BConv states and loss checks on CUDA match the CPU", "[cuda]") {
   PTL_SKIP_WITHOUT_CUDA();
-  const Device gpu = Device::cuda(0);
+  const Device gpu = test::test_device();
   Tensor x = test::uniform64({4, 3, 5, 2}, 11).to(DType::F32);
   Tensor rm = zeros({3}), rv = ones({3});
   Tensor rm_g = rm.to(gpu).clone(), rv_g = rv.to(gpu).clone();
@@ -104,14 +105,17 @@ TEST_CASE("batch norm running statistics, BConv states and loss checks on CUDA m
   Tensor z = test::uniform64({2, 8, 3, 3}, 12, -2, 2), c = test::uniform64({2, 2, 3, 3}, 13);
   expect_close("BConv new state", bconv_gates(z.to(gpu), c.to(gpu)).c, bconv_gates(z, c).c, 1e-12);
 
-  // A CUDA kernel cannot throw: a target outside [0, K) makes the loss NaN.
+  // A CUDA kernel cannot throw: a target outside [0, K) makes the loss NaN (the CPU op throws).
   Tensor logits = zeros({2, 3}, DType::F32, gpu);
   Tensor bad = from_vector(std::vector<int64_t>{0, 3}, {2}).to(gpu);
-  CHECK(std::isnan(cross_entropy(logits, bad).item()));
+  if (gpu.is_cuda())
+    CHECK(std::isnan(cross_entropy(logits, bad).item()));
+  else
+    CHECK_THROWS_WITH(cross_entropy(logits, bad), Catch::Contains("outside [0, 3)"));
 }
 
 namespace {
-// The same model (same seed) on the CPU and on cuda:0, both in training mode.
+// The same model (same seed) on the CPU and on the test device (cuda:0), both in training mode.
 struct ModelPair {
   std::shared_ptr<Model> cpu, gpu;
   ModelPair(const std::string& name, int64_t classes) {
@@ -119,7 +123,7 @@ struct ModelPair {
     cpu = make_model(name, classes);
     manual_seed(3);
     gpu = make_model(name, classes);
-    gpu->to(Device::cuda(0));
+    gpu->to(test::test_device());
   }
 };
 
@@ -147,10 +151,10 @@ TEST_CASE("models on CUDA give the CPU's outputs and gradients", "[cuda]") {
     manual_seed(5);  // the BConv-Cells draw their initial states from the engine's generator
     ModelOutput out_cpu = m.cpu->forward(x);
     manual_seed(5);
-    ModelOutput out_gpu = m.gpu->forward(x.to(Device::cuda(0)));
+    ModelOutput out_gpu = m.gpu->forward(x.to(test::test_device()));
     expect_close("feature", out_gpu.feature, out_cpu.feature, 1e-3);
     mean_cross_entropy(out_cpu, y).backward();
-    mean_cross_entropy(out_gpu, y.to(Device::cuda(0))).backward();
+    mean_cross_entropy(out_gpu, y.to(test::test_device())).backward();
     auto pc = m.cpu->named_parameters(), pg = m.gpu->named_parameters();
     REQUIRE(pc.size() == pg.size());
     for (size_t i = 0; i < pc.size(); ++i)
@@ -173,7 +177,7 @@ TEST_CASE("a few SGD training steps on CUDA follow the CPU", "[cuda]") {
     manual_seed(200 + step);
     mean_cross_entropy(m.cpu->forward(x), y).backward();
     manual_seed(200 + step);
-    mean_cross_entropy(m.gpu->forward(x.to(Device::cuda(0))), y.to(Device::cuda(0))).backward();
+    mean_cross_entropy(m.gpu->forward(x.to(test::test_device())), y.to(test::test_device())).backward();
     sgd_cpu.step();
     sgd_gpu.step();
     sgd_cpu.zero_grad();

@@ -44,7 +44,7 @@ class BConvCell(nn.Module):
         return torch.sigmoid(o) * torch.tanh(c)
 
     def fresh(self, n, h, w):
-        s = torch.zeros(n, self.cout, h, w)
+        s = torch.zeros(n, self.cout, h, w, device=self.gates.weight.device)
         return s if self.zeros_init else s.normal_(0, 1e-3)
 
 

@@ -50,21 +50,53 @@ void cell_step(BConvCell& cell, const Tensor& x) {
   cell.gates->weight.zero_grad();
 }
 
+struct Timing {
+  double median, min, max;
+};
+
+// Runs `step` warmup + repeat times and times the last `repeat` on the device (DeviceTimer:
+// CUDA events on a GPU, the time the device spends on a step).
+template <class F>
+Timing time_steps(Device device, int warmup, int repeat, const F& step) {
+  DeviceTimer timer(device);
+  std::vector<double> ms;
+  for (int i = 0; i < warmup + repeat; ++i) {
+    timer.start();
+    step();
+    const double dt = timer.stop_ms();
+    if (i >= warmup) ms.push_back(dt);
+  }
+  std::sort(ms.begin(), ms.end());
+  const double median = ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
+  return {median, ms.front(), ms.back()};
+}
+
+// On a GPU: the peak of device memory held by tensors during the timed steps.
+void print_device_memory(Device device) {
+  if (!device.is_cuda()) return;
+  const DeviceMemory m = device_memory(device);
+  std::printf("device memory: peak %.1f MiB allocated, %.1f MiB reserved by the caching allocator\n",
+              m.peak_allocated / 1048576.0, m.reserved / 1048576.0);
+}
+
 int run(const std::vector<std::string>& argv) {
   cli::Args args(
       "usage: ptl bench --model NAME [--num-classes K] --batch N --input CxHxW (--train-step | --inference)\n"
-      "                 [--threads T] [--repeat R] [--warmup W] [--device cpu|cuda]\n"
+      "                 [--threads T] [--repeat R] [--warmup W] [--device cpu|cuda] [--tf32]\n"
       "       ptl bench --cell OUT:STRIDE --batch N --input CxHxW --train-step [--threads T] ...\n"
       "Times R steps (default 5) after W warm-up steps (default 1) and prints `median_ms: X` with the\n"
       "minimum and maximum. A train step is forward, the mean cross-entropy of the model's classifiers\n"
       "on random labels, backward and an SGD update; inference is an eval-mode forward without autograd.\n"
       "--cell times one BConv-Cell (3x3 gates conv C -> 4*OUT, carried state) instead of a model: its\n"
-      "train step is forward, sum of the output, backward to the input and the gates' weight.",
-      {"cell", "model", "num-classes", "batch", "input", "threads", "repeat", "warmup", "device"}, {"train-step", "inference"});
+      "train step is forward, sum of the output, backward to the input and the gates' weight.\n"
+      "--tf32 lets float GEMMs and convolutions on CUDA use TF32 tensor cores (off: exact float32).",
+      {"cell", "model", "num-classes", "batch", "input", "threads", "repeat", "warmup", "device"},
+      {"train-step", "inference", "tf32"});
   if (!args.parse(argv)) return 0;
   const Device device = check_device(args.get("device", "cpu"));
   PTL_CHECK(args.flag("train-step") != args.flag("inference"), "ptl bench: give exactly one of --train-step and --inference");
   if (args.has("threads")) set_num_threads(static_cast<int>(args.get_int("threads", 0)));
+  set_allow_tf32(args.flag("tf32"));
   const Shape in = parse_input_shape(args.require("input"));
   if (args.has("cell")) {
     PTL_CHECK(args.flag("train-step"), "ptl bench --cell: only --train-step (forward + backward) is timed");
@@ -78,23 +110,19 @@ int run(const std::vector<std::string>& argv) {
     PTL_CHECK(batch > 0 && out > 0 && stride > 0 && repeat > 0 && warmup >= 0, "ptl bench --cell: bad arguments");
     manual_seed(0);
     BConvCell cell(BConvCellSpec{in[0], out, stride});
+    cell.to(device);
     cell.train(true);
-    Tensor x = randn({batch, in[0], in[1], in[2]});
+    Tensor x = randn({batch, in[0], in[1], in[2]}).to(device);
     x.set_requires_grad(true);
-    std::vector<double> ms;
-    for (int i = 0; i < warmup + repeat; ++i) {
-      const auto t0 = std::chrono::steady_clock::now();
+    const Timing t = time_steps(device, warmup, repeat, [&] {
       cell_step(cell, x);
       x.zero_grad();
-      const double dt = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      if (i >= warmup) ms.push_back(dt);
-    }
-    std::sort(ms.begin(), ms.end());
-    const double median = ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
-    std::printf("bconv cell %lld -> %lld stride %lld, forward+backward, batch %lld, input %s, threads %d, %d warm-up + %d timed\n",
-                (long long)in[0], (long long)out, (long long)stride, (long long)batch, shape_str(in).c_str(), num_threads(),
-                warmup, repeat);
-    std::printf("median_ms: %.2f  min_ms: %.2f  max_ms: %.2f\n", median, ms.front(), ms.back());
+    });
+    std::printf("bconv cell %lld -> %lld stride %lld, forward+backward, batch %lld, input %s, %s, threads %d, %d warm-up + %d timed\n",
+                (long long)in[0], (long long)out, (long long)stride, (long long)batch, shape_str(in).c_str(),
+                device.str().c_str(), num_threads(), warmup, repeat);
+    std::printf("median_ms: %.2f  min_ms: %.2f  max_ms: %.2f\n", t.median, t.min, t.max);
+    print_device_memory(device);
     return 0;
   }
   const std::string name = args.require("model");
@@ -119,26 +147,21 @@ int run(const std::vector<std::string>& argv) {
   all.params = model->parameters();
   all.lr = all.base_lr = 0.01;
   Sgd sgd({all}, SgdOptions{0.0, 0.0, false});
-  std::vector<double> ms;
-  DeviceTimer timer(device);  // CUDA events on a GPU: the time the device spends on a step
-  for (int i = 0; i < warmup + repeat; ++i) {
-    timer.start();
+  reset_peak_device_memory(device);
+  const Timing t = time_steps(device, warmup, repeat, [&] {
     if (train) {
       train_step(*model, sgd, x, labels);
     } else {
       NoGradGuard ng;
       model->forward(x);
     }
-    const double dt = timer.stop_ms();
-    if (i >= warmup) ms.push_back(dt);
-  }
-  std::sort(ms.begin(), ms.end());
-  const double median = ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
+  });
   std::printf("model %s, %s, batch %lld, input %s, %s, threads %d, %d warm-up + %d timed steps\n", name.c_str(),
               train ? "train step" : "inference", (long long)batch, shape_str(in).c_str(), device.str().c_str(),
               num_threads(), warmup, repeat);
-  std::printf("median_ms: %.1f  min_ms: %.1f  max_ms: %.1f  (%.2f images/s)\n", median, ms.front(), ms.back(),
-              1000.0 * batch / median);
+  std::printf("median_ms: %.1f  min_ms: %.1f  max_ms: %.1f  (%.2f images/s)\n", t.median, t.min, t.max,
+              1000.0 * batch / t.median);
+  print_device_memory(device);
   return 0;
 }
 
