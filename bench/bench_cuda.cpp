@@ -137,12 +137,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   for (const ConvCase& c : kConvs) {
-    benchmark::RegisterBenchmark((std::string("conv_fwd/") + c.name).c_str(), BM_conv, c, false)->UseManualTime();
-    benchmark::RegisterBenchmark((std::string("conv_fwdbwd/") + c.name).c_str(), BM_conv, c, true)->UseManualTime();
+    benchmark::RegisterBenchmark((std::string("conv_fwd/") + c.name).c_str(), BM_conv, c, false)->UseManualTime()->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark((std::string("conv_fwdbwd/") + c.name).c_str(), BM_conv, c, true)->UseManualTime()->Unit(benchmark::kMillisecond);
   }
   for (const GateCase& c : kGates) {
-    benchmark::RegisterBenchmark((std::string("gates_fwd/") + c.name).c_str(), BM_gates, c, false)->UseManualTime();
-    benchmark::RegisterBenchmark((std::string("gates_fwdbwd/") + c.name).c_str(), BM_gates, c, true)->UseManualTime();
+    benchmark::RegisterBenchmark((std::string("gates_fwd/") + c.name).c_str(), BM_gates, c, false)->UseManualTime()->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark((std::string("gates_fwdbwd/") + c.name).c_str(), BM_gates, c, true)->UseManualTime()->Unit(benchmark::kMillisecond);
   }
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

@@ -32,8 +32,9 @@ python3 scripts/bench_gpu_ops_torch.py "$out/shapes.json" >"$out/torch_ops.jsonl
 python3 - "$out" <<'PY' | tee -a "$out/summary.txt"
 import json, sys
 out = sys.argv[1]
-ptl = {b["run_name"]: b["real_time"] for b in json.load(open(f"{out}/bench_cuda.json"))["benchmarks"]
-       if b.get("aggregate_name") == "median"}
+# Google Benchmark names manual-time runs "<case>/manual_time"; times are in ms (Unit).
+ptl = {b["run_name"].removesuffix("/manual_time"): b["real_time"]
+       for b in json.load(open(f"{out}/bench_cuda.json"))["benchmarks"] if b.get("aggregate_name") == "median"}
 torch = {j["name"]: j["median_ms"] for j in map(json.loads, open(f"{out}/torch_ops.jsonl"))}
 print(f"{'case':44} {'ptl ms':>9} {'torch ms':>9} {'torch/ptl':>9}")
 for name, t in ptl.items():
