@@ -324,12 +324,7 @@ void conv2d_backward_weight(const T* gy, const T* x, T* gw, T* gb, const ConvGeo
     PTL_CUDNN_CHECK(cudnnConvolutionBackwardBias(c.handle, &one, p.y.d, gy, &zero, p.bias.d, gb));
 }
 
-#define PTL_INSTANTIATE(T)                                                                    \
-  template void conv2d_forward<T>(const T*, const T*, const T*, T*, const ConvGeometry&);     \
-  template void conv2d_backward_input<T>(const T*, const T*, T*, const ConvGeometry&);        \
-  template void conv2d_backward_weight<T>(const T*, const T*, T*, T*, const ConvGeometry&);
-PTL_INSTANTIATE(float)
-PTL_INSTANTIATE(double)
-#undef PTL_INSTANTIATE
+#include "kernels/contract/conv_instances.inc"
+PTL_INSTANTIATE_CONV()
 
 }  // namespace ptl::cuda

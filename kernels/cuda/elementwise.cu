@@ -168,21 +168,7 @@ void convert(const void* src, DType from, void* dst, DType to, int64_t n) {
   }
 }
 
-template void fill<float>(float*, int64_t, float);
-template void fill<double>(double*, int64_t, double);
-template void fill<int64_t>(int64_t*, int64_t, int64_t);
-template void fill<int32_t>(int32_t*, int64_t, int32_t);
-
-#define PTL_INSTANTIATE(T)                                                                       \
-  template void unary_forward<T>(UnaryOp, const UnaryParams&, const T*, T*, int64_t);           \
-  template void unary_backward<T>(UnaryOp, const UnaryParams&, const T*, const T*, const T*, T*, \
-                                  int64_t);                                                      \
-  template void binary_forward<T>(BinaryOp, const std::vector<int64_t>&, const T*,              \
-                                  const std::vector<int64_t>&, const T*,                        \
-                                  const std::vector<int64_t>&, T*);              \
-  template void add_relu_forward<T>(const T*, const T*, T*, int64_t);
-PTL_INSTANTIATE(float)
-PTL_INSTANTIATE(double)
-#undef PTL_INSTANTIATE
+#include "kernels/contract/elementwise_instances.inc"
+PTL_INSTANTIATE_ELEMENTWISE()
 
 }  // namespace ptl::cuda

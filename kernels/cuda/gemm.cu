@@ -53,9 +53,8 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
                            c.ld_first, A, c.ld_second, &beta, C, c.ldc));
 }
 
-template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t,
-                          const float*, int64_t, float, float*, int64_t);
-template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t,
-                           const double*, int64_t, double, double*, int64_t);
+#include "kernels/contract/gemm_instances.inc"
+PTL_INSTANTIATE_GEMM()
+
 
 }  // namespace ptl::cuda
