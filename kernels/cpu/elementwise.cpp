@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "engine/parallel.h"
+#include "kernels/convert_dispatch.h"
 
 namespace ptl::cpu {
 
@@ -172,24 +173,10 @@ void convert_typed(const From* src, To* dst, int64_t n) {
   });
 }
 
-template <class From>
-void convert_from(const From* src, void* dst, DType to, int64_t n) {
-  switch (to) {
-    case DType::F32: convert_typed(src, static_cast<float*>(dst), n); break;
-    case DType::F64: convert_typed(src, static_cast<double*>(dst), n); break;
-    case DType::I64: convert_typed(src, static_cast<int64_t*>(dst), n); break;
-    case DType::I32: convert_typed(src, static_cast<int32_t*>(dst), n); break;
-  }
-}
 }  // namespace
 
 void convert(const void* src, DType from, void* dst, DType to, int64_t n) {
-  switch (from) {
-    case DType::F32: convert_from(static_cast<const float*>(src), dst, to, n); break;
-    case DType::F64: convert_from(static_cast<const double*>(src), dst, to, n); break;
-    case DType::I64: convert_from(static_cast<const int64_t*>(src), dst, to, n); break;
-    case DType::I32: convert_from(static_cast<const int32_t*>(src), dst, to, n); break;
-  }
+  dispatch_convert(src, from, dst, to, [n](const auto* s, auto* d) { convert_typed(s, d, n); });
 }
 
 #include "kernels/contract/elementwise_instances.inc"
