@@ -42,9 +42,16 @@ struct FakeBackend {
   }
 };
 
+// The fixture of most cases: a caching allocator `a` named "fake" over the FakeBackend `fake`.
+struct FakeAllocator {
+  FakeBackend fake;
+  CachingAllocator a{"fake", fake.backend()};
+};
+
 }  // namespace
 
-TEST_CASE("allocator rounds sizes and picks the pool's segment size", "[allocator]") {
+TEST_CASE_METHOD(FakeAllocator, "allocator rounds sizes and picks the pool's segment size",
+                 "[allocator]") {
   CHECK(CachingAllocator::round_size(1) == 512);
   CHECK(CachingAllocator::round_size(512) == 512);
   CHECK(CachingAllocator::round_size(513) == 1024);
@@ -54,8 +61,6 @@ TEST_CASE("allocator rounds sizes and picks the pool's segment size", "[allocato
   CHECK(CachingAllocator::segment_size(10 * MiB) == 10 * MiB);
   CHECK(CachingAllocator::segment_size(11 * MiB + 512) == 12 * MiB);  // own segment, 2 MiB steps
 
-  FakeBackend fake;
-  CachingAllocator a("fake", fake.backend());
   CHECK(a.allocate(0, 0) == nullptr);
   void* p = a.allocate(100, 0);
   CHECK(a.stats().allocated == 512);
@@ -66,9 +71,8 @@ TEST_CASE("allocator rounds sizes and picks the pool's segment size", "[allocato
   CHECK(a.stats().allocated == 0);
 }
 
-TEST_CASE("allocator reuses freed blocks, best fit, splitting small segments", "[allocator]") {
-  FakeBackend fake;
-  CachingAllocator a("fake", fake.backend());
+TEST_CASE_METHOD(FakeAllocator, "allocator reuses freed blocks, best fit, splitting small segments",
+                 "[allocator]") {
   // Three small blocks share one 2 MiB segment, side by side.
   char* p1 = static_cast<char*>(a.allocate(1000, 0));
   char* p2 = static_cast<char*>(a.allocate(3000, 0));
@@ -103,9 +107,8 @@ TEST_CASE("allocator reuses freed blocks, best fit, splitting small segments", "
   CHECK(s.reserved == 2 * MiB + 20 * MiB + 64 * MiB);
 }
 
-TEST_CASE("allocator splits large segments only for rests above 1 MiB", "[allocator]") {
-  FakeBackend fake;
-  CachingAllocator a("fake", fake.backend());
+TEST_CASE_METHOD(FakeAllocator, "allocator splits large segments only for rests above 1 MiB",
+                 "[allocator]") {
   char* p = static_cast<char*>(a.allocate(2 * MiB, 0));      // 20 MiB segment, 18 MiB rest
   char* q = static_cast<char*>(a.allocate(17 * MiB + 512, 0));  // fits the rest: 1 MiB - 512 left
   CHECK(q == p + 2 * MiB);
@@ -118,9 +121,8 @@ TEST_CASE("allocator splits large segments only for rests above 1 MiB", "[alloca
   CHECK(fake.live.empty());
 }
 
-TEST_CASE("allocator reuses a block only on the stream that freed it", "[allocator]") {
-  FakeBackend fake;
-  CachingAllocator a("fake", fake.backend());
+TEST_CASE_METHOD(FakeAllocator, "allocator reuses a block only on the stream that freed it",
+                 "[allocator]") {
   void* p = a.allocate(4 * MiB, /*stream*/ 1);
   a.free(p);
   void* q = a.allocate(4 * MiB, /*stream*/ 2);  // stream 2 must not get stream 1's memory
@@ -133,9 +135,7 @@ TEST_CASE("allocator reuses a block only on the stream that freed it", "[allocat
   CHECK(a.stats().cache_hits == 1);
 }
 
-TEST_CASE("allocator statistics: allocated, peak, reserved", "[allocator]") {
-  FakeBackend fake;
-  CachingAllocator a("fake", fake.backend());
+TEST_CASE_METHOD(FakeAllocator, "allocator statistics: allocated, peak, reserved", "[allocator]") {
   void* p = a.allocate(3 * MiB, 0);
   void* q = a.allocate(5 * MiB, 0);
   auto s = a.stats();
@@ -152,9 +152,8 @@ TEST_CASE("allocator statistics: allocated, peak, reserved", "[allocator]") {
   CHECK(a.stats().reserved == 20 * MiB);  // cached, not returned
 }
 
-TEST_CASE("allocator empty_cache returns only wholly free segments", "[allocator]") {
-  FakeBackend fake;
-  CachingAllocator a("fake", fake.backend());
+TEST_CASE_METHOD(FakeAllocator, "allocator empty_cache returns only wholly free segments",
+                 "[allocator]") {
   void* small = a.allocate(1000, 0);
   void* big = a.allocate(30 * MiB, 0);
   void* other = a.allocate(12 * MiB, 0);
@@ -199,9 +198,8 @@ TEST_CASE("allocator out of memory: frees the cache, retries, then names the siz
   a.free(q);
 }
 
-TEST_CASE("allocator rejects pointers it did not hand out and double frees", "[allocator]") {
-  FakeBackend fake;
-  CachingAllocator a("fake", fake.backend());
+TEST_CASE_METHOD(FakeAllocator, "allocator rejects pointers it did not hand out and double frees",
+                 "[allocator]") {
   int local = 0;
   CHECK_THROWS_WITH(a.free(&local), Catch::Contains("did not hand out"));
   void* p = a.allocate(100, 0);
@@ -223,10 +221,8 @@ TEST_CASE("allocator returns every segment at destruction", "[allocator]") {
   CHECK(fake.held == 0);
 }
 
-TEST_CASE("allocator is thread-safe", "[allocator]") {
-  FakeBackend fake;
-  CachingAllocator a("fake", fake.backend());
-  auto work = [&a](uint64_t stream) {
+TEST_CASE_METHOD(FakeAllocator, "allocator is thread-safe", "[allocator]") {
+  auto work = [this](uint64_t stream) {
     for (int i = 0; i < 2000; ++i) {
       void* p = a.allocate(512 * size_t(1 + i % 7), stream);
       void* q = a.allocate(2 * MiB + 4096 * size_t(i % 3), stream);

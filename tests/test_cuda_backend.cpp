@@ -15,8 +15,11 @@
 #include "kernels/cuda/kernels.h"
 #include "kernels/cuda/math_mode.h"
 #include "kernels/cuda/memory.h"
+#include "tests/cuda_device_vec.h"
 
 namespace {
+
+using ptl::test::DeviceVec;
 
 bool no_gpu() { return ptl::cuda_device_count() == 0; }
 
@@ -28,30 +31,6 @@ std::vector<T> random_values(size_t n, unsigned seed) {
   for (T& x : v) x = static_cast<T>(u(gen));
   return v;
 }
-
-// An array on cuda:0, from the device caching allocator.
-template <class T>
-class DeviceArray {
- public:
-  explicit DeviceArray(const std::vector<T>& host)
-      : n_(host.size()), ptr_(static_cast<T*>(ptl::cuda::device_alloc(bytes(), 0))) {
-    ptl::cuda::copy(ptr_, true, host.data(), false, bytes(), 0);
-  }
-  ~DeviceArray() { ptl::cuda::device_free(ptr_, bytes(), 0); }
-  DeviceArray(const DeviceArray&) = delete;
-  DeviceArray& operator=(const DeviceArray&) = delete;
-  T* get() { return ptr_; }
-  std::vector<T> to_host() const {
-    std::vector<T> host(n_);
-    ptl::cuda::copy(host.data(), false, ptr_, true, bytes(), 0);  // waits for the stream
-    return host;
-  }
-
- private:
-  size_t bytes() const { return n_ * sizeof(T); }
-  size_t n_;
-  T* ptr_;
-};
 
 // |got - want| <= rtol * max|want| elementwise (sums of terms in [-1, 1]).
 template <class T>
@@ -87,9 +66,9 @@ void check_gemm(bool ta, bool tb, double tolerance) {
     std::vector<T> want = C0;
     ptl::cpu::gemm<T>(ta, tb, M, N, K, T(1.5), A.data(), lda, B.data(), ldb, beta, want.data(),
                       ldc);
-    DeviceArray<T> a(A), b(B), c(C0);
+    DeviceVec<T> a(A), b(B), c(C0);
     ptl::cuda::gemm<T>(ta, tb, M, N, K, T(1.5), a.get(), lda, b.get(), ldb, beta, c.get(), ldc);
-    check_close(c.to_host(), want, tolerance);  // the padding columns stay as they were
+    check_close(c.host(), want, tolerance);  // the padding columns stay as they were
   }
 }
 
@@ -109,28 +88,28 @@ void check_conv(const ptl::ConvGeometry& g, double tolerance) {
   const auto x = random_values<T>(nx, 4), w = random_values<T>(nw, 5);
   const auto bias = random_values<T>(static_cast<size_t>(g.Cout), 6);
   const auto gy = random_values<T>(ny, 7);
-  DeviceArray<T> dx(x), dw(w), dbias(bias), dgy(gy);
+  DeviceVec<T> dx(x), dw(w), dbias(bias), dgy(gy);
 
   std::vector<T> y(ny), gx(nx), gw(nw), gb(static_cast<size_t>(g.Cout));
   ptl::cpu::conv2d_forward<T>(x.data(), w.data(), bias.data(), y.data(), g);
   ptl::cpu::conv2d_backward_input<T>(gy.data(), w.data(), gx.data(), g);
   ptl::cpu::conv2d_backward_weight<T>(gy.data(), x.data(), gw.data(), gb.data(), g);
 
-  DeviceArray<T> out_y(std::vector<T>(ny, T(NAN))), out_gx(std::vector<T>(nx, T(NAN)));
-  DeviceArray<T> out_gw(std::vector<T>(nw, T(NAN))), out_gb(std::vector<T>(gb.size(), T(NAN)));
+  DeviceVec<T> out_y(std::vector<T>(ny, T(NAN))), out_gx(std::vector<T>(nx, T(NAN)));
+  DeviceVec<T> out_gw(std::vector<T>(nw, T(NAN))), out_gb(std::vector<T>(gb.size(), T(NAN)));
   ptl::cuda::conv2d_forward<T>(dx.get(), dw.get(), dbias.get(), out_y.get(), g);
   ptl::cuda::conv2d_backward_input<T>(dgy.get(), dw.get(), out_gx.get(), g);
   ptl::cuda::conv2d_backward_weight<T>(dgy.get(), dx.get(), out_gw.get(), out_gb.get(), g);
-  check_close(out_y.to_host(), y, tolerance);
-  check_close(out_gx.to_host(), gx, tolerance);
-  check_close(out_gw.to_host(), gw, tolerance);
-  check_close(out_gb.to_host(), gb, tolerance);
+  check_close(out_y.host(), y, tolerance);
+  check_close(out_gx.host(), gx, tolerance);
+  check_close(out_gw.host(), gw, tolerance);
+  check_close(out_gb.host(), gb, tolerance);
 
   // Without bias, and a second call of the same shape (the cached plan).
   std::vector<T> y_nobias(ny);
   ptl::cpu::conv2d_forward<T>(x.data(), w.data(), nullptr, y_nobias.data(), g);
   ptl::cuda::conv2d_forward<T>(dx.get(), dw.get(), nullptr, out_y.get(), g);
-  check_close(out_y.to_host(), y_nobias, tolerance);
+  check_close(out_y.host(), y_nobias, tolerance);
 }
 
 const std::vector<ptl::ConvGeometry>& conv_shapes() {
@@ -158,11 +137,11 @@ TEST_CASE("cuda gemm matches the CPU GEMM for every transpose", "[cuda]") {
 TEST_CASE("cuda gemm with K = 0 scales C by beta", "[cuda]") {
   if (no_gpu()) return;
   const std::vector<float> C0 = random_values<float>(12, 8);
-  DeviceArray<float> c(C0);
+  DeviceVec<float> c(C0);
   ptl::cuda::gemm<float>(false, false, 3, 4, 0, 1.0f, nullptr, 0, nullptr, 4, 0.5f, c.get(), 4);
   std::vector<float> want = C0;
   for (float& v : want) v *= 0.5f;
-  check_close(c.to_host(), want, 1e-6);
+  check_close(c.host(), want, 1e-6);
 }
 
 TEST_CASE("cuda gemm with TF32 allowed stays close to FP32", "[cuda]") {

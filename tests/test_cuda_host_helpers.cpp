@@ -223,20 +223,20 @@ TEST_CASE("pool tables: layout, covering ranges and divisors", "[cuda_host]") {
                                                   static_cast<int64_t>(pw.divisor.size())));
     for (int64_t o = 0; o < pw.OH; ++o) CHECK((v.h0[o] == pw.h0[o] && v.h1[o] == pw.h1[o]));
     for (int64_t o = 0; o < pw.OW; ++o) CHECK((v.w0[o] == pw.w0[o] && v.w1[o] == pw.w1[o]));
-    for (int64_t h = 0; h < pw.H; ++h) {
-      int64_t lo = pw.OH, hi = -1;
-      for (int64_t o = 0; o < pw.OH; ++o)
-        if (pw.h0[o] <= h && h < pw.h1[o]) lo = std::min(lo, o), hi = std::max(hi, o);
-      CHECK(v.hlo[h] == lo);
-      CHECK(v.hhi[h] == hi);
-    }
-    for (int64_t w = 0; w < pw.W; ++w) {
-      int64_t lo = pw.OW, hi = -1;
-      for (int64_t o = 0; o < pw.OW; ++o)
-        if (pw.w0[o] <= w && w < pw.w1[o]) lo = std::min(lo, o), hi = std::max(hi, o);
-      CHECK(v.wlo[w] == lo);
-      CHECK(v.whi[w] == hi);
-    }
+    // Along one axis: lo[i] and hi[i] are the first and last output whose window [b0, b1) holds
+    // input i (n_out and -1 when none does).
+    const auto check_covering = [](const int64_t* lo, const int64_t* hi, int64_t n_in,
+                                   int64_t n_out, const auto& b0, const auto& b1) {
+      for (int64_t i = 0; i < n_in; ++i) {
+        int64_t want_lo = n_out, want_hi = -1;
+        for (int64_t o = 0; o < n_out; ++o)
+          if (b0[o] <= i && i < b1[o]) want_lo = std::min(want_lo, o), want_hi = std::max(want_hi, o);
+        CHECK(lo[i] == want_lo);
+        CHECK(hi[i] == want_hi);
+      }
+    };
+    check_covering(v.hlo, v.hhi, pw.H, pw.OH, pw.h0, pw.h1);
+    check_covering(v.wlo, v.whi, pw.W, pw.OW, pw.w0, pw.w1);
     if (pw.divisor.empty()) {
       CHECK(v.divisor == nullptr);
     } else {

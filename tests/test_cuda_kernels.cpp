@@ -19,6 +19,7 @@
 #include <random>
 #include <string>
 
+#include "tests/cuda_device_vec.h"
 #include "tests/cuda_kernel_data.h"
 #include "kernels/cpu/batchnorm.h"
 #include "kernels/cpu/bconv.h"
@@ -32,42 +33,10 @@
 #include "kernels/cuda/runtime.h"
 
 using namespace ptl;
+using test::device_sync;
+using test::DeviceVec;
 
 namespace {
-
-// Waits for the kernels: they run on a non-blocking stream, which the blocking runtime copies
-// (cuda::copy) do not wait for.
-void device_sync() { PTL_CUDA_CHECK(cudaDeviceSynchronize()); }
-
-// Device memory holding a copy of a host vector (or n uninitialised elements) on cuda:0.
-template <class T>
-class DeviceVec {
- public:
-  explicit DeviceVec(size_t n) : n_(n), p_(static_cast<T*>(cuda::device_alloc(bytes(), 0))) {}
-  explicit DeviceVec(const std::vector<T>& h) : DeviceVec(h.size()) { upload(h); }
-  ~DeviceVec() { cuda::device_free(p_, bytes(), 0); }
-  DeviceVec(const DeviceVec&) = delete;
-  DeviceVec& operator=(const DeviceVec&) = delete;
-
-  T* get() const { return p_; }
-  void upload(const std::vector<T>& h) {
-    REQUIRE(h.size() == n_);
-    device_sync();
-    if (n_) cuda::copy(p_, true, h.data(), false, bytes(), 0);
-    device_sync();
-  }
-  std::vector<T> host() const {
-    device_sync();
-    std::vector<T> h(n_);
-    if (n_) cuda::copy(h.data(), false, p_, true, bytes(), 0);
-    return h;
-  }
-
- private:
-  size_t bytes() const { return n_ * sizeof(T); }
-  size_t n_;
-  T* p_;
-};
 
 // "" when every element agrees within atol + rtol * |want| (NaN matches NaN), else the first
 // disagreement and the count.

@@ -35,9 +35,7 @@ void bconv_gates_backward(const T* z, const T* c_prev, const T* gh, T* gz, int64
   });
 }
 
-template void bconv_gates_forward<float>(const float*, const float*, float*, float*, int64_t, int64_t, int64_t);
-template void bconv_gates_forward<double>(const double*, const double*, double*, double*, int64_t, int64_t, int64_t);
-template void bconv_gates_backward<float>(const float*, const float*, const float*, float*, int64_t, int64_t, int64_t);
-template void bconv_gates_backward<double>(const double*, const double*, const double*, double*, int64_t, int64_t, int64_t);
+#include "kernels/contract/bconv_instances.inc"
+PTL_INSTANTIATE_BCONV()
 
 }  // namespace ptl::cpu

@@ -204,12 +204,7 @@ void conv2d_backward_weight(const T* gy, const T* x, T* gw, T* gb, const ConvGeo
     });
 }
 
-#define PTL_INSTANTIATE(T)                                                                    \
-  template void conv2d_forward<T>(const T*, const T*, const T*, T*, const ConvGeometry&);     \
-  template void conv2d_backward_input<T>(const T*, const T*, T*, const ConvGeometry&);        \
-  template void conv2d_backward_weight<T>(const T*, const T*, T*, T*, const ConvGeometry&);
-PTL_INSTANTIATE(float)
-PTL_INSTANTIATE(double)
-#undef PTL_INSTANTIATE
+#include "kernels/contract/conv_instances.inc"
+PTL_INSTANTIATE_CONV()
 
 }  // namespace ptl::cpu

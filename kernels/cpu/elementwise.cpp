@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "engine/parallel.h"
+#include "kernels/convert_dispatch.h"
 
 namespace ptl::cpu {
 
@@ -172,41 +173,13 @@ void convert_typed(const From* src, To* dst, int64_t n) {
   });
 }
 
-template <class From>
-void convert_from(const From* src, void* dst, DType to, int64_t n) {
-  switch (to) {
-    case DType::F32: convert_typed(src, static_cast<float*>(dst), n); break;
-    case DType::F64: convert_typed(src, static_cast<double*>(dst), n); break;
-    case DType::I64: convert_typed(src, static_cast<int64_t*>(dst), n); break;
-    case DType::I32: convert_typed(src, static_cast<int32_t*>(dst), n); break;
-  }
-}
 }  // namespace
 
 void convert(const void* src, DType from, void* dst, DType to, int64_t n) {
-  switch (from) {
-    case DType::F32: convert_from(static_cast<const float*>(src), dst, to, n); break;
-    case DType::F64: convert_from(static_cast<const double*>(src), dst, to, n); break;
-    case DType::I64: convert_from(static_cast<const int64_t*>(src), dst, to, n); break;
-    case DType::I32: convert_from(static_cast<const int32_t*>(src), dst, to, n); break;
-  }
+  dispatch_convert(src, from, dst, to, [n](const auto* s, auto* d) { convert_typed(s, d, n); });
 }
 
-template void fill<float>(float*, int64_t, float);
-template void fill<double>(double*, int64_t, double);
-template void fill<int64_t>(int64_t*, int64_t, int64_t);
-template void fill<int32_t>(int32_t*, int64_t, int32_t);
-
-#define PTL_INSTANTIATE(T)                                                                       \
-  template void unary_forward<T>(UnaryOp, const UnaryParams&, const T*, T*, int64_t);           \
-  template void unary_backward<T>(UnaryOp, const UnaryParams&, const T*, const T*, const T*, T*, \
-                                  int64_t);                                                      \
-  template void binary_forward<T>(BinaryOp, const std::vector<int64_t>&, const T*,              \
-                                  const std::vector<int64_t>&, const T*,                        \
-                                  const std::vector<int64_t>&, T*);                             \
-  template void add_relu_forward<T>(const T*, const T*, T*, int64_t);
-PTL_INSTANTIATE(float)
-PTL_INSTANTIATE(double)
-#undef PTL_INSTANTIATE
+#include "kernels/contract/elementwise_instances.inc"
+PTL_INSTANTIATE_ELEMENTWISE()
 
 }  // namespace ptl::cpu

@@ -30,9 +30,7 @@ void adam_update(const std::vector<AdamSlot<T>>& slots) {
   }
 }
 
-template void sgd_update<float>(const std::vector<SgdSlot<float>>&);
-template void sgd_update<double>(const std::vector<SgdSlot<double>>&);
-template void adam_update<float>(const std::vector<AdamSlot<float>>&);
-template void adam_update<double>(const std::vector<AdamSlot<double>>&);
+#include "kernels/contract/optim_instances.inc"
+PTL_INSTANTIATE_OPTIM()
 
 }  // namespace ptl::cpu

@@ -81,13 +81,7 @@ void avg_pool_backward(const T* gy, T* gx, int64_t planes, const PoolWindows& pw
   });
 }
 
-#define PTL_INSTANTIATE(T)                                                                          \
-  template void max_pool_forward<T>(const T*, T*, int64_t*, int64_t, const PoolWindows&);           \
-  template void max_pool_backward<T>(const T*, const int64_t*, T*, int64_t, const PoolWindows&);    \
-  template void avg_pool_forward<T>(const T*, T*, int64_t, const PoolWindows&);                     \
-  template void avg_pool_backward<T>(const T*, T*, int64_t, const PoolWindows&);
-PTL_INSTANTIATE(float)
-PTL_INSTANTIATE(double)
-#undef PTL_INSTANTIATE
+#include "kernels/contract/pool_instances.inc"
+PTL_INSTANTIATE_POOL()
 
 }  // namespace ptl::cpu

@@ -71,11 +71,7 @@ void extreme_dim_backward(const T* g, const int64_t* idx, T* gx, int64_t outer, 
   }
 }
 
-template void extreme_dim_backward<float>(const float*, const int64_t*, float*, int64_t, int64_t, int64_t);
-template void extreme_dim_backward<double>(const double*, const int64_t*, double*, int64_t, int64_t, int64_t);
-template void sum_dim<float>(const float*, float*, int64_t, int64_t, int64_t);
-template void sum_dim<double>(const double*, double*, int64_t, int64_t, int64_t);
-template void extreme_dim<float>(const float*, float*, int64_t*, int64_t, int64_t, int64_t, bool);
-template void extreme_dim<double>(const double*, double*, int64_t*, int64_t, int64_t, int64_t, bool);
+#include "kernels/contract/reduce_instances.inc"
+PTL_INSTANTIATE_REDUCE()
 
 }  // namespace ptl::cpu

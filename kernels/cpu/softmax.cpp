@@ -81,13 +81,7 @@ void cross_entropy_backward(const T* prob, const int64_t* target, const T* g, T*
   });
 }
 
-#define PTL_INSTANTIATE(T)                                                                          \
-  template void log_softmax_forward<T>(const T*, T*, int64_t, int64_t, int64_t);                    \
-  template void log_softmax_backward<T>(const T*, const T*, T*, int64_t, int64_t, int64_t);         \
-  template void cross_entropy_forward<T>(const T*, const int64_t*, T*, T*, int64_t, int64_t, double); \
-  template void cross_entropy_backward<T>(const T*, const int64_t*, const T*, T*, int64_t, int64_t, double);
-PTL_INSTANTIATE(float)
-PTL_INSTANTIATE(double)
-#undef PTL_INSTANTIATE
+#include "kernels/contract/softmax_instances.inc"
+PTL_INSTANTIATE_SOFTMAX()
 
 }  // namespace ptl::cpu

@@ -178,21 +178,7 @@ void batchnorm_backward(const T* gy, const T* x, const double* mean, const doubl
   batchnorm_backward_relu<T>(gy, nullptr, x, mean, invstd, w, gx, gw, gb, N, C, S, training);
 }
 
-#define PTL_INSTANTIATE(T)                                                                       \
-  template void batchnorm_prepare<T>(bool, double*, double*, T*, T*, int64_t, double, double,   \
-                                     double);                                                    \
-  template void batchnorm_stats<T>(const T*, int64_t, int64_t, int64_t, double*, double*);      \
-  template void batchnorm_apply<T>(const T*, const double*, const double*, const T*, const T*,  \
-                                   T*, int64_t, int64_t, int64_t);                               \
-  template void batchnorm_backward<T>(const T*, const T*, const double*, const double*,         \
-                                      const T*, T*, T*, T*, int64_t, int64_t, int64_t, bool); \
-  template void batchnorm_apply_relu<T>(const T*, const double*, const double*, const T*,       \
-                                        const T*, T*, int64_t, int64_t, int64_t);                \
-  template void batchnorm_backward_relu<T>(const T*, const T*, const T*, const double*,         \
-                                           const double*, const T*, T*, T*, T*, int64_t,        \
-                                           int64_t, int64_t, bool);
-PTL_INSTANTIATE(float)
-PTL_INSTANTIATE(double)
-#undef PTL_INSTANTIATE
+#include "kernels/contract/batchnorm_instances.inc"
+PTL_INSTANTIATE_BATCHNORM()
 
 }  // namespace ptl::cuda

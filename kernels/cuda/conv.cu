@@ -39,38 +39,24 @@ template <> constexpr cudnnDataType_t cudnn_type<float>() { return CUDNN_DATA_FL
 template <> constexpr cudnnDataType_t cudnn_type<double>() { return CUDNN_DATA_DOUBLE; }
 
 cudnnHandle_t cudnn_handle(int device) {
-  static auto& handles = *new PerDevice<cudnnHandle_t>;  // leaked: per_device.h
-  return handles.get(device, [](int d) {
-    DeviceGuard guard(d);
-    cudnnHandle_t h = nullptr;
-    PTL_CUDNN_CHECK(cudnnCreate(&h));
-    PTL_CUDNN_CHECK(cudnnSetStream(h, current_stream(d)));
-    return std::make_unique<cudnnHandle_t>(h);
-  });
+  return library_handle(device, cudnnCreate, cudnnSetStream, check_cudnn);
 }
 
-// Owners of cuDNN descriptors.
-struct TensorDesc {
-  cudnnTensorDescriptor_t d = nullptr;
-  TensorDesc() { PTL_CUDNN_CHECK(cudnnCreateTensorDescriptor(&d)); }
-  ~TensorDesc() { cudnnDestroyTensorDescriptor(d); }
-  TensorDesc(const TensorDesc&) = delete;
-  TensorDesc& operator=(const TensorDesc&) = delete;
+// Owners of cuDNN descriptors: Create makes one, Destroy frees it.
+template <class D, cudnnStatus_t (*Create)(D*), cudnnStatus_t (*Destroy)(D)>
+struct Desc {
+  D d = nullptr;
+  Desc() { PTL_CUDNN_CHECK(Create(&d)); }
+  ~Desc() { Destroy(d); }
+  Desc(const Desc&) = delete;
+  Desc& operator=(const Desc&) = delete;
 };
-struct FilterDesc {
-  cudnnFilterDescriptor_t d = nullptr;
-  FilterDesc() { PTL_CUDNN_CHECK(cudnnCreateFilterDescriptor(&d)); }
-  ~FilterDesc() { cudnnDestroyFilterDescriptor(d); }
-  FilterDesc(const FilterDesc&) = delete;
-  FilterDesc& operator=(const FilterDesc&) = delete;
-};
-struct ConvDesc {
-  cudnnConvolutionDescriptor_t d = nullptr;
-  ConvDesc() { PTL_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&d)); }
-  ~ConvDesc() { cudnnDestroyConvolutionDescriptor(d); }
-  ConvDesc(const ConvDesc&) = delete;
-  ConvDesc& operator=(const ConvDesc&) = delete;
-};
+using TensorDesc =
+    Desc<cudnnTensorDescriptor_t, cudnnCreateTensorDescriptor, cudnnDestroyTensorDescriptor>;
+using FilterDesc =
+    Desc<cudnnFilterDescriptor_t, cudnnCreateFilterDescriptor, cudnnDestroyFilterDescriptor>;
+using ConvDesc = Desc<cudnnConvolutionDescriptor_t, cudnnCreateConvolutionDescriptor,
+                      cudnnDestroyConvolutionDescriptor>;
 
 // One direction's algorithm, on its own convolution descriptor (which carries its math type).
 template <class Algo>
@@ -88,69 +74,43 @@ struct ConvPlan {
   Choice<cudnnConvolutionBwdFilterAlgo_t> backward_filter;
 };
 
-// The three directions' cuDNN calls, for choose() below.
-struct Forward {
-  using Perf = cudnnConvolutionFwdAlgoPerf_t;
-  static constexpr const char* name = "forward";
-  static Choice<cudnnConvolutionFwdAlgo_t>& choice(ConvPlan& p) { return p.forward; }
-  static void max_count(cudnnHandle_t h, int* n) {
-    PTL_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(h, n));
-  }
-  static void heuristics(cudnnHandle_t h, const ConvPlan& p, cudnnConvolutionDescriptor_t c,
-                         int requested, int* returned, Perf* perf) {
-    PTL_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(h, p.x.d, p.w.d, c, p.y.d, requested,
-                                                           returned, perf));
-  }
-  static size_t workspace(cudnnHandle_t h, const ConvPlan& p, cudnnConvolutionDescriptor_t c,
-                          cudnnConvolutionFwdAlgo_t algo) {
-    size_t bytes = 0;
-    PTL_CUDNN_CHECK(
-        cudnnGetConvolutionForwardWorkspaceSize(h, p.x.d, p.w.d, c, p.y.d, algo, &bytes));
-    return bytes;
-  }
-};
-
-struct BackwardData {
-  using Perf = cudnnConvolutionBwdDataAlgoPerf_t;
-  static constexpr const char* name = "backward-data";
-  static Choice<cudnnConvolutionBwdDataAlgo_t>& choice(ConvPlan& p) { return p.backward_data; }
-  static void max_count(cudnnHandle_t h, int* n) {
-    PTL_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(h, n));
-  }
-  static void heuristics(cudnnHandle_t h, const ConvPlan& p, cudnnConvolutionDescriptor_t c,
-                         int requested, int* returned, Perf* perf) {
-    PTL_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, p.w.d, p.y.d, c, p.x.d,
-                                                                requested, returned, perf));
-  }
-  static size_t workspace(cudnnHandle_t h, const ConvPlan& p, cudnnConvolutionDescriptor_t c,
-                          cudnnConvolutionBwdDataAlgo_t algo) {
-    size_t bytes = 0;
-    PTL_CUDNN_CHECK(
-        cudnnGetConvolutionBackwardDataWorkspaceSize(h, p.w.d, p.y.d, c, p.x.d, algo, &bytes));
-    return bytes;
-  }
-};
-
-struct BackwardFilter {
-  using Perf = cudnnConvolutionBwdFilterAlgoPerf_t;
-  static constexpr const char* name = "backward-filter";
-  static Choice<cudnnConvolutionBwdFilterAlgo_t>& choice(ConvPlan& p) { return p.backward_filter; }
-  static void max_count(cudnnHandle_t h, int* n) {
-    PTL_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(h, n));
-  }
-  static void heuristics(cudnnHandle_t h, const ConvPlan& p, cudnnConvolutionDescriptor_t c,
-                         int requested, int* returned, Perf* perf) {
-    PTL_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, p.x.d, p.y.d, c, p.w.d,
-                                                                  requested, returned, perf));
-  }
-  static size_t workspace(cudnnHandle_t h, const ConvPlan& p, cudnnConvolutionDescriptor_t c,
-                          cudnnConvolutionBwdFilterAlgo_t algo) {
-    size_t bytes = 0;
-    PTL_CUDNN_CHECK(
-        cudnnGetConvolutionBackwardFilterWorkspaceSize(h, p.x.d, p.y.d, c, p.w.d, algo, &bytes));
-    return bytes;
-  }
-};
+// The three directions' cuDNN calls, for choose() below: a direction's heuristics and workspace
+// queries take the plan's descriptors in the same order (arg_a, arg_b, conv, arg_d), so one
+// definition serves the three; the checks still name the cuDNN function that failed.
+#define PTL_CONV_DIRECTION(Dir, label, member, Algo, PerfT, max_count_fn, heuristics_fn,          \
+                           workspace_fn, arg_a, arg_b, arg_d)                                      \
+  struct Dir {                                                                                     \
+    using Perf = PerfT;                                                                            \
+    static constexpr const char* name = label;                                                     \
+    static Choice<Algo>& choice(ConvPlan& p) { return p.member; }                                  \
+    static void max_count(cudnnHandle_t h, int* n) { PTL_CUDNN_CHECK(max_count_fn(h, n)); }        \
+    static void heuristics(cudnnHandle_t h, const ConvPlan& p, cudnnConvolutionDescriptor_t c,    \
+                           int requested, int* returned, Perf* perf) {                             \
+      PTL_CUDNN_CHECK(                                                                             \
+          heuristics_fn(h, p.arg_a.d, p.arg_b.d, c, p.arg_d.d, requested, returned, perf));        \
+    }                                                                                              \
+    static size_t workspace(cudnnHandle_t h, const ConvPlan& p, cudnnConvolutionDescriptor_t c,   \
+                            Algo algo) {                                                           \
+      size_t bytes = 0;                                                                            \
+      PTL_CUDNN_CHECK(workspace_fn(h, p.arg_a.d, p.arg_b.d, c, p.arg_d.d, algo, &bytes));          \
+      return bytes;                                                                                \
+    }                                                                                              \
+  };
+PTL_CONV_DIRECTION(Forward, "forward", forward, cudnnConvolutionFwdAlgo_t,
+                   cudnnConvolutionFwdAlgoPerf_t, cudnnGetConvolutionForwardAlgorithmMaxCount,
+                   cudnnGetConvolutionForwardAlgorithm_v7,
+                   cudnnGetConvolutionForwardWorkspaceSize, x, w, y)
+PTL_CONV_DIRECTION(BackwardData, "backward-data", backward_data, cudnnConvolutionBwdDataAlgo_t,
+                   cudnnConvolutionBwdDataAlgoPerf_t,
+                   cudnnGetConvolutionBackwardDataAlgorithmMaxCount,
+                   cudnnGetConvolutionBackwardDataAlgorithm_v7,
+                   cudnnGetConvolutionBackwardDataWorkspaceSize, w, y, x)
+PTL_CONV_DIRECTION(BackwardFilter, "backward-filter", backward_filter,
+                   cudnnConvolutionBwdFilterAlgo_t, cudnnConvolutionBwdFilterAlgoPerf_t,
+                   cudnnGetConvolutionBackwardFilterAlgorithmMaxCount,
+                   cudnnGetConvolutionBackwardFilterAlgorithm_v7,
+                   cudnnGetConvolutionBackwardFilterWorkspaceSize, x, y, w)
+#undef PTL_CONV_DIRECTION
 
 struct Settings {
   cudnnDataType_t compute;  // CUDNN_DATA_FLOAT or CUDNN_DATA_DOUBLE
@@ -324,12 +284,7 @@ void conv2d_backward_weight(const T* gy, const T* x, T* gw, T* gb, const ConvGeo
     PTL_CUDNN_CHECK(cudnnConvolutionBackwardBias(c.handle, &one, p.y.d, gy, &zero, p.bias.d, gb));
 }
 
-#define PTL_INSTANTIATE(T)                                                                    \
-  template void conv2d_forward<T>(const T*, const T*, const T*, T*, const ConvGeometry&);     \
-  template void conv2d_backward_input<T>(const T*, const T*, T*, const ConvGeometry&);        \
-  template void conv2d_backward_weight<T>(const T*, const T*, T*, T*, const ConvGeometry&);
-PTL_INSTANTIATE(float)
-PTL_INSTANTIATE(double)
-#undef PTL_INSTANTIATE
+#include "kernels/contract/conv_instances.inc"
+PTL_INSTANTIATE_CONV()
 
 }  // namespace ptl::cuda

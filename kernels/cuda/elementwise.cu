@@ -1,5 +1,6 @@
 // CUDA element-wise kernels (kernels/contract/elementwise.inc); per-element math from
 // kernels/elementwise_math.h, the same functions the CPU kernels run.
+#include "kernels/convert_dispatch.h"
 #include "kernels/cuda/kernels.h"
 #include "kernels/cuda/launch.cuh"
 
@@ -86,19 +87,6 @@ void strided_copy_words(const StridedIndex<2>& ix, const void* src, void* dst) {
   PTL_CUDA_CHECK_LAUNCH();
 }
 
-template <class From>
-void convert_from(const From* src, void* dst, DType to, int64_t n) {
-  const unsigned g = grid_for(n);
-  cudaStream_t st = stream();
-  switch (to) {
-    case DType::F32: convert_kernel<<<g, kBlock, 0, st>>>(src, static_cast<float*>(dst), n); break;
-    case DType::F64: convert_kernel<<<g, kBlock, 0, st>>>(src, static_cast<double*>(dst), n); break;
-    case DType::I64: convert_kernel<<<g, kBlock, 0, st>>>(src, static_cast<int64_t*>(dst), n); break;
-    case DType::I32: convert_kernel<<<g, kBlock, 0, st>>>(src, static_cast<int32_t*>(dst), n); break;
-  }
-  PTL_CUDA_CHECK_LAUNCH();
-}
-
 }  // namespace
 
 template <class T>
@@ -160,29 +148,13 @@ void fill(T* p, int64_t n, T value) {
 
 void convert(const void* src, DType from, void* dst, DType to, int64_t n) {
   if (n <= 0) return;
-  switch (from) {
-    case DType::F32: convert_from(static_cast<const float*>(src), dst, to, n); break;
-    case DType::F64: convert_from(static_cast<const double*>(src), dst, to, n); break;
-    case DType::I64: convert_from(static_cast<const int64_t*>(src), dst, to, n); break;
-    case DType::I32: convert_from(static_cast<const int32_t*>(src), dst, to, n); break;
-  }
+  dispatch_convert(src, from, dst, to, [n](const auto* s, auto* d) {
+    convert_kernel<<<grid_for(n), kBlock, 0, stream()>>>(s, d, n);
+    PTL_CUDA_CHECK_LAUNCH();
+  });
 }
 
-template void fill<float>(float*, int64_t, float);
-template void fill<double>(double*, int64_t, double);
-template void fill<int64_t>(int64_t*, int64_t, int64_t);
-template void fill<int32_t>(int32_t*, int64_t, int32_t);
-
-#define PTL_INSTANTIATE(T)                                                                       \
-  template void unary_forward<T>(UnaryOp, const UnaryParams&, const T*, T*, int64_t);           \
-  template void unary_backward<T>(UnaryOp, const UnaryParams&, const T*, const T*, const T*, T*, \
-                                  int64_t);                                                      \
-  template void binary_forward<T>(BinaryOp, const std::vector<int64_t>&, const T*,              \
-                                  const std::vector<int64_t>&, const T*,                        \
-                                  const std::vector<int64_t>&, T*);              \
-  template void add_relu_forward<T>(const T*, const T*, T*, int64_t);
-PTL_INSTANTIATE(float)
-PTL_INSTANTIATE(double)
-#undef PTL_INSTANTIATE
+#include "kernels/contract/elementwise_instances.inc"
+PTL_INSTANTIATE_ELEMENTWISE()
 
 }  // namespace ptl::cuda

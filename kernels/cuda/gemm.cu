@@ -16,14 +16,7 @@ namespace ptl::cuda {
 namespace {
 
 cublasHandle_t cublas_handle(int device) {
-  static auto& handles = *new PerDevice<cublasHandle_t>;  // leaked: per_device.h
-  return handles.get(device, [](int d) {
-    DeviceGuard guard(d);
-    cublasHandle_t h = nullptr;
-    PTL_CUBLAS_CHECK(cublasCreate(&h));
-    PTL_CUBLAS_CHECK(cublasSetStream(h, current_stream(d)));
-    return std::make_unique<cublasHandle_t>(h);
-  });
+  return library_handle(device, cublasCreate, cublasSetStream, check_cublas);
 }
 
 cublasStatus_t gemm_64(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int64_t m,
@@ -53,9 +46,7 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
                            c.ld_first, A, c.ld_second, &beta, C, c.ldc));
 }
 
-template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t,
-                          const float*, int64_t, float, float*, int64_t);
-template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t,
-                           const double*, int64_t, double, double*, int64_t);
+#include "kernels/contract/gemm_instances.inc"
+PTL_INSTANTIATE_GEMM()
 
 }  // namespace ptl::cuda

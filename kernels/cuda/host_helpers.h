@@ -200,6 +200,19 @@ inline PoolTableView view_pool_table(const PoolTable& t, const int64_t* words) {
   return v;
 }
 
+// f(o) for every output o = oh * OW + ow of one plane whose window holds the input (h, w), in
+// increasing o: the outputs that the CPU's scatter adds into (h, w), in its order.
+template <class F>
+PTL_HD void for_each_window_over(const PoolTableView& v, int64_t h, int64_t w, F f) {
+  for (int64_t oh = v.hlo[h]; oh <= v.hhi[h]; ++oh) {
+    if (h < v.h0[oh] || h >= v.h1[oh]) continue;
+    for (int64_t ow = v.wlo[w]; ow <= v.whi[w]; ++ow) {
+      if (w < v.w0[ow] || w >= v.w1[ow]) continue;
+      f(oh * v.OW + ow);
+    }
+  }
+}
+
 // Max-pool input gradient at (h, w) of one plane: the sum of gy over the outputs whose window
 // holds (h, w) and whose argmax idx is h * W + w, added in increasing output order from 0: the
 // CPU's scatter (kernels/cpu/pool.cpp) seen from the input side, bit for bit.
@@ -207,14 +220,9 @@ template <class T>
 PTL_HD T max_pool_gather(const PoolTableView& v, const int64_t* idx, const T* gy, int64_t h, int64_t w) {
   const int64_t k = h * v.W + w;
   T acc = T(0);
-  for (int64_t oh = v.hlo[h]; oh <= v.hhi[h]; ++oh) {
-    if (h < v.h0[oh] || h >= v.h1[oh]) continue;
-    for (int64_t ow = v.wlo[w]; ow <= v.whi[w]; ++ow) {
-      if (w < v.w0[ow] || w >= v.w1[ow]) continue;
-      const int64_t o = oh * v.OW + ow;
-      if (idx[o] == k) acc += gy[o];
-    }
-  }
+  for_each_window_over(v, h, w, [&](int64_t o) {
+    if (idx[o] == k) acc += gy[o];
+  });
   return acc;
 }
 
@@ -223,14 +231,9 @@ PTL_HD T max_pool_gather(const PoolTableView& v, const int64_t* idx, const T* gy
 template <class T>
 PTL_HD T avg_pool_gather(const PoolTableView& v, const T* gy, int64_t h, int64_t w) {
   T acc = T(0);
-  for (int64_t oh = v.hlo[h]; oh <= v.hhi[h]; ++oh) {
-    if (h < v.h0[oh] || h >= v.h1[oh]) continue;
-    for (int64_t ow = v.wlo[w]; ow <= v.whi[w]; ++ow) {
-      if (w < v.w0[ow] || w >= v.w1[ow]) continue;
-      const int64_t o = oh * v.OW + ow;
-      acc += static_cast<T>(static_cast<double>(gy[o]) / v.divisor[o]);
-    }
-  }
+  for_each_window_over(v, h, w, [&](int64_t o) {
+    acc += static_cast<T>(static_cast<double>(gy[o]) / v.divisor[o]);
+  });
   return acc;
 }
 

@@ -22,39 +22,42 @@ namespace {
 
 constexpr int64_t kChunk = 1 << 14;  // elements per work item
 
-template <class Slot>
-__global__ void sgd_kernel(const Slot* __restrict__ slots, const ChunkItem* __restrict__ items, int64_t n_items) {
-  using T = typename std::remove_pointer<decltype(Slot::p)>::type;
-  for (int64_t b = blockIdx.x; b < n_items; b += gridDim.x) {
-    const ChunkItem item = items[b];
-    const Slot s = slots[item.slot];
-    const int64_t end = min(s.n, item.begin + kChunk);
-    for (int64_t i = item.begin + threadIdx.x; i < end; i += blockDim.x) {
-      T p = s.p[i];
-      T buf = s.buf ? s.buf[i] : T(0);  // without momentum the buffer is never read
-      sgd_elem(p, buf, s.g[i], s.h);
-      s.p[i] = p;
-      if (s.buf) s.buf[i] = buf;
-    }
+// One element of a slot: SGD (optim_math.h: sgd_elem) and Adam (adam_elem).
+struct SgdElem {
+  template <class Slot>
+  __device__ void operator()(const Slot& s, int64_t i) const {
+    using T = typename std::remove_pointer<decltype(Slot::p)>::type;
+    T p = s.p[i];
+    T buf = s.buf ? s.buf[i] : T(0);  // without momentum the buffer is never read
+    sgd_elem(p, buf, s.g[i], s.h);
+    s.p[i] = p;
+    if (s.buf) s.buf[i] = buf;
   }
-}
+};
 
-template <class Slot>
-__global__ void adam_kernel(const Slot* __restrict__ slots, const ChunkItem* __restrict__ items, int64_t n_items) {
-  using T = typename std::remove_pointer<decltype(Slot::p)>::type;
+struct AdamElem {
+  template <class Slot>
+  __device__ void operator()(const Slot& s, int64_t i) const {
+    using T = typename std::remove_pointer<decltype(Slot::p)>::type;
+    T p = s.p[i], m = s.m[i], v = s.v[i];
+    T vmax = s.vmax ? s.vmax[i] : T(0);  // not read without AMSGrad
+    adam_elem(p, m, v, vmax, s.g[i], s.h);
+    s.p[i] = p;
+    s.m[i] = m;
+    s.v[i] = v;
+    if (s.vmax) s.vmax[i] = vmax;
+  }
+};
+
+// Each block takes work items and applies Elem to every element of the item's chunk.
+template <class Slot, class Elem>
+__global__ void multi_tensor_kernel(const Slot* __restrict__ slots,
+                                    const ChunkItem* __restrict__ items, int64_t n_items) {
   for (int64_t b = blockIdx.x; b < n_items; b += gridDim.x) {
     const ChunkItem item = items[b];
     const Slot s = slots[item.slot];
     const int64_t end = min(s.n, item.begin + kChunk);
-    for (int64_t i = item.begin + threadIdx.x; i < end; i += blockDim.x) {
-      T p = s.p[i], m = s.m[i], v = s.v[i];
-      T vmax = s.vmax ? s.vmax[i] : T(0);  // not read without AMSGrad
-      adam_elem(p, m, v, vmax, s.g[i], s.h);
-      s.p[i] = p;
-      s.m[i] = m;
-      s.v[i] = v;
-      if (s.vmax) s.vmax[i] = vmax;
-    }
+    for (int64_t i = item.begin + threadIdx.x; i < end; i += blockDim.x) Elem{}(s, i);
   }
 }
 
@@ -90,17 +93,15 @@ void launch_multi_tensor(const std::vector<Slot>& slots, Kernel kernel) {
 
 template <class T>
 void sgd_update(const std::vector<SgdSlot<T>>& slots) {
-  launch_multi_tensor(slots, sgd_kernel<SgdSlot<T>>);
+  launch_multi_tensor(slots, multi_tensor_kernel<SgdSlot<T>, SgdElem>);
 }
 
 template <class T>
 void adam_update(const std::vector<AdamSlot<T>>& slots) {
-  launch_multi_tensor(slots, adam_kernel<AdamSlot<T>>);
+  launch_multi_tensor(slots, multi_tensor_kernel<AdamSlot<T>, AdamElem>);
 }
 
-template void sgd_update<float>(const std::vector<SgdSlot<float>>&);
-template void sgd_update<double>(const std::vector<SgdSlot<double>>&);
-template void adam_update<float>(const std::vector<AdamSlot<float>>&);
-template void adam_update<double>(const std::vector<AdamSlot<double>>&);
+#include "kernels/contract/optim_instances.inc"
+PTL_INSTANTIATE_OPTIM()
 
 }  // namespace ptl::cuda

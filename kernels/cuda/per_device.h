@@ -41,4 +41,22 @@ class PerDevice {
   std::vector<std::unique_ptr<T>> items_;
 };
 
+// The handle of a CUDA library (cuBLAS, cuDNN) for `device`: made on the device's first use by
+// create(&h) with the device current, bound to the device's current stream by set_stream; a
+// failing status goes to check (check_cublas, check_cudnn of check.h). One leaked PerDevice per
+// handle type.
+template <class Handle, class Status>
+Handle library_handle(int device, Status (*create)(Handle*),
+                      Status (*set_stream)(Handle, cudaStream_t),
+                      void (*check)(Status, const char*, const char*, int)) {
+  static auto& handles = *new PerDevice<Handle>;  // leaked: file comment
+  return handles.get(device, [&](int d) {
+    DeviceGuard guard(d);
+    Handle h = nullptr;
+    check(create(&h), "creating the handle", __FILE__, __LINE__);
+    check(set_stream(h, current_stream(d)), "setting the handle's stream", __FILE__, __LINE__);
+    return std::make_unique<Handle>(h);
+  });
+}
+
 }  // namespace ptl::cuda

@@ -127,55 +127,42 @@ __global__ void avg_pool_backward_kernel(const T* __restrict__ gy, T* __restrict
   }
 }
 
+// Runs kernel(args..., tables) over n elements with pw's tables uploaded; nothing for n == 0. For
+// an average pool, `avg` names the caller and pw's divisors are checked first (null otherwise).
+template <class Kernel, class... Args>
+void launch_pool(const char* avg, int64_t n, const PoolWindows& pw, Kernel kernel, Args... args) {
+  if (n == 0) return;
+  if (avg)
+    PTL_CHECK(static_cast<int64_t>(pw.divisor.size()) == pw.OH * pw.OW, avg, ": ", pw.divisor.size(),
+              " divisors for ", pw.OH * pw.OW, " outputs");
+  const PoolTableView pv = upload(pw);
+  kernel<<<grid_for(n), kBlock, 0, stream()>>>(args..., pv);
+  PTL_CUDA_CHECK_LAUNCH();
+}
+
 }  // namespace
 
 template <class T>
 void max_pool_forward(const T* x, T* y, int64_t* idx, int64_t planes, const PoolWindows& pw) {
-  const int64_t n = planes * pw.OH * pw.OW;
-  if (n == 0) return;
-  const PoolTableView pv = upload(pw);
-  max_pool_forward_kernel<T><<<grid_for(n), kBlock, 0, stream()>>>(x, y, idx, planes, pv);
-  PTL_CUDA_CHECK_LAUNCH();
+  launch_pool(nullptr, planes * pw.OH * pw.OW, pw, max_pool_forward_kernel<T>, x, y, idx, planes);
 }
 
 template <class T>
 void max_pool_backward(const T* gy, const int64_t* idx, T* gx, int64_t planes, const PoolWindows& pw) {
-  const int64_t n = planes * pw.H * pw.W;
-  if (n == 0) return;
-  const PoolTableView pv = upload(pw);
-  max_pool_backward_kernel<T><<<grid_for(n), kBlock, 0, stream()>>>(gy, idx, gx, planes, pv);
-  PTL_CUDA_CHECK_LAUNCH();
+  launch_pool(nullptr, planes * pw.H * pw.W, pw, max_pool_backward_kernel<T>, gy, idx, gx, planes);
 }
 
 template <class T>
 void avg_pool_forward(const T* x, T* y, int64_t planes, const PoolWindows& pw) {
-  const int64_t n = planes * pw.OH * pw.OW;
-  if (n == 0) return;
-  PTL_CHECK(static_cast<int64_t>(pw.divisor.size()) == pw.OH * pw.OW, "avg_pool_forward: ", pw.divisor.size(),
-            " divisors for ", pw.OH * pw.OW, " outputs");
-  const PoolTableView pv = upload(pw);
-  avg_pool_forward_kernel<T><<<grid_for(n), kBlock, 0, stream()>>>(x, y, planes, pv);
-  PTL_CUDA_CHECK_LAUNCH();
+  launch_pool("avg_pool_forward", planes * pw.OH * pw.OW, pw, avg_pool_forward_kernel<T>, x, y, planes);
 }
 
 template <class T>
 void avg_pool_backward(const T* gy, T* gx, int64_t planes, const PoolWindows& pw) {
-  const int64_t n = planes * pw.H * pw.W;
-  if (n == 0) return;
-  PTL_CHECK(static_cast<int64_t>(pw.divisor.size()) == pw.OH * pw.OW, "avg_pool_backward: ", pw.divisor.size(),
-            " divisors for ", pw.OH * pw.OW, " outputs");
-  const PoolTableView pv = upload(pw);
-  avg_pool_backward_kernel<T><<<grid_for(n), kBlock, 0, stream()>>>(gy, gx, planes, pv);
-  PTL_CUDA_CHECK_LAUNCH();
+  launch_pool("avg_pool_backward", planes * pw.H * pw.W, pw, avg_pool_backward_kernel<T>, gy, gx, planes);
 }
 
-#define PTL_INSTANTIATE(T)                                                                          \
-  template void max_pool_forward<T>(const T*, T*, int64_t*, int64_t, const PoolWindows&);           \
-  template void max_pool_backward<T>(const T*, const int64_t*, T*, int64_t, const PoolWindows&);    \
-  template void avg_pool_forward<T>(const T*, T*, int64_t, const PoolWindows&);                     \
-  template void avg_pool_backward<T>(const T*, T*, int64_t, const PoolWindows&);
-PTL_INSTANTIATE(float)
-PTL_INSTANTIATE(double)
-#undef PTL_INSTANTIATE
+#include "kernels/contract/pool_instances.inc"
+PTL_INSTANTIATE_POOL()
 
 }  // namespace ptl::cuda

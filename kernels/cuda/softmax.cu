@@ -20,6 +20,21 @@ constexpr int kWarpsPerBlock = kBlock / 32;
   for (int64_t r = static_cast<int64_t>(blockIdx.x) * (blockDim.x >> 5) + (threadIdx.x >> 5); r < (rows); \
        r += static_cast<int64_t>(gridDim.x) * (blockDim.x >> 5))
 
+// log(sum(exp(p[s]))) over the row p[0, size), in double, by one warp (`lane`: the thread's
+// lane): the row's maximum m, then m + log(sum(exp(p[s] - m))), both reduced across the warp.
+template <class T>
+__device__ double warp_row_lse(const T* __restrict__ p, int64_t size, int lane) {
+  double m = -INFINITY;
+  for (int64_t s = lane; s < size; s += 32) {
+    const double v = static_cast<double>(p[s]);
+    m = m < v ? v : m;
+  }
+  m = warp_max_all(m);
+  double z = 0;
+  for (int64_t s = lane; s < size; s += 32) z += exp(static_cast<double>(p[s]) - m);
+  return m + log(warp_sum_all(z));
+}
+
 template <class T>
 __global__ void log_softmax_rows_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t rows,
                                         int64_t size) {
@@ -27,15 +42,7 @@ __global__ void log_softmax_rows_kernel(const T* __restrict__ x, T* __restrict__
   PTL_WARP_ROW_LOOP(r, rows) {
     const T* p = x + r * size;
     T* q = y + r * size;
-    double m = -INFINITY;
-    for (int64_t s = lane; s < size; s += 32) {
-      const double v = static_cast<double>(p[s]);
-      m = m < v ? v : m;
-    }
-    m = warp_max_all(m);
-    double z = 0;
-    for (int64_t s = lane; s < size; s += 32) z += exp(static_cast<double>(p[s]) - m);
-    const double lse = m + log(warp_sum_all(z));
+    const double lse = warp_row_lse(p, size, lane);
     for (int64_t s = lane; s < size; s += 32) q[s] = static_cast<T>(static_cast<double>(p[s]) - lse);
   }
 }
@@ -99,15 +106,7 @@ __global__ void cross_entropy_rows_kernel(const T* __restrict__ logits, const in
   const int lane = threadIdx.x & 31;
   PTL_WARP_ROW_LOOP(n, N) {
     const T* x = logits + n * K;
-    double m = -INFINITY;
-    for (int64_t k = lane; k < K; k += 32) {
-      const double v = static_cast<double>(x[k]);
-      m = m < v ? v : m;
-    }
-    m = warp_max_all(m);
-    double z = 0;
-    for (int64_t k = lane; k < K; k += 32) z += exp(static_cast<double>(x[k]) - m);
-    const double lse = m + log(warp_sum_all(z));
+    const double lse = warp_row_lse(x, K, lane);
     double sum_logp = 0;
     for (int64_t k = lane; k < K; k += 32) {
       const double lp = static_cast<double>(x[k]) - lse;
@@ -201,13 +200,7 @@ void cross_entropy_backward(const T* prob, const int64_t* target, const T* g, T*
   PTL_CUDA_CHECK_LAUNCH();
 }
 
-#define PTL_INSTANTIATE(T)                                                                          \
-  template void log_softmax_forward<T>(const T*, T*, int64_t, int64_t, int64_t);                    \
-  template void log_softmax_backward<T>(const T*, const T*, T*, int64_t, int64_t, int64_t);         \
-  template void cross_entropy_forward<T>(const T*, const int64_t*, T*, T*, int64_t, int64_t, double); \
-  template void cross_entropy_backward<T>(const T*, const int64_t*, const T*, T*, int64_t, int64_t, double);
-PTL_INSTANTIATE(float)
-PTL_INSTANTIATE(double)
-#undef PTL_INSTANTIATE
+#include "kernels/contract/softmax_instances.inc"
+PTL_INSTANTIATE_SOFTMAX()
 
 }  // namespace ptl::cuda
