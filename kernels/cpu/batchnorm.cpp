@@ -1,15 +1,13 @@
 #include "kernels/cpu/batchnorm.h"
 
 #include <algorithm>
-#include <cmath>
+#include <memory>
 
 #include "engine/parallel.h"
 
 namespace ptl::cpu {
 
 namespace {
-// The products that the masked (fused relu) and plain variants share are written as explicit
-// fma so both compile to the same rounding whatever the compiler contracts.
 // Double-precision sums over float rows with kLanes independent partial sums (lane j takes the
 // elements whose index in the row is j mod kLanes), combined in lane order at the end. The lanes
 // let the compiler vectorise and hide the add latency; the order is fixed by the shape alone,
@@ -57,28 +55,20 @@ inline void add_grad_row(Lanes& sg, Lanes& sgx, const T* g, const T* p, int64_t 
     for (int j = 0; j < kLanes; ++j) {
       const double gv = static_cast<double>(g[i + j]);
       sg.v[j] += gv;
-      sgx.v[j] = std::fma(gv, static_cast<double>(p[i + j]) - m, sgx.v[j]);
+      sgx.v[j] += gv * (static_cast<double>(p[i + j]) - m);
     }
   for (int j = 0; i < S; ++i, ++j) {
     const double gv = static_cast<double>(g[i]);
     sg.v[j] += gv;
-    sgx.v[j] = std::fma(gv, static_cast<double>(p[i]) - m, sgx.v[j]);
+    sgx.v[j] += gv * (static_cast<double>(p[i]) - m);
   }
 }
-// as add_grad_row with g[i] replaced by (y[i] > 0 ? g[i] : 0)
+// out[i] = y[i] > 0 ? g[i] : 0, relu's backward (both loads unconditional, so it vectorises).
 template <class T>
-inline void add_grad_row_masked(Lanes& sg, Lanes& sgx, const T* g, const T* y, const T* p, int64_t S, double m) {
-  int64_t i = 0;
-  for (; i + kLanes <= S; i += kLanes)
-    for (int j = 0; j < kLanes; ++j) {
-      const double gv = static_cast<double>(y[i + j] > T(0) ? g[i + j] : T(0));
-      sg.v[j] += gv;
-      sgx.v[j] = std::fma(gv, static_cast<double>(p[i + j]) - m, sgx.v[j]);
-    }
-  for (int j = 0; i < S; ++i, ++j) {
-    const double gv = static_cast<double>(y[i] > T(0) ? g[i] : T(0));
-    sg.v[j] += gv;
-    sgx.v[j] = std::fma(gv, static_cast<double>(p[i]) - m, sgx.v[j]);
+inline void mask_row(const T* g, const T* y, T* out, int64_t S) {
+  for (int64_t i = 0; i < S; ++i) {
+    const T gi = g[i], yi = y[i];
+    out[i] = yi > T(0) ? gi : T(0);
   }
 }
 }  // namespace
@@ -136,39 +126,36 @@ template <class T>
 void backward_impl(const T* gy, const T* y, const T* x, const double* mean, const double* invstd,
                    const T* w, T* gx, T* gw, T* gb, int64_t N, int64_t C, int64_t S, bool training) {
   const double M = static_cast<double>(N * S);
+  // The fused relu masks each row of gy into a scratch row first, so the fused and the plain
+  // op run the very same arithmetic below (bit-identical whatever the compiler contracts).
   parallel_for(C, 1, [&](int64_t c0, int64_t c1) {
+    std::unique_ptr<T[]> masked(y ? new T[static_cast<size_t>(S)] : nullptr);
+    auto gy_row = [&](int64_t n, int64_t c) -> const T* {
+      const T* g = gy + (n * C + c) * S;
+      if (!y) return g;
+      mask_row(g, y + (n * C + c) * S, masked.get(), S);
+      return masked.get();
+    };
     for (int64_t c = c0; c < c1; ++c) {
       // sum(gy) and sum(gy * xhat) for the channel.
       Lanes lg, lgx;
-      for (int64_t n = 0; n < N; ++n)
-        if (y)
-          add_grad_row_masked(lg, lgx, gy + (n * C + c) * S, y + (n * C + c) * S, x + (n * C + c) * S, S, mean[c]);
-        else
-          add_grad_row(lg, lgx, gy + (n * C + c) * S, x + (n * C + c) * S, S, mean[c]);
+      const double mc = mean[c];
+      for (int64_t n = 0; n < N; ++n) add_grad_row(lg, lgx, gy_row(n, c), x + (n * C + c) * S, S, mc);
       const double sg = lg.total(), sgx = lgx.total() * invstd[c];
       if (gw) gw[c] = static_cast<T>(sgx);
       if (gb) gb[c] = static_cast<T>(sg);
       if (!gx) continue;
       const double k = invstd[c] * (w ? static_cast<double>(w[c]) : 1.0);
+      // dx = k * (gy - mean(gy) - xhat * mean(gy * xhat)) in training, k * gy in evaluation
+      const double a = sg / M, bcoef = sgx / M * invstd[c];
       for (int64_t n = 0; n < N; ++n) {
-        const T* g = gy + (n * C + c) * S;
+        const T* g = gy_row(n, c);
         const T* p = x + (n * C + c) * S;
         T* o = gx + (n * C + c) * S;
-        const T* q = y ? y + (n * C + c) * S : nullptr;
-        if (training) {
-          // dx = k * (gy - mean(gy) - xhat * mean(gy * xhat))
-          const double a = sg / M, bcoef = sgx / M * invstd[c], mc = mean[c];
-          if (q)
-            for (int64_t i = 0; i < S; ++i)
-              o[i] = static_cast<T>(k * std::fma(mc - p[i], bcoef, static_cast<double>(q[i] > T(0) ? g[i] : T(0)) - a));
-          else
-            for (int64_t i = 0; i < S; ++i) o[i] = static_cast<T>(k * std::fma(mc - p[i], bcoef, static_cast<double>(g[i]) - a));
-        } else {
-          if (q)
-            for (int64_t i = 0; i < S; ++i) o[i] = static_cast<T>(k * (q[i] > T(0) ? g[i] : T(0)));
-          else
-            for (int64_t i = 0; i < S; ++i) o[i] = static_cast<T>(k * g[i]);
-        }
+        if (training)
+          for (int64_t i = 0; i < S; ++i) o[i] = static_cast<T>(k * (g[i] - a - (p[i] - mc) * bcoef));
+        else
+          for (int64_t i = 0; i < S; ++i) o[i] = static_cast<T>(k * g[i]);
       }
     }
   });
