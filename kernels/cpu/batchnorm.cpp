@@ -1,6 +1,7 @@
 #include "kernels/cpu/batchnorm.h"
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 
 #include "engine/parallel.h"
