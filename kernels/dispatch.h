@@ -14,6 +14,7 @@
 #include "kernels/cpu/pool.h"
 #include "kernels/cpu/reduce.h"
 #include "kernels/cpu/softmax.h"
+#include "kernels/cpu/triplet.h"
 
 #if PTL_WITH_CUDA
 #include "kernels/cuda/kernels.h"

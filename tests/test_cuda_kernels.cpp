@@ -28,6 +28,7 @@
 #include "kernels/cpu/pool.h"
 #include "kernels/cpu/reduce.h"
 #include "kernels/cpu/softmax.h"
+#include "kernels/cpu/triplet.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/kernels.h"
 #include "kernels/cuda/runtime.h"
@@ -407,11 +408,13 @@ TEST_CASE("cuda extreme_dim: first index on ties, NaN propagates; backward", "[c
 // ---------------------------------------------------------------- softmax and cross-entropy
 
 namespace {
+// Row-wise kernels: warp rows (inner 1; short, long, of one element) and column loops (inner > 1).
+const Dims3 kRowShapes[] = {{64, 751, 1}, {4, 10, 37}, {3, 5000, 1}, {5, 1, 1}, {2, 3, 4}};
+
 template <class T>
 void check_log_softmax() {
-  const Dims3 shapes[] = {{64, 751, 1}, {4, 10, 37}, {3, 5000, 1}, {5, 1, 1}, {2, 3, 4}};
   uint32_t seed = 80;
-  for (const Dims3& s : shapes) {
+  for (const Dims3& s : kRowShapes) {
     INFO("log_softmax (" << s.outer << ", " << s.size << ", " << s.inner << ")");
     const size_t n = static_cast<size_t>(s.outer * s.size * s.inner);
     const auto x = test::random_vector<T>(n, seed++, -6, 6);
@@ -478,6 +481,60 @@ TEST_CASE("cuda cross-entropy: loss on the device, NaN for a bad target, backwar
   SKIP_WITHOUT_GPU();
   check_cross_entropy<float>();
   check_cross_entropy<double>();
+}
+
+// ---------------------------------------------------------------- triplet mining
+
+namespace {
+template <class T>
+void check_batch_hard_mine() {
+  // Distances rounded to a coarse grid (ties), a few NaNs, and labels drawn from few classes;
+  // the last case has an anchor alone in its class (no positive) and N = 1 (no negative).
+  struct Case {
+    int64_t N, classes;
+    bool nan;
+  };
+  const Case cases[] = {{64, 16, false}, {100, 7, true}, {33, 2, false}, {5, 5, false}, {1, 1, false}};
+  uint32_t seed = 97;
+  for (const Case& c : cases) {
+    INFO("batch_hard_mine N " << c.N << ", classes " << c.classes << ", nan " << c.nan);
+    const size_t n = static_cast<size_t>(c.N * c.N), N = static_cast<size_t>(c.N);
+    auto dist = test::random_vector<T>(n, seed++, 0, 4);
+    for (T& d : dist) d = std::round(d * T(4)) / T(4);
+    if (c.nan) dist[n / 3] = dist[n / 2] = std::numeric_limits<T>::quiet_NaN();
+    std::vector<int64_t> labels(N);
+    std::mt19937 gen(seed++);
+    for (auto& l : labels) l = static_cast<int64_t>(gen() % c.classes);
+    std::vector<T> pv(N), nv(N);
+    std::vector<int64_t> pi(N), ni(N);
+    cpu::batch_hard_mine(dist.data(), labels.data(), pv.data(), pi.data(), nv.data(), ni.data(), c.N);
+    DeviceVec<T> ddist(dist), dpv(N), dnv(N);
+    DeviceVec<int64_t> dlabels(labels), dpi(N), dni(N);
+    cuda::batch_hard_mine(ddist.get(), dlabels.get(), dpv.get(), dpi.get(), dnv.get(), dni.get(), c.N);
+    CHECK_SAME(dpi.host(), pi);
+    CHECK_SAME(dni.host(), ni);
+    CHECK_CLOSE(dpv.host(), pv, 0.0, 0.0);  // exact; NaN matches NaN
+    CHECK_CLOSE(dnv.host(), nv, 0.0, 0.0);
+
+    // The gather of the mined positives and its scatter backward.
+    const auto g = test::random_vector<T>(N, seed++);
+    std::vector<T> out(N), gx(n);
+    cpu::gather_pairs_forward(dist.data(), pi.data(), out.data(), c.N, c.N);
+    cpu::gather_pairs_backward(g.data(), pi.data(), gx.data(), c.N, c.N);
+    DeviceVec<T> dout(N), dg(g), dgx(n);
+    cuda::gather_pairs_forward(ddist.get(), dpi.get(), dout.get(), c.N, c.N);
+    cuda::gather_pairs_backward(dg.get(), dpi.get(), dgx.get(), c.N, c.N);
+    CHECK_CLOSE(dout.host(), out, 0.0, 0.0);
+    CHECK_SAME(dgx.host(), gx);
+  }
+}
+}  // namespace
+
+TEST_CASE("cuda batch-hard mining picks the CPU's indices (ties, NaN, no positive or negative); gather_pairs",
+          "[cuda]") {
+  SKIP_WITHOUT_GPU();
+  check_batch_hard_mine<float>();
+  check_batch_hard_mine<double>();
 }
 
 // ---------------------------------------------------------------- batch norm

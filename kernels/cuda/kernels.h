@@ -21,4 +21,5 @@ namespace ptl::cuda {
 #include "kernels/contract/pool.inc"
 #include "kernels/contract/reduce.inc"
 #include "kernels/contract/softmax.inc"
+#include "kernels/contract/triplet.inc"
 }  // namespace ptl::cuda
