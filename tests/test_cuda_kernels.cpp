@@ -24,6 +24,7 @@
 #include "kernels/cpu/batchnorm.h"
 #include "kernels/cpu/bconv.h"
 #include "kernels/cpu/elementwise.h"
+#include "kernels/cpu/normalize.h"
 #include "kernels/cpu/optim.h"
 #include "kernels/cpu/pool.h"
 #include "kernels/cpu/reduce.h"
@@ -483,9 +484,31 @@ TEST_CASE("cuda cross-entropy: loss on the device, NaN for a bad target, backwar
   check_cross_entropy<double>();
 }
 
-// ---------------------------------------------------------------- triplet mining
+// ---------------------------------------------------------------- L2 normalisation and triplet mining
 
 namespace {
+template <class T>
+void check_l2_normalize() {
+  uint32_t seed = 95;
+  for (const Dims3& s : kRowShapes) {
+    INFO("l2_normalize (" << s.outer << ", " << s.size << ", " << s.inner << ")");
+    const size_t n = static_cast<size_t>(s.outer * s.size * s.inner), rows = static_cast<size_t>(s.outer * s.inner);
+    auto x = test::random_vector<T>(n, seed++, -2, 2);
+    for (int64_t k = 0; k < s.size; ++k) x[static_cast<size_t>(k * s.inner)] = T(0);  // row 0 clamped at eps
+    const auto g = test::random_vector<T>(n, seed++);
+    const double eps = 1e-12;
+    std::vector<T> y(n), norm(rows), gx(n);
+    cpu::l2_normalize_forward(x.data(), y.data(), norm.data(), s.outer, s.size, s.inner, eps);
+    cpu::l2_normalize_backward(g.data(), y.data(), norm.data(), gx.data(), s.outer, s.size, s.inner, eps);
+    DeviceVec<T> dx(x), dg(g), dy_cpu(y), dnorm_cpu(norm), dy(n), dnorm(rows), dgx(n);
+    cuda::l2_normalize_forward(dx.get(), dy.get(), dnorm.get(), s.outer, s.size, s.inner, eps);
+    cuda::l2_normalize_backward(dg.get(), dy_cpu.get(), dnorm_cpu.get(), dgx.get(), s.outer, s.size, s.inner, eps);
+    CHECK_CLOSE(dy.host(), y, Tol<T>::ew_r, Tol<T>::ew_a);
+    CHECK_CLOSE(dnorm.host(), norm, Tol<T>::red_r, Tol<T>::red_a);
+    CHECK_CLOSE(dgx.host(), gx, Tol<T>::red_r, Tol<T>::red_a);  // through the row's dot product
+  }
+}
+
 template <class T>
 void check_batch_hard_mine() {
   // Distances rounded to a coarse grid (ties), a few NaNs, and labels drawn from few classes;
@@ -529,6 +552,12 @@ void check_batch_hard_mine() {
   }
 }
 }  // namespace
+
+TEST_CASE("cuda l2_normalize forward and backward match the CPU, a zero row included", "[cuda]") {
+  SKIP_WITHOUT_GPU();
+  check_l2_normalize<float>();
+  check_l2_normalize<double>();
+}
 
 TEST_CASE("cuda batch-hard mining picks the CPU's indices (ties, NaN, no positive or negative); gather_pairs",
           "[cuda]") {

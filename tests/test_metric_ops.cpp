@@ -1,6 +1,7 @@
-// The metric-learning kernels on the CPU (kernels/contract/triplet.inc) through their ops:
-// batch-hard mining (first index on ties, NaN propagates, -1 without a positive or a negative),
-// gather_pairs' scatter backward, and the triplet loss's batch check. The CUDA twins: test_cuda_kernels.cpp; the
+// The metric-learning kernels on the CPU (kernels/contract/normalize.inc, triplet.inc) through
+// their ops: batch-hard mining (first index on ties, NaN propagates, -1 without a positive or a
+// negative), gather_pairs' scatter backward, l2_normalize against its composition from generic
+// ops, and the triplet loss's batch check. The CUDA twins: test_cuda_kernels.cpp; the
 // gradients: op_cases.cpp.
 #include <catch2/catch.hpp>
 
@@ -76,6 +77,36 @@ TEST_CASE("gather_pairs picks x[i, index[i]] and scatters the gradient back", "[
   CHECK(out.to_double_vector() == std::vector<double>{3, 4});
   sum(mul(out, from_vector(std::vector<double>{10, -1}, {2}))).backward();
   CHECK(x.grad().to_double_vector() == std::vector<double>{0, 0, 10, -1, 0, 0});
+}
+
+TEST_CASE("l2_normalize equals x / max(|x|, eps) from generic ops, forward and backward", "[metric]") {
+  for (int64_t dim : {0, 1, 2}) {
+    INFO("dim " << dim);
+    Tensor x0 = test::uniform64({3, 4, 5}, 90 + static_cast<uint64_t>(dim));
+    Tensor g = test::uniform64({3, 4, 5}, 95);
+    Tensor a = x0.clone().set_requires_grad(), b = x0.clone().set_requires_grad();
+    Tensor ya = l2_normalize(a, dim);
+    Tensor yb = div(b, clamp(sqrt(sum(mul(b, b), {dim}, true)), 1e-12, INFINITY));
+    sum(mul(ya, g)).backward();
+    sum(mul(yb, g)).backward();
+    const auto va = ya.to_double_vector(), vb = yb.to_double_vector();
+    const auto ga = a.grad().to_double_vector(), gb = b.grad().to_double_vector();
+    for (size_t i = 0; i < va.size(); ++i) {
+      CHECK(va[i] == Approx(vb[i]).epsilon(1e-12).margin(1e-14));
+      CHECK(ga[i] == Approx(gb[i]).epsilon(1e-10).margin(1e-12));
+    }
+  }
+}
+
+TEST_CASE("l2_normalize of a zero row is zero with gradient g / eps", "[metric]") {
+  Tensor x = from_vector(std::vector<double>{0, 0, 0, 3, 4, 0}, {2, 3}).set_requires_grad();
+  Tensor y = l2_normalize(x, 1, 1e-6);
+  CHECK(y.to_double_vector() == std::vector<double>{0, 0, 0, 0.6, 0.8, 0});
+  sum(mul(y, from_vector(std::vector<double>{1, -2, 3, 0, 0, 0}, {2, 3}))).backward();
+  const auto gx = x.grad().to_double_vector();
+  CHECK(gx[0] == Approx(1e6));
+  CHECK(gx[1] == Approx(-2e6));
+  CHECK(gx[2] == Approx(3e6));
 }
 
 TEST_CASE("the triplet loss names a batch without a positive or a negative", "[metric]") {

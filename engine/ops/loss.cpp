@@ -82,20 +82,24 @@ Tensor pairwise_distance(const Tensor& x, const Tensor& y) {
 Tensor l2_normalize(const Tensor& x0, int64_t dim0, double eps) {
   check_float("l2_normalize", x0, "input");
   const int64_t dim = wrap_dim(dim0, x0.dim(), "l2_normalize");
-  Tensor norm, y;
-  {
-    NoGradGuard ng;
-    norm = sqrt(sum(mul(x0, x0), {dim}, true));
-    y = div(x0, clamp(norm, eps, INFINITY));
-  }
+  Tensor x = x0.contiguous();
+  auto d = around(x.shape(), dim);
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  Tensor norm = Tensor::empty({d.outer * d.inner}, x.dtype(), x.device());
+  PTL_DISPATCH_FLOAT(x.dtype(), "l2_normalize", [&] {
+    PTL_KERNEL(x.device(), l2_normalize_forward<scalar_t>)(x.data<scalar_t>(), y.data<scalar_t>(), norm.data<scalar_t>(),
+                                                           d.outer, d.size, d.inner, eps);
+  });
   Tensor yd = y.detach();
-  // d/dx of x / max(|x|, eps): (g - y <g, y>) / |x| where |x| > eps; g / eps where the norm is
-  // clamped (there y = x / eps is linear in x).
-  Tensor unclamped = greater(norm, eps);
-  Tensor denom = clamp(norm, eps, INFINITY);
-  return record(y, "l2_normalize", {x0}, [yd, denom, unclamped, dim](const Tensor& g, const std::vector<bool>&) -> Grads {
-    Tensor gy = mul(sum(mul(g, yd), {dim}, true), unclamped);
-    return {div(sub(g, mul(yd, gy)), denom)};
+  return record(y, "l2_normalize", {x0}, [yd, norm, d, eps](const Tensor& g0, const std::vector<bool>&) -> Grads {
+    Tensor g = g0.contiguous();
+    Tensor gx = Tensor::empty(g.shape(), g.dtype(), g.device());
+    PTL_DISPATCH_FLOAT(g.dtype(), "l2_normalize backward", [&] {
+      PTL_KERNEL(g.device(), l2_normalize_backward<scalar_t>)(g.data<scalar_t>(), yd.data<scalar_t>(),
+                                                              norm.data<scalar_t>(), gx.data<scalar_t>(), d.outer,
+                                                              d.size, d.inner, eps);
+    });
+    return {gx};
   });
 }
 

@@ -17,6 +17,7 @@ namespace ptl::cuda {
 #include "kernels/contract/conv.inc"
 #include "kernels/contract/elementwise.inc"
 #include "kernels/contract/gemm.inc"
+#include "kernels/contract/normalize.inc"
 #include "kernels/contract/optim.inc"
 #include "kernels/contract/pool.inc"
 #include "kernels/contract/reduce.inc"
