@@ -122,6 +122,17 @@ Tensor pairwise_distance(const Tensor& x, const Tensor& y);
 Tensor pairwise_sqdistance(const Tensor& x, const Tensor& y);
 // x / max(||x||_2 over dim, eps), as torch.nn.functional.normalize.
 Tensor l2_normalize(const Tensor& x, int64_t dim = 1, double eps = 1e-12);
+// Batch-hard mining over dist (N, N) (any float dtype) with int64 labels (N) on its device: for
+// each anchor i the hardest positive (largest dist[i, j], j != i, same label) and the hardest
+// negative (smallest dist[i, j], other label). The first index wins a tie, NaN propagates; a row
+// without a positive or a negative gets index -1 and value NaN. Not differentiable.
+struct BatchHardMined {
+  Tensor pos_value, pos_index, neg_value, neg_index;  // (N) each; indices int64
+};
+BatchHardMined batch_hard_mine(const Tensor& dist, const Tensor& labels);
+// out[i] = x[i, index[i]] for x (N, M) and int64 index (N) on x's device, in [0, M) (NaN
+// elsewhere); the gradient of x is zero except at the gathered elements.
+Tensor gather_pairs(const Tensor& x, const Tensor& index);
 
 // ---- BConv-Cell ----
 // The fused gate math of a BConv-Cell (docs/ptl-method.md): z (N, 4C, H, W) holds the gate

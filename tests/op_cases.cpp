@@ -176,6 +176,18 @@ void loss_cases(const OpCheck& check) {
   check("pairwise_sqdistance", [](const Ins& v) { return pairwise_sqdistance(v[0], v[1]); },
             {uniform64({4, 3}, 63), uniform64({2, 3}, 64)});
   check("l2_normalize", [](const Ins& v) { return l2_normalize(v[0], 1); }, {uniform64({3, 6}, 65)});
+  check("l2_normalize dim 1 of 3-d", [](const Ins& v) { return l2_normalize(v[0], 1); }, {uniform64({2, 4, 3}, 66)});
+  Tensor cols = from_vector(std::vector<int64_t>{3, 0, 4, 4}, {4});
+  check("gather_pairs", [cols](const Ins& v) { return gather_pairs(v[0], on(v[0], cols)); }, {uniform64({4, 5}, 67)});
+  // The differentiable part of the batch-hard triplet loss (train/losses.cpp): distances, the
+  // mined pairs gathered, d_ap - d_an. Random features leave no near-ties, so the mined
+  // indices stay put under the checker's perturbations.
+  Tensor labels = from_vector(std::vector<int64_t>{0, 1, 0, 2, 1, 2}, {6});
+  check("batch-hard triplet d_ap - d_an", [labels](const Ins& v) {
+          Tensor dist = pairwise_distance(v[0], v[0]);
+          BatchHardMined m = batch_hard_mine(dist, on(v[0], labels));
+          return sub(gather_pairs(dist, m.pos_index), gather_pairs(dist, m.neg_index));
+        }, {uniform64({6, 4}, 68)});
 }
 
 void bconv_cases(const OpCheck& check) {

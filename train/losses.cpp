@@ -1,6 +1,7 @@
 #include "train/losses.h"
 
 #include <cmath>
+#include <unordered_map>
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
@@ -13,25 +14,22 @@ TripletResult batch_hard_triplet(const Tensor& features, const Tensor& labels, d
             "triplet loss: labels must be int64 (", features.size(0), "), got ", dtype_name(labels.dtype()),
             labels.shape_str());
   const int64_t N = features.size(0);
+  // Every anchor needs a positive other than itself and a negative, which a PK batch (K >= 2,
+  // P >= 2) guarantees; checked on the host (the labels come from the loader on the CPU).
   std::vector<int64_t> y = labels.to_int_vector();
-  // same[i, j] = 1 when i and j share a label. Every anchor needs a positive other than itself
-  // and a negative, which a PK batch (K >= 2, P >= 2) guarantees.
-  std::vector<double> same(static_cast<size_t>(N * N));
+  std::unordered_map<int64_t, int64_t> count;
+  for (int64_t v : y) ++count[v];
   for (int64_t i = 0; i < N; ++i) {
-    int64_t pos = 0, neg = 0;
-    for (int64_t j = 0; j < N; ++j) {
-      same[i * N + j] = y[i] == y[j] ? 1.0 : 0.0;
-      (y[i] == y[j] ? pos : neg) += 1;
-    }
+    const int64_t pos = count[y[i]], neg = N - pos;
     PTL_CHECK(pos >= 2 && neg >= 1, "triplet loss: sample ", i, " (label ", y[i],
               ") has no other positive or no negative in the batch; use a PK sampler with K >= 2 and P >= 2");
   }
-  Tensor mask = from_vector(same, {N, N}).to(features.dtype()).to(features.device());
   Tensor dist = pairwise_distance(features, features);
-  // Push non-candidates out of reach (1e6 exceeds any distance of normalised or raw features
-  // here by orders of magnitude); the gradient reaches only the chosen element.
-  Tensor d_ap = max(sub(dist, mul(add(mask, -1.0), -1e6)), 1).values;  // max over positives
-  Tensor d_an = min(add(dist, mul(mask, 1e6)), 1).values;               // min over negatives
+  // The mining kernel picks the hardest positive and negative per anchor on the features'
+  // device; the gradient reaches only the chosen elements of dist.
+  BatchHardMined mined = batch_hard_mine(dist, labels.to(features.device()));
+  Tensor d_ap = gather_pairs(dist, mined.pos_index);
+  Tensor d_an = gather_pairs(dist, mined.neg_index);
   Tensor diff = sub(d_ap, d_an);
   Tensor loss;
   if (margin > 0) {
@@ -40,7 +38,7 @@ TripletResult batch_hard_triplet(const Tensor& features, const Tensor& labels, d
     // log(1 + exp(x)) = relu(x) + log(1 + exp(-|x|)), stable for large |x|.
     loss = mean(add(relu(diff), log(add(exp(neg(abs(diff))), 1.0))));
   }
-  std::vector<double> ap = d_ap.to_double_vector(), an = d_an.to_double_vector();
+  std::vector<double> ap = mined.pos_value.to_double_vector(), an = mined.neg_value.to_double_vector();
   int64_t correct = 0;
   for (int64_t i = 0; i < N; ++i) correct += an[i] > ap[i];
   return {loss, static_cast<double>(correct) / static_cast<double>(N)};

@@ -1,4 +1,4 @@
-// log-softmax, cross-entropy, pairwise distances and L2 normalisation.
+// log-softmax, cross-entropy, pairwise distances, L2 normalisation and batch-hard mining.
 #include <cmath>
 
 #include "engine/ops/op_utils.h"
@@ -82,20 +82,73 @@ Tensor pairwise_distance(const Tensor& x, const Tensor& y) {
 Tensor l2_normalize(const Tensor& x0, int64_t dim0, double eps) {
   check_float("l2_normalize", x0, "input");
   const int64_t dim = wrap_dim(dim0, x0.dim(), "l2_normalize");
-  Tensor norm, y;
-  {
-    NoGradGuard ng;
-    norm = sqrt(sum(mul(x0, x0), {dim}, true));
-    y = div(x0, clamp(norm, eps, INFINITY));
-  }
+  Tensor x = x0.contiguous();
+  auto d = around(x.shape(), dim);
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  Tensor norm = Tensor::empty({d.outer * d.inner}, x.dtype(), x.device());
+  PTL_DISPATCH_FLOAT(x.dtype(), "l2_normalize", [&] {
+    PTL_KERNEL(x.device(), l2_normalize_forward<scalar_t>)(x.data<scalar_t>(), y.data<scalar_t>(), norm.data<scalar_t>(),
+                                                           d.outer, d.size, d.inner, eps);
+  });
   Tensor yd = y.detach();
-  // d/dx of x / max(|x|, eps): (g - y <g, y>) / |x| where |x| > eps; g / eps where the norm is
-  // clamped (there y = x / eps is linear in x).
-  Tensor unclamped = greater(norm, eps);
-  Tensor denom = clamp(norm, eps, INFINITY);
-  return record(y, "l2_normalize", {x0}, [yd, denom, unclamped, dim](const Tensor& g, const std::vector<bool>&) -> Grads {
-    Tensor gy = mul(sum(mul(g, yd), {dim}, true), unclamped);
-    return {div(sub(g, mul(yd, gy)), denom)};
+  return record(y, "l2_normalize", {x0}, [yd, norm, d, eps](const Tensor& g0, const std::vector<bool>&) -> Grads {
+    Tensor g = g0.contiguous();
+    Tensor gx = Tensor::empty(g.shape(), g.dtype(), g.device());
+    PTL_DISPATCH_FLOAT(g.dtype(), "l2_normalize backward", [&] {
+      PTL_KERNEL(g.device(), l2_normalize_backward<scalar_t>)(g.data<scalar_t>(), yd.data<scalar_t>(),
+                                                              norm.data<scalar_t>(), gx.data<scalar_t>(), d.outer,
+                                                              d.size, d.inner, eps);
+    });
+    return {gx};
+  });
+}
+
+BatchHardMined batch_hard_mine(const Tensor& dist0, const Tensor& labels0) {
+  check_float("batch_hard_mine", dist0, "dist");
+  PTL_CHECK(dist0.dim() == 2 && dist0.size(0) == dist0.size(1), "batch_hard_mine: dist must be (N, N), got ",
+            dist0.shape_str());
+  const int64_t N = dist0.size(0);
+  PTL_CHECK(labels0.dtype() == DType::I64 && labels0.dim() == 1 && labels0.size(0) == N,
+            "batch_hard_mine: labels must be int64 (", N, "), got ", dtype_name(labels0.dtype()), " ",
+            labels0.shape_str());
+  PTL_CHECK(labels0.device() == dist0.device(), "batch_hard_mine: labels are on ", labels0.device().str(),
+            " but dist on ", dist0.device().str());
+  Tensor dist = dist0.detach().contiguous(), labels = labels0.contiguous();
+  BatchHardMined m;
+  m.pos_value = Tensor::empty({N}, dist.dtype(), dist.device());
+  m.neg_value = Tensor::empty({N}, dist.dtype(), dist.device());
+  m.pos_index = Tensor::empty({N}, DType::I64, dist.device());
+  m.neg_index = Tensor::empty({N}, DType::I64, dist.device());
+  PTL_DISPATCH_FLOAT(dist.dtype(), "batch_hard_mine", [&] {
+    PTL_KERNEL(dist.device(), batch_hard_mine<scalar_t>)(dist.data<scalar_t>(), labels.data<int64_t>(),
+                                                         m.pos_value.data<scalar_t>(), m.pos_index.data<int64_t>(),
+                                                         m.neg_value.data<scalar_t>(), m.neg_index.data<int64_t>(), N);
+  });
+  return m;
+}
+
+Tensor gather_pairs(const Tensor& x0, const Tensor& index0) {
+  check_float("gather_pairs", x0, "input");
+  PTL_CHECK(x0.dim() == 2, "gather_pairs: input must be (N, M), got ", x0.shape_str());
+  const int64_t N = x0.size(0), M = x0.size(1);
+  PTL_CHECK(index0.dtype() == DType::I64 && index0.dim() == 1 && index0.size(0) == N,
+            "gather_pairs: index must be int64 (", N, "), got ", dtype_name(index0.dtype()), " ", index0.shape_str());
+  PTL_CHECK(index0.device() == x0.device(), "gather_pairs: index is on ", index0.device().str(), " but input on ",
+            x0.device().str());
+  Tensor x = x0.contiguous(), index = index0.contiguous();
+  Tensor out = Tensor::empty({N}, x.dtype(), x.device());
+  PTL_DISPATCH_FLOAT(x.dtype(), "gather_pairs", [&] {
+    PTL_KERNEL(x.device(), gather_pairs_forward<scalar_t>)(x.data<scalar_t>(), index.data<int64_t>(),
+                                                           out.data<scalar_t>(), N, M);
+  });
+  return record(out, "gather_pairs", {x0}, [index, N, M](const Tensor& g0, const std::vector<bool>&) -> Grads {
+    Tensor g = g0.contiguous();
+    Tensor gx = Tensor::empty({N, M}, g.dtype(), g.device());
+    PTL_DISPATCH_FLOAT(g.dtype(), "gather_pairs backward", [&] {
+      PTL_KERNEL(g.device(), gather_pairs_backward<scalar_t>)(g.data<scalar_t>(), index.data<int64_t>(),
+                                                              gx.data<scalar_t>(), N, M);
+    });
+    return {gx};
   });
 }
 

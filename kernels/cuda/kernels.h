@@ -17,8 +17,10 @@ namespace ptl::cuda {
 #include "kernels/contract/conv.inc"
 #include "kernels/contract/elementwise.inc"
 #include "kernels/contract/gemm.inc"
+#include "kernels/contract/normalize.inc"
 #include "kernels/contract/optim.inc"
 #include "kernels/contract/pool.inc"
 #include "kernels/contract/reduce.inc"
 #include "kernels/contract/softmax.inc"
+#include "kernels/contract/triplet.inc"
 }  // namespace ptl::cuda

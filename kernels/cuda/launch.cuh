@@ -34,6 +34,13 @@ inline unsigned grid_for(int64_t n, int64_t per_block = kBlock) {
   for (I i = static_cast<I>(blockIdx.x) * blockDim.x + threadIdx.x; i < static_cast<I>(n);      \
        i += static_cast<I>(blockDim.x) * gridDim.x)
 
+// Iterates the rows [0, rows) one warp each (blocks of kWarpsPerBlock warps: grid_for(rows,
+// kWarpsPerBlock)); the bound is the same for every lane of a warp, so the whole warp may shuffle.
+constexpr int kWarpsPerBlock = kBlock / 32;
+#define PTL_WARP_ROW_LOOP(r, rows)                                                                     \
+  for (int64_t r = static_cast<int64_t>(blockIdx.x) * (blockDim.x >> 5) + (threadIdx.x >> 5); r < (rows); \
+       r += static_cast<int64_t>(gridDim.x) * (blockDim.x >> 5))
+
 // True when every index of an n-element launch fits in int32 (with room for the stride step).
 inline bool fits_int32(int64_t n) { return n <= (int64_t(1) << 30); }
 

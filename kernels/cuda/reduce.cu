@@ -177,7 +177,6 @@ void extreme_dim(const T* x, T* val, int64_t* idx, int64_t outer, int64_t size, 
                  bool is_max) {
   if (outer * inner == 0 || size == 0) return;
   if (inner == 1 && size > 32) {
-    constexpr int64_t kWarpsPerBlock = kBlock / 32;
     extreme_row_kernel<T><<<grid_for(outer, kWarpsPerBlock), kBlock, 0, stream()>>>(x, val, idx, outer,
                                                                                     size, is_max);
   } else {

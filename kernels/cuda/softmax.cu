@@ -13,13 +13,6 @@ namespace ptl::cuda {
 
 namespace {
 
-constexpr int kWarpsPerBlock = kBlock / 32;
-
-// Iterates the rows [0, rows) one warp each; `lane` is the thread's lane.
-#define PTL_WARP_ROW_LOOP(r, rows)                                                                     \
-  for (int64_t r = static_cast<int64_t>(blockIdx.x) * (blockDim.x >> 5) + (threadIdx.x >> 5); r < (rows); \
-       r += static_cast<int64_t>(gridDim.x) * (blockDim.x >> 5))
-
 // log(sum(exp(p[s]))) over the row p[0, size), in double, by one warp (`lane`: the thread's
 // lane): the row's maximum m, then m + log(sum(exp(p[s] - m))), both reduced across the warp.
 template <class T>
