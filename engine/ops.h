@@ -45,7 +45,6 @@ Tensor exp(const Tensor& a);
 Tensor log(const Tensor& a);
 Tensor sqrt(const Tensor& a);
 Tensor abs(const Tensor& a);
-Tensor greater(const Tensor& a, double s);  // 1 where a > s, else 0 (same dtype); no gradient
 Tensor clamp(const Tensor& a, double lo, double hi);  // gradient 1 inside or on a bound (as torch), 0 outside
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
 inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }

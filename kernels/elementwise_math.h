@@ -18,7 +18,7 @@
 
 namespace ptl {
 
-enum class UnaryOp { Neg, Relu, Sigmoid, Tanh, Exp, Log, Sqrt, Abs, Pow, Clamp, AddScalar, MulScalar, Greater };
+enum class UnaryOp { Neg, Relu, Sigmoid, Tanh, Exp, Log, Sqrt, Abs, Pow, Clamp, AddScalar, MulScalar };
 enum class BinaryOp { Add, Sub, Mul, Div };
 
 // Parameters of the scalar-taking unary ops (Pow: a = exponent; Clamp: [a, b]; AddScalar and
@@ -43,7 +43,6 @@ PTL_HD T unary_forward(UnaryOp op, T x, const UnaryParams& p) {
     case UnaryOp::Clamp: return x < T(p.a) ? T(p.a) : (x > T(p.b) ? T(p.b) : x);
     case UnaryOp::AddScalar: return x + T(p.a);
     case UnaryOp::MulScalar: return x * T(p.a);
-    case UnaryOp::Greater: return x > T(p.a) ? T(1) : T(0);
   }
   return x;
 }
@@ -65,7 +64,6 @@ PTL_HD T unary_backward(UnaryOp op, T g, T x, T y, const UnaryParams& p) {
     case UnaryOp::Clamp: return (x >= T(p.a) && x <= T(p.b)) ? g : T(0);  // bounds included, as torch
     case UnaryOp::AddScalar: return g;
     case UnaryOp::MulScalar: return g * T(p.a);
-    case UnaryOp::Greater: return T(0);
   }
   return g;
 }

@@ -114,10 +114,10 @@ void Module::train(bool on) {
 }
 
 void Module::to(Device device) {
-  for (auto* list : {&params_, &buffers_})
-    for (auto& [n, t] : *list)
+  // named_* walk the whole tree; the handles they return share each tensor's TensorImpl.
+  for (const auto& named : {named_parameters(), named_buffers()})
+    for (auto [n, t] : named)
       if (is_floating(t.dtype())) t.move_to_(device);
-  for (auto& [n, c] : children_) c->to(device);
   reset_state();
 }
 

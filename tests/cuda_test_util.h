@@ -21,16 +21,20 @@ inline Device test_device() {
 
 }  // namespace ptl::test
 
-// Ends the test case (passing, with a note) where the test device is CUDA and none exists. The
-// default test run leaves [cuda] tests out anyway; this keeps `ptl_tests [cuda]` clean on a
-// machine without one.
-#define PTL_SKIP_WITHOUT_CUDA()                                                                \
+// Ends the test case (passing, with a note) unless `runnable`. The default test run leaves
+// [cuda] tests out anyway; this keeps `ptl_tests [cuda]` clean on a machine without a GPU.
+#define PTL_SKIP_UNLESS(runnable)                                                              \
   do {                                                                                         \
-    if (::ptl::test::test_device().is_cuda() && ::ptl::cuda_device_count() == 0) {            \
+    if (!(runnable)) {                                                                         \
       WARN("no CUDA device: " << Catch::getResultCapture().getCurrentTestName() << " skipped"); \
       return;                                                                                  \
     }                                                                                          \
   } while (0)
+// Tests on raw device memory (ptl::cuda:: kernels) need a GPU whatever PTL_TEST_DEVICE says.
+#define PTL_SKIP_WITHOUT_GPU() PTL_SKIP_UNLESS(::ptl::cuda_device_count() > 0)
+// Tests through the ops run on test_device(): they need a GPU only when that is CUDA.
+#define PTL_SKIP_WITHOUT_CUDA() \
+  PTL_SKIP_UNLESS(!::ptl::test::test_device().is_cuda() || ::ptl::cuda_device_count() > 0)
 
 namespace ptl::test {
 

@@ -16,12 +16,12 @@
 #include "kernels/cuda/math_mode.h"
 #include "kernels/cuda/memory.h"
 #include "tests/cuda_device_vec.h"
+#include "tests/cuda_test_util.h"
 
 namespace {
 
 using ptl::test::DeviceVec;
 
-bool no_gpu() { return ptl::cuda_device_count() == 0; }
 
 template <class T>
 std::vector<T> random_values(size_t n, unsigned seed) {
@@ -126,7 +126,7 @@ const std::vector<ptl::ConvGeometry>& conv_shapes() {
 }  // namespace
 
 TEST_CASE("cuda gemm matches the CPU GEMM for every transpose", "[cuda]") {
-  if (no_gpu()) return;
+  PTL_SKIP_WITHOUT_GPU();
   for (bool ta : {false, true})
     for (bool tb : {false, true}) {
       check_gemm<float>(ta, tb, rtol<float>());
@@ -135,7 +135,7 @@ TEST_CASE("cuda gemm matches the CPU GEMM for every transpose", "[cuda]") {
 }
 
 TEST_CASE("cuda gemm with K = 0 scales C by beta", "[cuda]") {
-  if (no_gpu()) return;
+  PTL_SKIP_WITHOUT_GPU();
   const std::vector<float> C0 = random_values<float>(12, 8);
   DeviceVec<float> c(C0);
   ptl::cuda::gemm<float>(false, false, 3, 4, 0, 1.0f, nullptr, 0, nullptr, 4, 0.5f, c.get(), 4);
@@ -145,14 +145,14 @@ TEST_CASE("cuda gemm with K = 0 scales C by beta", "[cuda]") {
 }
 
 TEST_CASE("cuda gemm with TF32 allowed stays close to FP32", "[cuda]") {
-  if (no_gpu()) return;
+  PTL_SKIP_WITHOUT_GPU();
   ptl::cuda::set_allow_tf32(true);
   check_gemm<float>(false, true, 1e-2);  // TF32 keeps 10 mantissa bits
   ptl::cuda::set_allow_tf32(false);
 }
 
 TEST_CASE("cuda conv2d forward and backward match the CPU kernels", "[cuda]") {
-  if (no_gpu()) return;
+  PTL_SKIP_WITHOUT_GPU();
   for (const auto& g : conv_shapes()) {
     INFO("input (" << g.N << ", " << g.C << ", " << g.H << ", " << g.W << "), weight (" << g.Cout
                    << ", " << g.C << ", " << g.KH << ", " << g.KW << "), stride " << g.sh << "x"
@@ -164,14 +164,14 @@ TEST_CASE("cuda conv2d forward and backward match the CPU kernels", "[cuda]") {
 }
 
 TEST_CASE("cuda conv2d with TF32 allowed stays close to FP32", "[cuda]") {
-  if (no_gpu()) return;
+  PTL_SKIP_WITHOUT_GPU();
   ptl::cuda::set_allow_tf32(true);
   check_conv<float>(conv_shapes()[1], 1e-2);
   ptl::cuda::set_allow_tf32(false);
 }
 
 TEST_CASE("cuda device memory is cached and reused", "[cuda]") {
-  if (no_gpu()) return;
+  PTL_SKIP_WITHOUT_GPU();
   ptl::cuda::empty_cache();
   const auto before = ptl::cuda::memory_stats(0);
   void* p = ptl::cuda::device_alloc(3 << 20, 0);
@@ -187,7 +187,7 @@ TEST_CASE("cuda device memory is cached and reused", "[cuda]") {
 }
 
 TEST_CASE("cuda out of memory names the request and the allocator's holdings", "[cuda]") {
-  if (no_gpu()) return;
+  PTL_SKIP_WITHOUT_GPU();
   const size_t huge = size_t(1) << 50;  // 1 PiB
   CHECK_THROWS_WITH(ptl::cuda::device_alloc(huge, 0),
                     Catch::Contains("cuda:0 out of memory: asked for 1125899906842624 bytes") &&
@@ -198,7 +198,7 @@ TEST_CASE("cuda out of memory names the request and the allocator's holdings", "
 }
 
 TEST_CASE("cuda pinned buffers round-trip through async copies", "[cuda]") {
-  if (no_gpu()) return;
+  PTL_SKIP_WITHOUT_GPU();
   const size_t n = 1 << 16;
   const auto values = random_values<float>(n, 9);
   void* dev = ptl::cuda::device_alloc(n * sizeof(float), 0);

@@ -16,6 +16,29 @@ void check_param(const Tensor& p, const std::string& group, size_t i) {
               " does not match parameter ", p.shape_str(), " (group '", group, "')");
 }
 
+// The slots of one multi-tensor update (kernels/contract/optim.inc), split by dtype, all on one
+// device. `grads` keeps contiguous gradient copies alive until the update has run.
+template <template <class> class Slot>
+struct SlotBatch {
+  std::vector<Slot<float>> f32;
+  std::vector<Slot<double>> f64;
+  std::vector<Tensor> grads;
+  Device device;
+
+  // Adds p's slot; make(T{}) builds it for p's dtype T.
+  template <class Make>
+  void add(const Tensor& p, const Tensor& grad, const Make& make) {
+    PTL_CHECK(grads.empty() || p.device() == device, "optimizer: parameters on ", device.str(), " and ",
+              p.device().str(), "; move the whole model to one device");
+    device = p.device();
+    grads.push_back(grad);
+    if (p.dtype() == DType::F32)
+      f32.push_back(make(float{}));
+    else
+      f64.push_back(make(double{}));
+  }
+};
+
 std::string key(size_t g, size_t p, const char* what) { return str("g", g, ".p", p, ".", what); }
 
 Tensor load_buffer(const TensorMap& s, const std::string& k, const Tensor& like) {
@@ -48,11 +71,7 @@ Sgd::Sgd(std::vector<ParamGroup> groups, SgdOptions o) : Optimizer(std::move(gro
 }
 
 void Sgd::step() {
-  // Every parameter becomes one slot of a multi-tensor update per dtype (kernels/contract/optim.inc).
-  std::vector<SgdSlot<float>> f32;
-  std::vector<SgdSlot<double>> f64;
-  std::vector<Tensor> grads;  // keeps contiguous gradient copies alive until the update ran
-  Device dev;
+  SlotBatch<SgdSlot> batch;
   each_update([&](size_t gi, size_t pi, Tensor& p, const Tensor& grad) {
     const ParamGroup& g = groups_[gi];
     Tensor& buf = buf_[gi][pi];
@@ -60,17 +79,13 @@ void Sgd::step() {
     if (first && o_.momentum != 0) buf = zeros(p.shape(), p.dtype(), p.device());
     SgdHyper h{g.lr, o_.momentum, 1.0 - o_.dampening, g.weight_decay, o_.nesterov, first};
     const bool has_buf = o_.momentum != 0;
-    grads.push_back(grad);
-    PTL_CHECK(grads.size() == 1 || p.device() == dev, "optimizer: parameters on ", dev.str(), " and ",
-              p.device().str(), "; move the whole model to one device");
-    dev = p.device();
-    if (p.dtype() == DType::F32)
-      f32.push_back({p.data<float>(), has_buf ? buf.data<float>() : nullptr, grad.data<float>(), p.numel(), h});
-    else
-      f64.push_back({p.data<double>(), has_buf ? buf.data<double>() : nullptr, grad.data<double>(), p.numel(), h});
+    batch.add(p, grad, [&](auto t) {
+      using T = decltype(t);
+      return SgdSlot<T>{p.data<T>(), has_buf ? buf.data<T>() : nullptr, grad.data<T>(), p.numel(), h};
+    });
   });
-  if (!f32.empty()) PTL_KERNEL(dev, sgd_update<float>)(f32);
-  if (!f64.empty()) PTL_KERNEL(dev, sgd_update<double>)(f64);
+  if (!batch.f32.empty()) PTL_KERNEL(batch.device, sgd_update<float>)(batch.f32);
+  if (!batch.f64.empty()) PTL_KERNEL(batch.device, sgd_update<double>)(batch.f64);
 }
 
 TensorMap Sgd::state_dict() const {
@@ -91,10 +106,7 @@ Adam::Adam(std::vector<ParamGroup> groups, AdamOptions o) : Optimizer(std::move(
 }
 
 void Adam::step() {
-  std::vector<AdamSlot<float>> f32;
-  std::vector<AdamSlot<double>> f64;
-  std::vector<Tensor> grads;  // keeps contiguous gradient copies alive until the update ran
-  Device dev;
+  SlotBatch<AdamSlot> batch;
   each_update([&](size_t gi, size_t pi, Tensor& p, const Tensor& grad) {
     const ParamGroup& g = groups_[gi];
     State& s = state_[gi][pi];
@@ -108,19 +120,14 @@ void Adam::step() {
     const double bc2 = 1.0 - std::pow(o_.beta2, static_cast<double>(s.step));
     AdamHyper h{o_.beta1, 1.0 - o_.beta1, o_.beta2, 1.0 - o_.beta2, o_.eps, g.weight_decay,
                 1.0 - g.lr * g.weight_decay, g.lr / bc1, std::sqrt(bc2), o_.amsgrad, o_.decoupled};
-    grads.push_back(grad);
-    PTL_CHECK(grads.size() == 1 || p.device() == dev, "optimizer: parameters on ", dev.str(), " and ",
-              p.device().str(), "; move the whole model to one device");
-    dev = p.device();
-    if (p.dtype() == DType::F32)
-      f32.push_back({p.data<float>(), s.m.data<float>(), s.v.data<float>(),
-                     s.vmax.defined() ? s.vmax.data<float>() : nullptr, grad.data<float>(), p.numel(), h});
-    else
-      f64.push_back({p.data<double>(), s.m.data<double>(), s.v.data<double>(),
-                     s.vmax.defined() ? s.vmax.data<double>() : nullptr, grad.data<double>(), p.numel(), h});
+    batch.add(p, grad, [&](auto t) {
+      using T = decltype(t);
+      return AdamSlot<T>{p.data<T>(), s.m.data<T>(), s.v.data<T>(), s.vmax.defined() ? s.vmax.data<T>() : nullptr,
+                         grad.data<T>(), p.numel(), h};
+    });
   });
-  if (!f32.empty()) PTL_KERNEL(dev, adam_update<float>)(f32);
-  if (!f64.empty()) PTL_KERNEL(dev, adam_update<double>)(f64);
+  if (!batch.f32.empty()) PTL_KERNEL(batch.device, adam_update<float>)(batch.f32);
+  if (!batch.f64.empty()) PTL_KERNEL(batch.device, adam_update<double>)(batch.f64);
 }
 
 TensorMap Adam::state_dict() const {

@@ -118,7 +118,6 @@ Tensor exp(const Tensor& a) { return unary(UnaryOp::Exp, "exp", a); }
 Tensor log(const Tensor& a) { return unary(UnaryOp::Log, "log", a); }
 Tensor sqrt(const Tensor& a) { return unary(UnaryOp::Sqrt, "sqrt", a); }
 Tensor abs(const Tensor& a) { return unary(UnaryOp::Abs, "abs", a); }
-Tensor greater(const Tensor& a, double s) { return unary(UnaryOp::Greater, "greater", a.detach(), {s, 0}); }
 Tensor clamp(const Tensor& a, double lo, double hi) {
   PTL_CHECK(lo <= hi, "clamp: lower bound ", lo, " exceeds upper bound ", hi);
   return unary(UnaryOp::Clamp, "clamp", a, {lo, hi});
