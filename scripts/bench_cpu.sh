@@ -13,7 +13,8 @@
 #
 # Usage: scripts/bench_cpu.sh [BUILD_DIR]      (default: build)
 # Environment: THREADS=2, REPS=3 (rounds), REPEAT=3, WARMUP=1, FILTER=regex over the case names
-#              (e.g. 'train resnet50|cell'), PEAK=157 (GFLOP/s), PYTHON=/usr/bin/python3,
+#              (e.g. 'train resnet50|cell'), PEAK=GFLOP/s (default: scripts/machine_peak.sh at
+#              THREADS threads, the float32 FMA peak measured now), PYTHON=/usr/bin/python3,
 #              BASE=path of an older ptl binary to time in the same rounds (adds a "before" column),
 #              KEEP=dir to keep the raw outputs there.
 set -euo pipefail
@@ -26,8 +27,8 @@ REPS="${REPS:-3}"
 REPEAT="${REPEAT:-3}"
 WARMUP="${WARMUP:-1}"
 FILTER="${FILTER:-.}"
-PEAK="${PEAK:-157}"
 PYTHON="${PYTHON:-/usr/bin/python3}"
+PEAK="${PEAK:-$("$here/machine_peak.sh" "$build" "$THREADS")}"
 BASE="${BASE:-}"
 
 # kind what batch input; the cells are MGN-PTL's side branch at 3x384x128 (docs/ptl-method.md).
@@ -53,7 +54,7 @@ else
   tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
 fi
 echo "ptl: $ptl; PyTorch $("$PYTHON" -c 'import torch; print(torch.__version__)'); threads $THREADS;" \
-  "$REPS rounds x ($WARMUP warm-up + $REPEAT timed steps); load at start: $(uptime | sed 's/.*load average: //')" >&2
+  "$REPS rounds x ($WARMUP warm-up + $REPEAT timed steps); peak $PEAK GFLOP/s; load at start: $(uptime | sed 's/.*load average: //')" >&2
 for round in $(seq "$REPS"); do
   i=0
   for c in "${CASES[@]}"; do

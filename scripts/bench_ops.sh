@@ -8,7 +8,8 @@
 #
 # Usage: scripts/bench_ops.sh [BUILD_DIR]      (default: build)
 # Environment: THREADS="1 2" (thread counts), REPS=5 (rounds), FILTER=regex (cases, as
-#              bench_ops names them, e.g. 'conv_fwdbwd'), PEAK=157 (GFLOP/s of the machine),
+#              bench_ops names them, e.g. 'conv_fwdbwd'), PEAKS="1:G 2:G" (GFLOP/s peak per
+#              thread count; default: scripts/machine_peak.sh for each count in THREADS),
 #              PYTHON=/usr/bin/python3 (the interpreter with Debian's python3-torch).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -18,15 +19,17 @@ bench="$build/bench/bench_ops"
 THREADS="${THREADS:-1 2}"
 REPS="${REPS:-5}"
 FILTER="${FILTER:-.}"
-PEAK="${PEAK:-157}"
 PYTHON="${PYTHON:-/usr/bin/python3}"
+if [ -z "${PEAKS:-}" ]; then
+  PEAKS="$(for t in $THREADS; do echo -n "$t:$("$here/machine_peak.sh" "$build" "$t") "; done)"
+fi
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
 threads_re="$(echo "$THREADS" | tr ' ' '|')"
 "$bench" --list_shapes >"$tmp/shapes.json"
 echo "ptl: $bench; PyTorch $("$PYTHON" -c 'import torch; print(torch.__version__)');" \
-  "threads $THREADS; $REPS rounds" >&2
+  "threads $THREADS; $REPS rounds; peak GFLOP/s per thread count: $PEAKS" >&2
 for round in $(seq "$REPS"); do
   echo "round $round/$REPS" >&2
   "$bench" --benchmark_filter="($FILTER).*/threads:($threads_re)/" --benchmark_format=json \
@@ -36,9 +39,10 @@ for round in $(seq "$REPS"); do
     --filter "$FILTER" >"$tmp/torch.$round.json"
 done
 
-"$PYTHON" - "$tmp" "$REPS" "$PEAK" <<'EOF'
-import json, statistics, sys
-tmp, rounds, peak = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+"$PYTHON" - "$tmp" "$REPS" "$PEAKS" <<'EOF'
+import json, re, statistics, sys
+tmp, rounds = sys.argv[1], int(sys.argv[2])
+peaks = {int(t): float(g) for t, g in (p.split(":") for p in sys.argv[3].split())}
 scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
 ptl, torch, flops = {}, {}, {}
 for r in range(1, rounds + 1):
@@ -56,5 +60,6 @@ for key, samples in ptl.items():
     ref = statistics.median(torch[key]) if key in torch else None
     ref_s = f"{ref:9.2f}" if ref else f"{'-':>9}"
     ratio_s = f"{ms / ref:6.2f}" if ref else f"{'-':>6}"
+    peak = peaks[int(re.search(r"threads:(\d+)", key).group(1))]
     print(f"{key:<48} {ms:9.2f} {ref_s} {ratio_s} {gflops:8.1f} {100 * gflops / peak:6.1f}%")
 EOF
