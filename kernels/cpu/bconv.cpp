@@ -1,43 +1,60 @@
 #include "kernels/cpu/bconv.h"
 
+#include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "engine/parallel.h"
 #include "kernels/bconv_math.h"
+#include "kernels/cpu/simd_math.h"
 
 namespace ptl::cpu {
 
 namespace {
-// float tanh through one double exp: glibc's tanhf goes through expm1f and took about half of a
-// BConv-Cell's forward+backward time (5 tanh per element). Evaluated in double and rounded once,
-// it is within one float ulp of tanhf; NaN propagates, +-inf give +-1.
-inline float tanh_cpu(float xf) {
-  const double x = xf, ax = std::fabs(x);
-  if (ax < 1e-4) return static_cast<float>(x - x * x * x / 3);  // next term 2x^5/15 < 1e-20 relative
-  if (ax > 20) return x > 0 ? 1.0f : -1.0f;                       // 1 - tanh(20) = 8e-18
-  const double e = std::exp(2 * ax), t = (e - 1) / (e + 1);
-  return static_cast<float>(x < 0 ? -t : t);
-}
-inline double tanh_cpu(double x) { return std::tanh(x); }
+using simd::f32x4;
 
-// kernels/bconv_math.h's bconv_forward_elem / bconv_backward_elem with tanh_cpu (the formulas
-// are the same; float32 uses the faster tanh, float64 the shared functions' std::tanh).
-template <class T>
-inline void forward_elem(T zi, T zf, T zo, T zg, T c_prev, T* h, T* c) {
-  const T i = sigmoid_of(zi), f = sigmoid_of(zf), o = sigmoid_of(zo), g = tanh_cpu(zg);
+// kernels/bconv_math.h's bconv_forward_elem / bconv_backward_elem, written once for double
+// (one element, the shared sigmoid_of and std::tanh) and for f32x4 (four float elements,
+// kernels/cpu/simd_math.h's sigmoid and tanh: within 0.5 ulp, where glibc's tanhf is within 2.1).
+inline double sigmoid_cpu(double x) { return sigmoid_of(x); }
+inline double tanh_cpu(double x) { return std::tanh(x); }
+inline f32x4 sigmoid_cpu(f32x4 x) { return simd::sigmoid(x); }
+inline f32x4 tanh_cpu(f32x4 x) { return simd::tanh(x); }
+
+template <class V>
+inline void forward_elem(V zi, V zf, V zo, V zg, V c_prev, V* h, V* c) {
+  const V i = sigmoid_cpu(zi), f = sigmoid_cpu(zf), o = sigmoid_cpu(zo), g = tanh_cpu(zg);
   *c = f * c_prev + i * g;
   *h = o * tanh_cpu(*c);
 }
-template <class T>
-inline void backward_elem(T zi, T zf, T zo, T zg, T c_prev, T gh, T* gi, T* gf, T* go, T* gg) {
-  const T i = sigmoid_of(zi), f = sigmoid_of(zf), o = sigmoid_of(zo), g = tanh_cpu(zg);
-  const T tc = tanh_cpu(f * c_prev + i * g);
-  const T gc = gh * o * (T(1) - tc * tc);
-  *go = gh * tc * o * (T(1) - o);
-  *gi = gc * g * i * (T(1) - i);
-  *gf = gc * c_prev * f * (T(1) - f);
-  *gg = gc * i * (T(1) - g * g);
+template <class V>
+inline void backward_elem(V zi, V zf, V zo, V zg, V c_prev, V gh, V* gi, V* gf, V* go, V* gg) {
+  const V one = V() + 1;  // a broadcast 1 for the vector type too
+  const V i = sigmoid_cpu(zi), f = sigmoid_cpu(zf), o = sigmoid_cpu(zo), g = tanh_cpu(zg);
+  const V tc = tanh_cpu(f * c_prev + i * g);
+  const V gc = gh * o * (one - tc * tc);
+  *go = gh * tc * o * (one - o);
+  *gi = gc * g * i * (one - i);
+  *gf = gc * c_prev * f * (one - f);
+  *gg = gc * i * (one - g * g);
 }
+
+// Calls fn(s, n) over [0, S) in steps of n elements: n = 1 for double, n = 4 (the last step
+// shorter) for float, whose element functions take f32x4. The full steps pass n as a constant,
+// so their loads and stores compile to single vector moves.
+template <class T, class Fn>
+inline void for_each_step(int64_t S, Fn fn) {
+  constexpr int64_t kStep = std::is_same_v<T, float> ? 4 : 1;
+  int64_t s = 0;
+  for (; s + kStep <= S; s += kStep) fn(s, kStep);
+  if (s < S) fn(s, S - s);
+}
+
+// Loads and stores of n elements at p: a scalar for double, up to four lanes for float.
+inline double load_at(const double* p, int64_t) { return *p; }
+inline f32x4 load_at(const float* p, int64_t n) { return simd::load(p, n); }
+inline void store_at(double v, double* p, int64_t) { *p = v; }
+inline void store_at(f32x4 v, float* p, int64_t n) { simd::store(v, p, n); }
 }  // namespace
 
 template <class T>
@@ -48,9 +65,13 @@ void bconv_gates_forward(const T* z, const T* c_prev, T* h, T* c, int64_t N, int
       const int64_t n = r / C, ch = r % C;
       const T* zi = z + n * 4 * plane + ch * S;  // gate blocks are `plane` apart
       const int64_t o = r * S;
-      for (int64_t s = 0; s < S; ++s)
-        forward_elem(zi[s], zi[plane + s], zi[2 * plane + s], zi[3 * plane + s], c_prev[o + s],
-                           &h[o + s], &c[o + s]);
+      for_each_step<T>(S, [&](int64_t s, int64_t k) {
+        decltype(load_at(z, k)) hv, cv;
+        forward_elem(load_at(zi + s, k), load_at(zi + plane + s, k), load_at(zi + 2 * plane + s, k),
+                     load_at(zi + 3 * plane + s, k), load_at(c_prev + o + s, k), &hv, &cv);
+        store_at(hv, h + o + s, k);
+        store_at(cv, c + o + s, k);
+      });
     }
   });
 }
@@ -62,10 +83,17 @@ void bconv_gates_backward(const T* z, const T* c_prev, const T* gh, T* gz, int64
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t n = r / C, ch = r % C;
       const int64_t zo = n * 4 * plane + ch * S, o = r * S;
-      for (int64_t s = 0; s < S; ++s)
-        backward_elem(z[zo + s], z[zo + plane + s], z[zo + 2 * plane + s], z[zo + 3 * plane + s],
-                            c_prev[o + s], gh[o + s], &gz[zo + s], &gz[zo + plane + s],
-                            &gz[zo + 2 * plane + s], &gz[zo + 3 * plane + s]);
+      for_each_step<T>(S, [&](int64_t s, int64_t k) {
+        const int64_t a = zo + s;
+        decltype(load_at(z, k)) gi, gf, go, gg;
+        backward_elem(load_at(z + a, k), load_at(z + a + plane, k), load_at(z + a + 2 * plane, k),
+                      load_at(z + a + 3 * plane, k), load_at(c_prev + o + s, k), load_at(gh + o + s, k),
+                      &gi, &gf, &go, &gg);
+        store_at(gi, gz + a, k);
+        store_at(gf, gz + a + plane, k);
+        store_at(go, gz + a + 2 * plane, k);
+        store_at(gg, gz + a + 3 * plane, k);
+      });
     }
   });
 }
