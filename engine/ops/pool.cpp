@@ -6,74 +6,24 @@ namespace ptl {
 using ops_detail::check_float;
 
 namespace {
-// Output size of one dimension, with PyTorch's ceil-mode rule (the last window must start
-// inside the input or its left padding).
-int64_t pooled_size(int64_t in, int64_t k, int64_t s, int64_t p, bool ceil_mode) {
-  int64_t num = in + 2 * p - k;
-  int64_t out = (ceil_mode ? (num + s - 1) / s : num / s) + 1;
-  if (ceil_mode && (out - 1) * s >= in + p) --out;
-  return out;
-}
-
 PoolWindows fixed_windows(const char* op, const Tensor& x, const Pool2dOptions& o, bool avg) {
   PTL_CHECK(x.dim() == 4, op, ": input must be (N, C, H, W), got ", x.shape_str());
-  PoolWindows pw;
-  pw.H = x.size(2);
-  pw.W = x.size(3);
-  const int64_t kh = o.kernel[0], kw = o.kernel[1];
+  const int64_t H = x.size(2), W = x.size(3), kh = o.kernel[0], kw = o.kernel[1];
   const int64_t sh = o.stride[0] ? o.stride[0] : kh, sw = o.stride[1] ? o.stride[1] : kw;
-  const int64_t ph = o.padding[0], pwd = o.padding[1];
+  const int64_t ph = o.padding[0], pw = o.padding[1];
   PTL_CHECK(kh > 0 && kw > 0 && sh > 0 && sw > 0, op, ": kernel and stride must be positive");
-  PTL_CHECK(ph >= 0 && pwd >= 0 && ph * 2 <= kh && pwd * 2 <= kw, op, ": padding ", ph, "x", pwd,
+  PTL_CHECK(ph >= 0 && pw >= 0 && ph * 2 <= kh && pw * 2 <= kw, op, ": padding ", ph, "x", pw,
             " must be at most half the kernel ", kh, "x", kw);
-  PTL_CHECK(pw.H + 2 * ph >= kh && pw.W + 2 * pwd >= kw, op, ": kernel ", kh, "x", kw,
+  PTL_CHECK(H + 2 * ph >= kh && W + 2 * pw >= kw, op, ": kernel ", kh, "x", kw,
             " is larger than the padded input ", x.shape_str());
-  pw.OH = pooled_size(pw.H, kh, sh, ph, o.ceil_mode);
-  pw.OW = pooled_size(pw.W, kw, sw, pwd, o.ceil_mode);
-  // Window extents before clipping give count_include_pad's divisor.
-  std::vector<int64_t> hraw(pw.OH), wraw(pw.OW);
-  for (int64_t i = 0; i < pw.OH; ++i) {
-    int64_t s = i * sh - ph, e = std::min(s + kh, pw.H + ph);
-    hraw[i] = e - s;
-    pw.h0.push_back(std::max<int64_t>(s, 0));
-    pw.h1.push_back(std::min(e, pw.H));
-  }
-  for (int64_t i = 0; i < pw.OW; ++i) {
-    int64_t s = i * sw - pwd, e = std::min(s + kw, pw.W + pwd);
-    wraw[i] = e - s;
-    pw.w0.push_back(std::max<int64_t>(s, 0));
-    pw.w1.push_back(std::min(e, pw.W));
-  }
-  if (avg)
-    for (int64_t i = 0; i < pw.OH; ++i)
-      for (int64_t j = 0; j < pw.OW; ++j)
-        pw.divisor.push_back(o.count_include_pad ? static_cast<double>(hraw[i] * wraw[j])
-                                                 : static_cast<double>((pw.h1[i] - pw.h0[i]) * (pw.w1[j] - pw.w0[j])));
-  return pw;
+  return fixed_pool_windows(H, W, kh, kw, sh, sw, ph, pw, o.ceil_mode, avg, o.count_include_pad);
 }
 
 PoolWindows adaptive_windows(const char* op, const Tensor& x, std::array<int64_t, 2> out) {
   PTL_CHECK(x.dim() == 4, op, ": input must be (N, C, H, W), got ", x.shape_str());
   PTL_CHECK(out[0] > 0 && out[1] > 0, op, ": output size must be positive");
-  PoolWindows pw;
-  pw.H = x.size(2);
-  pw.W = x.size(3);
-  pw.OH = out[0];
-  pw.OW = out[1];
-  PTL_CHECK(pw.H > 0 && pw.W > 0, op, ": empty input ", x.shape_str());
-  // PyTorch: start = floor(i * in / out), end = ceil((i + 1) * in / out).
-  for (int64_t i = 0; i < pw.OH; ++i) {
-    pw.h0.push_back(i * pw.H / pw.OH);
-    pw.h1.push_back(((i + 1) * pw.H + pw.OH - 1) / pw.OH);
-  }
-  for (int64_t i = 0; i < pw.OW; ++i) {
-    pw.w0.push_back(i * pw.W / pw.OW);
-    pw.w1.push_back(((i + 1) * pw.W + pw.OW - 1) / pw.OW);
-  }
-  for (int64_t i = 0; i < pw.OH; ++i)
-    for (int64_t j = 0; j < pw.OW; ++j)
-      pw.divisor.push_back(static_cast<double>((pw.h1[i] - pw.h0[i]) * (pw.w1[j] - pw.w0[j])));
-  return pw;
+  PTL_CHECK(x.size(2) > 0 && x.size(3) > 0, op, ": empty input ", x.shape_str());
+  return adaptive_pool_windows(x.size(2), x.size(3), out[0], out[1]);
 }
 
 Tensor max_pool(const char* op, const Tensor& x0, const PoolWindows& pw) {
