@@ -15,13 +15,18 @@ void fail_call(const char* call, const char* file, int line, const char* library
 }
 
 int device_count() {
-  int n = 0;
-  // Without a driver this returns an error ("driver version is insufficient"): no device.
-  if (cudaGetDeviceCount(&n) != cudaSuccess) {
-    cudaGetLastError();  // clear the sticky error
-    return 0;
-  }
-  return n;
+  // Asked once: the visible devices are fixed when the runtime starts, and Storage asks on every
+  // pinned allocation (each loader batch).
+  static const int count = [] {
+    int n = 0;
+    // Without a driver this returns an error ("driver version is insufficient"): no device.
+    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+      cudaGetLastError();  // clear the sticky error
+      return 0;
+    }
+    return n;
+  }();
+  return count;
 }
 
 int current_device() {

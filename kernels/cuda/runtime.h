@@ -12,7 +12,7 @@
 
 namespace ptl::cuda {
 
-// Usable devices; 0 when there is no driver or no device (never throws).
+// Usable devices, asked once per process; 0 when there is no driver or no device (never throws).
 int device_count();
 // The device the calling thread works on (cudaGetDevice).
 int current_device();
