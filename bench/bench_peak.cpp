@@ -14,19 +14,22 @@ namespace {
 
 constexpr int kChains = 12;
 
-#if !defined(__FMA__)
-#error "bench_peak needs FMA: build with -DPTL_CPU_ARCH=x86-64-v3 (the default) or newer"
-#endif
-// 8-lane AVX2 FMAs, the instructions ptl's default build (-march=x86-64-v3) computes with. On
-// Zen 4 512-bit FMAs run as two 256-bit halves, so this is also the AVX-512 peak there; on a
-// CPU with full-width 512-bit FMA units it is half of that.
+// 8-lane AVX2 FMAs, the instructions ptl's default build (-march=x86-64-v3) computes with,
+// compiled for them whatever -march says and run only where the CPU has them. On Zen 4 512-bit
+// FMAs run as two 256-bit halves, so this is also the AVX-512 peak there; on a CPU with
+// full-width 512-bit FMA units it is half of that.
+#define PTL_AVX2_FMA __attribute__((target("avx2,fma")))
 using Vec = __m256;
 constexpr int kLanes = 8;
-Vec splat(float v) { return _mm256_set1_ps(v); }
-Vec fma(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
-float lane0(Vec v) { return _mm256_cvtss_f32(v); }
+PTL_AVX2_FMA Vec splat(float v) { return _mm256_set1_ps(v); }
+PTL_AVX2_FMA Vec fma(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
+PTL_AVX2_FMA float lane0(Vec v) { return _mm256_cvtss_f32(v); }
 
-void BM_PeakFma(benchmark::State& state) {
+PTL_AVX2_FMA void BM_PeakFma(benchmark::State& state) {
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
+    state.SkipWithError("this CPU has no AVX2/FMA");
+    return;
+  }
   constexpr int64_t kIters = 1 << 20;
   const Vec mul = splat(0.999f), add = splat(0.001f);
   Vec acc[kChains];

@@ -7,4 +7,10 @@ set -euo pipefail
 peak="$1/bench/bench_peak"
 [ -x "$peak" ] || { echo "machine_peak.sh: $peak not found; build it (PTL_BENCH=ON) or set PEAK" >&2; exit 1; }
 "$peak" --benchmark_filter="threads:$2\$" --benchmark_format=json 2>/dev/null |
-  "${PYTHON:-/usr/bin/python3}" -c 'import json, sys; print(round(json.load(sys.stdin)["benchmarks"][0]["GFLOP/s"]))'
+  "${PYTHON:-/usr/bin/python3}" -c '
+import json, sys
+runs = json.load(sys.stdin)["benchmarks"]
+if not runs or "GFLOP/s" not in runs[0]:
+    why = runs[0].get("error_message", "?") if runs else "no run at that thread count (more threads than cores?)"
+    sys.exit("machine_peak.sh: bench_peak measured nothing: " + why + "; set PEAK")
+print(round(runs[0]["GFLOP/s"]))'
