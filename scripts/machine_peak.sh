@@ -6,11 +6,11 @@
 set -euo pipefail
 peak="$1/bench/bench_peak"
 [ -x "$peak" ] || { echo "machine_peak.sh: $peak not found; build it (PTL_BENCH=ON) or set PEAK" >&2; exit 1; }
-"$peak" --benchmark_filter="threads:$2\$" --benchmark_format=json 2>/dev/null |
-  "${PYTHON:-/usr/bin/python3}" -c '
+out="$("$peak" --benchmark_filter="threads:$2\$" --benchmark_format=json 2>/dev/null || true)"
+[ -n "$out" ] || { echo "machine_peak.sh: bench_peak has no run at $2 threads (it runs 1 to the core count); set PEAK" >&2; exit 1; }
+echo "$out" | "${PYTHON:-/usr/bin/python3}" -c '
 import json, sys
-runs = json.load(sys.stdin)["benchmarks"]
-if not runs or "GFLOP/s" not in runs[0]:
-    why = runs[0].get("error_message", "?") if runs else "no run at that thread count (more threads than cores?)"
-    sys.exit("machine_peak.sh: bench_peak measured nothing: " + why + "; set PEAK")
-print(round(runs[0]["GFLOP/s"]))'
+run = json.load(sys.stdin)["benchmarks"][0]
+if "GFLOP/s" not in run:
+    sys.exit("machine_peak.sh: bench_peak measured nothing: " + run.get("error_message", "?") + "; set PEAK")
+print(round(run["GFLOP/s"]))'
