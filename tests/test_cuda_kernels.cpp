@@ -609,35 +609,37 @@ void check_batchnorm() {
       CHECK_CLOSE(drv.host(), rv, Tol<T>::ew_r, Tol<T>::ew_a);
     }
 
-    // Apply and backward from the CPU's statistics, with and without affine parameters.
+    // Apply and backward from the CPU's statistics, with and without affine parameters and the fused ReLU.
     std::vector<double> invstd(C);
     for (size_t k = 0; k < C; ++k) invstd[k] = 1.0 / std::sqrt(var[k] + eps);
     DeviceVec<double> dmean_c(mean), dinv(invstd);
     DeviceVec<T> dw(w), db(b), dgy(gy), dy(n), dgx(n), dgw(C), dgb(C);
-    for (bool affine : {true, false}) {
-      INFO("affine " << affine);
-      std::vector<T> y(n);
-      cpu::batchnorm_apply(x.data(), mean.data(), invstd.data(), affine ? w.data() : nullptr,
-                           affine ? b.data() : nullptr, y.data(), c.N, c.C, c.S);
-      cuda::batchnorm_apply(dx.get(), dmean_c.get(), dinv.get(), affine ? dw.get() : nullptr,
-                            affine ? db.get() : nullptr, dy.get(), c.N, c.C, c.S);
-      CHECK_CLOSE(dy.host(), y, Tol<T>::ew_r, Tol<T>::ew_a);
-      for (bool training : {true, false}) {
-        INFO("backward training " << training);
-        std::vector<T> gx(n), gw(C), gb(C);
-        cpu::batchnorm_backward(gy.data(), x.data(), mean.data(), invstd.data(), affine ? w.data() : nullptr,
-                                gx.data(), affine ? gw.data() : nullptr, affine ? gb.data() : nullptr, c.N, c.C,
-                                c.S, training);
-        cuda::batchnorm_backward(dgy.get(), dx.get(), dmean_c.get(), dinv.get(), affine ? dw.get() : nullptr,
-                                 dgx.get(), affine ? dgw.get() : nullptr, affine ? dgb.get() : nullptr, c.N, c.C,
-                                 c.S, training);
-        CHECK_CLOSE(dgx.host(), gx, Tol<T>::red_r, Tol<T>::red_a);  // through batch sums
-        if (affine) {
-          CHECK_CLOSE(dgw.host(), gw, Tol<T>::red_r, Tol<T>::red_a);
-          CHECK_CLOSE(dgb.host(), gb, Tol<T>::red_r, Tol<T>::red_a);
+    for (bool affine : {true, false})
+      for (bool relu : {false, true}) {
+        INFO("affine " << affine << ", relu " << relu);
+        std::vector<T> y(n);
+        cpu::batchnorm_apply(x.data(), mean.data(), invstd.data(), affine ? w.data() : nullptr,
+                             affine ? b.data() : nullptr, y.data(), c.N, c.C, c.S, relu);
+        cuda::batchnorm_apply(dx.get(), dmean_c.get(), dinv.get(), affine ? dw.get() : nullptr,
+                              affine ? db.get() : nullptr, dy.get(), c.N, c.C, c.S, relu);
+        CHECK_CLOSE(dy.host(), y, Tol<T>::ew_r, Tol<T>::ew_a);
+        DeviceVec<T> dmask(y);  // the fused ReLU's backward masks gy with the CPU's output on both sides
+        for (bool training : {true, false}) {
+          INFO("backward training " << training);
+          std::vector<T> gx(n), gw(C), gb(C);
+          cpu::batchnorm_backward(gy.data(), relu ? y.data() : nullptr, x.data(), mean.data(), invstd.data(),
+                                  affine ? w.data() : nullptr, gx.data(), affine ? gw.data() : nullptr,
+                                  affine ? gb.data() : nullptr, c.N, c.C, c.S, training);
+          cuda::batchnorm_backward(dgy.get(), relu ? dmask.get() : nullptr, dx.get(), dmean_c.get(), dinv.get(),
+                                   affine ? dw.get() : nullptr, dgx.get(), affine ? dgw.get() : nullptr,
+                                   affine ? dgb.get() : nullptr, c.N, c.C, c.S, training);
+          CHECK_CLOSE(dgx.host(), gx, Tol<T>::red_r, Tol<T>::red_a);  // through batch sums
+          if (affine) {
+            CHECK_CLOSE(dgw.host(), gw, Tol<T>::red_r, Tol<T>::red_a);
+            CHECK_CLOSE(dgb.host(), gb, Tol<T>::red_r, Tol<T>::red_a);
+          }
         }
       }
-    }
   }
 }
 }  // namespace

@@ -3,24 +3,18 @@
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
-#include "engine/parallel.h"
 #include "engine/rng.h"
+#include "tests/thread_scope.h"
 
 using namespace ptl;
 
 namespace {
-// Restores the thread count at scope exit.
-struct Threads {
-  explicit Threads(int n) { set_num_threads(n); }
-  ~Threads() { set_num_threads(0); }
-};
-
 struct Result {
   std::vector<float> out, gx, gw;
 };
 
 Result conv_bn_step(int threads) {
-  Threads t(threads);
+  test::ThreadScope scope(threads);
   Generator g(99);
   Tensor x = Tensor::empty({6, 8, 20, 12}), w = Tensor::empty({16, 8, 3, 3});
   g.normal_(x);
@@ -36,7 +30,7 @@ Result conv_bn_step(int threads) {
 
 TEST_CASE("random fills are identical for 1 and 2 threads and advance the stream", "[rng]") {
   auto draw = [](int threads) {
-    Threads t(threads);
+    test::ThreadScope scope(threads);
     Generator g(7);
     Tensor a = Tensor::empty({100003});
     g.normal_(a);
@@ -76,7 +70,7 @@ TEST_CASE("conv2d + batch_norm forward and backward are bit-identical for 1 and 
 
 TEST_CASE("large sums and GEMMs are bit-identical for 1 and 2 threads", "[determinism]") {
   auto run = [](int threads) {
-    Threads t(threads);
+    test::ThreadScope scope(threads);
     Generator g(5);
     Tensor a = Tensor::empty({300, 200}), b = Tensor::empty({200, 500}), v = Tensor::empty({1 << 20});
     g.normal_(a);

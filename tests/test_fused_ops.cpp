@@ -4,24 +4,19 @@
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
-#include "engine/parallel.h"
 #include "engine/rng.h"
+#include "tests/thread_scope.h"
 
 using namespace ptl;
 
 namespace {
-struct Threads {
-  explicit Threads(int n) { set_num_threads(n); }
-  ~Threads() { set_num_threads(0); }
-};
-
 struct Out {
   std::vector<double> y, gx, gw, gb, rm, rv;
 };
 
 // relu(batch_norm(x)) (fused or not), backward of sum(y * y * r) with a fixed r.
 Out bn_relu(bool fused, bool training, DType dt, int threads, const Shape& shape) {
-  Threads t(threads);
+  test::ThreadScope scope(threads);
   Generator g(5);
   Tensor x = Tensor::empty(shape, dt), r = Tensor::empty(shape, dt);
   g.normal_(x);
@@ -69,7 +64,7 @@ TEST_CASE("element-wise ops and copies over merged dimensions equal the element-
   g.normal_(row);
   const std::vector<float> va = a.to_vector(), vb = b.to_vector(), vr = row.to_vector();
   for (int threads : {1, 2}) {
-    Threads t(threads);
+    test::ThreadScope scope(threads);
     const std::vector<float> s = add(a, b).to_vector(), br = mul(a, row).to_vector();
     for (size_t i = 0; i < va.size(); ++i) {
       CHECK(s[i] == va[i] + vb[i]);
@@ -92,7 +87,7 @@ TEST_CASE("element-wise ops and copies over merged dimensions equal the element-
 TEST_CASE("add_relu equals relu(add) bit for bit, forward and backward", "[fused]") {
   for (DType dt : {DType::F32, DType::F64}) {
     auto run = [&](bool fused, int threads) {
-      Threads t(threads);
+      test::ThreadScope scope(threads);
       Generator g(11);
       Tensor a = Tensor::empty({5, 7, 6, 9}, dt), b = Tensor::empty({5, 7, 6, 9}, dt), r = Tensor::empty({5, 7, 6, 9}, dt);
       g.normal_(a);

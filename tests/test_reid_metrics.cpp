@@ -6,8 +6,8 @@
 #include <cstring>
 #include <random>
 
-#include "engine/parallel.h"
 #include "reid_test_util.h"
+#include "tests/thread_scope.h"
 #include "train/distance.h"
 #include "train/reid_metrics.h"
 
@@ -159,9 +159,10 @@ TEST_CASE("reid metrics do not depend on the tile size or the thread count", "[r
   EvalOptions big, small = big;
   small.tile_bytes = 1;  // one row block per tile
   const EvalResult a = evaluate_reid(dist, q, g, big);
-  set_num_threads(1);
-  const EvalResult b = evaluate_reid(dist, q, g, small);
-  set_num_threads(0);
+  const EvalResult b = [&] {
+    test::ThreadScope one(1);
+    return evaluate_reid(dist, q, g, small);
+  }();
   CHECK(a.cmc == b.cmc);
   CHECK(a.mAP == b.mAP);
   CHECK(a.mINP == b.mINP);

@@ -48,9 +48,9 @@ Tensor batch_norm_impl(const Tensor& x0, const Tensor& weight, const Tensor& bia
   Tensor b = bias.defined() ? bias.contiguous() : Tensor();
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   PTL_DISPATCH_FLOAT(x.dtype(), "batch_norm", [&] {
-    (relu ? PTL_KERNEL(x.device(), batchnorm_apply_relu<scalar_t>) : PTL_KERNEL(x.device(), batchnorm_apply<scalar_t>))(
+    PTL_KERNEL(x.device(), batchnorm_apply<scalar_t>)(
         x.data<scalar_t>(), mean.data<double>(), invstd.data<double>(), w.defined() ? w.data<scalar_t>() : nullptr,
-        b.defined() ? b.data<scalar_t>() : nullptr, y.data<scalar_t>(), N, C, S);
+        b.defined() ? b.data<scalar_t>() : nullptr, y.data<scalar_t>(), N, C, S, relu);
   });
   if (!needs_grad({x0, weight, bias})) return y;
   // The fused relu's backward masks gy with y > 0, so it keeps y (shared with whatever reads y
@@ -65,14 +65,9 @@ Tensor batch_norm_impl(const Tensor& x0, const Tensor& weight, const Tensor& bia
     if (need[2]) r[2] = Tensor::empty({C}, gy.dtype(), gy.device());
     PTL_DISPATCH_FLOAT(gy.dtype(), "batch_norm backward", [&] {
       auto ptr = [](const Tensor& t) { return t.defined() ? t.data<scalar_t>() : nullptr; };
-      if (yd.defined())
-        PTL_KERNEL(gy.device(), batchnorm_backward_relu<scalar_t>)(
-            gy.data<scalar_t>(), yd.data<scalar_t>(), xd.data<scalar_t>(), mean.data<double>(), invstd.data<double>(),
-            ptr(wd), ptr(r[0]), ptr(r[1]), ptr(r[2]), N, C, S, training);
-      else
-        PTL_KERNEL(gy.device(), batchnorm_backward<scalar_t>)(
-            gy.data<scalar_t>(), xd.data<scalar_t>(), mean.data<double>(), invstd.data<double>(), ptr(wd),
-            ptr(r[0]), ptr(r[1]), ptr(r[2]), N, C, S, training);
+      PTL_KERNEL(gy.device(), batchnorm_backward<scalar_t>)(
+          gy.data<scalar_t>(), ptr(yd), xd.data<scalar_t>(), mean.data<double>(), invstd.data<double>(), ptr(wd),
+          ptr(r[0]), ptr(r[1]), ptr(r[2]), N, C, S, training);
     });
     return r;
   });

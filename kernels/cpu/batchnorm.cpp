@@ -111,21 +111,14 @@ void apply_impl(const T* x, const double* mean, const double* invstd, const T* w
 
 template <class T>
 void batchnorm_apply(const T* x, const double* mean, const double* invstd, const T* w, const T* b,
-                     T* y, int64_t N, int64_t C, int64_t S) {
-  apply_impl<T, false>(x, mean, invstd, w, b, y, N, C, S);
+                     T* y, int64_t N, int64_t C, int64_t S, bool relu) {
+  (relu ? apply_impl<T, true> : apply_impl<T, false>)(x, mean, invstd, w, b, y, N, C, S);
 }
 
-template <class T>
-void batchnorm_apply_relu(const T* x, const double* mean, const double* invstd, const T* w, const T* b,
-                          T* y, int64_t N, int64_t C, int64_t S) {
-  apply_impl<T, true>(x, mean, invstd, w, b, y, N, C, S);
-}
-
-namespace {
 // With `y` (the relu output), gy is first masked to gy * (y > 0), as relu's backward does.
 template <class T>
-void backward_impl(const T* gy, const T* y, const T* x, const double* mean, const double* invstd,
-                   const T* w, T* gx, T* gw, T* gb, int64_t N, int64_t C, int64_t S, bool training) {
+void batchnorm_backward(const T* gy, const T* y, const T* x, const double* mean, const double* invstd,
+                        const T* w, T* gx, T* gw, T* gb, int64_t N, int64_t C, int64_t S, bool training) {
   const double M = static_cast<double>(N * S);
   // The fused relu masks each row of gy into a scratch row first, so the fused and the plain
   // op run the very same arithmetic below (bit-identical whatever the compiler contracts).
@@ -160,22 +153,6 @@ void backward_impl(const T* gy, const T* y, const T* x, const double* mean, cons
       }
     }
   });
-}
-
-}  // namespace
-
-template <class T>
-void batchnorm_backward(const T* gy, const T* x, const double* mean, const double* invstd,
-                        const T* w, T* gx, T* gw, T* gb, int64_t N, int64_t C, int64_t S,
-                        bool training) {
-  backward_impl<T>(gy, nullptr, x, mean, invstd, w, gx, gw, gb, N, C, S, training);
-}
-
-template <class T>
-void batchnorm_backward_relu(const T* gy, const T* y, const T* x, const double* mean, const double* invstd,
-                             const T* w, T* gx, T* gw, T* gb, int64_t N, int64_t C, int64_t S,
-                             bool training) {
-  backward_impl<T>(gy, y, x, mean, invstd, w, gx, gw, gb, N, C, S, training);
 }
 
 template <class T>

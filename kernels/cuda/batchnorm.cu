@@ -140,42 +140,23 @@ void batchnorm_prepare(bool training, double* mean, double* var, T* running_mean
   PTL_CUDA_CHECK_LAUNCH();
 }
 
-template <class T, bool Relu>
-void apply(const T* x, const double* mean, const double* invstd, const T* w, const T* b, T* y, int64_t N,
-           int64_t C, int64_t S) {
+template <class T>
+void batchnorm_apply(const T* x, const double* mean, const double* invstd, const T* w, const T* b,
+                     T* y, int64_t N, int64_t C, int64_t S, bool relu) {
   const int64_t n = N * C * S;
   if (n == 0) return;
-  apply_kernel<T, Relu><<<grid_for(n), kBlock, 0, stream()>>>(x, mean, invstd, w, b, y, C, S, n);
+  auto kernel = relu ? apply_kernel<T, true> : apply_kernel<T, false>;
+  kernel<<<grid_for(n), kBlock, 0, stream()>>>(x, mean, invstd, w, b, y, C, S, n);
   PTL_CUDA_CHECK_LAUNCH();
 }
 
 template <class T>
-void batchnorm_apply(const T* x, const double* mean, const double* invstd, const T* w, const T* b,
-                     T* y, int64_t N, int64_t C, int64_t S) {
-  apply<T, false>(x, mean, invstd, w, b, y, N, C, S);
-}
-
-template <class T>
-void batchnorm_apply_relu(const T* x, const double* mean, const double* invstd, const T* w, const T* b,
-                          T* y, int64_t N, int64_t C, int64_t S) {
-  apply<T, true>(x, mean, invstd, w, b, y, N, C, S);
-}
-
-template <class T>
-void batchnorm_backward_relu(const T* gy, const T* y, const T* x, const double* mean, const double* invstd,
-                             const T* w, T* gx, T* gw, T* gb, int64_t N, int64_t C, int64_t S,
-                             bool training) {
+void batchnorm_backward(const T* gy, const T* y, const T* x, const double* mean, const double* invstd,
+                        const T* w, T* gx, T* gw, T* gb, int64_t N, int64_t C, int64_t S, bool training) {
   if (C == 0) return;
   backward_kernel<T><<<grid_for(C, 1), kChannelBlock, 0, stream()>>>(gy, y, x, mean, invstd, w, gx, gw, gb, N,
                                                                      C, S, training);
   PTL_CUDA_CHECK_LAUNCH();
-}
-
-template <class T>
-void batchnorm_backward(const T* gy, const T* x, const double* mean, const double* invstd,
-                        const T* w, T* gx, T* gw, T* gb, int64_t N, int64_t C, int64_t S,
-                        bool training) {
-  batchnorm_backward_relu<T>(gy, nullptr, x, mean, invstd, w, gx, gw, gb, N, C, S, training);
 }
 
 #include "kernels/contract/batchnorm_instances.inc"
