@@ -13,31 +13,14 @@ namespace ptl::cpu {
 namespace {
 using simd::f32x4;
 
-// kernels/bconv_math.h's bconv_forward_elem / bconv_backward_elem, written once for double
-// (one element, the shared sigmoid_of and std::tanh) and for f32x4 (four float elements,
-// kernels/cpu/simd_math.h's sigmoid and tanh: within 0.5 ulp, where glibc's tanhf is within 2.1).
-inline double sigmoid_cpu(double x) { return sigmoid_of(x); }
-inline double tanh_cpu(double x) { return std::tanh(x); }
-inline f32x4 sigmoid_cpu(f32x4 x) { return simd::sigmoid(x); }
-inline f32x4 tanh_cpu(f32x4 x) { return simd::tanh(x); }
-
-template <class V>
-inline void forward_elem(V zi, V zf, V zo, V zg, V c_prev, V* h, V* c) {
-  const V i = sigmoid_cpu(zi), f = sigmoid_cpu(zf), o = sigmoid_cpu(zo), g = tanh_cpu(zg);
-  *c = f * c_prev + i * g;
-  *h = o * tanh_cpu(*c);
-}
-template <class V>
-inline void backward_elem(V zi, V zf, V zo, V zg, V c_prev, V gh, V* gi, V* gf, V* go, V* gg) {
-  const V one = V() + 1;  // a broadcast 1 for the vector type too
-  const V i = sigmoid_cpu(zi), f = sigmoid_cpu(zf), o = sigmoid_cpu(zo), g = tanh_cpu(zg);
-  const V tc = tanh_cpu(f * c_prev + i * g);
-  const V gc = gh * o * (one - tc * tc);
-  *go = gh * tc * o * (one - o);
-  *gi = gc * g * i * (one - i);
-  *gf = gc * c_prev * f * (one - f);
-  *gg = gc * i * (one - g * g);
-}
+// Float elements go four at a time through simd_math.h's sigmoid and tanh (within 0.5 ulp,
+// where glibc's tanhf is within 2.1); double ones through the shared StdGateMath.
+struct SimdGateMath {
+  static f32x4 apply_sigmoid(f32x4 x) { return simd::sigmoid(x); }
+  static f32x4 apply_tanh(f32x4 x) { return simd::tanh(x); }
+};
+template <class T>
+using GateMath = std::conditional_t<std::is_same_v<T, float>, SimdGateMath, StdGateMath>;
 
 // Calls fn(s, n) over [0, S) in steps of n elements: n = 1 for double, n = 4 (the last step
 // shorter) for float, whose element functions take f32x4. The full steps pass n as a constant,
@@ -66,9 +49,11 @@ void bconv_gates_forward(const T* z, const T* c_prev, T* h, T* c, int64_t N, int
       const T* zi = z + n * 4 * plane + ch * S;  // gate blocks are `plane` apart
       const int64_t o = r * S;
       for_each_step<T>(S, [&](int64_t s, int64_t k) {
-        decltype(load_at(z, k)) hv, cv;
-        forward_elem(load_at(zi + s, k), load_at(zi + plane + s, k), load_at(zi + 2 * plane + s, k),
-                     load_at(zi + 3 * plane + s, k), load_at(c_prev + o + s, k), &hv, &cv);
+        using V = decltype(load_at(z, k));
+        V hv, cv;
+        bconv_forward_elem<V, GateMath<T>>(load_at(zi + s, k), load_at(zi + plane + s, k),
+                                           load_at(zi + 2 * plane + s, k), load_at(zi + 3 * plane + s, k),
+                                           load_at(c_prev + o + s, k), &hv, &cv);
         store_at(hv, h + o + s, k);
         store_at(cv, c + o + s, k);
       });
@@ -85,10 +70,12 @@ void bconv_gates_backward(const T* z, const T* c_prev, const T* gh, T* gz, int64
       const int64_t zo = n * 4 * plane + ch * S, o = r * S;
       for_each_step<T>(S, [&](int64_t s, int64_t k) {
         const int64_t a = zo + s;
-        decltype(load_at(z, k)) gi, gf, go, gg;
-        backward_elem(load_at(z + a, k), load_at(z + a + plane, k), load_at(z + a + 2 * plane, k),
-                      load_at(z + a + 3 * plane, k), load_at(c_prev + o + s, k), load_at(gh + o + s, k),
-                      &gi, &gf, &go, &gg);
+        using V = decltype(load_at(z, k));
+        V gi, gf, go, gg;
+        bconv_backward_elem<V, GateMath<T>>(load_at(z + a, k), load_at(z + a + plane, k),
+                                            load_at(z + a + 2 * plane, k), load_at(z + a + 3 * plane, k),
+                                            load_at(c_prev + o + s, k), load_at(gh + o + s, k), &gi, &gf, &go,
+                                            &gg);
         store_at(gi, gz + a, k);
         store_at(gf, gz + a + plane, k);
         store_at(go, gz + a + 2 * plane, k);
