@@ -5,7 +5,7 @@
 // Times are CUDA-event times on ptl's stream (DeviceTimer), median of Google Benchmark's
 // repetitions after warm-up. Counters: GFLOP/s for convolutions (a multiply-add is 2 FLOPs,
 // backward is twice the forward), GB/s for the gate kernels (the bytes each kernel must read and
-// write once), with the share of PEAK_GBS (environment, default 3352: H100 SXM HBM3).
+// write once), with the share of PEAK_GBS (environment, default 4800: the H200's HBM3e).
 // `bench_cuda --list_shapes` prints the cases as JSON for scripts/bench_gpu_torch.py.
 #include <benchmark/benchmark.h>
 
@@ -54,7 +54,7 @@ const GateCase kGates[] = {
 
 double peak_gbs() {
   const char* p = std::getenv("PEAK_GBS");
-  return p ? std::atof(p) : 3352.0;
+  return p ? std::atof(p) : 4800.0;
 }
 
 // Runs `step` under CUDA-event timing for every benchmark iteration.

@@ -30,6 +30,14 @@ int cuda_device_count() {
 #endif
 }
 
+std::string cuda_report() {
+#if PTL_WITH_CUDA
+  return cuda::describe_runtime();
+#else
+  return "CUDA: not built (this ptl is CPU only; rebuild with -DPTL_CUDA=ON)\n";
+#endif
+}
+
 void set_allow_tf32(bool allow) {
 #if PTL_WITH_CUDA
   cuda::set_allow_tf32(allow);

@@ -28,6 +28,9 @@ struct Device {
 bool cuda_compiled();
 // Number of usable CUDA devices; 0 when none (or when the driver is missing), never throws.
 int cuda_device_count();
+// The CUDA runtime, driver, devices (or why there are none) and library versions, one fact a
+// line; a CPU-only build says it has no CUDA backend. For `ptl devices` and the GPU run's log.
+std::string cuda_report();
 
 // Lets float GEMMs and convolutions on CUDA use TF32 tensor cores (as PyTorch's allow_tf32);
 // off by default. A CPU-only build accepts only false.

@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -57,18 +58,22 @@ Storage::Storage(size_t nbytes, Device device, bool pinned) : nbytes_(nbytes), d
 }
 
 Storage::~Storage() {
-#if PTL_WITH_CUDA
-  if (pinned_) {
-    cuda::pinned_free(data_);  // reused only after the copies queued from it have run
-    return;
-  }
-#endif
-  if (device_.is_cpu()) {
+  if (device_.is_cpu() && !pinned_) {
     std::free(data_);
     return;
   }
 #if PTL_WITH_CUDA
-  cuda::device_free(data_, nbytes_, device_.index);
+  // The CUDA frees can fail (a sticky error from an earlier kernel, a driver shutting down); a
+  // destructor must not throw, so the block is reported and left to the driver.
+  try {
+    if (pinned_)
+      cuda::pinned_free(data_);  // reused only after the copies queued from it have run
+    else
+      cuda::device_free(data_, nbytes_, device_.index);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ptl: %s memory not freed: %s\n", pinned_ ? "pinned" : device_.str().c_str(),
+                 e.what());
+  }
 #endif
 }
 

@@ -1,7 +1,8 @@
 // PTL_KERNEL(device, name<T>): the kernel `name` (kernels/contract/*.inc) of the backend of
 // `device` (a ptl::Device). Both backends declare the same signature, so the call that follows is
-// type-checked for either; a CPU-only build has only the CPU side. CUDA kernels run on the
-// device's stream (kernels/cuda/runtime.h) and may not have finished when the call returns.
+// type-checked for either; a CPU-only build has only the CPU side. CUDA kernels run with the
+// tensor's device current, on its stream (kernels/cuda/runtime.h), and may not have finished
+// when the call returns.
 #pragma once
 #include "engine/device.h"
 #include "engine/error.h"
@@ -18,12 +19,34 @@
 #include "kernels/cpu/triplet.h"
 
 #if PTL_WITH_CUDA
+#include <utility>
+
+#include "kernels/cuda/device_guard.h"
 #include "kernels/cuda/kernels.h"
 
 namespace ptl {
-template <class Fn>
-Fn pick_kernel(const Device& device, Fn cpu_kernel, Fn cuda_kernel) {
-  return device.is_cuda() ? cuda_kernel : cpu_kernel;
+// A kernel of either backend, called with its tensor's device current: CUDA kernels run on the
+// current device's stream and cuDNN plans are made for the current device, so a thread whose
+// current device is another (a loader thread, a second GPU) still runs the work on the right one.
+template <class R, class... A>
+class DeviceKernel {
+ public:
+  DeviceKernel(const Device& device, R (*fn)(A...)) : device_(device), fn_(fn) {}
+  // The kernel's own parameter types, so braced arguments ({} for default parameters) work.
+  R operator()(A... args) const {
+    if (device_.is_cpu()) return fn_(std::forward<A>(args)...);
+    cuda::DeviceGuard guard(device_.index);
+    return fn_(std::forward<A>(args)...);
+  }
+
+ private:
+  Device device_;
+  R (*fn_)(A...);
+};
+
+template <class R, class... A>
+DeviceKernel<R, A...> pick_kernel(const Device& device, R (*cpu_kernel)(A...), R (*cuda_kernel)(A...)) {
+  return {device, device.is_cuda() ? cuda_kernel : cpu_kernel};
 }
 }  // namespace ptl
 

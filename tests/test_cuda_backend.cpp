@@ -170,7 +170,7 @@ TEST_CASE("cuda conv2d with TF32 allowed stays close to FP32", "[cuda]") {
   ptl::cuda::set_allow_tf32(false);
 }
 
-TEST_CASE("cuda device memory is cached and reused", "[cuda]") {
+TEST_CASE("cuda device memory is cached and reused", "[cuda][caching]") {
   PTL_SKIP_WITHOUT_GPU();
   ptl::cuda::empty_cache();
   const auto before = ptl::cuda::memory_stats(0);
@@ -186,7 +186,7 @@ TEST_CASE("cuda device memory is cached and reused", "[cuda]") {
   CHECK(ptl::cuda::memory_stats(0).reserved == before.reserved);
 }
 
-TEST_CASE("cuda out of memory names the request and the allocator's holdings", "[cuda]") {
+TEST_CASE("cuda out of memory names the request and the allocator's holdings", "[cuda][caching]") {
   PTL_SKIP_WITHOUT_GPU();
   const size_t huge = size_t(1) << 50;  // 1 PiB
   CHECK_THROWS_WITH(ptl::cuda::device_alloc(huge, 0),

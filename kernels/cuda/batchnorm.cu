@@ -10,6 +10,8 @@ namespace ptl::cuda {
 
 namespace {
 
+// Threads per block of the per-channel kernels; their __launch_bounds__ tells the compiler, so it
+// keeps their registers within what 512 threads may use (a launch with more would fail).
 constexpr int kChannelBlock = 512;
 
 // Calls f(k) for this thread's share of the flat indices k of channel c's elements
@@ -32,7 +34,7 @@ __device__ __forceinline__ void for_channel(int64_t N, int64_t C, int64_t S, int
 }
 
 template <class T>
-__global__ void stats_kernel(const T* __restrict__ x, int64_t N, int64_t C, int64_t S,
+__global__ void __launch_bounds__(kChannelBlock) stats_kernel(const T* __restrict__ x, int64_t N, int64_t C, int64_t S,
                              double* __restrict__ mean, double* __restrict__ var) {
   const double M = static_cast<double>(N * S);
   for (int64_t c = blockIdx.x; c < C; c += gridDim.x) {
@@ -88,7 +90,7 @@ __global__ void apply_kernel(const T* __restrict__ x, const double* __restrict__
 // With `y` (the fused relu's output; null otherwise) gy is first masked to gy * (y > 0), as
 // relu's backward does.
 template <class T>
-__global__ void backward_kernel(const T* __restrict__ gy, const T* __restrict__ y, const T* __restrict__ x,
+__global__ void __launch_bounds__(kChannelBlock) backward_kernel(const T* __restrict__ gy, const T* __restrict__ y, const T* __restrict__ x,
                                 const double* __restrict__ mean, const double* __restrict__ invstd,
                                 const T* __restrict__ w, T* __restrict__ gx, T* __restrict__ gw,
                                 T* __restrict__ gb, int64_t N, int64_t C, int64_t S, bool training) {

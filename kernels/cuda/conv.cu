@@ -14,7 +14,8 @@
 // later lets cuDNN use TF32 tensor cores; with cuda::set_allow_tf32(true), CUDNN_TENSOR_OP_MATH.
 // double computes in FP64 (CUDNN_DEFAULT_MATH). As in PyTorch, the math type that the chosen
 // algorithm reports is set on that direction's convolution descriptor (cuDNN picks the kernel
-// from algorithm and math type together).
+// from algorithm and math type together), except that without TF32 a float algorithm may not
+// report a tensor-op math type, and one reporting DEFAULT runs with FMA on the descriptor.
 //
 // Workspaces come from the caching allocator for the call and are freed right after it: they
 // are stream-ordered, so the next user of the block runs after the cuDNN kernels.
@@ -118,6 +119,10 @@ struct Settings {
   size_t workspace_limit;
 };
 
+bool is_tensor_op(cudnnMathType_t m) {
+  return m == CUDNN_TENSOR_OP_MATH || m == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+}
+
 void set_conv(cudnnConvolutionDescriptor_t c, const ConvGeometry& g, const Settings& s) {
   PTL_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(
       c, static_cast<int>(g.ph), static_cast<int>(g.pw), static_cast<int>(g.sh),
@@ -138,8 +143,9 @@ void choose(cudnnHandle_t h, ConvPlan& p, const ConvGeometry& g, const Settings&
   for (int i = 0; i < returned; ++i) {
     const auto& r = perf[static_cast<size_t>(i)];
     if (r.status != CUDNN_STATUS_SUCCESS || r.memory > s.workspace_limit) continue;
-    // Without TF32, a float algorithm must not run on tensor cores.
-    if (s.math == CUDNN_FMA_MATH && r.mathType != CUDNN_FMA_MATH) continue;
+    // Without TF32, a float algorithm must not run on tensor cores; FMA and DEFAULT math are
+    // both plain FP32 once the descriptor says FMA (below).
+    if (s.math == CUDNN_FMA_MATH && is_tensor_op(r.mathType)) continue;
     if (!best) best = &r;
     if (r.determinism == CUDNN_DETERMINISTIC) {
       best = &r;
@@ -150,7 +156,10 @@ void choose(cudnnHandle_t h, ConvPlan& p, const ConvGeometry& g, const Settings&
             g.C, ", ", g.H, ", ", g.W, ") and weight (", g.Cout, ", ", g.C, ", ", g.KH, ", ",
             g.KW, ") within ", s.workspace_limit, " bytes of workspace");
   choice.algo = best->algo;
-  PTL_CUDNN_CHECK(cudnnSetConvolutionMathType(choice.conv.d, best->mathType));
+  // DEFAULT math on a float descriptor lets cuDNN use TF32 on Ampere and later: while TF32 is
+  // off the descriptor keeps FMA.
+  const bool keep_fma = s.math == CUDNN_FMA_MATH && best->mathType == CUDNN_DEFAULT_MATH;
+  PTL_CUDNN_CHECK(cudnnSetConvolutionMathType(choice.conv.d, keep_fma ? CUDNN_FMA_MATH : best->mathType));
   choice.workspace = Dir::workspace(h, p, choice.conv.d, choice.algo);
 }
 

@@ -14,19 +14,59 @@ void fail_call(const char* call, const char* file, int line, const char* library
   fail(str(call, " failed at ", file, ":", line, " (", library, "): ", message));
 }
 
-int device_count() {
-  // Asked once: the visible devices are fixed when the runtime starts, and Storage asks on every
-  // pinned allocation (each loader batch).
-  static const int count = [] {
-    int n = 0;
-    // Without a driver this returns an error ("driver version is insufficient"): no device.
-    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+namespace {
+// cudaGetDeviceCount's answer, asked once: the visible devices are fixed when the runtime starts,
+// and Storage asks on every pinned allocation (each loader batch).
+struct DeviceCount {
+  int count = 0;
+  const char* error = "";  // the runtime's error string when the call failed
+};
+
+const DeviceCount& device_count_result() {
+  static const DeviceCount result = [] {
+    DeviceCount r;
+    // Without a driver this fails ("CUDA driver version is insufficient", "no CUDA-capable
+    // device is detected"): no device, and the reason kept for device_count_error().
+    const cudaError_t err = cudaGetDeviceCount(&r.count);
+    if (err != cudaSuccess) {
       cudaGetLastError();  // clear the sticky error
-      return 0;
+      r.count = 0;
+      r.error = cudaGetErrorString(err);
     }
-    return n;
+    return r;
   }();
-  return count;
+  return result;
+}
+}  // namespace
+
+int device_count() { return device_count_result().count; }
+const char* device_count_error() { return device_count_result().error; }
+
+std::string describe_runtime() {
+  std::string out;
+  int runtime = 0, driver = 0;
+  cudaRuntimeGetVersion(&runtime);
+  cudaDriverGetVersion(&driver);  // 0 when no driver is installed
+  out += str("CUDA runtime ", runtime / 1000, ".", runtime % 1000 / 10, ", driver supports ",
+             driver / 1000, ".", driver % 1000 / 10, "\n");
+  if (device_count() == 0) out += str("devices: none (cudaGetDeviceCount: ", device_count_error(), ")\n");
+  for (int d = 0; d < device_count(); ++d) {
+    cudaDeviceProp p{};
+    PTL_CUDA_CHECK(cudaGetDeviceProperties(&p, d));
+    out += str("cuda:", d, ": ", p.name, ", compute capability ", p.major, ".", p.minor, ", ",
+               p.multiProcessorCount, " multiprocessors, ", p.totalGlobalMem >> 20, " MiB, L2 ",
+               p.l2CacheSize >> 20, " MiB\n");
+  }
+  // The libraries actually loaded (the dynamic linker's choice), not the headers built against.
+  int cublas_major = 0, cublas_minor = 0, cublas_patch = 0;
+  cublasGetProperty(MAJOR_VERSION, &cublas_major);
+  cublasGetProperty(MINOR_VERSION, &cublas_minor);
+  cublasGetProperty(PATCH_LEVEL, &cublas_patch);
+  const size_t cudnn = cudnnGetVersion();
+  out += str("cuDNN ", cudnn / 10000, ".", cudnn % 10000 / 100, ".", cudnn % 100, " (built with ",
+             CUDNN_MAJOR, ".", CUDNN_MINOR, ".", CUDNN_PATCHLEVEL, "), cuBLAS ", cublas_major, ".",
+             cublas_minor, ".", cublas_patch, "\n");
+  return out;
 }
 
 int current_device() {

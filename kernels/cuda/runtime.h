@@ -3,17 +3,25 @@
 // line and the runtime's error string (check.h). Memory and copies: memory.h.
 #pragma once
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include <cuda_runtime.h>
 
+#include "kernels/cuda/device_guard.h"
 #include "kernels/cuda/memory.h"
 
 namespace ptl::cuda {
 
 // Usable devices, asked once per process; 0 when there is no driver or no device (never throws).
 int device_count();
+// Why device_count() is 0: the runtime's error from cudaGetDeviceCount ("" when it succeeded).
+const char* device_count_error();
+// What the CUDA side of this process sees, one fact a line: the runtime and driver versions,
+// each device (name, compute capability, multiprocessors, memory) or the runtime's error when
+// there is none, and the cuDNN and cuBLAS versions loaded (runtime.cu).
+std::string describe_runtime();
 // The device the calling thread works on (cudaGetDevice).
 int current_device();
 
@@ -24,18 +32,5 @@ cudaStream_t current_stream(int device);
 std::vector<std::pair<int, cudaStream_t>> created_streams();
 // The allocator's stream id of a stream.
 inline uint64_t stream_id(cudaStream_t s) { return reinterpret_cast<uintptr_t>(s); }
-
-// Makes `device` current for the scope and restores the previous device after it.
-class DeviceGuard {
- public:
-  explicit DeviceGuard(int device);
-  ~DeviceGuard();
-  DeviceGuard(const DeviceGuard&) = delete;
-  DeviceGuard& operator=(const DeviceGuard&) = delete;
-
- private:
-  int previous_ = 0;
-  int device_ = 0;
-};
 
 }  // namespace ptl::cuda
