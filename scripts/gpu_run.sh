@@ -84,6 +84,12 @@ run_tests() {
   summary "  $(grep -E '^(test cases|All tests passed)' "$logs/cuda_tests.log" | tail -1)"
   grep -E 'FAILED|failed|REQUIRE|CHECK\(|with expansion|worst element|error' "$logs/cuda_tests.log" | head -40 \
     | sed 's/^/  | /' | tee -a "$logs/summary.txt"
+  # The float32 model cases again with TF32 forced off in cuBLAS and cuDNN (NVIDIA's switch): a
+  # change in their outcome would mean ptl's own math-mode settings let TF32 in.
+  step cuda_tests_tf32_off 60 env NVIDIA_TF32_OVERRIDE=0 "${ptl_env[@]}" "$b/ptl_tests" \
+    "models on CUDA give the CPU's outputs and gradients in float32,a few SGD training steps on CUDA follow the CPU in float32" \
+    --warn NoTests --durations yes
+  summary "  $(grep -E '^(test cases|All tests passed)' "$logs/cuda_tests_tf32_off.log" | tail -1)"
   if [ -z "$sanitizer" ]; then
     summary "compute-sanitizer: not found"
     return
@@ -99,7 +105,7 @@ run_tests() {
 
 run_bench() {
   # Layers and gate kernels: ptl (bench_cuda) beside PyTorch, float32.
-  "$b/bench_cuda" --list_shapes >"$logs/shapes.json"
+  "${ptl_env[@]}" "$b/bench_cuda" --list_shapes >"$logs/shapes.json"
   step bench_cuda 90 env PEAK_GBS=4800 "${ptl_env[@]}" "$b/bench_cuda" --benchmark_repetitions=3 \
     --benchmark_report_aggregates_only=true --benchmark_format=json --benchmark_out="$logs/bench_cuda.json" \
     --benchmark_out_format=json

@@ -39,9 +39,11 @@ inline Device test_device() {
 namespace ptl::test {
 
 // Every element of `got` (any device) within atol + rtol * |want| of `want`, with atol =
-// rtol * max|want| (values near zero after cancellation carry the absolute error of the
-// large ones). Reports the worst element.
-inline void expect_close(const std::string& what, const Tensor& got, const Tensor& want, double rtol) {
+// rtol * max|want| + floor (values near zero after cancellation carry the absolute error of the
+// large ones; `floor` covers a whole tensor that cancels to about zero, such as the bias of a
+// convolution followed by batch norm). Reports the worst element.
+inline void expect_close(const std::string& what, const Tensor& got, const Tensor& want, double rtol,
+                         double floor = 0) {
   INFO(what << " " << want.shape_str());
   REQUIRE(got.shape() == want.shape());
   const std::vector<double> g = got.to_double_vector(), w = want.to_double_vector();
@@ -50,7 +52,7 @@ inline void expect_close(const std::string& what, const Tensor& got, const Tenso
   double worst = 0;
   size_t at = 0;
   for (size_t i = 0; i < w.size(); ++i) {
-    const double err = std::abs(g[i] - w[i]) - rtol * (scale + std::abs(w[i]));
+    const double err = std::abs(g[i] - w[i]) - rtol * (scale + std::abs(w[i])) - floor;
     if (err > worst || std::isnan(g[i]) != std::isnan(w[i])) {
       worst = std::isnan(err) ? INFINITY : err;
       at = i;

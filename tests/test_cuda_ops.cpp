@@ -9,6 +9,7 @@
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/rng.h"
+#include "layers/convert.h"
 #include "models/registry.h"
 #include "tests/cuda_test_util.h"
 #include "tests/gradcheck.h"
@@ -114,14 +115,17 @@ TEST_CASE("batch norm running statistics, BConv states and loss checks on CUDA m
 }
 
 namespace {
-// The same model (same seed) on the CPU and on the test device (cuda:0), both in training mode.
+// The same model (same seed) on the CPU and on the test device (cuda:0), both in training mode
+// and in `dtype`.
 struct ModelPair {
   std::shared_ptr<Model> cpu, gpu;
-  ModelPair(const std::string& name, int64_t classes) {
+  ModelPair(const std::string& name, int64_t classes, DType dtype) {
     manual_seed(3);
     cpu = make_model(name, classes);
     manual_seed(3);
     gpu = make_model(name, classes);
+    convert_floats(*cpu, dtype);
+    convert_floats(*gpu, dtype);
     gpu->to(test::test_device());
   }
 };
@@ -131,39 +135,54 @@ Tensor mean_cross_entropy(const ModelOutput& out, const Tensor& labels) {
   for (const Tensor& l : out.logits) loss = loss.defined() ? add(loss, cross_entropy(l, labels)) : cross_entropy(l, labels);
   return mul(loss, 1.0 / static_cast<double>(out.logits.size()));
 }
-}  // namespace
 
-TEST_CASE("models on CUDA give the CPU's outputs and gradients", "[cuda]") {
-  PTL_SKIP_WITHOUT_CUDA();
+// Float64 checks that the CUDA model computes what the CPU one does: both round alike to about
+// 1e-16, and the tolerance leaves room for the deep models' batch norms over a few elements,
+// which magnify differences. Float32 checks the float kernels (cuDNN in FP32, cuBLAS), whose
+// summation orders differ from the CPU's.
+double model_rtol(DType dtype) { return dtype == DType::F64 ? 1e-9 : 1e-3; }
+
+// The largest gradient element of the model: the absolute floor for gradients that cancel to
+// about zero (a float32 sum of terms of this size carries about 1e-5 of it in rounding).
+double largest_gradient(Model& m) {
+  double largest = 0;
+  for (auto& [n, p] : m.named_parameters())
+    if (p.grad().defined()) largest = std::max(largest, max(abs(p.grad())).to(Device::cpu()).item());
+  return largest;
+}
+
+void compare_models(DType dtype) {
   struct Case {
     std::string model;
     Shape input;
   };
+  const double rtol = model_rtol(dtype);
   for (const Case& c : {Case{"resnet20", {4, 3, 32, 32}}, Case{"ptl_resnet20", {4, 3, 32, 32}},
                         Case{"resnet50", {2, 3, 64, 32}}, Case{"mgn_ptl", {4, 3, 96, 32}}}) {
-    INFO(c.model << " " << shape_str(c.input));
-    ModelPair m(c.model, 10);
+    INFO(c.model << " " << shape_str(c.input) << " in " << dtype_name(dtype));
+    ModelPair m(c.model, 10, dtype);
     manual_seed(4);
-    Tensor x = randn(c.input);
+    Tensor x = randn(c.input).to(dtype);
     Tensor y = from_vector(std::vector<int64_t>{1, 7, 3, 1}, {4});
     y = narrow(y, 0, 0, c.input[0]).contiguous();
     manual_seed(5);  // the BConv-Cells draw their initial states from the engine's generator
     ModelOutput out_cpu = m.cpu->forward(x);
     manual_seed(5);
     ModelOutput out_gpu = m.gpu->forward(x.to(test::test_device()));
-    expect_close("feature", out_gpu.feature, out_cpu.feature, 1e-3);
+    expect_close("feature", out_gpu.feature, out_cpu.feature, rtol);
     mean_cross_entropy(out_cpu, y).backward();
     mean_cross_entropy(out_gpu, y.to(test::test_device())).backward();
+    const double floor = (dtype == DType::F64 ? 1e-13 : 1e-5) * largest_gradient(*m.cpu);
     auto pc = m.cpu->named_parameters(), pg = m.gpu->named_parameters();
     REQUIRE(pc.size() == pg.size());
     for (size_t i = 0; i < pc.size(); ++i)
-      if (pc[i].second.grad().defined()) expect_close(pc[i].first + " gradient", pg[i].second.grad(), pc[i].second.grad(), 1e-3);
+      if (pc[i].second.grad().defined())
+        expect_close(pc[i].first + " gradient", pg[i].second.grad(), pc[i].second.grad(), rtol, floor);
   }
 }
 
-TEST_CASE("a few SGD training steps on CUDA follow the CPU", "[cuda]") {
-  PTL_SKIP_WITHOUT_CUDA();
-  ModelPair m("ptl_resnet20", 10);
+void compare_sgd_steps(DType dtype) {
+  ModelPair m("ptl_resnet20", 10, dtype);
   auto make_sgd = [](Model& model) {
     ParamGroup g{"all", model.parameters(), 0.05, 0.05, 5e-4, false};
     return Sgd({g}, SgdOptions{0.9, 0, true});
@@ -171,7 +190,7 @@ TEST_CASE("a few SGD training steps on CUDA follow the CPU", "[cuda]") {
   Sgd sgd_cpu = make_sgd(*m.cpu), sgd_gpu = make_sgd(*m.gpu);
   for (int step = 0; step < 3; ++step) {
     manual_seed(100 + step);
-    Tensor x = randn({8, 3, 32, 32});
+    Tensor x = randn({8, 3, 32, 32}).to(dtype);
     Tensor y = from_vector(std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7}, {8});
     manual_seed(200 + step);
     mean_cross_entropy(m.cpu->forward(x), y).backward();
@@ -182,8 +201,30 @@ TEST_CASE("a few SGD training steps on CUDA follow the CPU", "[cuda]") {
     sgd_cpu.zero_grad();
     sgd_gpu.zero_grad();
   }
+  const double rtol = model_rtol(dtype);
   auto pc = m.cpu->named_parameters(), pg = m.gpu->named_parameters();
-  for (size_t i = 0; i < pc.size(); ++i) expect_close(pc[i].first + " after 3 steps", pg[i].second, pc[i].second, 1e-3);
+  for (size_t i = 0; i < pc.size(); ++i) expect_close(pc[i].first + " after 3 steps", pg[i].second, pc[i].second, rtol);
   auto bc = m.cpu->named_buffers(), bg = m.gpu->named_buffers();
-  for (size_t i = 0; i < bc.size(); ++i) expect_close(bc[i].first + " after 3 steps", bg[i].second, bc[i].second, 1e-3);
+  for (size_t i = 0; i < bc.size(); ++i) expect_close(bc[i].first + " after 3 steps", bg[i].second, bc[i].second, rtol);
+}
+}  // namespace
+
+TEST_CASE("models on CUDA give the CPU's outputs and gradients in float64", "[cuda]") {
+  PTL_SKIP_WITHOUT_CUDA();
+  compare_models(DType::F64);
+}
+
+TEST_CASE("models on CUDA give the CPU's outputs and gradients in float32", "[cuda]") {
+  PTL_SKIP_WITHOUT_CUDA();
+  compare_models(DType::F32);
+}
+
+TEST_CASE("a few SGD training steps on CUDA follow the CPU in float64", "[cuda]") {
+  PTL_SKIP_WITHOUT_CUDA();
+  compare_sgd_steps(DType::F64);
+}
+
+TEST_CASE("a few SGD training steps on CUDA follow the CPU in float32", "[cuda]") {
+  PTL_SKIP_WITHOUT_CUDA();
+  compare_sgd_steps(DType::F32);
 }

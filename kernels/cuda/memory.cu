@@ -15,9 +15,15 @@ namespace ptl::cuda {
 
 namespace {
 
-// An allocation call's result for the caching allocator: nullptr when out of memory (it then
-// returns its cache and retries), a ptl::Error for any other failure.
-void* null_if_out_of_memory(cudaError_t err, void* p, const char* call) {
+// Runs alloc(&p) (cudaMalloc, cudaHostAlloc) and returns p for the caching allocator: nullptr
+// when out of memory (it then returns its cache and retries), a ptl::Error for any other
+// failure. The call is made here, before p is read: passing `cudaMalloc(&p, n), p` as two
+// arguments let the compiler read p first, and every allocation looked out of memory (the first
+// GPU run found that).
+template <class Alloc>
+void* null_if_out_of_memory(const Alloc& alloc, const char* call) {
+  void* p = nullptr;
+  const cudaError_t err = alloc(&p);
   if (err == cudaErrorMemoryAllocation) {
     cudaGetLastError();  // clear it: a later launch check must not see it
     return nullptr;
@@ -41,8 +47,7 @@ std::unique_ptr<CachingAllocator> make_device_allocator(int device) {
   AllocatorBackend backend;
   backend.alloc = [device](size_t n) {
     DeviceGuard guard(device);
-    void* p = nullptr;
-    return null_if_out_of_memory(cudaMalloc(&p, n), p, "cudaMalloc");
+    return null_if_out_of_memory([n](void** p) { return cudaMalloc(p, n); }, "cudaMalloc");
   };
   backend.free = [device](void* p, size_t) {
     DeviceGuard guard(device);
@@ -76,9 +81,8 @@ struct Pinned {
   static AllocatorBackend backend() {
     AllocatorBackend b;
     b.alloc = [](size_t n) {
-      void* p = nullptr;
-      return null_if_out_of_memory(cudaHostAlloc(&p, n, cudaHostAllocPortable), p,
-                                   "cudaHostAlloc");
+      return null_if_out_of_memory(
+          [n](void** p) { return cudaHostAlloc(p, n, cudaHostAllocPortable); }, "cudaHostAlloc");
     };
     b.free = [](void* p, size_t) { PTL_CUDA_CHECK(cudaFreeHost(p)); };
     return b;
