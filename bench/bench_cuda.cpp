@@ -6,7 +6,8 @@
 // repetitions after warm-up. Counters: GFLOP/s for convolutions (a multiply-add is 2 FLOPs,
 // backward is twice the forward), GB/s for the gate kernels (the bytes each kernel must read and
 // write once), with the share of PEAK_GBS (environment, default 4800: the H200's HBM3e).
-// `bench_cuda --list_shapes` prints the cases as JSON for scripts/bench_gpu_torch.py.
+// `bench_cuda --list_shapes` prints the cases as JSON for scripts/bench_gpu_ops_torch.py;
+// `--nondeterministic` lets cuDNN take non-deterministic algorithms (PyTorch's default).
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -127,11 +128,14 @@ void list_shapes() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i)
+  for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--list_shapes") == 0) {
       list_shapes();
       return 0;
     }
+    // cuDNN's fastest-ranked algorithms instead of deterministic ones (PyTorch's default).
+    if (std::strcmp(argv[i], "--nondeterministic") == 0) set_deterministic_convolutions(false);
+  }
   if (cuda_device_count() == 0) {
     std::fprintf(stderr, "bench_cuda: no CUDA device (or a CPU-only build); run it on a GPU machine\n");
     return 1;

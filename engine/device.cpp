@@ -38,6 +38,14 @@ std::string cuda_report() {
 #endif
 }
 
+void set_deterministic_convolutions(bool deterministic) {
+#if PTL_WITH_CUDA
+  cuda::set_deterministic_convolutions(deterministic);
+#else
+  (void)deterministic;  // the CPU kernels are always deterministic
+#endif
+}
+
 void set_allow_tf32(bool allow) {
 #if PTL_WITH_CUDA
   cuda::set_allow_tf32(allow);

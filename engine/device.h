@@ -35,6 +35,10 @@ std::string cuda_report();
 // Lets float GEMMs and convolutions on CUDA use TF32 tensor cores (as PyTorch's allow_tf32);
 // off by default. A CPU-only build accepts only false.
 void set_allow_tf32(bool allow);
+// Whether CUDA convolutions must use deterministic cuDNN algorithms (default true: the same bits
+// on every run). false: cuDNN's fastest-ranked algorithm, as PyTorch's default; results may
+// then vary in the last bits between runs. Nothing to switch in a CPU-only build.
+void set_deterministic_convolutions(bool deterministic);
 
 // Bytes of device memory held by tensors now and at most since the last reset, and reserved by
 // the caching allocator (CUDA only; zeros on the CPU, where the process's peak RSS tells).

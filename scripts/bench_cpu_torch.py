@@ -65,10 +65,13 @@ def main():
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--device", default="cpu", help="cpu or cuda (the GPU machines' PyTorch 2.x)")
     ap.add_argument("--tf32", action="store_true", help="CUDA: allow TF32 in cuDNN and cuBLAS")
+    ap.add_argument("--deterministic", action="store_true",
+                    help="CUDA: deterministic cuDNN algorithms only, as ptl's default")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     dev = torch.device(a.device)
+    torch.backends.cudnn.deterministic = a.deterministic
     torch.backends.cudnn.allow_tf32 = a.tf32
     torch.backends.cuda.matmul.allow_tf32 = a.tf32
     C, H, W = (int(v) for v in a.input.split("x"))

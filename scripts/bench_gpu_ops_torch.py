@@ -44,6 +44,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("shapes")
     ap.add_argument("--tf32", action="store_true", help="allow TF32 in cuDNN and cuBLAS (off: exact float32)")
+    ap.add_argument("--deterministic", action="store_true",
+                    help="CUDA: deterministic cuDNN algorithms only, as ptl's default")
     ap.add_argument("--out", help="file for the JSON lines (default: stdout)")
     a = ap.parse_args()
     out = open(a.out, "w") if a.out else sys.stdout
@@ -51,6 +53,7 @@ def main():
     def emit(record):
         print(json.dumps(record), file=out, flush=True)
 
+    torch.backends.cudnn.deterministic = a.deterministic
     torch.backends.cudnn.allow_tf32 = a.tf32
     torch.backends.cuda.matmul.allow_tf32 = a.tf32
     torch.backends.cudnn.benchmark = False  # ptl picks algorithms by heuristics, not by trial runs

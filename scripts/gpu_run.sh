@@ -6,12 +6,15 @@
 #          seen), the [cuda] tests, then compute-sanitizer memcheck over the [cuda] tests with
 #          exact-size device allocations (PTL_NO_CUDA_MEMORY_CACHING=1);
 #   bench: bench_cuda beside the machine's PyTorch (conv layers, BConv-Cell gates, copy
-#          bandwidth), then training steps of ptl and PyTorch, float32 and TF32.
+#          bandwidth), then training steps of ptl and PyTorch, float32 and TF32, deterministic
+#          cuDNN algorithms and cuDNN's first choice.
 #
 # Usage: OUT=DIR [BUDGET_S=420] [TESTS='<Catch2 filter>'] [STEPS='<train steps>'] \
 #          bash scripts/gpu_run.sh [all|tests|bench]          (default all: tests, then bench)
 # TESTS replaces the test filter "[cuda]" (names with commas need them escaped: \,).
-# STEPS lists "MODEL CxHxW PRECISION" triples separated by ';' (default: below).
+# STEPS lists "MODEL CxHxW PRECISION ALGOS" separated by ';' (default: below); PRECISION fp32 or
+# tf32, ALGOS det (deterministic cuDNN algorithms on both sides) or fast (cuDNN's first choice).
+# MGN needs an input height whose ceil(H / 16) is a multiple of 6 (384, not 256).
 # The logs go to a folder outside OUT; OUT gets summary.txt and gpu-logs.tar.gz only (the device
 # tool brings back at most 8 files).
 set -uo pipefail
@@ -20,7 +23,7 @@ phase="${1:-all}"
 out="${OUT:-gpu-logs-out}"
 budget="${BUDGET_S:-420}"
 tests_filter="${TESTS:-[cuda]}"
-steps="${STEPS:-resnet50 3x256x128 fp32;resnet50 3x256x128 tf32;mgn_ptl 3x384x128 fp32;mgn_ptl 3x384x128 tf32;resnet50 3x384x128 fp32;resnet50 3x384x128 tf32;mgn_ptl 3x256x128 fp32;mgn_ptl 3x256x128 tf32}"
+steps="${STEPS:-resnet50 3x256x128 fp32 det;resnet50 3x256x128 fp32 fast;resnet50 3x256x128 tf32 det;resnet50 3x256x128 tf32 fast;mgn_ptl 3x384x128 fp32 det;mgn_ptl 3x384x128 fp32 fast;mgn_ptl 3x384x128 tf32 fast;resnet50 3x384x128 fp32 fast;resnet50 3x384x128 tf32 fast}"
 b=gpu-bundle
 work="$(mktemp -d)"
 logs="$work/gpu-logs"
@@ -87,7 +90,7 @@ run_tests() {
   # The float32 model cases again with TF32 forced off in cuBLAS and cuDNN (NVIDIA's switch): a
   # change in their outcome would mean ptl's own math-mode settings let TF32 in.
   step cuda_tests_tf32_off 60 env NVIDIA_TF32_OVERRIDE=0 "${ptl_env[@]}" "$b/ptl_tests" \
-    "models on CUDA give the CPU's outputs and gradients in float32,a few SGD training steps on CUDA follow the CPU in float32" \
+    "models on CUDA are as accurate as the CPU in float32,a few SGD training steps on CUDA are as accurate as the CPU in float32" \
     --warn NoTests --durations yes
   summary "  $(grep -E '^(test cases|All tests passed)' "$logs/cuda_tests_tf32_off.log" | tail -1)"
   if [ -z "$sanitizer" ]; then
@@ -104,46 +107,66 @@ run_tests() {
 }
 
 run_bench() {
-  # Layers and gate kernels: ptl (bench_cuda) beside PyTorch, float32.
+  # Layers and gate kernels: ptl (bench_cuda) beside PyTorch, float32; each side twice for the
+  # convolutions: with deterministic cuDNN algorithms (ptl's default, PyTorch's
+  # cudnn.deterministic) and with cuDNN's first-ranked ones (PyTorch's default). The chosen
+  # algorithms go to the log (PTL_CUDNN_VERBOSE).
   "${ptl_env[@]}" "$b/bench_cuda" --list_shapes >"$logs/shapes.json"
-  step bench_cuda 90 env PEAK_GBS=4800 "${ptl_env[@]}" "$b/bench_cuda" --benchmark_repetitions=3 \
-    --benchmark_report_aggregates_only=true --benchmark_format=json --benchmark_out="$logs/bench_cuda.json" \
-    --benchmark_out_format=json
-  step torch_ops 90 python3 scripts/bench_gpu_ops_torch.py "$logs/shapes.json" --out "$logs/torch_ops.jsonl"
+  local gb=(--benchmark_repetitions=3 --benchmark_min_time=0.2 --benchmark_report_aggregates_only=true)
+  step bench_cuda 60 env PEAK_GBS=4800 PTL_CUDNN_VERBOSE=1 "${ptl_env[@]}" "$b/bench_cuda" "${gb[@]}" \
+    --benchmark_out="$logs/bench_cuda.json" --benchmark_out_format=json
+  step bench_cuda_fast 40 env PTL_CUDNN_VERBOSE=1 "${ptl_env[@]}" "$b/bench_cuda" --nondeterministic "${gb[@]}" \
+    --benchmark_filter=conv --benchmark_out="$logs/bench_cuda_fast.json" --benchmark_out_format=json
+  step torch_ops 40 python3 scripts/bench_gpu_ops_torch.py "$logs/shapes.json" --out "$logs/torch_ops.jsonl"
+  step torch_ops_det 40 python3 scripts/bench_gpu_ops_torch.py "$logs/shapes.json" --deterministic \
+    --out "$logs/torch_ops_det.jsonl"
   python3 - "$logs" <<'PY' 2>&1 | tee -a "$logs/summary.txt"
 import json, sys
 logs = sys.argv[1]
-try:
-    runs = json.load(open(f"{logs}/bench_cuda.json"))["benchmarks"]
-except Exception as e:
-    sys.exit(f"bench_cuda.json unreadable: {e}")
-ptl = {b["run_name"].removesuffix("/manual_time"): b for b in runs if b.get("aggregate_name") == "median"}
-torch = {}
-try:
-    torch = {j["name"]: j for j in map(json.loads, open(f"{logs}/torch_ops.jsonl"))}
-except Exception as e:
-    print(f"torch_ops.jsonl unreadable: {e}")
-if "copy_bandwidth" in torch:
-    print(f"device-to-device copy (PyTorch): {torch['copy_bandwidth']['gbs']:.0f} GB/s")
-print(f"{'case':40} {'ptl ms':>8} {'torch ms':>9} {'torch/ptl':>9} {'ptl rate':>16}")
-for name, b in ptl.items():
-    ref = torch.get(name, {}).get("median_ms", float("nan"))
-    t = b["real_time"]
-    rate = f"{b['GB/s']:.0f} GB/s" if "GB/s" in b else f"{b.get('GFLOP/s', float('nan')) / 1e3:.1f} TFLOP/s"
-    print(f"{name:40} {t:8.3f} {ref:9.3f} {ref / t:9.2f} {rate:>16}")
+
+def ptl(name):
+    try:
+        runs = json.load(open(f"{logs}/{name}.json"))["benchmarks"]
+    except Exception as e:
+        print(f"{name}.json unreadable: {e}")
+        return {}
+    return {b["run_name"].removesuffix("/manual_time"): b for b in runs if b.get("aggregate_name") == "median"}
+
+def torch(name):
+    try:
+        return {j["name"]: j for j in map(json.loads, open(f"{logs}/{name}.jsonl"))}
+    except Exception as e:
+        print(f"{name}.jsonl unreadable: {e}")
+        return {}
+
+det, fast, t_fast, t_det = ptl("bench_cuda"), ptl("bench_cuda_fast"), torch("torch_ops"), torch("torch_ops_det")
+if "copy_bandwidth" in t_fast:
+    print(f"device-to-device copy (PyTorch): {t_fast['copy_bandwidth']['gbs']:.0f} GB/s")
+nan = float("nan")
+ms = lambda d, k: d[k]["real_time"] if k in d else nan
+tms = lambda d, k: d[k]["median_ms"] if k in d else nan
+print("ms, median; det: deterministic cuDNN algorithms on both sides; fast: cuDNN's first choice (PyTorch's default)")
+print(f"{'case':38} {'ptl det':>8} {'torch det':>9} {'ratio':>6} {'ptl fast':>8} {'torch':>8} {'ratio':>6} {'ptl rate (det)':>16}")
+for name, b in det.items():
+    pd, td, pf, tf = ms(det, name), tms(t_det, name), ms(fast, name), tms(t_fast, name)
+    rate = f"{b['GB/s']:.0f} GB/s" if "GB/s" in b else f"{b.get('GFLOP/s', nan) / 1e3:.1f} TFLOP/s"
+    print(f"{name:38} {pd:8.3f} {td:9.3f} {td / pd:6.2f} {pf:8.3f} {tf:8.3f} {tf / pf:6.2f} {rate:>16}")
+print("ratio: PyTorch time / ptl time (above 1: ptl faster)")
 PY
-  # Whole training steps, batch 64: ptl and PyTorch alternately, each precision on both sides.
+  # Whole training steps, batch 64: ptl and PyTorch alternately, at the same precision and with
+  # the same kind of cuDNN algorithms (det: deterministic on both sides; fast: cuDNN's first).
   local IFS=';'
   for s in $steps; do
-    IFS=' ' read -r model input precision <<<"$s"
-    local tf32=()
-    [ "$precision" = tf32 ] && tf32=(--tf32)
-    local tag="${model}_${input}_${precision}"
+    IFS=' ' read -r model input precision algos <<<"$s"
+    local ptl_flags=() torch_flags=()
+    [ "$precision" = tf32 ] && ptl_flags+=(--tf32) && torch_flags+=(--tf32)
+    if [ "$algos" = det ]; then torch_flags+=(--deterministic); else ptl_flags+=(--nondeterministic); fi
+    local tag="${model}_${input}_${precision}_${algos}"
     step "ptl_$tag" 60 "${ptl_env[@]}" "$b/ptl" bench --model "$model" --batch 64 --input "$input" \
-      --train-step --device cuda --warmup 3 --repeat 20 "${tf32[@]}"
+      --train-step --device cuda --warmup 3 --repeat 20 "${ptl_flags[@]}"
     summary "  ptl   $tag: $(grep median_ms "$logs/ptl_$tag.log" || tail -1 "$logs/ptl_$tag.log")"
     step "torch_$tag" 60 python3 scripts/bench_cpu_torch.py train "$model" 64 "$input" --device cuda \
-      --warmup 3 --repeat 20 "${tf32[@]}"
+      --warmup 3 --repeat 20 "${torch_flags[@]}"
     summary "  torch $tag: $(tail -1 "$logs/torch_$tag.log")"
   done
 }

@@ -8,7 +8,9 @@
 // allocator's cached bytes, at plan time) and, when one such exists, that is deterministic:
 // backward-filter and backward-data algorithms that sum with atomics make every run differ,
 // which this project avoids wherever it can (docs/architecture.md, Determinism); only if no
-// deterministic algorithm fits do we take the best non-deterministic one.
+// deterministic algorithm fits do we take the best non-deterministic one. With
+// set_deterministic_convolutions(false) the first that fits, whatever its determinism (PyTorch's
+// rule). PTL_CUDNN_VERBOSE=1 prints each choice.
 //
 // Math: float computes in FP32 with CUDNN_FMA_MATH, not CUDNN_DEFAULT_MATH, which on Ampere and
 // later lets cuDNN use TF32 tensor cores; with cuda::set_allow_tf32(true), CUDNN_TENSOR_OP_MATH.
@@ -20,6 +22,8 @@
 // Workspaces come from the caching allocator for the call and are freed right after it: they
 // are stream-ordered, so the next user of the block runs after the cuDNN kernels.
 #include <climits>
+#include <cstdio>
+#include <cstdlib>
 #include <vector>
 
 #include "engine/error.h"
@@ -117,7 +121,17 @@ struct Settings {
   cudnnDataType_t compute;  // CUDNN_DATA_FLOAT or CUDNN_DATA_DOUBLE
   cudnnMathType_t math;
   size_t workspace_limit;
+  bool deterministic;  // prefer deterministic algorithms (math_mode.h)
 };
+
+// PTL_CUDNN_VERBOSE=1: each plan's chosen algorithms go to stderr (the profile of a benchmark).
+bool verbose_plans() {
+  static const bool on = [] {
+    const char* v = std::getenv("PTL_CUDNN_VERBOSE");
+    return v && *v && *v != '0';
+  }();
+  return on;
+}
 
 bool is_tensor_op(cudnnMathType_t m) {
   return m == CUDNN_TENSOR_OP_MATH || m == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
@@ -147,7 +161,7 @@ void choose(cudnnHandle_t h, ConvPlan& p, const ConvGeometry& g, const Settings&
     // both plain FP32 once the descriptor says FMA (below).
     if (s.math == CUDNN_FMA_MATH && is_tensor_op(r.mathType)) continue;
     if (!best) best = &r;
-    if (r.determinism == CUDNN_DETERMINISTIC) {
+    if (!s.deterministic || r.determinism == CUDNN_DETERMINISTIC) {
       best = &r;
       break;
     }
@@ -161,6 +175,15 @@ void choose(cudnnHandle_t h, ConvPlan& p, const ConvGeometry& g, const Settings&
   const bool keep_fma = s.math == CUDNN_FMA_MATH && best->mathType == CUDNN_DEFAULT_MATH;
   PTL_CUDNN_CHECK(cudnnSetConvolutionMathType(choice.conv.d, keep_fma ? CUDNN_FMA_MATH : best->mathType));
   choice.workspace = Dir::workspace(h, p, choice.conv.d, choice.algo);
+  if (verbose_plans())
+    std::fprintf(stderr,
+                 "ptl conv plan: input (%lld, %lld, %lld, %lld) weight (%lld, %lld, %lld, %lld) stride %lld "
+                 "%s: algorithm %d, math %d, %s, workspace %zu bytes (heuristics rank %d of %d)\n",
+                 (long long)g.N, (long long)g.C, (long long)g.H, (long long)g.W, (long long)g.Cout,
+                 (long long)g.C, (long long)g.KH, (long long)g.KW, (long long)g.sh, Dir::name,
+                 static_cast<int>(choice.algo), static_cast<int>(best->mathType),
+                 best->determinism == CUDNN_DETERMINISTIC ? "deterministic" : "non-deterministic",
+                 choice.workspace, static_cast<int>(best - perf.data()), returned);
 }
 
 // The largest workspace the device could give now: its free memory and the allocator's cache.
@@ -190,7 +213,7 @@ void set_tensor(cudnnTensorDescriptor_t d, cudnnDataType_t t, int64_t n, int64_t
 
 template <class T>
 std::unique_ptr<ConvPlan> make_plan(cudnnHandle_t h, const ConvGeometry& g, bool tf32,
-                                    int device) {
+                                    bool deterministic, int device) {
   constexpr cudnnDataType_t type = cudnn_type<T>();
   for (int64_t v : {g.sh, g.sw, g.dh, g.dw}) to_int(v);
   PTL_CHECK(g.ph >= 0 && g.pw >= 0 && g.ph <= INT_MAX && g.pw <= INT_MAX,
@@ -204,7 +227,7 @@ std::unique_ptr<ConvPlan> make_plan(cudnnHandle_t h, const ConvGeometry& g, bool
   const Settings s{type,
                    type == CUDNN_DATA_FLOAT ? (tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH)
                                             : CUDNN_DEFAULT_MATH,
-                   workspace_limit(device)};
+                   workspace_limit(device), deterministic};
   for (ConvDesc* c : {&p->forward.conv, &p->backward_data.conv, &p->backward_filter.conv})
     set_conv(c->d, g, s);
   // The geometry must be the one cuDNN derives, or the kernels would write past y.
@@ -233,8 +256,10 @@ Call prepare(const ConvGeometry& g) {
   static auto& plans = *new Cache;  // leaked: per_device.h
   const int device = current_device();
   cudnnHandle_t h = cudnn_handle(device);
-  const ConvPlanKey key = ConvPlanKey::make(g, dtype_of<T>::value, allow_tf32(), device);
-  const ConvPlan& plan = plans.get(key, [&] { return make_plan<T>(h, g, key.tf32, device); });
+  const ConvPlanKey key =
+      ConvPlanKey::make(g, dtype_of<T>::value, allow_tf32(), deterministic_convolutions(), device);
+  const ConvPlan& plan =
+      plans.get(key, [&] { return make_plan<T>(h, g, key.tf32, key.deterministic, device); });
   return {device, h, plan};
 }
 

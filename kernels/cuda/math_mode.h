@@ -8,4 +8,11 @@ namespace ptl::cuda {
 void set_allow_tf32(bool allow);
 bool allow_tf32();
 
+// Whether cuDNN convolutions must use deterministic algorithms where one fits (default: yes, so
+// a seed gives the same bits on every run; conv.cu). Off: cuDNN's first-ranked algorithm, as
+// PyTorch does without torch.backends.cudnn.deterministic; some backward algorithms then sum
+// with atomics and results vary in the last bits from run to run.
+void set_deterministic_convolutions(bool deterministic);
+bool deterministic_convolutions();
+
 }  // namespace ptl::cuda

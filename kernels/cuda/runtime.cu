@@ -113,6 +113,13 @@ std::atomic<bool> tf32_allowed{false};
 void set_allow_tf32(bool allow) { tf32_allowed = allow; }
 bool allow_tf32() { return tf32_allowed; }
 
+namespace {
+std::atomic<bool> deterministic_convs{true};
+}  // namespace
+
+void set_deterministic_convolutions(bool deterministic) { deterministic_convs = deterministic; }
+bool deterministic_convolutions() { return deterministic_convs; }
+
 void copy_async(void* dst, bool dst_on_device, const void* src, bool src_on_device,
                 size_t nbytes, int device) {
   if (nbytes == 0) return;

@@ -83,20 +83,24 @@ int run(const std::vector<std::string>& argv) {
   cli::Args args(
       "usage: ptl bench --model NAME [--num-classes K] --batch N --input CxHxW (--train-step | --inference)\n"
       "                 [--threads T] [--repeat R] [--warmup W] [--device cpu|cuda] [--tf32]\n"
+      "                 [--nondeterministic]\n"
       "       ptl bench --cell OUT:STRIDE --batch N --input CxHxW --train-step [--threads T] ...\n"
       "Times R steps (default 5) after W warm-up steps (default 1) and prints `median_ms: X` with the\n"
       "minimum and maximum. A train step is forward, the mean cross-entropy of the model's classifiers\n"
       "on random labels, backward and an SGD update; inference is an eval-mode forward without autograd.\n"
       "--cell times one BConv-Cell (3x3 gates conv C -> 4*OUT, carried state) instead of a model: its\n"
       "train step is forward, sum of the output, backward to the input and the gates' weight.\n"
-      "--tf32 lets float GEMMs and convolutions on CUDA use TF32 tensor cores (off: exact float32).",
+      "--tf32 lets float GEMMs and convolutions on CUDA use TF32 tensor cores (off: exact float32).\n"
+      "--nondeterministic lets cuDNN take its fastest-ranked convolution algorithms, as PyTorch does by\n"
+      "default (off: deterministic ones where they fit, the same bits on every run).",
       {"cell", "model", "num-classes", "batch", "input", "threads", "repeat", "warmup", "device"},
-      {"train-step", "inference", "tf32"});
+      {"train-step", "inference", "tf32", "nondeterministic"});
   if (!args.parse(argv)) return 0;
   const Device device = check_device(args.get("device", "cpu"));
   PTL_CHECK(args.flag("train-step") != args.flag("inference"), "ptl bench: give exactly one of --train-step and --inference");
   if (args.has("threads")) set_num_threads(static_cast<int>(args.get_int("threads", 0)));
   set_allow_tf32(args.flag("tf32"));
+  set_deterministic_convolutions(!args.flag("nondeterministic"));
   const Shape in = parse_input_shape(args.require("input"));
   if (args.has("cell")) {
     PTL_CHECK(args.flag("train-step"), "ptl bench --cell: only --train-step (forward + backward) is timed");
