@@ -116,7 +116,7 @@ run_bench() {
   step bench_cuda 60 env PEAK_GBS=4800 PTL_CUDNN_VERBOSE=1 "${ptl_env[@]}" "$b/bench_cuda" "${gb[@]}" \
     --benchmark_out="$logs/bench_cuda.json" --benchmark_out_format=json
   step bench_cuda_fast 40 env PTL_CUDNN_VERBOSE=1 "${ptl_env[@]}" "$b/bench_cuda" --nondeterministic "${gb[@]}" \
-    --benchmark_filter=conv --benchmark_out="$logs/bench_cuda_fast.json" --benchmark_out_format=json
+    --benchmark_filter=^conv --benchmark_out="$logs/bench_cuda_fast.json" --benchmark_out_format=json
   step torch_ops 40 python3 scripts/bench_gpu_ops_torch.py "$logs/shapes.json" --out "$logs/torch_ops.jsonl"
   step torch_ops_det 40 python3 scripts/bench_gpu_ops_torch.py "$logs/shapes.json" --deterministic \
     --out "$logs/torch_ops_det.jsonl"

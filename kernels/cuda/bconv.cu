@@ -4,6 +4,7 @@
 // are (N, C, S).
 #include <cstdint>
 #include <initializer_list>
+#include <type_traits>
 
 #include "kernels/bconv_math.h"
 #include "kernels/cuda/kernels.h"
@@ -84,30 +85,33 @@ int gate_lanes(int64_t plane, std::initializer_list<const void*> ptrs) {
   return wide;
 }
 
+// Calls launch(lanes, grid, packs) with lanes a std::integral_constant<int, L> for the widest L
+// that gate_lanes allows over the tensors `ptrs` of (N, C*S) elements each.
+template <class T, class Launch>
+void launch_gates(int64_t N, int64_t plane, std::initializer_list<const void*> ptrs, const Launch& launch) {
+  if (N * plane == 0) return;
+  constexpr int wide = 16 / sizeof(T);
+  if (gate_lanes<T>(plane, ptrs) == wide)
+    launch(std::integral_constant<int, wide>{}, gate_grid(N, plane / wide), plane / wide);
+  else
+    launch(std::integral_constant<int, 1>{}, gate_grid(N, plane), plane);
+  PTL_CUDA_CHECK_LAUNCH();
+}
+
 }  // namespace
 
 template <class T>
 void bconv_gates_forward(const T* z, const T* c_prev, T* h, T* c, int64_t N, int64_t C, int64_t S) {
-  const int64_t plane = C * S;
-  if (N * plane == 0) return;
-  constexpr int wide = 16 / sizeof(T);
-  if (gate_lanes<T>(plane, {z, c_prev, h, c}) == wide)
-    bconv_forward_kernel<T, wide><<<gate_grid(N, plane / wide), kBlock, 0, stream()>>>(z, c_prev, h, c, N, plane / wide);
-  else
-    bconv_forward_kernel<T, 1><<<gate_grid(N, plane), kBlock, 0, stream()>>>(z, c_prev, h, c, N, plane);
-  PTL_CUDA_CHECK_LAUNCH();
+  launch_gates<T>(N, C * S, {z, c_prev, h, c}, [&](auto lanes, dim3 grid, int64_t packs) {
+    bconv_forward_kernel<T, decltype(lanes)::value><<<grid, kBlock, 0, stream()>>>(z, c_prev, h, c, N, packs);
+  });
 }
 
 template <class T>
 void bconv_gates_backward(const T* z, const T* c_prev, const T* gh, T* gz, int64_t N, int64_t C, int64_t S) {
-  const int64_t plane = C * S;
-  if (N * plane == 0) return;
-  constexpr int wide = 16 / sizeof(T);
-  if (gate_lanes<T>(plane, {z, c_prev, gh, gz}) == wide)
-    bconv_backward_kernel<T, wide><<<gate_grid(N, plane / wide), kBlock, 0, stream()>>>(z, c_prev, gh, gz, N, plane / wide);
-  else
-    bconv_backward_kernel<T, 1><<<gate_grid(N, plane), kBlock, 0, stream()>>>(z, c_prev, gh, gz, N, plane);
-  PTL_CUDA_CHECK_LAUNCH();
+  launch_gates<T>(N, C * S, {z, c_prev, gh, gz}, [&](auto lanes, dim3 grid, int64_t packs) {
+    bconv_backward_kernel<T, decltype(lanes)::value><<<grid, kBlock, 0, stream()>>>(z, c_prev, gh, gz, N, packs);
+  });
 }
 
 #include "kernels/contract/bconv_instances.inc"
