@@ -1,5 +1,6 @@
 // The trainer end to end on a tiny synthetic ReID set: exact resume (at an epoch boundary and
-// mid-epoch after SIGINT), the NaN stop, failed checkpoint writes, and the best model.
+// mid-epoch after SIGINT), the NaN stop, failed checkpoint writes, the best model, and
+// pretrained torchvision weights mapped into MGN-PTL's branches.
 #include <catch2/catch.hpp>
 
 #include <csignal>
@@ -8,6 +9,9 @@
 #include "data/synth_reid.h"
 #include "engine/autograd.h"
 #include "engine/ops.h"
+#include "engine/rng.h"
+#include "engine/safetensors.h"
+#include "models/registry.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
 #include "tests/test_util.h"
@@ -120,4 +124,33 @@ TEST_CASE("a failed checkpoint write stops with the reason and keeps the previou
   auto left = list_checkpoints(dir.path() + "/full");
   REQUIRE(left.size() == 1);
   CHECK(load_checkpoint(left[0]).epoch == 1);
+}
+
+TEST_CASE("MGN-PTL starts every branch from torchvision-named ResNet-50 weights", "[train]") {
+  test::TempDir dir;
+  // A torchvision-named ResNet-50 (conv1, layer1..4, fc) with its own random weights.
+  manual_seed(21);
+  const TensorMap tv = make_model("resnet50", 1000)->state_dict();
+  const std::string path = dir.path() + "/resnet50_torchvision.safetensors";
+  save_safetensors(path, tv);
+  Config c = tiny(dir.path() + "/mgn", 1);
+  for (const char* kv : {"model.name=mgn_ptl", "data.height=96", "data.width=32", "loss.kind=mgn", "loss.margin=1.2"})
+    c.apply_override(kv);
+  c.set("model.pretrained", path);
+  Trainer t(c);
+  const TensorMap ours = t.model().state_dict();
+  auto same = [&](const std::string& mine, const std::string& theirs) {
+    INFO(mine << " from " << theirs);
+    REQUIRE(ours.count(mine));
+    const bool equal = ours.at(mine).to_vector() == tv.at(theirs).to_vector();  // not the vectors: Catch would print them
+    CHECK(equal);
+  };
+  same("backbone.conv1.weight", "conv1.weight");
+  same("backbone.layer3.0.conv2.weight", "layer3.0.conv2.weight");
+  for (const char* branch : {"p1", "p2", "p3"}) {
+    same(std::string(branch) + ".0.0.conv1.weight", "layer3.1.conv1.weight");  // layer3.k -> .0.(k-1)
+    same(std::string(branch) + ".0.4.conv3.weight", "layer3.5.conv3.weight");
+    same(std::string(branch) + ".1.0.conv2.weight", "layer4.0.conv2.weight");   // layer4 -> .1
+    same(std::string(branch) + ".1.2.conv3.weight", "layer4.2.conv3.weight");
+  }
 }

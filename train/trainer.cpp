@@ -18,6 +18,7 @@
 #include "engine/rng.h"
 #include "layers/bconv_cell.h"
 #include "models/registry.h"
+#include "models/release_keys.h"
 #include "train/checkpoint.h"
 #include "train/losses.h"
 #include "train/run_log.h"
@@ -119,15 +120,12 @@ Trainer::Trainer(Config cfg, const std::string& resume) : cfg_(std::move(cfg)) {
 Trainer::~Trainer() = default;
 
 void Trainer::load_pretrained(const std::string& path) {
-  TensorMap w = load_safetensors(path);
-  // torchvision-named weights (conv1.weight, layer1.0...) go to our backbone.* when we have one.
-  TensorMap ours = model_->state_dict();
-  if (!ours.count("conv1.weight") && ours.count("backbone.conv1.weight") && w.count("conv1.weight")) {
-    TensorMap prefixed;
-    for (auto& [k, t] : w) prefixed["backbone." + k] = t;
-    w = prefixed;
-  }
-  Module::LoadReport r = model_->load_state_dict(w, false, path);
+  // torchvision-named or release-named weights mapped to this model's keys
+  // (models/release_keys.h): for MGN and MGN-PTL, layer3.1-5 and layer4 start every branch.
+  const MappedState mapped = adapt_state_dict(load_safetensors(path), cfg_.str("model.name"));
+  if (!mapped.notice().empty()) std::printf("pretrained weights %s: %s\n", path.c_str(), mapped.notice().c_str());
+  const TensorMap ours = model_->state_dict();
+  Module::LoadReport r = model_->load_state_dict(mapped.state, false, path);
   std::printf("pretrained weights %s: %zu tensors loaded, %zu missing (kept at init), %zu unexpected, %zu shape "
               "mismatches skipped (e.g. a classifier for another number of classes)\n",
               path.c_str(), ours.size() - r.missing.size() - r.mismatched.size(), r.missing.size(), r.unexpected.size(),
