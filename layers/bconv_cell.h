@@ -38,7 +38,9 @@ class BConvCell : public UnaryModule {
   void reset_state() override { state_ = Tensor(); }
 
   const Tensor& state() const { return state_; }
-  void set_state(const Tensor& s) { state_ = s; }
+  // Sets the carried state on the cell's device: a checkpoint's states are read on the host, and
+  // a cell on CUDA would otherwise be handed a CPU state at its next forward.
+  void set_state(const Tensor& s) { state_ = s.to(device()); }
   BConvCellSpec& spec() { return spec_; }
   std::shared_ptr<Conv2d> gates;
 

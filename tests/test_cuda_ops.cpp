@@ -9,6 +9,7 @@
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/rng.h"
+#include "layers/bconv_cell.h"
 #include "layers/convert.h"
 #include "models/registry.h"
 #include "tests/cuda_test_util.h"
@@ -221,6 +222,23 @@ struct ModelCase {
 const ModelCase kModelCases[] = {{"resnet20", {4, 3, 32, 32}}, {"ptl_resnet20", {4, 3, 32, 32}},
                                  {"resnet50", {2, 3, 64, 32}}, {"mgn_ptl", {4, 3, 96, 32}}};
 }  // namespace
+
+TEST_CASE("a BConv-Cell state restored from the host carries on the cell's device", "[cuda]") {
+  PTL_SKIP_WITHOUT_CUDA();
+  // A mid-epoch checkpoint's states are read on the host (train/trainer.cpp restores them).
+  manual_seed(8);
+  BConvCell on_device(BConvCellSpec{3, 4, 1}), on_cpu(BConvCellSpec{3, 4, 1});
+  on_cpu.load_state_dict(on_device.state_dict());
+  on_device.to(test::test_device());
+  on_device.train();
+  on_cpu.train();
+  const Tensor state = test::uniform64({2, 4, 5, 5}, 31, -1, 1).to(DType::F32);
+  on_device.set_state(state);
+  on_cpu.set_state(state);
+  REQUIRE(on_device.state().device() == test::test_device());
+  const Tensor x = test::uniform64({2, 3, 5, 5}, 32, -1, 1).to(DType::F32);
+  expect_close("output from the restored state", on_device.forward(x.to(test::test_device())), on_cpu.forward(x), 1e-5);
+}
 
 TEST_CASE("models on CUDA give the CPU's outputs and gradients in float64", "[cuda]") {
   PTL_SKIP_WITHOUT_CUDA();
