@@ -9,6 +9,16 @@
 
 namespace ptl::test {
 
+// One CIFAR record: label byte(s), then planes R = 10 + label, G = pixel index low byte, B = 7.
+inline std::string cifar_record(int label, bool cifar100) {
+  std::string r;
+  if (cifar100) r += static_cast<char>(label / 5);  // coarse
+  r += static_cast<char>(label);
+  for (int c = 0; c < 3; ++c)
+    for (int i = 0; i < 1024; ++i) r += static_cast<char>(c == 0 ? 10 + label : c == 1 ? i & 255 : 7);
+  return r;
+}
+
 // A deterministic RGB test pattern (gradients plus a checker) of h x w.
 inline data::Image pattern_image(int h, int w, int seed = 0) {
   data::Image img(h, w, 3);

@@ -10,19 +10,10 @@
 #include "test_util.h"
 
 using namespace ptl::data;
+using ptl::test::cifar_record;
 using ptl::test::put_text;
 
 namespace {
-// One CIFAR record: label byte(s), then planes R = 10 + label, G = pixel index low byte, B = 7.
-std::string cifar_record(int label, bool cifar100) {
-  std::string r;
-  if (cifar100) r += static_cast<char>(label / 5);  // coarse
-  r += static_cast<char>(label);
-  for (int c = 0; c < 3; ++c)
-    for (int i = 0; i < 1024; ++i) r += static_cast<char>(c == 0 ? 10 + label : c == 1 ? i & 255 : 7);
-  return r;
-}
-
 std::string be32(uint32_t v) {
   return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
 }

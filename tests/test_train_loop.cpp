@@ -1,19 +1,22 @@
 // The trainer end to end on a tiny synthetic ReID set: exact resume (at an epoch boundary and
 // mid-epoch after SIGINT), the NaN stop, failed checkpoint writes, the best model, and
-// pretrained torchvision weights mapped into MGN-PTL's branches.
+// pretrained torchvision weights mapped into MGN-PTL's branches, and the network it builds.
 #include <catch2/catch.hpp>
 
 #include <csignal>
 #include <filesystem>
 
+#include "data/image_encode.h"
 #include "data/synth_reid.h"
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/rng.h"
 #include "engine/safetensors.h"
 #include "models/registry.h"
+#include "models/summary.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
+#include "tests/data_test_util.h"
 #include "tests/test_util.h"
 
 using namespace ptl;
@@ -153,4 +156,31 @@ TEST_CASE("MGN-PTL starts every branch from torchvision-named ResNet-50 weights"
     same(std::string(branch) + ".1.0.conv2.weight", "layer4.0.conv2.weight");   // layer4 -> .1
     same(std::string(branch) + ".1.2.conv3.weight", "layer4.2.conv3.weight");
   }
+}
+
+TEST_CASE("the trainer builds ptl info's network: stride 2 last stage for classification, 1 for ReID", "[train]") {
+  test::TempDir dir;
+  const std::string cifar = dir.path() + "/cifar-10-batches-bin";
+  fs::create_directories(cifar);
+  for (int b = 1; b <= 5; ++b)
+    data::write_file(cifar + "/data_batch_" + std::to_string(b) + ".bin", test::cifar_record(b, false) + test::cifar_record(9, false));
+  data::write_file(cifar + "/test_batch.bin", test::cifar_record(3, false));
+  auto macs_of = [](Model& m) { return summarize(m, {3, 32, 32}).macs; };
+  const int64_t published = macs_of(*make_model("resnet20", 10));  // what `ptl info --model resnet20` counts
+
+  Config c = tiny(dir.path() + "/cifar", 1);
+  for (const char* kv : {"model.name=resnet20", "data.format=cifar10", "data.height=32", "data.width=32",
+                         "data.sampler=shuffle", "loss.kind=ce", "model.num_classes=10"})
+    c.apply_override(kv);
+  c.set("data.root", cifar);
+  Trainer classification(c);
+  CHECK(macs_of(classification.model()) == published);
+
+  Config reid = tiny(dir.path() + "/reid", 1);
+  reid.apply_override("model.name=resnet20");
+  Trainer retrieval(reid);
+  CHECK(macs_of(retrieval.model()) > published);  // the last stage at 16x16, not 8x8
+
+  c.apply_override("model.last_stride=3");
+  CHECK_THROWS_WITH(Trainer(c), Contains("model.last_stride must be auto, 1 or 2"));
 }

@@ -19,7 +19,7 @@ const std::vector<ConfigKey>& config_keys() {
       {"model.num_classes", "0", "classifier outputs (0: the number of training identities or classes)"},
       {"model.ptl", "carry", "side branch: carry (state kept across batches), reset_every_batch, or off (baseline)"},
       {"model.state_init", "normal", "BConv-Cell initial state: normal (N(0, 0.001^2)) or zeros"},
-      {"model.last_stride", "1", "stride of the last ResNet stage (ReID: 1)"},
+      {"model.last_stride", "auto", "stride of the last ResNet stage: 1 or 2 (auto: 1 for ReID, the field's convention; 2, the network's own, for classification)"},
       {"model.pretrained", "", "safetensors weights to start from (torchvision names); empty: random init"},
       {"model.freeze", "[]", "parameter-name prefixes to freeze, e.g. [conv1, bn1, layer1]"},
       {"data.format", "market1501", "dataset format (ptl dataset --help lists them)"},

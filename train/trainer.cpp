@@ -47,10 +47,15 @@ struct SignalScope {
   void (*old_term)(int);
 };
 
-ModelOptions model_options(const Config& cfg, int64_t channels) {
+ModelOptions model_options(const Config& cfg, const TaskData& data) {
   ModelOptions o;
-  o.in_channels = channels;
-  o.last_stride = cfg.integer("model.last_stride");
+  o.in_channels = data.channels;
+  // ReID keeps the last stage at stride 1 (a larger final map for retrieval); classification
+  // trains the network as published (CIFAR ResNets: 8x8 last stage at 32x32).
+  const std::string stride = cfg.str("model.last_stride");
+  PTL_CHECK(stride == "auto" || stride == "1" || stride == "2", "config: model.last_stride must be auto, 1 or 2, got '",
+            stride, "'");
+  o.last_stride = stride == "auto" ? (data.reid ? 1 : 2) : std::stoll(stride);
   const std::string mode = cfg.str("model.ptl");
   PTL_CHECK(mode == "carry" || mode == "reset_every_batch" || mode == "off", "config: model.ptl must be carry, ",
             "reset_every_batch or off, got '", mode, "'");
@@ -94,7 +99,7 @@ Trainer::Trainer(Config cfg, const std::string& resume) : cfg_(std::move(cfg)) {
   manual_seed(static_cast<uint64_t>(cfg_.integer("seed")));
   data_ = load_task_data(cfg_);
   const int64_t classes = cfg_.integer("model.num_classes") > 0 ? cfg_.integer("model.num_classes") : data_.num_classes;
-  model_ = make_model(cfg_.str("model.name"), classes, model_options(cfg_, data_.channels));
+  model_ = make_model(cfg_.str("model.name"), classes, model_options(cfg_, data_));
   // Moved before anything holds its parameters: weights, optimizer state and checkpoints are
   // then loaded into (and made on) the training device.
   model_->to(Device::parse(cfg_.str("device")));
