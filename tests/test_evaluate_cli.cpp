@@ -206,4 +206,10 @@ TEST_CASE("ptl visrank writes one picture per query with green and red borders",
     CHECK(int(p[match ? 1 : 0]) >= 200);
     CHECK(int(p[match ? 0 : 1]) == 0);
   }
+  // A bad option names itself.
+  const auto zero = test::run_ptl("visrank --features " + f + " --query-images " + dir.file("q.txt") +
+                                  " --gallery-images " + dir.file("g.txt") + " --root " + dir.path.string() + " --out " +
+                                  dir.file("vis0") + " --topk 0");
+  CHECK(zero.rc != 0);
+  CHECK_THAT(zero.out, Contains("--topk must be at least 1, got 0"));
 }

@@ -75,3 +75,12 @@ TEST_CASE("ptl bench times a train step and refuses CUDA clearly without it", "[
   CHECK(neither.rc == 1);
   CHECK_THAT(neither.out, Contains("--train-step") && Contains("--inference"));
 }
+
+TEST_CASE("ptl --threads refuses what is not a positive whole number", "[models][cli]") {
+  for (const char* bad : {"abc", "0", "2x"}) {
+    auto r = test::run_ptl(std::string("--threads ") + bad + " info --model resnet20");
+    INFO(r.out);
+    CHECK(r.rc == 1);
+    CHECK_THAT(r.out, Catch::Contains(std::string("--threads expects a positive whole number, got '") + bad + "'"));
+  }
+}

@@ -28,7 +28,9 @@ std::vector<std::string> write_ranked_results(const DistanceSource& dist, const 
   PTL_CHECK(int64_t(q_images.size()) == Q, "visrank: ", q_images.size(), " query image paths for ", Q, " queries");
   PTL_CHECK(int64_t(g_images.size()) == G, "visrank: ", g_images.size(), " gallery image paths for ", G,
             " gallery images");
-  PTL_CHECK(opt.topk > 0 && opt.cell_w > 2 * kBorder && opt.cell_h > 2 * kBorder, "visrank: bad layout options");
+  PTL_CHECK(opt.topk > 0, "visrank: --topk must be at least 1, got ", opt.topk);
+  PTL_CHECK(opt.cell_w > 2 * kBorder && opt.cell_h > 2 * kBorder, "visrank: --width and --height must exceed ",
+            2 * kBorder, " pixels (the borders), got ", opt.cell_w, "x", opt.cell_h);
   std::filesystem::create_directories(out_dir);
   std::vector<float> row(G);
   std::vector<std::string> written;

@@ -34,7 +34,14 @@ int main(int argc, char** argv) {
     // Global options come before the command.
     while (!args.empty() && args[0] == "--threads") {
       PTL_CHECK(args.size() >= 2, "--threads needs a value");
-      ptl::set_num_threads(std::stoi(args[1]));
+      size_t used = 0;
+      int n = 0;
+      try {
+        n = std::stoi(args[1], &used);
+      } catch (const std::exception&) {
+      }
+      PTL_CHECK(used == args[1].size() && n > 0, "--threads expects a positive whole number, got '", args[1], "'");
+      ptl::set_num_threads(n);
       args.erase(args.begin(), args.begin() + 2);
     }
     if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
