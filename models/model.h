@@ -17,7 +17,9 @@ struct ModelOutput {
 class Model : public Module {
  public:
   virtual ModelOutput forward(const Tensor& x) = 0;
-  // ReID models answer with the retrieval feature; classifiers with their (first) logits.
+  // The output `ptl forward` reports and differentiates: MGN's retrieval feature, the other
+  // models' first logits. Evaluation does not ask the model: whether a run retrieves (ReID) or
+  // classifies is the experiment's (ExtractOptions::retrieval).
   virtual bool reid() const { return false; }
 
   // The main output: `feature` for ReID models, `logits[0]` otherwise.

@@ -32,11 +32,15 @@ Tensor extract_features(Model& model, const std::shared_ptr<const data::DataSour
   std::vector<Tensor> parts;
   data::Batch b;
   const Device device = model.device();
+  auto embed = [&](const Tensor& images) {
+    ModelOutput out = model.forward(images);
+    return opt.retrieval ? out.feature : out.logits.at(0);
+  };
   while (loader.next(b)) {
     const Tensor images = b.images.to(device);
-    Tensor f = model.main_output(model.forward(images));
-    if (opt.flip && model.reid()) f = add(f, model.main_output(model.forward(flip(images, 3))));
-    parts.push_back((model.reid() ? l2_normalize(f, 1) : f).to(Device::cpu()));  // metrics run on the host
+    Tensor f = embed(images);
+    if (opt.flip && opt.retrieval) f = add(f, embed(flip(images, 3)));
+    parts.push_back((opt.retrieval ? l2_normalize(f, 1) : f).to(Device::cpu()));  // metrics run on the host
   }
   model.train(was_training);
   PTL_CHECK(!parts.empty(), "extract_features: the split is empty");
@@ -66,9 +70,11 @@ std::string ModelScore::json() const {
 ModelScore evaluate_reid_model(Model& model, const std::shared_ptr<const data::DataSource>& query,
                                const std::shared_ptr<const data::DataSource>& gallery, const data::Transform& t,
                                const ExtractOptions& opt, Metric metric, bool rerank) {
+  ExtractOptions o = opt;
+  o.retrieval = true;
   EvalInputs in;
-  in.query_features = extract_features(model, query, t, opt);
-  in.gallery_features = extract_features(model, gallery, t, opt);
+  in.query_features = extract_features(model, query, t, o);
+  in.gallery_features = extract_features(model, gallery, t, o);
   for (int64_t i = 0; i < query->size(); ++i) {
     in.query.pids.push_back(query->label(i));
     in.query.camids.push_back(query->camid(i));
@@ -95,6 +101,7 @@ ModelScore evaluate_classifier(Model& model, const std::shared_ptr<const data::D
                                const data::Transform& t, const ExtractOptions& opt) {
   ExtractOptions o = opt;
   o.flip = false;
+  o.retrieval = false;
   Tensor logits = extract_features(model, test, t, o);
   std::vector<int64_t> pred = max(logits, 1).indices.to_int_vector();
   int64_t correct = 0;

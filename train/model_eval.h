@@ -16,9 +16,13 @@ struct ExtractOptions {
   int64_t batch = 64;
   int workers = 2;
   bool flip = true;
+  // What a sample's row is: true, ReID retrieval, the model's `feature` (flip-averaged when
+  // `flip`) L2-normalised, for every model (as torchreid and fast-reid do for any backbone);
+  // false, the first classifier's logits. A property of the experiment, not of the model class.
+  bool retrieval = true;
 };
 
-// (N, D) float32 features of every sample of `src`, in order.
+// (N, D) float32 rows of every sample of `src`, in order (ExtractOptions::retrieval).
 Tensor extract_features(Model& model, const std::shared_ptr<const data::DataSource>& src,
                         const data::Transform& t, const ExtractOptions& opt);
 
