@@ -17,6 +17,9 @@ cmake --build "$build" -j"$(nproc)" --target ptl ptl_tests bench_cuda
 rm -rf gpu-bundle && mkdir -p gpu-bundle/lib
 cp "$build/ptl" "$build/tests/ptl_tests" "$build/bench/bench_cuda" gpu-bundle/
 strip gpu-bundle/ptl gpu-bundle/ptl_tests gpu-bundle/bench_cuda
+# What the binaries were built from (the GPU machine's copy of .git may be older than the tree).
+echo "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!gpu-bundle' || echo '+uncommitted changes')" \
+  >gpu-bundle/COMMIT
 # Libraries outside glibc/libstdc++ and outside CUDA (which the GPU machine brings itself).
 for bin in gpu-bundle/ptl gpu-bundle/ptl_tests gpu-bundle/bench_cuda; do
   ldd "$bin" | awk '/=> \// {print $3}'

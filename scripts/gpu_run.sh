@@ -171,7 +171,7 @@ PY
   done
 }
 
-summary "gpu_run.sh $phase at $(git rev-parse --short HEAD 2>/dev/null || echo '?'), budget ${budget} s"
+summary "gpu_run.sh $phase, binaries built at $(cat "$b/COMMIT" 2>/dev/null || echo '?'), budget ${budget} s"
 case "$phase" in
   tests) run_tests ;;
   bench) run_bench ;;
