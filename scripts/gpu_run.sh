@@ -3,7 +3,8 @@
 # beside it. One visit of the project's GPU machine is short (docs/cuda.md), so every step runs
 # under `timeout` inside one time budget, and the steps come in order of worth:
 #   tests: the card and driver, ldd, `ptl devices --require-gpu` (stops here when no device is
-#          seen), the [cuda] tests, then compute-sanitizer memcheck over the [cuda] tests with
+#          seen), the [cuda] tests, the float32 model cases again with TF32 forced off
+#          (NVIDIA_TF32_OVERRIDE=0), then compute-sanitizer memcheck over the [cuda] tests with
 #          exact-size device allocations (PTL_NO_CUDA_MEMORY_CACHING=1);
 #   bench: bench_cuda beside the machine's PyTorch (conv layers, BConv-Cell gates, copy
 #          bandwidth), then training steps of ptl and PyTorch, float32 and TF32, deterministic

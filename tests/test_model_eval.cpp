@@ -76,3 +76,26 @@ TEST_CASE("ReID extraction gives every model's feature, flip-averaged and unit-n
     CHECK(worst < 1e-5);
   }
 }
+
+TEST_CASE("a PTL model extracts the same features wherever training's random stream stands", "[eval]") {
+  // Evaluation-mode BConv-Cells start from fresh N(0, 0.001^2) states: drawn from evaluation's
+  // own stream, so `ptl eval` reproduces the score a run logged during training.
+  test::TempDir dir;
+  std::vector<data::ReidItem> items;
+  for (int i = 0; i < 2; ++i) {
+    items.push_back({dir.path() + "/img" + std::to_string(i) + ".jpg", i, 0});
+    test::put_jpeg(items.back().path, i);
+  }
+  manual_seed(2);
+  std::shared_ptr<Model> model = make_model("ptl_resnet20", 5);
+  const data::Transform t = data::Transform::eval(64, 32);
+  ExtractOptions eo;
+  eo.workers = 1;
+  const std::vector<float> first = extract_features(*model, data::make_source(items), t, eo).to_vector();
+  const uint64_t offset = default_generator().offset();
+  randn({1000});  // training draws on
+  REQUIRE(default_generator().offset() != offset);
+  CHECK(extract_features(*model, data::make_source(items), t, eo).to_vector() == first);
+  eo.seed = 1;  // another stream gives other fresh states
+  CHECK(extract_features(*model, data::make_source(items), t, eo).to_vector() != first);
+}

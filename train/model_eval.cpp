@@ -13,15 +13,17 @@ namespace ptl {
 Tensor extract_features(Model& model, const std::shared_ptr<const data::DataSource>& src, const data::Transform& t,
                         const ExtractOptions& opt) {
   NoGradGuard ng;
-  // Evaluation must not shift training's random streams (BConv-Cells draw fresh states from the
-  // global generator): its state is restored on the way out, so a run evaluated every N epochs
-  // trains exactly like one that is not.
+  // BConv-Cells draw fresh states from the global generator. Evaluation runs on a stream of its
+  // own, started anew from opt.seed, so its result does not depend on what training drew before;
+  // training's stream is restored on the way out, so a run evaluated every N epochs trains
+  // exactly like one that is not.
   Generator& g = default_generator();
   struct Restore {
     Generator& g;
     uint64_t seed, offset;
     ~Restore() { g.set_state(seed, offset); }
   } restore{g, g.seed(), g.offset()};
+  g.set_state(opt.seed, 0);
   const bool was_training = model.is_training();
   model.eval();
   model.reset_state();

@@ -20,6 +20,10 @@ struct ExtractOptions {
   // `flip`) L2-normalised, for every model (as torchreid and fast-reid do for any backbone);
   // false, the first classifier's logits. A property of the experiment, not of the model class.
   bool retrieval = true;
+  // The seed of evaluation's own random stream (the BConv-Cells' fresh states in evaluation
+  // mode): every extraction starts it anew, so a model scores the same during training, in
+  // `ptl eval` and in `ptl extract`, whatever training drew before.
+  uint64_t seed = 0;
 };
 
 // (N, D) float32 rows of every sample of `src`, in order (ExtractOptions::retrieval).

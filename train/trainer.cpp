@@ -229,6 +229,7 @@ ModelScore Trainer::evaluate() {
   eo.batch = cfg_.integer("data.batch_size");
   eo.workers = static_cast<int>(cfg_.integer("data.workers"));
   eo.flip = cfg_.boolean("eval.flip");
+  eo.seed = static_cast<uint64_t>(cfg_.integer("seed"));
   if (data_.reid)
     return evaluate_reid_model(*model_, data_.query, data_.gallery, data_.eval_transform, eo,
                                parse_metric(cfg_.str("eval.metric")), cfg_.boolean("eval.rerank"));

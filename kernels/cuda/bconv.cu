@@ -21,9 +21,10 @@ struct alignas(sizeof(T) * L) Lanes {
   T v[L];
 };
 
-// The launch: blockIdx.y walks the samples n (so no thread divides to find its sample: a 64-bit
-// division per element cost more than the gate math), x the pack of L elements inside the (C*S)
-// plane. `packs` = plane / L.
+// The launch: blockIdx.y walks the samples n, so no thread divides to find its sample, and x the
+// packs of L elements inside the (C*S) plane; `packs` = plane / L. (With a 64-bit division per
+// element and one element per thread the kernels ran at 2.3-2.6 TB/s on an H200; with both
+// changed, 3.3-4.0 TB/s: docs/performance.md.)
 inline dim3 gate_grid(int64_t N, int64_t packs) {
   return dim3(grid_for(packs), static_cast<unsigned>(N < 65535 ? N : 65535));
 }
@@ -55,8 +56,8 @@ __global__ void bconv_backward_kernel(const T* __restrict__ z, const T* __restri
                                       const T* __restrict__ gh, T* __restrict__ gz, int64_t N, int64_t packs) {
   using P = Lanes<T, L>;
   PTL_GATE_LOOP(n, j, N, packs) {
-    const int64_t zo_ = 4 * n * packs + j, e = n * packs + j;
-    const P* zn = reinterpret_cast<const P*>(z) + zo_;
+    const int64_t zbase = 4 * n * packs + j, e = n * packs + j;  // gate i; f, o, g `packs` apart
+    const P* zn = reinterpret_cast<const P*>(z) + zbase;
     const P zi = zn[0], zf = zn[packs], zo = zn[2 * packs], zg = zn[3 * packs];
     const P cp = reinterpret_cast<const P*>(c_prev)[e], g = reinterpret_cast<const P*>(gh)[e];
     P gi, gf, go, gg;
@@ -64,7 +65,7 @@ __global__ void bconv_backward_kernel(const T* __restrict__ z, const T* __restri
     for (int l = 0; l < L; ++l)
       bconv_backward_elem(zi.v[l], zf.v[l], zo.v[l], zg.v[l], cp.v[l], g.v[l], &gi.v[l], &gf.v[l], &go.v[l],
                           &gg.v[l]);
-    P* gzn = reinterpret_cast<P*>(gz) + zo_;
+    P* gzn = reinterpret_cast<P*>(gz) + zbase;
     gzn[0] = gi;
     gzn[packs] = gf;
     gzn[2 * packs] = go;

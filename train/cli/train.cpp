@@ -71,6 +71,7 @@ int extract(const std::vector<std::string>& argv) {
   eo.batch = cfg.integer("data.batch_size");
   eo.workers = static_cast<int>(cfg.integer("data.workers"));
   eo.flip = cfg.boolean("eval.flip");
+  eo.seed = static_cast<uint64_t>(cfg.integer("seed"));  // the stream the run's evaluations used
   TensorMap out;
   auto ids = [](const data::DataSource& s, bool cams) {
     std::vector<int64_t> v;
