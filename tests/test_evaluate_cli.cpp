@@ -12,6 +12,7 @@
 #include "engine/json.h"
 #include "reid_test_util.h"
 #include "tests/test_util.h"
+#include "train/cmc_plot.h"
 #include "train/reid_eval.h"
 
 using namespace ptl;
@@ -78,6 +79,12 @@ TEST_CASE("ptl evaluate prints the figures and writes JSON equal to the library'
   const data::Image plot = data::load_image(png);
   CHECK(plot.w == 800);
   CHECK(plot.h == 500);
+}
+
+TEST_CASE("the CMC plot's title rounds the mAP as the printed figures do", "[reid][cli]") {
+  CHECK(cmc_plot_title(0.304596, false) == "MAP 30.46%");  // was truncated to 30.45
+  CHECK(cmc_plot_title(0.0987654, false) == "MAP 9.88%");   // was "9.876"
+  CHECK(cmc_plot_title(1.0, true) == "RE-RANKED  MAP 100.00%");
 }
 
 TEST_CASE("ptl evaluate: a distmat gives the same numbers as its features; re-ranking both ways", "[reid][cli]") {

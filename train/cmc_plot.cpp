@@ -9,6 +9,12 @@
 
 namespace ptl {
 
+std::string cmc_plot_title(double mAP, bool reranked) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%sMAP %.2f%%", reranked ? "RE-RANKED  " : "", 100 * mAP);
+  return buf;
+}
+
 void write_cmc_plot(const std::string& path, const std::vector<double>& cmc, const std::string& title) {
   PTL_CHECK(!cmc.empty(), "write_cmc_plot: empty CMC curve");
   const int W = 800, H = 500, left = 70, right = 30, top = 50, bottom = 60;

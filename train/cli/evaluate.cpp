@@ -83,8 +83,7 @@ int run(const std::vector<std::string>& argv) {
     PTL_CHECK(f.good(), "ptl evaluate: cannot write ", out);
   }
   if (args.has("cmc-plot"))
-    write_cmc_plot(args.get("cmc-plot"), r.cmc,
-                   (cfg.rerank ? "RE-RANKED  " : "") + std::string("MAP ") + std::to_string(100 * r.mAP).substr(0, 5) + "%");
+    write_cmc_plot(args.get("cmc-plot"), r.cmc, cmc_plot_title(r.mAP, cfg.rerank));
   return 0;
 }
 
