@@ -95,6 +95,16 @@ Trainer::Trainer(Config cfg, const std::string& resume) : cfg_(std::move(cfg)) {
             cfg_.str("device"), "' requested but no CUDA device is available",
             cuda_compiled() ? "" : " (this ptl was built without CUDA)", "; use device=cpu");
   set_allow_tf32(cfg_.boolean("tf32"));
+  // Settings first read at the first evaluation are checked now, before any training is done.
+  PTL_CHECK(cfg_.integer("data.batch_size") > 0, "config: data.batch_size must be at least 1, got ",
+            cfg_.integer("data.batch_size"));
+  try {
+    parse_metric(cfg_.str("eval.metric"));
+  } catch (const std::exception& e) {
+    fail(str("config: eval.metric: ", e.what()));
+  }
+  cfg_.boolean("eval.rerank");
+  cfg_.boolean("eval.flip");
   out_ = cfg_.str("train.out");
   manual_seed(static_cast<uint64_t>(cfg_.integer("seed")));
   data_ = load_task_data(cfg_);
