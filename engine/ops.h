@@ -134,7 +134,7 @@ BatchHardMined batch_hard_mine(const Tensor& dist, const Tensor& labels);
 Tensor gather_pairs(const Tensor& x, const Tensor& index);
 
 // ---- BConv-Cell ----
-// The fused gate math of a BConv-Cell (docs/ptl-method.md): z (N, 4C, H, W) holds the gate
+// The fused gate math of a BConv-Cell (docs/method.md): z (N, 4C, H, W) holds the gate
 // pre-activations in the order i, f, o, g along channels; c_prev (N, C, H, W) is the latent
 // state of the previous mini-batch and takes no gradient. h = o * tanh(c) is differentiable
 // w.r.t. z; the new state c = f * c_prev + i * g is returned detached.

@@ -1,4 +1,4 @@
-// BConv-Cell gate math for one element (ptl-method.md), shared by the CPU and CUDA kernels.
+// BConv-Cell gate math for one element (docs/method.md), shared by the CPU and CUDA kernels.
 //
 //   i = sigmoid(zi)  f = sigmoid(zf)  o = sigmoid(zo)  g = tanh(zg)
 //   c = f * c_prev + i * g            h = o * tanh(c)

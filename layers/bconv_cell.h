@@ -1,4 +1,4 @@
-// BConvCell: a batch-related convolutional cell (docs/ptl-method.md).
+// BConvCell: a batch-related convolutional cell (docs/method.md).
 //
 // One 3x3 convolution without bias ("gates", weight (4*out, in, 3, 3)) gives the four gate
 // pre-activations i, f, o, g; the fused bconv_gates op turns them and the latent state of the

@@ -1,4 +1,4 @@
-// MGN (Multiple Granularity Network) and MGN-PTL, as docs/ptl-method.md and the authors'
+// MGN (Multiple Granularity Network) and MGN-PTL, as docs/method.md and the authors'
 // release (ZJULearning/PTL mgn_ptl.py) describe them, without the release's unused copies.
 //
 // backbone: ResNet-50 up to layer3[0] (N, 1024, H/16, W/16); then three branches, each

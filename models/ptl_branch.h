@@ -1,4 +1,4 @@
-// The PTL side branch (docs/ptl-method.md, the release's `PTL` module), generic over a list of
+// The PTL side branch (docs/method.md, the release's `PTL` module), generic over a list of
 // backbone taps so it attaches to ResNet-18/34/50, MGN and the CIFAR ResNets.
 //
 // Wiring, with T taps t_0..t_{T-1} (backbone maps, coarser and coarser):

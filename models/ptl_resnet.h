@@ -1,5 +1,5 @@
 // PTL-ResNet: a ResNet plus the PTL side branch with a single (global) head
-// (docs/ptl-method.md, "PTL-ResNet50"), for ResNet-18/34/50 and the CIFAR ResNet-20/56.
+// (docs/method.md, "PTL-ResNet"), for ResNet-18/34/50 and the CIFAR ResNet-20/56.
 //
 // Taps: the stem, every stage but the last two, and the first block of the last-but-one stage
 // (for ResNet-50: stem, layer1, layer2, layer3[0], as the release's MGN_PTL); the head cell

@@ -31,7 +31,7 @@ PYTHON="${PYTHON:-/usr/bin/python3}"
 PEAK="${PEAK:-$("$here/machine_peak.sh" "$build" "$THREADS")}"
 BASE="${BASE:-}"
 
-# kind what batch input; the cells are MGN-PTL's side branch at 3x384x128 (docs/ptl-method.md).
+# kind what batch input; the cells are MGN-PTL's side branch at 3x384x128 (docs/method.md).
 CASES=(
   "train resnet50 16 3x128x64"
   "train resnet50 16 3x256x128"

@@ -1,4 +1,4 @@
-// Samplers: the PK rule of reid-protocol.md, shuffled and sequential batches with drop-last.
+// Samplers: torchreid's PK rule (docs/data.md), shuffled and sequential batches with drop-last.
 #include <catch2/catch.hpp>
 
 #include <map>

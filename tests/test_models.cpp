@@ -16,7 +16,7 @@
 using namespace ptl;
 using Catch::Contains;
 
-TEST_CASE("parameter counts equal docs/ptl-method.md's", "[models]") {
+TEST_CASE("parameter counts equal docs/method.md's", "[models]") {
   CHECK(make_model("resnet50", 1000)->parameter_count() == 25557032);
   CHECK(make_model("resnet50", 751)->parameter_count() == 25046831);
   CHECK(make_model("mgn", 751)->parameter_count() == 66678200);

@@ -1,5 +1,5 @@
 // Parity of the models with the PyTorch reimplementation (tests/parity/ptl_torch.py, written
-// from docs/ptl-method.md): outputs in eval and train mode, every parameter gradient after one
+// from docs/method.md): outputs in eval and train mode, every parameter gradient after one
 // backward, BN buffers after the forward, three consecutive batches through carried BConv-Cell
 // states, torchvision ResNet-50 weights, the release's key layout, and every parameter count.
 // Train-mode cases compare in float64 (BN over 4 samples is too ill-conditioned for float32 to

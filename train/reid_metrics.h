@@ -1,6 +1,6 @@
-// ReID retrieval metrics under the torchreid / Market-1501 protocol (docs/evaluation.md,
-// ../shared/docs/reid-protocol.md): per query, the gallery in stable order of distance, entries
-// with the query's person id AND camera removed, queries without a remaining match skipped.
+// ReID retrieval metrics under the torchreid / Market-1501 protocol (docs/evaluation.md): per
+// query, the gallery in stable order of distance, entries with the query's person id AND camera
+// removed, queries without a remaining match skipped.
 // CMC(1..K), mAP (torchreid's non-interpolated AP), mINP (fast-reid's R / last-match position).
 //
 // The distances come from a DistanceSource a tile of queries at a time, so memory stays at

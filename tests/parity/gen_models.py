@@ -2,7 +2,7 @@
 
 Usage: /usr/bin/python3 gen_models.py OUTDIR   (Debian's python3-torch 1.13 + python3-torchvision)
 
-Models come from ptl_torch.py (written from docs/ptl-method.md). Files in OUTDIR/models:
+Models come from ptl_torch.py (written from docs/method.md). Files in OUTDIR/models:
   models_counts.safetensors   metadata "<name>:<classes>:<in_channels>" -> parameter count
   model_<model>.weights.safetensors  the model's weights (one set per model, shared by its cases):
                               under the C++ keys, or for MGN / MGN-PTL under the release's full

@@ -1,4 +1,4 @@
-"""PyTorch reimplementation of the project's models, written from docs/ptl-method.md and
+"""PyTorch reimplementation of the project's models, written from docs/method.md and
 docs/models.md (torchvision's resnet50 as the ResNet-50 backbone).
 
 Parameter and buffer names equal the C++ models' (models/*.h), so a state_dict() saved here

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""NumPy reference for ptl's ReID evaluation, written from ../shared/docs/reid-protocol.md and the
+"""NumPy reference for ptl's ReID evaluation, written from docs/evaluation.md and the
 k-reciprocal re-ranking algorithm (Zhong et al., CVPR 2017, as in torchreid's re_ranking), not from
 any tool's code. Deliberately plain: full stable argsort per query, dense (N, N) re-ranking.
 
