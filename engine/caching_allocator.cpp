@@ -39,8 +39,8 @@ size_t CachingAllocator::segment_size(size_t rounded) {
   return round_up(rounded, kLargeRound);
 }
 
-CachingAllocator::CachingAllocator(std::string name, AllocatorBackend backend)
-    : name_(std::move(name)), backend_(std::move(backend)) {
+CachingAllocator::CachingAllocator(std::string name, AllocatorBackend backend, bool exact)
+    : name_(std::move(name)), backend_(std::move(backend)), exact_(exact) {
   PTL_CHECK(backend_.alloc && backend_.free, name_, ": allocator backend needs alloc and free");
 }
 
@@ -63,14 +63,20 @@ CachingAllocator::~CachingAllocator() {
 
 void* CachingAllocator::allocate(size_t nbytes, uint64_t stream) {
   if (nbytes == 0) return nullptr;
-  const size_t size = round_size(nbytes);
   std::lock_guard<std::mutex> lock(mu_);
-  Block* b = take_cached(size <= kSmallRequest ? small_ : large_, size, stream);
-  if (b)
-    ++stats_.cache_hits;
-  else
-    b = new_segment(size, nbytes, stream);
-  split(b, size);
+  Block* b = nullptr;
+  if (exact_) {
+    b = new_segment(nbytes, false, nbytes, stream);
+  } else {
+    const size_t size = round_size(nbytes);
+    const bool small = size <= kSmallRequest;
+    b = take_cached(small ? small_ : large_, size, stream);
+    if (b)
+      ++stats_.cache_hits;
+    else
+      b = new_segment(segment_size(size), small, nbytes, stream);
+    split(b, size);
+  }
   b->in_use = true;
   active_.emplace(b->ptr, b);
   stats_.allocated += b->size;
@@ -88,6 +94,13 @@ void CachingAllocator::free(void* ptr) {
   active_.erase(it);
   b->in_use = false;
   stats_.allocated -= b->size;
+  if (exact_) {  // straight back to the backend: the block is its own segment
+    backend_.free(b->ptr, b->size);
+    ++stats_.raw_frees;
+    stats_.reserved -= b->size;
+    delete b;
+    return;
+  }
   merge(b, b->prev);
   merge(b, b->next);
   pool_of(b).insert(b);
@@ -121,9 +134,8 @@ CachingAllocator::Block* CachingAllocator::take_cached(Pool& pool, size_t size, 
   return b;
 }
 
-CachingAllocator::Block* CachingAllocator::new_segment(size_t size, size_t nbytes,
+CachingAllocator::Block* CachingAllocator::new_segment(size_t bytes, bool small, size_t nbytes,
                                                        uint64_t stream) {
-  const size_t bytes = segment_size(size);
   void* p = backend_.alloc(bytes);
   if (!p) {  // out of memory: give the cached segments back and try once more
     release_cached();
@@ -137,7 +149,7 @@ CachingAllocator::Block* CachingAllocator::new_segment(size_t size, size_t nbyte
   }
   ++stats_.raw_allocs;
   stats_.reserved += bytes;
-  return new Block{static_cast<char*>(p), bytes, stream, size <= kSmallRequest};
+  return new Block{static_cast<char*>(p), bytes, stream, small};
 }
 
 void CachingAllocator::split(Block* b, size_t size) {

@@ -12,6 +12,11 @@
 // it, so no synchronisation is ever needed. Segments go back to the backend only when wholly free:
 // on empty_cache(), when the backend runs out of memory (then the request is retried once), and
 // at destruction. Thread-safe.
+//
+// Exact mode (constructed with exact = true; PTL_NO_CUDA_MEMORY_CACHING for device memory, as
+// PyTorch's PYTORCH_NO_CUDA_MEMORY_CACHING): no rounding and no cache, every request is a backend
+// allocation of exactly its size and every free goes straight back, so a memory checker sees a
+// write past a block's last byte. Statistics count as usual (every allocation is a raw one).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -49,8 +54,8 @@ class CachingAllocator {
   static constexpr size_t kLargeSegment = size_t(20) << 20;
   static constexpr size_t kLargeRound = size_t(2) << 20;     // own segments round up to this
 
-  // `name` starts error messages ("cuda:0 out of memory: ...").
-  CachingAllocator(std::string name, AllocatorBackend backend);
+  // `name` starts error messages ("cuda:0 out of memory: ..."); `exact`: see the file comment.
+  CachingAllocator(std::string name, AllocatorBackend backend, bool exact = false);
   // Returns every segment to the backend, including those of blocks never freed (their owner
   // outlives no allocator: the CUDA allocators are never destroyed).
   ~CachingAllocator();
@@ -80,13 +85,16 @@ class CachingAllocator {
 
   Pool& pool_of(const Block* b);
   Block* take_cached(Pool& pool, size_t size, uint64_t stream);
-  Block* new_segment(size_t size, size_t nbytes, uint64_t stream);
+  // A backend allocation of `bytes` (a segment of the `small` or large pool) for a request of
+  // `nbytes`; out of memory: the cache is returned and the allocation retried once.
+  Block* new_segment(size_t bytes, bool small, size_t nbytes, uint64_t stream);
   void split(Block* b, size_t size);
   void merge(Block* b, Block* neighbour);
   void release_cached();  // mu_ held
 
   const std::string name_;
   const AllocatorBackend backend_;
+  const bool exact_;
   mutable std::mutex mu_;
   Pool small_, large_;                        // free blocks
   std::unordered_map<void*, Block*> active_;  // blocks handed out, by address

@@ -237,3 +237,29 @@ TEST_CASE_METHOD(FakeAllocator, "allocator is thread-safe", "[allocator]") {
   a.empty_cache();
   CHECK(fake.live.empty());
 }
+
+TEST_CASE("allocator in exact mode: one backend allocation of the exact size per request, freed at once",
+          "[allocator]") {
+  FakeBackend fake;
+  CachingAllocator a{"fake", fake.backend(), /*exact=*/true};
+  void* p = a.allocate(100, 0);
+  void* q = a.allocate(3 * MiB + 7, 0);
+  CHECK(fake.alloc_sizes == std::vector<size_t>{100, 3 * MiB + 7});  // no rounding, no segments
+  CHECK(fake.live.at(p) == 100);
+  CHECK(a.stats().allocated == 3 * MiB + 107);
+  a.free(p);
+  CHECK(fake.live.count(p) == 0);  // back to the backend, not cached
+  void* r = a.allocate(100, 0);
+  CHECK(fake.alloc_sizes.size() == 3);  // a new backend allocation, no cache hit
+  const ptl::AllocatorStats s = a.stats();
+  CHECK(s.cache_hits == 0);
+  CHECK(s.raw_allocs == 3);
+  CHECK(s.raw_frees == 1);
+  CHECK(s.reserved == 3 * MiB + 107);
+  CHECK(s.peak_allocated == 3 * MiB + 107);
+  a.free(q);
+  a.free(r);
+  CHECK(fake.live.empty());
+  CHECK(a.stats().allocated == 0);
+  CHECK_THROWS_WITH(a.free(r), Catch::Contains("did not hand out or which was already freed"));
+}

@@ -67,6 +67,18 @@ ModelOptions model_options(const Config& cfg, const TaskData& data) {
   return o;
 }
 
+// How evaluation and `ptl extract` run the model: batch, loader threads, flip, and the seed of
+// evaluation's own random stream (the run's seed).
+ExtractOptions read_extract_options(const Config& cfg) {
+  ExtractOptions eo;
+  eo.batch = cfg.integer("data.batch_size");
+  PTL_CHECK(eo.batch > 0, "config: data.batch_size must be at least 1, got ", eo.batch);
+  eo.workers = static_cast<int>(cfg.integer("data.workers"));
+  eo.flip = cfg.boolean("eval.flip");
+  eo.seed = static_cast<uint64_t>(cfg.integer("seed"));
+  return eo;
+}
+
 // Every BConvCell of the model with its dotted name.
 std::vector<std::pair<std::string, BConvCell*>> cells(Model& m) {
   std::vector<std::pair<std::string, BConvCell*>> out;
@@ -95,16 +107,14 @@ Trainer::Trainer(Config cfg, const std::string& resume) : cfg_(std::move(cfg)) {
             cfg_.str("device"), "' requested but no CUDA device is available",
             cuda_compiled() ? "" : " (this ptl was built without CUDA)", "; use device=cpu");
   set_allow_tf32(cfg_.boolean("tf32"));
-  // Settings first read at the first evaluation are checked now, before any training is done.
-  PTL_CHECK(cfg_.integer("data.batch_size") > 0, "config: data.batch_size must be at least 1, got ",
-            cfg_.integer("data.batch_size"));
+  // The evaluation settings are read now, so a bad one stops the run before any training is done.
+  extract_ = read_extract_options(cfg_);
   try {
-    parse_metric(cfg_.str("eval.metric"));
+    metric_ = parse_metric(cfg_.str("eval.metric"));
   } catch (const std::exception& e) {
     fail(str("config: eval.metric: ", e.what()));
   }
-  cfg_.boolean("eval.rerank");
-  cfg_.boolean("eval.flip");
+  rerank_ = cfg_.boolean("eval.rerank");
   out_ = cfg_.str("train.out");
   manual_seed(static_cast<uint64_t>(cfg_.integer("seed")));
   data_ = load_task_data(cfg_);
@@ -235,15 +245,9 @@ Trainer::StepResult Trainer::train_step(const Tensor& host_images, const Tensor&
 }
 
 ModelScore Trainer::evaluate() {
-  ExtractOptions eo;
-  eo.batch = cfg_.integer("data.batch_size");
-  eo.workers = static_cast<int>(cfg_.integer("data.workers"));
-  eo.flip = cfg_.boolean("eval.flip");
-  eo.seed = static_cast<uint64_t>(cfg_.integer("seed"));
   if (data_.reid)
-    return evaluate_reid_model(*model_, data_.query, data_.gallery, data_.eval_transform, eo,
-                               parse_metric(cfg_.str("eval.metric")), cfg_.boolean("eval.rerank"));
-  return evaluate_classifier(*model_, data_.test, data_.eval_transform, eo);
+    return evaluate_reid_model(*model_, data_.query, data_.gallery, data_.eval_transform, extract_, metric_, rerank_);
+  return evaluate_classifier(*model_, data_.test, data_.eval_transform, extract_);
 }
 
 TrainSummary Trainer::run() {

@@ -38,6 +38,9 @@ class Trainer {
   Model& model() { return *model_; }
   const TaskData& data() const { return data_; }
   ModelScore evaluate();
+  // How evaluation runs the model (from the config's data.batch_size, data.workers, eval.flip
+  // and seed); `ptl extract` uses the same.
+  const ExtractOptions& extract_options() const { return extract_; }
 
   // Set by SIGINT/SIGTERM (handlers installed during run()); the trainer checkpoints and stops
   // after the current iteration.
@@ -57,6 +60,9 @@ class Trainer {
   TaskData data_;
   std::shared_ptr<Model> model_;
   std::unique_ptr<Optimizer> opt_;
+  ExtractOptions extract_;
+  Metric metric_ = Metric::Euclidean;
+  bool rerank_ = false;
   std::string out_;
   int64_t epoch_ = 0, step_ = 0, resume_epoch_step_ = 0;
   double best_ = -1;

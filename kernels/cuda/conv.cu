@@ -23,7 +23,6 @@
 // are stream-ordered, so the next user of the block runs after the cuDNN kernels.
 #include <climits>
 #include <cstdio>
-#include <cstdlib>
 #include <vector>
 
 #include "engine/error.h"
@@ -126,10 +125,7 @@ struct Settings {
 
 // PTL_CUDNN_VERBOSE=1: each plan's chosen algorithms go to stderr (the profile of a benchmark).
 bool verbose_plans() {
-  static const bool on = [] {
-    const char* v = std::getenv("PTL_CUDNN_VERBOSE");
-    return v && *v && *v != '0';
-  }();
+  static const bool on = env_flag("PTL_CUDNN_VERBOSE");
   return on;
 }
 

@@ -1,8 +1,6 @@
 #include "kernels/cuda/memory.h"
 
 #include <cstdio>
-#include <cstdlib>
-#include <string>
 #include <mutex>
 #include <vector>
 
@@ -51,10 +49,13 @@ std::unique_ptr<CachingAllocator> make_device_allocator(int device) {
   };
   backend.free = [device](void* p, size_t) {
     DeviceGuard guard(device);
-    PTL_CUDA_CHECK(cudaFree(p));  // waits for the device: only on empty_cache or out of memory
+    PTL_CUDA_CHECK(cudaFree(p));  // waits for the device: on empty_cache, out of memory, exact mode
   };
   backend.describe = [device] { return describe_device(device); };
-  return std::make_unique<CachingAllocator>(str("cuda:", device), std::move(backend));
+  // PTL_NO_CUDA_MEMORY_CACHING=1: exact-size cudaMalloc/cudaFree per tensor, so compute-sanitizer
+  // sees overruns a cached segment would hide (cudaFree waits for the device: slow).
+  return std::make_unique<CachingAllocator>(str("cuda:", device), std::move(backend),
+                                            env_flag("PTL_NO_CUDA_MEMORY_CACHING"));
 }
 
 PerDevice<CachingAllocator>& device_allocators() {
@@ -142,39 +143,14 @@ std::vector<cudaEvent_t> record_events() {
 
 }  // namespace
 
-namespace {
-// PTL_NO_CUDA_MEMORY_CACHING=1 (as PyTorch's PYTORCH_NO_CUDA_MEMORY_CACHING): every device
-// allocation is its own exact-size cudaMalloc and every free a cudaFree, so compute-sanitizer
-// sees an overrun past a tensor's last byte, which a block inside a cached segment would hide.
-// cudaFree waits for the device, so this is slow; the allocator's statistics stay at zero.
-bool caching_disabled() {
-  static const bool disabled = [] {
-    const char* v = std::getenv("PTL_NO_CUDA_MEMORY_CACHING");
-    return v && *v && std::string(v) != "0";
-  }();
-  return disabled;
-}
-}  // namespace
-
 void* device_alloc(size_t nbytes, int device) {
   CachingAllocator& allocator = device_allocator(device);  // checks the device exists
   if (nbytes == 0) return nullptr;
-  if (!caching_disabled()) return allocator.allocate(nbytes, stream_id(current_stream(device)));
-  DeviceGuard guard(device);
-  void* p = nullptr;
-  const cudaError_t err = cudaMalloc(&p, nbytes);
-  if (err == cudaErrorMemoryAllocation) cudaGetLastError();  // keep it from later launch checks
-  PTL_CHECK(err != cudaErrorMemoryAllocation, "cuda:", device, " out of memory: ", nbytes,
-            " bytes asked for with PTL_NO_CUDA_MEMORY_CACHING set; ", describe_device(device));
-  PTL_CUDA_CHECK(err);
-  return p;
+  return allocator.allocate(nbytes, stream_id(current_stream(device)));
 }
 
 void device_free(void* ptr, size_t, int device) {
-  if (!ptr) return;
-  if (!caching_disabled()) return device_allocator(device).free(ptr);
-  DeviceGuard guard(device);
-  PTL_CUDA_CHECK(cudaFree(ptr));  // waits for the work queued on the block
+  if (ptr) device_allocator(device).free(ptr);
 }
 
 AllocatorStats memory_stats(int device) { return device_allocator(device).stats(); }

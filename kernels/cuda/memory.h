@@ -12,8 +12,8 @@ namespace ptl::cuda {
 // (runtime.h): a freed block is reused only on that stream, so no synchronisation is needed.
 // nullptr for 0 bytes. Out of memory: the cache is returned and the allocation retried once;
 // then a ptl::Error names the bytes asked for, the allocator's holdings and cudaMemGetInfo.
-// With PTL_NO_CUDA_MEMORY_CACHING=1 in the environment, exact-size cudaMalloc/cudaFree instead
-// (for compute-sanitizer; memory.cu).
+// With PTL_NO_CUDA_MEMORY_CACHING=1 in the environment the allocator runs in its exact mode:
+// exact-size cudaMalloc/cudaFree per tensor, for compute-sanitizer (caching_allocator.h).
 void* device_alloc(size_t nbytes, int device);
 // Returns `ptr` (from device_alloc on `device`) to the cache; work already queued on the
 // current stream may still use it. nbytes is unused (the allocator knows the block's size).

@@ -1,6 +1,8 @@
 #include "kernels/cuda/runtime.h"
 
 #include <atomic>
+#include <cstdlib>
+#include <string>
 
 #include "engine/error.h"
 #include "kernels/cuda/check.h"
@@ -67,6 +69,11 @@ std::string describe_runtime() {
              CUDNN_MAJOR, ".", CUDNN_MINOR, ".", CUDNN_PATCHLEVEL, "), cuBLAS ", cublas_major, ".",
              cublas_minor, ".", cublas_patch, "\n");
   return out;
+}
+
+bool env_flag(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v && std::string(v) != "0";
 }
 
 int current_device() {

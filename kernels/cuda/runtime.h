@@ -22,6 +22,9 @@ const char* device_count_error();
 // each device (name, compute capability, multiprocessors, memory) or the runtime's error when
 // there is none, and the cuDNN and cuBLAS versions loaded (runtime.cu).
 std::string describe_runtime();
+// True when the environment variable `name` is set to anything but "" or "0" (the switches
+// PTL_NO_CUDA_MEMORY_CACHING and PTL_CUDNN_VERBOSE).
+bool env_flag(const char* name);
 // The device the calling thread works on (cudaGetDevice).
 int current_device();
 

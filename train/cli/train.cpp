@@ -67,11 +67,7 @@ int extract(const std::vector<std::string>& argv) {
   Trainer t(cfg);
   PTL_CHECK(t.data().reid, "extract: data.format '", cfg.str("data.format"), "' is not a ReID dataset");
   t.model().load_state_dict(load_safetensors(a.require("weights")), true, a.require("weights"));
-  ExtractOptions eo;
-  eo.batch = cfg.integer("data.batch_size");
-  eo.workers = static_cast<int>(cfg.integer("data.workers"));
-  eo.flip = cfg.boolean("eval.flip");
-  eo.seed = static_cast<uint64_t>(cfg.integer("seed"));  // the stream the run's evaluations used
+  const ExtractOptions& eo = t.extract_options();  // as the run's evaluations
   TensorMap out;
   auto ids = [](const data::DataSource& s, bool cams) {
     std::vector<int64_t> v;
