@@ -33,22 +33,35 @@ void pad_random_crop(Image& img, int pad, Generator& rng) {
   img = std::move(out);
 }
 
+Image convert_channels(const Image& img, int channels) {
+  PTL_CHECK((img.c == 1 || img.c == 3) && (channels == 1 || channels == 3), "convert_channels: ", img.c, " to ",
+            channels, " channels is not supported (1 or 3)");
+  if (img.c == channels) return img;
+  Image out(img.h, img.w, channels);
+  const size_t n = static_cast<size_t>(img.h) * img.w;
+  for (size_t p = 0; p < n; ++p) {
+    const uint8_t* s = img.px.data() + p * img.c;
+    if (channels == 3) {
+      out.px[3 * p] = out.px[3 * p + 1] = out.px[3 * p + 2] = s[0];
+    } else {
+      out.px[p] = static_cast<uint8_t>((s[0] * 299 + s[1] * 587 + s[2] * 114 + 500) / 1000);
+    }
+  }
+  return out;
+}
+
 void to_chw_normalised(const Image& img, const std::array<float, 3>& mean,
                        const std::array<float, 3>& std, float* out) {
-  PTL_CHECK(img.c == 3, "to_chw_normalised: expected 3 channels, got ", img.c);
-  // One lookup table per channel: 768 floats replace a divide and a subtract per value.
-  float lut[3][256];
-  for (int c = 0; c < 3; ++c)
-    for (int v = 0; v < 256; ++v) lut[c][v] = (static_cast<float>(v) / 255.f - mean[c]) / std[c];
+  PTL_CHECK(img.c == 1 || img.c == 3, "to_chw_normalised: expected 1 or 3 channels, got ", img.c);
+  // One lookup table per channel: 256 floats replace a divide and a subtract per value.
+  const int channels = img.c;
   const size_t plane = static_cast<size_t>(img.h) * img.w;
   const uint8_t* src = img.px.data();
-  float* r = out;
-  float* g = out + plane;
-  float* b = out + 2 * plane;
-  for (size_t i = 0; i < plane; ++i) {
-    r[i] = lut[0][src[3 * i]];
-    g[i] = lut[1][src[3 * i + 1]];
-    b[i] = lut[2][src[3 * i + 2]];
+  for (int c = 0; c < channels; ++c) {
+    float lut[256];
+    for (int v = 0; v < 256; ++v) lut[v] = (static_cast<float>(v) / 255.f - mean[c]) / std[c];
+    float* dst = out + c * plane;
+    for (size_t i = 0; i < plane; ++i) dst[i] = lut[src[channels * i + c]];
   }
 }
 
@@ -65,7 +78,7 @@ Erasing Erasing::strong_baseline() {
   return e;
 }
 
-void random_erase(const Erasing& e, float* chw, int h, int w, Generator& rng) {
+void random_erase(const Erasing& e, float* chw, int channels, int h, int w, Generator& rng) {
   if (e.p <= 0.0 || rng.uniform() >= e.p) return;
   const double area = static_cast<double>(h) * w;
   for (int a = 0; a < e.attempts; ++a) {
@@ -76,7 +89,7 @@ void random_erase(const Erasing& e, float* chw, int h, int w, Generator& rng) {
     if (ew >= w || eh >= h) continue;
     const int y0 = static_cast<int>(rng.randint(h - eh + 1));
     const int x0 = static_cast<int>(rng.randint(w - ew + 1));
-    for (int c = 0; c < 3; ++c)
+    for (int c = 0; c < channels; ++c)
       for (int y = y0; y < y0 + eh; ++y)
         std::fill(chw + (static_cast<size_t>(c) * h + y) * w + x0,
                   chw + (static_cast<size_t>(c) * h + y) * w + x0 + ew, e.fill[c]);

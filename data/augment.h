@@ -17,8 +17,12 @@ void hflip(Image& img);
 // uniform in [0, 2*pad] on each axis (y drawn first). Pixels from the border are 0.
 void pad_random_crop(Image& img, int pad, Generator& rng);
 
-// ToTensor + Normalize: out[c][y][x] = (img(y, x, c) / 255 - mean[c]) / std[c], a (3, H, W)
-// float block. `img` must be 3-channel.
+// `img` with `channels` channels (1 or 3): grey to RGB repeats the grey value; RGB to grey is
+// PIL's convert("L"), L = (R * 299 + G * 587 + B * 114) / 1000 rounded to nearest.
+Image convert_channels(const Image& img, int channels);
+
+// ToTensor + Normalize: out[c][y][x] = (img(y, x, c) / 255 - mean[c]) / std[c], a (C, H, W)
+// float block for the image's C = 1 or 3 channels (a grey image uses mean[0] and std[0]).
 void to_chw_normalised(const Image& img, const std::array<float, 3>& mean,
                        const std::array<float, 3>& std, float* out);
 
@@ -39,7 +43,7 @@ struct Erasing {
   static Erasing strong_baseline();
 };
 
-// Applies `e` to a (3, h, w) float sample in place.
-void random_erase(const Erasing& e, float* chw, int h, int w, Generator& rng);
+// Applies `e` to a (c, h, w) float sample in place (channel k filled with fill[k]).
+void random_erase(const Erasing& e, float* chw, int c, int h, int w, Generator& rng);
 
 }  // namespace ptl::data

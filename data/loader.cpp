@@ -34,11 +34,11 @@ Loader::Slot Loader::build(int64_t b) const {
   try {
     const auto& idx = plan_[b];
     const int64_t n = static_cast<int64_t>(idx.size()), h = transform_.height, w = transform_.width;
-    const int64_t per = 3 * h * w;
+    const int64_t per = transform_.sample_size();
     auto alloc = [&](const Shape& s, DType dt) {
       return opts_.pin_memory ? Tensor::empty_pinned(s, dt) : Tensor::empty(s, dt);
     };
-    Tensor images = alloc({n, 3, h, w}, DType::F32);
+    Tensor images = alloc({n, transform_.channels, h, w}, DType::F32);
     Tensor labels = alloc({n}, DType::I64), camids = alloc({n}, DType::I64), indices = alloc({n}, DType::I64);
     int64_t kept = 0;
     for (int64_t j = 0; j < n; ++j) {

@@ -1,5 +1,7 @@
 #include "data/source.h"
 
+#include <algorithm>
+
 #include "data/image_decode.h"
 #include "engine/error.h"
 #include "engine/parallel.h"
@@ -35,11 +37,9 @@ class ClassSource : public DataSource {
   Image load(int64_t i) const override {
     if (!s_.paths.empty()) return load_image(s_.paths.at(i));
     PTL_CHECK(i >= 0 && i < size(), "sample ", i, " out of range");
-    Image img(s_.h, s_.w, 3);
-    const size_t n = static_cast<size_t>(s_.h) * s_.w;
-    const uint8_t* src = s_.pixels.data() + static_cast<size_t>(i) * n * s_.c;
-    for (size_t p = 0; p < n; ++p)
-      for (int c = 0; c < 3; ++c) img.px[p * 3 + c] = src[p * s_.c + (s_.c == 3 ? c : 0)];
+    Image img(s_.h, s_.w, s_.c);  // as stored: the transform converts to its channel count
+    const uint8_t* src = s_.pixels.data() + static_cast<size_t>(i) * img.px.size();
+    std::copy(src, src + img.px.size(), img.px.begin());
     return img;
   }
   int64_t label(int64_t i) const override { return s_.labels.at(i); }

@@ -106,19 +106,50 @@ TEST_CASE("to_chw_normalised is ToTensor + Normalize", "[data]") {
         REQUIRE(out[(c * 4 + y) * 3 + x] == Approx((src.at(y, x)[c] / 255.0 - mean[c]) / sd[c]).epsilon(1e-6));
 }
 
+TEST_CASE("grey images: channel conversion, a (1, H, W) sample and erasing on one plane", "[data]") {
+  const Image rgb = pattern_image(6, 5);
+  const Image grey = convert_channels(rgb, 1);
+  REQUIRE(grey.c == 1);
+  for (int y = 0; y < 6; ++y)
+    for (int x = 0; x < 5; ++x) {  // PIL's convert("L"): ITU-R 601-2 luma, rounded
+      const uint8_t* p = rgb.at(y, x);
+      REQUIRE(grey.at(y, x)[0] == static_cast<int>(std::lround((p[0] * 299 + p[1] * 587 + p[2] * 114) / 1000.0)));
+    }
+  const Image back = convert_channels(grey, 3);
+  REQUIRE(back.c == 3);
+  CHECK((back.at(2, 3)[0] == grey.at(2, 3)[0] && back.at(2, 3)[2] == grey.at(2, 3)[0]));
+
+  Transform t = Transform::eval(6, 5);
+  t.grey();
+  t.erasing = Erasing::release();
+  t.erasing.p = 1.0;
+  std::vector<float> out(static_cast<size_t>(t.sample_size()) + 1, 7.f);  // one sentinel past the end
+  ptl::Generator g(3);
+  t.apply(rgb, g, out.data());
+  CHECK(t.sample_size() == 30);
+  CHECK(out.back() == 7.f);
+  int erased = 0;
+  for (int i = 0; i < 30; ++i) {
+    const float expect = (grey.px[i] / 255.f - 0.449f) / 0.226f;
+    if (out[i] == 0.f && expect != 0.f) ++erased;
+    else REQUIRE(out[i] == Approx(expect).epsilon(1e-6));
+  }
+  CHECK(erased > 0);
+}
+
 TEST_CASE("random erasing: probability, box size and fill", "[data]") {
   const int h = 64, w = 32;
   ptl::Generator g(11);
   Erasing off;
   std::vector<float> x(3 * h * w, 5.f);
-  random_erase(off, x.data(), h, w, g);
+  random_erase(off, x.data(), 3, h, w, g);
   CHECK(std::count(x.begin(), x.end(), 5.f) == 3 * h * w);
 
   for (const Erasing& e : {Erasing::release(), Erasing::strong_baseline()}) {
     int erased = 0;
     for (int trial = 0; trial < 400; ++trial) {
       std::fill(x.begin(), x.end(), 5.f);
-      random_erase(e, x.data(), h, w, g);
+      random_erase(e, x.data(), 3, h, w, g);
       const auto n = std::count_if(x.begin(), x.begin() + h * w, [](float v) { return v != 5.f; });
       if (n == 0) continue;
       ++erased;

@@ -51,6 +51,10 @@ TaskData load_task_data(const Config& cfg) {
     d.test = data::make_source(ds.split(ds.splits.size() > 1 ? ds.splits.back().name : "train"));
     // Classification: no erasing or bicubic resize unless asked; flips and crops as configured.
     d.train_transform.interp = d.eval_transform.interp = data::Interp::Bilinear;
+    if (d.channels == 1) {
+      d.train_transform.grey();
+      d.eval_transform.grey();
+    }
     d.description = str(format, " at ", root, ": train ", train.size(), " images, test ", d.test->size(),
                         ", ", d.num_classes, " classes");
   } else {
