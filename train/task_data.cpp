@@ -1,6 +1,6 @@
 #include "train/task_data.h"
 
-#include <set>
+#include <algorithm>
 
 #include "data/class_datasets.h"
 #include "data/reid_datasets.h"
@@ -48,14 +48,24 @@ TaskData load_task_data(const Config& cfg) {
     const data::ClassSplit& train = ds.split("train");
     d.channels = train.c == 1 ? 1 : 3;
     d.train = data::make_source(train);
-    d.test = data::make_source(ds.split(ds.splits.size() > 1 ? ds.splits.back().name : "train"));
+    // Evaluation (and so the choice of best.safetensors) uses val/ when the dataset has one and
+    // test/ otherwise; with both, test/ is held out and scored once, after training.
+    auto has = [&](const char* n) {
+      return std::any_of(ds.splits.begin(), ds.splits.end(), [&](const data::ClassSplit& s) { return s.name == n; });
+    };
+    PTL_CHECK(has("val") || has("test"), root, ": the dataset has only training images, so nothing to evaluate on; ",
+              "arrange it as train/<class>/, val/<class>/ and/or test/<class>/");
+    d.eval_split = has("val") ? "val" : "test";
+    d.test = data::make_source(ds.split(d.eval_split));
+    if (has("val") && has("test")) d.held_out_test = data::make_source(ds.split("test"));
     // Classification: no erasing or bicubic resize unless asked; flips and crops as configured.
     d.train_transform.interp = d.eval_transform.interp = data::Interp::Bilinear;
     if (d.channels == 1) {
       d.train_transform.grey();
       d.eval_transform.grey();
     }
-    d.description = str(format, " at ", root, ": train ", train.size(), " images, test ", d.test->size(),
+    d.description = str(format, " at ", root, ": train ", train.size(), " images, ", d.eval_split, " ",
+                        d.test->size(), d.held_out_test ? str(", test ", d.held_out_test->size(), " (held out)") : "",
                         ", ", d.num_classes, " classes");
   } else {
     fail(str("config: unknown data.format '", format, "' (ptl dataset --help lists the formats)"));

@@ -1,6 +1,7 @@
 // The data of a training run, from the config's data.* keys: a ReID dataset (train with
 // relabelled ids; query and gallery with raw ids and cameras) or a classification dataset
-// (train and test splits), as loader sources with their transforms.
+// (train, the evaluation split and, when a dataset has both val and test, the held-out test
+// split), as loader sources with their transforms.
 #pragma once
 #include <memory>
 #include <string>
@@ -15,7 +16,10 @@ namespace ptl {
 struct TaskData {
   bool reid = true;
   std::string description;  // one line for the log
-  std::shared_ptr<data::DataSource> train, query, gallery, test;
+  std::shared_ptr<data::DataSource> train, query, gallery;
+  std::shared_ptr<data::DataSource> test;           // classification: the evaluation split
+  std::string eval_split;                           // its name: "val" or "test"
+  std::shared_ptr<data::DataSource> held_out_test;  // test/ when val/ evaluates; else null
   int64_t num_classes = 0;  // training identities or classes
   int64_t channels = 3;
   data::Transform train_transform, eval_transform;

@@ -369,6 +369,11 @@ TrainSummary Trainer::run() {
     if (epoch_ % ckpt_every == 0 || epoch_ == epochs) save(0, true);
   }
   if (!evaluated_last) score = evaluate();
+  if (data_.held_out_test) {  // scored once, with the final weights; never used to choose best
+    sum.held_out_test = evaluate_classifier(*model_, data_.held_out_test, data_.eval_transform, extract_);
+    log.line(str("held-out test split after epoch ", epoch_, ": ", sum.held_out_test->summary()));
+    log.metrics(str("{\"epoch\": ", epoch_, ", \"held_out_test\": {", sum.held_out_test->json(), "}}"));
+  }
   sum.last = score;
   sum.epochs = epoch_;
   sum.steps = step_;

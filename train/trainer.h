@@ -10,6 +10,7 @@
 #pragma once
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "models/model.h"
@@ -23,7 +24,8 @@ namespace ptl {
 struct TrainSummary {
   int64_t epochs = 0, steps = 0;
   double best = -1;        // best evaluation score (mAP or accuracy, percent)
-  ModelScore last;         // the final evaluation
+  ModelScore last;         // the final evaluation (of the evaluation split)
+  std::optional<ModelScore> held_out_test;  // classification with val/ and test/: test, once
   double seconds = 0;
   bool interrupted = false;
   std::string best_path, last_checkpoint;

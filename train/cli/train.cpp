@@ -40,6 +40,7 @@ int train(const std::vector<std::string>& argv) {
   }
   std::printf("done: %lld epochs, %lld steps in %.1f s; final %s; best %.2f%% (%s)\n", static_cast<long long>(s.epochs),
               static_cast<long long>(s.steps), s.seconds, s.last.summary().c_str(), s.best, s.best_path.c_str());
+  if (s.held_out_test) std::printf("held-out test split: %s\n", s.held_out_test->summary().c_str());
   return 0;
 }
 
