@@ -22,6 +22,7 @@ class ReidSource : public DataSource {
   Image load(int64_t i) const override { return load_image(items_.at(i).path); }
   int64_t label(int64_t i) const override { return items_.at(i).pid; }
   int64_t camid(int64_t i) const override { return items_.at(i).camid; }
+  std::string path(int64_t i) const override { return items_.at(i).path; }
 
  private:
   std::vector<ReidItem> items_;
@@ -44,6 +45,7 @@ class ClassSource : public DataSource {
   }
   int64_t label(int64_t i) const override { return s_.labels.at(i); }
   int64_t camid(int64_t) const override { return -1; }
+  std::string path(int64_t i) const override { return s_.paths.empty() ? "" : s_.paths.at(i); }
 
  private:
   ClassSplit s_;

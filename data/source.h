@@ -1,4 +1,4 @@
-// A DataSource hands the loader sample i as a decoded RGB image with its label and camera.
+// A DataSource hands the loader sample i as a decoded image with its label, camera and file.
 // Implementations: image files (ReID splits, folder-per-class) and in-memory images (CIFAR, IDX).
 #pragma once
 #include <cstdint>
@@ -16,17 +16,19 @@ class DataSource {
  public:
   virtual ~DataSource() = default;
   virtual int64_t size() const = 0;
-  // Sample i as 3-channel RGB. Thread-safe. Throws ptl::Error naming the file when it is bad.
+  // Sample i: decoded files are RGB, in-memory images keep their channels (1 or 3).
+  // Thread-safe. Throws ptl::Error naming the file when it is bad.
   virtual Image load(int64_t i) const = 0;
   virtual int64_t label(int64_t i) const = 0;
   virtual int64_t camid(int64_t i) const = 0;  // -1 when unknown
+  virtual std::string path(int64_t i) const = 0;  // the image file; "" for in-memory images
 
   std::vector<int64_t> labels() const;  // label(i) for every i
 };
 
 // A ReID split (query and gallery keep raw ids, train its relabelled ids).
 std::shared_ptr<DataSource> make_source(const std::vector<ReidItem>& items);
-// A classification split; grayscale in-memory images become RGB.
+// A classification split.
 std::shared_ptr<DataSource> make_source(const ClassSplit& split);
 
 // Decodes every sample (in parallel) and returns which ones load. Failures are reported to

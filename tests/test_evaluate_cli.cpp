@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -219,4 +220,45 @@ TEST_CASE("ptl visrank writes one picture per query with green and red borders",
                                   dir.file("vis0") + " --topk 0");
   CHECK(zero.rc != 0);
   CHECK_THAT(zero.out, Contains("--topk must be at least 1, got 0"));
+}
+
+TEST_CASE("ptl visrank draws the images extraction recorded and refuses a list out of row order", "[reid][cli]") {
+  reid_test::TempDir dir;
+  const int64_t Q = 2, G = 10;
+  const TensorMap m = feature_set(Q, G, 4, 5);
+  // Market-style names carrying each row's person id (feature_set: row i is person i % 8).
+  std::vector<std::string> q_paths, g_paths;
+  for (int64_t i = 0; i < Q + G; ++i) {
+    const int64_t row = i < Q ? i : i - Q;
+    const std::string path = dir.file(str(i < Q ? "q" : "g", "/000", row % 8, "_c", 1 + (row + (i >= Q)) % 2, "s1_",
+                                          row, ".png"));
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+    std::vector<uint8_t> px(16 * 8 * 3, 128);
+    data::write_png(path, 8, 16, 3, px.data());
+    (i < Q ? q_paths : g_paths).push_back(path);
+  }
+  const std::string f = dir.file("feat.safetensors");
+  save_safetensors(f, m, {{"query_paths", path_list_json(q_paths)}, {"gallery_paths", path_list_json(g_paths)}});
+  const auto ok = test::run_ptl("visrank --features " + f + " --out " + dir.file("vis") + " --topk 3");
+  INFO(ok.out);
+  CHECK(ok.rc == 0);
+  CHECK_THAT(ok.out, Contains("wrote 2 pictures"));
+  CHECK(std::filesystem::exists(dir.file("vis/000000_0000_c1s1_0.png")));
+
+  // The gallery list shuffled (rows 0 and 1 swapped: persons 0 and 1) is refused.
+  std::ofstream gl(dir.file("g.txt"));
+  for (size_t i = 0; i < g_paths.size(); ++i) gl << g_paths[i < 2 ? 1 - i : i] << "\n";
+  gl.close();
+  const auto shuffled = test::run_ptl("visrank --features " + f + " --gallery-images " + dir.file("g.txt") + " --out " +
+                                      dir.file("vis2"));
+  CHECK(shuffled.rc != 0);
+  CHECK_THAT(shuffled.out, Contains("g.txt line 1") && Contains("is person 1 but feature row 0 is person 0") &&
+                               Contains("not in the features' row order"));
+
+  // Features without recorded paths need the lists.
+  const std::string bare = dir.file("bare.safetensors");
+  save_safetensors(bare, m);
+  const auto none = test::run_ptl("visrank --features " + bare + " --out " + dir.file("vis3"));
+  CHECK(none.rc != 0);
+  CHECK_THAT(none.out, Contains("records no image paths") && Contains("--query-images"));
 }

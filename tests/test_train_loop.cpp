@@ -195,3 +195,31 @@ TEST_CASE("a bad evaluation setting stops the run before its first step", "[trai
   CHECK_THROWS_WITH(Trainer(batch), Contains("data.batch_size must be at least 1, got 0"));
   CHECK_FALSE(fs::exists(dir.path() + "/metric/train.log"));
 }
+
+TEST_CASE("every file a run writes can be evaluated, extracted from and drawn", "[train][cli]") {
+  test::TempDir dir;
+  const std::string out = dir.path() + "/run";
+  Config cfg = tiny(out, 2);
+  cfg.set("train.eval_every", "1");
+  Trainer t(cfg);
+  const TrainSummary s = t.run();
+  const std::string config = dir.path() + "/config.yaml";
+  data::write_file(config, cfg.to_yaml());
+  const auto checkpoints = list_checkpoints(out);
+  REQUIRE(checkpoints.size() == 2);
+  // The final checkpoint holds the final weights: it scores what the run's last evaluation did.
+  for (const std::string& weights : {checkpoints.back(), out + "/best.safetensors"}) {
+    const auto r = test::run_ptl("eval --config " + config + " --weights " + weights);
+    INFO(r.out);
+    REQUIRE(r.rc == 0);
+    if (weights == checkpoints.back()) CHECK_THAT(r.out, Contains(s.last.summary()));
+  }
+  const std::string features = dir.path() + "/features.safetensors";
+  const auto x = test::run_ptl("extract --config " + config + " --weights " + checkpoints.front() + " --out " + features);
+  INFO(x.out);
+  REQUIRE(x.rc == 0);
+  const auto v = test::run_ptl("visrank --features " + features + " --out " + dir.path() + "/vis --num-queries 2");
+  INFO(v.out);
+  CHECK(v.rc == 0);
+  CHECK_THAT(v.out, Contains("wrote 2 pictures"));
+}

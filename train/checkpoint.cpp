@@ -62,6 +62,11 @@ Checkpoint load_checkpoint(const std::string& path) {
   return c;
 }
 
+TensorMap load_model_weights(const std::string& path) {
+  if (load_safetensors_metadata(path)["format"] == "ptl-checkpoint-1") return load_checkpoint(path).model;
+  return load_safetensors(path);
+}
+
 std::vector<std::string> list_checkpoints(const std::string& dir) {
   std::vector<std::string> out;
   if (!fs::is_directory(dir)) return out;

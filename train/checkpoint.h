@@ -26,6 +26,11 @@ struct Checkpoint {
 void save_checkpoint(const std::string& path, const Checkpoint& c);
 Checkpoint load_checkpoint(const std::string& path);
 
+// The model weights in `path`: a weights file (best.safetensors, converted torchvision weights)
+// as it is, or a checkpoint's model tensors, so every file a run writes can be evaluated,
+// extracted from or fine-tuned.
+TensorMap load_model_weights(const std::string& path);
+
 // Checkpoint files in `dir` named ckpt_e<EPOCH>_s<STEP>.safetensors, oldest first.
 std::vector<std::string> list_checkpoints(const std::string& dir);
 // Deletes all but the newest `keep` of them.

@@ -18,12 +18,18 @@ struct EvalInputs {
   Tensor query_features, gallery_features;
   Tensor distmat, distmat_qq, distmat_gg;
   ReidIds query, gallery;
+  // The image of each row, when the file records them (`ptl extract` does, in its metadata
+  // keys query_paths and gallery_paths, JSON arrays); empty otherwise.
+  std::vector<std::string> query_paths, gallery_paths;
 };
 
 // Reads a safetensors file with the tensors named as in EvalInputs plus query_pids,
 // query_camids, gallery_pids, gallery_camids (int64 or int32, one per image). Errors name the
 // file and the tensor.
 EvalInputs load_eval_inputs(const std::string& path);
+
+// The metadata value of a path list (`ptl extract` writes them): a JSON array of strings.
+std::string path_list_json(const std::vector<std::string>& paths);
 
 struct EvalConfig {
   Metric metric = Metric::Euclidean;

@@ -147,7 +147,7 @@ Trainer::~Trainer() = default;
 void Trainer::load_pretrained(const std::string& path) {
   // torchvision-named or release-named weights mapped to this model's keys
   // (models/release_keys.h): for MGN and MGN-PTL, layer3.1-5 and layer4 start every branch.
-  const MappedState mapped = adapt_state_dict(load_safetensors(path), cfg_.str("model.name"));
+  const MappedState mapped = adapt_state_dict(load_model_weights(path), cfg_.str("model.name"));
   if (!mapped.notice().empty()) std::printf("pretrained weights %s: %s\n", path.c_str(), mapped.notice().c_str());
   const TensorMap ours = model_->state_dict();
   Module::LoadReport r = model_->load_state_dict(mapped.state, false, path);

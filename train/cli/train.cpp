@@ -5,7 +5,9 @@
 #include "engine/safetensors.h"
 #include "train/cli/args.h"
 #include "train/cli/command.h"
+#include "train/checkpoint.h"
 #include "train/config.h"
+#include "train/reid_eval.h"
 #include "train/trainer.h"
 
 namespace ptl::cli {
@@ -46,13 +48,14 @@ int train(const std::vector<std::string>& argv) {
 
 int eval(const std::vector<std::string>& argv) {
   Args a("usage: ptl eval --config configs/X.yaml --weights W.safetensors [key=value ...]\n"
-         "Evaluates a trained model on the config's dataset (ReID: mAP, CMC, mINP; classification: accuracy).",
+         "Evaluates a trained model on the config's dataset (ReID: mAP, CMC, mINP; classification: accuracy).\n"
+         "W: best.safetensors or any checkpoint a run wrote (train.out/ckpt_e*_s*.safetensors).",
          {"config", "weights"});
   if (!a.parse(argv)) return 0;
   Config cfg = load_config(a);
   cfg.set("model.pretrained", "");
   Trainer t(cfg);
-  t.model().load_state_dict(load_safetensors(a.require("weights")), true, a.require("weights"));
+  t.model().load_state_dict(load_model_weights(a.require("weights")), true, a.require("weights"));
   std::printf("%s\n", t.evaluate().summary().c_str());
   return 0;
 }
@@ -60,14 +63,15 @@ int eval(const std::vector<std::string>& argv) {
 int extract(const std::vector<std::string>& argv) {
   Args a("usage: ptl extract --config configs/X.yaml --weights W.safetensors --out F.safetensors [key=value ...]\n"
          "Writes query_features, gallery_features (flip-averaged, L2-normalised), query_pids, query_camids,\n"
-         "gallery_pids, gallery_camids: the input of `ptl evaluate --features F`.",
+         "gallery_pids, gallery_camids: the input of `ptl evaluate --features F` and `ptl visrank`; each row's\n"
+         "image path goes to the metadata (query_paths, gallery_paths). W: best.safetensors or any checkpoint.",
          {"config", "weights", "out"});
   if (!a.parse(argv)) return 0;
   Config cfg = load_config(a);
   cfg.set("model.pretrained", "");
   Trainer t(cfg);
   PTL_CHECK(t.data().reid, "extract: data.format '", cfg.str("data.format"), "' is not a ReID dataset");
-  t.model().load_state_dict(load_safetensors(a.require("weights")), true, a.require("weights"));
+  t.model().load_state_dict(load_model_weights(a.require("weights")), true, a.require("weights"));
   const ExtractOptions& eo = t.extract_options();  // as the run's evaluations
   TensorMap out;
   auto ids = [](const data::DataSource& s, bool cams) {
@@ -75,13 +79,20 @@ int extract(const std::vector<std::string>& argv) {
     for (int64_t i = 0; i < s.size(); ++i) v.push_back(cams ? s.camid(i) : s.label(i));
     return from_vector(v, {s.size()});
   };
+  auto paths = [](const data::DataSource& s) {
+    std::vector<std::string> v;
+    for (int64_t i = 0; i < s.size(); ++i) v.push_back(s.path(i));
+    return path_list_json(v);
+  };
   out["query_features"] = extract_features(t.model(), t.data().query, t.data().eval_transform, eo);
   out["gallery_features"] = extract_features(t.model(), t.data().gallery, t.data().eval_transform, eo);
   out["query_pids"] = ids(*t.data().query, false);
   out["query_camids"] = ids(*t.data().query, true);
   out["gallery_pids"] = ids(*t.data().gallery, false);
   out["gallery_camids"] = ids(*t.data().gallery, true);
-  save_safetensors(a.require("out"), out, {{"model", cfg.str("model.name")}, {"weights", a.require("weights")}});
+  save_safetensors(a.require("out"), out,
+                   {{"model", cfg.str("model.name")}, {"weights", a.require("weights")},
+                    {"query_paths", paths(*t.data().query)}, {"gallery_paths", paths(*t.data().gallery)}});
   std::printf("wrote %s: %lld query and %lld gallery features of dimension %lld\n", a.require("out").c_str(),
               static_cast<long long>(out["query_features"].size(0)), static_cast<long long>(out["gallery_features"].size(0)),
               static_cast<long long>(out["query_features"].size(1)));

@@ -2,6 +2,8 @@
 #include <cstdio>
 #include <fstream>
 
+#include "data/file_util.h"
+#include "data/reid_datasets.h"
 #include "engine/error.h"
 #include "train/cli/args.h"
 #include "train/cli/command.h"
@@ -11,10 +13,12 @@
 namespace {
 
 const char* kUsage =
-    "usage: ptl visrank --features F.safetensors --query-images QLIST --gallery-images GLIST --out DIR [options]\n"
+    "usage: ptl visrank --features F.safetensors --out DIR [--query-images QLIST --gallery-images GLIST] [options]\n"
     "\n"
-    "F is as for `ptl evaluate` (features or distmat, with person and camera ids). QLIST and GLIST\n"
-    "list one image path per line, in the order of F's query and gallery rows.\n"
+    "F is as for `ptl evaluate` (features or distmat, with person and camera ids). The images are the\n"
+    "paths `ptl extract` stores in F; for other files, QLIST and GLIST list one image path per line in\n"
+    "the order of F's rows. A list whose Market-style file names (<pid>_c<cam>...) disagree with F's\n"
+    "person ids is refused: it is not in F's row order.\n"
     "\n"
     "options:\n"
     "  --root DIR        prefix for relative paths in the lists\n"
@@ -24,16 +28,43 @@ const char* kUsage =
     "  --rerank [--k1 N --k2 N --lambda X]   rank by re-ranked distances\n"
     "  --width W --height H   size of each image in the picture (default 128 x 256)";
 
-std::vector<std::string> read_list(const std::string& path, const std::string& root) {
+std::vector<std::string> read_list(const std::string& path) {
   std::ifstream f(path);
   PTL_CHECK(f.good(), "ptl visrank: cannot read the image list ", path);
   std::vector<std::string> out;
   for (std::string line; std::getline(f, line);) {
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-    if (line.empty()) continue;
-    out.push_back(root.empty() || line[0] == '/' ? line : root + "/" + line);
+    if (!line.empty()) out.push_back(line);
   }
   return out;
+}
+
+// The image of each row of one side (query or gallery): the list file `flag` names when given,
+// else the paths the features file records. A list must have one line per row, and every file
+// name that carries a person id must carry the row's id.
+std::vector<std::string> side_images(const ptl::cli::Args& args, const std::string& flag,
+                                     const std::vector<std::string>& recorded, const std::vector<int64_t>& pids) {
+  using namespace ptl;
+  std::vector<std::string> images = recorded;
+  if (args.has(flag)) {
+    const std::string list = args.get(flag);
+    images = read_list(list);
+    PTL_CHECK(images.size() == pids.size(), "ptl visrank: ", list, " lists ", images.size(),
+              " images but the features have ", pids.size(), " rows");
+    for (size_t i = 0; i < images.size(); ++i) {
+      int64_t pid = 0, cam = 0;
+      PTL_CHECK(!data::parse_market_name(data::base_name(images[i]), pid, cam) || pid == pids[i], "ptl visrank: ",
+                list, " line ", i + 1, " (", images[i], ") is person ", pid, " but feature row ", i, " is person ",
+                pids[i], ": the list is not in the features' row order; leave --", flag,
+                " out to use the paths `ptl extract` recorded");
+    }
+  }
+  PTL_CHECK(!images.empty() || pids.empty(), "ptl visrank: ", args.require("features"),
+            " records no image paths (it was not written by `ptl extract`); give --", flag, " LIST");
+  const std::string root = args.get("root");
+  for (std::string& p : images)
+    if (!root.empty() && p[0] != '/') p = root + "/" + p;
+  return images;
 }
 
 int run(const std::vector<std::string>& argv) {
@@ -55,8 +86,8 @@ int run(const std::vector<std::string>& argv) {
   opt.cell_h = int(args.get_int("height", 256));
 
   EvalInputs in = load_eval_inputs(args.require("features"));
-  const auto q_images = read_list(args.require("query-images"), args.get("root"));
-  const auto g_images = read_list(args.require("gallery-images"), args.get("root"));
+  const auto q_images = side_images(args, "query-images", in.query_paths, in.query.pids);
+  const auto g_images = side_images(args, "gallery-images", in.gallery_paths, in.gallery.pids);
   const std::string out_dir = args.require("out");
   auto dist = make_distance_source(in, cfg);
   std::vector<int64_t> queries;
