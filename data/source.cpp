@@ -80,4 +80,32 @@ std::vector<bool> check_images(const DataSource& src, BadInput& bad) {
   return ok;
 }
 
+namespace {
+template <class T>
+void keep(std::vector<T>& v, const std::vector<bool>& ok) {
+  size_t n = 0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (!ok[i]) continue;
+    if (n != i) v[n] = std::move(v[i]);  // never onto itself: a self-moved string may be emptied
+    ++n;
+  }
+  v.resize(n);
+}
+}  // namespace
+
+int64_t drop_unloadable(std::vector<ReidItem>& items, BadInput& bad) {
+  const size_t before = items.size();
+  keep(items, check_images(*make_source(items), bad));
+  return static_cast<int64_t>(before - items.size());
+}
+
+int64_t drop_unloadable(ClassSplit& split, BadInput& bad) {
+  if (split.paths.empty()) return 0;
+  const int64_t before = split.size();
+  const std::vector<bool> ok = check_images(*make_source(split), bad);
+  keep(split.paths, ok);
+  keep(split.labels, ok);
+  return before - split.size();
+}
+
 }  // namespace ptl::data

@@ -34,5 +34,8 @@ std::shared_ptr<DataSource> make_source(const ClassSplit& split);
 // Decodes every sample (in parallel) and returns which ones load. Failures are reported to
 // `bad` in index order, so under policy Error the first bad file's error is thrown.
 std::vector<bool> check_images(const DataSource& src, BadInput& bad);
+// check_images, then removes the samples that do not load; returns how many it removed.
+int64_t drop_unloadable(std::vector<ReidItem>& items, BadInput& bad);
+int64_t drop_unloadable(ClassSplit& split, BadInput& bad);  // in-memory splits: nothing to decode
 
 }  // namespace ptl::data

@@ -1,5 +1,7 @@
 #include "engine/json.h"
 
+#include <cstdio>
+
 #include <cstdlib>
 
 #include "engine/error.h"
@@ -144,6 +146,12 @@ std::string json_quote(const std::string& s) {
     }
   }
   return r + "\"";
+}
+
+std::string exact_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
 }
 
 }  // namespace ptl

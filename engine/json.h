@@ -23,4 +23,7 @@ struct Json {
 // Escapes a string for inclusion in JSON output (with the quotes).
 std::string json_quote(const std::string& s);
 
+// `v` with 17 significant digits ("%.17g"): reads back (strtod, std::stod) to the same bits.
+std::string exact_number(double v);
+
 }  // namespace ptl

@@ -5,6 +5,7 @@
 
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 
 #include "data/image_encode.h"
 #include "data/synth_reid.h"
@@ -222,4 +223,44 @@ TEST_CASE("every file a run writes can be evaluated, extracted from and drawn", 
   INFO(v.out);
   CHECK(v.rc == 0);
   CHECK_THAT(v.out, Contains("wrote 2 pictures"));
+}
+
+namespace {
+// A copy of the tiny dataset with one training and one gallery JPEG cut short.
+std::string damaged_copy(const std::string& to) {
+  fs::copy(dataset_root(), to, fs::copy_options::recursive);
+  for (const char* split : {"bounding_box_train", "bounding_box_test"}) {
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(to + "/" + split)) files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    fs::resize_file(files.back(), 40);  // a person's image (junk and distractors sort first), cut in its header
+  }
+  return to;
+}
+}  // namespace
+
+TEST_CASE("an evaluation that fails keeps the epoch's checkpoint; on_bad_image=skip drops bad images and says so",
+          "[train]") {
+  test::TempDir dir;
+  const std::string root = damaged_copy(dir.path() + "/damaged");
+  Config strict = tiny(dir.path() + "/strict", 2);
+  strict.set("data.root", root);
+  strict.set("train.eval_every", "1");
+  strict.set("train.max_iters_per_epoch", "1");  // one batch: the damaged training image is not drawn
+  Trainer t(strict);
+  CHECK_THROWS_WITH(t.run(), Contains("bounding_box_test"));
+  CHECK(list_checkpoints(dir.path() + "/strict").size() == 1);  // epoch 1's, written before its evaluation
+
+  Config lenient = tiny(dir.path() + "/lenient", 2);
+  lenient.set("data.root", root);
+  lenient.set("data.on_bad_image", "skip");
+  Trainer u(lenient);  // drops the damaged images before drawing any batch
+  CHECK(u.data().train->size() == 58);  // of 59
+  CHECK(u.data().gallery->size() == 51);  // of 52
+  CHECK_THAT(u.data().description, Contains("skipped 2 bad inputs (2 of them unreadable images), first: "));
+  const TrainSummary s = u.run();
+  CHECK(s.epochs == 2);
+  std::ifstream log(dir.path() + "/lenient/train.log");
+  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  CHECK_THAT(text, Contains("skipped 2 bad inputs"));
 }

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "engine/json.h"
 #include "engine/ops.h"
 
 namespace ptl {
@@ -29,7 +30,7 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
                     {"epoch", std::to_string(c.epoch)},
                     {"step", std::to_string(c.step)},
                     {"epoch_step", std::to_string(c.epoch_step)},
-                    {"best", str(c.best)},
+                    {"best", exact_number(c.best)},
                     {"config", c.config_yaml}});
 }
 

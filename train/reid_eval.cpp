@@ -77,12 +77,6 @@ void check_ids(const ReidIds& ids, const char* side, int64_t n, const char* what
             " has ", n);
 }
 
-std::string fmt(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
-
 }  // namespace
 
 EvalInputs load_eval_inputs(const std::string& path) {
@@ -187,11 +181,11 @@ EvalResult run_evaluation(EvalInputs& in, const EvalConfig& cfg) {
 }
 
 std::string eval_json(const EvalResult& r, const EvalConfig& cfg, const std::string& distance) {
-  auto cmc_at = [&](size_t k) { return k <= r.cmc.size() ? fmt(100 * r.cmc[k - 1]) : std::string("null"); };
+  auto cmc_at = [&](size_t k) { return k <= r.cmc.size() ? exact_number(100 * r.cmc[k - 1]) : std::string("null"); };
   std::string s = "{\n  \"units\": \"percent\",\n";
-  s += "  \"mAP\": " + fmt(100 * r.mAP) + ",\n";
+  s += "  \"mAP\": " + exact_number(100 * r.mAP) + ",\n";
   for (size_t k : {1, 5, 10}) s += "  \"Rank-" + std::to_string(k) + "\": " + cmc_at(k) + ",\n";
-  s += "  \"mINP\": " + fmt(100 * r.mINP) + ",\n";
+  s += "  \"mINP\": " + exact_number(100 * r.mINP) + ",\n";
   s += "  \"num_query\": " + std::to_string(r.num_query) + ",\n";
   s += "  \"num_valid\": " + std::to_string(r.num_valid) + ",\n";
   s += "  \"num_skipped\": " + std::to_string(r.num_skipped) + ",\n";
@@ -202,11 +196,11 @@ std::string eval_json(const EvalResult& r, const EvalConfig& cfg, const std::str
          std::to_string(cfg.eval.seed) + ",\n";
   if (cfg.rerank)
     s += "  \"rerank\": {\"k1\": " + std::to_string(cfg.rerank_opt.k1) + ", \"k2\": " +
-         std::to_string(cfg.rerank_opt.k2) + ", \"lambda\": " + fmt(cfg.rerank_opt.lambda) + "},\n";
+         std::to_string(cfg.rerank_opt.k2) + ", \"lambda\": " + exact_number(cfg.rerank_opt.lambda) + "},\n";
   else
     s += "  \"rerank\": null,\n";
   s += "  \"cmc\": [";
-  for (size_t k = 0; k < r.cmc.size(); ++k) s += (k ? ", " : "") + fmt(100 * r.cmc[k]);
+  for (size_t k = 0; k < r.cmc.size(); ++k) s += (k ? ", " : "") + exact_number(100 * r.cmc[k]);
   return s + "]\n}\n";
 }
 

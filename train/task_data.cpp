@@ -19,6 +19,13 @@ data::Transform train_transform(const Config& cfg, int h, int w) {
   t.erasing.p = cfg.number("data.erasing");
   return t;
 }
+// The log's note on skipped inputs (data.on_bad_image=skip): file names, list lines and
+// unreadable images, with the first reason.
+std::string skipped_note(int64_t images, const data::BadInput& bad) {
+  if (bad.count() == 0) return "";
+  return str("; skipped ", bad.count(), " bad inputs (", images, " of them unreadable images), first: ",
+             bad.messages().front());
+}
 }  // namespace
 
 TaskData load_task_data(const Config& cfg) {
@@ -26,6 +33,7 @@ TaskData load_task_data(const Config& cfg) {
   const std::string format = cfg.str("data.format"), root = cfg.str("data.root");
   PTL_CHECK(!root.empty(), "config: data.root is empty; set it to the dataset folder (data.root=/path)");
   d.bad = std::make_shared<data::BadInput>(data::parse_on_bad(cfg.str("data.on_bad_image")));
+  const bool skip = d.bad->policy() == data::OnBad::Skip;
   const int h = static_cast<int>(cfg.integer("data.height")), w = static_cast<int>(cfg.integer("data.width"));
   d.train_transform = train_transform(cfg, h, w);
   d.eval_transform = data::Transform::eval(h, w, data::Interp::Bicubic);
@@ -34,18 +42,26 @@ TaskData load_task_data(const Config& cfg) {
   data::ClassFormat cf;
   if (data::parse_reid_format(format, rf)) {
     data::ReidDataset ds = data::load_reid(rf, root, *d.bad);
+    // Under data.on_bad_image=skip every split drops its unreadable images up front, before the
+    // epoch plans are drawn: evaluation scores every row it is given (a row skipped in a batch
+    // would shift the ids), and a PK batch that lost an image could leave a person without a
+    // positive for the triplet loss.
+    const int64_t dropped = skip ? data::drop_unloadable(ds.train, *d.bad) + data::drop_unloadable(ds.query, *d.bad) +
+                                       data::drop_unloadable(ds.gallery, *d.bad)
+                                 : 0;
     d.reid = true;
     d.num_classes = static_cast<int64_t>(ds.train_raw_ids.size());
     d.train = data::make_source(ds.train);
     d.query = data::make_source(ds.query);
     d.gallery = data::make_source(ds.gallery);
     d.description = str(format, " at ", root, ": train ", ds.train.size(), " images / ", d.num_classes, " ids, query ",
-                        ds.query.size(), ", gallery ", ds.gallery.size());
+                        ds.query.size(), ", gallery ", ds.gallery.size(), skipped_note(dropped, *d.bad));
   } else if (data::parse_class_format(format, cf)) {
     data::ClassDataset ds = data::load_classification(cf, root, *d.bad);
     d.reid = false;
     d.num_classes = ds.num_classes;
-    const data::ClassSplit& train = ds.split("train");
+    data::ClassSplit train = ds.split("train");
+    int64_t dropped = skip ? data::drop_unloadable(train, *d.bad) : 0;  // as for ReID
     d.channels = train.c == 1 ? 1 : 3;
     d.train = data::make_source(train);
     // Evaluation (and so the choice of best.safetensors) uses val/ when the dataset has one and
@@ -56,8 +72,13 @@ TaskData load_task_data(const Config& cfg) {
     PTL_CHECK(has("val") || has("test"), root, ": the dataset has only training images, so nothing to evaluate on; ",
               "arrange it as train/<class>/, val/<class>/ and/or test/<class>/");
     d.eval_split = has("val") ? "val" : "test";
-    d.test = data::make_source(ds.split(d.eval_split));
-    if (has("val") && has("test")) d.held_out_test = data::make_source(ds.split("test"));
+    auto eval_source = [&](const char* name) {
+      data::ClassSplit split = ds.split(name);
+      if (skip) dropped += data::drop_unloadable(split, *d.bad);
+      return data::make_source(split);
+    };
+    d.test = eval_source(d.eval_split.c_str());
+    if (has("val") && has("test")) d.held_out_test = eval_source("test");
     // Classification: no erasing or bicubic resize unless asked; flips and crops as configured.
     d.train_transform.interp = d.eval_transform.interp = data::Interp::Bilinear;
     if (d.channels == 1) {
@@ -66,7 +87,7 @@ TaskData load_task_data(const Config& cfg) {
     }
     d.description = str(format, " at ", root, ": train ", train.size(), " images, ", d.eval_split, " ",
                         d.test->size(), d.held_out_test ? str(", test ", d.held_out_test->size(), " (held out)") : "",
-                        ", ", d.num_classes, " classes");
+                        ", ", d.num_classes, " classes", skipped_note(dropped, *d.bad));
   } else {
     fail(str("config: unknown data.format '", format, "' (ptl dataset --help lists the formats)"));
   }

@@ -13,6 +13,7 @@
 #include "data/loader.h"
 #include "data/seed.h"
 #include "engine/autograd.h"
+#include "engine/json.h"
 #include "engine/ops.h"
 #include "engine/parallel.h"
 #include "engine/rng.h"
@@ -187,6 +188,14 @@ void Trainer::restore(const std::string& path) {
   step_ = c.step;
   resume_epoch_step_ = c.epoch_step;
   best_ = c.best;
+  // The epoch's checkpoint is written before its evaluation, so a best model saved after it
+  // (at the checkpoint's epoch, not later) raises the best score the run continues from.
+  const std::string best_path = out_ + "/best.safetensors";
+  if (fs::exists(best_path)) {
+    std::map<std::string, std::string> meta = load_safetensors_metadata(best_path);
+    if (meta.count("epoch") && meta.count("score") && std::stoll(meta["epoch"]) <= epoch_)
+      best_ = std::max(best_, std::stod(meta["score"]));
+  }
   resume_states_ = c.states;
   last_checkpoint_ = path;
   std::printf("resumed from %s: epoch %lld, step %lld%s\n", path.c_str(), static_cast<long long>(epoch_),
@@ -298,7 +307,7 @@ TrainSummary Trainer::run() {
     lo.seed = data::mix_seed(seed ^ 0x5eedull, static_cast<uint64_t>(epoch_) + 1);
     lo.pin_memory = model_->device().is_cuda();
     if (data_.bad->policy() == data::OnBad::Skip) lo.bad = data_.bad;
-    const int64_t iters = static_cast<int64_t>(plan.size());
+    const int64_t iters = static_cast<int64_t>(plan.size()), bad_before = data_.bad->count();
     data::Loader loader(data_.train, data_.train_transform, plan, lo);
 
     model_->train();
@@ -350,9 +359,14 @@ TrainSummary Trainer::run() {
       }
     }
     ++epoch_;
+    if (data_.bad->count() > bad_before)
+      log.line(str("data.on_bad_image=skip: ", data_.bad->count() - bad_before, " unreadable training images skipped in epoch ",
+                   epoch_, ", the last: ", data_.bad->messages().back()));
     log.metrics(str("{\"epoch\": ", epoch_, ", \"epoch_loss\": ", loss_sum / std::max<int64_t>(loss_n, 1),
                     ", \"epoch_acc\": ", acc_sum / std::max<int64_t>(loss_n, 1), "}"));
     evaluated_last = false;
+    // The checkpoint comes first, so a failing evaluation costs no training.
+    if (epoch_ % ckpt_every == 0 || epoch_ == epochs) save(0, true);
     if ((eval_every > 0 && epoch_ % eval_every == 0) || epoch_ == epochs) {
       score = evaluate();
       evaluated_last = true;
@@ -362,11 +376,10 @@ TrainSummary Trainer::run() {
         best_ = score.main();
         fs::create_directories(out_);
         save_safetensors(out_ + "/best.safetensors", model_->state_dict(),
-                         {{"epoch", std::to_string(epoch_)}, {"score", str(best_)}, {"model", cfg_.str("model.name")}});
+                         {{"epoch", std::to_string(epoch_)}, {"score", exact_number(best_)}, {"model", cfg_.str("model.name")}});
         sum.best_path = out_ + "/best.safetensors";
       }
     }
-    if (epoch_ % ckpt_every == 0 || epoch_ == epochs) save(0, true);
   }
   if (!evaluated_last) score = evaluate();
   if (data_.held_out_test) {  // scored once, with the final weights; never used to choose best

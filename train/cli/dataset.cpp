@@ -20,15 +20,6 @@ struct Row {
   int64_t images, ids, cameras;  // cameras < 0: classification (ids are classes)
 };
 
-// Drops the samples that failed to decode.
-template <class T>
-std::vector<T> keep_ok(const std::vector<T>& v, const std::vector<bool>& ok) {
-  std::vector<T> out;
-  for (size_t i = 0; i < v.size(); ++i)
-    if (ok[i]) out.push_back(v[i]);
-  return out;
-}
-
 std::vector<Row> reid_rows(ReidFormat f, const std::string& root, bool check, bool with_val, BadInput& bad) {
   ReidOptions opts;
   opts.msmt_include_val = with_val;
@@ -36,7 +27,7 @@ std::vector<Row> reid_rows(ReidFormat f, const std::string& root, bool check, bo
   std::vector<Row> rows;
   for (auto [name, items] : {std::pair<std::string, std::vector<ReidItem>*>{"train", &ds.train},
                              {"query", &ds.query}, {"gallery", &ds.gallery}}) {
-    if (check) *items = keep_ok(*items, check_images(*make_source(*items), bad));
+    if (check) drop_unloadable(*items, bad);
     const SplitStats s = split_stats(*items);
     rows.push_back({name, s.images, s.ids, s.cameras});
   }
@@ -47,11 +38,7 @@ std::vector<Row> class_rows(ClassFormat f, const std::string& root, bool check, 
   const ClassDataset ds = load_classification(f, root, bad);
   std::vector<Row> rows;
   for (ClassSplit s : ds.splits) {
-    if (check && !s.paths.empty()) {
-      const auto ok = check_images(*make_source(s), bad);
-      s.paths = keep_ok(s.paths, ok);
-      s.labels = keep_ok(s.labels, ok);
-    }
+    if (check) drop_unloadable(s, bad);
     rows.push_back({s.name, s.size(), ds.num_classes, -1});
   }
   return rows;
