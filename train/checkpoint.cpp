@@ -31,6 +31,8 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
                     {"step", std::to_string(c.step)},
                     {"epoch_step", std::to_string(c.epoch_step)},
                     {"best", exact_number(c.best)},
+                    {"epoch_loss_sum", exact_number(c.epoch_loss_sum)},
+                    {"epoch_acc_sum", exact_number(c.epoch_acc_sum)},
                     {"config", c.config_yaml}});
 }
 
@@ -58,6 +60,10 @@ Checkpoint load_checkpoint(const std::string& path) {
     c.best = std::stod(meta.at("best"));
   } catch (const std::exception&) {
     fail(str(path, ": checkpoint metadata lacks epoch, step, epoch_step or best"));
+  }
+  if (meta.count("epoch_loss_sum")) {  // absent in checkpoints written before they were kept
+    c.epoch_loss_sum = std::stod(meta["epoch_loss_sum"]);
+    c.epoch_acc_sum = std::stod(meta["epoch_acc_sum"]);
   }
   c.config_yaml = meta["config"];
   return c;

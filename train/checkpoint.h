@@ -20,6 +20,9 @@ struct Checkpoint {
   int64_t step = 0;        // completed iterations
   int64_t epoch_step = 0;  // iterations done within the epoch being trained (0 at boundaries)
   double best = -1;        // best evaluation metric so far (mAP or accuracy)
+  // Mid-epoch: the sums of the epoch's step losses and accuracies so far (its epoch_loss and
+  // epoch_acc average over the whole epoch, resumed or not).
+  double epoch_loss_sum = 0, epoch_acc_sum = 0;
   std::string config_yaml;
 };
 

@@ -1,10 +1,9 @@
 #include "train/curves.h"
 
-#include <fstream>
-
 #include "engine/error.h"
 #include "engine/json.h"
 #include "train/line_chart.h"
+#include "train/run_log.h"
 
 namespace ptl {
 
@@ -14,15 +13,8 @@ void write_training_curves(const std::string& png, const std::vector<std::string
   Panel loss{"TRAINING LOSS", "EPOCH", {}}, score{"TEST SCORE (%)", "EPOCH", {}};
   for (size_t r = 0; r < run_dirs.size(); ++r) {
     const std::string path = run_dirs[r] + "/metrics.jsonl";
-    std::ifstream f(path);
-    PTL_CHECK(f.good(), path, ": cannot open the run's metrics");
     Series l{names[r], {}, {}}, s{names[r], {}, {}};
-    std::string line;
-    int64_t n = 0;
-    while (std::getline(f, line)) {
-      ++n;
-      if (line.empty()) continue;
-      Json j = Json::parse(line, str(path, ":", n));
+    for (const Json& j : read_json_lines(path)) {
       const Json* epoch = j.find("epoch");
       if (!epoch) continue;
       if (const Json* el = j.find("epoch_loss")) {

@@ -1,6 +1,8 @@
 #include "train/run_log.h"
 
 #include <cstdio>
+#include <filesystem>
+#include <sstream>
 
 #include "engine/error.h"
 
@@ -18,6 +20,11 @@ void RunLog::line(const std::string& s, bool tty) {
   log_.flush();
 }
 
+void RunLog::record(const std::string& s) {
+  log_ << s << "\n";
+  log_.flush();
+}
+
 void RunLog::progress(const std::string& s) {
   std::printf("\r\033[K%s", s.c_str());
   std::fflush(stdout);
@@ -26,6 +33,48 @@ void RunLog::progress(const std::string& s) {
 void RunLog::metrics(const std::string& json_object) {
   metrics_ << json_object << "\n";
   metrics_.flush();
+}
+
+namespace {
+// The complete lines of `path` (a last line without its newline is left out).
+std::vector<std::string> complete_lines(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  const std::string text = ss.str();
+  std::vector<std::string> lines;
+  for (size_t b = 0, e; (e = text.find('\n', b)) != std::string::npos; b = e + 1) lines.push_back(text.substr(b, e - b));
+  return lines;
+}
+}  // namespace
+
+std::vector<Json> read_json_lines(const std::string& path) {
+  PTL_CHECK(std::ifstream(path).good(), path, ": cannot open");
+  std::vector<Json> out;
+  int64_t n = 0;
+  for (const std::string& line : complete_lines(path)) {
+    ++n;
+    if (!line.empty()) out.push_back(Json::parse(line, str(path, ":", n)));
+  }
+  return out;
+}
+
+void truncate_metrics(const std::string& dir, int64_t step) {
+  const std::string path = dir + "/metrics.jsonl", tmp = path + ".tmp";
+  if (!std::filesystem::exists(path)) return;
+  std::string kept;
+  for (const std::string& line : complete_lines(path)) {
+    if (line.empty()) continue;
+    const Json* s = Json::parse(line, path).find("step");
+    if (s && s->number <= static_cast<double>(step)) kept += line + "\n";
+  }
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    f << kept;
+    f.flush();
+    PTL_CHECK(f.good(), tmp, ": write failed; metrics.jsonl is untouched");
+  }
+  std::filesystem::rename(tmp, path);
 }
 
 }  // namespace ptl

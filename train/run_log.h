@@ -1,8 +1,14 @@
 // A run's log: lines to stdout and <out>/train.log, a one-line progress display on a terminal,
-// and metrics as JSON lines in <out>/metrics.jsonl (the curves are drawn from it).
+// and metrics as JSON lines in <out>/metrics.jsonl (the curves are drawn from it). Every metrics
+// line carries the global step it was written at and nothing timed, so a resumed run writes
+// the same file as an uninterrupted one.
 #pragma once
+#include <cstdint>
 #include <fstream>
 #include <string>
+#include <vector>
+
+#include "engine/json.h"
 
 namespace ptl {
 
@@ -11,11 +17,20 @@ class RunLog {
   explicit RunLog(const std::string& dir);
   // tty: the progress line is being shown, so clear it first.
   void line(const std::string& s, bool tty = false);
+  void record(const std::string& s);    // train.log only (a line the console showed earlier)
   void progress(const std::string& s);  // overwritten in place (terminals only)
   void metrics(const std::string& json_object);
 
  private:
   std::ofstream log_, metrics_;
 };
+
+// The complete lines of a JSON-lines file, parsed: a last line without its newline (a write
+// cut short by a kill) is left out. Errors name the file and line.
+std::vector<Json> read_json_lines(const std::string& path);
+
+// Keeps the metrics lines of <dir>/metrics.jsonl written at or before `step` (a resumed run
+// writes the later ones again), replacing the file atomically. No file: nothing to do.
+void truncate_metrics(const std::string& dir, int64_t step);
 
 }  // namespace ptl

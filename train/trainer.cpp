@@ -149,13 +149,12 @@ void Trainer::load_pretrained(const std::string& path) {
   // torchvision-named or release-named weights mapped to this model's keys
   // (models/release_keys.h): for MGN and MGN-PTL, layer3.1-5 and layer4 start every branch.
   const MappedState mapped = adapt_state_dict(load_model_weights(path), cfg_.str("model.name"));
-  if (!mapped.notice().empty()) std::printf("pretrained weights %s: %s\n", path.c_str(), mapped.notice().c_str());
+  if (!mapped.notice().empty()) note(str("pretrained weights ", path, ": ", mapped.notice()));
   const TensorMap ours = model_->state_dict();
   Module::LoadReport r = model_->load_state_dict(mapped.state, false, path);
-  std::printf("pretrained weights %s: %zu tensors loaded, %zu missing (kept at init), %zu unexpected, %zu shape "
-              "mismatches skipped (e.g. a classifier for another number of classes)\n",
-              path.c_str(), ours.size() - r.missing.size() - r.mismatched.size(), r.missing.size(), r.unexpected.size(),
-              r.mismatched.size());
+  note(str("pretrained weights ", path, ": ", ours.size() - r.missing.size() - r.mismatched.size(), " tensors loaded, ",
+           r.missing.size(), " missing (kept at init), ", r.unexpected.size(), " unexpected, ", r.mismatched.size(),
+           " shape mismatches skipped (e.g. a classifier for another number of classes)"));
   PTL_CHECK(r.missing.size() + r.mismatched.size() < ours.size(), path, ": no tensor matches model ",
             cfg_.str("model.name"), ":", r.str());
 }
@@ -197,12 +196,18 @@ void Trainer::restore(const std::string& path) {
       best_ = std::max(best_, std::stod(meta["score"]));
   }
   resume_states_ = c.states;
+  resume_loss_sum_ = c.epoch_loss_sum;
+  resume_acc_sum_ = c.epoch_acc_sum;
   last_checkpoint_ = path;
-  std::printf("resumed from %s: epoch %lld, step %lld%s\n", path.c_str(), static_cast<long long>(epoch_),
-              static_cast<long long>(step_), c.epoch_step ? " (mid-epoch)" : "");
+  note(str("resumed from ", path, ": epoch ", epoch_, ", step ", step_, c.epoch_step ? " (mid-epoch)" : ""));
 }
 
-std::string Trainer::save(int64_t epoch_step, bool quiet) {
+void Trainer::note(const std::string& line) {
+  std::printf("%s\n", line.c_str());
+  notes_.push_back(line);
+}
+
+std::string Trainer::save(int64_t epoch_step, double loss_sum, double acc_sum) {
   fs::create_directories(out_);
   Checkpoint c;
   c.model = model_->state_dict();
@@ -215,12 +220,13 @@ std::string Trainer::save(int64_t epoch_step, bool quiet) {
   c.step = step_;
   c.epoch_step = epoch_step;
   c.best = best_;
+  c.epoch_loss_sum = loss_sum;
+  c.epoch_acc_sum = acc_sum;
   c.config_yaml = cfg_.to_yaml();
   const std::string path = out_ + "/" + checkpoint_name(epoch_, step_);
   save_checkpoint(path, c);  // atomic: a failure throws and keeps the previous checkpoints
   prune_checkpoints(out_, cfg_.integer("train.keep_last"));
   last_checkpoint_ = path;
-  if (!quiet) std::printf("checkpoint %s\n", path.c_str());
   return path;
 }
 
@@ -265,7 +271,9 @@ TrainSummary Trainer::run() {
     std::ofstream f(out_ + "/config.yaml");
     f << cfg_.to_yaml(true);
   }
+  if (step_ > 0) truncate_metrics(out_, step_);  // lines past the checkpoint are written again
   RunLog log(out_);
+  for (const std::string& n : notes_) log.record(n);  // shown by the constructor
   log.line("effective config (saved to " + out_ + "/config.yaml):\n" + cfg_.to_yaml());
   log.line(data_.description);
   log.line(str("model ", cfg_.str("model.name"), ": ", model_->parameter_count(), " parameters, ", data_.num_classes,
@@ -320,8 +328,10 @@ TrainSummary Trainer::run() {
       for (auto& [name, cell] : cells(*model_))
         if (resume_states_.count(name)) cell->set_state(resume_states_[name].clone());
     resume_epoch_step_ = 0;
-    double loss_sum = 0, acc_sum = 0;
-    int64_t loss_n = 0;
+    // The epoch's averages include the iterations before a mid-epoch resume.
+    double loss_sum = resume_loss_sum_, acc_sum = resume_acc_sum_;
+    resume_loss_sum_ = resume_acc_sum_ = 0;
+    const int64_t first_it = it;
     auto te = std::chrono::steady_clock::now();
     while (loader.next(batch)) {
       const double lr = apply_schedule(sched, *opt_, epoch_, step_);
@@ -331,10 +341,9 @@ TrainSummary Trainer::run() {
       if (step_hook_) step_hook_(step_);
       loss_sum += r.loss;
       acc_sum += r.accuracy;
-      ++loss_n;
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - te).count();
-      const double ips = static_cast<double>(loss_n * batch.size()) / std::max(secs, 1e-9);
-      const double eta = secs / static_cast<double>(loss_n) *
+      const double ips = static_cast<double>((it - first_it) * batch.size()) / std::max(secs, 1e-9);
+      const double eta = secs / static_cast<double>(it - first_it) *
                          static_cast<double>((iters - it) + (epochs - epoch_ - 1) * iters);
       char line[256];
       std::snprintf(line, sizeof line, "epoch %lld/%lld iter %lld/%lld  loss %.4f (triplet %.4f ce %.4f)  acc %.1f%%  lr %.2e  %.1f img/s  eta %s",
@@ -343,14 +352,15 @@ TrainSummary Trainer::run() {
       if (it % log_every == 0 || it == iters) {
         log.line(line, tty);
         log.metrics(str("{\"epoch\": ", epoch_ + 1, ", \"iter\": ", it, ", \"step\": ", step_, ", \"loss\": ", r.loss,
-                        ", \"triplet\": ", r.triplet, ", \"ce\": ", r.ce, ", \"acc\": ", r.accuracy, ", \"lr\": ", lr,
-                        ", \"img_per_s\": ", ips, "}"));
+                        ", \"triplet\": ", r.triplet, ", \"ce\": ", r.ce, ", \"acc\": ", r.accuracy, ", \"lr\": ", lr, "}"));
       } else if (tty) {
         log.progress(line);
       }
       if (g_stop) {
         log.line("stop requested: writing a checkpoint and exiting");
-        sum.last_checkpoint = save(it);
+        sum.last_checkpoint = save(it, loss_sum, acc_sum);
+        log.line(str("checkpoint ", sum.last_checkpoint));
+        log.line(str("interrupted at epoch ", epoch_, " step ", step_, "; resume with --resume ", sum.last_checkpoint));
         sum.interrupted = true;
         sum.epochs = epoch_;
         sum.steps = step_;
@@ -362,16 +372,16 @@ TrainSummary Trainer::run() {
     if (data_.bad->count() > bad_before)
       log.line(str("data.on_bad_image=skip: ", data_.bad->count() - bad_before, " unreadable training images skipped in epoch ",
                    epoch_, ", the last: ", data_.bad->messages().back()));
-    log.metrics(str("{\"epoch\": ", epoch_, ", \"epoch_loss\": ", loss_sum / std::max<int64_t>(loss_n, 1),
-                    ", \"epoch_acc\": ", acc_sum / std::max<int64_t>(loss_n, 1), "}"));
+    log.metrics(str("{\"epoch\": ", epoch_, ", \"step\": ", step_, ", \"epoch_loss\": ", loss_sum / std::max<int64_t>(it, 1),
+                    ", \"epoch_acc\": ", acc_sum / std::max<int64_t>(it, 1), "}"));
     evaluated_last = false;
     // The checkpoint comes first, so a failing evaluation costs no training.
-    if (epoch_ % ckpt_every == 0 || epoch_ == epochs) save(0, true);
+    if (epoch_ % ckpt_every == 0 || epoch_ == epochs) log.line(str("checkpoint ", save(0, 0, 0)));
     if ((eval_every > 0 && epoch_ % eval_every == 0) || epoch_ == epochs) {
       score = evaluate();
       evaluated_last = true;
       log.line(str("evaluation after epoch ", epoch_, ": ", score.summary()));
-      log.metrics(str("{\"epoch\": ", epoch_, ", \"eval\": {", score.json(), "}}"));
+      log.metrics(str("{\"epoch\": ", epoch_, ", \"step\": ", step_, ", \"eval\": {", score.json(), "}}"));
       if (score.main() > best_) {
         best_ = score.main();
         fs::create_directories(out_);
@@ -385,7 +395,7 @@ TrainSummary Trainer::run() {
   if (data_.held_out_test) {  // scored once, with the final weights; never used to choose best
     sum.held_out_test = evaluate_classifier(*model_, data_.held_out_test, data_.eval_transform, extract_);
     log.line(str("held-out test split after epoch ", epoch_, ": ", sum.held_out_test->summary()));
-    log.metrics(str("{\"epoch\": ", epoch_, ", \"held_out_test\": {", sum.held_out_test->json(), "}}"));
+    log.metrics(str("{\"epoch\": ", epoch_, ", \"step\": ", step_, ", \"held_out_test\": {", sum.held_out_test->json(), "}}"));
   }
   sum.last = score;
   sum.epochs = epoch_;
@@ -394,6 +404,10 @@ TrainSummary Trainer::run() {
   sum.last_checkpoint = last_checkpoint_;
   sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (sum.best_path.empty() && fs::exists(out_ + "/best.safetensors")) sum.best_path = out_ + "/best.safetensors";
+  char best[32];
+  std::snprintf(best, sizeof best, "%.2f%%", best_);
+  log.line(str("done: ", sum.epochs, " epochs, ", sum.steps, " steps in ", fmt_duration(sum.seconds), "; final ",
+               score.summary(), "; best ", best, " (", sum.best_path, ")"));
   return sum;
 }
 

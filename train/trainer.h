@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "models/model.h"
 #include "train/config.h"
@@ -54,7 +55,10 @@ class Trainer {
   void build_optimizer();
   void load_pretrained(const std::string& path);
   void restore(const std::string& path);
-  std::string save(int64_t epoch_step, bool quiet = false);
+  // A checkpoint at `epoch_step` iterations into the current epoch, with the epoch's loss and
+  // accuracy sums so far; returns its path.
+  std::string save(int64_t epoch_step, double loss_sum, double acc_sum);
+  void note(const std::string& line);  // printed now, and written to train.log when run() starts
   struct StepResult;
   StepResult train_step(const Tensor& images, const Tensor& labels);
 
@@ -70,6 +74,8 @@ class Trainer {
   double best_ = -1;
   std::string last_checkpoint_;
   TensorMap resume_states_;  // BConv-Cell states of a mid-epoch checkpoint
+  double resume_loss_sum_ = 0, resume_acc_sum_ = 0;  // and its epoch's sums so far
+  std::vector<std::string> notes_;
   std::function<void(int64_t)> step_hook_;
 };
 

@@ -34,16 +34,8 @@ int train(const std::vector<std::string>& argv) {
          {"config", "resume"});
   if (!a.parse(argv)) return 0;
   Trainer t(load_config(a), a.get("resume"));
-  TrainSummary s = t.run();
-  if (s.interrupted) {
-    std::printf("interrupted at epoch %lld step %lld; resume with --resume %s\n", static_cast<long long>(s.epochs),
-                static_cast<long long>(s.steps), s.last_checkpoint.c_str());
-    return 130;
-  }
-  std::printf("done: %lld epochs, %lld steps in %.1f s; final %s; best %.2f%% (%s)\n", static_cast<long long>(s.epochs),
-              static_cast<long long>(s.steps), s.seconds, s.last.summary().c_str(), s.best, s.best_path.c_str());
-  if (s.held_out_test) std::printf("held-out test split: %s\n", s.held_out_test->summary().c_str());
-  return 0;
+  // run() prints and logs the closing lines (done, or interrupted with the checkpoint to resume).
+  return t.run().interrupted ? 130 : 0;
 }
 
 int eval(const std::vector<std::string>& argv) {
