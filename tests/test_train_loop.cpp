@@ -275,3 +275,23 @@ TEST_CASE("an evaluation that fails keeps the epoch's checkpoint; on_bad_image=s
   CHECK(s.epochs == 2);
   CHECK_THAT(file_text(dir.path() + "/lenient/train.log"), Contains("skipped 2 bad inputs"));
 }
+
+TEST_CASE("messages say what is true: the side branch, train --help's model names and outputs", "[train][cli]") {
+  test::TempDir dir;
+  Config plain = tiny(dir.path() + "/plain", 1);
+  plain.set("model.name", "resnet20");
+  plain.set("train.max_iters_per_epoch", "1");
+  Trainer(plain).run();
+  Config off = tiny(dir.path() + "/off", 1);
+  off.set("model.ptl", "off");
+  off.set("train.max_iters_per_epoch", "1");
+  Trainer(off).run();
+  for (const char* run : {"/plain", "/off"}) {
+    const std::string log = file_text(dir.path() + run + "/train.log");
+    CHECK_THAT(log, Contains("classes, no side branch"));
+    CHECK_THAT(log, !Contains("side branch carry"));
+  }
+  const auto help = test::run_ptl("train --help");
+  CHECK_THAT(help.out, Contains("mgn, mgn_ptl") && Contains("ptl_resnet20") && Contains("metrics.jsonl, best.safetensors"));
+  CHECK_THAT(help.out, !Contains("plots") && !Contains("ptl info --help lists"));
+}

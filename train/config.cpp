@@ -6,16 +6,26 @@
 #include <sstream>
 
 #include "engine/error.h"
+#include "models/registry.h"
 
 namespace ptl {
 
+namespace {
+std::string join(const std::vector<std::string>& parts, const std::string& sep) {
+  std::string s;
+  for (size_t i = 0; i < parts.size(); ++i) s += (i ? sep : "") + parts[i];
+  return s;
+}
+}  // namespace
+
 const std::vector<ConfigKey>& config_keys() {
+  static const std::string model_help = "model: " + join(model_names(), ", ") + " (`ptl info --model NAME`: its layers)";
   static const std::vector<ConfigKey> keys = {
       {"seed", "0", "seed of every random stream (weights, sampling, augmentation, BConv-Cell states)"},
       {"threads", "0", "CPU threads (0: PTL_NUM_THREADS or all cores)"},
       {"device", "cpu", "cpu or cuda[:N]"},
       {"tf32", "false", "CUDA: let float GEMMs and convolutions use TF32 tensor cores (faster, ~1e-3 relative error)"},
-      {"model.name", "resnet50", "model name (ptl info --help lists them)"},
+      {"model.name", "resnet50", model_help.c_str()},
       {"model.num_classes", "0", "classifier outputs (0: the number of training identities or classes)"},
       {"model.ptl", "carry", "side branch: carry (state kept across batches), reset_every_batch, or off (baseline)"},
       {"model.state_init", "normal", "BConv-Cell initial state: normal (N(0, 0.001^2)) or zeros"},
@@ -58,7 +68,7 @@ const std::vector<ConfigKey>& config_keys() {
       {"train.log_every", "20", "log every N iterations"},
       {"train.checkpoint_every", "1", "checkpoint every N epochs"},
       {"train.keep_last", "3", "checkpoints kept besides the best"},
-      {"train.out", "runs/default", "output folder: checkpoints, config, metrics, plots"},
+      {"train.out", "runs/default", "output folder: checkpoints, config.yaml, train.log, metrics.jsonl, best.safetensors"},
       {"train.max_iters_per_epoch", "0", "cap iterations per epoch (0: the whole epoch)"},
       {"eval.metric", "euclidean", "euclidean, sqeuclidean or cosine"},
       {"eval.rerank", "false", "k-reciprocal re-ranking"},

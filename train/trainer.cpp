@@ -277,7 +277,7 @@ TrainSummary Trainer::run() {
   log.line("effective config (saved to " + out_ + "/config.yaml):\n" + cfg_.to_yaml());
   log.line(data_.description);
   log.line(str("model ", cfg_.str("model.name"), ": ", model_->parameter_count(), " parameters, ", data_.num_classes,
-               " classes, side branch ", cfg_.str("model.ptl")));
+               " classes, ", cells(*model_).empty() ? "no side branch" : "side branch " + cfg_.str("model.ptl")));
   SignalScope signals;
   ScheduleSpec sched;
   sched.kind = cfg_.str("schedule.kind");

@@ -17,12 +17,19 @@ std::string human(int64_t n) {
   return b;
 }
 
+std::string model_list() {
+  std::string s;
+  for (const std::string& n : ptl::model_names()) s += " " + n;
+  return s;
+}
+
 int run(const std::vector<std::string>& argv) {
   ptl::cli::Args args(
       "usage: ptl info --model NAME [--num-classes K] [--input CxHxW]\n"
       "Prints every convolution and linear layer (weight, output shape for one image, uses,\n"
       "multiply-accumulates), then `parameters: N` and `macs: M` (per image).\n"
-      "Defaults: K 751 for mgn/mgn_ptl, 10 for CIFAR models, else 1000; the model's usual input.",
+      "Defaults: K 751 for mgn/mgn_ptl, 10 for CIFAR models, else 1000; the model's usual input.\n"
+      "models:" + model_list(),
       {"model", "num-classes", "input"});
   if (!args.parse(argv)) return 0;
   const std::string name = args.require("model");
