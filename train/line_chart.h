@@ -14,6 +14,7 @@ struct Series {
 struct Panel {
   std::string title, x_label;
   std::vector<Series> series;
+  bool integer_x = false;  // whole-number x ticks (epochs)
 };
 
 void write_line_chart(const std::string& path, const std::vector<Panel>& panels);
