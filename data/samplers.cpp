@@ -52,6 +52,31 @@ BatchPlan pk_batches(const std::vector<int64_t>& labels, int p, int k, Generator
   return plan;
 }
 
+BatchPlan pk_release_batches(const std::vector<int64_t>& labels, int p, int k, Generator& rng) {
+  PTL_CHECK(p > 0 && k > 0, "PK sampler: P and K must be positive, got P=", p, " K=", k);
+  std::map<int64_t, std::vector<int64_t>> by_id;  // sorted ids
+  for (size_t i = 0; i < labels.size(); ++i) by_id[labels[i]].push_back(static_cast<int64_t>(i));
+  std::vector<const std::vector<int64_t>*> ids;
+  for (const auto& [id, idx] : by_id) ids.push_back(&idx);
+  const auto order = rng.permutation(static_cast<int64_t>(ids.size()));
+  BatchPlan plan;
+  for (size_t b = 0; b < order.size(); b += static_cast<size_t>(p)) {
+    const size_t n = std::min(order.size() - b, static_cast<size_t>(p));
+    if (n < 2 && b > 0) break;  // a lone identity has no negative
+    std::vector<int64_t> batch;
+    for (size_t j = b; j < b + n; ++j) {
+      std::vector<int64_t> pool;
+      const std::vector<int64_t>& idx = *ids[static_cast<size_t>(order[j])];
+      for (size_t r = 0; r < (idx.size() < static_cast<size_t>(k) ? static_cast<size_t>(k) : 1); ++r)
+        pool.insert(pool.end(), idx.begin(), idx.end());
+      const auto perm = rng.permutation(static_cast<int64_t>(pool.size()));
+      for (int t = 0; t < k; ++t) batch.push_back(pool[static_cast<size_t>(perm[t])]);
+    }
+    plan.push_back(std::move(batch));
+  }
+  return plan;
+}
+
 BatchPlan shuffled_batches(int64_t n, int64_t batch, bool drop_last, Generator& rng) {
   PTL_CHECK(batch > 0, "batch size must be positive, got ", batch);
   const auto perm = rng.permutation(n);

@@ -36,7 +36,9 @@ const std::vector<ConfigKey>& config_keys() {
       {"data.root", "", "dataset folder"},
       {"data.height", "384", "input height"},
       {"data.width", "128", "input width"},
-      {"data.sampler", "pk", "pk (P identities x K images) or shuffle"},
+      {"data.sampler", "pk",
+       "pk (torchreid's: nearly every image once per epoch, P x K per batch), pk_release (the PTL/MGN release: "
+       "every identity once per epoch, P x K per batch) or shuffle (batches of data.batch_size)"},
       {"data.p", "4", "identities per PK batch"},
       {"data.k", "4", "images per identity in a PK batch"},
       {"data.batch_size", "64", "batch size of the shuffled sampler and of evaluation"},

@@ -116,6 +116,9 @@ Trainer::Trainer(Config cfg, const std::string& resume) : cfg_(std::move(cfg)) {
     fail(str("config: eval.metric: ", e.what()));
   }
   rerank_ = cfg_.boolean("eval.rerank");
+  const std::string sampler = cfg_.str("data.sampler");
+  PTL_CHECK(sampler == "pk_release" || sampler == "pk" || sampler == "shuffle",
+            "config: data.sampler must be pk_release, pk or shuffle, got '", sampler, "'");
   out_ = cfg_.str("train.out");
   manual_seed(static_cast<uint64_t>(cfg_.integer("seed")));
   data_ = load_task_data(cfg_);
@@ -259,6 +262,14 @@ Trainer::StepResult Trainer::train_step(const Tensor& host_images, const Tensor&
   return r;
 }
 
+data::BatchPlan Trainer::epoch_plan(const std::vector<int64_t>& labels, Generator& rng) const {
+  const std::string sampler = cfg_.str("data.sampler");
+  const int p = static_cast<int>(cfg_.integer("data.p")), k = static_cast<int>(cfg_.integer("data.k"));
+  if (sampler == "pk_release") return data::pk_release_batches(labels, p, k, rng);
+  if (sampler == "pk") return data::pk_batches(labels, p, k, rng);
+  return data::shuffled_batches(static_cast<int64_t>(labels.size()), cfg_.integer("data.batch_size"), true, rng);
+}
+
 ModelScore Trainer::evaluate() {
   if (data_.reid)
     return evaluate_reid_model(*model_, data_.query, data_.gallery, data_.eval_transform, extract_, metric_, rerank_);
@@ -302,10 +313,7 @@ TrainSummary Trainer::run() {
   while (epoch_ < epochs) {
     // The epoch's plan and augmentation depend only on (seed, epoch): resumable exactly.
     Generator plan_rng(data::mix_seed(seed, static_cast<uint64_t>(epoch_) + 1));
-    data::BatchPlan plan = cfg_.str("data.sampler") == "pk"
-                               ? data::pk_batches(train_labels, static_cast<int>(cfg_.integer("data.p")),
-                                                  static_cast<int>(cfg_.integer("data.k")), plan_rng)
-                               : data::shuffled_batches(data_.train->size(), cfg_.integer("data.batch_size"), true, plan_rng);
+    data::BatchPlan plan = epoch_plan(train_labels, plan_rng);
     if (cfg_.integer("train.max_iters_per_epoch") > 0 && static_cast<int64_t>(plan.size()) > cfg_.integer("train.max_iters_per_epoch"))
       plan.resize(static_cast<size_t>(cfg_.integer("train.max_iters_per_epoch")));
     PTL_CHECK(!plan.empty(), "the training split gives no batch (", data_.train->size(), " images; PK needs at least ",

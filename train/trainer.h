@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "data/samplers.h"
+#include "engine/rng.h"
 #include "models/model.h"
 #include "train/config.h"
 #include "train/model_eval.h"
@@ -59,6 +61,8 @@ class Trainer {
   // accuracy sums so far; returns its path.
   std::string save(int64_t epoch_step, double loss_sum, double acc_sum);
   void note(const std::string& line);  // printed now, and written to train.log when run() starts
+  // The batches of one epoch from data.sampler (data/samplers.h).
+  data::BatchPlan epoch_plan(const std::vector<int64_t>& labels, Generator& rng) const;
   struct StepResult;
   StepResult train_step(const Tensor& images, const Tensor& labels);
 
