@@ -28,6 +28,19 @@ std::string skipped_note(int64_t images, const data::BadInput& bad) {
 }
 }  // namespace
 
+bool is_reid_format(const std::string& format) {
+  data::ReidFormat rf;
+  data::ClassFormat cf;
+  PTL_CHECK(data::parse_reid_format(format, rf) || data::parse_class_format(format, cf), "config: unknown data.format '",
+            format, "' (ptl dataset --help lists the formats)");
+  return data::parse_reid_format(format, rf);
+}
+
+int64_t format_channels(const std::string& format) {
+  data::ClassFormat cf;
+  return !is_reid_format(format) && data::parse_class_format(format, cf) && cf == data::ClassFormat::Idx ? 1 : 3;
+}
+
 TaskData load_task_data(const Config& cfg) {
   TaskData d;
   const std::string format = cfg.str("data.format"), root = cfg.str("data.root");
@@ -62,7 +75,7 @@ TaskData load_task_data(const Config& cfg) {
     d.num_classes = ds.num_classes;
     data::ClassSplit train = ds.split("train");
     int64_t dropped = skip ? data::drop_unloadable(train, *d.bad) : 0;  // as for ReID
-    d.channels = train.c == 1 ? 1 : 3;
+    d.channels = format_channels(format);
     d.train = data::make_source(train);
     // Evaluation (and so the choice of best.safetensors) uses val/ when the dataset has one and
     // test/ otherwise; with both, test/ is held out and scored once, after training.

@@ -28,4 +28,9 @@ struct TaskData {
 
 TaskData load_task_data(const Config& cfg);
 
+// What a data.format implies without reading the data: whether it is a ReID dataset, and the
+// images' channels (1 for the IDX formats: MNIST, Fashion-MNIST; else 3). Unknown: an error.
+bool is_reid_format(const std::string& format);
+int64_t format_channels(const std::string& format);
+
 }  // namespace ptl

@@ -48,15 +48,17 @@ struct SignalScope {
   void (*old_term)(int);
 };
 
-ModelOptions model_options(const Config& cfg, const TaskData& data) {
+}  // namespace
+
+ModelOptions model_options(const Config& cfg, bool reid, int64_t channels) {
   ModelOptions o;
-  o.in_channels = data.channels;
+  o.in_channels = channels;
   // ReID keeps the last stage at stride 1 (a larger final map for retrieval); classification
   // trains the network as published (CIFAR ResNets: 8x8 last stage at 32x32).
   const std::string stride = cfg.str("model.last_stride");
   PTL_CHECK(stride == "auto" || stride == "1" || stride == "2", "config: model.last_stride must be auto, 1 or 2, got '",
             stride, "'");
-  o.last_stride = stride == "auto" ? (data.reid ? 1 : 2) : std::stoll(stride);
+  o.last_stride = stride == "auto" ? (reid ? 1 : 2) : std::stoll(stride);
   const std::string mode = cfg.str("model.ptl");
   PTL_CHECK(mode == "carry" || mode == "reset_every_batch" || mode == "off", "config: model.ptl must be carry, ",
             "reset_every_batch or off, got '", mode, "'");
@@ -67,6 +69,8 @@ ModelOptions model_options(const Config& cfg, const TaskData& data) {
   o.ptl.state_init = init == "zeros" ? StateInit::Zeros : StateInit::Normal;
   return o;
 }
+
+namespace {
 
 // How evaluation and `ptl extract` run the model: batch, loader threads, flip, and the seed of
 // evaluation's own random stream (the run's seed).
@@ -123,7 +127,7 @@ Trainer::Trainer(Config cfg, const std::string& resume) : cfg_(std::move(cfg)) {
   manual_seed(static_cast<uint64_t>(cfg_.integer("seed")));
   data_ = load_task_data(cfg_);
   const int64_t classes = cfg_.integer("model.num_classes") > 0 ? cfg_.integer("model.num_classes") : data_.num_classes;
-  model_ = make_model(cfg_.str("model.name"), classes, model_options(cfg_, data_));
+  model_ = make_model(cfg_.str("model.name"), classes, model_options(cfg_, data_.reid, data_.channels));
   // Moved before anything holds its parameters: weights, optimizer state and checkpoints are
   // then loaded into (and made on) the training device.
   model_->to(Device::parse(cfg_.str("device")));
@@ -316,8 +320,12 @@ TrainSummary Trainer::run() {
     data::BatchPlan plan = epoch_plan(train_labels, plan_rng);
     if (cfg_.integer("train.max_iters_per_epoch") > 0 && static_cast<int64_t>(plan.size()) > cfg_.integer("train.max_iters_per_epoch"))
       plan.resize(static_cast<size_t>(cfg_.integer("train.max_iters_per_epoch")));
-    PTL_CHECK(!plan.empty(), "the training split gives no batch (", data_.train->size(), " images; PK needs at least ",
-              cfg_.integer("data.p"), " identities with images)");
+    PTL_CHECK(!plan.empty(), "the training split gives no batch (", data_.train->size(), " images; ",
+              cfg_.str("data.sampler") == "shuffle"
+                  ? str("data.sampler=shuffle drops a last batch short of data.batch_size=", cfg_.integer("data.batch_size"))
+                  : str("data.sampler=", cfg_.str("data.sampler"), " needs at least ", cfg_.integer("data.p"),
+                        " identities with images"),
+              ")");
     data::LoaderOptions lo;
     lo.workers = static_cast<int>(cfg_.integer("data.workers"));
     lo.seed = data::mix_seed(seed ^ 0x5eedull, static_cast<uint64_t>(epoch_) + 1);

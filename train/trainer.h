@@ -17,6 +17,7 @@
 #include "data/samplers.h"
 #include "engine/rng.h"
 #include "models/model.h"
+#include "models/registry.h"
 #include "train/config.h"
 #include "train/model_eval.h"
 #include "train/optim.h"
@@ -33,6 +34,11 @@ struct TrainSummary {
   bool interrupted = false;
   std::string best_path, last_checkpoint;
 };
+
+// The model a run trains, from the config's model.* keys and the data: `reid` makes
+// model.last_stride=auto a stride-1 last stage (a larger final map for retrieval), `channels`
+// is the images' (1 for grey datasets). `ptl info --config` builds the same.
+ModelOptions model_options(const Config& cfg, bool reid, int64_t channels);
 
 class Trainer {
  public:

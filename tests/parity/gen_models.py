@@ -4,6 +4,8 @@ Usage: /usr/bin/python3 gen_models.py OUTDIR   (Debian's python3-torch 1.13 + py
 
 Models come from ptl_torch.py (written from docs/method.md). Files in OUTDIR/models:
   models_counts.safetensors   metadata "<name>:<classes>:<in_channels>" -> parameter count
+  model_{mgn,mgn_ptl}_from_tv.weights.safetensors  MGN / MGN-PTL built the release's way on the
+                              torchvision ResNet-50 of model_tv_resnet50 (release keys)
   model_<model>.weights.safetensors  the model's weights (one set per model, shared by its cases):
                               under the C++ keys, or for MGN / MGN-PTL under the release's full
                               key set (with its unused copies), loaded through models/release_keys.h
@@ -17,6 +19,7 @@ stored tensors are rounded to float32): BN with batch statistics over 4 samples 
 maps is ill-conditioned, so float32 PyTorch itself is ~1e-3 away from its float64 result there
 and no float32 comparison could meet rtol 1e-4. Eval cases run in float32.
 """
+import copy
 import os
 import sys
 
@@ -110,10 +113,20 @@ def torchvision_resnet50():
         y = m(x)
     st.save(os.path.join(OUT, "model_tv_resnet50.safetensors"), {"in.input.0": x, "out.logits.0.0": y},
             {"model": "resnet50", "classes": 1000, "mode": "eval", "batches": 1, "backward": 0})
+    return m
+
+
+def mgn_from_torchvision(tv):
+    """MGN and MGN-PTL built the release's way on the torchvision ResNet-50 `tv`: the C++
+    trainer's mapping of its weights must give every backbone and branch tensor of these."""
+    for name in ("mgn", "mgn_ptl"):
+        torch.manual_seed(51)
+        m = P.MGN(751, ptl=name == "mgn_ptl", backbone=copy.deepcopy(tv))
+        st.save(os.path.join(OUT, f"model_{name}_from_tv.weights.safetensors"), m.state_dict(), {})
 
 
 counts()
-torchvision_resnet50()
+mgn_from_torchvision(torchvision_resnet50())
 case("ptl_resnet50_eval", "ptl_resnet50", 751, (3, 128, 64), [2], False, False)
 case("ptl_resnet50_train", "ptl_resnet50", 751, (3, 128, 64), [4], True, True)
 case("ptl_resnet20_train", "ptl_resnet20", 10, (1, 28, 28), [4], True, True, in_channels=1)

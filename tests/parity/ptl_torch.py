@@ -238,12 +238,14 @@ UNUSED = ("backbone.layer3.1.", "backbone.layer3.2.", "backbone.layer3.3.", "bac
 class MGN(nn.Module):
     """The release's MGN / MGN_PTL layout: ResNet-50 to layer3[0], then p1 (layer3[1:] +
     layer4), p2 and p3 (layer3[1:] + stride-1 layer4); 8 max-pooled vectors through one shared
-    reduction and 8 classifiers. `backbone` keeps the release's unused layer3[1:], layer4, fc."""
+    reduction and 8 classifiers. `backbone` keeps the release's unused layer3[1:], layer4, fc.
+    `backbone`: the ResNet-50 to start from (the release: ImageNet weights); every branch copies
+    its layer3[1:] and layer4."""
 
-    def __init__(self, num_classes, ptl=True, **cell):
+    def __init__(self, num_classes, ptl=True, backbone=None, **cell):
         super().__init__()
         feats = 256
-        self.backbone = resnet50()
+        self.backbone = backbone if backbone is not None else resnet50()
         res_conv4 = nn.Sequential(*self.backbone.layer3[1:])
         res_p_conv5 = nn.Sequential(
             Bottleneck(1024, 512, downsample=nn.Sequential(nn.Conv2d(1024, 2048, 1, bias=False), nn.BatchNorm2d(2048))),

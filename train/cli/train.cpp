@@ -4,6 +4,7 @@
 #include "engine/ops.h"
 #include "engine/safetensors.h"
 #include "train/cli/args.h"
+#include "train/cli/config_args.h"
 #include "train/cli/command.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
@@ -17,13 +18,6 @@ std::string keys_help() {
   std::string s;
   for (const ConfigKey& k : config_keys()) s += str("  ", k.key, " (default ", k.value, "): ", k.help, "\n");
   return s;
-}
-
-// Config file + positional key=value overrides, shared by train, eval and extract.
-Config load_config(const Args& a) {
-  Config cfg = a.has("config") ? Config::from_file(a.get("config")) : Config();
-  for (const std::string& o : a.positional()) cfg.apply_override(o);
-  return cfg;
 }
 
 int train(const std::vector<std::string>& argv) {
