@@ -30,12 +30,47 @@ TEST_CASE("configs merge defaults, YAML and overrides, and reject unknown keys",
   CHECK(c.string_list("model.freeze") == std::vector<std::string>{"conv1", "layer1"});
   CHECK_THROWS_WITH(Config::from_yaml("optim:\n  lrr: 1\n", "typo.yaml"), Contains("typo.yaml: unknown config key 'optim.lrr'"));
   CHECK_THROWS_WITH(c.apply_override("epochs"), Contains("key=value"));
-  c.apply_override("train.epochs=many");
-  CHECK_THROWS_WITH(c.integer("train.epochs"), Contains("'train.epochs' must be an integer, got 'many'"));
   CHECK_THROWS_WITH(Config::from_yaml("a: [", "bad.yaml"), Contains("bad.yaml: invalid YAML"));
   // The effective config round-trips through its YAML.
   Config back = Config::from_yaml(c.to_yaml(true), "effective");
   CHECK(back.to_yaml() == c.to_yaml());
+}
+
+TEST_CASE("every value is checked when it is read: allowed values, ranges and types, naming file and key", "[config]") {
+  // What a new user tried: each quietly trained before.
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"data.sampler=shufle", "data.sampler = 'shufle': allowed: pk, pk_release, shuffle"},
+      {"optim.lr=-0.01", "optim.lr = '-0.01': must be a number > 0"},
+      {"data.flip=2", "data.flip = '2': must be a number from 0 to 1"},
+      {"data.erasing=1.5", "data.erasing = '1.5': must be a number from 0 to 1"},
+      {"loss.margin=-1", "loss.margin = '-1': must be a number >= 0"},
+      {"train.epochs=0", "train.epochs = '0': must be an integer >= 1"},
+      {"train.epochs=many", "train.epochs = 'many': must be an integer"},
+      {"model.name=resnet51", "model.name = 'resnet51': allowed: resnet18, resnet34, resnet50"},
+      {"data.format=market1510", "data.format = 'market1510': not a dataset format"},
+      {"device=gpu", "device = 'gpu': allowed: cpu, cuda, cuda:N"},
+      {"schedule.milestones=[a]", "schedule.milestones = '[a]': must be a list of integers"},
+      {"eval.flip=maybe", "eval.flip = 'maybe': must be true or false"}};
+  for (const auto& [kv, message] : bad) {
+    Config c;
+    CHECK_THROWS_WITH(c.apply_override(kv), Contains("override: " + message));
+  }
+  // From a file (through `base:` too), the message names the file that set the value.
+  test::TempDir dir;
+  std::ofstream(dir.path() + "/base.yaml") << "optim:\n  name: adma\n";
+  std::ofstream(dir.path() + "/top.yaml") << "base: base.yaml\ntrain:\n  epochs: 3\n";
+  CHECK_THROWS_WITH(Config::from_file(dir.path() + "/top.yaml"),
+                    Contains(dir.path() + "/base.yaml: optim.name = 'adma': allowed: adam, adamw, sgd"));
+  // ptl train prints it as one line.
+  const auto r = test::run_ptl("train --config " + dir.path() + "/top.yaml");
+  CHECK(r.rc != 0);
+  CHECK(r.out == "ptl: error: " + dir.path() + "/base.yaml: optim.name = 'adma': allowed: adam, adamw, sgd\n");
+  std::ofstream(dir.path() + "/range.yaml") << "data:\n  flip: 1.5\n";
+  CHECK(test::run_ptl("train --config " + dir.path() + "/range.yaml").out ==
+        "ptl: error: " + dir.path() + "/range.yaml: data.flip = '1.5': must be a number from 0 to 1\n");
+  std::ofstream(dir.path() + "/typo.yaml") << "data:\n  flipp: 0.5\n";
+  CHECK(test::run_ptl("train --config " + dir.path() + "/typo.yaml").out ==
+        "ptl: error: " + dir.path() + "/typo.yaml: unknown config key 'data.flipp' (ptl train --help lists the keys)\n");
 }
 
 TEST_CASE("learning-rate schedules: multistep, cosine and warm-up", "[config]") {

@@ -2,9 +2,14 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
+#include "data/class_datasets.h"
+#include "data/reid_datasets.h"
+#include "engine/device.h"
 #include "engine/error.h"
 #include "models/registry.h"
 
@@ -21,60 +26,60 @@ std::string join(const std::vector<std::string>& parts, const std::string& sep) 
 const std::vector<ConfigKey>& config_keys() {
   static const std::string model_help = "model: " + join(model_names(), ", ") + " (`ptl info --model NAME`: its layers)";
   static const std::vector<ConfigKey> keys = {
-      {"seed", "0", "seed of every random stream (weights, sampling, augmentation, BConv-Cell states)"},
-      {"threads", "0", "CPU threads (0: PTL_NUM_THREADS or all cores)"},
-      {"device", "cpu", "cpu or cuda[:N]"},
-      {"tf32", "false", "CUDA: let float GEMMs and convolutions use TF32 tensor cores (faster, ~1e-3 relative error)"},
-      {"model.name", "resnet50", model_help.c_str()},
-      {"model.num_classes", "0", "classifier outputs (0: the number of training identities or classes)"},
-      {"model.ptl", "carry", "side branch: carry (state kept across batches), reset_every_batch, or off (baseline)"},
-      {"model.state_init", "normal", "BConv-Cell initial state: normal (N(0, 0.001^2)) or zeros"},
-      {"model.last_stride", "auto", "stride of the last ResNet stage: 1 or 2 (auto: 1 for ReID, the field's convention; 2, the network's own, for classification)"},
-      {"model.pretrained", "", "safetensors weights to start from (torchvision names); empty: random init"},
-      {"model.freeze", "[]", "parameter-name prefixes to freeze, e.g. [conv1, bn1, layer1]"},
-      {"data.format", "market1501", "dataset format (ptl dataset --help lists them)"},
-      {"data.root", "", "dataset folder"},
-      {"data.height", "384", "input height"},
-      {"data.width", "128", "input width"},
+      {"seed", "0", "seed of every random stream (weights, sampling, augmentation, BConv-Cell states)", "int>=0"},
+      {"threads", "0", "CPU threads (0: PTL_NUM_THREADS or all cores)", "int>=0"},
+      {"device", "cpu", "cpu or cuda[:N]", "device"},
+      {"tf32", "false", "CUDA: let float GEMMs and convolutions use TF32 tensor cores (faster, ~1e-3 relative error)", "bool"},
+      {"model.name", "resnet50", model_help.c_str(), "model"},
+      {"model.num_classes", "0", "classifier outputs (0: the number of training identities or classes)", "int>=0"},
+      {"model.ptl", "carry", "side branch: carry (state kept across batches), reset_every_batch, or off (baseline)", "enum:carry|reset_every_batch|off"},
+      {"model.state_init", "normal", "BConv-Cell initial state: normal (N(0, 0.001^2)) or zeros", "enum:normal|zeros"},
+      {"model.last_stride", "auto", "stride of the last ResNet stage: 1 or 2 (auto: 1 for ReID, the field's convention; 2, the network's own, for classification)", "enum:auto|1|2"},
+      {"model.pretrained", "", "safetensors weights to start from (torchvision names); empty: random init", ""},
+      {"model.freeze", "[]", "parameter-name prefixes to freeze, e.g. [conv1, bn1, layer1]", "strings"},
+      {"data.format", "market1501", "dataset format (ptl dataset --help lists them)", "format"},
+      {"data.root", "", "dataset folder", ""},
+      {"data.height", "384", "input height", "int>=1"},
+      {"data.width", "128", "input width", "int>=1"},
       {"data.sampler", "pk",
        "pk (torchreid's: nearly every image once per epoch, P x K per batch), pk_release (the PTL/MGN release: "
-       "every identity once per epoch, P x K per batch) or shuffle (batches of data.batch_size)"},
-      {"data.p", "4", "identities per PK batch"},
-      {"data.k", "4", "images per identity in a PK batch"},
-      {"data.batch_size", "64", "batch size of the shuffled sampler and of evaluation"},
-      {"data.workers", "2", "loader threads"},
-      {"data.flip", "0.5", "horizontal flip probability"},
-      {"data.pad", "0", "zero padding before a random crop back to size (0: no crop)"},
-      {"data.erasing", "0.5", "random erasing probability"},
-      {"data.on_bad_image", "error", "error or skip (counted warning)"},
-      {"optim.name", "adam", "adam, adamw or sgd"},
-      {"optim.lr", "2e-4", "base learning rate"},
-      {"optim.side_lr", "0", "learning rate of the side branch (0: optim.lr)"},
-      {"optim.weight_decay", "5e-4", "weight decay (L2 for adam/sgd, decoupled for adamw)"},
-      {"optim.amsgrad", "true", "AMSGrad variant of Adam"},
-      {"optim.momentum", "0.9", "SGD momentum"},
-      {"optim.nesterov", "false", "SGD Nesterov momentum"},
-      {"schedule.kind", "multistep", "multistep, cosine or constant"},
-      {"schedule.milestones", "[320, 360]", "multistep decay points (epochs, or iterations if per_iteration)"},
-      {"schedule.gamma", "0.1", "multistep decay factor"},
-      {"schedule.t_max", "400", "cosine period"},
-      {"schedule.eta_min", "0", "cosine floor"},
-      {"schedule.per_iteration", "false", "count schedule time in iterations instead of epochs"},
-      {"schedule.warmup_iters", "0", "linear warm-up iterations"},
-      {"schedule.warmup_factor", "0.1", "warm-up starting factor"},
-      {"loss.kind", "mgn", "mgn (triplet on global features + mean CE), ce, or ce_triplet"},
-      {"loss.margin", "1.2", "triplet margin (0: soft margin)"},
-      {"loss.label_smoothing", "0", "cross-entropy label smoothing"},
-      {"train.epochs", "400", "training epochs"},
-      {"train.eval_every", "40", "evaluate every N epochs (0: only at the end)"},
-      {"train.log_every", "20", "log every N iterations"},
-      {"train.checkpoint_every", "1", "checkpoint every N epochs"},
-      {"train.keep_last", "3", "checkpoints kept besides the best"},
-      {"train.out", "runs/default", "output folder: checkpoints, config.yaml, train.log, metrics.jsonl, best.safetensors"},
-      {"train.max_iters_per_epoch", "0", "cap iterations per epoch (0: the whole epoch)"},
-      {"eval.metric", "euclidean", "euclidean, sqeuclidean or cosine"},
-      {"eval.rerank", "false", "k-reciprocal re-ranking"},
-      {"eval.flip", "true", "average the features of the image and its flip"},
+       "every identity once per epoch, P x K per batch) or shuffle (batches of data.batch_size)", "enum:pk|pk_release|shuffle"},
+      {"data.p", "4", "identities per PK batch", "int>=1"},
+      {"data.k", "4", "images per identity in a PK batch", "int>=1"},
+      {"data.batch_size", "64", "batch size of the shuffled sampler and of evaluation", "int>=1"},
+      {"data.workers", "2", "loader threads", "int>=0"},
+      {"data.flip", "0.5", "horizontal flip probability", "num0..1"},
+      {"data.pad", "0", "zero padding before a random crop back to size (0: no crop)", "int>=0"},
+      {"data.erasing", "0.5", "random erasing probability", "num0..1"},
+      {"data.on_bad_image", "error", "error or skip (counted warning)", "enum:error|skip"},
+      {"optim.name", "adam", "adam, adamw or sgd", "enum:adam|adamw|sgd"},
+      {"optim.lr", "2e-4", "base learning rate", "num>0"},
+      {"optim.side_lr", "0", "learning rate of the side branch (0: optim.lr)", "num>=0"},
+      {"optim.weight_decay", "5e-4", "weight decay (L2 for adam/sgd, decoupled for adamw)", "num>=0"},
+      {"optim.amsgrad", "true", "AMSGrad variant of Adam", "bool"},
+      {"optim.momentum", "0.9", "SGD momentum", "num0..1"},
+      {"optim.nesterov", "false", "SGD Nesterov momentum", "bool"},
+      {"schedule.kind", "multistep", "multistep, cosine or constant", "enum:multistep|cosine|constant"},
+      {"schedule.milestones", "[320, 360]", "multistep decay points (epochs, or iterations if per_iteration)", "ints>=0"},
+      {"schedule.gamma", "0.1", "multistep decay factor", "num>0"},
+      {"schedule.t_max", "400", "cosine period", "int>=1"},
+      {"schedule.eta_min", "0", "cosine floor", "num>=0"},
+      {"schedule.per_iteration", "false", "count schedule time in iterations instead of epochs", "bool"},
+      {"schedule.warmup_iters", "0", "linear warm-up iterations", "int>=0"},
+      {"schedule.warmup_factor", "0.1", "warm-up starting factor", "num0..1"},
+      {"loss.kind", "mgn", "mgn (triplet on global features + mean CE), ce, or ce_triplet", "enum:mgn|ce|ce_triplet"},
+      {"loss.margin", "1.2", "triplet margin (0: soft margin)", "num>=0"},
+      {"loss.label_smoothing", "0", "cross-entropy label smoothing", "num0..1"},
+      {"train.epochs", "400", "training epochs", "int>=1"},
+      {"train.eval_every", "40", "evaluate every N epochs (0: only at the end)", "int>=0"},
+      {"train.log_every", "20", "log every N iterations", "int>=1"},
+      {"train.checkpoint_every", "1", "checkpoint every N epochs", "int>=1"},
+      {"train.keep_last", "3", "checkpoints kept besides the best", "int>=1"},
+      {"train.out", "runs/default", "output folder: checkpoints, config.yaml, train.log, metrics.jsonl, best.safetensors", ""},
+      {"train.max_iters_per_epoch", "0", "cap iterations per epoch (0: the whole epoch)", "int>=0"},
+      {"eval.metric", "euclidean", "euclidean, sqeuclidean or cosine", "enum:euclidean|sqeuclidean|cosine"},
+      {"eval.rerank", "false", "k-reciprocal re-ranking", "bool"},
+      {"eval.flip", "true", "average the features of the image and its flip", "bool"},
   };
   return keys;
 }
@@ -93,10 +98,10 @@ void flatten(const YAML::Node& n, const std::string& prefix, std::map<std::strin
   out[prefix] = n.IsScalar() ? n.Scalar() : e.c_str();
 }
 
-bool declared(const std::string& key) {
+const ConfigKey* find_key(const std::string& key) {
   for (const ConfigKey& k : config_keys())
-    if (key == k.key) return true;
-  return false;
+    if (key == k.key) return &k;
+  return nullptr;
 }
 
 YAML::Node parse_value(const std::string& key, const std::string& v) {
@@ -105,6 +110,62 @@ YAML::Node parse_value(const std::string& key, const std::string& v) {
   } catch (const YAML::Exception& e) {
     fail(str("config key '", key, "': cannot parse value '", v, "' (", e.what(), ")"));
   }
+}
+// What is wrong with `value` under a key's rule (ConfigKey::rule), or "" when it is allowed.
+std::string rule_problem(const std::string& rule, const std::string& key, const std::string& value) {
+  if (rule.empty()) return "";
+  auto one_of = [&](const std::vector<std::string>& allowed) {
+    return std::find(allowed.begin(), allowed.end(), value) != allowed.end() ? "" : "allowed: " + join(allowed, ", ");
+  };
+  if (rule.rfind("enum:", 0) == 0) {
+    std::vector<std::string> allowed;
+    std::stringstream ss(rule.substr(5));
+    for (std::string v; std::getline(ss, v, '|');) allowed.push_back(v);
+    return one_of(allowed);
+  }
+  if (rule == "model") return one_of(model_names());
+  if (rule == "format") {
+    data::ReidFormat rf;
+    data::ClassFormat cf;
+    return data::parse_reid_format(value, rf) || data::parse_class_format(value, cf)
+               ? ""
+               : "not a dataset format (ptl dataset --help lists them)";
+  }
+  if (rule == "device") {
+    try {
+      Device::parse(value);
+      return "";
+    } catch (const Error&) {
+      return "allowed: cpu, cuda, cuda:N";
+    }
+  }
+  try {
+    const YAML::Node n = parse_value(key, value);
+    if (rule == "bool" || rule == "strings") {  // the conversion throws when the value is not one
+      rule == "bool" ? static_cast<void>(n.as<bool>()) : static_cast<void>(n.as<std::vector<std::string>>());
+      return "";
+    }
+    if (rule == "ints>=0") {
+      for (int64_t v : n.as<std::vector<int64_t>>())
+        if (v < 0) return "every entry must be >= 0";
+      return "";
+    }
+    if (rule.rfind("int>=", 0) == 0) {
+      const int64_t lo = std::stoll(rule.substr(5));
+      return n.as<int64_t>() >= lo ? "" : str("must be an integer >= ", lo);
+    }
+    const double v = n.as<double>();
+    if (rule == "num>0") return v > 0 && std::isfinite(v) ? "" : "must be a number > 0";
+    if (rule == "num>=0") return v >= 0 && std::isfinite(v) ? "" : "must be a number >= 0";
+    if (rule == "num0..1") return v >= 0 && v <= 1 ? "" : "must be a number from 0 to 1";
+  } catch (const YAML::Exception&) {
+    return rule == "bool" ? "must be true or false"
+           : rule == "strings" ? "must be a list like [a, b]"
+           : rule == "ints>=0" ? "must be a list of integers like [320, 360]"
+           : rule.rfind("int", 0) == 0 ? "must be an integer"
+                                     : "must be a number";
+  }
+  fail(str("config key '", key, "' has an unknown rule '", rule, "'"));
 }
 }  // namespace
 
@@ -159,14 +220,17 @@ Config Config::from_file_depth(const std::string& path, int depth) {
 }
 
 void Config::set(const std::string& key, const std::string& value, const std::string& what) {
-  PTL_CHECK(declared(key), what, ": unknown config key '", key, "' (ptl train --help lists the keys)");
+  const ConfigKey* k = find_key(key);
+  PTL_CHECK(k, what, ": unknown config key '", key, "' (ptl train --help lists the keys)");
+  const std::string problem = rule_problem(k->rule, key, value);
+  PTL_CHECK(problem.empty(), what, ": ", key, " = '", value, "': ", problem);
   values_[key] = value;
 }
 
 void Config::apply_override(const std::string& assignment) {
   const size_t eq = assignment.find('=');
   PTL_CHECK(eq != std::string::npos && eq > 0, "override '", assignment, "' must look like key=value");
-  set(assignment.substr(0, eq), assignment.substr(eq + 1), "override '" + assignment + "'");
+  set(assignment.substr(0, eq), assignment.substr(eq + 1), "override");
 }
 
 const std::string& Config::raw(const std::string& key) const {

@@ -39,11 +39,16 @@ class Config {
   std::map<std::string, std::string> values_;  // dotted key -> YAML scalar or flow sequence
 };
 
-// The declared keys with their defaults and one-line help, in display order.
+// The declared keys with their defaults, one-line help and allowed values, in display order.
+// Every value a file or an override sets is checked against its key's rule at once, so a bad
+// value stops the command before any work, naming the file, the key, the value and what is
+// allowed. Rules: "enum:a|b|c", "int>=N", "num>0", "num>=0", "num0..1", "bool", "strings",
+// "ints>=0", "model" (a model name), "format" (a dataset format), "device"; "" allows any text.
 struct ConfigKey {
   const char* key;
   const char* value;
   const char* help;
+  const char* rule;
 };
 const std::vector<ConfigKey>& config_keys();
 

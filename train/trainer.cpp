@@ -55,18 +55,13 @@ ModelOptions model_options(const Config& cfg, bool reid, int64_t channels) {
   o.in_channels = channels;
   // ReID keeps the last stage at stride 1 (a larger final map for retrieval); classification
   // trains the network as published (CIFAR ResNets: 8x8 last stage at 32x32).
+  // Values are checked when the config is read (train/config.cpp, ConfigKey::rule).
   const std::string stride = cfg.str("model.last_stride");
-  PTL_CHECK(stride == "auto" || stride == "1" || stride == "2", "config: model.last_stride must be auto, 1 or 2, got '",
-            stride, "'");
   o.last_stride = stride == "auto" ? (reid ? 1 : 2) : std::stoll(stride);
   const std::string mode = cfg.str("model.ptl");
-  PTL_CHECK(mode == "carry" || mode == "reset_every_batch" || mode == "off", "config: model.ptl must be carry, ",
-            "reset_every_batch or off, got '", mode, "'");
   o.ptl.side_branch = mode != "off";
   o.ptl.state_mode = mode == "reset_every_batch" ? StateMode::ResetEveryBatch : StateMode::Carry;
-  const std::string init = cfg.str("model.state_init");
-  PTL_CHECK(init == "normal" || init == "zeros", "config: model.state_init must be normal or zeros, got '", init, "'");
-  o.ptl.state_init = init == "zeros" ? StateInit::Zeros : StateInit::Normal;
+  o.ptl.state_init = cfg.str("model.state_init") == "zeros" ? StateInit::Zeros : StateInit::Normal;
   return o;
 }
 
@@ -77,7 +72,6 @@ namespace {
 ExtractOptions read_extract_options(const Config& cfg) {
   ExtractOptions eo;
   eo.batch = cfg.integer("data.batch_size");
-  PTL_CHECK(eo.batch > 0, "config: data.batch_size must be at least 1, got ", eo.batch);
   eo.workers = static_cast<int>(cfg.integer("data.workers"));
   eo.flip = cfg.boolean("eval.flip");
   eo.seed = static_cast<uint64_t>(cfg.integer("seed"));
@@ -112,17 +106,9 @@ Trainer::Trainer(Config cfg, const std::string& resume) : cfg_(std::move(cfg)) {
             cfg_.str("device"), "' requested but no CUDA device is available",
             cuda_compiled() ? "" : " (this ptl was built without CUDA)", "; use device=cpu");
   set_allow_tf32(cfg_.boolean("tf32"));
-  // The evaluation settings are read now, so a bad one stops the run before any training is done.
   extract_ = read_extract_options(cfg_);
-  try {
-    metric_ = parse_metric(cfg_.str("eval.metric"));
-  } catch (const std::exception& e) {
-    fail(str("config: eval.metric: ", e.what()));
-  }
+  metric_ = parse_metric(cfg_.str("eval.metric"));
   rerank_ = cfg_.boolean("eval.rerank");
-  const std::string sampler = cfg_.str("data.sampler");
-  PTL_CHECK(sampler == "pk_release" || sampler == "pk" || sampler == "shuffle",
-            "config: data.sampler must be pk_release, pk or shuffle, got '", sampler, "'");
   out_ = cfg_.str("train.out");
   manual_seed(static_cast<uint64_t>(cfg_.integer("seed")));
   data_ = load_task_data(cfg_);
