@@ -166,7 +166,10 @@ void parse_cifar(const std::string& bytes, const std::string& what, bool cifar10
 
 void parse_idx_images(const std::string& bytes, const std::string& what, ClassSplit& into) {
   const auto dims = idx_header(bytes, what, 3);
-  PTL_CHECK(dims[1] > 0 && dims[2] > 0, what, ": IDX images of size ", dims[1], "x", dims[2]);
+  // The side limit keeps h and w (ints) positive: with n = 0 the size check above passes any
+  // rows and cols, and 2^31 or more would turn negative.
+  PTL_CHECK(dims[1] > 0 && dims[2] > 0 && dims[1] <= 65535 && dims[2] <= 65535, what, ": IDX images of size ",
+            dims[1], "x", dims[2], " (rows and columns must be 1..65535)");
   into.h = static_cast<int>(dims[1]);
   into.w = static_cast<int>(dims[2]);
   into.c = 1;

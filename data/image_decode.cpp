@@ -65,12 +65,16 @@ int eof_cb(void* user) {
   return r->pos >= r->bytes->size();
 }
 
-// stb_image 2.27 writes past its Huffman tables when a DHT segment declares more than 256 codes
-// (fixed upstream in 2.28), so JPEG segments are walked first and such a table is refused.
-// The walk follows stb's: length-prefixed segments are skipped whole, entropy-coded data byte by
-// byte (inside it 0xFF is always followed by 0x00 or a restart marker).
+// Two stb_image 2.27 bugs (both fixed upstream in 2.28) are kept out by walking the JPEG
+// segments first: it writes past its Huffman tables when a DHT segment declares more than 256
+// codes, and a scan that uses a table no DHT has defined yet decodes with uninitialised memory
+// and reads outside the table. The walk follows stb's: length-prefixed segments are skipped
+// whole, entropy-coded data byte by byte (inside it 0xFF is always followed by 0x00 or a
+// restart marker), and bytes past the end read as zeros, as stb reads them.
 void check_jpeg_tables(const std::string& b, const std::string& what) {
-  const auto u8 = [&](size_t i) { return static_cast<uint8_t>(b[i]); };
+  const auto u8 = [&](size_t i) { return i < b.size() ? static_cast<uint8_t>(b[i]) : 0; };
+  bool progressive = false;
+  unsigned defined = 0;  // bit th: DC table th; bit 4 + th: AC table th
   size_t p = 2;
   while (p + 4 <= b.size()) {
     if (u8(p) != 0xFF || u8(p + 1) == 0xFF) {
@@ -83,16 +87,45 @@ void check_jpeg_tables(const std::string& b, const std::string& what) {
       p += 2;
       continue;
     }
-    const size_t end = std::min(b.size(), p + 2 + (static_cast<size_t>(u8(p + 2)) << 8 | u8(p + 3)));
+    const size_t end = p + 2 + (static_cast<size_t>(u8(p + 2)) << 8 | u8(p + 3));
+    if (m == 0xC2) progressive = true;
     if (m == 0xC4) {
-      for (size_t t = p + 4; t + 17 <= end;) {
+      // stb reads a table's 16 counts whole even where they run past the segment's end.
+      for (size_t t = p + 4; t < end;) {
         size_t codes = 0;
         for (size_t i = 1; i <= 16; ++i) codes += u8(t + i);
         PTL_CHECK(codes <= 256, what, ": corrupt JPEG (a Huffman table declares ", codes, " codes)");
+        if (u8(t) >> 4 <= 1 && (u8(t) & 15) <= 3) defined |= 1u << ((u8(t) >> 4) * 4 + (u8(t) & 15));
         t += 17 + codes;
       }
     }
-    p = end;
+    if (m == 0xDA) {
+      // Which tables stb decodes with: sequential scans both; progressive DC scans (Ss = 0) the
+      // DC table on the first pass (Ah = 0) only; progressive AC scans the AC table.
+      const size_t n = u8(p + 4);
+      const uint8_t ss = u8(p + 5 + 2 * n), ah = u8(p + 7 + 2 * n) >> 4;
+      const bool dc = !progressive || (ss == 0 && ah == 0), ac = !progressive || ss != 0;
+      for (size_t i = 0; i < n; ++i) {
+        const unsigned td = u8(p + 6 + 2 * i) >> 4, ta = u8(p + 6 + 2 * i) & 15;
+        PTL_CHECK(!(dc && td <= 3 && !(defined >> td & 1)) && !(ac && ta <= 3 && !(defined >> (4 + ta) & 1)), what,
+                  ": corrupt JPEG (a scan uses a Huffman table before it is defined)");
+      }
+    }
+    p = std::min(b.size(), end);
+  }
+}
+
+// stb grows its IDAT buffer to a chunk's declared length before reading the chunk, so a PNG of
+// a few bytes claiming a 1 GB chunk allocates 1-2 GB. A chunk longer than the data left is a
+// cut-off file; the chunks (length, type, data, CRC) are walked first to refuse it.
+void check_png_chunks(const std::string& b, const std::string& what) {
+  const auto u8 = [&](size_t i) { return static_cast<uint32_t>(static_cast<uint8_t>(b[i])); };
+  for (size_t p = 8; p + 8 <= b.size();) {
+    const size_t len = u8(p) << 24 | u8(p + 1) << 16 | u8(p + 2) << 8 | u8(p + 3);
+    PTL_CHECK(len + 12 <= b.size() - p, what, ": truncated PNG (a chunk of ", len, " bytes, ", b.size() - p,
+              " bytes left in the file)");
+    if (b.compare(p + 4, 4, "IEND") == 0) return;
+    p += 12 + len;
   }
 }
 
@@ -111,6 +144,7 @@ Image decode_image(const std::string& bytes, const std::string& what) {
   const char* format = format_of(bytes);
   PTL_CHECK(format != nullptr, what, ": not a JPEG, PNG or BMP image");
   if (format[0] == 'J') check_jpeg_tables(bytes, what);
+  if (format[0] == 'P') check_png_chunks(bytes, what);
   Reader reader{&bytes};
   stbi_io_callbacks cb{read_cb, skip_cb, eof_cb};
   int w = 0, h = 0, c = 0;

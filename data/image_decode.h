@@ -11,7 +11,8 @@ namespace ptl::data {
 // Decodes an in-memory file; `what` (usually its path) names it in error messages.
 // A decoder that needs bytes past the end of the data means a truncated file: an error, even
 // where stb would fill in the rest. Headers claiming more than 2^26 pixels are refused, and so
-// are JPEG Huffman tables that would overflow stb_image 2.27's.
+// are JPEG Huffman tables that would overflow stb_image 2.27's or that a scan uses before they
+// are defined, and PNG chunks longer than the data (stb would allocate their claimed size first).
 Image decode_image(const std::string& bytes, const std::string& what);
 
 // Reads and decodes `path`.

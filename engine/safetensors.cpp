@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -75,6 +76,11 @@ TensorMap parse_safetensors(const std::string& bytes, const std::string& what) {
     Shape shape;
     for (const Json& d : sh->array) shape.push_back(to_int(d, what, name, "shape"));
     PTL_CHECK(shape.size() <= 8, what, ": tensor '", name, "' has ", shape.size(), " dimensions");
+    // Tensor multiplies the dims one by one for its element count and strides, so with a zero
+    // dim (no data to check against) the others' product must still fit in int64.
+    long double span = 1;
+    for (int64_t d : shape) span *= static_cast<long double>(std::max<int64_t>(d, 1));
+    PTL_CHECK(span < 0x1p62L, what, ": tensor '", name, "' of shape ", shape_str(shape), " is too large");
     int64_t begin = to_int(off->array[0], what, name, "data_offsets");
     int64_t end = to_int(off->array[1], what, name, "data_offsets");
     // Guard the product against overflow before trusting it.

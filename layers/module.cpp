@@ -99,8 +99,9 @@ Module::LoadReport Module::load_state_dict(const TensorMap& state, bool strict, 
   for (auto& [k, t] : ours) {
     auto it = state.find(k);
     if (it == state.end() || it->second.shape() != t.shape()) continue;
+    // An init-capture: clang before 16 cannot capture a structured binding (C++20).
     if (std::find_if(r.mismatched.begin(), r.mismatched.end(),
-                     [&](const std::string& m) { return m.rfind(k + ":", 0) == 0; }) != r.mismatched.end())
+                     [&key = k](const std::string& m) { return m.rfind(key + ":", 0) == 0; }) != r.mismatched.end())
       continue;
     Tensor dst = t.detach();
     copy_(dst, it->second.to(t.device()).to(t.dtype()));

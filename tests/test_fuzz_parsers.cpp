@@ -1,15 +1,21 @@
 // Seeded random-bytes fuzzing of every parser that reads outside data: IDX, CIFAR, list files,
 // safetensors headers and image decoding. Each input must parse or throw ptl::Error; anything
 // else (a crash, another exception, a sanitizer report in the PTL_SANITIZE build) fails.
+// Then the coverage-guided fuzz targets' corpora (seeds and the inputs that once broke a parser)
+// replayed through the targets' bodies (tests/fuzz/fuzz_target.h).
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+
 #include "data/class_datasets.h"
+#include "data/file_util.h"
 #include "data/image_decode.h"
 #include "data/image_encode.h"
 #include "data/reid_datasets.h"
 #include "data_test_util.h"
 #include "engine/rng.h"
 #include "engine/safetensors.h"
+#include "tests/fuzz/fuzz_target.h"
 
 using namespace ptl::data;
 
@@ -108,4 +114,29 @@ TEST_CASE("fuzz: image decoding", "[fuzz]") {
   fuzz("jpeg", ptl::test::jpeg_bytes(12, 10), 6000, 8, [](const std::string& b) { decode_image(b, "fuzz.jpg"); });
   fuzz("png", encode_png(10, 12, 3, img.px.data()), 6000, 9, [](const std::string& b) { decode_image(b, "fuzz.png"); });
   fuzz("bmp", encode_bmp(10, 12, 3, img.px.data()), 6000, 10, [](const std::string& b) { decode_image(b, "fuzz.bmp"); });
+}
+
+TEST_CASE("fuzz: every corpus file through its libFuzzer target", "[fuzz]") {
+  namespace fs = std::filesystem;
+  const fs::path corpus = fs::path(PTL_SOURCE_DIR) / "tests/fuzz/corpus";
+  const auto& targets = ptl::fuzz::targets();
+  // Every target has seeds, and every corpus folder a target.
+  for (const auto& t : targets) CHECK(fs::is_directory(corpus / t.first));
+  int files = 0;
+  for (const auto& dir : fs::directory_iterator(corpus)) {
+    const std::string name = dir.path().filename().string();
+    auto target = targets.find(name);
+    REQUIRE(target != targets.end());
+    for (const auto& file : fs::directory_iterator(dir.path())) {
+      const std::string input = ptl::data::read_file(file.path().string());
+      try {
+        target->second(input);
+      } catch (const ptl::Error&) {
+      } catch (const std::exception& e) {
+        FAIL(file.path().string() << ": " << e.what());
+      }
+      ++files;
+    }
+  }
+  CHECK(files > 0);
 }

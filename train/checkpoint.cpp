@@ -43,7 +43,8 @@ Checkpoint load_checkpoint(const std::string& path) {
             "'); weights-only files go to model.pretrained instead");
   Checkpoint c;
   for (auto& [k, t] : all) {
-    auto strip = [&](const char* p) { return k.substr(std::string(p).size()); };
+    // An init-capture: clang before 16 cannot capture a structured binding (C++20).
+    auto strip = [&key = k](const char* p) { return key.substr(std::string(p).size()); };
     if (k.rfind("model.", 0) == 0) c.model[strip("model.")] = t;
     else if (k.rfind("optim.", 0) == 0) c.optim[strip("optim.")] = t;
     else if (k.rfind("state.", 0) == 0) c.states[strip("state.")] = t;

@@ -89,7 +89,12 @@ namespace {
 void flatten(const YAML::Node& n, const std::string& prefix, std::map<std::string, std::string>& out,
              const std::string& what) {
   if (n.IsMap()) {
-    for (const auto& kv : n) flatten(kv.second, prefix.empty() ? kv.first.as<std::string>() : prefix + "." + kv.first.as<std::string>(), out, what);
+    for (const auto& kv : n) {
+      // `{[a, b]: 1}` is valid YAML; as<std::string>() would throw yaml-cpp's own exception.
+      PTL_CHECK(kv.first.IsScalar(), what, ": keys must be plain names (", prefix.empty() ? "top level" : prefix,
+                " has a list or mapping as a key)");
+      flatten(kv.second, prefix.empty() ? kv.first.Scalar() : prefix + "." + kv.first.Scalar(), out, what);
+    }
     return;
   }
   PTL_CHECK(!prefix.empty(), what, ": the top level must be a mapping of keys");
@@ -207,7 +212,8 @@ Config Config::from_file_depth(const std::string& path, int depth) {
   // `base: other.yaml` (relative to this file) is read first; this file's keys override it.
   Config c;
   if (doc.IsMap() && doc["base"]) {
-    const std::string base = doc["base"].as<std::string>();
+    PTL_CHECK(doc["base"].IsScalar() && !doc["base"].Scalar().empty(), path, ": `base` must name a file (base: other.yaml)");
+    const std::string base = doc["base"].Scalar();
     const size_t slash = path.rfind('/');
     c = from_file_depth(base[0] == '/' || slash == std::string::npos ? base : path.substr(0, slash + 1) + base, depth + 1);
     doc.remove("base");
