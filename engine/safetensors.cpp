@@ -1,8 +1,5 @@
 #include "engine/safetensors.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -10,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "engine/atomic_file.h"
 #include "engine/json.h"
 
 namespace ptl {
@@ -157,33 +155,7 @@ std::string serialize_safetensors(const TensorMap& tensors,
 
 void save_safetensors(const std::string& path, const TensorMap& tensors,
                       const std::map<std::string, std::string>& metadata) {
-  std::string bytes = serialize_safetensors(tensors, metadata);
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  PTL_CHECK(fd >= 0, path, ": cannot write (", std::strerror(errno), "); check that the folder exists and is writable");
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      fail(str(path, ": write failed after ", done, " of ", bytes.size(), " bytes (", std::strerror(err),
-               "); the previous file, if any, is untouched"));
-    }
-    done += static_cast<size_t>(w);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    fail(str(path, ": could not flush to disk (", std::strerror(err), "); the previous file, if any, is untouched"));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    fail(str(path, ": could not rename the finished file into place (", std::strerror(err), ")"));
-  }
+  write_file_atomic(path, serialize_safetensors(tensors, metadata));
 }
 
 TensorMap load_safetensors(const std::string& path) { return parse_safetensors(read_file(path), path); }

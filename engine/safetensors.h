@@ -17,7 +17,7 @@ TensorMap load_safetensors(const std::string& path);
 // Parses an in-memory file; `what` names it in error messages.
 TensorMap parse_safetensors(const std::string& bytes, const std::string& what);
 
-// Writes atomically: a temporary file beside `path`, fsync, rename. A failure (full disk,
+// Writes atomically (engine/atomic_file.h: temporary file, fsync, rename, folder fsync). A failure (full disk,
 // unwritable folder) throws and leaves any existing `path` intact. `metadata` goes into
 // the header's "__metadata__" (string values only, as the format requires).
 void save_safetensors(const std::string& path, const TensorMap& tensors,

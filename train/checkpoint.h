@@ -1,7 +1,7 @@
 // Training checkpoints: one safetensors file holding the model ("model.<name>"), the optimizer
 // ("optim.<key>"), BConv-Cell states ("state.<name>") and the RNG streams ("rng.<name>" =
 // [seed, offset]), with epoch, step, best metric and the effective config in the metadata.
-// Written atomically (temporary file, fsync, rename): a failed write leaves the previous
+// Written atomically (temporary file, fsync, rename, folder fsync): a failed write leaves the previous
 // checkpoint intact.
 #pragma once
 #include <map>

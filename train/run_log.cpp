@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "engine/atomic_file.h"
 #include "engine/error.h"
 
 namespace ptl {
@@ -60,7 +61,7 @@ std::vector<Json> read_json_lines(const std::string& path) {
 }
 
 void truncate_metrics(const std::string& dir, int64_t step) {
-  const std::string path = dir + "/metrics.jsonl", tmp = path + ".tmp";
+  const std::string path = dir + "/metrics.jsonl";
   if (!std::filesystem::exists(path)) return;
   std::string kept;
   for (const std::string& line : complete_lines(path)) {
@@ -68,13 +69,7 @@ void truncate_metrics(const std::string& dir, int64_t step) {
     const Json* s = Json::parse(line, path).find("step");
     if (s && s->number <= static_cast<double>(step)) kept += line + "\n";
   }
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f << kept;
-    f.flush();
-    PTL_CHECK(f.good(), tmp, ": write failed; metrics.jsonl is untouched");
-  }
-  std::filesystem::rename(tmp, path);
+  write_file_atomic(path, kept);
 }
 
 }  // namespace ptl

@@ -8,10 +8,10 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 
 #include "data/loader.h"
 #include "data/seed.h"
+#include "engine/atomic_file.h"
 #include "engine/autograd.h"
 #include "engine/json.h"
 #include "engine/ops.h"
@@ -268,10 +268,7 @@ ModelScore Trainer::evaluate() {
 
 TrainSummary Trainer::run() {
   fs::create_directories(out_);
-  {
-    std::ofstream f(out_ + "/config.yaml");
-    f << cfg_.to_yaml(true);
-  }
+  write_file_atomic(out_ + "/config.yaml", cfg_.to_yaml(true));
   if (step_ > 0) truncate_metrics(out_, step_);  // lines past the checkpoint are written again
   RunLog log(out_);
   for (const std::string& n : notes_) log.record(n);  // shown by the constructor

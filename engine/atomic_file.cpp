@@ -1,0 +1,57 @@
+#include "engine/atomic_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "engine/error.h"
+
+namespace ptl {
+
+namespace {
+// fsync of the folder holding `path`: makes a rename in it durable (POSIX leaves that to the
+// folder's own sync).
+void sync_folder(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  PTL_CHECK(fd >= 0, dir, ": cannot open the folder to sync it (", std::strerror(errno), ")");
+  const int rc = ::fsync(fd), err = errno;
+  ::close(fd);
+  PTL_CHECK(rc == 0, dir, ": could not sync the folder after writing ", path, " (", std::strerror(err), ")");
+}
+}  // namespace
+
+void write_file_atomic(const std::string& path, const std::string& bytes) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  PTL_CHECK(fd >= 0, path, ": cannot write (", std::strerror(errno), "); check that the folder exists and is writable");
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      const int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      fail(str(path, ": write failed after ", done, " of ", bytes.size(), " bytes (", std::strerror(err),
+               "); the previous file, if any, is untouched"));
+    }
+    done += static_cast<size_t>(w);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    fail(str(path, ": could not flush to disk (", std::strerror(err), "); the previous file, if any, is untouched"));
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    fail(str(path, ": could not rename the finished file into place (", std::strerror(err), ")"));
+  }
+  sync_folder(path);
+}
+
+}  // namespace ptl
