@@ -62,15 +62,19 @@ TensorMap Module::state_dict() const {
 }
 
 std::string Module::LoadReport::str() const {
+  // The likely cause first (a tensor of the wrong shape, then foreign keys); long lists show
+  // their first entries and a count, so the cause is never buried under 100 missing keys.
+  constexpr size_t kShown = 5;
   std::string s;
   auto add = [&](const char* title, const std::vector<std::string>& v) {
     if (v.empty()) return;
     s += std::string("\n  ") + title + " (" + std::to_string(v.size()) + "):";
-    for (const std::string& k : v) s += "\n    " + k;
+    for (size_t i = 0; i < std::min(v.size(), kShown); ++i) s += "\n    " + v[i];
+    if (v.size() > kShown) s += "\n    ... and " + std::to_string(v.size() - kShown) + " more";
   };
-  add("missing keys", missing);
-  add("unexpected keys", unexpected);
   add("shape or dtype mismatches", mismatched);
+  add("unexpected keys", unexpected);
+  add("missing keys", missing);
   return s;
 }
 
@@ -93,7 +97,7 @@ Module::LoadReport Module::load_state_dict(const TensorMap& state, bool strict, 
   for (const auto& [k, t] : state)
     if (!ours.count(k)) r.unexpected.push_back(k);
   if (strict && !r.ok())
-    fail(str("loading ", source, " failed (strict mode; use non-strict loading to take what matches):", r.str()));
+    fail(str("loading ", source, " failed: it must hold every tensor of the model with the model's shape:", r.str()));
 
   NoGradGuard ng;
   for (auto& [k, t] : ours) {

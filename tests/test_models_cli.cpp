@@ -1,6 +1,8 @@
 // `ptl info`, `ptl forward` and `ptl bench` through the binary.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/rng.h"
@@ -60,6 +62,17 @@ TEST_CASE("ptl forward matches the in-process model, with gradients", "[models][
                     "/z.safetensors --weights " + dir.path() + "/x.safetensors");
   CHECK(bad.rc == 1);
   CHECK_THAT(bad.out, Contains("missing keys") && Contains("unexpected keys") && Contains("grad_output"));
+
+  // One tensor of the wrong shape (what a new user tried: 125 lines, the cause on the last one):
+  // the cause leads and the 121 missing keys are counted, not listed.
+  save_safetensors(dir.path() + "/one.safetensors", {{"conv1.weight", zeros({64, 3, 3, 3})}});
+  auto one = test::run_ptl("forward --model resnet18 --weights " + dir.path() + "/one.safetensors --input " + dir.path() +
+                           "/x.safetensors --output " + dir.path() + "/o.safetensors");
+  CHECK(one.rc == 1);
+  CHECK(std::count(one.out.begin(), one.out.end(), '\n') <= 10);
+  const size_t cause = one.out.find("conv1.weight: expected float32(64, 3, 7, 7), found float32(64, 3, 3, 3)");
+  CHECK(cause < one.out.find("missing keys (121)"));
+  CHECK_THAT(one.out, Contains("... and 116 more"));
 }
 
 TEST_CASE("ptl bench times a train step and refuses CUDA clearly without it", "[models][cli]") {
