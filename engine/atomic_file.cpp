@@ -3,8 +3,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <thread>
 
 #include "engine/error.h"
 
@@ -28,9 +32,14 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   PTL_CHECK(fd >= 0, path, ": cannot write (", std::strerror(errno), "); check that the folder exists and is writable");
+  // Test-only: PTL_TEST_WRITE_DELAY_MS pauses halfway through the bytes, so that a crash test's
+  // kills land inside writes (scripts/crash_test.sh).
+  static const char* delay = std::getenv("PTL_TEST_WRITE_DELAY_MS");
+  const size_t pause_at = delay ? bytes.size() / 2 : bytes.size();
   size_t done = 0;
   while (done < bytes.size()) {
-    const ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
+    const size_t end = done < pause_at ? pause_at : bytes.size();
+    const ssize_t w = ::write(fd, bytes.data() + done, end - done);
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) {
       const int err = errno;
@@ -39,7 +48,8 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
       fail(str(path, ": write failed after ", done, " of ", bytes.size(), " bytes (", std::strerror(err),
                "); the previous file, if any, is untouched"));
     }
-    done += static_cast<size_t>(w);
+    done += static_cast<size_t>(std::max<ssize_t>(w, 0));
+    if (done == pause_at && delay) std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(delay)));
   }
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
     const int err = errno;

@@ -66,8 +66,11 @@ void truncate_metrics(const std::string& dir, int64_t step) {
   std::string kept;
   for (const std::string& line : complete_lines(path)) {
     if (line.empty()) continue;
-    const Json* s = Json::parse(line, path).find("step");
-    if (s && s->number <= static_cast<double>(step)) kept += line + "\n";
+    const Json j = Json::parse(line, path);
+    const Json* s = j.find("step");
+    if (!s || s->number > static_cast<double>(step)) continue;
+    if (s->number == static_cast<double>(step) && (j.find("eval") || j.find("held_out_test"))) continue;
+    kept += line + "\n";
   }
   write_file_atomic(path, kept);
 }

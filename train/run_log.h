@@ -29,8 +29,10 @@ class RunLog {
 // cut short by a kill) is left out. Errors name the file and line.
 std::vector<Json> read_json_lines(const std::string& path);
 
-// Keeps the metrics lines of <dir>/metrics.jsonl written at or before `step` (a resumed run
-// writes the later ones again), replacing the file atomically. No file: nothing to do.
+// Keeps the metrics lines of <dir>/metrics.jsonl that a run resumed from a checkpoint at `step`
+// does not write again: those before `step`, and those at `step` other than evaluations (an
+// epoch's checkpoint precedes its evaluation, which the resumed run repeats). Replaces the file
+// atomically; no file: nothing to do.
 void truncate_metrics(const std::string& dir, int64_t step);
 
 }  // namespace ptl

@@ -269,7 +269,8 @@ ModelScore Trainer::evaluate() {
 TrainSummary Trainer::run() {
   fs::create_directories(out_);
   write_file_atomic(out_ + "/config.yaml", cfg_.to_yaml(true));
-  if (step_ > 0) truncate_metrics(out_, step_);  // lines past the checkpoint are written again
+  // Lines past the checkpoint (all of them on a fresh start) are written again by this run.
+  truncate_metrics(out_, step_);
   RunLog log(out_);
   for (const std::string& n : notes_) log.record(n);  // shown by the constructor
   log.line("effective config (saved to " + out_ + "/config.yaml):\n" + cfg_.to_yaml());
@@ -296,6 +297,22 @@ TrainSummary Trainer::run() {
   TrainSummary sum;
   ModelScore score;
   bool evaluated_last = false;
+  auto eval_due = [&] { return (eval_every > 0 && epoch_ % eval_every == 0) || epoch_ == epochs; };
+  // The evaluation after an epoch: logged, and best.safetensors when the score improves.
+  auto evaluate_epoch = [&] {
+    score = evaluate();
+    evaluated_last = true;
+    log.line(str("evaluation after epoch ", epoch_, ": ", score.summary()));
+    log.metrics(str("{\"epoch\": ", epoch_, ", \"step\": ", step_, ", \"eval\": {", score.json(), "}}"));
+    if (score.main() > best_) {
+      best_ = score.main();
+      save_safetensors(out_ + "/best.safetensors", model_->state_dict(),
+                       {{"epoch", std::to_string(epoch_)}, {"score", exact_number(best_)}, {"model", cfg_.str("model.name")}});
+      sum.best_path = out_ + "/best.safetensors";
+    }
+  };
+  // An epoch's checkpoint precedes its evaluation: resumed from it, the evaluation is run (again).
+  if (step_ > 0 && resume_epoch_step_ == 0 && eval_due()) evaluate_epoch();
 
   while (epoch_ < epochs) {
     // The epoch's plan and augmentation depend only on (seed, epoch): resumable exactly.
@@ -376,19 +393,7 @@ TrainSummary Trainer::run() {
     evaluated_last = false;
     // The checkpoint comes first, so a failing evaluation costs no training.
     if (epoch_ % ckpt_every == 0 || epoch_ == epochs) log.line(str("checkpoint ", save(0, 0, 0)));
-    if ((eval_every > 0 && epoch_ % eval_every == 0) || epoch_ == epochs) {
-      score = evaluate();
-      evaluated_last = true;
-      log.line(str("evaluation after epoch ", epoch_, ": ", score.summary()));
-      log.metrics(str("{\"epoch\": ", epoch_, ", \"step\": ", step_, ", \"eval\": {", score.json(), "}}"));
-      if (score.main() > best_) {
-        best_ = score.main();
-        fs::create_directories(out_);
-        save_safetensors(out_ + "/best.safetensors", model_->state_dict(),
-                         {{"epoch", std::to_string(epoch_)}, {"score", exact_number(best_)}, {"model", cfg_.str("model.name")}});
-        sum.best_path = out_ + "/best.safetensors";
-      }
-    }
+    if (eval_due()) evaluate_epoch();
   }
   if (!evaluated_last) score = evaluate();
   if (data_.held_out_test) {  // scored once, with the final weights; never used to choose best
