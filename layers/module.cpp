@@ -62,25 +62,35 @@ TensorMap Module::state_dict() const {
 }
 
 std::string Module::LoadReport::str() const {
-  // The likely cause first (a tensor of the wrong shape, then foreign keys); long lists show
-  // their first entries and a count, so the cause is never buried under 100 missing keys.
+  // The likely cause first (tensors of the wrong shape, one per line), then foreign and missing
+  // keys on a line each with their first names and a count, so the cause is never buried under
+  // 100 missing keys; and a guess when most of the model is absent.
   constexpr size_t kShown = 5;
   std::string s;
-  auto add = [&](const char* title, const std::vector<std::string>& v) {
+  if (!mismatched.empty()) {
+    s += "\n  shape or dtype mismatches (" + std::to_string(mismatched.size()) + "):";
+    for (size_t i = 0; i < std::min(mismatched.size(), kShown); ++i) s += "\n    " + mismatched[i];
+    if (mismatched.size() > kShown) s += "\n    ... and " + std::to_string(mismatched.size() - kShown) + " more";
+  }
+  auto names = [&](const char* title, const std::vector<std::string>& v) {
     if (v.empty()) return;
-    s += std::string("\n  ") + title + " (" + std::to_string(v.size()) + "):";
-    for (size_t i = 0; i < std::min(v.size(), kShown); ++i) s += "\n    " + v[i];
-    if (v.size() > kShown) s += "\n    ... and " + std::to_string(v.size() - kShown) + " more";
+    s += std::string("\n  ") + title + " (" + std::to_string(v.size()) + "): ";
+    for (size_t i = 0; i < std::min(v.size(), kShown); ++i) s += (i ? ", " : "") + v[i];
+    if (v.size() > kShown) s += " and " + std::to_string(v.size() - kShown) + " more";
   };
-  add("shape or dtype mismatches", mismatched);
-  add("unexpected keys", unexpected);
-  add("missing keys", missing);
+  names("unexpected keys", unexpected);
+  names("missing keys", missing);
+  const size_t found = model_tensors - std::min(model_tensors, missing.size());
+  if (model_tensors > 0 && 2 * found < model_tensors)
+    s += "\n  the file holds " + std::to_string(found) + " of the model's " + std::to_string(model_tensors) +
+         " tensors: is it the weights of another model?";
   return s;
 }
 
 Module::LoadReport Module::load_state_dict(const TensorMap& state, bool strict, const std::string& source) {
   LoadReport r;
   TensorMap ours = state_dict();
+  r.model_tensors = ours.size();
   for (const auto& [k, t] : ours) {
     auto it = state.find(k);
     if (it == state.end()) {

@@ -34,6 +34,7 @@ class Module {
 
   struct LoadReport {
     std::vector<std::string> missing, unexpected, mismatched;  // mismatched: "name: ours vs theirs"
+    size_t model_tensors = 0;                                   // the module's state-dict size
     bool ok() const { return missing.empty() && unexpected.empty() && mismatched.empty(); }
     std::string str() const;
   };
