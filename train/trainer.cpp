@@ -180,14 +180,6 @@ void Trainer::restore(const std::string& path) {
   step_ = c.step;
   resume_epoch_step_ = c.epoch_step;
   best_ = c.best;
-  // The epoch's checkpoint is written before its evaluation, so a best model saved after it
-  // (at the checkpoint's epoch, not later) raises the best score the run continues from.
-  const std::string best_path = out_ + "/best.safetensors";
-  if (fs::exists(best_path)) {
-    std::map<std::string, std::string> meta = load_safetensors_metadata(best_path);
-    if (meta.count("epoch") && meta.count("score") && std::stoll(meta["epoch"]) <= epoch_)
-      best_ = std::max(best_, std::stod(meta["score"]));
-  }
   resume_states_ = c.states;
   resume_loss_sum_ = c.epoch_loss_sum;
   resume_acc_sum_ = c.epoch_acc_sum;
