@@ -14,7 +14,8 @@
 # Usage: scripts/bench_cpu.sh [BUILD_DIR]      (default: build)
 # Environment: THREADS=2, REPS=3 (rounds), REPEAT=3, WARMUP=1, FILTER=regex over the case names
 #              (e.g. 'train resnet50|cell'), PEAK=GFLOP/s (default: scripts/machine_peak.sh at
-#              THREADS threads, the float32 FMA peak measured now), PYTHON=/usr/bin/python3,
+#              THREADS threads, the float32 FMA peak measured now on the CPU path ptl uses:
+#              PTL_CPU_ISA=avx2 forces that path on both ptl and the peak), PYTHON=/usr/bin/python3,
 #              BASE=path of an older ptl binary to time in the same rounds (adds a "before" column),
 #              KEEP=dir to keep the raw outputs there.
 set -euo pipefail
@@ -53,7 +54,7 @@ if [ -n "${KEEP:-}" ]; then
 else
   tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
 fi
-echo "ptl: $ptl; PyTorch $("$PYTHON" -c 'import torch; print(torch.__version__)'); threads $THREADS;" \
+echo "ptl: $ptl ($("$ptl" --version | sed -n 's/^CPU path: //p')); PyTorch $("$PYTHON" -c 'import torch; print(torch.__version__)'); threads $THREADS;" \
   "$REPS rounds x ($WARMUP warm-up + $REPEAT timed steps); peak $PEAK GFLOP/s; load at start: $(uptime | sed 's/.*load average: //')" >&2
 for round in $(seq "$REPS"); do
   i=0

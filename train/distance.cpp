@@ -1,6 +1,5 @@
 #include "train/distance.h"
 
-#include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -9,6 +8,7 @@
 #include "engine/ops.h"
 #include "engine/parallel.h"
 #include "engine/tensor.h"
+#include "kernels/cpu/gemm.h"
 
 namespace ptl {
 
@@ -45,8 +45,6 @@ float BlockDistance::at(int64_t r, int64_t c) const {  // M[c][r]
 // ---- FeatureDistance ----
 
 namespace {
-using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
 // Squared norms (euclidean) or inverse norms clamped like F.normalize (cosine), in double.
 std::vector<double> row_norms(const float* x, int64_t n, int64_t D, Metric m) {
   std::vector<double> out(n);
@@ -109,9 +107,8 @@ void FeatureDistance::gemm_block(int64_t rb, int64_t cb, float* out) const {
   const int64_t R = rows(), C = cols();
   const float* ap = (rb + 1) * kBlockRows <= R ? a_ + rb * kBlockRows * D_ : a_tail_.data();
   const float* bp = (cb + 1) * kBlockCols <= C ? b_ + cb * kBlockCols * D_ : b_tail_.data();
-  Eigen::Map<const RowMat> A(ap, kBlockRows, D_), B(bp, kBlockCols, D_);
-  Eigen::Map<RowMat> O(out, kBlockRows, kBlockCols);
-  O.noalias() = A * B.transpose();
+  cpu::gemm_serial<float>(false, true, kBlockRows, kBlockCols, D_, 1, ap, D_, bp, D_, 0, out,
+                          kBlockCols);
 }
 
 void FeatureDistance::fill_rows(int64_t r0, int64_t r1, float* out) const {

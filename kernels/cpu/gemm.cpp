@@ -1,36 +1,156 @@
 #include "kernels/cpu/gemm.h"
 
-#include <Eigen/Core>
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+#include <type_traits>
 
 #include "engine/parallel.h"
+#include "kernels/cpu/gemm_micro.h"
+#include "kernels/cpu/isa.h"
 
 namespace ptl::cpu {
 
 namespace {
+
+// Blocking in the manner of BLIS (Van Zee and van de Geijn 2015): a KC x NC panel of B and an
+// MC x KC panel of A are packed into micro-kernel order, and the micro-kernel sweeps the tiles.
+// The sizes are constants, never read from the cache sizes, though nothing would change if
+// they were: each element of C is one fused multiply-add chain in k order (gemm_micro.h), and
+// a panel after the first continues the chain from the stored C, so the bits depend on the
+// shape alone. KC x NC x sizeof(T) (4 MiB) sits in L3, MC x KC in L2, KC x NR in L1.
+constexpr int64_t kKC = 256, kMC = 144;
 template <class T>
-using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+constexpr int64_t kNC = 4096 * sizeof(float) / sizeof(T);
+
+// A 64-byte-aligned per-thread scratch buffer for a packed panel, grown on demand.
 template <class T>
-using Map = Eigen::Map<RowMat<T>, 0, Eigen::OuterStride<>>;
+T* panel(int which, int64_t n) {
+  struct Buffer {
+    std::unique_ptr<T, decltype(&std::free)> data{nullptr, &std::free};
+    int64_t size = 0;
+  };
+  thread_local Buffer buffers[2];
+  Buffer& b = buffers[which];
+  if (b.size < n) {
+    const size_t bytes = (static_cast<size_t>(n) * sizeof(T) + 63) / 64 * 64;
+    b.data.reset(static_cast<T*>(std::aligned_alloc(64, bytes)));
+    if (!b.data) throw std::bad_alloc();
+    b.size = n;
+  }
+  return b.data.get();
+}
+
+// op(A) rows [0, mc) x columns [0, kc), element (i, k) at A[i*rs + k*cs], into slivers of MR
+// rows: dst[s*MR*kc + k*MR + i] = alpha * op(A)(s*MR + i, k), rows past mc zero.
+template <int MR, class T>
+void pack_a(const T* A, int64_t rs, int64_t cs, int64_t mc, int64_t kc, T alpha, T* dst) {
+  for (int64_t i0 = 0; i0 < mc; i0 += MR, dst += MR * kc) {
+    const int64_t rows = std::min<int64_t>(MR, mc - i0);
+    for (int64_t k = 0; k < kc; ++k) {
+      T* d = dst + k * MR;
+      const T* s = A + i0 * rs + k * cs;
+      for (int64_t i = 0; i < rows; ++i) d[i] = alpha == T(1) ? s[i * rs] : alpha * s[i * rs];
+      for (int64_t i = rows; i < MR; ++i) d[i] = T(0);
+    }
+  }
+}
+
+// op(B) rows [0, kc) x columns [0, nc), element (k, j) at B[k*rs + j*cs], into slivers of NR
+// columns: dst[s*NR*kc + k*NR + j] = op(B)(k, s*NR + j), columns past nc zero.
+template <int NR, class T>
+void pack_b(const T* B, int64_t rs, int64_t cs, int64_t kc, int64_t nc, T* dst) {
+  for (int64_t j0 = 0; j0 < nc; j0 += NR, dst += NR * kc) {
+    const int64_t cols = std::min<int64_t>(NR, nc - j0);
+    if (cs == 1 && cols == NR) {
+      for (int64_t k = 0; k < kc; ++k) std::copy_n(B + k * rs + j0, NR, dst + k * NR);
+      continue;
+    }
+    for (int64_t k = 0; k < kc; ++k) {
+      for (int64_t j = 0; j < cols; ++j) dst[k * NR + j] = B[k * rs + (j0 + j) * cs];
+      for (int64_t j = cols; j < NR; ++j) dst[k * NR + j] = T(0);
+    }
+  }
+}
+
+// C (M, N) = alpha op(A) op(B) + C, or + 0 * C when !accumulate (C not read), with the tiles
+// of one micro-kernel of shape MR x NR.
+template <int MR, int NR, class T>
+void gemm_blocked(MicroKernelFn<T> tile, const T* A, int64_t ars, int64_t acs, const T* B,
+                  int64_t brs, int64_t bcs, T* C, int64_t ldc, int64_t M, int64_t N, int64_t K,
+                  T alpha, bool accumulate) {
+  const int64_t MC = kMC / MR * MR, NC = kNC<T> / NR * NR;
+  T* pa = panel<T>(0, MC * kKC);
+  T* pb = panel<T>(1, NC * kKC);
+  T edge[MR * NR];
+  for (int64_t jc = 0; jc < N; jc += NC) {
+    const int64_t nc = std::min(NC, N - jc);
+    for (int64_t pc = 0; pc < K; pc += kKC) {
+      const int64_t kc = std::min(kKC, K - pc);
+      const bool acc = accumulate || pc > 0;
+      pack_b<NR>(B + pc * brs + jc * bcs, brs, bcs, kc, nc, pb);
+      for (int64_t ic = 0; ic < M; ic += MC) {
+        const int64_t mc = std::min(MC, M - ic);
+        pack_a<MR>(A + ic * ars + pc * acs, ars, acs, mc, kc, alpha, pa);
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+          const int64_t cols = std::min<int64_t>(NR, nc - jr);
+          for (int64_t ir = 0; ir < mc; ir += MR) {
+            const int64_t rows = std::min<int64_t>(MR, mc - ir);
+            T* c = C + (ic + ir) * ldc + jc + jr;
+            const T* a = pa + ir * kc;
+            const T* b = pb + jr * kc;
+            if (rows == MR && cols == NR) {
+              tile(kc, a, b, c, ldc, acc);
+              continue;
+            }
+            // A partial tile runs on a full one in `edge` (the padding rows and columns of the
+            // panels are zeros), then its valid part is copied back.
+            for (int64_t i = 0; i < rows && acc; ++i) std::copy_n(c + i * ldc, cols, edge + i * NR);
+            tile(kc, a, b, edge, NR, acc);
+            for (int64_t i = 0; i < rows; ++i) std::copy_n(edge + i * NR, cols, c + i * ldc);
+          }
+        }
+      }
+    }
+  }
+}
+
 template <class T>
-using CMap = Eigen::Map<const RowMat<T>, 0, Eigen::OuterStride<>>;
+MicroKernelFn<T> kernel_of(const MicroKernels& k) {
+  if constexpr (std::is_same_v<T, float>) return k.f32;
+  else return k.f64;
+}
+
+template <class T>
+void gemm_dispatch(const T* A, int64_t ars, int64_t acs, const T* B, int64_t brs, int64_t bcs,
+                   T* C, int64_t ldc, int64_t M, int64_t N, int64_t K, T alpha, bool accumulate) {
+  constexpr bool f32 = std::is_same_v<T, float>;
+  if (current_isa() == Isa::avx512) {
+    constexpr TileShape s = f32 ? kAvx512F32 : kAvx512F64;
+    gemm_blocked<s.mr, s.nr, T>(kernel_of<T>(avx512_micro_kernels()), A, ars, acs, B, brs, bcs,
+                                C, ldc, M, N, K, alpha, accumulate);
+  } else {
+    constexpr TileShape s = f32 ? kAvx2F32 : kAvx2F64;
+    gemm_blocked<s.mr, s.nr, T>(kernel_of<T>(avx2_micro_kernels()), A, ars, acs, B, brs, bcs, C,
+                                ldc, M, N, K, alpha, accumulate);
+  }
+}
+
 }  // namespace
 
 template <class T>
 void gemm_serial(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
                  int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
   if (M == 0 || N == 0) return;
-  Map<T> c(C, M, N, Eigen::OuterStride<>(ldc));
-  if (beta == T(0))
-    c.setZero();
-  else if (beta != T(1))
-    c *= beta;
+  // beta 0: C is not read (it may hold NaN); beta 1: the chains continue from C; otherwise C is
+  // scaled first and the chains continue from beta * C.
+  if (K == 0 || (beta != T(0) && beta != T(1)))
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == T(0) ? T(0) : beta * C[i * ldc + j];
   if (K == 0) return;
-  CMap<T> a(A, ta ? K : M, ta ? M : K, Eigen::OuterStride<>(lda));
-  CMap<T> b(B, tb ? N : K, tb ? K : N, Eigen::OuterStride<>(ldb));
-  if (!ta && !tb) c.noalias() += alpha * a * b;
-  else if (ta && !tb) c.noalias() += alpha * a.transpose() * b;
-  else if (!ta && tb) c.noalias() += alpha * a * b.transpose();
-  else c.noalias() += alpha * a.transpose() * b.transpose();
+  // op(A)(i, k) = A[i*ars + k*acs], op(B)(k, j) = B[k*brs + j*bcs]
+  gemm_dispatch<T>(A, ta ? 1 : lda, ta ? lda : 1, B, tb ? 1 : ldb, tb ? ldb : 1, C, ldc, M, N, K,
+                   alpha, beta != T(0));
 }
 
 template <class T>

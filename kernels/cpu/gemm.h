@@ -1,6 +1,8 @@
-// Row-major GEMM on the CPU through Eigen (declaration: kernels/contract/gemm.inc). Rows of C
-// are split into fixed blocks (a function of the shape only) computed in parallel, so results
-// do not depend on the thread count.
+// Row-major GEMM on the CPU (declaration: kernels/contract/gemm.inc): packed panels and a
+// micro-kernel for the instruction set in use (kernels/cpu/gemm_micro.h, isa.h). Each element of
+// C is one fused multiply-add chain in k order, so the bits depend on the shape alone: not on
+// the instruction set, the blocking or the thread count (rows of C are split into fixed blocks
+// computed in parallel).
 #pragma once
 #include <cstdint>
 

@@ -8,6 +8,7 @@
 #include "engine/device_timer.h"
 #include "engine/ops.h"
 #include "engine/parallel.h"
+#include "kernels/cpu/isa.h"
 #include "layers/bconv_cell.h"
 #include "models/registry.h"
 #include "train/cli/args.h"
@@ -122,9 +123,9 @@ int run(const std::vector<std::string>& argv) {
       cell_step(cell, x);
       x.zero_grad();
     });
-    std::printf("bconv cell %lld -> %lld stride %lld, forward+backward, batch %lld, input %s, %s, threads %d, %d warm-up + %d timed\n",
+    std::printf("bconv cell %lld -> %lld stride %lld, forward+backward, batch %lld, input %s, %s, threads %d, CPU path %s, %d warm-up + %d timed\n",
                 (long long)in[0], (long long)out, (long long)stride, (long long)batch, shape_str(in).c_str(),
-                device.str().c_str(), num_threads(), warmup, repeat);
+                device.str().c_str(), num_threads(), cpu::isa_description().c_str(), warmup, repeat);
     std::printf("median_ms: %.2f  min_ms: %.2f  max_ms: %.2f\n", t.median, t.min, t.max);
     print_device_memory(device);
     return 0;
@@ -160,9 +161,9 @@ int run(const std::vector<std::string>& argv) {
       model->forward(x);
     }
   });
-  std::printf("model %s, %s, batch %lld, input %s, %s, threads %d, %d warm-up + %d timed steps\n", name.c_str(),
-              train ? "train step" : "inference", (long long)batch, shape_str(in).c_str(), device.str().c_str(),
-              num_threads(), warmup, repeat);
+  std::printf("model %s, %s, batch %lld, input %s, %s, threads %d, CPU path %s, %d warm-up + %d timed steps\n",
+              name.c_str(), train ? "train step" : "inference", (long long)batch, shape_str(in).c_str(),
+              device.str().c_str(), num_threads(), cpu::isa_description().c_str(), warmup, repeat);
   std::printf("median_ms: %.1f  min_ms: %.1f  max_ms: %.1f  (%.2f images/s)\n", t.median, t.min, t.max,
               1000.0 * batch / t.median);
   print_device_memory(device);

@@ -5,6 +5,7 @@
 
 #include "engine/device.h"
 #include "engine/error.h"
+#include "kernels/cpu/isa.h"
 #include "engine/parallel.h"
 #include "train/cli/command.h"
 
@@ -49,9 +50,11 @@ int main(int argc, char** argv) {
       return args.empty() ? 2 : 0;
     }
     if (args[0] == "--version") {
-      std::printf("ptl %s (%s)\n", PTL_VERSION, ptl::cuda_compiled() ? "CUDA" : "CPU only");
+      std::printf("ptl %s (%s)\nCPU path: %s\n", PTL_VERSION, ptl::cuda_compiled() ? "CUDA" : "CPU only",
+                  ptl::cpu::isa_description().c_str());
       return 0;
     }
+    ptl::cpu::current_isa();  // a bad PTL_CPU_ISA stops every command here, before any work
     auto& reg = ptl::cli::registry();
     auto it = reg.find(args[0]);
     if (it == reg.end()) {

@@ -1,0 +1,10 @@
+// The GEMM micro-kernels for AVX-512F: 16 floats or 8 doubles a register (gemm_isa.inc). This
+// file alone is compiled with -mavx512f (CMakeLists.txt); nothing in it is visible outside but
+// avx512_micro_kernels(), which the GEMM driver calls only on a CPU with AVX-512.
+#define PTL_MM(op) _mm512_##op
+#define PTL_REG_F __m512
+#define PTL_REG_D __m512d
+#define PTL_SHAPE_F kAvx512F32
+#define PTL_SHAPE_D kAvx512F64
+#define PTL_ENTRY avx512_micro_kernels
+#include "kernels/cpu/gemm_isa.inc"
