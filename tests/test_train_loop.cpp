@@ -8,7 +8,6 @@
 #include <fstream>
 
 #include "data/image_encode.h"
-#include "data/synth_reid.h"
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/rng.h"
@@ -18,6 +17,7 @@
 #include "train/checkpoint.h"
 #include "train/trainer.h"
 #include "tests/data_test_util.h"
+#include "tests/tiny_run.h"
 #include "tests/test_util.h"
 
 using namespace ptl;
@@ -25,34 +25,7 @@ using Catch::Contains;
 namespace fs = std::filesystem;
 
 namespace {
-// One tiny dataset for the whole file, generated on first use.
-const std::string& dataset_root() {
-  static test::TempDir dir;
-  static const std::string root = [] {
-    data::SynthOptions so;
-    so.out = dir.path() + "/synth";
-    so.ids = 12;
-    so.seed = 3;
-    so.height = 32;
-    so.width = 16;
-    data::write_synth_reid(so);
-    return so.out;
-  }();
-  return root;
-}
-
-Config tiny(const std::string& out, int64_t epochs) {
-  Config c;
-  for (const char* kv : {"model.name=ptl_resnet20", "data.format=market1501", "data.height=32", "data.width=16",
-                         "data.p=3", "data.k=2", "data.workers=2", "data.batch_size=32", "optim.lr=1e-3",
-                         "loss.kind=ce_triplet", "loss.margin=0.3", "train.max_iters_per_epoch=3", "train.eval_every=0",
-                         "train.log_every=100", "train.keep_last=10", "schedule.milestones=[3]", "eval.flip=false"})
-    c.apply_override(kv);
-  c.set("data.root", dataset_root());
-  c.set("train.out", out);
-  c.set("train.epochs", std::to_string(epochs));
-  return c;
-}
+Config tiny(const std::string& out, int64_t epochs) { return test::tiny_run_config(out, epochs); }
 
 std::string file_text(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -92,7 +65,7 @@ TEST_CASE("SIGINT mid-epoch writes a checkpoint; resuming from it is exact", "[t
   a.run();
 
   Trainer b(tiny(dir.path() + "/stopped", 2));
-  b.set_step_hook([](int64_t step) {
+  b.set_step_hook([](int64_t step, double) {
     if (step == 4) std::raise(SIGINT);  // epoch 2, iteration 1 of 3: BConv-Cell states in flight
   });
   TrainSummary sb = b.run();
@@ -119,7 +92,7 @@ TEST_CASE("SIGINT mid-epoch writes a checkpoint; resuming from it is exact", "[t
 TEST_CASE("a NaN loss stops training naming the step, the loss terms and the last checkpoint", "[train]") {
   test::TempDir dir;
   Trainer t(tiny(dir.path() + "/nan", 3));
-  t.set_step_hook([&t](int64_t step) {
+  t.set_step_hook([&t](int64_t step, double) {
     if (step != 4) return;
     NoGradGuard ng;
     Tensor w = t.model().named_parameters().front().second.detach();
@@ -133,7 +106,7 @@ TEST_CASE("a failed checkpoint write stops with the reason and keeps the previou
   test::TempDir dir;
   Trainer t(tiny(dir.path() + "/full", 2));
   std::unique_ptr<test::FileSizeLimit> full_disk;
-  t.set_step_hook([&](int64_t step) {
+  t.set_step_hook([&](int64_t step, double) {
     if (step == 4) full_disk = std::make_unique<test::FileSizeLimit>(4096);  // the disk fills up in epoch 2
   });
   CHECK_THROWS_WITH(t.run(), Contains("write failed") && Contains("untouched"));
@@ -238,7 +211,7 @@ TEST_CASE("every file a run writes can be evaluated, extracted from and drawn", 
 namespace {
 // A copy of the tiny dataset with one training and one gallery JPEG cut short.
 std::string damaged_copy(const std::string& to) {
-  fs::copy(dataset_root(), to, fs::copy_options::recursive);
+  fs::copy(test::tiny_reid_root(), to, fs::copy_options::recursive);
   for (const char* split : {"bounding_box_train", "bounding_box_test"}) {
     std::vector<fs::path> files;
     for (const auto& e : fs::directory_iterator(to + "/" + split)) files.push_back(e.path());

@@ -17,6 +17,7 @@
 #include "engine/ops.h"
 #include "engine/parallel.h"
 #include "engine/rng.h"
+#include "kernels/cpu/isa.h"
 #include "layers/bconv_cell.h"
 #include "models/registry.h"
 #include "models/release_keys.h"
@@ -269,6 +270,8 @@ TrainSummary Trainer::run() {
   log.line(data_.description);
   log.line(str("model ", cfg_.str("model.name"), ": ", model_->parameter_count(), " parameters, ", data_.num_classes,
                " classes, ", cells(*model_).empty() ? "no side branch" : "side branch " + cfg_.str("model.ptl")));
+  log.line(str("device ", cfg_.str("device"), ", CPU path ", cpu::isa_description(), ", ", num_threads(),
+               " threads"));
   SignalScope signals;
   ScheduleSpec sched;
   sched.kind = cfg_.str("schedule.kind");
@@ -346,7 +349,7 @@ TrainSummary Trainer::run() {
       StepResult r = train_step(batch.images, batch.labels);
       ++it;
       ++step_;
-      if (step_hook_) step_hook_(step_);
+      if (step_hook_) step_hook_(step_, r.loss);
       loss_sum += r.loss;
       acc_sum += r.accuracy;
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - te).count();

@@ -56,8 +56,9 @@ class Trainer {
   // Set by SIGINT/SIGTERM (handlers installed during run()); the trainer checkpoints and stops
   // after the current iteration.
   static void request_stop();
-  // Called after every optimizer step with the global step count (tests inject faults here).
-  void set_step_hook(std::function<void(int64_t step)> hook) { step_hook_ = std::move(hook); }
+  // Called after every optimizer step with the global step count and the step's loss (tests
+  // inject faults here and record trajectories).
+  void set_step_hook(std::function<void(int64_t step, double loss)> hook) { step_hook_ = std::move(hook); }
 
  private:
   void build_optimizer();
@@ -86,7 +87,7 @@ class Trainer {
   TensorMap resume_states_;  // BConv-Cell states of a mid-epoch checkpoint
   double resume_loss_sum_ = 0, resume_acc_sum_ = 0;  // and its epoch's sums so far
   std::vector<std::string> notes_;
-  std::function<void(int64_t)> step_hook_;
+  std::function<void(int64_t, double)> step_hook_;
 };
 
 }  // namespace ptl
