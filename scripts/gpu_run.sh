@@ -8,10 +8,15 @@
 #          exact-size device allocations (PTL_NO_CUDA_MEMORY_CACHING=1);
 #   bench: bench_cuda beside the machine's PyTorch (conv layers, BConv-Cell gates, copy
 #          bandwidth), then training steps of ptl and PyTorch, float32 and TF32, deterministic
-#          cuDNN algorithms and cuDNN's first choice.
+#          cuDNN algorithms and cuDNN's first choice;
+#   cpu:   the machine's CPU, which may have AVX-512 where the build machine has not
+#          (kernels/cpu/isa.h): the GEMM and golden-bits tests on every path, the unit and
+#          parity groups on the AVX-512 path, bench_peak per path, and ptl's CPU steps on each
+#          path beside the machine's PyTorch, pinned to 2 cores with 2 threads.
 #
 # Usage: OUT=DIR [BUDGET_S=420] [TESTS='<Catch2 filter>'] [STEPS='<train steps>'] \
-#          bash scripts/gpu_run.sh [all|tests|bench]          (default all: tests, then bench)
+#          bash scripts/gpu_run.sh [all|tests|bench|cpu]      (default all: tests, then bench)
+# PYTHON (default python3) runs the PyTorch side of the cpu phase.
 # TESTS replaces the test filter "[cuda]" (names with commas need them escaped: \,).
 # STEPS lists "MODEL CxHxW PRECISION ALGOS" separated by ';' (default: below); PRECISION fp32 or
 # tf32, ALGOS det (deterministic cuDNN algorithms on both sides) or fast (cuDNN's first choice).
@@ -172,11 +177,52 @@ PY
   done
 }
 
+run_cpu() {
+  step lscpu 20 lscpu
+  summary "cpu: $(grep -m1 'Model name' "$logs/lscpu.log" | sed 's/ *Model name: *//'), $(nproc) cores;" \
+    "AVX-512 flags: $(grep -o 'avx512[a-z0-9_]*' /proc/cpuinfo | sort -u | paste -sd' ')"
+  summary "ptl --version: $("${ptl_env[@]}" "$b/ptl" --version | tail -1)"
+  step golden 120 "${ptl_env[@]}" PTL_NUM_THREADS=2 "$b/ptl_tests" "[gemm],[determinism]" --warn NoTests
+  summary "  $(grep -E '^(test cases|All tests passed)' "$logs/golden.log" | tail -1)"
+  grep -E 'FAILED|with expansion|fingerprint|warning' -A2 "$logs/golden.log" | head -20 | sed 's/^/  | /' \
+    | tee -a "$logs/summary.txt"
+  local isa=avx512
+  "${ptl_env[@]}" "$b/ptl" --version | grep -q 'CPU supports: avx2 avx512' || isa=avx2
+  step "unit_$isa" 150 "${ptl_env[@]}" PTL_CPU_ISA=$isa PTL_NUM_THREADS=2 "$b/ptl_tests" "~[parity]~[cuda]~[fuzz]~[recipe]" \
+    --warn NoTests
+  summary "  $(grep -E '^(test cases|All tests passed)' "$logs/unit_$isa.log" | tail -1)"
+  step "parity_$isa" 60 "${ptl_env[@]}" PTL_CPU_ISA=$isa PTL_NUM_THREADS=2 PTL_PARITY_DIR="$b/parity" "$b/ptl_tests" \
+    "[parity]~[models]" --warn NoTests
+  summary "  $(grep -E '^(test cases|All tests passed)' "$logs/parity_$isa.log" | tail -1)"
+  step peak 40 "${ptl_env[@]}" "$b/bench_peak" --benchmark_filter='threads:(1|2)$' --benchmark_min_time=0.3
+  grep -E 'GFLOP' "$logs/peak.log" | awk '{print "  " $1, $NF}' | tee -a "$logs/summary.txt"
+  local w
+  for w in "train resnet50 16 3x128x64" "train resnet50 16 3x256x128" "infer resnet50 16 3x256x128" \
+           "cell 128:1 16 512x24x8" "cell 256:2 16 128x96x32"; do
+    local kind what batch input
+    read -r kind what batch input <<<"$w"
+    local flags=(--batch "$batch" --input "$input" --threads 2 --warmup 1 --repeat 3)
+    case "$kind" in
+      train) flags+=(--model "$what" --train-step) ;;
+      infer) flags+=(--model "$what" --inference) ;;
+      cell) flags+=(--cell "$what" --train-step) ;;
+    esac
+    local tag="${kind}_${what/:/-}_${input}" p
+    for p in avx2 $([ "$isa" = avx512 ] && echo avx512); do
+      step "cpu_${tag}_$p" 60 "${ptl_env[@]}" PTL_CPU_ISA=$p taskset -c 0,1 "$b/ptl" bench "${flags[@]}"
+      summary "  ptl $p $w: $(grep median_ms "$logs/cpu_${tag}_$p.log" || tail -1 "$logs/cpu_${tag}_$p.log")"
+    done
+    step "cpu_${tag}_torch" 60 taskset -c 0,1 "${PYTHON:-python3}" scripts/bench_cpu_torch.py $w --threads 2 --warmup 1 --repeat 3
+    summary "  torch $w: $(tail -1 "$logs/cpu_${tag}_torch.log")"
+  done
+}
+
 summary "gpu_run.sh $phase, binaries built at $(cat "$b/COMMIT" 2>/dev/null || echo '?'), budget ${budget} s"
 case "$phase" in
   tests) run_tests ;;
   bench) run_bench ;;
   all) run_tests; run_bench ;;
-  *) echo "usage: gpu_run.sh [all|tests|bench]" >&2; exit 2 ;;
+  cpu) run_cpu ;;
+  *) echo "usage: gpu_run.sh [all|tests|bench|cpu]" >&2; exit 2 ;;
 esac
 summary "total: $((SECONDS - start)) s"
