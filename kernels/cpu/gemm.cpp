@@ -5,6 +5,8 @@
 #include <memory>
 #include <type_traits>
 
+#include <immintrin.h>
+
 #include "engine/parallel.h"
 #include "kernels/cpu/gemm_micro.h"
 #include "kernels/cpu/isa.h"
@@ -15,15 +17,15 @@ namespace {
 
 // Blocking in the manner of BLIS (Van Zee and van de Geijn 2015): a KC x NC panel of B and an
 // MC x KC panel of A are packed into micro-kernel order, and the micro-kernel sweeps the tiles.
-// The sizes are constants, never read from the cache sizes, though nothing would change if
-// they were: each element of C is one fused multiply-add chain in k order (gemm_micro.h), and
-// a panel after the first continues the chain from the stored C, so the bits depend on the
-// shape alone. KC x NC x sizeof(T) (4 MiB) sits in L3, MC x KC in L2, KC x NR in L1.
-constexpr int64_t kKC = 256, kMC = 144;
+// The sizes are constants per micro-kernel (TileShape), never read from the cache sizes, though
+// nothing would change if they were: each element of C is one fused multiply-add chain in k
+// order (gemm_micro.h), and a panel after the first continues the chain from the stored C, so
+// the bits depend on the shape alone. KC x NC sits in L3, MC x KC in L2, KC x NR in L1.
 template <class T>
 constexpr int64_t kNC = 4096 * sizeof(float) / sizeof(T);
 
-// A 64-byte-aligned per-thread scratch buffer for a packed panel, grown on demand.
+// A 64-byte-aligned per-thread scratch buffer for a packed panel, grown on demand, with 8
+// elements of padding past n for transpose_lines' spill.
 template <class T>
 T* panel(int which, int64_t n) {
   struct Buffer {
@@ -33,12 +35,53 @@ T* panel(int which, int64_t n) {
   thread_local Buffer buffers[2];
   Buffer& b = buffers[which];
   if (b.size < n) {
-    const size_t bytes = (static_cast<size_t>(n) * sizeof(T) + 63) / 64 * 64;
+    const size_t bytes = (static_cast<size_t>(n + 8) * sizeof(T) + 63) / 64 * 64;
     b.data.reset(static_cast<T*>(std::aligned_alloc(64, bytes)));
     if (!b.data) throw std::bad_alloc();
     b.size = n;
   }
   return b.data.get();
+}
+
+// Transposing copy: `lines` source lines, line l at s + l*ls and contiguous along k, into
+// dst[k*W + l] for k in [0, kc) (lines <= W), times alpha. Floats go through 8x8 register
+// transposes (AVX2, which every ptl machine has) stored 8 lanes at a time without masks (masked
+// stores are slow on AMD): lanes in [lines, W) get zeros, and when W is not a multiple of 8 the
+// last lanes of step k spill into the first lanes of step k + 1 (or of the next sliver, or the
+// panel's padding), which are written later: groups go from the highest lanes down, steps
+// upwards. The rest of the k range and doubles go element by element. Exact either way: a copy,
+// or one multiply.
+template <class T>
+void transpose_lines(const T* s, int64_t ls, int64_t lines, int64_t kc, int64_t W, T alpha,
+                     T* dst) {
+  int64_t k0 = 0;
+  if constexpr (std::is_same_v<T, float>) {
+    const __m256 scale = _mm256_set1_ps(alpha);
+    for (; k0 + 8 <= kc; k0 += 8)
+      for (int64_t l0 = (lines - 1) / 8 * 8; l0 >= 0; l0 -= 8) {
+        const int64_t n = std::min<int64_t>(8, lines - l0);
+        __m256 r[8];
+        for (int64_t l = 0; l < 8; ++l)
+          r[l] = l < n ? _mm256_loadu_ps(s + (l0 + l) * ls + k0) : _mm256_setzero_ps();
+        // 8x8 transpose: r[l][k] -> r[k][l]
+        const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+        const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+        const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+        const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+        const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+        const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+        const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+        const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+        const __m256 c[8] = {_mm256_permute2f128_ps(u0, u4, 0x20), _mm256_permute2f128_ps(u1, u5, 0x20),
+                             _mm256_permute2f128_ps(u2, u6, 0x20), _mm256_permute2f128_ps(u3, u7, 0x20),
+                             _mm256_permute2f128_ps(u0, u4, 0x31), _mm256_permute2f128_ps(u1, u5, 0x31),
+                             _mm256_permute2f128_ps(u2, u6, 0x31), _mm256_permute2f128_ps(u3, u7, 0x31)};
+        for (int64_t k = 0; k < 8; ++k)
+          _mm256_storeu_ps(dst + (k0 + k) * W + l0, alpha == 1.0f ? c[k] : _mm256_mul_ps(c[k], scale));
+      }
+  }
+  for (int64_t l = 0; l < lines; ++l)
+    for (int64_t k = k0; k < kc; ++k) dst[k * W + l] = alpha * s[l * ls + k];
 }
 
 // op(A) rows [0, mc) x columns [0, kc), element (i, k) at A[i*rs + k*cs], into slivers of MR
@@ -47,12 +90,14 @@ template <int MR, class T>
 void pack_a(const T* A, int64_t rs, int64_t cs, int64_t mc, int64_t kc, T alpha, T* dst) {
   for (int64_t i0 = 0; i0 < mc; i0 += MR, dst += MR * kc) {
     const int64_t rows = std::min<int64_t>(MR, mc - i0);
-    for (int64_t k = 0; k < kc; ++k) {
-      T* d = dst + k * MR;
-      const T* s = A + i0 * rs + k * cs;
-      for (int64_t i = 0; i < rows; ++i) d[i] = alpha == T(1) ? s[i * rs] : alpha * s[i * rs];
-      for (int64_t i = rows; i < MR; ++i) d[i] = T(0);
+    const T* s = A + i0 * rs;
+    if (rs == 1) {  // op(A) stored by columns: MR contiguous values a step
+      for (int64_t k = 0; k < kc; ++k)
+        for (int64_t i = 0; i < MR; ++i) dst[k * MR + i] = i < rows ? alpha * s[k * cs + i] : T(0);
+      continue;
     }
+    transpose_lines(s, rs, rows, kc, MR, alpha, dst);  // rows stored contiguously along k
+    for (int64_t k = 0; k < kc; ++k) std::fill(dst + k * MR + rows, dst + (k + 1) * MR, T(0));
   }
 }
 
@@ -62,35 +107,43 @@ template <int NR, class T>
 void pack_b(const T* B, int64_t rs, int64_t cs, int64_t kc, int64_t nc, T* dst) {
   for (int64_t j0 = 0; j0 < nc; j0 += NR, dst += NR * kc) {
     const int64_t cols = std::min<int64_t>(NR, nc - j0);
-    if (cs == 1 && cols == NR) {
-      for (int64_t k = 0; k < kc; ++k) std::copy_n(B + k * rs + j0, NR, dst + k * NR);
+    const T* s = B + j0 * cs;
+    if (cs == 1 && cols == NR) {  // op(B) stored by rows: NR contiguous values a step
+      for (int64_t k = 0; k < kc; ++k)
+        for (int j = 0; j < NR; ++j) dst[k * NR + j] = s[k * rs + j];  // vector moves, no call
       continue;
     }
-    for (int64_t k = 0; k < kc; ++k) {
-      for (int64_t j = 0; j < cols; ++j) dst[k * NR + j] = B[k * rs + (j0 + j) * cs];
-      for (int64_t j = cols; j < NR; ++j) dst[k * NR + j] = T(0);
+    if (cs == 1) {
+      for (int64_t k = 0; k < kc; ++k) {
+        std::copy_n(s + k * rs, cols, dst + k * NR);
+        std::fill(dst + k * NR + cols, dst + (k + 1) * NR, T(0));
+      }
+      continue;
     }
+    transpose_lines(s, cs, cols, kc, NR, T(1), dst);  // columns stored contiguously along k
+    for (int64_t k = 0; k < kc; ++k) std::fill(dst + k * NR + cols, dst + (k + 1) * NR, T(0));
   }
 }
 
 // C (M, N) = alpha op(A) op(B) + C, or + 0 * C when !accumulate (C not read), with the tiles
 // of one micro-kernel of shape MR x NR.
-template <int MR, int NR, class T>
+template <int MR, int NR, int KC, int MC, class T>
 void gemm_blocked(MicroKernelFn<T> tile, const T* A, int64_t ars, int64_t acs, const T* B,
                   int64_t brs, int64_t bcs, T* C, int64_t ldc, int64_t M, int64_t N, int64_t K,
                   T alpha, bool accumulate) {
-  const int64_t MC = kMC / MR * MR, NC = kNC<T> / NR * NR;
-  T* pa = panel<T>(0, MC * kKC);
-  T* pb = panel<T>(1, NC * kKC);
+  const int64_t NC = kNC<T> / NR * NR;
+  static_assert(MC % MR == 0, "MC must be a multiple of MR");
+  T* pa = panel<T>(0, MC * KC);
+  T* pb = panel<T>(1, NC * KC);
   T edge[MR * NR];
   for (int64_t jc = 0; jc < N; jc += NC) {
     const int64_t nc = std::min(NC, N - jc);
-    for (int64_t pc = 0; pc < K; pc += kKC) {
-      const int64_t kc = std::min(kKC, K - pc);
+    for (int64_t pc = 0; pc < K; pc += KC) {
+      const int64_t kc = std::min<int64_t>(KC, K - pc);
       const bool acc = accumulate || pc > 0;
       pack_b<NR>(B + pc * brs + jc * bcs, brs, bcs, kc, nc, pb);
       for (int64_t ic = 0; ic < M; ic += MC) {
-        const int64_t mc = std::min(MC, M - ic);
+        const int64_t mc = std::min<int64_t>(MC, M - ic);
         pack_a<MR>(A + ic * ars + pc * acs, ars, acs, mc, kc, alpha, pa);
         for (int64_t jr = 0; jr < nc; jr += NR) {
           const int64_t cols = std::min<int64_t>(NR, nc - jr);
@@ -127,11 +180,11 @@ void gemm_dispatch(const T* A, int64_t ars, int64_t acs, const T* B, int64_t brs
   constexpr bool f32 = std::is_same_v<T, float>;
   if (current_isa() == Isa::avx512) {
     constexpr TileShape s = f32 ? kAvx512F32 : kAvx512F64;
-    gemm_blocked<s.mr, s.nr, T>(kernel_of<T>(avx512_micro_kernels()), A, ars, acs, B, brs, bcs,
+    gemm_blocked<s.mr, s.nr, s.kc, s.mc, T>(kernel_of<T>(avx512_micro_kernels()), A, ars, acs, B, brs, bcs,
                                 C, ldc, M, N, K, alpha, accumulate);
   } else {
     constexpr TileShape s = f32 ? kAvx2F32 : kAvx2F64;
-    gemm_blocked<s.mr, s.nr, T>(kernel_of<T>(avx2_micro_kernels()), A, ars, acs, B, brs, bcs, C,
+    gemm_blocked<s.mr, s.nr, s.kc, s.mc, T>(kernel_of<T>(avx2_micro_kernels()), A, ars, acs, B, brs, bcs, C,
                                 ldc, M, N, K, alpha, accumulate);
   }
 }

@@ -21,11 +21,15 @@ struct MicroKernels {
 };
 
 // Tile shapes (MR rows, NR columns): NR is two vectors, MR as many rows as the registers hold
-// (MR x 2 accumulators, 2 vectors of B and a broadcast: 15 of 16 ymm, 27 of 32 zmm).
+// (MR x 2 accumulators, 2 vectors of B and a broadcast: 15 of 16 ymm, 27 of 32 zmm). And the
+// blocking of kernels/cpu/gemm.cpp: KC steps of k per packed panel, MC rows of A per panel.
+// The blocking changes the speed only, never the bits; the AVX-512 float figures are the best
+// of five (KC, MC) pairs timed on an Intel Xeon with AVX-512 (docs/performance.md).
 struct TileShape {
-  int mr, nr;
+  int mr, nr, kc, mc;
 };
-constexpr TileShape kAvx2F32{6, 16}, kAvx2F64{6, 8}, kAvx512F32{12, 32}, kAvx512F64{12, 16};
+constexpr TileShape kAvx2F32{6, 16, 256, 144}, kAvx2F64{6, 8, 256, 144};
+constexpr TileShape kAvx512F32{12, 32, 384, 96}, kAvx512F64{12, 16, 256, 144};
 
 // Compiled for AVX2+FMA and for AVX-512F; call the second only where the CPU has AVX-512
 // (cpu::current_isa()).
