@@ -9,4 +9,8 @@ namespace ptl {
 
 void write_file_atomic(const std::string& path, const std::string& bytes);
 
+// Deletes the temporaries that killed writers left in `dir` (NAME.tmp.PID whose process no
+// longer exists; a live writer's file is kept) and returns how many. A missing folder: 0.
+int remove_stale_temporaries(const std::string& dir);
+
 }  // namespace ptl

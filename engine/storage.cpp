@@ -2,7 +2,10 @@
 
 #include <malloc.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdio>
+#include <fstream>
 #include <cstdlib>
 #include <cstring>
 
@@ -31,7 +34,41 @@ bool keep_freed_cpu_memory() {
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   return true;
 }
+
+std::atomic<size_t> g_cpu_in_use{0}, g_cpu_budget{0};
+
+std::string mib(size_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / 1048576.0);
+  return buf;
+}
+
+// The first number on the line of `file` that starts with `key` (0 if none); "max" reads as 0.
+size_t read_number(const char* file, const std::string& key) {
+  std::ifstream f(file);
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind(key, 0) == 0) {
+      const size_t at = line.find_first_of("0123456789", key.size());
+      return at == std::string::npos ? 0 : std::stoull(line.substr(at));
+    }
+  return 0;
+}
 }  // namespace
+
+size_t cpu_bytes_in_use() { return g_cpu_in_use.load(); }
+void set_cpu_memory_budget(size_t bytes) { g_cpu_budget = bytes; }
+size_t cpu_memory_budget() { return g_cpu_budget.load(); }
+
+size_t available_memory_bytes() {
+  size_t avail = read_number("/proc/meminfo", "MemAvailable:") * 1024;
+  const size_t max = read_number("/sys/fs/cgroup/memory.max", ""), cur = read_number("/sys/fs/cgroup/memory.current", "");
+  if (max > 0) {
+    const size_t room = max > cur ? max - cur : 0;
+    avail = avail == 0 ? room : std::min(avail, room);
+  }
+  return avail;
+}
 
 Storage::Storage(size_t nbytes, Device device, bool pinned) : nbytes_(nbytes), device_(device) {
 #if PTL_WITH_CUDA
@@ -46,8 +83,18 @@ Storage::Storage(size_t nbytes, Device device, bool pinned) : nbytes_(nbytes), d
     // aligned_alloc needs a size that is a multiple of the alignment; 0 bytes still gets a block.
     size_t rounded = (nbytes + kCpuAlignment - 1) / kCpuAlignment * kCpuAlignment;
     if (rounded == 0) rounded = kCpuAlignment;
+    const size_t held = g_cpu_in_use.fetch_add(rounded) + rounded, budget = g_cpu_budget.load();
+    if (budget > 0 && held > budget) {
+      g_cpu_in_use -= rounded;
+      throw OutOfMemoryError(str("out of CPU memory: a tensor of ", mib(nbytes), " would bring ptl's tensors to ",
+                                 mib(held), ", past the ", mib(budget), " this run may use"));
+    }
     data_ = std::aligned_alloc(kCpuAlignment, rounded);
-    PTL_CHECK(data_ != nullptr, "out of CPU memory: could not allocate ", nbytes, " bytes");
+    if (!data_) {
+      g_cpu_in_use -= rounded;
+      throw OutOfMemoryError(str("out of CPU memory: could not allocate ", mib(nbytes), " with ", mib(held - rounded),
+                                 " held by ptl's tensors"));
+    }
     return;
   }
 #if PTL_WITH_CUDA
@@ -60,6 +107,7 @@ Storage::Storage(size_t nbytes, Device device, bool pinned) : nbytes_(nbytes), d
 Storage::~Storage() {
   if (device_.is_cpu() && !pinned_) {
     std::free(data_);
+    g_cpu_in_use -= std::max<size_t>(kCpuAlignment, (nbytes_ + kCpuAlignment - 1) / kCpuAlignment * kCpuAlignment);
     return;
   }
 #if PTL_WITH_CUDA

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "engine/device.h"
+#include "engine/error.h"
 
 namespace ptl {
 
@@ -29,6 +30,21 @@ class Storage {
   Device device_;
   bool pinned_ = false;
 };
+
+// CPU tensor memory accounting. Linux grants allocations it cannot back (overcommit) and then
+// kills the process without a word when the pages are touched; so ptl counts the bytes its
+// live CPU storages hold and, with a budget set, refuses an allocation past it with
+// OutOfMemoryError, which says how much was asked, held and allowed.
+class OutOfMemoryError : public Error {
+ public:
+  using Error::Error;
+};
+size_t cpu_bytes_in_use();
+void set_cpu_memory_budget(size_t bytes);  // 0: no budget
+size_t cpu_memory_budget();
+// Memory a process may still take now: MemAvailable from /proc/meminfo, capped by the room left
+// under the cgroup's memory.max (a container's or a Slurm job's limit). 0 when neither is known.
+size_t available_memory_bytes();
 
 // Copies nbytes between two storages' raw pointers on any pair of devices; the copy has
 // finished when it returns. async (pinned host source, CUDA destination): the copy is only

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Crash consistency: kills `ptl train` with SIGKILL at random moments, KILLS times (default 100),
-# half of them while a checkpoint or weights file is being written (PTL_TEST_WRITE_DELAY_MS holds
-# each write open halfway), resuming with `--resume auto` after every kill. Every round that runs
+# half of the lives writing slowly (PTL_TEST_WRITE_DELAY_MS holds each write open halfway) and
+# half of those killed as soon as a write has begun, resuming with `--resume auto` after every kill. Every round that runs
 # to the end must give the uninterrupted run's best.safetensors and metrics.jsonl byte for byte,
 # and a resume must never fail on what a kill left behind.
 #   usage: scripts/crash_test.sh PTL_BINARY [KILLS] [SEED]
@@ -26,13 +26,21 @@ while [ "$kills" -lt "$kills_wanted" ]; do
   rounds=$((rounds + 1))
   out="round$rounds"
   while :; do
-    # A kill within the first 1.5 s of a life; half the lives write slowly.
+    # A kill within the first 1.5 s of a life, or inside a write; half the lives write slowly.
     delay=0
     [ $((RANDOM % 2)) -eq 0 ] && delay=100
     PTL_TEST_WRITE_DELAY_MS=$delay "$ptl" train "${args[@]}" train.out="$out" --resume auto >>"$out.log" 2>&1 &
     pid=$!
-    sleep "0.$(printf '%03d' $((RANDOM % 1000)))"
-    [ $((RANDOM % 2)) -eq 0 ] && sleep 0.5
+    if [ "$delay" -gt 0 ] && [ $((RANDOM % 2)) -eq 0 ]; then
+      # Aim at a write: wait (at most 3 s) for a temporary file to appear, then kill.
+      for _ in $(seq 300); do
+        [ -n "$(find "$out" -name '*.tmp.*' 2>/dev/null | head -1)" ] && break
+        sleep 0.01
+      done
+    else
+      sleep "0.$(printf '%03d' $((RANDOM % 1000)))"
+      [ $((RANDOM % 2)) -eq 0 ] && sleep 0.5
+    fi
     if kill -9 "$pid" 2>/dev/null; then
       wait "$pid" 2>/dev/null || true
       kills=$((kills + 1))
@@ -57,10 +65,13 @@ while [ "$kills" -lt "$kills_wanted" ]; do
       exit 1
     }
   done
+  # A kill inside a write leaves its temporary file (name.tmp.PID) beside the intact previous
+  # one; the next life deletes it and says so.
+  left=$(find "$out" -name '*.tmp.*' | wc -l)
+  [ "$left" -eq 0 ] || { echo "crash test: round $rounds: $left temporary files left after the run" >&2; exit 1; }
   echo "round $rounds: done, identical to the uninterrupted run (kills so far: $kills)"
 done
-# A kill inside a write leaves its temporary file (name.tmp.PID) beside the intact previous one.
-mid_write=$(find . -name '*.tmp.*' | wc -l)
+mid_write=$(cat ./*.log | sed -n 's/^removed \([0-9]*\) unfinished temporary.*/\1/p' | awk '{s += $1} END {print s + 0}')
 echo "crash test: $kills kills in $rounds rounds, $mid_write of them inside a file write;" \
   "every round ended identical to the uninterrupted run"
 [ "$mid_write" -gt 0 ] || { echo "crash test: no kill landed inside a write" >&2; exit 1; }

@@ -12,6 +12,7 @@
 #include "engine/ops.h"
 #include "engine/rng.h"
 #include "engine/safetensors.h"
+#include "engine/storage.h"
 #include "models/registry.h"
 #include "models/summary.h"
 #include "train/checkpoint.h"
@@ -100,6 +101,20 @@ TEST_CASE("a NaN loss stops training naming the step, the loss terms and the las
   });
   CHECK_THROWS_WITH(t.run(), Contains("loss is nan at epoch 2 step 5") && Contains("triplet") &&
                                  Contains("Last good checkpoint: ") && Contains("ckpt_e00001_s000000003"));
+}
+
+TEST_CASE("a step that does not fit in memory_limit_mb stops with what it asked for and what to change", "[train]") {
+  test::TempDir dir;
+  Config c = tiny(dir.path() + "/big", 1);
+  for (const char* kv : {"data.height=256", "data.width=128", "memory_limit_mb=48"}) c.apply_override(kv);
+  Trainer t(c);
+  CHECK_THROWS_WITH(t.run(), Contains("out of CPU memory: a tensor of") && Contains("past the 48.0 MiB this run may use") &&
+                                 Contains("at epoch 1 step 1 with a batch of 6 images of 256x128") &&
+                                 Contains("raise memory_limit_mb"));
+  CHECK(cpu_memory_budget() == 0);  // the budget ends with the run
+  Config fits = tiny(dir.path() + "/small", 1);
+  fits.apply_override("memory_limit_mb=400");
+  CHECK(Trainer(fits).run().steps == 3);
 }
 
 TEST_CASE("a failed checkpoint write stops with the reason and keeps the previous checkpoint", "[train]") {

@@ -28,6 +28,9 @@ const std::vector<ConfigKey>& config_keys() {
   static const std::vector<ConfigKey> keys = {
       {"seed", "0", "seed of every random stream (weights, sampling, augmentation, BConv-Cell states)", "int>=0"},
       {"threads", "0", "CPU threads (0: PTL_NUM_THREADS or all cores)", "int>=0"},
+      {"memory_limit_mb", "0",
+       "CPU memory ptl's tensors may hold, in MiB; past it a run stops with a message instead of being killed "
+       "(0: 95% of what the machine, or its cgroup, has available when the run starts)", "int>=0"},
       {"device", "cpu", "cpu or cuda[:N]", "device"},
       {"tf32", "false", "CUDA: let float GEMMs and convolutions use TF32 tensor cores (faster, ~1e-3 relative error)", "bool"},
       {"model.name", "resnet50", model_help.c_str(), "model"},

@@ -17,6 +17,7 @@
 #include "engine/ops.h"
 #include "engine/parallel.h"
 #include "engine/rng.h"
+#include "engine/storage.h"
 #include "kernels/cpu/isa.h"
 #include "layers/bconv_cell.h"
 #include "models/registry.h"
@@ -264,7 +265,19 @@ TrainSummary Trainer::run() {
   write_file_atomic(out_ + "/config.yaml", cfg_.to_yaml(true));
   // Lines past the checkpoint (all of them on a fresh start) are written again by this run.
   truncate_metrics(out_, step_);
+  const int stale = remove_stale_temporaries(out_);
+  // The memory budget (memory_limit_mb): a step that would not fit stops with a message; the
+  // kernel's OOM killer would end the process without one.
+  struct BudgetScope {
+    explicit BudgetScope(size_t bytes) { set_cpu_memory_budget(bytes); }
+    ~BudgetScope() { set_cpu_memory_budget(0); }
+  } budget([&]() -> size_t {
+    if (cfg_.integer("memory_limit_mb") > 0) return static_cast<size_t>(cfg_.integer("memory_limit_mb")) << 20;
+    const size_t avail = available_memory_bytes();
+    return avail > 0 ? cpu_bytes_in_use() + avail / 20 * 19 : 0;  // 0: unknown, no budget
+  }());
   RunLog log(out_);
+  if (stale > 0) log.line(str("removed ", stale, " unfinished temporary file(s) that a killed run left in ", out_));
   for (const std::string& n : notes_) log.record(n);  // shown by the constructor
   log.line("effective config (saved to " + out_ + "/config.yaml):\n" + cfg_.to_yaml());
   log.line(data_.description);
@@ -346,7 +359,14 @@ TrainSummary Trainer::run() {
     auto te = std::chrono::steady_clock::now();
     while (loader.next(batch)) {
       const double lr = apply_schedule(sched, *opt_, epoch_, step_);
-      StepResult r = train_step(batch.images, batch.labels);
+      StepResult r;
+      try {
+        r = train_step(batch.images, batch.labels);
+      } catch (const OutOfMemoryError& e) {
+        fail(str(e.what(), ", at epoch ", epoch_ + 1, " step ", step_ + 1, " with a batch of ", batch.size(), " images of ",
+                 cfg_.integer("data.height"), "x", cfg_.integer("data.width"),
+                 ": lower the batch (data.p x data.k, or data.batch_size) or the input size, or raise memory_limit_mb"));
+      }
       ++it;
       ++step_;
       if (step_hook_) step_hook_(step_, r.loss);
