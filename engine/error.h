@@ -31,6 +31,13 @@ std::string str(const A&... parts) {
 
 [[noreturn]] inline void fail(const std::string& msg) { throw Error(msg); }
 
+// Errors keep to a few lines and cut long lists to their first entries; `ptl --verbose` (this
+// switch) makes them list everything.
+inline bool& verbose_errors() {
+  static bool on = false;
+  return on;
+}
+
 }  // namespace ptl
 
 // PTL_CHECK(cond, parts...): throws ptl::Error(str(parts...)) when cond is false.

@@ -1,6 +1,7 @@
 #include "layers/module.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
@@ -65,18 +66,19 @@ std::string Module::LoadReport::str() const {
   // The likely cause first (tensors of the wrong shape, one per line), then foreign and missing
   // keys on a line each with their first names and a count, so the cause is never buried under
   // 100 missing keys; and a guess when most of the model is absent.
-  constexpr size_t kShown = 5;
+  const size_t kShown = verbose_errors() ? SIZE_MAX : 5;
   std::string s;
   if (!mismatched.empty()) {
     s += "\n  shape or dtype mismatches (" + std::to_string(mismatched.size()) + "):";
     for (size_t i = 0; i < std::min(mismatched.size(), kShown); ++i) s += "\n    " + mismatched[i];
-    if (mismatched.size() > kShown) s += "\n    ... and " + std::to_string(mismatched.size() - kShown) + " more";
+    if (mismatched.size() > kShown)
+      s += "\n    ... and " + std::to_string(mismatched.size() - kShown) + " more (ptl --verbose lists them all)";
   }
   auto names = [&](const char* title, const std::vector<std::string>& v) {
     if (v.empty()) return;
     s += std::string("\n  ") + title + " (" + std::to_string(v.size()) + "): ";
     for (size_t i = 0; i < std::min(v.size(), kShown); ++i) s += (i ? ", " : "") + v[i];
-    if (v.size() > kShown) s += " and " + std::to_string(v.size() - kShown) + " more";
+    if (v.size() > kShown) s += " and " + std::to_string(v.size() - kShown) + " more (ptl --verbose lists them all)";
   };
   names("unexpected keys", unexpected);
   names("missing keys", missing);

@@ -73,7 +73,12 @@ TEST_CASE("ptl forward matches the in-process model, with gradients", "[models][
   CHECK(std::count(one.out.begin(), one.out.end(), '\n') <= 8);
   const size_t cause = one.out.find("conv1.weight: expected float32(64, 3, 7, 7), found float32(64, 3, 3, 3)");
   CHECK(cause < one.out.find("missing keys (121): "));
-  CHECK_THAT(one.out, Contains(" and 116 more") && Contains("the file holds 1 of the model's 122 tensors"));
+  CHECK_THAT(one.out, Contains(" and 116 more (ptl --verbose lists them all)") &&
+                         Contains("the file holds 1 of the model's 122 tensors"));
+  auto all = test::run_ptl("forward --model resnet18 --weights " + dir.path() + "/one.safetensors --input " + dir.path() +
+                           "/x.safetensors --output " + dir.path() + "/o.safetensors --verbose");
+  CHECK(all.rc == 1);
+  CHECK_THAT(all.out, Contains("fc.weight") && Contains("layer4.1.bn2.running_var") && !Contains(" more"));
 }
 
 TEST_CASE("ptl bench times a train step and refuses CUDA clearly without it", "[models][cli]") {

@@ -1,4 +1,5 @@
 // `ptl`: one binary, one subcommand per train/cli/*.cpp. Errors become one line and exit 1.
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -20,7 +21,8 @@ namespace {
 void print_help() {
   std::printf(
       "ptl %s - progressive transfer learning engine (C++17%s)\n\n"
-      "usage: ptl [--threads N] <command> [options]   (ptl <command> --help for details)\n\n"
+      "usage: ptl [--threads N] [--verbose] <command> [options]   (ptl <command> --help for details)\n"
+      "  --verbose: errors list everything (all missing and unexpected weight names), not the first 5\n\n"
       "commands:\n",
       PTL_VERSION, ptl::cuda_compiled() ? ", CUDA" : ", CPU only");
   for (const auto& [name, cmd] : ptl::cli::registry())
@@ -32,6 +34,10 @@ void print_help() {
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   try {
+    // --verbose is taken wherever it stands, before or after the command.
+    const size_t before = args.size();
+    args.erase(std::remove(args.begin(), args.end(), "--verbose"), args.end());
+    ptl::verbose_errors() = args.size() != before;
     // Global options come before the command.
     while (!args.empty() && args[0] == "--threads") {
       PTL_CHECK(args.size() >= 2, "--threads needs a value");
