@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <map>
 #include <set>
 #include <sstream>
@@ -90,6 +91,15 @@ ReidDataset load_market_style(const std::string& name, const std::string& root,
   return ds;
 }
 
+// A pid or camid read from JSON as a double: a whole number of at most 2^53 in size, the range
+// in which a double holds integers exactly (a cast of a fraction, NaN or 1e300 to int64 would be
+// wrong or undefined).
+int64_t json_id(const Json& v, const std::string& what, const std::string& key, size_t i, const char* field) {
+  PTL_CHECK(std::isfinite(v.number) && v.number == std::floor(v.number) && std::fabs(v.number) <= 9007199254740992.0,
+            what, ": ", key, "[", i, "] has ", field, " ", exact_number(v.number), ", which is not a whole number");
+  return static_cast<int64_t>(v.number);
+}
+
 // torchreid's converted CUHK03: [{"train": [[path, pid, camid], ...], "query": ..., "gallery": ...}]
 // with paths from the converting machine; the file name is looked up in images_<variant>/.
 std::vector<ReidItem> json_split(const Json& root, const std::string& key, const std::string& what,
@@ -103,10 +113,8 @@ std::vector<ReidItem> json_split(const Json& root, const std::string& key, const
                   e.array[0].kind == Json::Kind::String && e.array[1].kind == Json::Kind::Number &&
                   e.array[2].kind == Json::Kind::Number,
               what, ": ", key, "[", i, "] is not [path, pid, camid]");
-    const auto pid = static_cast<int64_t>(e.array[1].number);
-    if (keep(pid, split, false))
-      items.push_back({join(images, base_name(e.array[0].string)), pid,
-                       static_cast<int64_t>(e.array[2].number)});
+    const int64_t pid = json_id(e.array[1], what, key, i, "pid"), camid = json_id(e.array[2], what, key, i, "camid");
+    if (keep(pid, split, false)) items.push_back({join(images, base_name(e.array[0].string)), pid, camid});
   }
   PTL_CHECK(!items.empty(), what, ": \"", key, "\" is empty (empty split)");
   return items;

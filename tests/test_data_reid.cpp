@@ -122,6 +122,14 @@ TEST_CASE("DukeMTMC-reID and CUHK03 (NP folders and torchreid json)", "[data]") 
   CHECK(cu.train_raw_ids == std::vector<int64_t>{0, 1});  // 0 is an ordinary id here
   CHECK(cu.query[0].pid == 1467);
   CHECK(cu.gallery[0].camid == 1);
+
+  // Ids that a cast to int64 would get wrong: a fraction, and 1e300 (undefined behaviour)
+  for (const char* bad_id : {"1.5", "1e300"}) {
+    put_text(c + "/splits_new_detected.json", std::string(R"([{"train": [["/x/1_002_1_01.png", )") + bad_id +
+                                                  R"(, 0]], "query": [], "gallery": []}])");
+    CHECK_THAT(error_of(ReidFormat::CUHK03Detected, c),
+               Catch::Contains("train[0] has pid") && Catch::Contains("which is not a whole number"));
+  }
 }
 
 TEST_CASE("MSMT17 list files: cameras, val merge, bad lines", "[data]") {
