@@ -14,7 +14,12 @@ limit_mib=60
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPTL_CUDA=ON \
   -DCMAKE_CUDA_ARCHITECTURES=90-real -DPTL_BENCH=ON >/dev/null
 cmake --build "$build" -j"$(nproc)" --target ptl ptl_tests bench_cuda bench_peak
+# The CPU-only ptl for the CPU benchmarks of `gpu_run.sh cpu`: no CUDA libraries resident, so
+# its peak memory is comparable with PyTorch's (the CUDA build maps about 216 MB of them).
+cmake -S . -B build-cpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DPTL_CUDA=OFF -DPTL_BENCH=OFF >/dev/null
+cmake --build build-cpu -j"$(nproc)" --target ptl
 rm -rf gpu-bundle && mkdir -p gpu-bundle/lib
+cp build-cpu/ptl gpu-bundle/ptl-cpu && strip gpu-bundle/ptl-cpu
 cp "$build/ptl" "$build/tests/ptl_tests" "$build/bench/bench_cuda" "$build/bench/bench_peak" gpu-bundle/
 strip gpu-bundle/ptl gpu-bundle/ptl_tests gpu-bundle/bench_cuda gpu-bundle/bench_peak
 # The small PyTorch fixtures (ops, optimizers, losses, the 20-step trajectory; not the models'

@@ -12,7 +12,8 @@
 #   cpu:   the machine's CPU, which may have AVX-512 where the build machine has not
 #          (kernels/cpu/isa.h): the GEMM and golden-bits tests on every path, the unit and
 #          parity groups on the AVX-512 path, bench_peak per path, and ptl's CPU steps on each
-#          path beside the machine's PyTorch, pinned to 2 cores with 2 threads.
+#          path beside the machine's PyTorch, pinned to 2 cores with 2 threads (ROUNDS rounds,
+#          cores CPUS).
 #
 # Usage: OUT=DIR [BUDGET_S=420] [TESTS='<Catch2 filter>'] [STEPS='<train steps>'] \
 #          bash scripts/gpu_run.sh [all|tests|bench|cpu]      (default all: tests, then bench)
@@ -188,32 +189,47 @@ run_cpu() {
     | tee -a "$logs/summary.txt"
   local isa=avx512
   "${ptl_env[@]}" "$b/ptl" --version | grep -q 'CPU supports: avx2 avx512' || isa=avx2
-  step "unit_$isa" 150 "${ptl_env[@]}" PTL_CPU_ISA=$isa PTL_NUM_THREADS=2 "$b/ptl_tests" "~[parity]~[cuda]~[fuzz]~[recipe]" \
-    --warn NoTests
+  step "unit_$isa" 150 "${ptl_env[@]}" PTL_CPU_ISA=$isa PTL_NUM_THREADS=2 PTL_TEST_BINARY="$PWD/$b/ptl" \
+    "$b/ptl_tests" "~[parity]~[cuda]~[fuzz]~[recipe]" --warn NoTests
   summary "  $(grep -E '^(test cases|All tests passed)' "$logs/unit_$isa.log" | tail -1)"
   step "parity_$isa" 60 "${ptl_env[@]}" PTL_CPU_ISA=$isa PTL_NUM_THREADS=2 PTL_PARITY_DIR="$b/parity" "$b/ptl_tests" \
     "[parity]~[models]" --warn NoTests
   summary "  $(grep -E '^(test cases|All tests passed)' "$logs/parity_$isa.log" | tail -1)"
   step peak 40 "${ptl_env[@]}" "$b/bench_peak" --benchmark_filter='threads:(1|2)$' --benchmark_min_time=0.3
   grep -E 'GFLOP' "$logs/peak.log" | awk '{print "  " $1, $NF}' | tee -a "$logs/summary.txt"
-  local w
-  for w in "train resnet50 16 3x128x64" "train resnet50 16 3x256x128" "infer resnet50 16 3x256x128" \
-           "cell 128:1 16 512x24x8" "cell 256:2 16 128x96x32"; do
-    local kind what batch input
-    read -r kind what batch input <<<"$w"
-    local flags=(--batch "$batch" --input "$input" --threads 2 --warmup 1 --repeat 3)
-    case "$kind" in
-      train) flags+=(--model "$what" --train-step) ;;
-      infer) flags+=(--model "$what" --inference) ;;
-      cell) flags+=(--cell "$what" --train-step) ;;
-    esac
-    local tag="${kind}_${what/:/-}_${input}" p
-    for p in avx2 $([ "$isa" = avx512 ] && echo avx512); do
-      step "cpu_${tag}_$p" 60 "${ptl_env[@]}" PTL_CPU_ISA=$p taskset -c 0,1 "$b/ptl" bench "${flags[@]}"
-      summary "  ptl $p $w: $(grep median_ms "$logs/cpu_${tag}_$p.log" || tail -1 "$logs/cpu_${tag}_$p.log")"
+  # Steps of each path and of PyTorch, alternating within each of ROUNDS rounds (default 1),
+  # pinned to the cores CPUS (default 2,3: core 0 takes the machine's interrupts); each process
+  # under a wrapper that prints its peak resident memory. ptl is the bundle's CPU-only build.
+  cat >"$work/rss.py" <<'PY'
+import resource, subprocess, sys
+rc = subprocess.run(sys.argv[1:]).returncode
+print(f"peak_rss_mb: {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f}")
+sys.exit(rc)
+PY
+  local py="${PYTHON:-python3}" cpus="${CPUS:-2,3}" round w cpu_ptl="$b/ptl-cpu"
+  [ -x "$cpu_ptl" ] || cpu_ptl="$b/ptl"  # an older bundle: the CUDA build (more memory resident)
+  for round in $(seq "${ROUNDS:-1}"); do
+    for w in "train resnet50 16 3x128x64" "train resnet50 16 3x256x128" "infer resnet50 16 3x128x64" \
+             "infer resnet50 16 3x256x128" "cell 128:1 16 512x24x8" "cell 256:2 16 128x96x32" \
+             "cell 16:2 16 3x384x128"; do
+      local kind what batch input
+      read -r kind what batch input <<<"$w"
+      local flags=(--batch "$batch" --input "$input" --threads 2 --warmup 1 --repeat 3)
+      case "$kind" in
+        train) flags+=(--model "$what" --train-step) ;;
+        infer) flags+=(--model "$what" --inference) ;;
+        cell) flags+=(--cell "$what" --train-step) ;;
+      esac
+      local tag="${kind}_${what/:/-}_${input}_r$round" p
+      for p in avx2 $([ "$isa" = avx512 ] && echo avx512); do
+        step "cpu_${tag}_$p" 60 "${ptl_env[@]}" PTL_CPU_ISA=$p "$py" "$work/rss.py" taskset -c "$cpus" \
+          "$cpu_ptl" bench "${flags[@]}"
+        summary "  ptl $p $w (round $round): $(grep -h -E 'median_ms|peak_rss' "$logs/cpu_${tag}_$p.log" | paste -sd' ')"
+      done
+      step "cpu_${tag}_torch" 60 "$py" "$work/rss.py" taskset -c "$cpus" "$py" scripts/bench_cpu_torch.py $w \
+        --threads 2 --warmup 1 --repeat 3
+      summary "  torch $w (round $round): $(tail -2 "$logs/cpu_${tag}_torch.log" | paste -sd' ')"
     done
-    step "cpu_${tag}_torch" 60 taskset -c 0,1 "${PYTHON:-python3}" scripts/bench_cpu_torch.py $w --threads 2 --warmup 1 --repeat 3
-    summary "  torch $w: $(tail -1 "$logs/cpu_${tag}_torch.log")"
   done
 }
 

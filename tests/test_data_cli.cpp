@@ -13,7 +13,7 @@
 namespace {
 // Runs the ptl binary; returns the exit code and fills stdout / stderr.
 int ptl_run(const std::string& args, std::string& out, std::string& err, const std::string& tmp) {
-  const std::string cmd = std::string(PTL_BINARY) + " " + args + " >" + tmp + "/out.txt 2>" + tmp + "/err.txt";
+  const std::string cmd = ptl::test::ptl_binary() + " " + args + " >" + tmp + "/out.txt 2>" + tmp + "/err.txt";
   const int rc = std::system(cmd.c_str());
   out = ptl::data::read_file(tmp + "/out.txt");
   err = ptl::data::read_file(tmp + "/err.txt");

@@ -30,21 +30,29 @@ class TempDir {
   std::string path_;
 };
 
-// Runs the ptl binary with `args` (shell syntax) and returns its exit code and its stdout and
-// stderr together.
+// The ptl binary the CLI tests run: the build's, or PTL_TEST_BINARY where the tests run away
+// from their build folder (scripts/gpu_run.sh runs them from a bundle on another machine).
+inline std::string ptl_binary() {
+  const char* moved = std::getenv("PTL_TEST_BINARY");
+  return moved && *moved ? moved : PTL_BINARY;
+}
+
+// Runs the ptl binary with `args` (shell syntax), after environment assignments `env`
+// ("NAME=value ..."; may be empty), and returns its exit code and its stdout and stderr together.
 struct CliRun {
   int rc;
   std::string out;
 };
-inline CliRun run_ptl(const std::string& args) {
-  FILE* p = ::popen((std::string(PTL_BINARY) + " " + args + " 2>&1").c_str(), "r");
-  PTL_CHECK(p != nullptr, "cannot start ", PTL_BINARY);
+inline CliRun run_ptl_env(const std::string& env, const std::string& args) {
+  FILE* p = ::popen((env + " " + ptl_binary() + " " + args + " 2>&1").c_str(), "r");
+  PTL_CHECK(p != nullptr, "cannot start ", ptl_binary());
   std::string out;
   char buf[4096];
   for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
   const int status = ::pclose(p);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
+inline CliRun run_ptl(const std::string& args) { return run_ptl_env("", args); }
 
 // Limits the size of files this process writes (RLIMIT_FSIZE) while in scope: writes past it
 // fail with EFBIG, as on a full disk. SIGXFSZ is ignored meanwhile so the write returns an error.
