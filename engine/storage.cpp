@@ -35,6 +35,12 @@ bool keep_freed_cpu_memory() {
   return true;
 }
 
+// The bytes a CPU block of nbytes takes: aligned_alloc needs a multiple of the alignment, and
+// 0 bytes still gets a block.
+size_t cpu_block_bytes(size_t nbytes) {
+  return std::max(kCpuAlignment, (nbytes + kCpuAlignment - 1) / kCpuAlignment * kCpuAlignment);
+}
+
 std::atomic<size_t> g_cpu_in_use{0}, g_cpu_budget{0};
 
 std::string mib(size_t bytes) {
@@ -80,9 +86,7 @@ Storage::Storage(size_t nbytes, Device device, bool pinned) : nbytes_(nbytes), d
 #endif
   if (device.is_cpu()) {
     [[maybe_unused]] static const bool tuned = keep_freed_cpu_memory();
-    // aligned_alloc needs a size that is a multiple of the alignment; 0 bytes still gets a block.
-    size_t rounded = (nbytes + kCpuAlignment - 1) / kCpuAlignment * kCpuAlignment;
-    if (rounded == 0) rounded = kCpuAlignment;
+    const size_t rounded = cpu_block_bytes(nbytes);
     const size_t held = g_cpu_in_use.fetch_add(rounded) + rounded, budget = g_cpu_budget.load();
     if (budget > 0 && held > budget) {
       g_cpu_in_use -= rounded;
@@ -107,7 +111,7 @@ Storage::Storage(size_t nbytes, Device device, bool pinned) : nbytes_(nbytes), d
 Storage::~Storage() {
   if (device_.is_cpu() && !pinned_) {
     std::free(data_);
-    g_cpu_in_use -= std::max<size_t>(kCpuAlignment, (nbytes_ + kCpuAlignment - 1) / kCpuAlignment * kCpuAlignment);
+    g_cpu_in_use -= cpu_block_bytes(nbytes_);
     return;
   }
 #if PTL_WITH_CUDA

@@ -6,23 +6,16 @@
 
 #include <cmath>
 #include <cstring>
-#include <random>
 #include <vector>
 
 #include "isa_scope.h"
 #include "kernels/cpu/gemm.h"
 #include "thread_scope.h"
+#include "tests/test_util.h"
+
+using ptl::test::random_values;
 
 namespace {
-
-template <class T>
-std::vector<T> random_values(size_t n, unsigned seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<T> u(-1, 1);
-  std::vector<T> v(n);
-  for (T& x : v) x = u(gen);
-  return v;
-}
 
 template <class T>
 void reference(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A,

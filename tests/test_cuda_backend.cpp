@@ -17,20 +17,13 @@
 #include "kernels/cuda/memory.h"
 #include "tests/cuda_device_vec.h"
 #include "tests/cuda_test_util.h"
+#include "tests/test_util.h"
 
 namespace {
 
 using ptl::test::DeviceVec;
+using ptl::test::random_values;
 
-
-template <class T>
-std::vector<T> random_values(size_t n, unsigned seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<double> u(-1, 1);
-  std::vector<T> v(n);
-  for (T& x : v) x = static_cast<T>(u(gen));
-  return v;
-}
 
 // |got - want| <= rtol * max|want| elementwise (sums of terms in [-1, 1]).
 template <class T>

@@ -3,11 +3,13 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
-#include <random>
 #include <vector>
 
 #include "kernels/cpu/gemm.h"
 #include "kernels/cuda/gemm_layout.h"
+#include "tests/test_util.h"
+
+using ptl::test::random_values;
 
 namespace {
 
@@ -25,21 +27,13 @@ void blas_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, 
     }
 }
 
-std::vector<double> random_values(size_t n, unsigned seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<double> u(-1, 1);
-  std::vector<double> v(n);
-  for (double& x : v) x = u(gen);
-  return v;
-}
-
 void check_mapping(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double beta) {
   INFO("ta " << ta << " tb " << tb << " M " << M << " N " << N << " K " << K << " beta " << beta);
   const int64_t pad = 2;
   const int64_t lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
-  const auto A = random_values(static_cast<size_t>(std::max<int64_t>(1, (ta ? K : M) * lda)), 1);
-  const auto B = random_values(static_cast<size_t>(std::max<int64_t>(1, (tb ? N : K) * ldb)), 2);
-  const auto C0 = random_values(static_cast<size_t>(M * ldc), 3);
+  const auto A = random_values<double>(static_cast<size_t>(std::max<int64_t>(1, (ta ? K : M) * lda)), 1);
+  const auto B = random_values<double>(static_cast<size_t>(std::max<int64_t>(1, (tb ? N : K) * ldb)), 2);
+  const auto C0 = random_values<double>(static_cast<size_t>(M * ldc), 3);
   std::vector<double> want = C0, got = C0;
   ptl::cpu::gemm<double>(ta, tb, M, N, K, 1.25, A.data(), lda, B.data(), ldb, beta, want.data(),
                          ldc);

@@ -6,11 +6,24 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "engine/error.h"
 
 namespace ptl::test {
+
+// n values uniform in [-1, 1) from a Mersenne Twister seeded with `seed`, drawn in double and
+// rounded to T (the same values for float and double up to that rounding).
+template <class T>
+std::vector<T> random_values(size_t n, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<double> u(-1, 1);
+  std::vector<T> v(n);
+  for (T& x : v) x = static_cast<T>(u(gen));
+  return v;
+}
 
 // A fresh directory under $TMPDIR (or /tmp), removed with its contents at scope exit.
 class TempDir {
