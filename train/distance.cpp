@@ -58,14 +58,6 @@ std::vector<double> row_norms(const float* x, int64_t n, int64_t D, Metric m) {
   return out;
 }
 
-// The rows [n - n % block, n) of x, zero-padded to `block` rows (empty when n % block == 0).
-std::vector<float> padded_tail(const float* x, int64_t n, int64_t D, int64_t block) {
-  const int64_t rem = n % block;
-  if (rem == 0) return {};
-  std::vector<float> t(block * D, 0.0f);
-  std::memcpy(t.data(), x + (n - rem) * D, sizeof(float) * rem * D);
-  return t;
-}
 }  // namespace
 
 struct FeatureDistance::Device_ {
@@ -87,10 +79,7 @@ FeatureDistance::FeatureDistance(const float* a, int64_t R, const float* b, int6
     dev_ = std::make_unique<Device_>();
     dev_->a = upload(a, R);
     dev_->bt = transpose(upload(b, C), 0, 1).contiguous();
-    return;
   }
-  a_tail_ = padded_tail(a, R, D, kBlockRows);
-  b_tail_ = padded_tail(b, C, D, kBlockCols);
 }
 
 FeatureDistance::~FeatureDistance() = default;
@@ -101,14 +90,13 @@ float FeatureDistance::finish(double dot, int64_t r, int64_t c) const {
   return float(metric_ == Metric::Euclidean ? std::sqrt(d2) : d2);
 }
 
-// out (kBlockRows, kBlockCols) = a-block rb times b-block cb transposed: always the same GEMM
-// shape, so every entry is computed by the same code whatever block it falls in.
+// out (rows, cols), rows kBlockCols apart = a-block rb times b-block cb transposed (the last
+// blocks may be short). Each entry is one chain over D (kernels/cpu/gemm.h), so its bits do not
+// depend on the block it falls in.
 void FeatureDistance::gemm_block(int64_t rb, int64_t cb, float* out) const {
-  const int64_t R = rows(), C = cols();
-  const float* ap = (rb + 1) * kBlockRows <= R ? a_ + rb * kBlockRows * D_ : a_tail_.data();
-  const float* bp = (cb + 1) * kBlockCols <= C ? b_ + cb * kBlockCols * D_ : b_tail_.data();
-  cpu::gemm_serial<float>(false, true, kBlockRows, kBlockCols, D_, 1, ap, D_, bp, D_, 0, out,
-                          kBlockCols);
+  const int64_t r0 = rb * kBlockRows, c0 = cb * kBlockCols;
+  const int64_t rows = std::min(kBlockRows, this->rows() - r0), cols = std::min(kBlockCols, this->cols() - c0);
+  cpu::gemm_serial<float>(false, true, rows, cols, D_, 1, a_ + r0 * D_, D_, b_ + c0 * D_, D_, 0, out, kBlockCols);
 }
 
 void FeatureDistance::fill_rows(int64_t r0, int64_t r1, float* out) const {

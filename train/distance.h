@@ -72,16 +72,16 @@ class BlockDistance : public RandomAccessDistance {
 //   sqeuclidean: max(|a|^2 + |b|^2 - 2 a.b, 0)    (torchreid's and fast-reid's "euclidean")
 //   euclidean:   sqrt of the above
 //   cosine:      1 - a.b / (max(|a|, 1e-12) max(|b|, 1e-12))  (torchreid's cosine_distance)
-// The dot products come from ptl's float32 GEMM (kernels/cpu/gemm.h) over fixed-size,
-// zero-padded blocks; each is one fused multiply-add chain over D, so an entry's value depends
-// only on the two feature rows: never on the tile asked for, the thread count, the instruction
+// The dot products come from ptl's float32 GEMM (kernels/cpu/gemm.h) over blocks of rows; each
+// is one fused multiply-add chain over D, so an entry's value depends only on the two feature
+// rows: never on the tile asked for, the thread count, the instruction
 // set, or which other rows are present.
 // Norms and the epilogue are in double. With `device` CUDA, the GEMMs run on the GPU through
 // ptl::matmul (cuBLAS) and only the (tile, C) products come back to the host.
 class FeatureDistance : public RandomAccessDistance {
  public:
   static constexpr int64_t kBlockRows = 192;  // a-rows per GEMM call
-  static constexpr int64_t kBlockCols = 768;  // b-rows per GEMM call (a multiple of every tile width)
+  static constexpr int64_t kBlockCols = 768;  // b-rows per GEMM call
 
   FeatureDistance(const float* a, int64_t R, const float* b, int64_t C, int64_t D, Metric metric,
                   Device device = Device::cpu());
@@ -101,7 +101,6 @@ class FeatureDistance : public RandomAccessDistance {
   int64_t D_;
   Metric metric_;
   std::vector<double> an_, bn_;      // squared norms (euclidean) or inverse norms (cosine)
-  std::vector<float> a_tail_, b_tail_;  // the last partial block of each side, zero-padded
   std::unique_ptr<Device_> dev_;     // device copies when the GEMMs run on a GPU
 };
 
