@@ -147,19 +147,19 @@ TEST_CASE("every configuration in configs/ builds ptl info's network, trains two
   // The network: what `ptl info --config` describes.
   const ModelSummary built =
       summarize(t.model(), {format_channels(format), cfg.integer("data.height"), cfg.integer("data.width")});
-  const auto info = test::run_ptl("info --config " + path + " --num-classes " + std::to_string(t.data().num_classes) +
+  const auto info = test::run_ptl("info --config " + path + " --num-classes " + std::to_string(t.experiment().data().num_classes) +
                                   " data.root=" + root + size);
   REQUIRE(info.rc == 0);
   CHECK(number_after(info.out, "parameters") == built.parameters);
   CHECK(number_after(info.out, "macs") == built.macs);
 
   // ReID configs other than the demo's claim the release's recipe, and so its epoch.
-  const bool claims_release = t.data().reid && cfg.str("model.name").find("resnet20") == std::string::npos;
+  const bool claims_release = t.experiment().data().reid && cfg.str("model.name").find("resnet20") == std::string::npos;
   CHECK(release == claims_release);
 
   const TrainSummary s = t.run();
   CHECK(s.steps == 2);
-  CHECK(s.last.reid == t.data().reid);
+  CHECK(s.last.reid == t.experiment().data().reid);
   CHECK(s.last.main() >= 0);
   CHECK(s.last.main() <= 100);
   CHECK(fs::exists(dir.path() + "/run/best.safetensors"));

@@ -20,7 +20,7 @@ TaskData folder_task(const std::string& root) {
   Config c;
   c.apply_override("data.format=folder");
   c.set("data.root", root);
-  return load_task_data(c);
+  return load_task_data(read_settings(c).data);
 }
 }  // namespace
 

@@ -13,10 +13,12 @@
 #include "train/checkpoint.h"
 #include "train/config.h"
 #include "train/scheduler.h"
+#include "train/settings.h"
 #include "tests/test_util.h"
 
 using namespace ptl;
 using Catch::Contains;
+using Catch::Equals;
 
 TEST_CASE("configs merge defaults, YAML and overrides, and reject unknown keys", "[config]") {
   Config c = Config::from_yaml("model:\n  name: mgn_ptl\noptim:\n  lr: 3.5e-4\nschedule:\n  milestones: [10, 20]\n", "x.yaml");
@@ -70,7 +72,60 @@ TEST_CASE("every value is checked when it is read: allowed values, ranges and ty
         "ptl: error: " + dir.path() + "/range.yaml: data.flip = '1.5': must be a number from 0 to 1\n");
   std::ofstream(dir.path() + "/typo.yaml") << "data:\n  flipp: 0.5\n";
   CHECK(test::run_ptl("train --config " + dir.path() + "/typo.yaml").out ==
-        "ptl: error: " + dir.path() + "/typo.yaml: unknown config key 'data.flipp' (ptl train --help lists the keys)\n");
+        "ptl: error: " + dir.path() +
+            "/typo.yaml: unknown config key 'data.flipp'; did you mean 'data.flip'? keys under data: format, root, "
+            "height, width, sampler, p, k, batch_size, workers, flip, pad, erasing, on_bad_image (ptl train --help "
+            "explains each)\n");
+  // A section that does not exist lists the sections; a key far from every declared one
+  // suggests none.
+  Config c;
+  CHECK_THROWS_WITH(c.apply_override("optimizer.lr=1"),
+                    Equals("override: unknown config key 'optimizer.lr'; allowed at the top level: seed, threads, "
+                           "memory_limit_mb, device, tf32, model, data, optim, schedule, loss, train, eval (ptl train "
+                           "--help explains each)"));
+}
+
+TEST_CASE("typed settings: each choice is the enum of the same name, each number its field", "[config]") {
+  auto read = [](const std::vector<std::string>& overrides) {
+    Config c;
+    for (const std::string& o : overrides) c.apply_override(o);
+    return read_settings(c);
+  };
+  CHECK(read({"model.ptl=carry"}).model.ptl == PtlMode::Carry);
+  CHECK(read({"model.ptl=reset_every_batch"}).model.ptl == PtlMode::ResetEveryBatch);
+  CHECK(read({"model.ptl=off"}).model.ptl == PtlMode::Off);
+  CHECK(read({"model.state_init=normal"}).model.state_init == StateInit::Normal);
+  CHECK(read({"model.state_init=zeros"}).model.state_init == StateInit::Zeros);
+  CHECK(read({"model.last_stride=auto"}).model.last_stride == 0);
+  CHECK(read({"model.last_stride=1"}).model.last_stride == 1);
+  CHECK(read({"model.last_stride=2"}).model.last_stride == 2);
+  CHECK(read({"data.sampler=pk"}).data.sampler == Sampler::Pk);
+  CHECK(read({"data.sampler=pk_release"}).data.sampler == Sampler::PkRelease);
+  CHECK(read({"data.sampler=shuffle"}).data.sampler == Sampler::Shuffle);
+  CHECK(read({"data.on_bad_image=error"}).data.on_bad_image == data::OnBad::Error);
+  CHECK(read({"data.on_bad_image=skip"}).data.on_bad_image == data::OnBad::Skip);
+  CHECK(read({"optim.name=adam"}).optim.kind == OptimKind::Adam);
+  CHECK(read({"optim.name=adamw"}).optim.kind == OptimKind::AdamW);
+  CHECK(read({"optim.name=sgd"}).optim.kind == OptimKind::Sgd);
+  CHECK(read({"schedule.kind=multistep"}).schedule.kind == ScheduleKind::Multistep);
+  CHECK(read({"schedule.kind=cosine"}).schedule.kind == ScheduleKind::Cosine);
+  CHECK(read({"schedule.kind=constant"}).schedule.kind == ScheduleKind::Constant);
+  CHECK(read({"loss.kind=mgn"}).loss.kind == LossKind::Mgn);
+  CHECK(read({"loss.kind=ce"}).loss.kind == LossKind::Ce);
+  CHECK(read({"loss.kind=ce_triplet"}).loss.kind == LossKind::CeTriplet);
+  CHECK(read({"eval.metric=euclidean"}).eval.metric == Metric::Euclidean);
+  CHECK(read({"eval.metric=sqeuclidean"}).eval.metric == Metric::SqEuclidean);
+  CHECK(read({"eval.metric=cosine"}).eval.metric == Metric::Cosine);
+  const Settings s = read({"seed=7", "device=cpu", "data.p=6", "data.flip=0.25", "optim.lr=3e-4",
+                           "schedule.milestones=[5, 9]", "train.out=runs/x", "model.freeze=[conv1, bn1]"});
+  CHECK(s.seed == 7);
+  CHECK(s.device.device.is_cpu());
+  CHECK(s.data.p == 6);
+  CHECK(s.data.flip == 0.25);
+  CHECK(s.optim.lr == 3e-4);
+  CHECK(s.schedule.milestones == std::vector<int64_t>{5, 9});
+  CHECK(s.train.out == "runs/x");
+  CHECK(s.model.freeze == std::vector<std::string>{"conv1", "bn1"});
 }
 
 TEST_CASE("learning-rate schedules: multistep, cosine and warm-up", "[config]") {
@@ -84,7 +139,7 @@ TEST_CASE("learning-rate schedules: multistep, cosine and warm-up", "[config]") 
   CHECK(lr_factor(s, 0, 5) == Approx(0.55));
   CHECK(lr_factor(s, 0, 10) == 1.0);
   ScheduleSpec cos;
-  cos.kind = "cosine";
+  cos.kind = ScheduleKind::Cosine;
   cos.t_max = 10;
   CHECK(lr_factor(cos, 0, 0) == 1.0);
   CHECK(lr_factor(cos, 5, 0) == Approx(0.5));

@@ -3,11 +3,13 @@
 // pretrained torchvision weights mapped into MGN-PTL's branches, and the network it builds.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 
 #include "data/image_encode.h"
+#include "data/loader.h"
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/rng.h"
@@ -253,9 +255,9 @@ TEST_CASE("an evaluation that fails keeps the epoch's checkpoint; on_bad_image=s
   lenient.set("data.root", root);
   lenient.set("data.on_bad_image", "skip");
   Trainer u(lenient);  // drops the damaged images before drawing any batch
-  CHECK(u.data().train->size() == 58);  // of 59
-  CHECK(u.data().gallery->size() == 51);  // of 52
-  CHECK_THAT(u.data().description, Contains("skipped 2 bad inputs (2 of them unreadable images), first: "));
+  CHECK(u.experiment().data().train->size() == 58);  // of 59
+  CHECK(u.experiment().data().gallery->size() == 51);  // of 52
+  CHECK_THAT(u.experiment().data().description, Contains("skipped 2 bad inputs (2 of them unreadable images), first: "));
   const TrainSummary s = u.run();
   CHECK(s.epochs == 2);
   CHECK_THAT(file_text(dir.path() + "/lenient/train.log"), Contains("skipped 2 bad inputs"));
@@ -279,4 +281,29 @@ TEST_CASE("messages say what is true: the side branch, train --help's model name
   const auto help = test::run_ptl("train --help");
   CHECK_THAT(help.out, Contains("mgn, mgn_ptl") && Contains("ptl_resnet20") && Contains("metrics.jsonl, best.safetensors"));
   CHECK_THAT(help.out, !Contains("plots") && !Contains("ptl info --help lists"));
+}
+
+TEST_CASE("the trainer's steps work alone: epoch plans, one update, a checkpoint that resumes", "[train]") {
+  test::TempDir dir;
+  Trainer t(tiny(dir.path() + "/steps", 2));
+  // An epoch's plan is a function of (seed, epoch) alone: asked in any order, it is the same.
+  const data::BatchPlan second = t.epoch_plan(1), first = t.epoch_plan(0);
+  CHECK(t.epoch_plan(1) == second);
+  CHECK(first != second);
+  CHECK(first.size() == 3);  // train.max_iters_per_epoch
+  // One update moves the weights and reports a finite loss.
+  const std::vector<float> before = weights(t);
+  const TaskData& data = t.experiment().data();
+  data::Loader loader(data.train, data.train_transform, {first[0]}, data::LoaderOptions{});
+  data::Batch batch;
+  REQUIRE(loader.next(batch));
+  const StepResult r = t.train_step(batch.images, batch.labels);
+  CHECK(std::isfinite(r.loss));
+  CHECK(r.loss > 0);
+  CHECK(weights(t) != before);
+  // A checkpoint taken between steps resumes into the same weights.
+  const std::string path = t.save_checkpoint(1, r.loss, r.accuracy);
+  CHECK(fs::path(path).filename() == checkpoint_name(0, 0));
+  Trainer resumed(tiny(dir.path() + "/steps", 2), path);
+  CHECK(weights(resumed) == weights(t));
 }

@@ -106,10 +106,57 @@ void flatten(const YAML::Node& n, const std::string& prefix, std::map<std::strin
   out[prefix] = n.IsScalar() ? n.Scalar() : e.c_str();
 }
 
+// Levenshtein distance: how many single-character edits turn a into b.
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// The help for a key that is not declared: the nearest declared key when a typo explains it,
+// and the keys of its section (or the sections), so the one line shows what is allowed.
+std::string unknown_key_help(const std::string& key) {
+  const ConfigKey* nearest = nullptr;
+  size_t best = 3;  // more than two edits away is not a typo
+  for (const ConfigKey& k : config_keys()) {
+    const size_t d = edit_distance(key, k.key);
+    if (d < best) best = d, nearest = &k;
+  }
+  const size_t dot = key.find('.');
+  const std::string section = dot == std::string::npos ? "" : key.substr(0, dot + 1);
+  std::vector<std::string> in_section, sections;
+  for (const ConfigKey& k : config_keys()) {
+    const std::string name = k.key;
+    if (!section.empty() && name.rfind(section, 0) == 0) in_section.push_back(name.substr(section.size()));
+    const std::string top = name.substr(0, name.find('.'));
+    if (std::find(sections.begin(), sections.end(), top) == sections.end()) sections.push_back(top);
+  }
+  return (nearest ? str("did you mean '", nearest->key, "'? ") : std::string()) +
+         (in_section.empty() ? "allowed at the top level: " + join(sections, ", ")
+                             : "keys under " + section.substr(0, dot) + ": " + join(in_section, ", "));
+}
+
 const ConfigKey* find_key(const std::string& key) {
   for (const ConfigKey& k : config_keys())
     if (key == k.key) return &k;
   return nullptr;
+}
+
+// The names of an "enum:a|b|c" rule, in order.
+std::vector<std::string> enum_names(const std::string& rule) {
+  std::vector<std::string> names;
+  std::stringstream ss(rule.substr(5));
+  for (std::string v; std::getline(ss, v, '|');) names.push_back(v);
+  return names;
 }
 
 YAML::Node parse_value(const std::string& key, const std::string& v) {
@@ -125,12 +172,7 @@ std::string rule_problem(const std::string& rule, const std::string& key, const 
   auto one_of = [&](const std::vector<std::string>& allowed) {
     return std::find(allowed.begin(), allowed.end(), value) != allowed.end() ? "" : "allowed: " + join(allowed, ", ");
   };
-  if (rule.rfind("enum:", 0) == 0) {
-    std::vector<std::string> allowed;
-    std::stringstream ss(rule.substr(5));
-    for (std::string v; std::getline(ss, v, '|');) allowed.push_back(v);
-    return one_of(allowed);
-  }
+  if (rule.rfind("enum:", 0) == 0) return one_of(enum_names(rule));
   if (rule == "model") return one_of(model_names());
   if (rule == "format") {
     data::ReidFormat rf;
@@ -230,7 +272,7 @@ Config Config::from_file_depth(const std::string& path, int depth) {
 
 void Config::set(const std::string& key, const std::string& value, const std::string& what) {
   const ConfigKey* k = find_key(key);
-  PTL_CHECK(k, what, ": unknown config key '", key, "' (ptl train --help lists the keys)");
+  PTL_CHECK(k, what, ": unknown config key '", key, "'; ", unknown_key_help(key), " (ptl train --help explains each)");
   const std::string problem = rule_problem(k->rule, key, value);
   PTL_CHECK(problem.empty(), what, ": ", key, " = '", value, "': ", problem);
   values_[key] = value;
@@ -272,6 +314,15 @@ bool Config::boolean(const std::string& key) const {
   } catch (const YAML::Exception&) {
     fail(ptl::str("config key '", key, "' must be true or false, got '", raw(key), "'"));
   }
+}
+
+int Config::choice(const std::string& key) const {
+  const ConfigKey* k = find_key(key);
+  PTL_CHECK(k && std::string(k->rule).rfind("enum:", 0) == 0, "config: key '", key, "' is not a choice");
+  const std::vector<std::string> names = enum_names(k->rule);
+  const auto it = std::find(names.begin(), names.end(), raw(key));
+  PTL_CHECK(it != names.end(), "config key '", key, "' = '", raw(key), "': allowed: ", join(names, ", "));
+  return static_cast<int>(it - names.begin());
 }
 
 std::vector<int64_t> Config::int_list(const std::string& key) const {

@@ -27,6 +27,9 @@ class Config {
   int64_t integer(const std::string& key) const;
   double number(const std::string& key) const;
   bool boolean(const std::string& key) const;
+  // The position of the value in the key's "enum:a|b|c" rule (a: 0): train/settings.h turns it
+  // into the enum declared in the same order.
+  int choice(const std::string& key) const;
   std::vector<int64_t> int_list(const std::string& key) const;
   std::vector<std::string> string_list(const std::string& key) const;
 

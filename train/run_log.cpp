@@ -31,8 +31,10 @@ void RunLog::progress(const std::string& s) {
   std::fflush(stdout);
 }
 
-void RunLog::metrics(const std::string& json_object) {
-  metrics_ << json_object << "\n";
+void RunLog::metrics(const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::string line = "{";
+  for (size_t i = 0; i < fields.size(); ++i) line += (i ? ", " : "") + json_quote(fields[i].first) + ": " + fields[i].second;
+  metrics_ << line << "}\n";
   metrics_.flush();
 }
 

@@ -19,7 +19,9 @@ class RunLog {
   void line(const std::string& s, bool tty = false);
   void record(const std::string& s);    // train.log only (a line the console showed earlier)
   void progress(const std::string& s);  // overwritten in place (terminals only)
-  void metrics(const std::string& json_object);
+  // One metrics line: a JSON object of the fields in order; each value is JSON text already
+  // (a number rendered with str(), or a nested object).
+  void metrics(const std::vector<std::pair<std::string, std::string>>& fields);
 
  private:
   std::ofstream log_, metrics_;

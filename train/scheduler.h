@@ -6,15 +6,16 @@
 // with an optional linear warm-up over the first warmup_iters iterations from
 // warmup_factor * lr to lr. `t` counts epochs (per_iteration = false) or iterations.
 #pragma once
-#include <string>
 #include <vector>
 
 #include "train/optim.h"
 
 namespace ptl {
 
+enum class ScheduleKind { Multistep, Cosine, Constant };
+
 struct ScheduleSpec {
-  std::string kind = "multistep";  // multistep | cosine | constant
+  ScheduleKind kind = ScheduleKind::Multistep;
   std::vector<int64_t> milestones;
   double gamma = 0.1;
   int64_t t_max = 1;

@@ -8,15 +8,15 @@
 namespace ptl {
 
 namespace {
-data::Transform train_transform(const Config& cfg, int h, int w) {
+data::Transform train_transform(const DataSettings& s) {
   data::Transform t;
-  t.height = h;
-  t.width = w;
+  t.height = s.height;
+  t.width = s.width;
   t.interp = data::Interp::Bicubic;  // the release's resize
-  t.flip_p = cfg.number("data.flip");
-  t.pad = static_cast<int>(cfg.integer("data.pad"));
+  t.flip_p = s.flip;
+  t.pad = s.pad;
   t.erasing = data::Erasing::release();
-  t.erasing.p = cfg.number("data.erasing");
+  t.erasing.p = s.erasing;
   return t;
 }
 // The log's note on skipped inputs (data.on_bad_image=skip): file names, list lines and
@@ -41,15 +41,15 @@ int64_t format_channels(const std::string& format) {
   return !is_reid_format(format) && data::parse_class_format(format, cf) && cf == data::ClassFormat::Idx ? 1 : 3;
 }
 
-TaskData load_task_data(const Config& cfg) {
+TaskData load_task_data(const DataSettings& s) {
   TaskData d;
-  const std::string format = cfg.str("data.format"), root = cfg.str("data.root");
+  const std::string& format = s.format;
+  const std::string& root = s.root;
   PTL_CHECK(!root.empty(), "config: data.root is empty; set it to the dataset folder (data.root=/path)");
-  d.bad = std::make_shared<data::BadInput>(data::parse_on_bad(cfg.str("data.on_bad_image")));
+  d.bad = std::make_shared<data::BadInput>(s.on_bad_image);
   const bool skip = d.bad->policy() == data::OnBad::Skip;
-  const int h = static_cast<int>(cfg.integer("data.height")), w = static_cast<int>(cfg.integer("data.width"));
-  d.train_transform = train_transform(cfg, h, w);
-  d.eval_transform = data::Transform::eval(h, w, data::Interp::Bicubic);
+  d.train_transform = train_transform(s);
+  d.eval_transform = data::Transform::eval(s.height, s.width, data::Interp::Bicubic);
 
   data::ReidFormat rf;
   data::ClassFormat cf;

@@ -1,4 +1,4 @@
-// The data of a training run, from the config's data.* keys: a ReID dataset (train with
+// The data of a training run, from the data settings (data.* keys): a ReID dataset (train with
 // relabelled ids; query and gallery with raw ids and cameras) or a classification dataset
 // (train, the evaluation split and, when a dataset has both val and test, the held-out test
 // split), as loader sources with their transforms.
@@ -9,7 +9,7 @@
 #include "data/bad_input.h"
 #include "data/source.h"
 #include "data/transform.h"
-#include "train/config.h"
+#include "train/settings.h"
 
 namespace ptl {
 
@@ -26,7 +26,7 @@ struct TaskData {
   std::shared_ptr<data::BadInput> bad;
 };
 
-TaskData load_task_data(const Config& cfg);
+TaskData load_task_data(const DataSettings& s);
 
 // What a data.format implies without reading the data: whether it is a ReID dataset, and the
 // images' channels (1 for the IDX formats: MNIST, Fashion-MNIST; else 3). Unknown: an error.

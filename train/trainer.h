@@ -2,6 +2,10 @@
 // the config, optimizer steps with the schedule, logs, evaluation every N epochs, checkpoints
 // that resume exactly, and clean stops (NaN loss, SIGINT/SIGTERM, failed writes).
 //
+// run() is a loop over named steps, each usable alone: epoch_plan (the batches), train_step
+// (one update), the step's log line, evaluate_after_epoch (score, best weights) and
+// save_checkpoint.
+//
 // Exact resume: an epoch's batch plan and augmentation are seeded by (seed, epoch), the
 // BConv-Cell fresh states come from the global generator, whose state is checkpointed with the
 // model, the optimizer, the carried BConv-Cell states and (epoch, step). Training 2E epochs in
@@ -12,18 +16,14 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "data/samplers.h"
-#include "engine/rng.h"
-#include "models/model.h"
-#include "models/registry.h"
-#include "train/config.h"
-#include "train/model_eval.h"
+#include "train/experiment.h"
 #include "train/optim.h"
-#include "train/task_data.h"
 
 namespace ptl {
+
+class RunLog;
 
 struct TrainSummary {
   int64_t epochs = 0, steps = 0;
@@ -35,10 +35,9 @@ struct TrainSummary {
   std::string best_path, last_checkpoint;
 };
 
-// The model a run trains, from the config's model.* keys and the data: `reid` makes
-// model.last_stride=auto a stride-1 last stage (a larger final map for retrieval), `channels`
-// is the images' (1 for grey datasets). `ptl info --config` builds the same.
-ModelOptions model_options(const Config& cfg, bool reid, int64_t channels);
+struct StepResult {
+  double loss, triplet, ce, accuracy;
+};
 
 class Trainer {
  public:
@@ -46,12 +45,18 @@ class Trainer {
   explicit Trainer(Config cfg, const std::string& resume = "");
   ~Trainer();
   TrainSummary run();
-  Model& model() { return *model_; }
-  const TaskData& data() const { return data_; }
-  ModelScore evaluate();
-  // How evaluation runs the model (from the config's data.batch_size, data.workers, eval.flip
-  // and seed); `ptl extract` uses the same.
-  const ExtractOptions& extract_options() const { return extract_; }
+  Experiment& experiment() { return exp_; }
+  Model& model() { return exp_.model(); }
+
+  // The batches of `epoch` (0-based) from data.sampler, drawn from (seed, epoch) alone and
+  // capped at train.max_iters_per_epoch; an empty plan is an error that says why.
+  data::BatchPlan epoch_plan(int64_t epoch) const;
+  // One optimizer step: forward, the loss of loss.kind, backward, update. A loss that is not
+  // finite stops training with the last good checkpoint named.
+  StepResult train_step(const Tensor& images, const Tensor& labels);
+  // A checkpoint `epoch_step` iterations into the current epoch (0: at its end), with the
+  // epoch's loss and accuracy sums so far; keeps train.keep_last of them; returns its path.
+  std::string save_checkpoint(int64_t epoch_step, double loss_sum, double acc_sum);
 
   // Set by SIGINT/SIGTERM (handlers installed during run()); the trainer checkpoints and stops
   // after the current iteration.
@@ -61,32 +66,26 @@ class Trainer {
   void set_step_hook(std::function<void(int64_t step, double loss)> hook) { step_hook_ = std::move(hook); }
 
  private:
-  void build_optimizer();
-  void load_pretrained(const std::string& path);
   void restore(const std::string& path);
-  // A checkpoint at `epoch_step` iterations into the current epoch, with the epoch's loss and
-  // accuracy sums so far; returns its path.
-  std::string save(int64_t epoch_step, double loss_sum, double acc_sum);
-  void note(const std::string& line);  // printed now, and written to train.log when run() starts
-  // The batches of one epoch from data.sampler (data/samplers.h).
-  data::BatchPlan epoch_plan(const std::vector<int64_t>& labels, Generator& rng) const;
-  struct StepResult;
-  StepResult train_step(const Tensor& images, const Tensor& labels);
+  void open_log(RunLog& log, int stale_temporaries);
+  // Trains the rest of the current epoch; false when a stop was requested (checkpoint written).
+  bool train_epoch(RunLog& log, TrainSummary& sum);
+  void end_epoch(RunLog& log, int64_t iters, double loss_sum, double acc_sum, int64_t bad_before);
+  bool evaluation_due() const;
+  // Scores the model after the current epoch; saves best.safetensors when the score improves.
+  void evaluate_after_epoch(RunLog& log, TrainSummary& sum);
+  void finish(RunLog& log, TrainSummary& sum, double seconds);
 
-  Config cfg_;
-  TaskData data_;
-  std::shared_ptr<Model> model_;
+  Experiment exp_;
+  const Settings& s_;
   std::unique_ptr<Optimizer> opt_;
-  ExtractOptions extract_;
-  Metric metric_ = Metric::Euclidean;
-  bool rerank_ = false;
-  std::string out_;
   int64_t epoch_ = 0, step_ = 0, resume_epoch_step_ = 0;
   double best_ = -1;
   std::string last_checkpoint_;
   TensorMap resume_states_;  // BConv-Cell states of a mid-epoch checkpoint
   double resume_loss_sum_ = 0, resume_acc_sum_ = 0;  // and its epoch's sums so far
   std::vector<std::string> notes_;
+  bool evaluated_last_ = false;
   std::function<void(int64_t, double)> step_hook_;
 };
 

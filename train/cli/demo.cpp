@@ -94,14 +94,14 @@ int demo(const std::vector<std::string>& argv) {
   const std::string weights = out + "/pretrain/best.safetensors";
   {
     // The floor: an untrained network's features on the target (the task is not trivial).
-    Trainer t(demo_config(a, out + "/data/target", out + "/untrained", "off"));
-    rows.push_back({"untrained model on target", t.evaluate(), 0});
+    Experiment e(demo_config(a, out + "/data/target", out + "/untrained", "off"));
+    rows.push_back({"untrained model on target", e.evaluate(), 0});
   }
   {
     Config c = demo_config(a, out + "/data/target", out + "/target_before", "off");
     c.set("model.pretrained", weights);
-    Trainer t(c);
-    rows.push_back({"source model on target, no fine-tuning", t.evaluate(), 0});
+    Experiment e(c);
+    rows.push_back({"source model on target, no fine-tuning", e.evaluate(), 0});
   }
   const int64_t fe = a.get_int("finetune-epochs", 10);
   std::vector<std::string> runs;

@@ -7,7 +7,7 @@
 #include "train/cli/command.h"
 #include "train/cli/config_args.h"
 #include "train/task_data.h"
-#include "train/trainer.h"
+#include "train/experiment.h"
 
 namespace {
 
@@ -52,7 +52,7 @@ int run(const std::vector<std::string>& argv) {
     const std::string format = cfg.str("data.format");
     const int64_t channels = ptl::format_channels(format);
     input = {channels, cfg.integer("data.height"), cfg.integer("data.width")};
-    opt = ptl::model_options(cfg, ptl::is_reid_format(format), channels);
+    opt = ptl::model_options(ptl::read_settings(cfg).model, ptl::is_reid_format(format), channels);
     classes = cfg.integer("model.num_classes");
   } else {
     name = args.require("model");

@@ -20,6 +20,15 @@ std::string keys_help() {
   return s;
 }
 
+// The config's experiment with the trained weights of --weights (no pretrained weights first).
+Experiment trained_experiment(const Args& a) {
+  Config cfg = load_config(a);
+  cfg.set("model.pretrained", "");
+  Experiment e(std::move(cfg));
+  e.load_weights(a.require("weights"));
+  return e;
+}
+
 int train(const std::vector<std::string>& argv) {
   Args a("usage: ptl train --config configs/X.yaml [--resume auto|CKPT] [key=value ...]\n"
          "Trains as the config says; checkpoints, config.yaml, train.log and metrics.jsonl go to train.out.\n"
@@ -38,11 +47,8 @@ int eval(const std::vector<std::string>& argv) {
          "W: best.safetensors or any checkpoint a run wrote (train.out/ckpt_e*_s*.safetensors).",
          {"config", "weights"});
   if (!a.parse(argv)) return 0;
-  Config cfg = load_config(a);
-  cfg.set("model.pretrained", "");
-  Trainer t(cfg);
-  t.model().load_state_dict(load_model_weights(a.require("weights")), true, a.require("weights"));
-  std::printf("%s\n", t.evaluate().summary().c_str());
+  Experiment e = trained_experiment(a);
+  std::printf("%s\n", e.evaluate().summary().c_str());
   return 0;
 }
 
@@ -53,12 +59,10 @@ int extract(const std::vector<std::string>& argv) {
          "image path goes to the metadata (query_paths, gallery_paths). W: best.safetensors or any checkpoint.",
          {"config", "weights", "out"});
   if (!a.parse(argv)) return 0;
-  Config cfg = load_config(a);
-  cfg.set("model.pretrained", "");
-  Trainer t(cfg);
-  PTL_CHECK(t.data().reid, "extract: data.format '", cfg.str("data.format"), "' is not a ReID dataset");
-  t.model().load_state_dict(load_model_weights(a.require("weights")), true, a.require("weights"));
-  const ExtractOptions& eo = t.extract_options();  // as the run's evaluations
+  Experiment e = trained_experiment(a);
+  const TaskData& data = e.data();
+  PTL_CHECK(data.reid, "extract: data.format '", e.settings().data.format, "' is not a ReID dataset");
+  const ExtractOptions& eo = e.extract_options();  // as the run's evaluations
   TensorMap out;
   auto ids = [](const data::DataSource& s, bool cams) {
     std::vector<int64_t> v;
@@ -70,15 +74,15 @@ int extract(const std::vector<std::string>& argv) {
     for (int64_t i = 0; i < s.size(); ++i) v.push_back(s.path(i));
     return path_list_json(v);
   };
-  out["query_features"] = extract_features(t.model(), t.data().query, t.data().eval_transform, eo);
-  out["gallery_features"] = extract_features(t.model(), t.data().gallery, t.data().eval_transform, eo);
-  out["query_pids"] = ids(*t.data().query, false);
-  out["query_camids"] = ids(*t.data().query, true);
-  out["gallery_pids"] = ids(*t.data().gallery, false);
-  out["gallery_camids"] = ids(*t.data().gallery, true);
+  out["query_features"] = extract_features(e.model(), data.query, data.eval_transform, eo);
+  out["gallery_features"] = extract_features(e.model(), data.gallery, data.eval_transform, eo);
+  out["query_pids"] = ids(*data.query, false);
+  out["query_camids"] = ids(*data.query, true);
+  out["gallery_pids"] = ids(*data.gallery, false);
+  out["gallery_camids"] = ids(*data.gallery, true);
   save_safetensors(a.require("out"), out,
-                   {{"model", cfg.str("model.name")}, {"weights", a.require("weights")},
-                    {"query_paths", paths(*t.data().query)}, {"gallery_paths", paths(*t.data().gallery)}});
+                   {{"model", e.settings().model.name}, {"weights", a.require("weights")},
+                    {"query_paths", paths(*data.query)}, {"gallery_paths", paths(*data.gallery)}});
   std::printf("wrote %s: %lld query and %lld gallery features of dimension %lld\n", a.require("out").c_str(),
               static_cast<long long>(out["query_features"].size(0)), static_cast<long long>(out["gallery_features"].size(0)),
               static_cast<long long>(out["query_features"].size(1)));

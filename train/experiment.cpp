@@ -1,0 +1,88 @@
+#include "train/experiment.h"
+
+#include <cstdio>
+
+#include "engine/error.h"
+#include "engine/ops.h"
+#include "engine/parallel.h"
+#include "engine/rng.h"
+#include "models/release_keys.h"
+#include "train/checkpoint.h"
+
+namespace ptl {
+
+ModelOptions model_options(const ModelSettings& m, bool reid, int64_t channels) {
+  ModelOptions o;
+  o.in_channels = channels;
+  // ReID keeps the last stage at stride 1 (a larger final map for retrieval); classification
+  // trains the network as published (CIFAR ResNets: 8x8 last stage at 32x32).
+  o.last_stride = m.last_stride > 0 ? m.last_stride : (reid ? 1 : 2);
+  o.ptl.side_branch = m.ptl != PtlMode::Off;
+  o.ptl.state_mode = m.ptl == PtlMode::ResetEveryBatch ? StateMode::ResetEveryBatch : StateMode::Carry;
+  o.ptl.state_init = m.state_init;
+  return o;
+}
+
+Experiment::Experiment(Config cfg) : cfg_(std::move(cfg)), s_(read_settings(cfg_)) {
+  if (s_.device.threads > 0) set_num_threads(s_.device.threads);
+  PTL_CHECK(s_.device.device.is_cpu() || cuda_device_count() > 0, "config: device '", cfg_.str("device"),
+            "' requested but no CUDA device is available",
+            cuda_compiled() ? "" : " (this ptl was built without CUDA)", "; use device=cpu");
+  set_allow_tf32(s_.device.tf32);
+  extract_.batch = s_.data.batch_size;
+  extract_.workers = s_.data.workers;
+  extract_.flip = s_.eval.flip;
+  extract_.seed = s_.seed;
+  manual_seed(s_.seed);
+  data_ = load_task_data(s_.data);
+  const int64_t classes = s_.model.num_classes > 0 ? s_.model.num_classes : data_.num_classes;
+  model_ = make_model(s_.model.name, classes, model_options(s_.model, data_.reid, data_.channels));
+  // Moved before anything holds its parameters: weights, optimizer state and checkpoints are
+  // then loaded into (and made on) the training device.
+  model_->to(s_.device.device);
+  if (!s_.model.pretrained.empty()) load_pretrained(s_.model.pretrained);
+  freeze(s_.model.freeze);
+}
+
+void Experiment::load_pretrained(const std::string& path) {
+  // torchvision-named or release-named weights mapped to this model's keys
+  // (models/release_keys.h): for MGN and MGN-PTL, layer3.1-5 and layer4 start every branch.
+  auto note = [&](const std::string& line) {
+    std::printf("%s\n", line.c_str());
+    notes_.push_back(line);
+  };
+  const MappedState mapped = adapt_state_dict(load_model_weights(path), s_.model.name);
+  if (!mapped.notice().empty()) note(str("pretrained weights ", path, ": ", mapped.notice()));
+  const TensorMap ours = model_->state_dict();
+  Module::LoadReport r = model_->load_state_dict(mapped.state, false, path);
+  note(str("pretrained weights ", path, ": ", ours.size() - r.missing.size() - r.mismatched.size(), " tensors loaded, ",
+           r.missing.size(), " missing (kept at init), ", r.unexpected.size(), " unexpected, ", r.mismatched.size(),
+           " shape mismatches skipped (e.g. a classifier for another number of classes)"));
+  PTL_CHECK(r.missing.size() + r.mismatched.size() < ours.size(), path, ": no tensor matches model ", s_.model.name,
+            ":", r.str());
+}
+
+void Experiment::freeze(const std::vector<std::string>& prefixes) {
+  for (const std::string& prefix : prefixes) {
+    int64_t n = 0;
+    for (auto& [name, p] : model_->named_parameters())
+      if (name.rfind(prefix, 0) == 0) {
+        p.impl().requires_grad = false;
+        ++n;
+      }
+    PTL_CHECK(n > 0, "config: model.freeze prefix '", prefix, "' matches no parameter of ", s_.model.name);
+  }
+}
+
+void Experiment::load_weights(const std::string& path) {
+  model_->load_state_dict(load_model_weights(path), true, path);
+}
+
+ModelScore Experiment::evaluate() {
+  if (data_.reid)
+    return evaluate_reid_model(*model_, data_.query, data_.gallery, data_.eval_transform, extract_, s_.eval.metric,
+                               s_.eval.rerank);
+  return evaluate_classifier(*model_, data_.test, data_.eval_transform, extract_);
+}
+
+}  // namespace ptl

@@ -1,0 +1,59 @@
+// One experiment: a configuration made concrete. The model (its weights initialised from the
+// seed, the pretrained ones loaded and the frozen prefixes marked) on its device, the datasets
+// with their transforms, and how evaluation runs the model. `ptl train` trains one (Trainer),
+// `ptl eval` and `ptl extract` load trained weights into one, the demo and the study build one
+// per run.
+//
+// Building one sets the process-wide state a run needs, in this order, so that a seed gives the
+// same weights however the experiment is used: thread count, TF32, the global generator's seed,
+// then data, model, device, pretrained weights.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/model.h"
+#include "models/registry.h"
+#include "train/config.h"
+#include "train/model_eval.h"
+#include "train/settings.h"
+#include "train/task_data.h"
+
+namespace ptl {
+
+// The model options of the settings on data of this kind: `reid` makes last_stride auto a
+// stride-1 last stage (a larger final map for retrieval), `channels` is the images' (1 for grey
+// datasets). `ptl info --config` builds the same.
+ModelOptions model_options(const ModelSettings& m, bool reid, int64_t channels);
+
+class Experiment {
+ public:
+  explicit Experiment(Config cfg);
+  const Config& config() const { return cfg_; }
+  const Settings& settings() const { return s_; }
+  Model& model() { return *model_; }
+  const TaskData& data() const { return data_; }
+  // How evaluation and `ptl extract` run the model: data.batch_size, data.workers, eval.flip and
+  // the seed of evaluation's own random stream.
+  const ExtractOptions& extract_options() const { return extract_; }
+  // Lines about what was loaded (pretrained weights), for the run's log.
+  const std::vector<std::string>& notes() const { return notes_; }
+
+  // Trained weights of this very model (best.safetensors or a checkpoint): every tensor must match.
+  void load_weights(const std::string& path);
+  // The score on the evaluation split: mAP and CMC (ReID) or accuracy (classification).
+  ModelScore evaluate();
+
+ private:
+  void load_pretrained(const std::string& path);
+  void freeze(const std::vector<std::string>& prefixes);
+
+  Config cfg_;
+  Settings s_;
+  TaskData data_;
+  std::shared_ptr<Model> model_;
+  ExtractOptions extract_;
+  std::vector<std::string> notes_;
+};
+
+}  // namespace ptl
