@@ -14,7 +14,7 @@
 #include "data/loader.h"
 #include "data/synth_reid.h"
 #include "data/transform.h"
-#include "engine/parallel.h"
+#include "base/parallel.h"
 
 namespace {
 using namespace ptl::data;

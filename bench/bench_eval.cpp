@@ -8,9 +8,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "train/distance.h"
-#include "train/reid_metrics.h"
-#include "train/rerank.h"
+#include "evaluation/distance.h"
+#include "evaluation/reid_metrics.h"
+#include "evaluation/rerank.h"
 
 namespace {
 

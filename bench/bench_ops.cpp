@@ -14,7 +14,7 @@
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
-#include "engine/parallel.h"
+#include "base/parallel.h"
 #include "engine/rng.h"
 #include "kernels/cpu/gemm.h"
 

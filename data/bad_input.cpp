@@ -1,6 +1,6 @@
 #include "data/bad_input.h"
 
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace ptl::data {
 

@@ -5,7 +5,7 @@
 #include <map>
 
 #include "data/file_util.h"
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace ptl::data {
 

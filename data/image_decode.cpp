@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "data/file_util.h"
-#include "engine/error.h"
+#include "base/error.h"
 
 // The one stb_image implementation of the project. Only the formats the datasets use.
 #define STB_IMAGE_IMPLEMENTATION

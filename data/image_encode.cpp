@@ -4,7 +4,7 @@
 #include <cstring>
 #include <fstream>
 
-#include "engine/error.h"
+#include "base/error.h"
 
 #define STB_IMAGE_WRITE_STATIC
 #define STB_IMAGE_WRITE_IMPLEMENTATION

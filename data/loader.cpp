@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "data/seed.h"
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace ptl::data {
 

@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "data/file_util.h"
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/json.h"
 
 namespace ptl::data {

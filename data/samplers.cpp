@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <map>
 
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace ptl::data {
 

@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "data/image_decode.h"
-#include "engine/error.h"
-#include "engine/parallel.h"
+#include "base/error.h"
+#include "base/parallel.h"
 
 namespace ptl::data {
 

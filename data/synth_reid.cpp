@@ -10,8 +10,8 @@
 #include "data/image_encode.h"
 #include "data/seed.h"
 #include "data/synth_render.h"
-#include "engine/error.h"
-#include "engine/parallel.h"
+#include "base/error.h"
+#include "base/parallel.h"
 
 namespace ptl::data {
 

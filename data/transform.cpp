@@ -1,6 +1,6 @@
 #include "data/transform.h"
 
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace ptl::data {
 

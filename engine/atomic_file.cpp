@@ -12,7 +12,7 @@
 #include <cstring>
 #include <thread>
 
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace ptl {
 

@@ -1,6 +1,6 @@
 #include "engine/device_timer.h"
 
-#include "engine/error.h"
+#include "base/error.h"
 #if PTL_WITH_CUDA
 #include "kernels/cuda/events.h"
 #include "kernels/cuda/memory.h"

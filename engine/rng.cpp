@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "engine/parallel.h"
+#include "base/parallel.h"
 
 namespace ptl {
 

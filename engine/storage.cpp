@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "engine/error.h"
+#include "base/error.h"
 #if PTL_WITH_CUDA
 #include "kernels/cuda/memory.h"
 #endif

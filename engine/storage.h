@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "engine/device.h"
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace ptl {
 

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "engine/device.h"
-#include "engine/dtype.h"
-#include "engine/error.h"
+#include "base/dtype.h"
+#include "base/error.h"
 #include "engine/storage.h"
 
 namespace ptl {

@@ -4,7 +4,7 @@
 #pragma once
 #include <cstdint>
 
-#include "engine/dtype.h"
+#include "base/dtype.h"
 
 namespace ptl {
 

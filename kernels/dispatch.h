@@ -4,8 +4,8 @@
 // tensor's device current, on its stream (kernels/cuda/runtime.h), and may not have finished
 // when the call returns.
 #pragma once
-#include "engine/device.h"
-#include "engine/error.h"
+#include "base/device.h"
+#include "base/error.h"
 #include "kernels/cpu/batchnorm.h"
 #include "kernels/cpu/bconv.h"
 #include "kernels/cpu/conv.h"

@@ -2,7 +2,7 @@
 
 #include <set>
 
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace ptl {
 

@@ -1,5 +1,5 @@
 // The BConv-Cell: the fused gates against the unfused equations (gradients: op_cases.cpp), and every latent-state rule of layers/bconv_cell.h.
-#include "engine/parallel.h"
+#include "base/parallel.h"
 #include "layers/bconv_cell.h"
 #include "layers/init.h"
 #include "tests/gradcheck.h"

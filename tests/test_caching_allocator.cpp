@@ -1,4 +1,4 @@
-// The caching allocator (engine/caching_allocator.h) driven by a fake backend of host memory.
+// The caching allocator (base/caching_allocator.h) driven by a fake backend of host memory.
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
@@ -7,8 +7,8 @@
 #include <thread>
 #include <vector>
 
-#include "engine/caching_allocator.h"
-#include "engine/error.h"
+#include "base/caching_allocator.h"
+#include "base/error.h"
 
 namespace {
 

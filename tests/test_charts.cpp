@@ -6,8 +6,8 @@
 
 #include "data/image_decode.h"
 #include "tests/test_util.h"
-#include "train/line_chart.h"
-#include "train/ticks.h"
+#include "pictures/line_chart.h"
+#include "pictures/ticks.h"
 
 using namespace ptl;
 

@@ -13,8 +13,8 @@
 #include "engine/json.h"
 #include "reid_test_util.h"
 #include "tests/test_util.h"
-#include "train/cmc_plot.h"
-#include "train/reid_eval.h"
+#include "pictures/cmc_plot.h"
+#include "evaluation/reid_eval.h"
 
 using namespace ptl;
 using reid_test::f32;

@@ -12,7 +12,7 @@
 #include "models/registry.h"
 #include "tests/data_test_util.h"
 #include "tests/test_util.h"
-#include "train/model_eval.h"
+#include "evaluation/model_eval.h"
 
 using namespace ptl;
 

@@ -8,8 +8,8 @@
 
 #include "reid_test_util.h"
 #include "tests/thread_scope.h"
-#include "train/distance.h"
-#include "train/reid_metrics.h"
+#include "evaluation/distance.h"
+#include "evaluation/reid_metrics.h"
 
 using namespace ptl;
 using reid_test::f32;

@@ -6,8 +6,8 @@
 #include <random>
 
 #include "reid_test_util.h"
-#include "train/distance.h"
-#include "train/rerank.h"
+#include "evaluation/distance.h"
+#include "evaluation/rerank.h"
 
 using namespace ptl;
 using reid_test::f32;

@@ -1,7 +1,7 @@
 // Sets ptl's thread count for a scope and restores the default (PTL_NUM_THREADS or all cores)
 // at its end, also when a REQUIRE throws out of it.
 #pragma once
-#include "engine/parallel.h"
+#include "base/parallel.h"
 
 namespace ptl::test {
 

@@ -10,7 +10,7 @@
 #include "data/class_datasets.h"
 #include "data/reid_datasets.h"
 #include "engine/device.h"
-#include "engine/error.h"
+#include "base/error.h"
 #include "models/registry.h"
 
 namespace ptl {

@@ -2,9 +2,9 @@
 
 #include <cstdio>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "engine/ops.h"
-#include "engine/parallel.h"
+#include "base/parallel.h"
 #include "engine/rng.h"
 #include "models/release_keys.h"
 #include "train/checkpoint.h"

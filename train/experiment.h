@@ -15,7 +15,7 @@
 #include "models/model.h"
 #include "models/registry.h"
 #include "train/config.h"
-#include "train/model_eval.h"
+#include "evaluation/model_eval.h"
 #include "train/settings.h"
 #include "train/task_data.h"
 

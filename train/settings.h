@@ -13,7 +13,7 @@
 #include "engine/device.h"
 #include "layers/bconv_cell.h"
 #include "train/config.h"
-#include "train/distance.h"
+#include "evaluation/distance.h"
 #include "train/scheduler.h"
 
 namespace ptl {

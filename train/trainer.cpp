@@ -15,7 +15,7 @@
 #include "engine/autograd.h"
 #include "engine/json.h"
 #include "engine/ops.h"
-#include "engine/parallel.h"
+#include "base/parallel.h"
 #include "engine/rng.h"
 #include "engine/storage.h"
 #include "kernels/cpu/isa.h"

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <memory>
 
-#include "engine/parallel.h"
+#include "base/parallel.h"
 
 namespace ptl::cpu {
 

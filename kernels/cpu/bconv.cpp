@@ -4,7 +4,7 @@
 #include <cmath>
 #include <type_traits>
 
-#include "engine/parallel.h"
+#include "base/parallel.h"
 #include "kernels/bconv_math.h"
 #include "kernels/cpu/simd_math.h"
 

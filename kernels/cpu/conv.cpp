@@ -4,7 +4,7 @@
 #include <cstring>
 #include <memory>
 
-#include "engine/parallel.h"
+#include "base/parallel.h"
 #include "kernels/cpu/gemm.h"
 
 namespace ptl::cpu {

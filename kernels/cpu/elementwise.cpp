@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "engine/parallel.h"
+#include "base/parallel.h"
 #include "kernels/convert_dispatch.h"
 
 namespace ptl::cpu {

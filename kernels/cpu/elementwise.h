@@ -3,7 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <vector>
-#include "engine/dtype.h"
+#include "base/dtype.h"
 #include "kernels/elementwise_math.h"
 
 namespace ptl::cpu {

@@ -7,7 +7,7 @@
 
 #include <immintrin.h>
 
-#include "engine/parallel.h"
+#include "base/parallel.h"
 #include "kernels/cpu/gemm_micro.h"
 #include "kernels/cpu/isa.h"
 

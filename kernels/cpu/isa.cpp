@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "engine/error.h"
+#include "base/error.h"
 
 // This file is compiled for baseline x86-64 (CMakeLists.txt), so the start-up check below runs
 // on any x86-64 CPU and can say what is missing instead of dying on an illegal instruction.

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "engine/parallel.h"
+#include "base/parallel.h"
 
 namespace ptl::cpu {
 

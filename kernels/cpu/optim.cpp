@@ -1,6 +1,6 @@
 #include "kernels/cpu/optim.h"
 
-#include "engine/parallel.h"
+#include "base/parallel.h"
 
 namespace ptl::cpu {
 

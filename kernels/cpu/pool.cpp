@@ -4,7 +4,7 @@
 #include <cstring>
 #include <limits>
 
-#include "engine/parallel.h"
+#include "base/parallel.h"
 
 namespace ptl::cpu {
 

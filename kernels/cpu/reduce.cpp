@@ -3,7 +3,7 @@
 #include <cmath>
 #include <vector>
 
-#include "engine/parallel.h"
+#include "base/parallel.h"
 
 namespace ptl::cpu {
 

@@ -4,7 +4,7 @@
 #include <limits>
 #include <vector>
 
-#include "engine/parallel.h"
+#include "base/parallel.h"
 
 namespace ptl::cpu {
 

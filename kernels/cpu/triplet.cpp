@@ -3,7 +3,7 @@
 #include <cmath>
 #include <limits>
 
-#include "engine/parallel.h"
+#include "base/parallel.h"
 #include "kernels/triplet_math.h"
 
 namespace ptl::cpu {

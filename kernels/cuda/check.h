@@ -5,7 +5,7 @@
 #include <cuda_runtime.h>
 #include <cudnn.h>
 
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace ptl::cuda {
 

@@ -25,7 +25,7 @@
 #include <cstdio>
 #include <vector>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/conv_plan_cache.h"
 #include "kernels/cuda/kernels.h"

@@ -9,7 +9,7 @@
 #include <mutex>
 #include <unordered_map>
 
-#include "engine/dtype.h"
+#include "base/dtype.h"
 #include "kernels/conv_geometry.h"
 
 namespace ptl::cuda {

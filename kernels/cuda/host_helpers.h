@@ -13,7 +13,7 @@
 #include <cstring>
 #include <vector>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "kernels/elementwise_math.h"  // PTL_HD
 #include "kernels/pool_windows.h"
 

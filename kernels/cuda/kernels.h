@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "engine/dtype.h"
+#include "base/dtype.h"
 #include "kernels/conv_geometry.h"
 #include "kernels/elementwise_math.h"
 #include "kernels/optim_math.h"

@@ -4,7 +4,7 @@
 #include <mutex>
 #include <vector>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/per_device.h"
 #include "kernels/cuda/runtime.h"

@@ -1,10 +1,10 @@
 // CUDA device memory, pinned host memory and copies, all through caching allocators
-// (engine/caching_allocator.h). Free of CUDA headers, so CPU code (Storage, the data loader)
+// (base/caching_allocator.h). Free of CUDA headers, so CPU code (Storage, the data loader)
 // may include it; compiled only when PTL_WITH_CUDA.
 #pragma once
 #include <cstddef>
 
-#include "engine/caching_allocator.h"
+#include "base/caching_allocator.h"
 
 namespace ptl::cuda {
 

@@ -7,7 +7,7 @@
 #include <mutex>
 #include <vector>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "kernels/cuda/runtime.h"
 
 namespace ptl::cuda {

@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "engine/error.h"
+#include "base/error.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/math_mode.h"
 #include "kernels/cuda/per_device.h"

@@ -15,7 +15,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "engine/error.h"
+#include "base/error.h"
 
 namespace ptl::fuzz {
 

@@ -1,0 +1,11 @@
+#include "cli/config_args.h"
+
+namespace ptl::cli {
+
+Config load_config(const Args& a) {
+  Config cfg = a.has("config") ? Config::from_file(a.get("config")) : Config();
+  for (const std::string& o : a.positional()) cfg.apply_override(o);
+  return cfg;
+}
+
+}  // namespace ptl::cli

@@ -1,0 +1,78 @@
+// `ptl info`: a model's layer table, parameter count and multiply-accumulates per image.
+#include <cstdio>
+
+#include "models/registry.h"
+#include "models/summary.h"
+#include "cli/args.h"
+#include "cli/command.h"
+#include "cli/config_args.h"
+#include "train/task_data.h"
+#include "train/experiment.h"
+
+namespace {
+
+std::string human(int64_t n) {
+  char b[32];
+  if (n >= 1000000000)
+    std::snprintf(b, sizeof b, "%.2f G", n / 1e9);
+  else
+    std::snprintf(b, sizeof b, "%.2f M", n / 1e6);
+  return b;
+}
+
+std::string model_list() {
+  std::string s;
+  for (const std::string& n : ptl::model_names()) s += " " + n;
+  return s;
+}
+
+int run(const std::vector<std::string>& argv) {
+  ptl::cli::Args args(
+      "usage: ptl info --model NAME [--num-classes K] [--input CxHxW]\n"
+      "       ptl info --config configs/X.yaml [--num-classes K] [key=value ...]\n"
+      "Prints every convolution and linear layer (weight, output shape for one image, uses,\n"
+      "multiply-accumulates), then `parameters: N` and `macs: M` (per image).\n"
+      "--model: the network as published (CIFAR and ImageNet ResNets with a stride-2 last stage).\n"
+      "--config: the network `ptl train` builds from that config (its model.* keys, its input size\n"
+      "and channels; a ReID dataset keeps the last stage at stride 1 unless model.last_stride says).\n"
+      "Defaults: K model.num_classes, else 751 for mgn/mgn_ptl, 10 for CIFAR models, else 1000;\n"
+      "the model's usual input.\n"
+      "models:" + model_list(),
+      {"model", "num-classes", "input", "config"});
+  if (!args.parse(argv)) return 0;
+  ptl::ModelOptions opt;
+  std::string name;
+  ptl::Shape input;
+  int64_t classes = 0;
+  if (args.has("config")) {
+    const ptl::Config cfg = ptl::cli::load_config(args);
+    PTL_CHECK(!args.has("model") && !args.has("input"), "ptl info: --config sets the model and input; leave out ",
+              "--model and --input");
+    name = cfg.str("model.name");
+    const std::string format = cfg.str("data.format");
+    const int64_t channels = ptl::format_channels(format);
+    input = {channels, cfg.integer("data.height"), cfg.integer("data.width")};
+    opt = ptl::model_options(ptl::read_settings(cfg).model, ptl::is_reid_format(format), channels);
+    classes = cfg.integer("model.num_classes");
+  } else {
+    name = args.require("model");
+    input = args.has("input") ? ptl::parse_input_shape(args.get("input")) : ptl::default_input(name);
+    opt.in_channels = input[0];
+  }
+  if (classes <= 0) classes = args.get_int("num-classes", ptl::default_num_classes(name));
+  auto model = ptl::make_model(name, classes, opt);
+  const ptl::ModelSummary s = ptl::summarize(*model, input);
+
+  std::printf("model %s, input %s\n\n", name.c_str(), ptl::shape_str(input).c_str());
+  std::printf("%-28s %-22s %-22s %4s %14s\n", "layer", "weight", "output", "uses", "MACs");
+  for (const auto& l : s.layers)
+    std::printf("%-28s %-22s %-22s %4lld %14lld\n", l.name.c_str(), ptl::shape_str(l.weight).c_str(),
+                ptl::shape_str(l.output).c_str(), (long long)l.uses, (long long)l.macs);
+  std::printf("\nparameters: %lld (%s)\n", (long long)s.parameters, human(s.parameters).c_str());
+  std::printf("macs: %lld (%s per image)\n", (long long)s.macs, human(s.macs).c_str());
+  return 0;
+}
+
+PTL_COMMAND("info", "print a model's layers, parameter count and MACs per image", run);
+
+}  // namespace

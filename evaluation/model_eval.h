@@ -1,0 +1,48 @@
+// Evaluating a model: features of a split (flip-averaged and L2-normalised, as the PTL release
+// and torchreid test), the ReID protocol on query/gallery, or top-1 accuracy for
+// classification. BConv-Cells start every evaluation forward from a fresh state.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "data/source.h"
+#include "data/transform.h"
+#include "models/model.h"
+#include "evaluation/distance.h"
+
+namespace ptl {
+
+struct ExtractOptions {
+  int64_t batch = 64;
+  int workers = 2;
+  bool flip = true;
+  // What a sample's row is: true, ReID retrieval, the model's `feature` (flip-averaged when
+  // `flip`) L2-normalised, for every model (as torchreid and fast-reid do for any backbone);
+  // false, the first classifier's logits. A property of the experiment, not of the model class.
+  bool retrieval = true;
+  // The seed of evaluation's own random stream (the BConv-Cells' fresh states in evaluation
+  // mode): every extraction starts it anew, so a model scores the same during training, in
+  // `ptl eval` and in `ptl extract`, whatever training drew before.
+  uint64_t seed = 0;
+};
+
+// (N, D) float32 rows of every sample of `src`, in order (ExtractOptions::retrieval).
+Tensor extract_features(Model& model, const std::shared_ptr<const data::DataSource>& src,
+                        const data::Transform& t, const ExtractOptions& opt);
+
+struct ModelScore {
+  bool reid = true;
+  double mAP = 0, rank1 = 0, rank5 = 0, rank10 = 0, mINP = 0;  // percentages
+  double accuracy = 0;                                          // percentage
+  double main() const { return reid ? mAP : accuracy; }         // what "best" means
+  std::string summary() const;                                  // one log line
+  std::string json() const;
+};
+
+ModelScore evaluate_reid_model(Model& model, const std::shared_ptr<const data::DataSource>& query,
+                               const std::shared_ptr<const data::DataSource>& gallery, const data::Transform& t,
+                               const ExtractOptions& opt, Metric metric, bool rerank);
+ModelScore evaluate_classifier(Model& model, const std::shared_ptr<const data::DataSource>& test,
+                               const data::Transform& t, const ExtractOptions& opt);
+
+}  // namespace ptl

@@ -1,0 +1,27 @@
+// Pictures of ranked retrieval results, torchreid's visualize_ranked_results layout: per query,
+// the query image, a gap, then its top-k gallery images (same-id-same-camera entries removed, as
+// in evaluation), each with a green border for a match and red for a miss.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "evaluation/distance.h"
+#include "evaluation/reid_metrics.h"
+
+namespace ptl {
+
+struct VisrankOptions {
+  int topk = 10;
+  int cell_w = 128, cell_h = 256;  // each image is resized to this (torchreid's defaults)
+};
+
+// For each index in `queries`, writes out_dir/<query index, 6 digits>_<query file stem>.png.
+// q_images / g_images: image paths in the order of the rows / columns of `dist`. Returns the
+// files written.
+std::vector<std::string> write_ranked_results(const DistanceSource& dist, const ReidIds& query, const ReidIds& gallery,
+                                              const std::vector<std::string>& q_images,
+                                              const std::vector<std::string>& g_images,
+                                              const std::vector<int64_t>& queries, const std::string& out_dir,
+                                              const VisrankOptions& opt = {});
+
+}  // namespace ptl
