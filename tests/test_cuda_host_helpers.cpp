@@ -1,4 +1,5 @@
-// Host-side planning of the CUDA kernels (kernels/cuda/host_helpers.h), checked on the CPU in
+// Host-side planning of the CUDA kernels (kernels/cuda/strided_index.h, pool_table.h,
+// work_split.h, extreme_rule.h), checked on the CPU in
 // every build: strided-index packing, reduction splits, the (value, index) rule of the max/min
 // tree reductions, the pooling window tables and the backward gathers (the very functions the
 // kernels call), and the optimizer's chunk plan.
@@ -12,7 +13,10 @@
 #include "tests/cuda_kernel_data.h"
 #include "kernels/cpu/pool.h"
 #include "kernels/cpu/reduce.h"
-#include "kernels/cuda/host_helpers.h"
+#include "kernels/cuda/extreme_rule.h"
+#include "kernels/cuda/pool_table.h"
+#include "kernels/cuda/strided_index.h"
+#include "kernels/cuda/work_split.h"
 
 using namespace ptl;
 using ptl::cuda::StridedIndex;

@@ -10,7 +10,7 @@
 #include <cstdint>
 
 #include "kernels/cuda/check.h"
-#include "kernels/cuda/host_helpers.h"
+#include "kernels/cuda/strided_index.h"
 #include "kernels/cuda/runtime.h"
 
 namespace ptl::cuda {

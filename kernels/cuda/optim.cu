@@ -15,6 +15,7 @@
 
 #include "kernels/cuda/kernels.h"
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/work_split.h"
 
 namespace ptl::cuda {
 

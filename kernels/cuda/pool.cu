@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "kernels/cuda/kernels.h"
+#include "kernels/cuda/extreme_rule.h"
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/pool_table.h"
 
 namespace ptl::cuda {
 

@@ -8,7 +8,9 @@
 // double partials go to scratch and are summed by a second pass; the split depends only on the
 // shape.
 #include "kernels/cuda/kernels.h"
+#include "kernels/cuda/extreme_rule.h"
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/work_split.h"
 
 namespace ptl::cuda {
 

@@ -1,0 +1,91 @@
+// Comparison helpers of the CUDA kernel tests (tests/test_cuda_kernels_*.cpp, one file per
+// kernel family): the hand-written kernels (kernels/cuda/*.cu) against their CPU twins
+// (kernels/cpu/*.cpp), the same random inputs through ptl::cpu:: and ptl::cuda::, compared
+// element by element. Tolerances: float rtol 1e-5 element-wise, 1e-4 reductions; exact for
+// copies, fills, converts, indices, max pooling and the optimizer updates (-fmad=false,
+// kernels/optim_math.h).
+//
+// Tagged [cuda]: `ctest -L cuda` on a GPU machine. Without a device every case returns at once
+// (tests/main.cpp says so in one line); a CPU-only build does not compile the files' cases and
+// tests/test_cuda_kernels_elementwise.cpp says so in one.
+#pragma once
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "tests/cuda_device_vec.h"
+#include "tests/cuda_kernel_data.h"
+#include "tests/cuda_test_util.h"
+
+namespace ptl::test {
+
+// "" when every element agrees within atol + rtol * |want| (NaN matches NaN), else the first
+// disagreement and the count.
+template <class T>
+std::string mismatch(const std::vector<T>& got, const std::vector<T>& want, double rtol, double atol) {
+  if (got.size() != want.size()) return "sizes " + std::to_string(got.size()) + " vs " + std::to_string(want.size());
+  size_t bad = 0;
+  std::string first;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const double g = static_cast<double>(got[i]), w = static_cast<double>(want[i]);
+    const bool ok = (std::isnan(g) && std::isnan(w)) || g == w || std::fabs(g - w) <= atol + rtol * std::fabs(w);
+    if (!ok && bad++ == 0)
+      first = "element " + std::to_string(i) + ": cuda " + std::to_string(g) + ", cpu " + std::to_string(w);
+  }
+  return bad ? first + " (" + std::to_string(bad) + " of " + std::to_string(got.size()) + " differ)" : "";
+}
+
+// "" when the two vectors are the same bytes.
+template <class T>
+std::string difference(const std::vector<T>& got, const std::vector<T>& want) {
+  if (got.size() != want.size()) return "sizes " + std::to_string(got.size()) + " vs " + std::to_string(want.size());
+  for (size_t i = 0; i < got.size(); ++i)
+    if (std::memcmp(&got[i], &want[i], sizeof(T)) != 0)
+      return "element " + std::to_string(i) + " differs: cuda " + std::to_string(got[i]) + ", cpu " +
+             std::to_string(want[i]);
+  return "";
+}
+
+}  // namespace ptl::test
+
+#define CHECK_CLOSE(got, want, rtol, atol)                   \
+  do {                                                       \
+    const std::string m_ = ::ptl::test::mismatch((got), (want), rtol, atol); \
+    INFO(m_);                                                \
+    CHECK(m_.empty());                                       \
+  } while (0)
+#define CHECK_SAME(got, want)                        \
+  do {                                               \
+    const std::string m_ = ::ptl::test::difference((got), (want)); \
+    INFO(m_);                                        \
+    CHECK(m_.empty());                               \
+  } while (0)
+
+namespace ptl::test {
+
+// A (outer, size, inner) view of a tensor: `size` the dimension a kernel works along.
+struct Dims3 {
+  int64_t outer, size, inner;
+};
+// Row-wise kernels: warp rows (inner 1; short, long, of one element) and column loops (inner > 1).
+inline const Dims3 kRowShapes[] = {{64, 751, 1}, {4, 10, 37}, {3, 5000, 1}, {5, 1, 1}, {2, 3, 4}};
+
+// Tolerances by type: element-wise and reductions.
+template <class T> struct Tol;
+template <> struct Tol<float> {
+  static constexpr double ew_r = 1e-5, ew_a = 1e-6, red_r = 1e-4, red_a = 1e-5;
+};
+template <> struct Tol<double> {
+  static constexpr double ew_r = 1e-12, ew_a = 1e-13, red_r = 1e-10, red_a = 1e-11;
+};
+
+inline int64_t numel(const std::vector<int64_t>& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+}  // namespace ptl::test
