@@ -26,7 +26,9 @@ bool CachingAllocator::BlockLess::operator()(const Block* a, const Block* b) con
 }
 
 namespace {
-size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
+size_t round_up(size_t n, size_t to) {
+  return (n + to - 1) / to * to;
+}
 }  // namespace
 
 size_t CachingAllocator::round_size(size_t nbytes) {

@@ -48,11 +48,11 @@ struct AllocatorBackend {
 class CachingAllocator {
  public:
   static constexpr size_t kRound = 512;
-  static constexpr size_t kSmallRequest = size_t(1) << 20;   // largest small-pool request
-  static constexpr size_t kSmallSegment = size_t(2) << 20;   // segment of the small pool
-  static constexpr size_t kMinLargeAlloc = size_t(10) << 20; // below: shared kLargeSegment
+  static constexpr size_t kSmallRequest = size_t(1) << 20;    // largest small-pool request
+  static constexpr size_t kSmallSegment = size_t(2) << 20;    // segment of the small pool
+  static constexpr size_t kMinLargeAlloc = size_t(10) << 20;  // below: shared kLargeSegment
   static constexpr size_t kLargeSegment = size_t(20) << 20;
-  static constexpr size_t kLargeRound = size_t(2) << 20;     // own segments round up to this
+  static constexpr size_t kLargeRound = size_t(2) << 20;  // own segments round up to this
 
   // `name` starts error messages ("cuda:0 out of memory: ..."); `exact`: see the file comment.
   CachingAllocator(std::string name, AllocatorBackend backend, bool exact = false);

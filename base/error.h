@@ -29,7 +29,9 @@ std::string str(const A&... parts) {
   return os.str();
 }
 
-[[noreturn]] inline void fail(const std::string& msg) { throw Error(msg); }
+[[noreturn]] inline void fail(const std::string& msg) {
+  throw Error(msg);
+}
 
 // Errors keep to a few lines and cut long lists to their first entries; `ptl --verbose` (this
 // switch) makes them list everything.
@@ -41,7 +43,7 @@ inline bool& verbose_errors() {
 }  // namespace ptl
 
 // PTL_CHECK(cond, parts...): throws ptl::Error(str(parts...)) when cond is false.
-#define PTL_CHECK(cond, ...)                          \
-  do {                                                \
+#define PTL_CHECK(cond, ...)                           \
+  do {                                                 \
     if (!(cond)) ::ptl::fail(::ptl::str(__VA_ARGS__)); \
   } while (0)

@@ -22,6 +22,8 @@ int num_threads() {
   return g_threads;
 }
 
-void set_num_threads(int n) { g_threads = n > 0 ? n : default_threads(); }
+void set_num_threads(int n) {
+  g_threads = n > 0 ? n : default_threads();
+}
 
 }  // namespace ptl

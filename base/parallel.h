@@ -16,11 +16,13 @@ void parallel_for(int64_t n, int64_t grain, const F& body) {
   if (grain < 1) grain = 1;
   const int64_t chunks = (n + grain - 1) / grain;
   if (chunks == 1 || num_threads() == 1) {
-    for (int64_t c = 0; c < chunks; ++c) body(c * grain, c * grain + grain < n ? c * grain + grain : n);
+    for (int64_t c = 0; c < chunks; ++c)
+      body(c * grain, c * grain + grain < n ? c * grain + grain : n);
     return;
   }
 #pragma omp parallel for schedule(dynamic, 1) num_threads(num_threads())
-  for (int64_t c = 0; c < chunks; ++c) body(c * grain, c * grain + grain < n ? c * grain + grain : n);
+  for (int64_t c = 0; c < chunks; ++c)
+    body(c * grain, c * grain + grain < n ? c * grain + grain : n);
 }
 
 }  // namespace ptl

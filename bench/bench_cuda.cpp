@@ -37,10 +37,14 @@ struct ConvCase {
 
 // Layer l of ResNet-50 at 256x128 runs at (256/2^(l+1)) x (128/2^(l+1)).
 const ConvCase kConvs[] = {
-    {"stem_7x7s2_3to64", 3, 256, 128, 64, 7, 2, 3},     {"l1_1x1_64to256", 64, 64, 32, 256, 1, 1, 0},
-    {"l1_3x3_64", 64, 64, 32, 64, 3, 1, 1},             {"l2_3x3s2_128", 128, 64, 32, 128, 3, 2, 1},
-    {"l2_down_1x1s2_256to512", 256, 64, 32, 512, 1, 2, 0}, {"l3_3x3_256", 256, 16, 8, 256, 3, 1, 1},
-    {"l3_1x1_1024to256", 1024, 16, 8, 256, 1, 1, 0},    {"l4_3x3_512", 512, 8, 4, 512, 3, 1, 1},
+    {"stem_7x7s2_3to64", 3, 256, 128, 64, 7, 2, 3},
+    {"l1_1x1_64to256", 64, 64, 32, 256, 1, 1, 0},
+    {"l1_3x3_64", 64, 64, 32, 64, 3, 1, 1},
+    {"l2_3x3s2_128", 128, 64, 32, 128, 3, 2, 1},
+    {"l2_down_1x1s2_256to512", 256, 64, 32, 512, 1, 2, 0},
+    {"l3_3x3_256", 256, 16, 8, 256, 3, 1, 1},
+    {"l3_1x1_1024to256", 1024, 16, 8, 256, 1, 1, 0},
+    {"l4_3x3_512", 512, 8, 4, 512, 3, 1, 1},
 };
 
 // The state maps (N, C, H, W) of PTL-ResNet50's cells at 3x256x128 (docs/models.md).
@@ -49,8 +53,9 @@ struct GateCase {
   int64_t C, H, W;
 };
 const GateCase kGates[] = {
-    {"bconv1_16x128x64", 16, 128, 64}, {"bconv2_32x64x32", 32, 64, 32}, {"bconv3_64x64x32", 64, 64, 32},
-    {"bconv4_256x32x16", 256, 32, 16}, {"bconv5_512x16x8", 512, 16, 8},
+    {"bconv1_16x128x64", 16, 128, 64}, {"bconv2_32x64x32", 32, 64, 32},
+    {"bconv3_64x64x32", 64, 64, 32},   {"bconv4_256x32x16", 256, 32, 16},
+    {"bconv5_512x16x8", 512, 16, 8},
 };
 
 double peak_gbs() {
@@ -72,7 +77,8 @@ void timed(benchmark::State& st, const F& step) {
 }
 
 void BM_conv(benchmark::State& st, ConvCase c, bool backward) {
-  Tensor x = randn({kBatch, c.C, c.H, c.W}).to(kGpu), w = mul(randn({c.Cout, c.C, c.K, c.K}), 0.05).to(kGpu);
+  Tensor x = randn({kBatch, c.C, c.H, c.W}).to(kGpu),
+         w = mul(randn({c.Cout, c.C, c.K, c.K}), 0.05).to(kGpu);
   x.set_requires_grad(backward);
   w.set_requires_grad(backward);
   Conv2dOptions o{{c.stride, c.stride}, {c.pad, c.pad}, {1, 1}};
@@ -86,11 +92,13 @@ void BM_conv(benchmark::State& st, ConvCase c, bool backward) {
     }
   });
   const double flops = c.flops() * (backward ? 3 : 1);
-  st.counters["GFLOP/s"] = benchmark::Counter(flops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  st.counters["GFLOP/s"] =
+      benchmark::Counter(flops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void BM_gates(benchmark::State& st, GateCase c, bool backward) {
-  Tensor z = randn({kBatch, 4 * c.C, c.H, c.W}).to(kGpu), c_prev = randn({kBatch, c.C, c.H, c.W}).to(kGpu);
+  Tensor z = randn({kBatch, 4 * c.C, c.H, c.W}).to(kGpu),
+         c_prev = randn({kBatch, c.C, c.H, c.W}).to(kGpu);
   z.set_requires_grad(backward);
   Tensor gh = randn({kBatch, c.C, c.H, c.W}).to(kGpu);
   timed(st, [&] {
@@ -106,22 +114,27 @@ void BM_gates(benchmark::State& st, GateCase c, bool backward) {
   // (6C) and writes gz (4C). The timed backward case runs the forward too: 17C in all.
   const double elems = static_cast<double>(kBatch) * c.C * c.H * c.W;
   const double bytes = elems * 4.0 * (backward ? 17 : 7);
-  st.counters["GB/s"] = benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsIterationInvariantRate);
-  st.counters["%peak_bw"] = benchmark::Counter(100.0 * bytes / 1e9 / peak_gbs(), benchmark::Counter::kIsIterationInvariantRate);
+  st.counters["GB/s"] =
+      benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  st.counters["%peak_bw"] = benchmark::Counter(100.0 * bytes / 1e9 / peak_gbs(),
+                                               benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void list_shapes() {
   std::printf("{\"batch\": %lld, \"convs\": [", static_cast<long long>(kBatch));
   for (size_t i = 0; i < std::size(kConvs); ++i) {
     const ConvCase& c = kConvs[i];
-    std::printf("%s{\"name\": \"%s\", \"C\": %lld, \"H\": %lld, \"W\": %lld, \"Cout\": %lld, \"K\": %lld, \"stride\": %lld, \"pad\": %lld}",
-                i ? ", " : "", c.name, (long long)c.C, (long long)c.H, (long long)c.W, (long long)c.Cout, (long long)c.K,
-                (long long)c.stride, (long long)c.pad);
+    std::printf(
+        "%s{\"name\": \"%s\", \"C\": %lld, \"H\": %lld, \"W\": %lld, \"Cout\": %lld, \"K\": %lld, "
+        "\"stride\": %lld, \"pad\": %lld}",
+        i ? ", " : "", c.name, (long long)c.C, (long long)c.H, (long long)c.W, (long long)c.Cout,
+        (long long)c.K, (long long)c.stride, (long long)c.pad);
   }
   std::printf("], \"gates\": [");
   for (size_t i = 0; i < std::size(kGates); ++i)
-    std::printf("%s{\"name\": \"%s\", \"C\": %lld, \"H\": %lld, \"W\": %lld}", i ? ", " : "", kGates[i].name,
-                (long long)kGates[i].C, (long long)kGates[i].H, (long long)kGates[i].W);
+    std::printf("%s{\"name\": \"%s\", \"C\": %lld, \"H\": %lld, \"W\": %lld}", i ? ", " : "",
+                kGates[i].name, (long long)kGates[i].C, (long long)kGates[i].H,
+                (long long)kGates[i].W);
   std::printf("]}\n");
 }
 
@@ -137,16 +150,25 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--nondeterministic") == 0) set_deterministic_convolutions(false);
   }
   if (cuda_device_count() == 0) {
-    std::fprintf(stderr, "bench_cuda: no CUDA device (or a CPU-only build); run it on a GPU machine\n");
+    std::fprintf(stderr,
+                 "bench_cuda: no CUDA device (or a CPU-only build); run it on a GPU machine\n");
     return 1;
   }
   for (const ConvCase& c : kConvs) {
-    benchmark::RegisterBenchmark((std::string("conv_fwd/") + c.name).c_str(), BM_conv, c, false)->UseManualTime()->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark((std::string("conv_fwdbwd/") + c.name).c_str(), BM_conv, c, true)->UseManualTime()->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark((std::string("conv_fwd/") + c.name).c_str(), BM_conv, c, false)
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark((std::string("conv_fwdbwd/") + c.name).c_str(), BM_conv, c, true)
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond);
   }
   for (const GateCase& c : kGates) {
-    benchmark::RegisterBenchmark((std::string("gates_fwd/") + c.name).c_str(), BM_gates, c, false)->UseManualTime()->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark((std::string("gates_fwdbwd/") + c.name).c_str(), BM_gates, c, true)->UseManualTime()->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark((std::string("gates_fwd/") + c.name).c_str(), BM_gates, c, false)
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark((std::string("gates_fwdbwd/") + c.name).c_str(), BM_gates, c, true)
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond);
   }
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

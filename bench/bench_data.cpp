@@ -9,12 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "base/parallel.h"
 #include "data/file_util.h"
 #include "data/image_decode.h"
 #include "data/loader.h"
 #include "data/synth_reid.h"
 #include "data/transform.h"
-#include "base/parallel.h"
 
 namespace {
 using namespace ptl::data;
@@ -97,7 +97,8 @@ void BM_loader(benchmark::State& state) {
   t.erasing = Erasing::release();
   int64_t images = 0;
   for (auto _ : state) {
-    Loader loader(src, t, sequential_batches(src->size(), 64, false), LoaderOptions{workers, 2 * workers, 0, nullptr});
+    Loader loader(src, t, sequential_batches(src->size(), 64, false),
+                  LoaderOptions{workers, 2 * workers, 0, nullptr});
     Batch b;
     while (loader.next(b)) images += b.size();
   }

@@ -48,7 +48,8 @@ double peak_rss_mb() {
 void BM_Evaluate(benchmark::State& st) {
   const Data d = make_data(st.range(0), st.range(1), st.range(2), st.range(3));
   for (auto _ : st) {
-    ptl::FeatureDistance dist(d.x.data(), d.Q, d.x.data() + d.Q * d.D, d.G, d.D, ptl::Metric::Euclidean);
+    ptl::FeatureDistance dist(d.x.data(), d.Q, d.x.data() + d.Q * d.D, d.G, d.D,
+                              ptl::Metric::Euclidean);
     benchmark::DoNotOptimize(ptl::evaluate_reid(dist, d.q, d.g).mAP);
   }
   st.counters["gemm_gflop"] = 2.0 * d.Q * d.G * d.D / 1e9;
@@ -67,9 +68,21 @@ void BM_Rerank(benchmark::State& st) {
 }
 
 // Market-1501: 3,368 x 15,913 (751 test ids); MSMT17: 11,659 x 82,161 (3,060 ids); 2048-d.
-BENCHMARK(BM_Evaluate)->Args({3368, 15913, 2048, 751})->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime();
-BENCHMARK(BM_Evaluate)->Args({11659, 82161, 2048, 3060})->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime();
-BENCHMARK(BM_Rerank)->Args({3368, 15913, 2048, 751})->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime();
+BENCHMARK(BM_Evaluate)
+    ->Args({3368, 15913, 2048, 751})
+    ->Unit(benchmark::kSecond)
+    ->Iterations(1)
+    ->UseRealTime();
+BENCHMARK(BM_Evaluate)
+    ->Args({11659, 82161, 2048, 3060})
+    ->Unit(benchmark::kSecond)
+    ->Iterations(1)
+    ->UseRealTime();
+BENCHMARK(BM_Rerank)
+    ->Args({3368, 15913, 2048, 751})
+    ->Unit(benchmark::kSecond)
+    ->Iterations(1)
+    ->UseRealTime();
 
 }  // namespace
 

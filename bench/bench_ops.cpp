@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "base/parallel.h"
 #include "engine/autograd.h"
 #include "engine/ops.h"
-#include "base/parallel.h"
 #include "engine/rng.h"
 #include "kernels/cpu/gemm.h"
 
@@ -111,10 +111,10 @@ void register_all() {
   for (const GemmCase& c : kGemms)
     configure(benchmark::RegisterBenchmark((std::string("gemm/") + c.name).c_str(), bm_gemm, c));
   for (const ConvCase& c : kConvs) {
-    configure(benchmark::RegisterBenchmark((std::string("conv_fwd/") + c.name).c_str(), bm_conv,
-                                           c, false));
-    configure(benchmark::RegisterBenchmark((std::string("conv_fwdbwd/") + c.name).c_str(),
-                                           bm_conv, c, true));
+    configure(benchmark::RegisterBenchmark((std::string("conv_fwd/") + c.name).c_str(), bm_conv, c,
+                                           false));
+    configure(benchmark::RegisterBenchmark((std::string("conv_fwdbwd/") + c.name).c_str(), bm_conv,
+                                           c, true));
   }
 }
 

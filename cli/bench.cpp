@@ -3,17 +3,17 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "base/parallel.h"
+#include "cli/args.h"
+#include "cli/command.h"
 #include "engine/autograd.h"
 #include "engine/device.h"
 #include "engine/device_timer.h"
 #include "engine/ops.h"
-#include "base/parallel.h"
 #include "kernels/cpu/isa.h"
 #include "layers/bconv_cell.h"
 #include "models/registry.h"
-#include "cli/args.h"
 #include "train/optim.h"
-#include "cli/command.h"
 
 namespace {
 
@@ -23,7 +23,8 @@ Device check_device(const std::string& dev) {
   const Device d = Device::parse(dev);
   if (d.is_cpu()) return d;
   PTL_CHECK(cuda_compiled(), "ptl bench: --device ", dev,
-            " needs a build with the CUDA backend; this ptl was built for the CPU only (configure with -DPTL_CUDA=ON on "
+            " needs a build with the CUDA backend; this ptl was built for the CPU only (configure "
+            "with -DPTL_CUDA=ON on "
             "a machine with the CUDA toolkit)");
   PTL_CHECK(cuda_device_count() > d.index, "ptl bench: --device ", dev, ": ", cuda_device_count(),
             " usable CUDA device(s) found");
@@ -68,7 +69,8 @@ Timing time_steps(Device device, int warmup, int repeat, const F& step) {
     if (i >= warmup) ms.push_back(dt);
   }
   std::sort(ms.begin(), ms.end());
-  const double median = ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
+  const double median =
+      ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
   return {median, ms.front(), ms.back()};
 }
 
@@ -76,43 +78,56 @@ Timing time_steps(Device device, int warmup, int repeat, const F& step) {
 void print_device_memory(Device device) {
   if (!device.is_cuda()) return;
   const DeviceMemory m = device_memory(device);
-  std::printf("device memory: peak %.1f MiB allocated, %.1f MiB reserved by the caching allocator\n",
-              m.peak_allocated / 1048576.0, m.reserved / 1048576.0);
+  std::printf(
+      "device memory: peak %.1f MiB allocated, %.1f MiB reserved by the caching allocator\n",
+      m.peak_allocated / 1048576.0, m.reserved / 1048576.0);
 }
 
 int run(const std::vector<std::string>& argv) {
   cli::Args args(
-      "usage: ptl bench --model NAME [--num-classes K] --batch N --input CxHxW (--train-step | --inference)\n"
+      "usage: ptl bench --model NAME [--num-classes K] --batch N --input CxHxW (--train-step | "
+      "--inference)\n"
       "                 [--threads T] [--repeat R] [--warmup W] [--device cpu|cuda] [--tf32]\n"
       "                 [--nondeterministic]\n"
       "       ptl bench --cell OUT:STRIDE --batch N --input CxHxW --train-step [--threads T] ...\n"
-      "Times R steps (default 5) after W warm-up steps (default 1) and prints `median_ms: X` with the\n"
-      "minimum and maximum. A train step is forward, the mean cross-entropy of the model's classifiers\n"
-      "on random labels, backward and an SGD update; inference is an eval-mode forward without autograd.\n"
-      "--cell times one BConv-Cell (3x3 gates conv C -> 4*OUT, carried state) instead of a model: its\n"
+      "Times R steps (default 5) after W warm-up steps (default 1) and prints `median_ms: X` with "
+      "the\n"
+      "minimum and maximum. A train step is forward, the mean cross-entropy of the model's "
+      "classifiers\n"
+      "on random labels, backward and an SGD update; inference is an eval-mode forward without "
+      "autograd.\n"
+      "--cell times one BConv-Cell (3x3 gates conv C -> 4*OUT, carried state) instead of a model: "
+      "its\n"
       "train step is forward, sum of the output, backward to the input and the gates' weight.\n"
-      "--tf32 lets float GEMMs and convolutions on CUDA use TF32 tensor cores (off: exact float32).\n"
-      "--nondeterministic lets cuDNN take its fastest-ranked convolution algorithms, as PyTorch does by\n"
+      "--tf32 lets float GEMMs and convolutions on CUDA use TF32 tensor cores (off: exact "
+      "float32).\n"
+      "--nondeterministic lets cuDNN take its fastest-ranked convolution algorithms, as PyTorch "
+      "does by\n"
       "default (off: deterministic ones where they fit, the same bits on every run).",
       {"cell", "model", "num-classes", "batch", "input", "threads", "repeat", "warmup", "device"},
       {"train-step", "inference", "tf32", "nondeterministic"});
   if (!args.parse(argv)) return 0;
   const Device device = check_device(args.get("device", "cpu"));
-  PTL_CHECK(args.flag("train-step") != args.flag("inference"), "ptl bench: give exactly one of --train-step and --inference");
+  PTL_CHECK(args.flag("train-step") != args.flag("inference"),
+            "ptl bench: give exactly one of --train-step and --inference");
   if (args.has("threads")) set_num_threads(static_cast<int>(args.get_int("threads", 0)));
   set_allow_tf32(args.flag("tf32"));
   set_deterministic_convolutions(!args.flag("nondeterministic"));
   const Shape in = parse_input_shape(args.require("input"));
   if (args.has("cell")) {
-    PTL_CHECK(args.flag("train-step"), "ptl bench --cell: only --train-step (forward + backward) is timed");
+    PTL_CHECK(args.flag("train-step"),
+              "ptl bench --cell: only --train-step (forward + backward) is timed");
     const std::string spec = args.get("cell", "");
     const size_t colon = spec.find(':');
-    PTL_CHECK(colon != std::string::npos && in.size() == 3, "ptl bench --cell: expected OUT:STRIDE and --input CxHxW, got ",
-              spec);
-    const int64_t out = std::stoll(spec.substr(0, colon)), stride = std::stoll(spec.substr(colon + 1));
+    PTL_CHECK(colon != std::string::npos && in.size() == 3,
+              "ptl bench --cell: expected OUT:STRIDE and --input CxHxW, got ", spec);
+    const int64_t out = std::stoll(spec.substr(0, colon)),
+                  stride = std::stoll(spec.substr(colon + 1));
     const int64_t batch = args.get_int("batch", 0);
-    const int repeat = static_cast<int>(args.get_int("repeat", 5)), warmup = static_cast<int>(args.get_int("warmup", 1));
-    PTL_CHECK(batch > 0 && out > 0 && stride > 0 && repeat > 0 && warmup >= 0, "ptl bench --cell: bad arguments");
+    const int repeat = static_cast<int>(args.get_int("repeat", 5)),
+              warmup = static_cast<int>(args.get_int("warmup", 1));
+    PTL_CHECK(batch > 0 && out > 0 && stride > 0 && repeat > 0 && warmup >= 0,
+              "ptl bench --cell: bad arguments");
     manual_seed(0);
     BConvCell cell(BConvCellSpec{in[0], out, stride});
     cell.to(device);
@@ -123,17 +138,23 @@ int run(const std::vector<std::string>& argv) {
       cell_step(cell, x);
       x.zero_grad();
     });
-    std::printf("bconv cell %lld -> %lld stride %lld, forward+backward, batch %lld, input %s, %s, threads %d, CPU path %s, %d warm-up + %d timed\n",
-                (long long)in[0], (long long)out, (long long)stride, (long long)batch, shape_str(in).c_str(),
-                device.str().c_str(), num_threads(), cpu::isa_description().c_str(), warmup, repeat);
+    std::printf(
+        "bconv cell %lld -> %lld stride %lld, forward+backward, batch %lld, input %s, %s, threads "
+        "%d, CPU path %s, %d warm-up + %d timed\n",
+        (long long)in[0], (long long)out, (long long)stride, (long long)batch,
+        shape_str(in).c_str(), device.str().c_str(), num_threads(), cpu::isa_description().c_str(),
+        warmup, repeat);
     std::printf("median_ms: %.2f  min_ms: %.2f  max_ms: %.2f\n", t.median, t.min, t.max);
     print_device_memory(device);
     return 0;
   }
   const std::string name = args.require("model");
-  const int64_t batch = args.get_int("batch", 0), K = args.get_int("num-classes", default_num_classes(name));
-  const int repeat = static_cast<int>(args.get_int("repeat", 5)), warmup = static_cast<int>(args.get_int("warmup", 1));
-  PTL_CHECK(batch > 0 && repeat > 0 && warmup >= 0, "ptl bench: --batch and --repeat must be positive");
+  const int64_t batch = args.get_int("batch", 0),
+                K = args.get_int("num-classes", default_num_classes(name));
+  const int repeat = static_cast<int>(args.get_int("repeat", 5)),
+            warmup = static_cast<int>(args.get_int("warmup", 1));
+  PTL_CHECK(batch > 0 && repeat > 0 && warmup >= 0,
+            "ptl bench: --batch and --repeat must be positive");
 
   manual_seed(0);
   ModelOptions opt;
@@ -161,15 +182,18 @@ int run(const std::vector<std::string>& argv) {
       model->forward(x);
     }
   });
-  std::printf("model %s, %s, batch %lld, input %s, %s, threads %d, CPU path %s, %d warm-up + %d timed steps\n",
-              name.c_str(), train ? "train step" : "inference", (long long)batch, shape_str(in).c_str(),
-              device.str().c_str(), num_threads(), cpu::isa_description().c_str(), warmup, repeat);
-  std::printf("median_ms: %.1f  min_ms: %.1f  max_ms: %.1f  (%.2f images/s)\n", t.median, t.min, t.max,
-              1000.0 * batch / t.median);
+  std::printf(
+      "model %s, %s, batch %lld, input %s, %s, threads %d, CPU path %s, %d warm-up + %d timed "
+      "steps\n",
+      name.c_str(), train ? "train step" : "inference", (long long)batch, shape_str(in).c_str(),
+      device.str().c_str(), num_threads(), cpu::isa_description().c_str(), warmup, repeat);
+  std::printf("median_ms: %.1f  min_ms: %.1f  max_ms: %.1f  (%.2f images/s)\n", t.median, t.min,
+              t.max, 1000.0 * batch / t.median);
   print_device_memory(device);
   return 0;
 }
 
-PTL_COMMAND("bench", "time a model's training step or inference (median of repeats after warm-up)", run);
+PTL_COMMAND("bench", "time a model's training step or inference (median of repeats after warm-up)",
+            run);
 
 }  // namespace

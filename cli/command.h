@@ -9,7 +9,7 @@
 namespace ptl::cli {
 
 struct Command {
-  std::string summary;                                   // one line for `ptl --help`
+  std::string summary;                                      // one line for `ptl --help`
   std::function<int(const std::vector<std::string>&)> run;  // arguments after the name
 };
 

@@ -4,13 +4,13 @@
 #include <string>
 #include <vector>
 
+#include "base/error.h"
+#include "cli/args.h"
+#include "cli/command.h"
 #include "data/class_datasets.h"
 #include "data/reid_datasets.h"
 #include "data/source.h"
-#include "base/error.h"
 #include "engine/json.h"
-#include "cli/args.h"
-#include "cli/command.h"
 
 namespace {
 using namespace ptl::data;
@@ -20,13 +20,15 @@ struct Row {
   int64_t images, ids, cameras;  // cameras < 0: classification (ids are classes)
 };
 
-std::vector<Row> reid_rows(ReidFormat f, const std::string& root, bool check, bool with_val, BadInput& bad) {
+std::vector<Row> reid_rows(ReidFormat f, const std::string& root, bool check, bool with_val,
+                           BadInput& bad) {
   ReidOptions opts;
   opts.msmt_include_val = with_val;
   ReidDataset ds = load_reid(f, root, bad, opts);
   std::vector<Row> rows;
   for (auto [name, items] : {std::pair<std::string, std::vector<ReidItem>*>{"train", &ds.train},
-                             {"query", &ds.query}, {"gallery", &ds.gallery}}) {
+                             {"query", &ds.query},
+                             {"gallery", &ds.gallery}}) {
     if (check) drop_unloadable(*items, bad);
     const SplitStats s = split_stats(*items);
     rows.push_back({name, s.images, s.ids, s.cameras});
@@ -51,8 +53,10 @@ int run(const std::vector<std::string>& argv) {
       "  Prints each split's number of images, identities (classes) and cameras.\n"
       "  formats: market1501 dukemtmc cuhk03-detected cuhk03-labeled msmt17 list\n"
       "           cifar10 cifar100 mnist (= fashion-mnist, idx) folder\n"
-      "  --json            {\"train\": {\"images\": N, \"ids\": N, \"cameras\": N}, \"query\": ..., \"gallery\": ...}\n"
-      "                    (classification: {\"train\": {\"images\": N, \"classes\": N}, \"test\": ...})\n"
+      "  --json            {\"train\": {\"images\": N, \"ids\": N, \"cameras\": N}, \"query\": "
+      "..., \"gallery\": ...}\n"
+      "                    (classification: {\"train\": {\"images\": N, \"classes\": N}, \"test\": "
+      "...})\n"
       "  --check           decode every image file as well\n"
       "  --on-bad-image    error (default): stop at the first bad file name, list line or image;\n"
       "                    skip: leave it out and count a warning\n"
@@ -71,8 +75,11 @@ int run(const std::vector<std::string>& argv) {
   else
     ptl::fail("unknown --format '" + format + "'; see ptl dataset --help");
 
-  for (const auto& m : bad.messages()) std::fprintf(stderr, "ptl: warning: skipped %s\n", m.c_str());
-  if (bad.count() > 0) std::fprintf(stderr, "ptl: warning: %lld bad inputs skipped\n", static_cast<long long>(bad.count()));
+  for (const auto& m : bad.messages())
+    std::fprintf(stderr, "ptl: warning: skipped %s\n", m.c_str());
+  if (bad.count() > 0)
+    std::fprintf(stderr, "ptl: warning: %lld bad inputs skipped\n",
+                 static_cast<long long>(bad.count()));
 
   if (args.flag("json")) {
     std::string out = "{";
@@ -88,11 +95,12 @@ int run(const std::vector<std::string>& argv) {
   std::printf("%s at %s\n", format.c_str(), root.c_str());
   for (const auto& r : rows) {
     if (r.cameras < 0)
-      std::printf("  %-8s %8lld images %6lld classes\n", r.split.c_str(), static_cast<long long>(r.images),
-                  static_cast<long long>(r.ids));
+      std::printf("  %-8s %8lld images %6lld classes\n", r.split.c_str(),
+                  static_cast<long long>(r.images), static_cast<long long>(r.ids));
     else
-      std::printf("  %-8s %8lld images %6lld ids %3lld cameras\n", r.split.c_str(), static_cast<long long>(r.images),
-                  static_cast<long long>(r.ids), static_cast<long long>(r.cameras));
+      std::printf("  %-8s %8lld images %6lld ids %3lld cameras\n", r.split.c_str(),
+                  static_cast<long long>(r.images), static_cast<long long>(r.ids),
+                  static_cast<long long>(r.cameras));
   }
   return 0;
 }

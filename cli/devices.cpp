@@ -3,9 +3,9 @@
 // so a GPU run's script stops before its tests skip themselves into a green result.
 #include <cstdio>
 
-#include "engine/device.h"
 #include "cli/args.h"
 #include "cli/command.h"
+#include "engine/device.h"
 
 namespace {
 

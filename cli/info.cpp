@@ -1,13 +1,13 @@
 // `ptl info`: a model's layer table, parameter count and multiply-accumulates per image.
 #include <cstdio>
 
-#include "models/registry.h"
-#include "models/summary.h"
 #include "cli/args.h"
 #include "cli/command.h"
 #include "cli/config_args.h"
-#include "train/task_data.h"
+#include "models/registry.h"
+#include "models/summary.h"
 #include "train/experiment.h"
+#include "train/task_data.h"
 
 namespace {
 
@@ -33,11 +33,14 @@ int run(const std::vector<std::string>& argv) {
       "Prints every convolution and linear layer (weight, output shape for one image, uses,\n"
       "multiply-accumulates), then `parameters: N` and `macs: M` (per image).\n"
       "--model: the network as published (CIFAR and ImageNet ResNets with a stride-2 last stage).\n"
-      "--config: the network `ptl train` builds from that config (its model.* keys, its input size\n"
-      "and channels; a ReID dataset keeps the last stage at stride 1 unless model.last_stride says).\n"
+      "--config: the network `ptl train` builds from that config (its model.* keys, its input "
+      "size\n"
+      "and channels; a ReID dataset keeps the last stage at stride 1 unless model.last_stride "
+      "says).\n"
       "Defaults: K model.num_classes, else 751 for mgn/mgn_ptl, 10 for CIFAR models, else 1000;\n"
       "the model's usual input.\n"
-      "models:" + model_list(),
+      "models:" +
+          model_list(),
       {"model", "num-classes", "input", "config"});
   if (!args.parse(argv)) return 0;
   ptl::ModelOptions opt;
@@ -46,8 +49,8 @@ int run(const std::vector<std::string>& argv) {
   int64_t classes = 0;
   if (args.has("config")) {
     const ptl::Config cfg = ptl::cli::load_config(args);
-    PTL_CHECK(!args.has("model") && !args.has("input"), "ptl info: --config sets the model and input; leave out ",
-              "--model and --input");
+    PTL_CHECK(!args.has("model") && !args.has("input"),
+              "ptl info: --config sets the model and input; leave out ", "--model and --input");
     name = cfg.str("model.name");
     const std::string format = cfg.str("data.format");
     const int64_t channels = ptl::format_channels(format);
@@ -56,7 +59,8 @@ int run(const std::vector<std::string>& argv) {
     classes = cfg.integer("model.num_classes");
   } else {
     name = args.require("model");
-    input = args.has("input") ? ptl::parse_input_shape(args.get("input")) : ptl::default_input(name);
+    input =
+        args.has("input") ? ptl::parse_input_shape(args.get("input")) : ptl::default_input(name);
     opt.in_channels = input[0];
   }
   if (classes <= 0) classes = args.get_int("num-classes", ptl::default_num_classes(name));
@@ -66,8 +70,9 @@ int run(const std::vector<std::string>& argv) {
   std::printf("model %s, input %s\n\n", name.c_str(), ptl::shape_str(input).c_str());
   std::printf("%-28s %-22s %-22s %4s %14s\n", "layer", "weight", "output", "uses", "MACs");
   for (const auto& l : s.layers)
-    std::printf("%-28s %-22s %-22s %4lld %14lld\n", l.name.c_str(), ptl::shape_str(l.weight).c_str(),
-                ptl::shape_str(l.output).c_str(), (long long)l.uses, (long long)l.macs);
+    std::printf("%-28s %-22s %-22s %4lld %14lld\n", l.name.c_str(),
+                ptl::shape_str(l.weight).c_str(), ptl::shape_str(l.output).c_str(),
+                (long long)l.uses, (long long)l.macs);
   std::printf("\nparameters: %lld (%s)\n", (long long)s.parameters, human(s.parameters).c_str());
   std::printf("macs: %lld (%s per image)\n", (long long)s.macs, human(s.macs).c_str());
   return 0;

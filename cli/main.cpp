@@ -4,11 +4,11 @@
 #include <string>
 #include <vector>
 
-#include "engine/device.h"
 #include "base/error.h"
-#include "kernels/cpu/isa.h"
 #include "base/parallel.h"
 #include "cli/command.h"
+#include "engine/device.h"
+#include "kernels/cpu/isa.h"
 
 namespace ptl::cli {
 std::map<std::string, Command>& registry() {
@@ -21,8 +21,10 @@ namespace {
 void print_help() {
   std::printf(
       "ptl %s - progressive transfer learning engine (C++17%s)\n\n"
-      "usage: ptl [--threads N] [--verbose] <command> [options]   (ptl <command> --help for details)\n"
-      "  --verbose: errors list everything (all missing and unexpected weight names), not the first 5\n\n"
+      "usage: ptl [--threads N] [--verbose] <command> [options]   (ptl <command> --help for "
+      "details)\n"
+      "  --verbose: errors list everything (all missing and unexpected weight names), not the "
+      "first 5\n\n"
       "commands:\n",
       PTL_VERSION, ptl::cuda_compiled() ? ", CUDA" : ", CPU only");
   for (const auto& [name, cmd] : ptl::cli::registry())
@@ -47,7 +49,8 @@ int main(int argc, char** argv) {
         n = std::stoi(args[1], &used);
       } catch (const std::exception&) {
       }
-      PTL_CHECK(used == args[1].size() && n > 0, "--threads expects a positive whole number, got '", args[1], "'");
+      PTL_CHECK(used == args[1].size() && n > 0, "--threads expects a positive whole number, got '",
+                args[1], "'");
       ptl::set_num_threads(n);
       args.erase(args.begin(), args.begin() + 2);
     }
@@ -56,8 +59,8 @@ int main(int argc, char** argv) {
       return args.empty() ? 2 : 0;
     }
     if (args[0] == "--version") {
-      std::printf("ptl %s (%s)\nCPU path: %s\n", PTL_VERSION, ptl::cuda_compiled() ? "CUDA" : "CPU only",
-                  ptl::cpu::isa_description().c_str());
+      std::printf("ptl %s (%s)\nCPU path: %s\n", PTL_VERSION,
+                  ptl::cuda_compiled() ? "CUDA" : "CPU only", ptl::cpu::isa_description().c_str());
       return 0;
     }
     ptl::cpu::current_isa();  // a bad PTL_CPU_ISA stops every command here, before any work

@@ -1,14 +1,14 @@
 // `ptl train`: trains from a YAML config with key=value overrides.
 #include <cstdio>
 
+#include "cli/args.h"
+#include "cli/command.h"
+#include "cli/config_args.h"
 #include "engine/ops.h"
 #include "engine/safetensors.h"
-#include "cli/args.h"
-#include "cli/config_args.h"
-#include "cli/command.h"
+#include "evaluation/reid_eval.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
-#include "evaluation/reid_eval.h"
 #include "train/trainer.h"
 
 namespace ptl::cli {
@@ -16,7 +16,8 @@ namespace ptl::cli {
 namespace {
 std::string keys_help() {
   std::string s;
-  for (const ConfigKey& k : config_keys()) s += str("  ", k.key, " (default ", k.value, "): ", k.help, "\n");
+  for (const ConfigKey& k : config_keys())
+    s += str("  ", k.key, " (default ", k.value, "): ", k.help, "\n");
   return s;
 }
 
@@ -30,11 +31,15 @@ Experiment trained_experiment(const Args& a) {
 }
 
 int train(const std::vector<std::string>& argv) {
-  Args a("usage: ptl train --config configs/X.yaml [--resume auto|CKPT] [key=value ...]\n"
-         "Trains as the config says; checkpoints, config.yaml, train.log and metrics.jsonl go to train.out.\n"
-         "--resume auto continues from the newest checkpoint in train.out. Ctrl-C writes a checkpoint and exits.\n"
-         "config keys:\n" + keys_help(),
-         {"config", "resume"});
+  Args a(
+      "usage: ptl train --config configs/X.yaml [--resume auto|CKPT] [key=value ...]\n"
+      "Trains as the config says; checkpoints, config.yaml, train.log and metrics.jsonl go to "
+      "train.out.\n"
+      "--resume auto continues from the newest checkpoint in train.out. Ctrl-C writes a checkpoint "
+      "and exits.\n"
+      "config keys:\n" +
+          keys_help(),
+      {"config", "resume"});
   if (!a.parse(argv)) return 0;
   Trainer t(load_config(a), a.get("resume"));
   // run() prints and logs the closing lines (done, or interrupted with the checkpoint to resume).
@@ -42,10 +47,12 @@ int train(const std::vector<std::string>& argv) {
 }
 
 int eval(const std::vector<std::string>& argv) {
-  Args a("usage: ptl eval --config configs/X.yaml --weights W.safetensors [key=value ...]\n"
-         "Evaluates a trained model on the config's dataset (ReID: mAP, CMC, mINP; classification: accuracy).\n"
-         "W: best.safetensors or any checkpoint a run wrote (train.out/ckpt_e*_s*.safetensors).",
-         {"config", "weights"});
+  Args a(
+      "usage: ptl eval --config configs/X.yaml --weights W.safetensors [key=value ...]\n"
+      "Evaluates a trained model on the config's dataset (ReID: mAP, CMC, mINP; classification: "
+      "accuracy).\n"
+      "W: best.safetensors or any checkpoint a run wrote (train.out/ckpt_e*_s*.safetensors).",
+      {"config", "weights"});
   if (!a.parse(argv)) return 0;
   Experiment e = trained_experiment(a);
   std::printf("%s\n", e.evaluate().summary().c_str());
@@ -53,15 +60,21 @@ int eval(const std::vector<std::string>& argv) {
 }
 
 int extract(const std::vector<std::string>& argv) {
-  Args a("usage: ptl extract --config configs/X.yaml --weights W.safetensors --out F.safetensors [key=value ...]\n"
-         "Writes query_features, gallery_features (flip-averaged, L2-normalised), query_pids, query_camids,\n"
-         "gallery_pids, gallery_camids: the input of `ptl evaluate --features F` and `ptl visrank`; each row's\n"
-         "image path goes to the metadata (query_paths, gallery_paths). W: best.safetensors or any checkpoint.",
-         {"config", "weights", "out"});
+  Args a(
+      "usage: ptl extract --config configs/X.yaml --weights W.safetensors --out F.safetensors "
+      "[key=value ...]\n"
+      "Writes query_features, gallery_features (flip-averaged, L2-normalised), query_pids, "
+      "query_camids,\n"
+      "gallery_pids, gallery_camids: the input of `ptl evaluate --features F` and `ptl visrank`; "
+      "each row's\n"
+      "image path goes to the metadata (query_paths, gallery_paths). W: best.safetensors or any "
+      "checkpoint.",
+      {"config", "weights", "out"});
   if (!a.parse(argv)) return 0;
   Experiment e = trained_experiment(a);
   const TaskData& data = e.data();
-  PTL_CHECK(data.reid, "extract: data.format '", e.settings().data.format, "' is not a ReID dataset");
+  PTL_CHECK(data.reid, "extract: data.format '", e.settings().data.format,
+            "' is not a ReID dataset");
   const ExtractOptions& eo = e.extract_options();  // as the run's evaluations
   TensorMap out;
   auto ids = [](const data::DataSource& s, bool cams) {
@@ -81,10 +94,13 @@ int extract(const std::vector<std::string>& argv) {
   out["gallery_pids"] = ids(*data.gallery, false);
   out["gallery_camids"] = ids(*data.gallery, true);
   save_safetensors(a.require("out"), out,
-                   {{"model", e.settings().model.name}, {"weights", a.require("weights")},
-                    {"query_paths", paths(*data.query)}, {"gallery_paths", paths(*data.gallery)}});
-  std::printf("wrote %s: %lld query and %lld gallery features of dimension %lld\n", a.require("out").c_str(),
-              static_cast<long long>(out["query_features"].size(0)), static_cast<long long>(out["gallery_features"].size(0)),
+                   {{"model", e.settings().model.name},
+                    {"weights", a.require("weights")},
+                    {"query_paths", paths(*data.query)},
+                    {"gallery_paths", paths(*data.gallery)}});
+  std::printf("wrote %s: %lld query and %lld gallery features of dimension %lld\n",
+              a.require("out").c_str(), static_cast<long long>(out["query_features"].size(0)),
+              static_cast<long long>(out["gallery_features"].size(0)),
               static_cast<long long>(out["query_features"].size(1)));
   return 0;
 }

@@ -2,22 +2,26 @@
 #include <cstdio>
 #include <fstream>
 
-#include "data/file_util.h"
-#include "data/reid_datasets.h"
 #include "base/error.h"
 #include "cli/args.h"
 #include "cli/command.h"
+#include "data/file_util.h"
+#include "data/reid_datasets.h"
 #include "evaluation/reid_eval.h"
 #include "pictures/visrank.h"
 
 namespace {
 
 const char* kUsage =
-    "usage: ptl visrank --features F.safetensors --out DIR [--query-images QLIST --gallery-images GLIST] [options]\n"
+    "usage: ptl visrank --features F.safetensors --out DIR [--query-images QLIST --gallery-images "
+    "GLIST] [options]\n"
     "\n"
-    "F is as for `ptl evaluate` (features or distmat, with person and camera ids). The images are the\n"
-    "paths `ptl extract` stores in F; for other files, QLIST and GLIST list one image path per line in\n"
-    "the order of F's rows. A list whose Market-style file names (<pid>_c<cam>...) disagree with F's\n"
+    "F is as for `ptl evaluate` (features or distmat, with person and camera ids). The images are "
+    "the\n"
+    "paths `ptl extract` stores in F; for other files, QLIST and GLIST list one image path per "
+    "line in\n"
+    "the order of F's rows. A list whose Market-style file names (<pid>_c<cam>...) disagree with "
+    "F's\n"
     "person ids is refused: it is not in F's row order.\n"
     "\n"
     "options:\n"
@@ -43,7 +47,8 @@ std::vector<std::string> read_list(const std::string& path) {
 // else the paths the features file records. A list must have one line per row, and every file
 // name that carries a person id must carry the row's id.
 std::vector<std::string> side_images(const ptl::cli::Args& args, const std::string& flag,
-                                     const std::vector<std::string>& recorded, const std::vector<int64_t>& pids) {
+                                     const std::vector<std::string>& recorded,
+                                     const std::vector<int64_t>& pids) {
   using namespace ptl;
   std::vector<std::string> images = recorded;
   if (args.has(flag)) {
@@ -53,14 +58,16 @@ std::vector<std::string> side_images(const ptl::cli::Args& args, const std::stri
               " images but the features have ", pids.size(), " rows");
     for (size_t i = 0; i < images.size(); ++i) {
       int64_t pid = 0, cam = 0;
-      PTL_CHECK(!data::parse_market_name(data::base_name(images[i]), pid, cam) || pid == pids[i], "ptl visrank: ",
-                list, " line ", i + 1, " (", images[i], ") is person ", pid, " but feature row ", i, " is person ",
-                pids[i], ": the list is not in the features' row order; leave --", flag,
+      PTL_CHECK(!data::parse_market_name(data::base_name(images[i]), pid, cam) || pid == pids[i],
+                "ptl visrank: ", list, " line ", i + 1, " (", images[i], ") is person ", pid,
+                " but feature row ", i, " is person ", pids[i],
+                ": the list is not in the features' row order; leave --", flag,
                 " out to use the paths `ptl extract` recorded");
     }
   }
   PTL_CHECK(!images.empty() || pids.empty(), "ptl visrank: ", args.require("features"),
-            " records no image paths (it was not written by `ptl extract`); give --", flag, " LIST");
+            " records no image paths (it was not written by `ptl extract`); give --", flag,
+            " LIST");
   const std::string root = args.get("root");
   for (std::string& p : images)
     if (!root.empty() && p[0] != '/') p = root + "/" + p;
@@ -70,8 +77,8 @@ std::vector<std::string> side_images(const ptl::cli::Args& args, const std::stri
 int run(const std::vector<std::string>& argv) {
   using namespace ptl;
   cli::Args args(kUsage,
-                 {"features", "query-images", "gallery-images", "out", "root", "topk", "num-queries", "query",
-                  "metric", "k1", "k2", "lambda", "width", "height"},
+                 {"features", "query-images", "gallery-images", "out", "root", "topk",
+                  "num-queries", "query", "metric", "k1", "k2", "lambda", "width", "height"},
                  {"rerank"});
   if (!args.parse(argv)) return 0;
   EvalConfig cfg;
@@ -97,11 +104,13 @@ int run(const std::vector<std::string>& argv) {
     const int64_t n = std::min<int64_t>(args.get_int("num-queries", dist->rows()), dist->rows());
     for (int64_t q = 0; q < n; ++q) queries.push_back(q);
   }
-  const auto written = write_ranked_results(*dist, in.query, in.gallery, q_images, g_images, queries, out_dir, opt);
+  const auto written =
+      write_ranked_results(*dist, in.query, in.gallery, q_images, g_images, queries, out_dir, opt);
   std::printf("wrote %zu pictures to %s\n", written.size(), out_dir.c_str());
   return 0;
 }
 
 }  // namespace
 
-PTL_COMMAND("visrank", "pictures of ranked results: query + top-k gallery, green match / red miss", run);
+PTL_COMMAND("visrank", "pictures of ranked results: query + top-k gallery, green match / red miss",
+            run);

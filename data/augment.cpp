@@ -34,8 +34,8 @@ void pad_random_crop(Image& img, int pad, Generator& rng) {
 }
 
 Image convert_channels(const Image& img, int channels) {
-  PTL_CHECK((img.c == 1 || img.c == 3) && (channels == 1 || channels == 3), "convert_channels: ", img.c, " to ",
-            channels, " channels is not supported (1 or 3)");
+  PTL_CHECK((img.c == 1 || img.c == 3) && (channels == 1 || channels == 3),
+            "convert_channels: ", img.c, " to ", channels, " channels is not supported (1 or 3)");
   if (img.c == channels) return img;
   Image out(img.h, img.w, channels);
   const size_t n = static_cast<size_t>(img.h) * img.w;

@@ -4,8 +4,8 @@
 #include <cstdio>
 #include <map>
 
-#include "data/file_util.h"
 #include "base/error.h"
+#include "data/file_util.h"
 
 namespace ptl::data {
 
@@ -26,18 +26,21 @@ std::string hex32(uint32_t v) {
 // Checks an IDX header: magic 0x000008<ndim> and the byte count; returns the dims.
 std::vector<uint32_t> idx_header(const std::string& b, const std::string& what, uint32_t ndim) {
   const uint32_t magic = 0x800u + ndim;
-  PTL_CHECK(b.size() >= 4 + 4 * ndim, what, ": ", b.size(), " bytes is too short for an IDX header");
-  PTL_CHECK(be32(b, 0) == magic, what, ": bad IDX magic ", hex32(be32(b, 0)), ", expected ", hex32(magic),
-            ndim == 3 ? " (images)" : " (labels)");
+  PTL_CHECK(b.size() >= 4 + 4 * ndim, what, ": ", b.size(),
+            " bytes is too short for an IDX header");
+  PTL_CHECK(be32(b, 0) == magic, what, ": bad IDX magic ", hex32(be32(b, 0)), ", expected ",
+            hex32(magic), ndim == 3 ? " (images)" : " (labels)");
   std::vector<uint32_t> dims(ndim);
   uint64_t payload = 1;
   for (uint32_t d = 0; d < ndim; ++d) {
     dims[d] = be32(b, 4 + 4 * d);
-    PTL_CHECK(dims[d] == 0 || payload <= (uint64_t{1} << 40) / dims[d], what, ": IDX dimensions too large");
+    PTL_CHECK(dims[d] == 0 || payload <= (uint64_t{1} << 40) / dims[d], what,
+              ": IDX dimensions too large");
     payload *= dims[d];
   }
   const uint64_t want = 4 + 4 * ndim + payload;
-  PTL_CHECK(b.size() == want, what, ": wrong size: ", b.size(), " bytes, the IDX header says ", want);
+  PTL_CHECK(b.size() == want, what, ": wrong size: ", b.size(), " bytes, the IDX header says ",
+            want);
   return dims;
 }
 
@@ -50,13 +53,15 @@ void load_cifar(ClassDataset& ds, const std::string& root, bool cifar100, BadInp
   if (cifar100)
     splits = {{"train", {"train.bin"}}, {"test", {"test.bin"}}};
   else
-    splits = {{"train", {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin",
-                         "data_batch_5.bin"}},
+    splits = {{"train",
+               {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin",
+                "data_batch_5.bin"}},
               {"test", {"test_batch.bin"}}};
   for (const auto& [name, files] : splits) {
     ClassSplit s;
     s.name = name;
-    for (const auto& f : files) parse_cifar(read_file(join(dir, f)), join(dir, f), cifar100, s, bad);
+    for (const auto& f : files)
+      parse_cifar(read_file(join(dir, f)), join(dir, f), cifar100, s, bad);
     PTL_CHECK(s.size() > 0, join(dir, files[0]), ": no records (empty split)");
     ds.splits.push_back(std::move(s));
   }
@@ -71,14 +76,17 @@ void load_idx(ClassDataset& ds, const std::string& root) {
     fail(str(root, ": missing ", stem, " (or ", stem, ".gz)"));
   };
   int64_t max_label = -1;
-  for (const auto& [name, prefix] : {std::pair<std::string, std::string>{"train", "train"}, {"test", "t10k"}}) {
-    const std::string ip = find(prefix + "-images-idx3-ubyte"), lp = find(prefix + "-labels-idx1-ubyte");
+  for (const auto& [name, prefix] :
+       {std::pair<std::string, std::string>{"train", "train"}, {"test", "t10k"}}) {
+    const std::string ip = find(prefix + "-images-idx3-ubyte"),
+                      lp = find(prefix + "-labels-idx1-ubyte");
     ClassSplit s;
     s.name = name;
     parse_idx_images(read_maybe_gz(ip), ip, s);
     s.labels = parse_idx_labels(read_maybe_gz(lp), lp);
     const size_t n = s.pixels.size() / (static_cast<size_t>(s.h) * s.w);
-    PTL_CHECK(n == s.labels.size(), ip, " has ", n, " images but ", lp, " has ", s.labels.size(), " labels");
+    PTL_CHECK(n == s.labels.size(), ip, " has ", n, " images but ", lp, " has ", s.labels.size(),
+              " labels");
     PTL_CHECK(n > 0, ip, ": no images (empty split)");
     for (int64_t l : s.labels) max_label = std::max(max_label, l);
     ds.splits.push_back(std::move(s));
@@ -141,8 +149,8 @@ void parse_cifar(const std::string& bytes, const std::string& what, bool cifar10
   const size_t label_bytes = cifar100 ? 2 : 1, record = label_bytes + kCifarPixels;
   const int64_t classes = cifar100 ? 100 : 10;
   PTL_CHECK(!bytes.empty() && bytes.size() % record == 0, what, ": wrong size: ", bytes.size(),
-            " bytes is not a whole number of ", record, "-byte ", cifar100 ? "CIFAR-100" : "CIFAR-10",
-            " records");
+            " bytes is not a whole number of ", record, "-byte ",
+            cifar100 ? "CIFAR-100" : "CIFAR-10", " records");
   into.h = into.w = 32;
   into.c = 3;
   const size_t n = bytes.size() / record;
@@ -151,7 +159,8 @@ void parse_cifar(const std::string& bytes, const std::string& what, bool cifar10
     const auto* rec = reinterpret_cast<const uint8_t*>(bytes.data() + r * record);
     const int64_t label = rec[label_bytes - 1];  // CIFAR-100: the fine label
     if (label >= classes || (cifar100 && rec[0] >= 20)) {
-      bad.report(str(what, ": record ", r, ": label ", label, " out of range (", classes, " classes)"));
+      bad.report(
+          str(what, ": record ", r, ": label ", label, " out of range (", classes, " classes)"));
       continue;
     }
     // Planes R, G, B of 32x32 -> interleaved HWC.
@@ -168,8 +177,8 @@ void parse_idx_images(const std::string& bytes, const std::string& what, ClassSp
   const auto dims = idx_header(bytes, what, 3);
   // The side limit keeps h and w (ints) positive: with n = 0 the size check above passes any
   // rows and cols, and 2^31 or more would turn negative.
-  PTL_CHECK(dims[1] > 0 && dims[2] > 0 && dims[1] <= 65535 && dims[2] <= 65535, what, ": IDX images of size ",
-            dims[1], "x", dims[2], " (rows and columns must be 1..65535)");
+  PTL_CHECK(dims[1] > 0 && dims[2] > 0 && dims[1] <= 65535 && dims[2] <= 65535, what,
+            ": IDX images of size ", dims[1], "x", dims[2], " (rows and columns must be 1..65535)");
   into.h = static_cast<int>(dims[1]);
   into.w = static_cast<int>(dims[2]);
   into.c = 1;
@@ -187,10 +196,22 @@ std::vector<int64_t> parse_idx_labels(const std::string& bytes, const std::strin
 ClassDataset load_classification(ClassFormat format, const std::string& root, BadInput& bad) {
   ClassDataset ds;
   switch (format) {
-    case ClassFormat::Cifar10: ds.name = "cifar10"; load_cifar(ds, root, false, bad); break;
-    case ClassFormat::Cifar100: ds.name = "cifar100"; load_cifar(ds, root, true, bad); break;
-    case ClassFormat::Idx: ds.name = "idx"; load_idx(ds, root); break;
-    case ClassFormat::Folder: ds.name = "folder"; load_folder(ds, root, bad); break;
+    case ClassFormat::Cifar10:
+      ds.name = "cifar10";
+      load_cifar(ds, root, false, bad);
+      break;
+    case ClassFormat::Cifar100:
+      ds.name = "cifar100";
+      load_cifar(ds, root, true, bad);
+      break;
+    case ClassFormat::Idx:
+      ds.name = "idx";
+      load_idx(ds, root);
+      break;
+    case ClassFormat::Folder:
+      ds.name = "folder";
+      load_folder(ds, root, bad);
+      break;
   }
   return ds;
 }

@@ -15,10 +15,10 @@
 namespace ptl::data {
 
 struct ClassSplit {
-  std::string name;  // "train", "val", "test"
-  int h = 0, w = 0, c = 0;             // in-memory images: size of each
-  std::vector<uint8_t> pixels;         // in-memory images: N * h * w * c, HWC each
-  std::vector<std::string> paths;      // folder datasets: one path per image
+  std::string name;                // "train", "val", "test"
+  int h = 0, w = 0, c = 0;         // in-memory images: size of each
+  std::vector<uint8_t> pixels;     // in-memory images: N * h * w * c, HWC each
+  std::vector<std::string> paths;  // folder datasets: one path per image
   std::vector<int64_t> labels;
   int64_t size() const { return static_cast<int64_t>(labels.size()); }
 };

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
-#include "data/file_util.h"
 #include "base/error.h"
+#include "data/file_util.h"
 
 // The one stb_image implementation of the project. Only the formats the datasets use.
 #define STB_IMAGE_IMPLEMENTATION
@@ -82,7 +82,7 @@ void check_jpeg_tables(const std::string& b, const std::string& what) {
       continue;
     }
     const uint8_t m = u8(p + 1);
-    if (m == 0xD9) return;  // end of image
+    if (m == 0xD9) return;                                                  // end of image
     if (m == 0x00 || m == 0x01 || m == 0xD8 || (m >= 0xD0 && m <= 0xD7)) {  // no length field
       p += 2;
       continue;
@@ -94,8 +94,10 @@ void check_jpeg_tables(const std::string& b, const std::string& what) {
       for (size_t t = p + 4; t < end;) {
         size_t codes = 0;
         for (size_t i = 1; i <= 16; ++i) codes += u8(t + i);
-        PTL_CHECK(codes <= 256, what, ": corrupt JPEG (a Huffman table declares ", codes, " codes)");
-        if (u8(t) >> 4 <= 1 && (u8(t) & 15) <= 3) defined |= 1u << ((u8(t) >> 4) * 4 + (u8(t) & 15));
+        PTL_CHECK(codes <= 256, what, ": corrupt JPEG (a Huffman table declares ", codes,
+                  " codes)");
+        if (u8(t) >> 4 <= 1 && (u8(t) & 15) <= 3)
+          defined |= 1u << ((u8(t) >> 4) * 4 + (u8(t) & 15));
         t += 17 + codes;
       }
     }
@@ -107,8 +109,9 @@ void check_jpeg_tables(const std::string& b, const std::string& what) {
       const bool dc = !progressive || (ss == 0 && ah == 0), ac = !progressive || ss != 0;
       for (size_t i = 0; i < n; ++i) {
         const unsigned td = u8(p + 6 + 2 * i) >> 4, ta = u8(p + 6 + 2 * i) & 15;
-        PTL_CHECK(!(dc && td <= 3 && !(defined >> td & 1)) && !(ac && ta <= 3 && !(defined >> (4 + ta) & 1)), what,
-                  ": corrupt JPEG (a scan uses a Huffman table before it is defined)");
+        PTL_CHECK(!(dc && td <= 3 && !(defined >> td & 1)) &&
+                      !(ac && ta <= 3 && !(defined >> (4 + ta) & 1)),
+                  what, ": corrupt JPEG (a scan uses a Huffman table before it is defined)");
       }
     }
     p = std::min(b.size(), end);
@@ -122,8 +125,8 @@ void check_png_chunks(const std::string& b, const std::string& what) {
   const auto u8 = [&](size_t i) { return static_cast<uint32_t>(static_cast<uint8_t>(b[i])); };
   for (size_t p = 8; p + 8 <= b.size();) {
     const size_t len = u8(p) << 24 | u8(p + 1) << 16 | u8(p + 2) << 8 | u8(p + 3);
-    PTL_CHECK(len + 12 <= b.size() - p, what, ": truncated PNG (a chunk of ", len, " bytes, ", b.size() - p,
-              " bytes left in the file)");
+    PTL_CHECK(len + 12 <= b.size() - p, what, ": truncated PNG (a chunk of ", len, " bytes, ",
+              b.size() - p, " bytes left in the file)");
     if (b.compare(p + 4, 4, "IEND") == 0) return;
     p += 12 + len;
   }
@@ -155,8 +158,10 @@ Image decode_image(const std::string& bytes, const std::string& what) {
   reader = Reader{&bytes};
   stbi_uc* px = stbi_load_from_callbacks(&cb, &reader, &w, &h, &c, 3);
   if (px == nullptr) {
-    PTL_CHECK(!reader.overran, what, ": truncated ", format, " (the data ends before the image does)");
-    fail(str(what, ": corrupt ", format, " (", stbi_failure_reason() ? stbi_failure_reason() : "unknown error", ")"));
+    PTL_CHECK(!reader.overran, what, ": truncated ", format,
+              " (the data ends before the image does)");
+    fail(str(what, ": corrupt ", format, " (",
+             stbi_failure_reason() ? stbi_failure_reason() : "unknown error", ")"));
   }
   Image img;
   img.h = h;
@@ -164,10 +169,13 @@ Image decode_image(const std::string& bytes, const std::string& what) {
   img.c = 3;
   img.px.assign(px, px + static_cast<size_t>(w) * h * 3);
   stbi_image_free(px);
-  PTL_CHECK(!reader.overran, what, ": truncated ", format, " (the data ends before the image does)");
+  PTL_CHECK(!reader.overran, what, ": truncated ", format,
+            " (the data ends before the image does)");
   return img;
 }
 
-Image load_image(const std::string& path) { return decode_image(read_file(path), path); }
+Image load_image(const std::string& path) {
+  return decode_image(read_file(path), path);
+}
 
 }  // namespace ptl::data

@@ -26,8 +26,8 @@ void append_cb(void* ctx, void* data, int size) {
   static_cast<std::string*>(ctx)->append(static_cast<const char*>(data), static_cast<size_t>(size));
 }
 void check_args(int w, int h, int c, const uint8_t* pixels) {
-  PTL_CHECK(w > 0 && h > 0 && c >= 1 && c <= 4 && pixels != nullptr,
-            "image encode: bad image ", h, "x", w, "x", c);
+  PTL_CHECK(w > 0 && h > 0 && c >= 1 && c <= 4 && pixels != nullptr, "image encode: bad image ", h,
+            "x", w, "x", c);
 }
 }  // namespace
 
@@ -35,7 +35,8 @@ std::string encode_jpeg(int w, int h, int c, const uint8_t* pixels, int quality)
   check_args(w, h, c, pixels);
   PTL_CHECK(quality >= 1 && quality <= 100, "JPEG quality must be in 1..100, got ", quality);
   std::string out;
-  PTL_CHECK(stbi_write_jpg_to_func(append_cb, &out, w, h, c, pixels, quality), "JPEG encode failed");
+  PTL_CHECK(stbi_write_jpg_to_func(append_cb, &out, w, h, c, pixels, quality),
+            "JPEG encode failed");
   return out;
 }
 

@@ -2,21 +2,25 @@
 
 #include <cstring>
 
-#include "data/seed.h"
 #include "base/error.h"
+#include "data/seed.h"
 
 namespace ptl::data {
 
 Loader::Loader(std::shared_ptr<const DataSource> source, Transform transform, BatchPlan plan,
                LoaderOptions opts)
-    : source_(std::move(source)), transform_(transform), plan_(std::move(plan)), opts_(std::move(opts)) {
+    : source_(std::move(source)),
+      transform_(transform),
+      plan_(std::move(plan)),
+      opts_(std::move(opts)) {
   PTL_CHECK(source_ != nullptr, "loader: no data source");
-  PTL_CHECK(opts_.workers >= 0 && opts_.prefetch >= 1, "loader: needs workers >= 0 and prefetch >= 1, got ",
-            opts_.workers, " and ", opts_.prefetch);
+  PTL_CHECK(opts_.workers >= 0 && opts_.prefetch >= 1,
+            "loader: needs workers >= 0 and prefetch >= 1, got ", opts_.workers, " and ",
+            opts_.prefetch);
   for (const auto& batch : plan_)
     for (int64_t i : batch)
-      PTL_CHECK(i >= 0 && i < source_->size(), "loader: index ", i, " out of range for ", source_->size(),
-                " samples");
+      PTL_CHECK(i >= 0 && i < source_->size(), "loader: index ", i, " out of range for ",
+                source_->size(), " samples");
   for (int w = 0; w < opts_.workers; ++w) threads_.emplace_back([this] { worker(); });
 }
 
@@ -39,7 +43,8 @@ Loader::Slot Loader::build(int64_t b) const {
       return opts_.pin_memory ? Tensor::empty_pinned(s, dt) : Tensor::empty(s, dt);
     };
     Tensor images = alloc({n, transform_.channels, h, w}, DType::F32);
-    Tensor labels = alloc({n}, DType::I64), camids = alloc({n}, DType::I64), indices = alloc({n}, DType::I64);
+    Tensor labels = alloc({n}, DType::I64), camids = alloc({n}, DType::I64),
+           indices = alloc({n}, DType::I64);
     int64_t kept = 0;
     for (int64_t j = 0; j < n; ++j) {
       Image img;
@@ -50,7 +55,8 @@ Loader::Slot Loader::build(int64_t b) const {
         opts_.bad->report(e.what());  // throws under policy Error
         continue;
       }
-      Generator rng(mix_seed(mix_seed(opts_.seed, static_cast<uint64_t>(b)), static_cast<uint64_t>(j)));
+      Generator rng(
+          mix_seed(mix_seed(opts_.seed, static_cast<uint64_t>(b)), static_cast<uint64_t>(j)));
       transform_.apply(img, rng, images.data<float>() + kept * per);
       labels.data<int64_t>()[kept] = source_->label(idx[j]);
       camids.data<int64_t>()[kept] = source_->camid(idx[j]);
@@ -63,7 +69,8 @@ Loader::Slot Loader::build(int64_t b) const {
         s[0] = kept;
         Tensor out = alloc(s, t.dtype());
         if (kept > 0)
-          std::memcpy(out.raw_data(), t.raw_data(), static_cast<size_t>(kept * elems) * dtype_size(t.dtype()));
+          std::memcpy(out.raw_data(), t.raw_data(),
+                      static_cast<size_t>(kept * elems) * dtype_size(t.dtype()));
         return out;
       };
       images = shrink(images, per);
@@ -82,7 +89,8 @@ void Loader::worker() {
   const int64_t total = num_batches();
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    work_cv_.wait(lock, [&] { return stop_ || claimed_ >= total || claimed_ < delivered_ + opts_.prefetch; });
+    work_cv_.wait(
+        lock, [&] { return stop_ || claimed_ >= total || claimed_ < delivered_ + opts_.prefetch; });
     if (stop_ || claimed_ >= total) return;
     const int64_t b = claimed_++;
     lock.unlock();

@@ -7,8 +7,8 @@
 #include <set>
 #include <sstream>
 
-#include "data/file_util.h"
 #include "base/error.h"
+#include "data/file_util.h"
 #include "engine/json.h"
 
 namespace ptl::data {
@@ -39,7 +39,9 @@ bool parse_int(const std::string& s, int64_t& out) {
   return true;
 }
 
-bool is_pid_char(char c) { return c == '-' || std::isdigit(static_cast<unsigned char>(c)); }
+bool is_pid_char(char c) {
+  return c == '-' || std::isdigit(static_cast<unsigned char>(c));
+}
 
 // A Market-style folder: every image file's name must parse, with a camera digit 1..9 (the
 // synthetic target domain and CUHK03-NP go past Market's 6 cameras, so no per-dataset limit).
@@ -50,11 +52,13 @@ std::vector<ReidItem> scan_folder(const std::string& dir, Split split, BadInput&
   for (const auto& path : files) {
     int64_t pid = 0, cam = 0;
     if (!parse_market_name(base_name(path), pid, cam)) {
-      bad.report(str(path, ": file name does not match <pid>_c<camera>... (e.g. 0002_c1s1_000451_03.jpg)"));
+      bad.report(str(
+          path, ": file name does not match <pid>_c<camera>... (e.g. 0002_c1s1_000451_03.jpg)"));
       continue;
     }
     if (cam < 1 || pid < -1) {
-      bad.report(str(path, ": person id ", pid, " / camera ", cam, " out of range (ids >= -1, cameras 1..9)"));
+      bad.report(str(path, ": person id ", pid, " / camera ", cam,
+                     " out of range (ids >= -1, cameras 1..9)"));
       continue;
     }
     if (keep(pid, split, true)) items.push_back({path, pid, cam - 1});
@@ -94,14 +98,17 @@ ReidDataset load_market_style(const std::string& name, const std::string& root,
 // A pid or camid read from JSON as a double: a whole number of at most 2^53 in size, the range
 // in which a double holds integers exactly (a cast of a fraction, NaN or 1e300 to int64 would be
 // wrong or undefined).
-int64_t json_id(const Json& v, const std::string& what, const std::string& key, size_t i, const char* field) {
-  PTL_CHECK(std::isfinite(v.number) && v.number == std::floor(v.number) && std::fabs(v.number) <= 9007199254740992.0,
-            what, ": ", key, "[", i, "] has ", field, " ", exact_number(v.number), ", which is not a whole number");
+int64_t json_id(const Json& v, const std::string& what, const std::string& key, size_t i,
+                const char* field) {
+  PTL_CHECK(std::isfinite(v.number) && v.number == std::floor(v.number) &&
+                std::fabs(v.number) <= 9007199254740992.0,
+            what, ": ", key, "[", i, "] has ", field, " ", exact_number(v.number),
+            ", which is not a whole number");
   return static_cast<int64_t>(v.number);
 }
 
-// torchreid's converted CUHK03: [{"train": [[path, pid, camid], ...], "query": ..., "gallery": ...}]
-// with paths from the converting machine; the file name is looked up in images_<variant>/.
+// torchreid's converted CUHK03: [{"train": [[path, pid, camid], ...], "query": ..., "gallery":
+// ...}] with paths from the converting machine; the file name is looked up in images_<variant>/.
 std::vector<ReidItem> json_split(const Json& root, const std::string& key, const std::string& what,
                                  const std::string& images, Split split) {
   const Json* list = root.find(key);
@@ -113,8 +120,10 @@ std::vector<ReidItem> json_split(const Json& root, const std::string& key, const
                   e.array[0].kind == Json::Kind::String && e.array[1].kind == Json::Kind::Number &&
                   e.array[2].kind == Json::Kind::Number,
               what, ": ", key, "[", i, "] is not [path, pid, camid]");
-    const int64_t pid = json_id(e.array[1], what, key, i, "pid"), camid = json_id(e.array[2], what, key, i, "camid");
-    if (keep(pid, split, false)) items.push_back({join(images, base_name(e.array[0].string)), pid, camid});
+    const int64_t pid = json_id(e.array[1], what, key, i, "pid"),
+                  camid = json_id(e.array[2], what, key, i, "camid");
+    if (keep(pid, split, false))
+      items.push_back({join(images, base_name(e.array[0].string)), pid, camid});
   }
   PTL_CHECK(!items.empty(), what, ": \"", key, "\" is empty (empty split)");
   return items;
@@ -140,8 +149,8 @@ ReidDataset load_cuhk03(const std::string& root, bool detected, BadInput& bad) {
     ds.gallery = json_split(j, "gallery", what, join(dir, images), Split::Gallery);
     return ds;
   }
-  return load_market_style(name, root, {variant, join("cuhk03-np", variant), join("cuhk03_release", variant)},
-                           bad);
+  return load_market_style(
+      name, root, {variant, join("cuhk03-np", variant), join("cuhk03_release", variant)}, bad);
 }
 
 ReidDataset load_msmt17(const std::string& root, const ReidOptions& opts, BadInput& bad) {
@@ -150,7 +159,8 @@ ReidDataset load_msmt17(const std::string& root, const ReidOptions& opts, BadInp
     candidates.push_back(join(root, v));
   ReidDataset ds;
   ds.name = "msmt17";
-  ds.root = find_root("msmt17", candidates, {"list_train.txt", "list_query.txt", "list_gallery.txt"});
+  ds.root =
+      find_root("msmt17", candidates, {"list_train.txt", "list_query.txt", "list_gallery.txt"});
   const bool v2 = is_dir(join(ds.root, "mask_train_v2"));
   const std::string train_dir = join(ds.root, v2 ? "mask_train_v2" : "train");
   const std::string test_dir = join(ds.root, v2 ? "mask_test_v2" : "test");
@@ -194,11 +204,16 @@ ReidDataset load_list(const std::string& root, BadInput& bad) {
 
 bool parse_reid_format(const std::string& name, ReidFormat& out) {
   static const std::map<std::string, ReidFormat> names = {
-      {"market1501", ReidFormat::Market1501},       {"market", ReidFormat::Market1501},
-      {"dukemtmc", ReidFormat::DukeMTMC},           {"dukemtmcreid", ReidFormat::DukeMTMC},
-      {"cuhk03-detected", ReidFormat::CUHK03Detected}, {"cuhk03", ReidFormat::CUHK03Detected},
-      {"cuhk03-labeled", ReidFormat::CUHK03Labeled}, {"cuhk03-labelled", ReidFormat::CUHK03Labeled},
-      {"msmt17", ReidFormat::MSMT17},               {"list", ReidFormat::List}};
+      {"market1501", ReidFormat::Market1501},
+      {"market", ReidFormat::Market1501},
+      {"dukemtmc", ReidFormat::DukeMTMC},
+      {"dukemtmcreid", ReidFormat::DukeMTMC},
+      {"cuhk03-detected", ReidFormat::CUHK03Detected},
+      {"cuhk03", ReidFormat::CUHK03Detected},
+      {"cuhk03-labeled", ReidFormat::CUHK03Labeled},
+      {"cuhk03-labelled", ReidFormat::CUHK03Labeled},
+      {"msmt17", ReidFormat::MSMT17},
+      {"list", ReidFormat::List}};
   auto it = names.find(name);
   if (it == names.end()) return false;
   out = it->second;
@@ -208,8 +223,8 @@ bool parse_reid_format(const std::string& name, ReidFormat& out) {
 bool parse_market_name(const std::string& name, int64_t& pid, int64_t& cam) {
   // The leftmost "_c<digit>" that follows a non-empty run of [-0-9], as re.search finds it.
   for (size_t i = 1; i + 2 < name.size(); ++i) {
-    if (name[i] != '_' || name[i + 1] != 'c' || !std::isdigit(static_cast<unsigned char>(name[i + 2])) ||
-        !is_pid_char(name[i - 1]))
+    if (name[i] != '_' || name[i + 1] != 'c' ||
+        !std::isdigit(static_cast<unsigned char>(name[i + 2])) || !is_pid_char(name[i - 1]))
       continue;
     size_t b = i;
     while (b > 0 && is_pid_char(name[b - 1])) --b;
@@ -280,20 +295,30 @@ SplitStats split_stats(const std::vector<ReidItem>& items) {
           static_cast<int64_t>(cams.size())};
 }
 
-ReidDataset load_reid(ReidFormat format, const std::string& root, BadInput& bad, const ReidOptions& opts) {
+ReidDataset load_reid(ReidFormat format, const std::string& root, BadInput& bad,
+                      const ReidOptions& opts) {
   ReidDataset ds;
   switch (format) {
     case ReidFormat::Market1501:
-      ds = load_market_style("market1501", root, {"Market-1501-v15.09.15", "market1501/Market-1501-v15.09.15"},
-                             bad);
+      ds = load_market_style("market1501", root,
+                             {"Market-1501-v15.09.15", "market1501/Market-1501-v15.09.15"}, bad);
       break;
     case ReidFormat::DukeMTMC:
-      ds = load_market_style("dukemtmc", root, {"DukeMTMC-reID", "dukemtmc-reid/DukeMTMC-reID"}, bad);
+      ds = load_market_style("dukemtmc", root, {"DukeMTMC-reID", "dukemtmc-reid/DukeMTMC-reID"},
+                             bad);
       break;
-    case ReidFormat::CUHK03Detected: ds = load_cuhk03(root, true, bad); break;
-    case ReidFormat::CUHK03Labeled: ds = load_cuhk03(root, false, bad); break;
-    case ReidFormat::MSMT17: ds = load_msmt17(root, opts, bad); break;
-    case ReidFormat::List: ds = load_list(root, bad); break;
+    case ReidFormat::CUHK03Detected:
+      ds = load_cuhk03(root, true, bad);
+      break;
+    case ReidFormat::CUHK03Labeled:
+      ds = load_cuhk03(root, false, bad);
+      break;
+    case ReidFormat::MSMT17:
+      ds = load_msmt17(root, opts, bad);
+      break;
+    case ReidFormat::List:
+      ds = load_list(root, bad);
+      break;
   }
   ds.train_raw_ids = relabel(ds.train);
   return ds;

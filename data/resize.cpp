@@ -69,7 +69,9 @@ Coeffs make_coeffs(int in_size, int out_size, Interp interp) {
 }
 
 // Pillow's clip8, branch-free so the row loops vectorise.
-inline uint8_t clip8(int32_t v) { return static_cast<uint8_t>(std::min(std::max(v, 0) >> kPrecision, 255)); }
+inline uint8_t clip8(int32_t v) {
+  return static_cast<uint8_t>(std::min(std::max(v, 0) >> kPrecision, 255));
+}
 
 // out (rows x out_w x ch) from in rows [row0, row0 + rows) along x.
 void horizontal(const Image& in, int row0, Image& out, const Coeffs& c) {

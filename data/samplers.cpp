@@ -17,7 +17,8 @@ BatchPlan pk_batches(const std::vector<int64_t>& labels, int p, int k, Generator
   for (auto& [id, idx] : by_id) {
     std::vector<int64_t> pool;
     if (static_cast<int>(idx.size()) < k) {
-      for (int j = 0; j < k; ++j) pool.push_back(idx[rng.randint(static_cast<int64_t>(idx.size()))]);
+      for (int j = 0; j < k; ++j)
+        pool.push_back(idx[rng.randint(static_cast<int64_t>(idx.size()))]);
     } else {
       pool = idx;
     }
@@ -67,7 +68,8 @@ BatchPlan pk_release_batches(const std::vector<int64_t>& labels, int p, int k, G
     for (size_t j = b; j < b + n; ++j) {
       std::vector<int64_t> pool;
       const std::vector<int64_t>& idx = *ids[static_cast<size_t>(order[j])];
-      for (size_t r = 0; r < (idx.size() < static_cast<size_t>(k) ? static_cast<size_t>(k) : 1); ++r)
+      for (size_t r = 0; r < (idx.size() < static_cast<size_t>(k) ? static_cast<size_t>(k) : 1);
+           ++r)
         pool.insert(pool.end(), idx.begin(), idx.end());
       const auto perm = rng.permutation(static_cast<int64_t>(pool.size()));
       for (int t = 0; t < k; ++t) batch.push_back(pool[static_cast<size_t>(perm[t])]);

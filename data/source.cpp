@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
-#include "data/image_decode.h"
 #include "base/error.h"
 #include "base/parallel.h"
+#include "data/image_decode.h"
 
 namespace ptl::data {
 
@@ -31,8 +31,10 @@ class ReidSource : public DataSource {
 class ClassSource : public DataSource {
  public:
   explicit ClassSource(ClassSplit split) : s_(std::move(split)) {
-    PTL_CHECK(!s_.paths.empty() || s_.pixels.size() == static_cast<size_t>(s_.size()) * s_.h * s_.w * s_.c,
-              "classification split '", s_.name, "': pixel buffer does not match ", s_.size(), " images");
+    PTL_CHECK(!s_.paths.empty() ||
+                  s_.pixels.size() == static_cast<size_t>(s_.size()) * s_.h * s_.w * s_.c,
+              "classification split '", s_.name, "': pixel buffer does not match ", s_.size(),
+              " images");
   }
   int64_t size() const override { return s_.size(); }
   Image load(int64_t i) const override {

@@ -20,7 +20,7 @@ class DataSource {
   // Thread-safe. Throws ptl::Error naming the file when it is bad.
   virtual Image load(int64_t i) const = 0;
   virtual int64_t label(int64_t i) const = 0;
-  virtual int64_t camid(int64_t i) const = 0;  // -1 when unknown
+  virtual int64_t camid(int64_t i) const = 0;     // -1 when unknown
   virtual std::string path(int64_t i) const = 0;  // the image file; "" for in-memory images
 
   std::vector<int64_t> labels() const;  // label(i) for every i

@@ -6,21 +6,21 @@
 #include <mutex>
 #include <vector>
 
+#include "base/error.h"
+#include "base/parallel.h"
 #include "data/file_util.h"
 #include "data/image_encode.h"
 #include "data/seed.h"
 #include "data/synth_render.h"
-#include "base/error.h"
-#include "base/parallel.h"
 
 namespace ptl::data {
 
 namespace {
 // One image to draw: who, where, what kind of shot, and its file.
 struct Job {
-  int64_t pid;       // -1 junk, 0 distractor, else the person
-  int64_t person;    // whose appearance (strangers get ids past the dataset's)
-  int cam;           // 0-based
+  int64_t pid;     // -1 junk, 0 distractor, else the person
+  int64_t person;  // whose appearance (strangers get ids past the dataset's)
+  int cam;         // 0-based
   Shot shot;
   std::string path;
 };
@@ -31,10 +31,11 @@ constexpr uint64_t kDomainTag[2] = {0x5A17, 0x7A26};
 std::string market_name(int64_t pid, int cam, int seq, int64_t frame, int box) {
   char buf[64];
   if (pid < 0)
-    std::snprintf(buf, sizeof buf, "-1_c%ds%d_%06lld_%02d.jpg", cam + 1, seq, static_cast<long long>(frame), box);
-  else
-    std::snprintf(buf, sizeof buf, "%04lld_c%ds%d_%06lld_%02d.jpg", static_cast<long long>(pid), cam + 1, seq,
+    std::snprintf(buf, sizeof buf, "-1_c%ds%d_%06lld_%02d.jpg", cam + 1, seq,
                   static_cast<long long>(frame), box);
+  else
+    std::snprintf(buf, sizeof buf, "%04lld_c%ds%d_%06lld_%02d.jpg", static_cast<long long>(pid),
+                  cam + 1, seq, static_cast<long long>(frame), box);
   return buf;
 }
 }  // namespace
@@ -49,7 +50,8 @@ SynthSummary write_synth_reid(const SynthOptions& o) {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     PTL_CHECK(!ec, dir, ": cannot create folder (", ec.message(), ")");
-    PTL_CHECK(std::filesystem::is_empty(dir, ec), dir, ": not empty; write the dataset to a new folder");
+    PTL_CHECK(std::filesystem::is_empty(dir, ec), dir,
+              ": not empty; write the dataset to a new folder");
   }
 
   const bool target = o.domain == Domain::Target;
@@ -67,7 +69,9 @@ SynthSummary write_synth_reid(const SynthOptions& o) {
   auto add = [&](int64_t pid, int64_t person, int cam, Shot shot, int folder) {
     frame[cam] += 1 + g.randint(40);
     const int seq = 1 + static_cast<int>(g.randint(6)), box = 1 + static_cast<int>(g.randint(3));
-    jobs.push_back({pid, person, cam, shot, join(join(o.out, folders[folder]), market_name(pid, cam, seq, frame[cam], box))});
+    jobs.push_back(
+        {pid, person, cam, shot,
+         join(join(o.out, folders[folder]), market_name(pid, cam, seq, frame[cam], box))});
     (folder == 0 ? sum.train : folder == 1 ? sum.query : sum.gallery)++;
   };
   const int64_t n_train = o.ids / 2;
@@ -87,10 +91,12 @@ SynthSummary write_synth_reid(const SynthOptions& o) {
   }
   const int64_t extra = std::max<int64_t>(1, sum.gallery * 8 / 100);
   for (int64_t i = 0; i < extra; ++i) {
-    const int64_t victim = n_train + 1 + g.randint(o.ids - n_train);  // junk: a bad box of a test id
+    const int64_t victim =
+        n_train + 1 + g.randint(o.ids - n_train);  // junk: a bad box of a test id
     add(-1, victim, static_cast<int>(g.randint(ncam)), Shot::Junk, 2);
     // Distractors: half strangers (ids past the dataset's), half empty background.
-    add(0, o.ids + 1 + i, static_cast<int>(g.randint(ncam)), i % 2 ? Shot::Clutter : Shot::Person, 2);
+    add(0, o.ids + 1 + i, static_cast<int>(g.randint(ncam)), i % 2 ? Shot::Clutter : Shot::Person,
+        2);
   }
   sum.junk = sum.distractors = extra;
 

@@ -9,20 +9,30 @@
 namespace ptl::data {
 
 namespace {
-float uni(Generator& g, float lo, float hi) { return lo + (hi - lo) * static_cast<float>(g.uniform()); }
+float uni(Generator& g, float lo, float hi) {
+  return lo + (hi - lo) * static_cast<float>(g.uniform());
+}
 
-Rgb shade(Rgb c, float k) { return {c.r * k, c.g * k, c.b * k}; }
+Rgb shade(Rgb c, float k) {
+  return {c.r * k, c.g * k, c.b * k};
+}
 
 Rgb hsv(float h, float s, float v) {
   const float i = std::floor(h * 6.f), f = h * 6.f - i;
   const float p = v * (1 - s), q = v * (1 - s * f), t = v * (1 - s * (1 - f));
   switch (static_cast<int>(i) % 6) {
-    case 0: return {v, t, p};
-    case 1: return {q, v, p};
-    case 2: return {p, v, t};
-    case 3: return {p, q, v};
-    case 4: return {t, p, v};
-    default: return {v, p, q};
+    case 0:
+      return {v, t, p};
+    case 1:
+      return {q, v, p};
+    case 2:
+      return {p, v, t};
+    case 3:
+      return {p, q, v};
+    case 4:
+      return {t, p, v};
+    default:
+      return {v, p, q};
   }
 }
 
@@ -64,8 +74,10 @@ struct Canvas {
   }
   // The part of an ellipse between heights v0 and v1 (0 top, 1 bottom).
   void ellipse(float cx, float cy, float rx, float ry, Rgb c, float v0 = 0.f, float v1 = 1.f) {
-    for (int y = std::max(0, static_cast<int>(cy - ry)); y < std::min(h, static_cast<int>(cy + ry) + 1); ++y)
-      for (int x = std::max(0, static_cast<int>(cx - rx)); x < std::min(w, static_cast<int>(cx + rx) + 1); ++x) {
+    for (int y = std::max(0, static_cast<int>(cy - ry));
+         y < std::min(h, static_cast<int>(cy + ry) + 1); ++y)
+      for (int x = std::max(0, static_cast<int>(cx - rx));
+           x < std::min(w, static_cast<int>(cx + rx) + 1); ++x) {
         const float dx = (x + 0.5f - cx) / rx, dy = (y + 0.5f - cy) / ry, v = (dy + 1) / 2;
         if (dx * dx + dy * dy <= 1.f && v >= v0 && v < v1) put(y, x, c);
       }
@@ -73,21 +85,29 @@ struct Canvas {
 };
 
 Rgb upper_colour(const Person& p, int view, float u, float v) {
-  const auto cell = [](float t, float period) { return static_cast<int>(std::floor(t / period)) & 1; };
+  const auto cell = [](float t, float period) {
+    return static_cast<int>(std::floor(t / period)) & 1;
+  };
   switch (p.pattern) {
-    case 1: return cell(v, p.period) ? p.top2 : p.top;
-    case 2: return cell(u, p.period * 1.4f) ? p.top2 : p.top;
-    case 3: return (cell(u, p.period * 1.4f) ^ cell(v, p.period)) ? p.top2 : p.top;
-    case 4: return v < 0.5f ? p.top : p.top2;
-    case 5: return view == 0 && std::fabs(u - 0.5f) < 0.2f && v > 0.2f && v < 0.5f ? p.top2 : p.top;
-    default: return p.top;
+    case 1:
+      return cell(v, p.period) ? p.top2 : p.top;
+    case 2:
+      return cell(u, p.period * 1.4f) ? p.top2 : p.top;
+    case 3:
+      return (cell(u, p.period * 1.4f) ^ cell(v, p.period)) ? p.top2 : p.top;
+    case 4:
+      return v < 0.5f ? p.top : p.top2;
+    case 5:
+      return view == 0 && std::fabs(u - 0.5f) < 0.2f && v > 0.2f && v < 0.5f ? p.top2 : p.top;
+    default:
+      return p.top;
   }
 }
 
 // The person with feet near top + ph, centred on cx, shoulders bw wide. view: 0 front, 1 back,
 // 2 side (facing `dir` = +1 right / -1 left); phase in [-1, 1] swings arms and legs.
-void draw_person(Canvas& cv, const Person& p, float cx, float top, float ph, float bw, int view, int dir,
-                 float phase) {
+void draw_person(Canvas& cv, const Person& p, float cx, float top, float ph, float bw, int view,
+                 int dir, float phase) {
   const auto Y = [&](float f) { return top + f * ph; };
   const float t0 = 0.17f, t1 = t0 + p.torso, feet = 0.94f;
   const bool side = view == 2;
@@ -119,16 +139,20 @@ void draw_person(Canvas& cv, const Person& p, float cx, float top, float ph, flo
   }
   // Torso with the clothing pattern (side view: narrower).
   const float tw = side ? 0.6f * bw : bw;
-  cv.rect(cx - tw / 2, Y(t0), cx + tw / 2, Y(t1), [&](float u, float v) { return upper_colour(p, view, u, v); });
+  cv.rect(cx - tw / 2, Y(t0), cx + tw / 2, Y(t1),
+          [&](float u, float v) { return upper_colour(p, view, u, v); });
   // Bags: a backpack covers the back, shows straps in front and a slab on the side.
   if (p.bag_kind == 1) {
     if (view == 1) {
       cv.fill(cx - 0.38f * bw, Y(t0 + 0.03f), cx + 0.38f * bw, Y(t1 - 0.06f), p.bag);
     } else if (view == 0) {
-      for (int s = -1; s <= 1; s += 2) cv.fill(cx + s * 0.27f * bw - 0.04f * bw, Y(t0), cx + s * 0.27f * bw + 0.04f * bw, Y(t0 + 0.18f), p.bag);
+      for (int s = -1; s <= 1; s += 2)
+        cv.fill(cx + s * 0.27f * bw - 0.04f * bw, Y(t0), cx + s * 0.27f * bw + 0.04f * bw,
+                Y(t0 + 0.18f), p.bag);
     } else {
       const float back = cx - dir * tw / 2;
-      cv.fill(std::min(back, back - dir * 0.3f * bw), Y(t0 + 0.03f), std::max(back, back - dir * 0.3f * bw), Y(t1 - 0.08f), p.bag);
+      cv.fill(std::min(back, back - dir * 0.3f * bw), Y(t0 + 0.03f),
+              std::max(back, back - dir * 0.3f * bw), Y(t1 - 0.08f), p.bag);
     }
   } else if (p.bag_kind == 2) {
     const float x = cx + (view == 1 ? -1 : 1) * 0.62f * bw;
@@ -142,7 +166,8 @@ void draw_person(Canvas& cv, const Person& p, float cx, float top, float ph, flo
   cv.ellipse(cx, hy, rx, ry, p.hair, 0.f, view == 1 ? 1.f : 0.42f);
   if (side) cv.ellipse(cx - dir * 0.3f * rx, hy, rx * 0.75f, ry, p.hair, 0.f, 0.8f);
   if (p.long_hair && view == 0)
-    for (int s = -1; s <= 1; s += 2) cv.fill(cx + s * rx * 0.8f - 0.1f * bw, hy, cx + s * rx * 0.8f + 0.1f * bw, Y(0.2f), p.hair);
+    for (int s = -1; s <= 1; s += 2)
+      cv.fill(cx + s * rx * 0.8f - 0.1f * bw, hy, cx + s * rx * 0.8f + 0.1f * bw, Y(0.2f), p.hair);
   if (p.has_hat) cv.fill(cx - rx * 1.1f, Y(0.005f), cx + rx * 1.1f, Y(0.055f), p.hat);
 }
 
@@ -153,15 +178,19 @@ void draw_background(Canvas& cv, const Camera& cam, Generator& g) {
   cv.fill(0, hz, cv.w, cv.h, ground);
   if (cam.texture == 1) {  // columns / windows at a camera-fixed period, panned per image
     const float period = 0.35f * cv.w, phase = uni(g, 0, period);
-    for (float x = -phase; x < cv.w; x += period) cv.fill(x, 0, x + 0.12f * cv.w, hz, shade(sky, 0.75f));
+    for (float x = -phase; x < cv.w; x += period)
+      cv.fill(x, 0, x + 0.12f * cv.w, hz, shade(sky, 0.75f));
   } else if (cam.texture == 2) {  // parked objects: a few blocks near the horizon
     for (int k = 0, n = 2 + static_cast<int>(g.randint(3)); k < n; ++k) {
-      const float x = uni(g, -0.2f, 1.f) * cv.w, bw = uni(g, 0.15f, 0.5f) * cv.w, bh = uni(g, 0.08f, 0.25f) * cv.h;
-      cv.fill(x, hz - bh, x + bw, hz + 0.05f * cv.h, shade(k % 2 ? sky : ground, uni(g, 0.5f, 1.3f)));
+      const float x = uni(g, -0.2f, 1.f) * cv.w, bw = uni(g, 0.15f, 0.5f) * cv.w,
+                  bh = uni(g, 0.08f, 0.25f) * cv.h;
+      cv.fill(x, hz - bh, x + bw, hz + 0.05f * cv.h,
+              shade(k % 2 ? sky : ground, uni(g, 0.5f, 1.3f)));
     }
   } else if (cam.texture == 3) {  // speckled ground (gravel, leaves)
     for (int y = static_cast<int>(hz); y < cv.h; y += 4)
-      for (int x = 0; x < cv.w; x += 4) cv.fill(x, y, x + 4, y + 4, shade(ground, uni(g, 0.8f, 1.2f)));
+      for (int x = 0; x < cv.w; x += 4)
+        cv.fill(x, y, x + 4, y + 4, shade(ground, uni(g, 0.8f, 1.2f)));
   }
 }
 
@@ -169,7 +198,8 @@ void draw_occluder(Canvas& cv, Generator& g) {
   const Rgb c = shade(clothing(g), 0.8f);
   if (g.uniform() < 0.5) {  // a car, a railing or a bench in front of the legs
     const float y = uni(g, 0.6f, 0.82f) * cv.h;
-    cv.rect(0, y, cv.w, cv.h, [&](float u, float) { return shade(c, 0.9f + 0.2f * (static_cast<int>(u * 6) & 1)); });
+    cv.rect(0, y, cv.w, cv.h,
+            [&](float u, float) { return shade(c, 0.9f + 0.2f * (static_cast<int>(u * 6) & 1)); });
   } else {  // a pole or a passer-by at one side
     const float wdt = uni(g, 0.15f, 0.32f) * cv.w;
     const float x = g.uniform() < 0.5 ? 0.f : cv.w - wdt;
@@ -194,7 +224,11 @@ void blur(std::vector<float>& px, int h, int w, float sigma) {
           float acc = 0;
           for (int i = -r; i <= r; ++i) {
             const int t = std::clamp((pass == 0 ? x : y) + i, 0, n - 1);
-            acc += k[i + r] * px[((pass == 0 ? static_cast<size_t>(y) * w + t : static_cast<size_t>(t) * w + x)) * 3 + c];
+            acc +=
+                k[i + r] *
+                px[((pass == 0 ? static_cast<size_t>(y) * w + t : static_cast<size_t>(t) * w + x)) *
+                       3 +
+                   c];
           }
           tmp[(static_cast<size_t>(y) * w + x) * 3 + c] = acc;
         }
@@ -207,7 +241,8 @@ Person Person::random(Generator& g) {
   Person p;
   const float tone = uni(g, 0, 1);
   p.skin = {0.95f - 0.5f * tone, 0.78f - 0.48f * tone, 0.68f - 0.46f * tone};
-  static const Rgb hairs[] = {{0.05f, 0.04f, 0.03f}, {0.25f, 0.15f, 0.08f}, {0.6f, 0.45f, 0.25f}, {0.55f, 0.55f, 0.55f}};
+  static const Rgb hairs[] = {
+      {0.05f, 0.04f, 0.03f}, {0.25f, 0.15f, 0.08f}, {0.6f, 0.45f, 0.25f}, {0.55f, 0.55f, 0.55f}};
   p.hair = hairs[g.randint(4)];
   p.top = clothing(g);
   p.top2 = clothing(g);
@@ -243,7 +278,8 @@ Camera Camera::make(bool target, int index) {
     c.blur = uni(g, 0.f, 0.6f);
     c.occlusion = uni(g, 0.03f, 0.12f);
     c.noise = uni(g, 1.5f, 3.5f);
-  } else {  // target: dark or tinted light, green/snowy scenes, smaller blurrier people, more occluders
+  } else {  // target: dark or tinted light, green/snowy scenes, smaller blurrier people, more
+            // occluders
     c.scale_lo = uni(g, 0.68f, 0.78f);
     c.scale_hi = c.scale_lo + 0.14f;
     const float gain = uni(g, 0.55f, 1.25f);
@@ -293,8 +329,8 @@ Image render_shot(const Person& p, const Camera& cam, Shot shot, int h, int w, G
     for (int x = 0; x < w; ++x)
       for (int c = 0; c < 3; ++c)
         px[(static_cast<size_t>(y) * w + x) * 3 + c] =
-            0.25f * (cv.at(2 * y, 2 * x)[c] + cv.at(2 * y, 2 * x + 1)[c] + cv.at(2 * y + 1, 2 * x)[c] +
-                     cv.at(2 * y + 1, 2 * x + 1)[c]);
+            0.25f * (cv.at(2 * y, 2 * x)[c] + cv.at(2 * y, 2 * x + 1)[c] +
+                     cv.at(2 * y + 1, 2 * x)[c] + cv.at(2 * y + 1, 2 * x + 1)[c]);
   blur(px, h, w, cam.blur * h / 128.f);
   const float gains[3] = {cam.cast.r, cam.cast.g, cam.cast.b}, flicker = uni(g, 0.94f, 1.06f);
   Image img(h, w, 3);

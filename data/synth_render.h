@@ -29,17 +29,17 @@ struct Person {
 // What a camera does to every image it takes.
 struct Camera {
   float scale_lo = 0.85f, scale_hi = 0.97f;  // person height / image height
-  float shift = 0.06f;                      // max horizontal offset, fraction of width
-  float aspect = 1.f;                       // horizontal stretch of the detector's box
-  Rgb cast{1, 1, 1};                        // per-channel gain (illumination and colour cast)
+  float shift = 0.06f;                       // max horizontal offset, fraction of width
+  float aspect = 1.f;                        // horizontal stretch of the detector's box
+  Rgb cast{1, 1, 1};                         // per-channel gain (illumination and colour cast)
   float gamma = 1.f;
-  Rgb sky, ground;                          // background above and below the horizon
+  Rgb sky, ground;  // background above and below the horizon
   float horizon = 0.7f;
-  int texture = 0;                          // 0 plain, 1 columns, 2 blocks, 3 speckle
-  float blur = 0.f;                         // Gaussian sigma in pixels at 128 px height
-  float occlusion = 0.f;                    // probability of an occluder
-  float view[3] = {0.4f, 0.4f, 0.2f};       // P(front), P(back), P(side)
-  float noise = 2.f;                        // pixel noise sigma (0..255)
+  int texture = 0;                     // 0 plain, 1 columns, 2 blocks, 3 speckle
+  float blur = 0.f;                    // Gaussian sigma in pixels at 128 px height
+  float occlusion = 0.f;               // probability of an occluder
+  float view[3] = {0.4f, 0.4f, 0.2f};  // P(front), P(back), P(side)
+  float noise = 2.f;                   // pixel noise sigma (0..255)
   // The cameras of a domain: `target` draws darker, more tinted, blurrier, more occluded views
   // with other backgrounds than the source domain. Depends only on (target, index).
   static Camera make(bool target, int index);

@@ -1,6 +1,6 @@
 // A sample's whole preprocessing, decoded image -> normalised (C, H, W) floats, in the recipes'
-// order: channel conversion, resize, random horizontal flip, pad + random crop, ToTensor + Normalize, random erasing.
-// The random draws are taken in that order from the caller's Generator.
+// order: channel conversion, resize, random horizontal flip, pad + random crop, ToTensor +
+// Normalize, random erasing. The random draws are taken in that order from the caller's Generator.
 #pragma once
 #include <array>
 
@@ -15,9 +15,9 @@ struct Transform {
   int height = 256, width = 128;  // output size (resize target)
   int channels = 3;               // 3 (RGB) or 1 (grey); images are converted to it first
   Interp interp = Interp::Bilinear;
-  double flip_p = 0.0;            // probability of a horizontal flip
-  int pad = 0;                    // pad + random crop (0 = off)
-  Erasing erasing;                // p = 0: off
+  double flip_p = 0.0;                                // probability of a horizontal flip
+  int pad = 0;                                        // pad + random crop (0 = off)
+  Erasing erasing;                                    // p = 0: off
   std::array<float, 3> mean{0.485f, 0.456f, 0.406f};  // ImageNet statistics
   std::array<float, 3> std{0.229f, 0.224f, 0.225f};
 

@@ -7,9 +7,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <filesystem>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <thread>
 
 #include "base/error.h"
@@ -21,19 +21,23 @@ namespace {
 // folder's own sync).
 void sync_folder(const std::string& path) {
   const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : path.substr(0, slash);
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
   PTL_CHECK(fd >= 0, dir, ": cannot open the folder to sync it (", std::strerror(errno), ")");
   const int rc = ::fsync(fd), err = errno;
   ::close(fd);
-  PTL_CHECK(rc == 0, dir, ": could not sync the folder after writing ", path, " (", std::strerror(err), ")");
+  PTL_CHECK(rc == 0, dir, ": could not sync the folder after writing ", path, " (",
+            std::strerror(err), ")");
 }
 }  // namespace
 
 void write_file_atomic(const std::string& path, const std::string& bytes) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  PTL_CHECK(fd >= 0, path, ": cannot write (", std::strerror(errno), "); check that the folder exists and is writable");
+  PTL_CHECK(fd >= 0, path, ": cannot write (", std::strerror(errno),
+            "); check that the folder exists and is writable");
   // Test-only: PTL_TEST_WRITE_DELAY_MS pauses halfway through the bytes, so that a crash test's
   // kills land inside writes (scripts/crash_test.sh).
   static const char* delay = std::getenv("PTL_TEST_WRITE_DELAY_MS");
@@ -47,16 +51,18 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
       const int err = errno;
       ::close(fd);
       ::unlink(tmp.c_str());
-      fail(str(path, ": write failed after ", done, " of ", bytes.size(), " bytes (", std::strerror(err),
-               "); the previous file, if any, is untouched"));
+      fail(str(path, ": write failed after ", done, " of ", bytes.size(), " bytes (",
+               std::strerror(err), "); the previous file, if any, is untouched"));
     }
     done += static_cast<size_t>(std::max<ssize_t>(w, 0));
-    if (done == pause_at && delay) std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(delay)));
+    if (done == pause_at && delay)
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(delay)));
   }
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
     const int err = errno;
     ::unlink(tmp.c_str());
-    fail(str(path, ": could not flush to disk (", std::strerror(err), "); the previous file, if any, is untouched"));
+    fail(str(path, ": could not flush to disk (", std::strerror(err),
+             "); the previous file, if any, is untouched"));
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = errno;
@@ -79,7 +85,8 @@ int remove_stale_temporaries(const std::string& dir) {
         digits.size() > 9)
       continue;
     const pid_t pid = static_cast<pid_t>(std::stol(digits));
-    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // alive, or not ours to judge
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH)
+      continue;  // alive, or not ours to judge
     if (fs::remove(entry.path(), ec)) ++removed;
   }
   return removed;

@@ -14,12 +14,20 @@ thread_local bool g_grad_mode = true;
 std::atomic<uint64_t> g_seq{0};
 
 // Adds `g` into the running gradient `acc` (undefined means zero so far).
-void accumulate(Tensor& acc, const Tensor& g) { acc = acc.defined() ? add(acc, g) : g; }
+void accumulate(Tensor& acc, const Tensor& g) {
+  acc = acc.defined() ? add(acc, g) : g;
+}
 }  // namespace
 
-bool grad_mode_enabled() { return g_grad_mode; }
-NoGradGuard::NoGradGuard() : prev_(g_grad_mode) { g_grad_mode = false; }
-NoGradGuard::~NoGradGuard() { g_grad_mode = prev_; }
+bool grad_mode_enabled() {
+  return g_grad_mode;
+}
+NoGradGuard::NoGradGuard() : prev_(g_grad_mode) {
+  g_grad_mode = false;
+}
+NoGradGuard::~NoGradGuard() {
+  g_grad_mode = prev_;
+}
 
 bool needs_grad(const std::vector<Tensor>& inputs) {
   if (!g_grad_mode) return false;
@@ -106,17 +114,15 @@ void run_backward(const Tensor& root, const Tensor& grad) {
       const Edge& e = edges[i];
       if (!e.active() || !in_grads[i].defined()) continue;
       if (e.leaf) {
-        PTL_CHECK(in_grads[i].shape() == e.leaf->shape, "backward of '", node->op,
-                  "': gradient ", in_grads[i].shape_str(), " for an input of shape ",
-                  shape_str(e.leaf->shape));
+        PTL_CHECK(in_grads[i].shape() == e.leaf->shape, "backward of '", node->op, "': gradient ",
+                  in_grads[i].shape_str(), " for an input of shape ", shape_str(e.leaf->shape));
         Tensor acc = e.leaf->grad ? Tensor(e.leaf->grad) : Tensor();
         accumulate(acc, in_grads[i]);
         e.leaf->grad = acc.impl_ptr();
         continue;
       }
-      PTL_CHECK(in_grads[i].shape() == e.fn->out_shape, "backward of '", node->op,
-                "': gradient ", in_grads[i].shape_str(), " for an input of shape ",
-                shape_str(e.fn->out_shape));
+      PTL_CHECK(in_grads[i].shape() == e.fn->out_shape, "backward of '", node->op, "': gradient ",
+                in_grads[i].shape_str(), " for an input of shape ", shape_str(e.fn->out_shape));
       accumulate(grads[e.fn.get()], in_grads[i]);
       if (--pending[e.fn.get()] == 0) ready.push(e.fn);
     }

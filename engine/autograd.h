@@ -32,8 +32,8 @@ struct Node {
   std::string op;  // name used in error messages ("conv2d")
   std::vector<Edge> edges;
   BackwardFn backward;
-  uint64_t seq = 0;       // creation order; backward runs in decreasing seq
-  Shape out_shape;        // for checking incoming gradients
+  uint64_t seq = 0;  // creation order; backward runs in decreasing seq
+  Shape out_shape;   // for checking incoming gradients
   DType out_dtype = DType::F32;
   void release() {
     backward = nullptr;

@@ -8,7 +8,9 @@
 
 namespace ptl {
 
-bool cuda_compiled() { return PTL_WITH_CUDA != 0; }
+bool cuda_compiled() {
+  return PTL_WITH_CUDA != 0;
+}
 
 int cuda_device_count() {
 #if PTL_WITH_CUDA

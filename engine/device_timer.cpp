@@ -11,19 +11,33 @@ namespace ptl {
 namespace {
 // The CUDA side; a CPU-only build never gets here (no CUDA tensor or device can exist there).
 #if PTL_WITH_CUDA
-void* record(Device d) { return cuda::event_record(d.index).handle; }
-double elapsed_ms(Device d, void* start, void* end) { return cuda::event_elapsed_ms({start, d.index}, {end, d.index}); }
+void* record(Device d) {
+  return cuda::event_record(d.index).handle;
+}
+double elapsed_ms(Device d, void* start, void* end) {
+  return cuda::event_elapsed_ms({start, d.index}, {end, d.index});
+}
 void destroy(Device d, void* e) {
   cuda::Event ev{e, d.index};
   cuda::event_destroy(ev);
 }
-void wait(Device d) { cuda::synchronize(d.index); }
+void wait(Device d) {
+  cuda::synchronize(d.index);
+}
 #else
-[[noreturn]] void no_cuda(Device d) { fail(str("DeviceTimer: ", d.str(), " needs a CUDA build of ptl")); }
-void* record(Device d) { no_cuda(d); }
-double elapsed_ms(Device d, void*, void*) { no_cuda(d); }
+[[noreturn]] void no_cuda(Device d) {
+  fail(str("DeviceTimer: ", d.str(), " needs a CUDA build of ptl"));
+}
+void* record(Device d) {
+  no_cuda(d);
+}
+double elapsed_ms(Device d, void*, void*) {
+  no_cuda(d);
+}
 void destroy(Device, void*) {}
-void wait(Device d) { no_cuda(d); }
+void wait(Device d) {
+  no_cuda(d);
+}
 #endif
 }  // namespace
 
@@ -41,7 +55,9 @@ void DeviceTimer::start() {
 }
 
 double DeviceTimer::stop_ms() {
-  if (device_.is_cpu()) return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0_).count();
+  if (device_.is_cpu())
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0_)
+        .count();
   void* end = record(device_);
   const double ms = elapsed_ms(device_, start_event_, end);
   destroy(device_, end);

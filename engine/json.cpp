@@ -31,7 +31,8 @@ class Parser {
     fail(str(what_, ": invalid JSON at byte ", i_, ": ", msg));
   }
   void skip_ws() {
-    while (i_ < t_.size() && (t_[i_] == ' ' || t_[i_] == '\n' || t_[i_] == '\r' || t_[i_] == '\t')) ++i_;
+    while (i_ < t_.size() && (t_[i_] == ' ' || t_[i_] == '\n' || t_[i_] == '\r' || t_[i_] == '\t'))
+      ++i_;
   }
   char peek() {
     skip_ws();
@@ -55,13 +56,19 @@ class Parser {
     if (c == '{') {
       v.kind = Json::Kind::Object;
       ++i_;
-      if (peek() == '}') { ++i_; return v; }
+      if (peek() == '}') {
+        ++i_;
+        return v;
+      }
       while (true) {
         if (peek() != '"') error("expected a key string");
         std::string k = string_lit();
         expect(':');
         v.object.emplace_back(std::move(k), value(depth + 1));
-        if (peek() == ',') { ++i_; continue; }
+        if (peek() == ',') {
+          ++i_;
+          continue;
+        }
         expect('}');
         return v;
       }
@@ -69,10 +76,16 @@ class Parser {
     if (c == '[') {
       v.kind = Json::Kind::Array;
       ++i_;
-      if (peek() == ']') { ++i_; return v; }
+      if (peek() == ']') {
+        ++i_;
+        return v;
+      }
       while (true) {
         v.array.push_back(value(depth + 1));
-        if (peek() == ',') { ++i_; continue; }
+        if (peek() == ',') {
+          ++i_;
+          continue;
+        }
         expect(']');
         return v;
       }
@@ -82,8 +95,15 @@ class Parser {
       v.string = string_lit();
       return v;
     }
-    if (literal("true")) { v.kind = Json::Kind::Bool; v.boolean = true; return v; }
-    if (literal("false")) { v.kind = Json::Kind::Bool; return v; }
+    if (literal("true")) {
+      v.kind = Json::Kind::Bool;
+      v.boolean = true;
+      return v;
+    }
+    if (literal("false")) {
+      v.kind = Json::Kind::Bool;
+      return v;
+    }
     if (literal("null")) return v;
     const char* start = t_.c_str() + i_;
     char* end = nullptr;
@@ -100,26 +120,47 @@ class Parser {
       if (i_ >= t_.size()) error("unterminated string");
       char c = t_[i_++];
       if (c == '"') return s;
-      if (c != '\\') { s += c; continue; }
+      if (c != '\\') {
+        s += c;
+        continue;
+      }
       if (i_ >= t_.size()) error("unterminated escape");
       char e = t_[i_++];
       switch (e) {
-        case 'n': s += '\n'; break;
-        case 't': s += '\t'; break;
-        case 'r': s += '\r'; break;
-        case 'b': s += '\b'; break;
-        case 'f': s += '\f'; break;
+        case 'n':
+          s += '\n';
+          break;
+        case 't':
+          s += '\t';
+          break;
+        case 'r':
+          s += '\r';
+          break;
+        case 'b':
+          s += '\b';
+          break;
+        case 'f':
+          s += '\f';
+          break;
         case 'u': {
           if (i_ + 4 > t_.size()) error("short \\u escape");
           unsigned cp = static_cast<unsigned>(std::strtoul(t_.substr(i_, 4).c_str(), nullptr, 16));
           i_ += 4;
           // UTF-8 encode the BMP code point (surrogate pairs are not needed for our headers).
-          if (cp < 0x80) s += static_cast<char>(cp);
-          else if (cp < 0x800) { s += static_cast<char>(0xC0 | (cp >> 6)); s += static_cast<char>(0x80 | (cp & 0x3F)); }
-          else { s += static_cast<char>(0xE0 | (cp >> 12)); s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F)); s += static_cast<char>(0x80 | (cp & 0x3F)); }
+          if (cp < 0x80)
+            s += static_cast<char>(cp);
+          else if (cp < 0x800) {
+            s += static_cast<char>(0xC0 | (cp >> 6));
+            s += static_cast<char>(0x80 | (cp & 0x3F));
+          } else {
+            s += static_cast<char>(0xE0 | (cp >> 12));
+            s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+            s += static_cast<char>(0x80 | (cp & 0x3F));
+          }
           break;
         }
-        default: s += e;
+        default:
+          s += e;
       }
     }
   }
@@ -129,20 +170,34 @@ class Parser {
 };
 }  // namespace
 
-Json Json::parse(const std::string& text, const std::string& what) { return Parser(text, what).document(); }
+Json Json::parse(const std::string& text, const std::string& what) {
+  return Parser(text, what).document();
+}
 
 std::string json_quote(const std::string& s) {
   std::string r = "\"";
   for (char c : s) {
     switch (c) {
-      case '"': r += "\\\""; break;
-      case '\\': r += "\\\\"; break;
-      case '\n': r += "\\n"; break;
-      case '\t': r += "\\t"; break;
-      case '\r': r += "\\r"; break;
+      case '"':
+        r += "\\\"";
+        break;
+      case '\\':
+        r += "\\\\";
+        break;
+      case '\n':
+        r += "\\n";
+        break;
+      case '\t':
+        r += "\\t";
+        break;
+      case '\r':
+        r += "\\r";
+        break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20) r += str("\\u00", "0123456789abcdef"[(c >> 4) & 0xF], "0123456789abcdef"[c & 0xF]);
-        else r += c;
+        if (static_cast<unsigned char>(c) < 0x20)
+          r += str("\\u00", "0123456789abcdef"[(c >> 4) & 0xF], "0123456789abcdef"[c & 0xF]);
+        else
+          r += c;
     }
   }
   return r + "\"";

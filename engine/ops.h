@@ -24,8 +24,8 @@ Tensor from_vector(const std::vector<double>& v, const Shape& shape);
 Tensor from_vector(const std::vector<int64_t>& v, const Shape& shape);
 Tensor arange(int64_t n, DType dtype = DType::F32);
 Tensor scalar(double v, DType dtype = DType::F32);
-void fill_(Tensor& t, double value);               // in place, no autograd
-void copy_(Tensor& dst, const Tensor& src);        // in place into a (possibly strided) view
+void fill_(Tensor& t, double value);         // in place, no autograd
+void copy_(Tensor& dst, const Tensor& src);  // in place into a (possibly strided) view
 
 // ---- element-wise, numpy broadcasting ----
 Tensor add(const Tensor& a, const Tensor& b);
@@ -45,13 +45,26 @@ Tensor exp(const Tensor& a);
 Tensor log(const Tensor& a);
 Tensor sqrt(const Tensor& a);
 Tensor abs(const Tensor& a);
-Tensor clamp(const Tensor& a, double lo, double hi);  // gradient 1 inside or on a bound (as torch), 0 outside
-inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
-inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
-inline Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
-inline Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
-inline Tensor operator*(const Tensor& a, double s) { return mul(a, s); }
-inline Tensor operator-(const Tensor& a) { return neg(a); }
+Tensor clamp(const Tensor& a, double lo,
+             double hi);  // gradient 1 inside or on a bound (as torch), 0 outside
+inline Tensor operator+(const Tensor& a, const Tensor& b) {
+  return add(a, b);
+}
+inline Tensor operator-(const Tensor& a, const Tensor& b) {
+  return sub(a, b);
+}
+inline Tensor operator*(const Tensor& a, const Tensor& b) {
+  return mul(a, b);
+}
+inline Tensor operator/(const Tensor& a, const Tensor& b) {
+  return div(a, b);
+}
+inline Tensor operator*(const Tensor& a, double s) {
+  return mul(a, s);
+}
+inline Tensor operator-(const Tensor& a) {
+  return neg(a);
+}
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
 // Sums `g` down to `shape` over broadcast dimensions (the backward of broadcasting).
 Tensor sum_to(const Tensor& g, const Shape& shape);
@@ -74,8 +87,8 @@ Tensor reshape(const Tensor& a, Shape shape);  // one -1 allowed; a view when co
 Tensor flatten(const Tensor& a, int64_t start_dim = 1, int64_t end_dim = -1);
 Tensor squeeze(const Tensor& a, int64_t dim);
 Tensor unsqueeze(const Tensor& a, int64_t dim);
-Tensor permute(const Tensor& a, const std::vector<int64_t>& dims);  // view
-Tensor transpose(const Tensor& a, int64_t d0, int64_t d1);          // view
+Tensor permute(const Tensor& a, const std::vector<int64_t>& dims);           // view
+Tensor transpose(const Tensor& a, int64_t d0, int64_t d1);                   // view
 Tensor narrow(const Tensor& a, int64_t dim, int64_t start, int64_t length);  // view
 std::vector<Tensor> chunk(const Tensor& a, int64_t chunks, int64_t dim);     // views
 std::vector<Tensor> split(const Tensor& a, const std::vector<int64_t>& sizes, int64_t dim);
@@ -98,8 +111,9 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
                   Tensor running_var, bool training, double momentum = 0.1, double eps = 1e-5);
 // relu(batch_norm(...)) in one op, bit-identical to the two ops (one pass less each way).
-Tensor batch_norm_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
-                       Tensor running_var, bool training, double momentum = 0.1, double eps = 1e-5);
+Tensor batch_norm_relu(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                       Tensor running_mean, Tensor running_var, bool training,
+                       double momentum = 0.1, double eps = 1e-5);
 struct Pool2dOptions {
   std::array<int64_t, 2> kernel{2, 2}, stride{0, 0}, padding{0, 0};  // stride 0 = kernel
   bool ceil_mode = false;

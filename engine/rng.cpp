@@ -14,11 +14,17 @@ void Generator::philox(uint64_t seed, uint64_t c, uint32_t out[4]) {
     uint64_t p0 = 0xD2511F53ull * x0, p1 = 0xCD9E8D57ull * x2;
     uint32_t y0 = static_cast<uint32_t>(p1 >> 32) ^ x1 ^ k0, y1 = static_cast<uint32_t>(p1);
     uint32_t y2 = static_cast<uint32_t>(p0 >> 32) ^ x3 ^ k1, y3 = static_cast<uint32_t>(p0);
-    x0 = y0; x1 = y1; x2 = y2; x3 = y3;
+    x0 = y0;
+    x1 = y1;
+    x2 = y2;
+    x3 = y3;
     k0 += 0x9E3779B9u;
     k1 += 0xBB67AE85u;
   }
-  out[0] = x0; out[1] = x1; out[2] = x2; out[3] = x3;
+  out[0] = x0;
+  out[1] = x1;
+  out[2] = x2;
+  out[3] = x3;
 }
 
 namespace {
@@ -41,7 +47,10 @@ void fill_by_counter(Tensor& t, uint64_t seed, uint64_t base, const F& f) {
     for (int64_t i = b; i < e; ++i) {
       Generator::philox(seed, base + static_cast<uint64_t>(i), w);
       double v = f(w);
-      if (f32) pf[i] = static_cast<float>(v); else pd[i] = v;
+      if (f32)
+        pf[i] = static_cast<float>(v);
+      else
+        pd[i] = v;
     }
   });
 }
@@ -83,7 +92,8 @@ int64_t Generator::randint(int64_t n) {
   const uint64_t un = static_cast<uint64_t>(n);
   const uint64_t limit = UINT64_MAX - UINT64_MAX % un;
   uint64_t v;
-  do v = next_u64(); while (v >= limit);
+  do v = next_u64();
+  while (v >= limit);
   return static_cast<int64_t>(v % un);
 }
 
@@ -99,7 +109,9 @@ Generator& default_generator() {
   return g;
 }
 
-void manual_seed(uint64_t seed) { default_generator().set_state(seed, 0); }
+void manual_seed(uint64_t seed) {
+  default_generator().set_state(seed, 0);
+}
 
 Tensor randn(const Shape& shape, DType dtype) {
   Tensor t = Tensor::empty(shape, dtype);

@@ -16,7 +16,10 @@ class Generator {
   explicit Generator(uint64_t seed = 0) : seed_(seed) {}
   uint64_t seed() const { return seed_; }
   uint64_t offset() const { return offset_; }
-  void set_state(uint64_t seed, uint64_t offset) { seed_ = seed; offset_ = offset; }
+  void set_state(uint64_t seed, uint64_t offset) {
+    seed_ = seed;
+    offset_ = offset;
+  }
 
   // Four 32-bit random words for counter `c` (stateless).
   static void philox(uint64_t seed, uint64_t c, uint32_t out[4]);
@@ -26,9 +29,9 @@ class Generator {
   void normal_(Tensor& t, double mean = 0.0, double std = 1.0);
   void bernoulli_(Tensor& t, double p);  // 1 with probability p, else 0
 
-  double uniform();               // one value in [0, 1)
-  uint64_t next_u64();            // one 64-bit word
-  int64_t randint(int64_t n);     // uniform in [0, n)
+  double uniform();                             // one value in [0, 1)
+  uint64_t next_u64();                          // one 64-bit word
+  int64_t randint(int64_t n);                   // uniform in [0, n)
   std::vector<int64_t> permutation(int64_t n);  // Fisher-Yates with randint
 
  private:

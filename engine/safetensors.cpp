@@ -17,10 +17,14 @@ constexpr uint64_t kMaxHeader = 100ull << 20;  // the format's own limit is 100 
 
 const char* st_dtype(DType t) {
   switch (t) {
-    case DType::F32: return "F32";
-    case DType::F64: return "F64";
-    case DType::I64: return "I64";
-    case DType::I32: return "I32";
+    case DType::F32:
+      return "F32";
+    case DType::F64:
+      return "F64";
+    case DType::I64:
+      return "I64";
+    case DType::I32:
+      return "I32";
   }
   return "?";
 }
@@ -78,7 +82,8 @@ TensorMap parse_safetensors(const std::string& bytes, const std::string& what) {
     // dim (no data to check against) the others' product must still fit in int64.
     long double span = 1;
     for (int64_t d : shape) span *= static_cast<long double>(std::max<int64_t>(d, 1));
-    PTL_CHECK(span < 0x1p62L, what, ": tensor '", name, "' of shape ", shape_str(shape), " is too large");
+    PTL_CHECK(span < 0x1p62L, what, ": tensor '", name, "' of shape ", shape_str(shape),
+              " is too large");
     int64_t begin = to_int(off->array[0], what, name, "data_offsets");
     int64_t end = to_int(off->array[1], what, name, "data_offsets");
     // Guard the product against overflow before trusting it.
@@ -87,9 +92,9 @@ TensorMap parse_safetensors(const std::string& bytes, const std::string& what) {
     PTL_CHECK(begin <= end && static_cast<uint64_t>(end) <= data_size, what, ": tensor '", name,
               "' has data_offsets [", begin, ", ", end, "] outside the data section (", data_size,
               " bytes): the file is truncated or corrupt");
-    PTL_CHECK(want == static_cast<long double>(end - begin), what, ": tensor '", name, "' of shape ",
-              shape_str(shape), " and dtype ", dt->string, " needs ", static_cast<double>(want),
-              " bytes but its data_offsets span ", end - begin);
+    PTL_CHECK(want == static_cast<long double>(end - begin), what, ": tensor '", name,
+              "' of shape ", shape_str(shape), " and dtype ", dt->string, " needs ",
+              static_cast<double>(want), " bytes but its data_offsets span ", end - begin);
     Tensor t = Tensor::empty(shape, dtype);
     std::memcpy(t.raw_data(), data + begin, static_cast<size_t>(end - begin));
     out[name] = t;
@@ -126,7 +131,8 @@ std::string header_json(const TensorMap& tensors, const std::map<std::string, st
     size_t n = static_cast<size_t>(t.numel()) * dtype_size(t.dtype());
     h += (first ? "" : ",") + json_quote(name) + ":{\"dtype\":\"" + st_dtype(t.dtype()) +
          "\",\"shape\":[";
-    for (size_t i = 0; i < t.shape().size(); ++i) h += (i ? "," : "") + std::to_string(t.shape()[i]);
+    for (size_t i = 0; i < t.shape().size(); ++i)
+      h += (i ? "," : "") + std::to_string(t.shape()[i]);
     h += "],\"data_offsets\":[" + std::to_string(offset) + "," + std::to_string(offset + n) + "]}";
     layout->emplace_back(&t, n);
     offset += n;
@@ -158,7 +164,9 @@ void save_safetensors(const std::string& path, const TensorMap& tensors,
   write_file_atomic(path, serialize_safetensors(tensors, metadata));
 }
 
-TensorMap load_safetensors(const std::string& path) { return parse_safetensors(read_file(path), path); }
+TensorMap load_safetensors(const std::string& path) {
+  return parse_safetensors(read_file(path), path);
+}
 
 std::map<std::string, std::string> load_safetensors_metadata(const std::string& path) {
   std::string bytes = read_file(path);

@@ -17,8 +17,8 @@ TensorMap load_safetensors(const std::string& path);
 // Parses an in-memory file; `what` names it in error messages.
 TensorMap parse_safetensors(const std::string& bytes, const std::string& what);
 
-// Writes atomically (engine/atomic_file.h: temporary file, fsync, rename, folder fsync). A failure (full disk,
-// unwritable folder) throws and leaves any existing `path` intact. `metadata` goes into
+// Writes atomically (engine/atomic_file.h: temporary file, fsync, rename, folder fsync). A failure
+// (full disk, unwritable folder) throws and leaves any existing `path` intact. `metadata` goes into
 // the header's "__metadata__" (string values only, as the format requires).
 void save_safetensors(const std::string& path, const TensorMap& tensors,
                       const std::map<std::string, std::string>& metadata = {});

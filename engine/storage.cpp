@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
-#include <fstream>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 
 #include "base/error.h"
 #if PTL_WITH_CUDA
@@ -20,8 +20,10 @@ namespace {
 constexpr size_t kCpuAlignment = 64;
 
 [[noreturn, maybe_unused]] void no_cuda(Device d) {
-  fail(str("device ", d.str(), " requested, but this ptl was built without CUDA "
-           "(PTL_CUDA=OFF or no CUDA toolkit found); rebuild with -DPTL_CUDA=ON or use --device cpu"));
+  fail(str(
+      "device ", d.str(),
+      " requested, but this ptl was built without CUDA "
+      "(PTL_CUDA=OFF or no CUDA toolkit found); rebuild with -DPTL_CUDA=ON or use --device cpu"));
 }
 // A training step frees and re-allocates the same activation, gradient and im2col blocks every
 // step. glibc's defaults hand them back to the kernel (blocks above a dynamic mmap threshold are
@@ -62,13 +64,20 @@ size_t read_number(const char* file, const std::string& key) {
 }
 }  // namespace
 
-size_t cpu_bytes_in_use() { return g_cpu_in_use.load(); }
-void set_cpu_memory_budget(size_t bytes) { g_cpu_budget = bytes; }
-size_t cpu_memory_budget() { return g_cpu_budget.load(); }
+size_t cpu_bytes_in_use() {
+  return g_cpu_in_use.load();
+}
+void set_cpu_memory_budget(size_t bytes) {
+  g_cpu_budget = bytes;
+}
+size_t cpu_memory_budget() {
+  return g_cpu_budget.load();
+}
 
 size_t available_memory_bytes() {
   size_t avail = read_number("/proc/meminfo", "MemAvailable:") * 1024;
-  const size_t max = read_number("/sys/fs/cgroup/memory.max", ""), cur = read_number("/sys/fs/cgroup/memory.current", "");
+  const size_t max = read_number("/sys/fs/cgroup/memory.max", ""),
+               cur = read_number("/sys/fs/cgroup/memory.current", "");
   if (max > 0) {
     const size_t room = max > cur ? max - cur : 0;
     avail = avail == 0 ? room : std::min(avail, room);
@@ -90,14 +99,15 @@ Storage::Storage(size_t nbytes, Device device, bool pinned) : nbytes_(nbytes), d
     const size_t held = g_cpu_in_use.fetch_add(rounded) + rounded, budget = g_cpu_budget.load();
     if (budget > 0 && held > budget) {
       g_cpu_in_use -= rounded;
-      throw OutOfMemoryError(str("out of CPU memory: a tensor of ", mib(nbytes), " would bring ptl's tensors to ",
-                                 mib(held), ", past the ", mib(budget), " this run may use"));
+      throw OutOfMemoryError(str("out of CPU memory: a tensor of ", mib(nbytes),
+                                 " would bring ptl's tensors to ", mib(held), ", past the ",
+                                 mib(budget), " this run may use"));
     }
     data_ = std::aligned_alloc(kCpuAlignment, rounded);
     if (!data_) {
       g_cpu_in_use -= rounded;
-      throw OutOfMemoryError(str("out of CPU memory: could not allocate ", mib(nbytes), " with ", mib(held - rounded),
-                                 " held by ptl's tensors"));
+      throw OutOfMemoryError(str("out of CPU memory: could not allocate ", mib(nbytes), " with ",
+                                 mib(held - rounded), " held by ptl's tensors"));
     }
     return;
   }
@@ -123,13 +133,14 @@ Storage::~Storage() {
     else
       cuda::device_free(data_, nbytes_, device_.index);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "ptl: %s memory not freed: %s\n", pinned_ ? "pinned" : device_.str().c_str(),
-                 e.what());
+    std::fprintf(stderr, "ptl: %s memory not freed: %s\n",
+                 pinned_ ? "pinned" : device_.str().c_str(), e.what());
   }
 #endif
 }
 
-void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size_t nbytes, bool async) {
+void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size_t nbytes,
+                bool async) {
   if (nbytes == 0) return;
   if (dst_dev.is_cpu() && src_dev.is_cpu()) {
     std::memcpy(dst, src, nbytes);

@@ -4,8 +4,8 @@
 #include <cstddef>
 #include <memory>
 
-#include "engine/device.h"
 #include "base/error.h"
+#include "engine/device.h"
 
 namespace ptl {
 
@@ -49,6 +49,7 @@ size_t available_memory_bytes();
 // Copies nbytes between two storages' raw pointers on any pair of devices; the copy has
 // finished when it returns. async (pinned host source, CUDA destination): the copy is only
 // queued on the device's stream, ahead of the kernels that will read it.
-void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size_t nbytes, bool async = false);
+void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size_t nbytes,
+                bool async = false);
 
 }  // namespace ptl

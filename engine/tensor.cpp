@@ -33,7 +33,8 @@ Shape contiguous_strides(const Shape& s) {
 namespace {
 Tensor allocate(const Shape& shape, DType dtype, Device device, bool pinned) {
   PTL_CHECK(shape.size() <= 8, "tensors have at most 8 dimensions, got ", ::ptl::shape_str(shape));
-  for (int64_t d : shape) PTL_CHECK(d >= 0, "negative dimension in shape ", ::ptl::shape_str(shape));
+  for (int64_t d : shape)
+    PTL_CHECK(d >= 0, "negative dimension in shape ", ::ptl::shape_str(shape));
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::make_shared<Storage>(shape_numel(shape) * dtype_size(dtype), device, pinned);
   impl->shape = shape;
@@ -43,8 +44,12 @@ Tensor allocate(const Shape& shape, DType dtype, Device device, bool pinned) {
 }
 }  // namespace
 
-Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) { return allocate(shape, dtype, device, false); }
-Tensor Tensor::empty_pinned(const Shape& shape, DType dtype) { return allocate(shape, dtype, Device::cpu(), true); }
+Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
+  return allocate(shape, dtype, device, false);
+}
+Tensor Tensor::empty_pinned(const Shape& shape, DType dtype) {
+  return allocate(shape, dtype, Device::cpu(), true);
+}
 
 Tensor make_view(const Tensor& base, Shape shape, Shape strides, int64_t offset) {
   auto impl = std::make_shared<TensorImpl>();
@@ -96,15 +101,17 @@ Tensor Tensor::to(Device d) const {
   Tensor src = contiguous();
   Tensor out = Tensor::empty(shape(), dtype(), d);
   // From pinned memory the copy is only queued: the storage stays alive until it has run.
-  copy_bytes(out.raw_data(), d, src.raw_data(), device(), numel() * dtype_size(dtype()), src.impl().storage->pinned());
+  copy_bytes(out.raw_data(), d, src.raw_data(), device(), numel() * dtype_size(dtype()),
+             src.impl().storage->pinned());
   Device from = device();
-  return record(out, "to_device", {*this}, [from](const Tensor& g, const std::vector<bool>&) -> Grads {
-    return {g.to(from)};
-  });
+  return record(
+      out, "to_device", {*this},
+      [from](const Tensor& g, const std::vector<bool>&) -> Grads { return {g.to(from)}; });
 }
 
 void Tensor::move_to_(Device d) {
-  PTL_CHECK(is_leaf(), "move_to_: ", shape_str(), " is the result of an op; only leaves move in place");
+  PTL_CHECK(is_leaf(), "move_to_: ", shape_str(),
+            " is the result of an op; only leaves move in place");
   if (d == device()) return;
   Tensor moved = detach().to(d);
   TensorImpl& self = impl();
@@ -121,9 +128,9 @@ Tensor Tensor::to(DType t) const {
   PTL_KERNEL(out.device(), convert)(src.raw_data(), dtype(), out.raw_data(), t, numel());
   if (!is_floating(t) || !is_floating(dtype())) return out;
   DType from = dtype();
-  return record(out, "to_dtype", {*this}, [from](const Tensor& g, const std::vector<bool>&) -> Grads {
-    return {g.to(from)};
-  });
+  return record(
+      out, "to_dtype", {*this},
+      [from](const Tensor& g, const std::vector<bool>&) -> Grads { return {g.to(from)}; });
 }
 
 std::vector<double> Tensor::to_double_vector() const {
@@ -160,7 +167,9 @@ Tensor& Tensor::set_requires_grad(bool on) {
   return *this;
 }
 
-Tensor Tensor::detach() const { return make_view(*this, shape(), strides(), offset()); }
+Tensor Tensor::detach() const {
+  return make_view(*this, shape(), strides(), offset());
+}
 
 void Tensor::backward(const Tensor& grad) const {
   Tensor g = grad;
@@ -176,7 +185,8 @@ std::string Tensor::str(int max_elems) const {
   std::ostringstream os;
   os << dtype_name(dtype()) << shape_str() << " [";
   std::vector<double> v = to_double_vector();
-  for (size_t i = 0; i < v.size() && static_cast<int>(i) < max_elems; ++i) os << (i ? ", " : "") << v[i];
+  for (size_t i = 0; i < v.size() && static_cast<int>(i) < max_elems; ++i)
+    os << (i ? ", " : "") << v[i];
   if (static_cast<int>(v.size()) > max_elems) os << ", ...";
   os << "]";
   return os.str();

@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/device.h"
 #include "base/dtype.h"
 #include "base/error.h"
+#include "engine/device.h"
 #include "engine/storage.h"
 
 namespace ptl {
@@ -59,7 +59,8 @@ class Tensor {
   bool same_storage(const Tensor& o) const { return impl().storage == o.impl().storage; }
 
   // Raw element pointer (at the view's offset); T must match dtype().
-  template <class T> T* data() const {
+  template <class T>
+  T* data() const {
     check_dtype(dtype_of<T>::value);
     return static_cast<T*>(impl().storage->data()) + impl().offset;
   }
@@ -68,17 +69,17 @@ class Tensor {
   }
 
   // Copies (no autograd unless noted).
-  Tensor contiguous() const;            // self if already contiguous; differentiable
-  Tensor clone() const;                 // always a fresh contiguous copy; differentiable
-  Tensor to(Device device) const;       // self if already there
+  Tensor contiguous() const;       // self if already contiguous; differentiable
+  Tensor clone() const;            // always a fresh contiguous copy; differentiable
+  Tensor to(Device device) const;  // self if already there
   // In place, for leaves such as parameters: the data moves to `device` and every handle to
   // this tensor sees it there (contiguous afterwards); an accumulated gradient is dropped.
   void move_to_(Device device);
-  Tensor to(DType dtype) const;         // self if already that type; differentiable for floats
-  std::vector<float> to_vector() const; // float32/float64 data as floats, row-major
+  Tensor to(DType dtype) const;          // self if already that type; differentiable for floats
+  std::vector<float> to_vector() const;  // float32/float64 data as floats, row-major
   std::vector<double> to_double_vector() const;
   std::vector<int64_t> to_int_vector() const;
-  double item() const;                  // value of a one-element tensor
+  double item() const;  // value of a one-element tensor
 
   // Autograd.
   bool requires_grad() const { return impl().requires_grad; }

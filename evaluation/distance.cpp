@@ -5,8 +5,8 @@
 #include <cstring>
 
 #include "base/error.h"
-#include "engine/ops.h"
 #include "base/parallel.h"
+#include "engine/ops.h"
 #include "engine/tensor.h"
 #include "kernels/cpu/gemm.h"
 
@@ -21,9 +21,12 @@ Metric parse_metric(const std::string& name) {
 
 const char* metric_name(Metric m) {
   switch (m) {
-    case Metric::Euclidean: return "euclidean";
-    case Metric::SqEuclidean: return "sqeuclidean";
-    case Metric::Cosine: return "cosine";
+    case Metric::Euclidean:
+      return "euclidean";
+    case Metric::SqEuclidean:
+      return "sqeuclidean";
+    case Metric::Cosine:
+      return "cosine";
   }
   return "?";
 }
@@ -95,8 +98,10 @@ float FeatureDistance::finish(double dot, int64_t r, int64_t c) const {
 // depend on the block it falls in.
 void FeatureDistance::gemm_block(int64_t rb, int64_t cb, float* out) const {
   const int64_t r0 = rb * kBlockRows, c0 = cb * kBlockCols;
-  const int64_t rows = std::min(kBlockRows, this->rows() - r0), cols = std::min(kBlockCols, this->cols() - c0);
-  cpu::gemm_serial<float>(false, true, rows, cols, D_, 1, a_ + r0 * D_, D_, b_ + c0 * D_, D_, 0, out, kBlockCols);
+  const int64_t rows = std::min(kBlockRows, this->rows() - r0),
+                cols = std::min(kBlockCols, this->cols() - c0);
+  cpu::gemm_serial<float>(false, true, rows, cols, D_, 1, a_ + r0 * D_, D_, b_ + c0 * D_, D_, 0,
+                          out, kBlockCols);
 }
 
 void FeatureDistance::fill_rows(int64_t r0, int64_t r1, float* out) const {

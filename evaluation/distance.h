@@ -100,8 +100,8 @@ class FeatureDistance : public RandomAccessDistance {
   const float *a_, *b_;
   int64_t D_;
   Metric metric_;
-  std::vector<double> an_, bn_;      // squared norms (euclidean) or inverse norms (cosine)
-  std::unique_ptr<Device_> dev_;     // device copies when the GEMMs run on a GPU
+  std::vector<double> an_, bn_;   // squared norms (euclidean) or inverse norms (cosine)
+  std::unique_ptr<Device_> dev_;  // device copies when the GEMMs run on a GPU
 };
 
 }  // namespace ptl

@@ -10,8 +10,8 @@
 
 namespace ptl {
 
-Tensor extract_features(Model& model, const std::shared_ptr<const data::DataSource>& src, const data::Transform& t,
-                        const ExtractOptions& opt) {
+Tensor extract_features(Model& model, const std::shared_ptr<const data::DataSource>& src,
+                        const data::Transform& t, const ExtractOptions& opt) {
   NoGradGuard ng;
   // BConv-Cells draw fresh states from the global generator. Evaluation runs on a stream of its
   // own, started anew from opt.seed, so its result does not depend on what training drew before;
@@ -42,7 +42,8 @@ Tensor extract_features(Model& model, const std::shared_ptr<const data::DataSour
     const Tensor images = b.images.to(device);
     Tensor f = embed(images);
     if (opt.flip && opt.retrieval) f = add(f, embed(flip(images, 3)));
-    parts.push_back((opt.retrieval ? l2_normalize(f, 1) : f).to(Device::cpu()));  // metrics run on the host
+    parts.push_back(
+        (opt.retrieval ? l2_normalize(f, 1) : f).to(Device::cpu()));  // metrics run on the host
   }
   model.train(was_training);
   PTL_CHECK(!parts.empty(), "extract_features: the split is empty");
@@ -52,8 +53,9 @@ Tensor extract_features(Model& model, const std::shared_ptr<const data::DataSour
 std::string ModelScore::summary() const {
   char buf[160];
   if (reid)
-    std::snprintf(buf, sizeof buf, "mAP %.2f%%  Rank-1 %.2f%%  Rank-5 %.2f%%  Rank-10 %.2f%%  mINP %.2f%%", mAP, rank1,
-                  rank5, rank10, mINP);
+    std::snprintf(buf, sizeof buf,
+                  "mAP %.2f%%  Rank-1 %.2f%%  Rank-5 %.2f%%  Rank-10 %.2f%%  mINP %.2f%%", mAP,
+                  rank1, rank5, rank10, mINP);
   else
     std::snprintf(buf, sizeof buf, "accuracy %.2f%%", accuracy);
   return buf;
@@ -62,16 +64,19 @@ std::string ModelScore::summary() const {
 std::string ModelScore::json() const {
   char buf[200];
   if (reid)
-    std::snprintf(buf, sizeof buf, "\"mAP\": %.6f, \"rank1\": %.6f, \"rank5\": %.6f, \"rank10\": %.6f, \"mINP\": %.6f", mAP,
-                  rank1, rank5, rank10, mINP);
+    std::snprintf(
+        buf, sizeof buf,
+        "\"mAP\": %.6f, \"rank1\": %.6f, \"rank5\": %.6f, \"rank10\": %.6f, \"mINP\": %.6f", mAP,
+        rank1, rank5, rank10, mINP);
   else
     std::snprintf(buf, sizeof buf, "\"accuracy\": %.6f", accuracy);
   return buf;
 }
 
 ModelScore evaluate_reid_model(Model& model, const std::shared_ptr<const data::DataSource>& query,
-                               const std::shared_ptr<const data::DataSource>& gallery, const data::Transform& t,
-                               const ExtractOptions& opt, Metric metric, bool rerank) {
+                               const std::shared_ptr<const data::DataSource>& gallery,
+                               const data::Transform& t, const ExtractOptions& opt, Metric metric,
+                               bool rerank) {
   ExtractOptions o = opt;
   o.retrieval = true;
   EvalInputs in;

@@ -7,8 +7,8 @@
 
 #include "data/source.h"
 #include "data/transform.h"
-#include "models/model.h"
 #include "evaluation/distance.h"
+#include "models/model.h"
 
 namespace ptl {
 
@@ -33,15 +33,16 @@ Tensor extract_features(Model& model, const std::shared_ptr<const data::DataSour
 struct ModelScore {
   bool reid = true;
   double mAP = 0, rank1 = 0, rank5 = 0, rank10 = 0, mINP = 0;  // percentages
-  double accuracy = 0;                                          // percentage
-  double main() const { return reid ? mAP : accuracy; }         // what "best" means
-  std::string summary() const;                                  // one log line
+  double accuracy = 0;                                         // percentage
+  double main() const { return reid ? mAP : accuracy; }        // what "best" means
+  std::string summary() const;                                 // one log line
   std::string json() const;
 };
 
 ModelScore evaluate_reid_model(Model& model, const std::shared_ptr<const data::DataSource>& query,
-                               const std::shared_ptr<const data::DataSource>& gallery, const data::Transform& t,
-                               const ExtractOptions& opt, Metric metric, bool rerank);
+                               const std::shared_ptr<const data::DataSource>& gallery,
+                               const data::Transform& t, const ExtractOptions& opt, Metric metric,
+                               bool rerank);
 ModelScore evaluate_classifier(Model& model, const std::shared_ptr<const data::DataSource>& test,
                                const data::Transform& t, const ExtractOptions& opt);
 

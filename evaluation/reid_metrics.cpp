@@ -35,7 +35,9 @@ struct QueryResult {
 
 // Camera -1 means "unknown" (list files without cameras): an unknown camera is never "the same
 // camera", so same-id images of such data stay in the gallery as matches.
-inline bool same_camera(int64_t a, int64_t b) { return a == b && a >= 0; }
+inline bool same_camera(int64_t a, int64_t b) {
+  return a == b && a >= 0;
+}
 
 // std::lower_bound without data-dependent branches (n >= 1): the searches hit random entries.
 inline int64_t lower_bound_branchless(const float* a, int64_t n, float x) {
@@ -95,13 +97,14 @@ void cuhk03_hits(const float* d, int64_t G, int64_t qi, int64_t pid, int64_t cam
       drawn.push_back(rank);
       s = e;
     }
-    const int64_t first = std::count_if(drawn.begin(), drawn.end(), [&](int64_t x) { return x < match_rank; });
+    const int64_t first =
+        std::count_if(drawn.begin(), drawn.end(), [&](int64_t x) { return x < match_rank; });
     for (int64_t k = first; k < K; ++k) ++r.hits[k];
   }
 }
 
-QueryResult evaluate_query(const float* d, int64_t G, int64_t qi, const ReidIds& q, const ReidIds& g,
-                           const EvalOptions& opt, int64_t K) {
+QueryResult evaluate_query(const float* d, int64_t G, int64_t qi, const ReidIds& q,
+                           const ReidIds& g, const EvalOptions& opt, int64_t K) {
   QueryResult r;
   for (int64_t j = 0; j < G && r.nan_at < 0; ++j)
     if (std::isnan(d[j])) r.nan_at = j;
@@ -121,19 +124,20 @@ QueryResult evaluate_query(const float* d, int64_t G, int64_t qi, const ReidIds&
 void check_ids(const ReidIds& ids, int64_t n, const char* side, const char* dim) {
   PTL_CHECK(int64_t(ids.pids.size()) == n, "evaluate_reid: ", side, "_pids has ", ids.pids.size(),
             " entries but the distance matrix has ", n, " ", dim);
-  PTL_CHECK(int64_t(ids.camids.size()) == n, "evaluate_reid: ", side, "_camids has ", ids.camids.size(),
-            " entries but the distance matrix has ", n, " ", dim);
+  PTL_CHECK(int64_t(ids.camids.size()) == n, "evaluate_reid: ", side, "_camids has ",
+            ids.camids.size(), " entries but the distance matrix has ", n, " ", dim);
 }
 
 }  // namespace
 
-std::vector<int64_t> top_ranked(const float* d, int64_t G, int64_t pid, int64_t camid, const ReidIds& gallery,
-                                int64_t k) {
+std::vector<int64_t> top_ranked(const float* d, int64_t G, int64_t pid, int64_t camid,
+                                const ReidIds& gallery, int64_t k) {
   std::vector<int64_t> kept;
   for (int64_t j = 0; j < G; ++j)
     if (!(gallery.pids[j] == pid && same_camera(gallery.camids[j], camid))) kept.push_back(j);
   k = std::min<int64_t>(k, int64_t(kept.size()));
-  std::partial_sort(kept.begin(), kept.begin() + k, kept.end(), [&](int64_t a, int64_t b) { return before(d, a, b); });
+  std::partial_sort(kept.begin(), kept.begin() + k, kept.end(),
+                    [&](int64_t a, int64_t b) { return before(d, a, b); });
   kept.resize(k);
   return kept;
 }
@@ -154,12 +158,14 @@ EvalResult evaluate_reid(const DistanceSource& dist, const ReidIds& query, const
   check_ids(query, Q, "query", "rows");
   check_ids(gallery, G, "gallery", "columns");
   PTL_CHECK(opt.max_rank > 0, "evaluate_reid: max_rank must be positive, got ", opt.max_rank);
-  PTL_CHECK(!opt.cuhk03_classic || opt.cuhk03_draws > 0, "evaluate_reid: cuhk03_draws must be positive");
+  PTL_CHECK(!opt.cuhk03_classic || opt.cuhk03_draws > 0,
+            "evaluate_reid: cuhk03_draws must be positive");
   const int64_t K = std::min(opt.max_rank, G);
 
   // Query tiles of a whole number of the source's row blocks, within opt.tile_bytes.
   const int64_t grain = dist.row_granularity();
-  const int64_t tile = std::max<int64_t>(1, opt.tile_bytes / (G * int64_t(sizeof(float))) / grain) * grain;
+  const int64_t tile =
+      std::max<int64_t>(1, opt.tile_bytes / (G * int64_t(sizeof(float))) / grain) * grain;
   std::vector<float> rows(std::min(tile, Q) * G);
   std::vector<QueryResult> per_query(Q);
   for (int64_t q0 = 0; q0 < Q; q0 += tile) {
@@ -170,8 +176,8 @@ EvalResult evaluate_reid(const DistanceSource& dist, const ReidIds& query, const
         per_query[q0 + i] = evaluate_query(rows.data() + i * G, G, q0 + i, query, gallery, opt, K);
     });
     for (int64_t i = q0; i < q1; ++i)
-      PTL_CHECK(per_query[i].nan_at < 0, "evaluate_reid: the distance of query ", i, " to gallery image ",
-                per_query[i].nan_at, " is NaN");
+      PTL_CHECK(per_query[i].nan_at < 0, "evaluate_reid: the distance of query ", i,
+                " to gallery image ", per_query[i].nan_at, " is NaN");
   }
 
   // Reduce in query order; CMC from integer counts so it is exact.

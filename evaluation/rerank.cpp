@@ -17,13 +17,17 @@ struct Entry {
 using SparseRow = std::vector<Entry>;  // sorted by idx
 
 // np.around(k1 / 2.): round half to even.
-int64_t half_k1(int k1) { return static_cast<int64_t>(std::nearbyint(k1 / 2.0)); }
+int64_t half_k1(int k1) {
+  return static_cast<int64_t>(std::nearbyint(k1 / 2.0));
+}
 
 // Rows of `all` in tiles of a whole number of its row blocks within tile_bytes.
 template <class F>
-void for_row_tiles(const RandomAccessDistance& all, int64_t r_end, int64_t tile_bytes, const F& body) {
+void for_row_tiles(const RandomAccessDistance& all, int64_t r_end, int64_t tile_bytes,
+                   const F& body) {
   const int64_t N = all.cols(), grain = all.row_granularity();
-  const int64_t tile = std::max<int64_t>(1, tile_bytes / (N * int64_t(sizeof(float))) / grain) * grain;
+  const int64_t tile =
+      std::max<int64_t>(1, tile_bytes / (N * int64_t(sizeof(float))) / grain) * grain;
   std::vector<float> rows(std::min(tile, r_end) * N);
   for (int64_t r0 = 0; r0 < r_end; r0 += tile) {
     const int64_t r1 = std::min(r_end, r0 + tile);
@@ -42,8 +46,9 @@ float nearest(const float* d, int64_t N, int64_t kk, int32_t* out) {
   for (int64_t j = 0; j < N; ++j) {
     const float u = d[j] * d[j] / rmax;
     if (int64_t(best.size()) == kk && !(u < best.back().first)) continue;
-    auto at = std::upper_bound(best.begin(), best.end(), u,
-                               [](float v, const std::pair<float, int32_t>& e) { return v < e.first; });
+    auto at =
+        std::upper_bound(best.begin(), best.end(), u,
+                         [](float v, const std::pair<float, int32_t>& e) { return v < e.first; });
     best.insert(at, {u, int32_t(j)});
     if (int64_t(best.size()) > kk) best.pop_back();
   }
@@ -66,7 +71,7 @@ int64_t rerank_memory_bound(int64_t N, const RerankOptions& opt) {
   const int64_t row = sizeof(SparseRow), entry = sizeof(Entry);
   const int64_t lists = 4 * (std::max(opt.k1 + 1, opt.k2) + opt.k1 + 1 + h + 1) + 2 * row + 4;
   const int64_t phase1 = lists + (E + Eq) * entry + 2 * row;  // neighbours, V, expanded V
-  const int64_t phase2 = 2 * Eq * entry + row + 8;             // expanded V, inverted index
+  const int64_t phase2 = 2 * Eq * entry + row + 8;            // expanded V, inverted index
   return N * std::max(phase1, phase2) + 2 * opt.tile_bytes;
 }
 
@@ -74,17 +79,22 @@ RerankedDistance::RerankedDistance(const RandomAccessDistance& all, int64_t num_
                                    const RerankOptions& opt)
     : DistanceSource(num_query, all.cols() - num_query), all_(all), Q_(num_query), opt_(opt) {
   const int64_t N = all.rows();
-  PTL_CHECK(all.cols() == N, "re-ranking: the distance matrix over queries and gallery must be square, got (",
+  PTL_CHECK(all.cols() == N,
+            "re-ranking: the distance matrix over queries and gallery must be square, got (",
             all.rows(), ", ", all.cols(), ")");
-  PTL_CHECK(num_query > 0 && num_query < N, "re-ranking: needs at least one query and one gallery image, got ",
-            num_query, " queries of ", N, " images");
+  PTL_CHECK(num_query > 0 && num_query < N,
+            "re-ranking: needs at least one query and one gallery image, got ", num_query,
+            " queries of ", N, " images");
   PTL_CHECK(N <= INT32_MAX, "re-ranking: ", N, " images is more than 2^31 - 1");
-  PTL_CHECK(opt.k1 >= 1 && opt.k2 >= 1, "re-ranking: k1 and k2 must be >= 1, got k1=", opt.k1, " k2=", opt.k2);
-  PTL_CHECK(opt.lambda >= 0 && opt.lambda <= 1, "re-ranking: lambda must be in [0, 1], got ", opt.lambda);
+  PTL_CHECK(opt.k1 >= 1 && opt.k2 >= 1, "re-ranking: k1 and k2 must be >= 1, got k1=", opt.k1,
+            " k2=", opt.k2);
+  PTL_CHECK(opt.lambda >= 0 && opt.lambda <= 1, "re-ranking: lambda must be in [0, 1], got ",
+            opt.lambda);
   const int64_t bound = rerank_memory_bound(N, opt);
   PTL_CHECK(bound <= opt.memory_limit, "re-ranking ", N, " images (k1=", opt.k1, ", k2=", opt.k2,
-            ") may need up to ", bound / double(1 << 30), " GiB of working memory, above the limit of ",
-            opt.memory_limit / double(1 << 30), " GiB (raise it with --rerank-memory-gb, or evaluate without "
+            ") may need up to ", bound / double(1 << 30),
+            " GiB of working memory, above the limit of ", opt.memory_limit / double(1 << 30),
+            " GiB (raise it with --rerank-memory-gb, or evaluate without "
             "--rerank)");
 
   // 1. One pass over the (N, N) rows: each row's max and its kk nearest neighbours.
@@ -92,16 +102,21 @@ RerankedDistance::RerankedDistance(const RandomAccessDistance& all, int64_t num_
   std::vector<int32_t> rank(N * kk);
   rowmax_.resize(N);
   for_row_tiles(all, N, opt.tile_bytes, [&](int64_t r0, int64_t r1, const float* rows) {
-    const int64_t nan_count = std::count_if(rows, rows + (r1 - r0) * N, [](float v) { return std::isnan(v); });
-    PTL_CHECK(nan_count == 0, "re-ranking: ", nan_count, " distances among rows ", r0, "..", r1 - 1, " are NaN");
+    const int64_t nan_count =
+        std::count_if(rows, rows + (r1 - r0) * N, [](float v) { return std::isnan(v); });
+    PTL_CHECK(nan_count == 0, "re-ranking: ", nan_count, " distances among rows ", r0, "..", r1 - 1,
+              " are NaN");
     parallel_for(r1 - r0, 4, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) rowmax_[r0 + i] = nearest(rows + i * N, N, kk, rank.data() + (r0 + i) * kk);
+      for (int64_t i = i0; i < i1; ++i)
+        rowmax_[r0 + i] = nearest(rows + i * N, N, kk, rank.data() + (r0 + i) * kk);
     });
     for (int64_t i = r0; i < r1; ++i)
-      PTL_CHECK(rowmax_[i] > 0, "re-ranking: image ", i, " is at distance 0 from every image (all features identical?)");
+      PTL_CHECK(rowmax_[i] > 0, "re-ranking: image ", i,
+                " is at distance 0 from every image (all features identical?)");
   });
 
-  // 2. k-reciprocal neighbours R(i, k): the k + 1 nearest f of i that have i among their k + 1 nearest.
+  // 2. k-reciprocal neighbours R(i, k): the k + 1 nearest f of i that have i among their k + 1
+  // nearest.
   auto reciprocal = [&](int64_t k) {
     const int64_t n = std::min<int64_t>(k + 1, kk);
     std::vector<std::vector<int32_t>> R(N);
@@ -129,7 +144,8 @@ RerankedDistance::RerankedDistance(const RandomAccessDistance& all, int64_t num_
       for (int32_t c : R1[i]) {
         int64_t shared = 0;
         for (int32_t x : Rh[c]) shared += std::binary_search(sorted_r1.begin(), sorted_r1.end(), x);
-        if (double(shared) > 2.0 / 3 * double(Rh[c].size())) ex.insert(ex.end(), Rh[c].begin(), Rh[c].end());
+        if (double(shared) > 2.0 / 3 * double(Rh[c].size()))
+          ex.insert(ex.end(), Rh[c].begin(), Rh[c].end());
       }
       std::sort(ex.begin(), ex.end());
       ex.erase(std::unique(ex.begin(), ex.end()), ex.end());
@@ -161,8 +177,10 @@ RerankedDistance::RerankedDistance(const RandomAccessDistance& all, int64_t num_
                          [](const Entry& a, const Entry& b) { return a.idx < b.idx; });
         SparseRow& out = Vqe[i];
         for (const Entry& e : all_entries) {
-          if (!out.empty() && out.back().idx == e.idx) out.back().val += e.val;
-          else out.push_back(e);
+          if (!out.empty() && out.back().idx == e.idx)
+            out.back().val += e.val;
+          else
+            out.push_back(e);
         }
         for (Entry& e : out) e.val /= float(k2);
         out.shrink_to_fit();
@@ -174,7 +192,8 @@ RerankedDistance::RerankedDistance(const RandomAccessDistance& all, int64_t num_
 
   // 5. Keep the query rows; index the gallery rows by column for the Jaccard sums.
   sparse_ = std::make_unique<Sparse>();
-  sparse_->query_v.assign(std::make_move_iterator(V.begin()), std::make_move_iterator(V.begin() + Q_));
+  sparse_->query_v.assign(std::make_move_iterator(V.begin()),
+                          std::make_move_iterator(V.begin() + Q_));
   std::vector<int64_t>& start = sparse_->col_start;
   start.assign(N + 1, 0);
   for (int64_t j = Q_; j < N; ++j)

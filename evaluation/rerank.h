@@ -45,7 +45,8 @@ class RerankedDistance : public DistanceSource {
   // all: the (N, N) distances among [queries; gallery], N = num_query + G, where row i holds
   // what the reference calls column i (the same for a symmetric matrix); it must outlive this.
   // Throws when the memory bound is above opt.memory_limit, naming both.
-  RerankedDistance(const RandomAccessDistance& all, int64_t num_query, const RerankOptions& opt = {});
+  RerankedDistance(const RandomAccessDistance& all, int64_t num_query,
+                   const RerankOptions& opt = {});
   ~RerankedDistance() override;
   void fill_rows(int64_t r0, int64_t r1, float* out) const override;
   int64_t row_granularity() const override { return all_.row_granularity(); }
@@ -55,8 +56,8 @@ class RerankedDistance : public DistanceSource {
   const RandomAccessDistance& all_;
   int64_t Q_;
   RerankOptions opt_;
-  std::vector<float> rowmax_;      // (N) max of each squared-distance row
-  std::unique_ptr<Sparse> sparse_; // V rows of the queries and the gallery's inverted index
+  std::vector<float> rowmax_;       // (N) max of each squared-distance row
+  std::unique_ptr<Sparse> sparse_;  // V rows of the queries and the gallery's inverted index
 };
 
 }  // namespace ptl

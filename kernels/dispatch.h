@@ -45,12 +45,14 @@ class DeviceKernel {
 };
 
 template <class R, class... A>
-DeviceKernel<R, A...> pick_kernel(const Device& device, R (*cpu_kernel)(A...), R (*cuda_kernel)(A...)) {
+DeviceKernel<R, A...> pick_kernel(const Device& device, R (*cpu_kernel)(A...),
+                                  R (*cuda_kernel)(A...)) {
   return {device, device.is_cuda() ? cuda_kernel : cpu_kernel};
 }
 }  // namespace ptl
 
-#define PTL_KERNEL(device, ...) ::ptl::pick_kernel((device), &::ptl::cpu::__VA_ARGS__, &::ptl::cuda::__VA_ARGS__)
+#define PTL_KERNEL(device, ...) \
+  ::ptl::pick_kernel((device), &::ptl::cpu::__VA_ARGS__, &::ptl::cuda::__VA_ARGS__)
 #else
 namespace ptl {
 // A CPU-only build cannot hold CUDA tensors (Storage refuses them), so this only guards.

@@ -13,12 +13,30 @@
 #if defined(__CUDACC__)
 #define PTL_USING_STD_MATH
 #else
-#define PTL_USING_STD_MATH using std::exp; using std::log; using std::tanh; using std::sqrt; using std::pow
+#define PTL_USING_STD_MATH \
+  using std::exp;          \
+  using std::log;          \
+  using std::tanh;         \
+  using std::sqrt;         \
+  using std::pow
 #endif
 
 namespace ptl {
 
-enum class UnaryOp { Neg, Relu, Sigmoid, Tanh, Exp, Log, Sqrt, Abs, Pow, Clamp, AddScalar, MulScalar };
+enum class UnaryOp {
+  Neg,
+  Relu,
+  Sigmoid,
+  Tanh,
+  Exp,
+  Log,
+  Sqrt,
+  Abs,
+  Pow,
+  Clamp,
+  AddScalar,
+  MulScalar
+};
 enum class BinaryOp { Add, Sub, Mul, Div };
 
 // Parameters of the scalar-taking unary ops (Pow: a = exponent; Clamp: [a, b]; AddScalar and
@@ -31,18 +49,30 @@ template <class T>
 PTL_HD T unary_forward(UnaryOp op, T x, const UnaryParams& p) {
   PTL_USING_STD_MATH;
   switch (op) {
-    case UnaryOp::Neg: return -x;
-    case UnaryOp::Relu: return x <= T(0) ? T(0) : x;  // NaN propagates, as torch
-    case UnaryOp::Sigmoid: return T(1) / (T(1) + exp(-x));
-    case UnaryOp::Tanh: return tanh(x);
-    case UnaryOp::Exp: return exp(x);
-    case UnaryOp::Log: return log(x);
-    case UnaryOp::Sqrt: return sqrt(x);
-    case UnaryOp::Abs: return x < T(0) ? -x : x;
-    case UnaryOp::Pow: return pow(x, T(p.a));
-    case UnaryOp::Clamp: return x < T(p.a) ? T(p.a) : (x > T(p.b) ? T(p.b) : x);
-    case UnaryOp::AddScalar: return x + T(p.a);
-    case UnaryOp::MulScalar: return x * T(p.a);
+    case UnaryOp::Neg:
+      return -x;
+    case UnaryOp::Relu:
+      return x <= T(0) ? T(0) : x;  // NaN propagates, as torch
+    case UnaryOp::Sigmoid:
+      return T(1) / (T(1) + exp(-x));
+    case UnaryOp::Tanh:
+      return tanh(x);
+    case UnaryOp::Exp:
+      return exp(x);
+    case UnaryOp::Log:
+      return log(x);
+    case UnaryOp::Sqrt:
+      return sqrt(x);
+    case UnaryOp::Abs:
+      return x < T(0) ? -x : x;
+    case UnaryOp::Pow:
+      return pow(x, T(p.a));
+    case UnaryOp::Clamp:
+      return x < T(p.a) ? T(p.a) : (x > T(p.b) ? T(p.b) : x);
+    case UnaryOp::AddScalar:
+      return x + T(p.a);
+    case UnaryOp::MulScalar:
+      return x * T(p.a);
   }
   return x;
 }
@@ -52,18 +82,30 @@ template <class T>
 PTL_HD T unary_backward(UnaryOp op, T g, T x, T y, const UnaryParams& p) {
   PTL_USING_STD_MATH;
   switch (op) {
-    case UnaryOp::Neg: return -g;
-    case UnaryOp::Relu: return x > T(0) ? g : T(0);
-    case UnaryOp::Sigmoid: return g * y * (T(1) - y);
-    case UnaryOp::Tanh: return g * (T(1) - y * y);
-    case UnaryOp::Exp: return g * y;
-    case UnaryOp::Log: return g / x;
-    case UnaryOp::Sqrt: return g / (T(2) * y);
-    case UnaryOp::Abs: return x > T(0) ? g : (x < T(0) ? -g : T(0));
-    case UnaryOp::Pow: return g * T(p.a) * pow(x, T(p.a - 1));
-    case UnaryOp::Clamp: return (x >= T(p.a) && x <= T(p.b)) ? g : T(0);  // bounds included, as torch
-    case UnaryOp::AddScalar: return g;
-    case UnaryOp::MulScalar: return g * T(p.a);
+    case UnaryOp::Neg:
+      return -g;
+    case UnaryOp::Relu:
+      return x > T(0) ? g : T(0);
+    case UnaryOp::Sigmoid:
+      return g * y * (T(1) - y);
+    case UnaryOp::Tanh:
+      return g * (T(1) - y * y);
+    case UnaryOp::Exp:
+      return g * y;
+    case UnaryOp::Log:
+      return g / x;
+    case UnaryOp::Sqrt:
+      return g / (T(2) * y);
+    case UnaryOp::Abs:
+      return x > T(0) ? g : (x < T(0) ? -g : T(0));
+    case UnaryOp::Pow:
+      return g * T(p.a) * pow(x, T(p.a - 1));
+    case UnaryOp::Clamp:
+      return (x >= T(p.a) && x <= T(p.b)) ? g : T(0);  // bounds included, as torch
+    case UnaryOp::AddScalar:
+      return g;
+    case UnaryOp::MulScalar:
+      return g * T(p.a);
   }
   return g;
 }
@@ -71,10 +113,14 @@ PTL_HD T unary_backward(UnaryOp op, T g, T x, T y, const UnaryParams& p) {
 template <class T>
 PTL_HD T binary_forward(BinaryOp op, T a, T b) {
   switch (op) {
-    case BinaryOp::Add: return a + b;
-    case BinaryOp::Sub: return a - b;
-    case BinaryOp::Mul: return a * b;
-    case BinaryOp::Div: return a / b;
+    case BinaryOp::Add:
+      return a + b;
+    case BinaryOp::Sub:
+      return a - b;
+    case BinaryOp::Mul:
+      return a * b;
+    case BinaryOp::Div:
+      return a / b;
   }
   return a;
 }

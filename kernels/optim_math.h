@@ -20,12 +20,12 @@ struct SgdHyper {
 template <class T>
 PTL_HD void sgd_elem(T& p, T& buf, T g, const SgdHyper& h) {
   using std::fma;
-  T d = fma(p, T(h.weight_decay), g);                                    // d_p.add(p, alpha=wd)
+  T d = fma(p, T(h.weight_decay), g);  // d_p.add(p, alpha=wd)
   if (h.momentum != 0) {
     buf = h.first_step ? d : fma(d, T(h.one_minus_dampening), buf * T(h.momentum));
     d = h.nesterov ? fma(buf, T(h.momentum), d) : buf;
   }
-  p = fma(d, T(-h.lr), p);                                               // p.add_(d_p, alpha=-lr)
+  p = fma(d, T(-h.lr), p);  // p.add_(d_p, alpha=-lr)
 }
 
 struct AdamHyper {

@@ -40,14 +40,16 @@ inline void set_divisors(PoolWindows& pw, const std::vector<int64_t>* hraw = nul
   pw.divisor.clear();
   for (int64_t i = 0; i < pw.OH; ++i)
     for (int64_t j = 0; j < pw.OW; ++j)
-      pw.divisor.push_back(hraw ? static_cast<double>((*hraw)[i] * (*wraw)[j])
-                                : static_cast<double>((pw.h1[i] - pw.h0[i]) * (pw.w1[j] - pw.w0[j])));
+      pw.divisor.push_back(
+          hraw ? static_cast<double>((*hraw)[i] * (*wraw)[j])
+               : static_cast<double>((pw.h1[i] - pw.h0[i]) * (pw.w1[j] - pw.w0[j])));
 }
 
 // Fixed windows of kernel (kh, kw), stride (sh, sw), padding (ph, pw) on an H x W input;
 // divisors when avg (counting the padding when include_pad).
-inline PoolWindows fixed_pool_windows(int64_t H, int64_t W, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
-                                      int64_t ph, int64_t pw_, bool ceil_mode, bool avg, bool include_pad) {
+inline PoolWindows fixed_pool_windows(int64_t H, int64_t W, int64_t kh, int64_t kw, int64_t sh,
+                                      int64_t sw, int64_t ph, int64_t pw_, bool ceil_mode, bool avg,
+                                      bool include_pad) {
   const PoolAxis rows(H, kh, sh, ph, ceil_mode), cols(W, kw, sw, pw_, ceil_mode);
   PoolWindows pw;
   pw.H = H;

@@ -6,8 +6,10 @@
 namespace ptl {
 
 BConvCell::BConvCell(const BConvCellSpec& spec, Generator* rng) : spec_(spec), rng_(rng) {
-  gates = register_module("gates", std::make_shared<Conv2d>(Conv2dSpec{spec.in, 4 * spec.out, {3, 3},
-                                                                       {spec.stride, spec.stride}, {1, 1}, {1, 1}, false}));
+  gates = register_module(
+      "gates",
+      std::make_shared<Conv2d>(Conv2dSpec{
+          spec.in, 4 * spec.out, {3, 3}, {spec.stride, spec.stride}, {1, 1}, {1, 1}, false}));
 }
 
 Tensor BConvCell::fresh(const Shape& shape, const Tensor& like) {

@@ -5,7 +5,8 @@
 namespace ptl {
 
 void convert_floats(Module& module, DType dtype) {
-  PTL_CHECK(is_floating(dtype), "convert_floats: target dtype must be floating, got ", dtype_name(dtype));
+  PTL_CHECK(is_floating(dtype), "convert_floats: target dtype must be floating, got ",
+            dtype_name(dtype));
   NoGradGuard ng;
   auto convert = [&](const Tensor& t) {
     if (!is_floating(t.dtype()) || t.dtype() == dtype) return;

@@ -29,7 +29,8 @@ int64_t fan_in(const Tensor& w) {
   return w.size(1) * receptive(w);
 }
 int64_t fan_out(const Tensor& w) {
-  PTL_CHECK(w.dim() >= 2, "fan_out: needs a weight with at least 2 dimensions, got ", w.shape_str());
+  PTL_CHECK(w.dim() >= 2, "fan_out: needs a weight with at least 2 dimensions, got ",
+            w.shape_str());
   return w.size(0) * receptive(w);
 }
 

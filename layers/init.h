@@ -13,7 +13,8 @@ void uniform_(Tensor& t, double lo, double hi, Generator& g = default_generator(
 void normal_(Tensor& t, double mean, double std, Generator& g = default_generator());
 void constant_(Tensor& t, double v);
 // kaiming_uniform_(a): bound = gain * sqrt(3 / fan), gain = sqrt(2 / (1 + a^2)).
-void kaiming_uniform_(Tensor& t, double a, bool use_fan_in = true, Generator& g = default_generator());
+void kaiming_uniform_(Tensor& t, double a, bool use_fan_in = true,
+                      Generator& g = default_generator());
 // kaiming_normal_ for ReLU: std = sqrt(2 / fan).
 void kaiming_normal_(Tensor& t, bool use_fan_in = true, Generator& g = default_generator());
 // PyTorch's default for Conv2d and Linear: kaiming_uniform_(a = sqrt(5)) on the weight and

@@ -6,7 +6,8 @@
 namespace ptl {
 
 Conv2d::Conv2d(const Conv2dSpec& s) : spec_(s) {
-  PTL_CHECK(s.in > 0 && s.out > 0, "Conv2d: channel counts must be positive, got ", s.in, " -> ", s.out);
+  PTL_CHECK(s.in > 0 && s.out > 0, "Conv2d: channel counts must be positive, got ", s.in, " -> ",
+            s.out);
   weight = register_parameter("weight", Tensor::empty({s.out, s.in, s.kernel[0], s.kernel[1]}));
   if (s.bias) bias = register_parameter("bias", Tensor::empty({s.out}));
   init::torch_default_(weight, bias);
@@ -40,7 +41,9 @@ Linear::Linear(int64_t in, int64_t out, bool has_bias) {
   init::torch_default_(weight, bias);
 }
 
-Tensor Linear::forward(const Tensor& x) { return linear(x, weight, bias); }
+Tensor Linear::forward(const Tensor& x) {
+  return linear(x, weight, bias);
+}
 
 Sequential::Sequential(std::vector<std::shared_ptr<UnaryModule>> mods) {
   for (auto& m : mods) push_back(std::move(m));

@@ -19,7 +19,8 @@ Tensor Module::register_buffer(const std::string& name, Tensor t) {
   return t;
 }
 
-void Module::collect(const std::string& prefix, bool params, std::vector<std::pair<std::string, Tensor>>& out) const {
+void Module::collect(const std::string& prefix, bool params,
+                     std::vector<std::pair<std::string, Tensor>>& out) const {
   for (const auto& [n, t] : params ? params_ : buffers_) out.emplace_back(prefix + n, t);
   for (const auto& [n, c] : children_) c->collect(prefix + n + ".", params, out);
 }
@@ -72,24 +73,27 @@ std::string Module::LoadReport::str() const {
     s += "\n  shape or dtype mismatches (" + std::to_string(mismatched.size()) + "):";
     for (size_t i = 0; i < std::min(mismatched.size(), kShown); ++i) s += "\n    " + mismatched[i];
     if (mismatched.size() > kShown)
-      s += "\n    ... and " + std::to_string(mismatched.size() - kShown) + " more (ptl --verbose lists them all)";
+      s += "\n    ... and " + std::to_string(mismatched.size() - kShown) +
+           " more (ptl --verbose lists them all)";
   }
   auto names = [&](const char* title, const std::vector<std::string>& v) {
     if (v.empty()) return;
     s += std::string("\n  ") + title + " (" + std::to_string(v.size()) + "): ";
     for (size_t i = 0; i < std::min(v.size(), kShown); ++i) s += (i ? ", " : "") + v[i];
-    if (v.size() > kShown) s += " and " + std::to_string(v.size() - kShown) + " more (ptl --verbose lists them all)";
+    if (v.size() > kShown)
+      s += " and " + std::to_string(v.size() - kShown) + " more (ptl --verbose lists them all)";
   };
   names("unexpected keys", unexpected);
   names("missing keys", missing);
   const size_t found = model_tensors - std::min(model_tensors, missing.size());
   if (model_tensors > 0 && 2 * found < model_tensors)
-    s += "\n  the file holds " + std::to_string(found) + " of the model's " + std::to_string(model_tensors) +
-         " tensors: is it the weights of another model?";
+    s += "\n  the file holds " + std::to_string(found) + " of the model's " +
+         std::to_string(model_tensors) + " tensors: is it the weights of another model?";
   return s;
 }
 
-Module::LoadReport Module::load_state_dict(const TensorMap& state, bool strict, const std::string& source) {
+Module::LoadReport Module::load_state_dict(const TensorMap& state, bool strict,
+                                           const std::string& source) {
   LoadReport r;
   TensorMap ours = state_dict();
   r.model_tensors = ours.size();
@@ -100,7 +104,8 @@ Module::LoadReport Module::load_state_dict(const TensorMap& state, bool strict, 
       continue;
     }
     const Tensor& src = it->second;
-    const bool dtype_ok = src.dtype() == t.dtype() || (is_floating(src.dtype()) && is_floating(t.dtype())) ||
+    const bool dtype_ok = src.dtype() == t.dtype() ||
+                          (is_floating(src.dtype()) && is_floating(t.dtype())) ||
                           (!is_floating(src.dtype()) && !is_floating(t.dtype()));
     if (src.shape() != t.shape() || !dtype_ok)
       r.mismatched.push_back(str(k, ": expected ", dtype_name(t.dtype()), t.shape_str(), ", found ",
@@ -109,15 +114,17 @@ Module::LoadReport Module::load_state_dict(const TensorMap& state, bool strict, 
   for (const auto& [k, t] : state)
     if (!ours.count(k)) r.unexpected.push_back(k);
   if (strict && !r.ok())
-    fail(str("loading ", source, " failed: it must hold every tensor of the model with the model's shape:", r.str()));
+    fail(str("loading ", source,
+             " failed: it must hold every tensor of the model with the model's shape:", r.str()));
 
   NoGradGuard ng;
   for (auto& [k, t] : ours) {
     auto it = state.find(k);
     if (it == state.end() || it->second.shape() != t.shape()) continue;
     // An init-capture: clang before 16 cannot capture a structured binding (C++20).
-    if (std::find_if(r.mismatched.begin(), r.mismatched.end(),
-                     [&key = k](const std::string& m) { return m.rfind(key + ":", 0) == 0; }) != r.mismatched.end())
+    if (std::find_if(r.mismatched.begin(), r.mismatched.end(), [&key = k](const std::string& m) {
+          return m.rfind(key + ":", 0) == 0;
+        }) != r.mismatched.end())
       continue;
     Tensor dst = t.detach();
     copy_(dst, it->second.to(t.device()).to(t.dtype()));

@@ -23,7 +23,9 @@ class Module {
   // Recursive, in registration order, with dotted names.
   std::vector<std::pair<std::string, Tensor>> named_parameters() const;
   std::vector<std::pair<std::string, Tensor>> named_buffers() const;
-  std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_children() const { return children_; }
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_children() const {
+    return children_;
+  }
   // This module ("") and every descendant, depth first, with dotted names.
   std::vector<std::pair<std::string, Module*>> named_modules();
   std::vector<Tensor> parameters() const;
@@ -34,14 +36,15 @@ class Module {
 
   struct LoadReport {
     std::vector<std::string> missing, unexpected, mismatched;  // mismatched: "name: ours vs theirs"
-    size_t model_tensors = 0;                                   // the module's state-dict size
+    size_t model_tensors = 0;                                  // the module's state-dict size
     bool ok() const { return missing.empty() && unexpected.empty() && mismatched.empty(); }
     std::string str() const;
   };
   // Copies matching tensors into this module's parameters and buffers (converting float
   // dtypes). strict: any missing, unexpected or mismatched key throws one Error listing all
   // of them, and nothing is changed. Non-strict: loads what matches and returns the report.
-  LoadReport load_state_dict(const TensorMap& state, bool strict = true, const std::string& source = "state dict");
+  LoadReport load_state_dict(const TensorMap& state, bool strict = true,
+                             const std::string& source = "state dict");
 
   // Training mode for this module and its children (batch norm statistics, BConv-Cell resets).
   virtual void train(bool on = true);
@@ -73,7 +76,8 @@ class Module {
   }
 
  private:
-  void collect(const std::string& prefix, bool params, std::vector<std::pair<std::string, Tensor>>& out) const;
+  void collect(const std::string& prefix, bool params,
+               std::vector<std::pair<std::string, Tensor>>& out) const;
   std::vector<std::pair<std::string, Tensor>> params_, buffers_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;

@@ -6,17 +6,20 @@ namespace ptl {
 
 namespace {
 std::shared_ptr<Conv2d> conv(int64_t in, int64_t out, int64_t k, int64_t stride) {
-  return std::make_shared<Conv2d>(Conv2dSpec{in, out, {k, k}, {stride, stride}, {k / 2, k / 2}, {1, 1}, false});
+  return std::make_shared<Conv2d>(
+      Conv2dSpec{in, out, {k, k}, {stride, stride}, {k / 2, k / 2}, {1, 1}, false});
 }
 // The projection shortcut, or null when the block keeps the shape.
 std::shared_ptr<Sequential> projection(int64_t in, int64_t out, int64_t stride) {
   if (stride == 1 && in == out) return nullptr;
-  return std::make_shared<Sequential>(
-      std::vector<std::shared_ptr<UnaryModule>>{conv(in, out, 1, stride), std::make_shared<BatchNorm2d>(out)});
+  return std::make_shared<Sequential>(std::vector<std::shared_ptr<UnaryModule>>{
+      conv(in, out, 1, stride), std::make_shared<BatchNorm2d>(out)});
 }
 }  // namespace
 
-int64_t block_expansion(BlockKind kind) { return kind == BlockKind::Basic ? 1 : 4; }
+int64_t block_expansion(BlockKind kind) {
+  return kind == BlockKind::Basic ? 1 : 4;
+}
 
 BasicBlock::BasicBlock(int64_t in, int64_t planes, int64_t stride) {
   conv1 = register_module("conv1", conv(in, planes, 3, stride));
@@ -49,7 +52,8 @@ Tensor Bottleneck::forward(const Tensor& x) {
   return add_relu(h, downsample ? downsample->forward(x) : x);
 }
 
-std::shared_ptr<Sequential> make_stage(BlockKind kind, int64_t in, int64_t planes, int64_t blocks, int64_t stride) {
+std::shared_ptr<Sequential> make_stage(BlockKind kind, int64_t in, int64_t planes, int64_t blocks,
+                                       int64_t stride) {
   auto stage = std::make_shared<Sequential>();
   const int64_t out = planes * block_expansion(kind);
   for (int64_t b = 0; b < blocks; ++b) {

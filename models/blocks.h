@@ -35,7 +35,8 @@ class Bottleneck : public UnaryModule {
 
 // torchvision's _make_layer: `blocks` blocks of `planes` taking `in` channels; the first has
 // `stride` (and the projection if needed), children "0", "1", ...
-std::shared_ptr<Sequential> make_stage(BlockKind kind, int64_t in, int64_t planes, int64_t blocks, int64_t stride);
+std::shared_ptr<Sequential> make_stage(BlockKind kind, int64_t in, int64_t planes, int64_t blocks,
+                                       int64_t stride);
 // torchvision's ResNet conv initialisation on every 4-d parameter of `m`: Kaiming-normal,
 // fan_out, ReLU gain (BN weight 1 / bias 0 is BatchNorm's own default).
 void init_resnet_convs(Module& m);

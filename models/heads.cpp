@@ -9,7 +9,8 @@ std::shared_ptr<Sequential> make_reduction(int64_t in, int64_t feats, bool bias)
   auto bn = std::make_shared<BatchNorm2d>(feats);
   init::kaiming_normal_(conv->weight, /*use_fan_in=*/true);
   init::normal_(bn->weight, 1.0, 0.02);
-  return std::make_shared<Sequential>(std::vector<std::shared_ptr<UnaryModule>>{conv, bn, std::make_shared<ReLU>()});
+  return std::make_shared<Sequential>(
+      std::vector<std::shared_ptr<UnaryModule>>{conv, bn, std::make_shared<ReLU>()});
 }
 
 std::shared_ptr<Linear> make_classifier(int64_t feats, int64_t classes) {
@@ -20,7 +21,9 @@ std::shared_ptr<Linear> make_classifier(int64_t feats, int64_t classes) {
   return fc;
 }
 
-Tensor reduce(Sequential& reduction, const Tensor& pooled) { return flatten(reduction.forward(pooled), 1); }
+Tensor reduce(Sequential& reduction, const Tensor& pooled) {
+  return flatten(reduction.forward(pooled), 1);
+}
 
 Tensor global_max_pool(const Tensor& x) {
   PTL_CHECK(x.dim() == 4, "global max pool: expects (N, C, H, W), got ", x.shape_str());

@@ -18,8 +18,9 @@ std::shared_ptr<Sequential> make_part(int64_t layer4_stride) {
 
 // Max-pools `x` in `parts` horizontal stripes: (N, C, H, W) -> `parts` x (N, C, 1, 1).
 std::vector<Tensor> stripes(const Tensor& x, int64_t parts, const char* branch) {
-  PTL_CHECK(x.size(2) % parts == 0, "MGN: branch ", branch, "'s map is ", x.size(2), " rows high, not divisible into ",
-            parts, " stripes; use an input height whose ceil(H / 16) is a multiple of 6 (e.g. 384)");
+  PTL_CHECK(x.size(2) % parts == 0, "MGN: branch ", branch, "'s map is ", x.size(2),
+            " rows high, not divisible into ", parts,
+            " stripes; use an input height whose ceil(H / 16) is a multiple of 6 (e.g. 384)");
   Tensor pooled = max_pool2d(x, Pool2dOptions{{x.size(2) / parts, x.size(3)}});  // (N, C, parts, 1)
   std::vector<Tensor> r;
   for (int64_t k = 0; k < parts; ++k) r.push_back(narrow(pooled, 2, k, 1));
@@ -28,8 +29,9 @@ std::vector<Tensor> stripes(const Tensor& x, int64_t parts, const char* branch) 
 }  // namespace
 
 const std::vector<std::string>& MGN::classifier_names() {
-  static const std::vector<std::string> names{"fc_id_2048_0",  "fc_id_2048_1",  "fc_id_2048_2",  "fc_id_256_1_0",
-                                              "fc_id_256_1_1", "fc_id_256_2_0", "fc_id_256_2_1", "fc_id_256_2_2"};
+  static const std::vector<std::string> names{"fc_id_2048_0",  "fc_id_2048_1",  "fc_id_2048_2",
+                                              "fc_id_256_1_0", "fc_id_256_1_1", "fc_id_256_2_0",
+                                              "fc_id_256_2_1", "fc_id_256_2_2"};
   return names;
 }
 
@@ -52,7 +54,8 @@ MGN::MGN(int64_t num_classes, const PTLOptions& opt) {
     ptl = register_module("ptl", std::make_shared<PTLBranch>(spec));
     side_channels = ptl->head_channels();
   }
-  reduction = register_module("reduction", make_reduction(2048 + side_channels, kFeats, opt.side_branch));
+  reduction =
+      register_module("reduction", make_reduction(2048 + side_channels, kFeats, opt.side_branch));
   for (const std::string& n : classifier_names())
     classifiers.push_back(register_module(n, make_classifier(kFeats, num_classes)));
 }

@@ -23,7 +23,9 @@ class Model : public Module {
   virtual bool reid() const { return false; }
 
   // The main output: `feature` for ReID models, `logits[0]` otherwise.
-  Tensor main_output(const ModelOutput& out) const { return reid() ? out.feature : out.logits.at(0); }
+  Tensor main_output(const ModelOutput& out) const {
+    return reid() ? out.feature : out.logits.at(0);
+  }
 };
 
 // Every output by name: "feature", "logits.0", ..., "triplet.0", ... (the `ptl forward` keys).

@@ -49,7 +49,8 @@ BranchWidths branch_widths(const std::vector<BranchTap>& taps);
 class PTLBranch : public Module {
  public:
   explicit PTLBranch(const PTLBranchSpec& spec);
-  // image (N, C, H, W); taps[k] (N, spec.taps[k].channels, H_k, W_k) -> z_{T-1} (N, fuse[T-1], ...).
+  // image (N, C, H, W); taps[k] (N, spec.taps[k].channels, H_k, W_k) -> z_{T-1} (N, fuse[T-1],
+  // ...).
   Tensor trunk(const Tensor& image, const std::vector<Tensor>& taps);
   // Head cell i on z_{T-1}: (N, head, H', W'), values in (-1, 1).
   Tensor head(size_t i, const Tensor& z);

@@ -7,7 +7,9 @@
 namespace ptl {
 
 namespace {
-bool starts(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
+bool starts(const std::string& s, const std::string& p) {
+  return s.rfind(p, 0) == 0;
+}
 
 // "layer3.4.conv1.weight" -> block index 4 of layer3 (or -1 for other keys).
 int block_of(const std::string& key, const std::string& layer) {
@@ -18,7 +20,9 @@ std::string after_block(const std::string& key, const std::string& layer) {
   const size_t dot = key.find('.', layer.size() + 1);
   return key.substr(dot);  // ".conv1.weight"
 }
-bool is_mgn(const std::string& name) { return name == "mgn" || name == "mgn_ptl"; }
+bool is_mgn(const std::string& name) {
+  return name == "mgn" || name == "mgn_ptl";
+}
 }  // namespace
 
 std::string MappedState::notice() const {
@@ -31,14 +35,16 @@ std::string MappedState::notice() const {
   }
   std::string g;
   for (const auto& s : groups) g += (g.empty() ? "" : ", ") + s;
-  return str("ignored ", ignored.size(), " keys that take no part in this model's forward pass (", g, ")");
+  return str("ignored ", ignored.size(), " keys that take no part in this model's forward pass (",
+             g, ")");
 }
 
 MappedState map_release_keys(const TensorMap& release) {
   MappedState m;
   for (const auto& [key, t] : release) {
     const std::string k = starts(key, "module.") ? key.substr(7) : key;
-    const bool unused = block_of(k, "backbone.layer3") >= 1 || starts(k, "backbone.layer4.") || starts(k, "backbone.fc.");
+    const bool unused = block_of(k, "backbone.layer3") >= 1 || starts(k, "backbone.layer4.") ||
+                        starts(k, "backbone.fc.");
     if (unused)
       m.ignored.push_back(key);
     else
@@ -54,7 +60,8 @@ MappedState map_torchvision_resnet(const TensorMap& tv, const std::string& model
     if ((mgn || ptl) && starts(k, "fc.")) {
       m.ignored.push_back(k);
     } else if (mgn && block_of(k, "layer3") >= 1) {
-      const std::string tail = ".0." + std::to_string(block_of(k, "layer3") - 1) + after_block(k, "layer3");
+      const std::string tail =
+          ".0." + std::to_string(block_of(k, "layer3") - 1) + after_block(k, "layer3");
       for (const char* p : {"p1", "p2", "p3"}) m.state[p + tail] = t;
     } else if (mgn && starts(k, "layer4.")) {
       for (const char* p : {"p1", "p2", "p3"}) m.state[std::string(p) + ".1." + k.substr(7)] = t;
@@ -69,7 +76,8 @@ MappedState adapt_state_dict(const TensorMap& state, const std::string& model_na
   auto has = [&](const char* k) { return state.count(k) > 0; };
   const bool torchvision = has("conv1.weight") && has("layer1.0.conv1.weight");
   const bool release = has("module.backbone.conv1.weight") || has("backbone.layer4.0.conv1.weight");
-  if (torchvision && !starts(model_name, "resnet")) return map_torchvision_resnet(state, model_name);
+  if (torchvision && !starts(model_name, "resnet"))
+    return map_torchvision_resnet(state, model_name);
   if (release && is_mgn(model_name)) return map_release_keys(state);
   return MappedState{state, {}};
 }

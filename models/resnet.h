@@ -14,10 +14,11 @@ namespace ptl {
 
 struct ResNetConfig {
   BlockKind block = BlockKind::Bottleneck;
-  std::vector<int64_t> blocks{3, 4, 6, 3};      // per stage ("layer1", "layer2", ...)
+  std::vector<int64_t> blocks{3, 4, 6, 3};  // per stage ("layer1", "layer2", ...)
   std::vector<int64_t> planes{64, 128, 256, 512};
-  std::vector<int64_t> strides{1, 2, 2, 2};     // the last one is the "last stride" option
-  bool cifar_stem = false;  // 3x3/1 conv to planes[0], no max-pool (else 7x7/2 conv to 64 + 3x3/2 max-pool)
+  std::vector<int64_t> strides{1, 2, 2, 2};  // the last one is the "last stride" option
+  bool cifar_stem =
+      false;  // 3x3/1 conv to planes[0], no max-pool (else 7x7/2 conv to 64 + 3x3/2 max-pool)
   int64_t in_channels = 3;
   int64_t num_classes = 1000;  // 0: no classifier (a backbone inside a bigger model)
 };

@@ -11,10 +11,10 @@
 namespace ptl {
 
 struct LayerCost {
-  std::string name;  // the weight's module, e.g. "layer1.0.conv1" or "fc"
+  std::string name;      // the weight's module, e.g. "layer1.0.conv1" or "fc"
   Shape weight, output;  // output of the last use, batch 1
   int64_t uses = 0;
-  int64_t macs = 0;      // over all uses, per image
+  int64_t macs = 0;  // over all uses, per image
 };
 
 struct ModelSummary {

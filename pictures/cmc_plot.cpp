@@ -15,15 +15,19 @@ std::string cmc_plot_title(double mAP, bool reranked) {
   return buf;
 }
 
-void write_cmc_plot(const std::string& path, const std::vector<double>& cmc, const std::string& title) {
+void write_cmc_plot(const std::string& path, const std::vector<double>& cmc,
+                    const std::string& title) {
   PTL_CHECK(!cmc.empty(), "write_cmc_plot: empty CMC curve");
   const int W = 800, H = 500, left = 70, right = 30, top = 50, bottom = 60;
   const int pw = W - left - right, ph = H - top - bottom;
   const Rgb black{0, 0, 0}, grid{220, 220, 220}, blue{31, 119, 180};
   Canvas cv(W, H, {255, 255, 255});
   const int K = int(cmc.size());
-  const double y0 = std::min(90.0, std::floor(100 * cmc.front() / 10) * 10);  // percent at the bottom
-  auto px = [&](double rank) { return left + (K == 1 ? pw / 2 : int(std::lround((rank - 1) * pw / (K - 1)))); };
+  const double y0 =
+      std::min(90.0, std::floor(100 * cmc.front() / 10) * 10);  // percent at the bottom
+  auto px = [&](double rank) {
+    return left + (K == 1 ? pw / 2 : int(std::lround((rank - 1) * pw / (K - 1))));
+  };
   auto py = [&](double pct) { return top + ph - int(std::lround((pct - y0) * ph / (100 - y0))); };
 
   for (double p = y0; p <= 100 + 1e-9; p += 10) {  // horizontal grid and y labels
@@ -40,7 +44,8 @@ void write_cmc_plot(const std::string& path, const std::vector<double>& cmc, con
   }
   cv.line(left, top, left, top + ph, 2, black);
   cv.line(left, top + ph, left + pw, top + ph, 2, black);
-  for (int k = 1; k < K; ++k) cv.line(px(k), py(100 * cmc[k - 1]), px(k + 1), py(100 * cmc[k]), 3, blue);
+  for (int k = 1; k < K; ++k)
+    cv.line(px(k), py(100 * cmc[k - 1]), px(k + 1), py(100 * cmc[k]), 3, blue);
   for (int k = 1; k <= K; ++k) cv.fill_rect(px(k) - 3, py(100 * cmc[k - 1]) - 3, 7, 7, blue);
 
   cv.text(left + pw / 2 - Canvas::text_width("RANK", 2) / 2, H - 22, "RANK", 2, black);

@@ -9,7 +9,8 @@ namespace ptl {
 
 void write_training_curves(const std::string& png, const std::vector<std::string>& run_dirs,
                            const std::vector<std::string>& names) {
-  PTL_CHECK(run_dirs.size() == names.size(), "write_training_curves: ", run_dirs.size(), " runs but ", names.size(), " names");
+  PTL_CHECK(run_dirs.size() == names.size(), "write_training_curves: ", run_dirs.size(),
+            " runs but ", names.size(), " names");
   Panel loss{"TRAINING LOSS", "EPOCH", {}, true}, score{"TEST SCORE (%)", "EPOCH", {}, true};
   for (size_t r = 0; r < run_dirs.size(); ++r) {
     const std::string path = run_dirs[r] + "/metrics.jsonl";

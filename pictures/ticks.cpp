@@ -9,8 +9,8 @@
 namespace ptl {
 
 Ticks nice_ticks(double lo, double hi, int max_ticks, bool integer) {
-  PTL_CHECK(std::isfinite(lo) && std::isfinite(hi) && lo <= hi && max_ticks >= 3, "nice_ticks: bad range [", lo, ", ",
-            hi, "] or tick count ", max_ticks);
+  PTL_CHECK(std::isfinite(lo) && std::isfinite(hi) && lo <= hi && max_ticks >= 3,
+            "nice_ticks: bad range [", lo, ", ", hi, "] or tick count ", max_ticks);
   if (hi == lo) {
     lo -= 0.5;
     hi += 0.5;

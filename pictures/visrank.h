@@ -18,10 +18,12 @@ struct VisrankOptions {
 // For each index in `queries`, writes out_dir/<query index, 6 digits>_<query file stem>.png.
 // q_images / g_images: image paths in the order of the rows / columns of `dist`. Returns the
 // files written.
-std::vector<std::string> write_ranked_results(const DistanceSource& dist, const ReidIds& query, const ReidIds& gallery,
+std::vector<std::string> write_ranked_results(const DistanceSource& dist, const ReidIds& query,
+                                              const ReidIds& gallery,
                                               const std::vector<std::string>& q_images,
                                               const std::vector<std::string>& g_images,
-                                              const std::vector<int64_t>& queries, const std::string& out_dir,
+                                              const std::vector<int64_t>& queries,
+                                              const std::string& out_dir,
                                               const VisrankOptions& opt = {});
 
 }  // namespace ptl

@@ -13,7 +13,9 @@ namespace ptl::test {
 
 // Waits for the kernels: they run on a non-blocking stream, which the blocking runtime copies
 // (ptl::cuda::copy) do not wait for.
-inline void device_sync() { PTL_CUDA_CHECK(cudaDeviceSynchronize()); }
+inline void device_sync() {
+  PTL_CUDA_CHECK(cudaDeviceSynchronize());
+}
 
 // Device memory holding a copy of a host vector (or n uninitialised elements) on cuda:0.
 template <class T>

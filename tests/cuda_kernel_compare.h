@@ -25,43 +25,49 @@ namespace ptl::test {
 // "" when every element agrees within atol + rtol * |want| (NaN matches NaN), else the first
 // disagreement and the count.
 template <class T>
-std::string mismatch(const std::vector<T>& got, const std::vector<T>& want, double rtol, double atol) {
-  if (got.size() != want.size()) return "sizes " + std::to_string(got.size()) + " vs " + std::to_string(want.size());
+std::string mismatch(const std::vector<T>& got, const std::vector<T>& want, double rtol,
+                     double atol) {
+  if (got.size() != want.size())
+    return "sizes " + std::to_string(got.size()) + " vs " + std::to_string(want.size());
   size_t bad = 0;
   std::string first;
   for (size_t i = 0; i < got.size(); ++i) {
     const double g = static_cast<double>(got[i]), w = static_cast<double>(want[i]);
-    const bool ok = (std::isnan(g) && std::isnan(w)) || g == w || std::fabs(g - w) <= atol + rtol * std::fabs(w);
+    const bool ok = (std::isnan(g) && std::isnan(w)) || g == w ||
+                    std::fabs(g - w) <= atol + rtol * std::fabs(w);
     if (!ok && bad++ == 0)
-      first = "element " + std::to_string(i) + ": cuda " + std::to_string(g) + ", cpu " + std::to_string(w);
+      first = "element " + std::to_string(i) + ": cuda " + std::to_string(g) + ", cpu " +
+              std::to_string(w);
   }
-  return bad ? first + " (" + std::to_string(bad) + " of " + std::to_string(got.size()) + " differ)" : "";
+  return bad ? first + " (" + std::to_string(bad) + " of " + std::to_string(got.size()) + " differ)"
+             : "";
 }
 
 // "" when the two vectors are the same bytes.
 template <class T>
 std::string difference(const std::vector<T>& got, const std::vector<T>& want) {
-  if (got.size() != want.size()) return "sizes " + std::to_string(got.size()) + " vs " + std::to_string(want.size());
+  if (got.size() != want.size())
+    return "sizes " + std::to_string(got.size()) + " vs " + std::to_string(want.size());
   for (size_t i = 0; i < got.size(); ++i)
     if (std::memcmp(&got[i], &want[i], sizeof(T)) != 0)
-      return "element " + std::to_string(i) + " differs: cuda " + std::to_string(got[i]) + ", cpu " +
-             std::to_string(want[i]);
+      return "element " + std::to_string(i) + " differs: cuda " + std::to_string(got[i]) +
+             ", cpu " + std::to_string(want[i]);
   return "";
 }
 
 }  // namespace ptl::test
 
-#define CHECK_CLOSE(got, want, rtol, atol)                   \
-  do {                                                       \
+#define CHECK_CLOSE(got, want, rtol, atol)                                   \
+  do {                                                                       \
     const std::string m_ = ::ptl::test::mismatch((got), (want), rtol, atol); \
-    INFO(m_);                                                \
-    CHECK(m_.empty());                                       \
+    INFO(m_);                                                                \
+    CHECK(m_.empty());                                                       \
   } while (0)
-#define CHECK_SAME(got, want)                        \
-  do {                                               \
+#define CHECK_SAME(got, want)                                      \
+  do {                                                             \
     const std::string m_ = ::ptl::test::difference((got), (want)); \
-    INFO(m_);                                        \
-    CHECK(m_.empty());                               \
+    INFO(m_);                                                      \
+    CHECK(m_.empty());                                             \
   } while (0)
 
 namespace ptl::test {
@@ -74,11 +80,14 @@ struct Dims3 {
 inline const Dims3 kRowShapes[] = {{64, 751, 1}, {4, 10, 37}, {3, 5000, 1}, {5, 1, 1}, {2, 3, 4}};
 
 // Tolerances by type: element-wise and reductions.
-template <class T> struct Tol;
-template <> struct Tol<float> {
+template <class T>
+struct Tol;
+template <>
+struct Tol<float> {
   static constexpr double ew_r = 1e-5, ew_a = 1e-6, red_r = 1e-4, red_a = 1e-5;
 };
-template <> struct Tol<double> {
+template <>
+struct Tol<double> {
   static constexpr double ew_r = 1e-12, ew_a = 1e-13, red_r = 1e-10, red_a = 1e-11;
 };
 

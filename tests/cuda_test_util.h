@@ -23,12 +23,12 @@ inline Device test_device() {
 
 // Ends the test case (passing, with a note) unless `runnable`. The default test run leaves
 // [cuda] tests out anyway; this keeps `ptl_tests [cuda]` clean on a machine without a GPU.
-#define PTL_SKIP_UNLESS(runnable)                                                              \
-  do {                                                                                         \
-    if (!(runnable)) {                                                                         \
+#define PTL_SKIP_UNLESS(runnable)                                                               \
+  do {                                                                                          \
+    if (!(runnable)) {                                                                          \
       WARN("no CUDA device: " << Catch::getResultCapture().getCurrentTestName() << " skipped"); \
-      return;                                                                                  \
-    }                                                                                          \
+      return;                                                                                   \
+    }                                                                                           \
   } while (0)
 // Tests on raw device memory (ptl::cuda:: kernels) need a GPU whatever PTL_TEST_DEVICE says.
 #define PTL_SKIP_WITHOUT_GPU() PTL_SKIP_UNLESS(::ptl::cuda_device_count() > 0)
@@ -42,8 +42,8 @@ namespace ptl::test {
 // rtol * max|want| + floor (values near zero after cancellation carry the absolute error of the
 // large ones; `floor` covers a whole tensor that cancels to about zero, such as the bias of a
 // convolution followed by batch norm). Reports the worst element.
-inline void expect_close(const std::string& what, const Tensor& got, const Tensor& want, double rtol,
-                         double floor = 0) {
+inline void expect_close(const std::string& what, const Tensor& got, const Tensor& want,
+                         double rtol, double floor = 0) {
   INFO(what << " " << want.shape_str());
   REQUIRE(got.shape() == want.shape());
   const std::vector<double> g = got.to_double_vector(), w = want.to_double_vector();
@@ -58,7 +58,8 @@ inline void expect_close(const std::string& what, const Tensor& got, const Tenso
       at = i;
     }
   }
-  INFO("worst element " << at << ": got " << (g.empty() ? 0.0 : g[at]) << ", want " << (w.empty() ? 0.0 : w[at]));
+  INFO("worst element " << at << ": got " << (g.empty() ? 0.0 : g[at]) << ", want "
+                        << (w.empty() ? 0.0 : w[at]));
   CHECK(worst == 0);
 }
 

@@ -15,7 +15,8 @@ inline std::string cifar_record(int label, bool cifar100) {
   if (cifar100) r += static_cast<char>(label / 5);  // coarse
   r += static_cast<char>(label);
   for (int c = 0; c < 3; ++c)
-    for (int i = 0; i < 1024; ++i) r += static_cast<char>(c == 0 ? 10 + label : c == 1 ? i & 255 : 7);
+    for (int i = 0; i < 1024; ++i)
+      r += static_cast<char>(c == 0 ? 10 + label : c == 1 ? i & 255 : 7);
   return r;
 }
 

@@ -27,8 +27,10 @@ inline Tensor uniform64(const Shape& s, uint64_t seed, double lo = -1, double hi
 }
 
 // Checks d(sum(f(inputs) * w))/d(inputs[i]) for every input with requires_grad.
-inline void gradcheck(const std::string& what, const std::function<Tensor(const std::vector<Tensor>&)>& f,
-                      std::vector<Tensor> inputs, double h = 1e-6, double rtol = 1e-5, double atol = 1e-6) {
+inline void gradcheck(const std::string& what,
+                      const std::function<Tensor(const std::vector<Tensor>&)>& f,
+                      std::vector<Tensor> inputs, double h = 1e-6, double rtol = 1e-5,
+                      double atol = 1e-6) {
   INFO(what);
   for (Tensor& t : inputs)
     if (t.dtype() == DType::F64 && t.is_leaf()) {

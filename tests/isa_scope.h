@@ -21,7 +21,8 @@ struct IsaScope {
 // AVX2-only machine says what it could not check.
 inline std::vector<cpu::Isa> supported_isas() {
   std::vector<cpu::Isa> out{cpu::Isa::avx2};
-  if (cpu::isa_supported(cpu::Isa::avx512)) out.push_back(cpu::Isa::avx512);
+  if (cpu::isa_supported(cpu::Isa::avx512))
+    out.push_back(cpu::Isa::avx512);
   else {
     static bool said = false;
     if (!said) WARN("this CPU has no AVX-512: only the avx2 path is checked");

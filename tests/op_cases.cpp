@@ -32,11 +32,15 @@ Tensor distinct(const Shape& s, uint64_t seed) {
 }  // namespace
 
 void elementwise_cases(const OpCheck& check) {
-  const std::vector<std::pair<Shape, Shape>> shapes = {
-      {{2, 3}, {2, 3}}, {{2, 3, 4, 5}, {1, 3, 1, 1}}, {{4, 5}, {5}}, {{3, 4}, {}}, {{3, 1}, {1, 4}}};
+  const std::vector<std::pair<Shape, Shape>> shapes = {{{2, 3}, {2, 3}},
+                                                       {{2, 3, 4, 5}, {1, 3, 1, 1}},
+                                                       {{4, 5}, {5}},
+                                                       {{3, 4}, {}},
+                                                       {{3, 1}, {1, 4}}};
   for (const auto& [sa, sb] : shapes) {
     Tensor a = uniform64(sa, 1), b = uniform64(sb, 2, 0.5, 2.0);
-    check("add " + shape_str(sa) + shape_str(sb), [](const Ins& x) { return add(x[0], x[1]); }, {a, b});
+    check("add " + shape_str(sa) + shape_str(sb), [](const Ins& x) { return add(x[0], x[1]); },
+          {a, b});
     check("sub", [](const Ins& x) { return sub(x[0], x[1]); }, {a, b});
     check("mul", [](const Ins& x) { return mul(x[0], x[1]); }, {a, b});
     check("div", [](const Ins& x) { return div(x[0], x[1]); }, {a, b});
@@ -58,7 +62,7 @@ void elementwise_cases(const OpCheck& check) {
   check("mul scalar", [](const Ins& v) { return mul(v[0], -1.5); }, {x});
   // Bounds +-0.1 fall between the +-[0.2, 1.2) values: no element sits on a bound.
   check("clamp", [](const Ins& v) { return clamp(v[0], -0.5, 0.5); },
-            {from_vector(std::vector<double>{-1, -0.3, 0.2, 0.45, 0.7, -0.6}, {2, 3})});
+        {from_vector(std::vector<double>{-1, -0.3, 0.2, 0.45, 0.7, -0.6}, {2, 3})});
 }
 
 void reduction_cases(const OpCheck& check) {
@@ -78,31 +82,50 @@ void reduction_cases(const OpCheck& check) {
 void shape_cases(const OpCheck& check) {
   Tensor x = uniform64({2, 3, 4}, 7);
   check("reshape", [](const Ins& v) { return reshape(v[0], {4, -1}); }, {x});
-  check("permute", [](const Ins& v) { return mul(permute(v[0], {2, 0, 1}), permute(v[0], {2, 0, 1})); }, {x});
-  check("transpose+contiguous", [](const Ins& v) { return transpose(v[0], 0, 2).contiguous(); }, {x});
+  check("permute",
+        [](const Ins& v) {
+          return mul(permute(v[0], {2, 0, 1}), permute(v[0], {2, 0, 1}));
+        },
+        {x});
+  check("transpose+contiguous", [](const Ins& v) { return transpose(v[0], 0, 2).contiguous(); },
+        {x});
   check("narrow dim 2", [](const Ins& v) { return narrow(v[0], 2, 1, 2); }, {x});
-  check("chunk", [](const Ins& v) {
-    auto c = chunk(v[0], 2, 1);
-    return add(mul(c[0], 2.0), sum(c[1], {1}, true));
-  }, {x});
-  check("cat dim 1", [](const Ins& v) { return cat({v[0], mul(v[1], v[1])}, 1); }, {x, uniform64({2, 2, 4}, 8)});
-  check("cat dim 0", [](const Ins& v) { return cat({v[0], v[1]}, 0); }, {x, uniform64({1, 3, 4}, 9)});
+  check("chunk",
+        [](const Ins& v) {
+          auto c = chunk(v[0], 2, 1);
+          return add(mul(c[0], 2.0), sum(c[1], {1}, true));
+        },
+        {x});
+  check("cat dim 1",
+        [](const Ins& v) {
+          return cat({v[0], mul(v[1], v[1])}, 1);
+        },
+        {x, uniform64({2, 2, 4}, 8)});
+  check("cat dim 0",
+        [](const Ins& v) {
+          return cat({v[0], v[1]}, 0);
+        },
+        {x, uniform64({1, 3, 4}, 9)});
   check("flip", [](const Ins& v) { return mul(flip(v[0], 2), v[0]); }, {x});
   check("squeeze/unsqueeze", [](const Ins& v) { return squeeze(unsqueeze(v[0], 1), 1); }, {x});
   check("flatten", [](const Ins& v) { return flatten(v[0], 1); }, {x});
-  check("index_select with repeats", [](const Ins& v) {
-    return index_select(v[0], 1, on(v[0], from_vector(std::vector<int64_t>{2, 0, 2}, {3})));
-  }, {x});
+  check("index_select with repeats",
+        [](const Ins& v) {
+          return index_select(v[0], 1, on(v[0], from_vector(std::vector<int64_t>{2, 0, 2}, {3})));
+        },
+        {x});
 }
 
 void linalg_cases(const OpCheck& check) {
-  check("matmul", [](const Ins& v) { return matmul(v[0], v[1]); }, {uniform64({3, 4}, 10), uniform64({4, 5}, 11)});
+  check("matmul", [](const Ins& v) { return matmul(v[0], v[1]); },
+        {uniform64({3, 4}, 10), uniform64({4, 5}, 11)});
   check("batched matmul", [](const Ins& v) { return matmul(v[0], v[1]); },
-            {uniform64({2, 3, 4}, 12), uniform64({2, 4, 2}, 13)});
-  check("matmul of a transposed view", [](const Ins& v) { return matmul(transpose(v[0], 0, 1), v[1]); },
-            {uniform64({4, 3}, 14), uniform64({4, 2}, 15)});
+        {uniform64({2, 3, 4}, 12), uniform64({2, 4, 2}, 13)});
+  check("matmul of a transposed view",
+        [](const Ins& v) { return matmul(transpose(v[0], 0, 1), v[1]); },
+        {uniform64({4, 3}, 14), uniform64({4, 2}, 15)});
   check("linear", [](const Ins& v) { return linear(v[0], v[1], v[2]); },
-            {uniform64({5, 4}, 16), uniform64({3, 4}, 17), uniform64({3}, 18)});
+        {uniform64({5, 4}, 16), uniform64({3, 4}, 17), uniform64({3}, 18)});
 }
 
 void conv_cases(const OpCheck& check) {
@@ -125,8 +148,9 @@ void conv_cases(const OpCheck& check) {
     Ins in{uniform64(c.x, seed++), uniform64(c.w, seed++)};
     if (c.bias) in.push_back(uniform64({c.w[0]}, seed++));
     Conv2dOptions o = c.o;
-    check("conv2d x" + shape_str(c.x) + " w" + shape_str(c.w),
-              [o](const Ins& v) { return conv2d(v[0], v[1], v.size() > 2 ? v[2] : Tensor(), o); }, in);
+    check(
+        "conv2d x" + shape_str(c.x) + " w" + shape_str(c.w),
+        [o](const Ins& v) { return conv2d(v[0], v[1], v.size() > 2 ? v[2] : Tensor(), o); }, in);
   }
 }
 
@@ -134,16 +158,18 @@ void batchnorm_cases(const OpCheck& check) {
   for (const Shape& s : {Shape{4, 3, 2, 3}, Shape{6, 5}}) {
     const int64_t C = s[1];
     Tensor x = uniform64(s, 40), w = uniform64({C}, 41, 0.5, 1.5), b = uniform64({C}, 42);
-    check("batch_norm train " + shape_str(s), [C](const Ins& v) {
-      return batch_norm(v[0], v[1], v[2], Tensor(), Tensor(), true);
-    }, {x, w, b});
+    check("batch_norm train " + shape_str(s),
+          [C](const Ins& v) { return batch_norm(v[0], v[1], v[2], Tensor(), Tensor(), true); },
+          {x, w, b});
     Tensor rm = uniform64({C}, 43), rv = uniform64({C}, 44, 0.5, 2.0);
-    check("batch_norm eval " + shape_str(s), [rm, rv](const Ins& v) {
-      return batch_norm(v[0], v[1], v[2], on(v[0], rm).clone(), on(v[0], rv).clone(), false);
-    }, {x, w, b});
-    check("batch_norm_relu train " + shape_str(s), [](const Ins& v) {
-      return batch_norm_relu(v[0], v[1], v[2], Tensor(), Tensor(), true);
-    }, {x, w, b});
+    check("batch_norm eval " + shape_str(s),
+          [rm, rv](const Ins& v) {
+            return batch_norm(v[0], v[1], v[2], on(v[0], rm).clone(), on(v[0], rv).clone(), false);
+          },
+          {x, w, b});
+    check("batch_norm_relu train " + shape_str(s),
+          [](const Ins& v) { return batch_norm_relu(v[0], v[1], v[2], Tensor(), Tensor(), true); },
+          {x, w, b});
   }
 }
 
@@ -157,10 +183,15 @@ void pooling_cases(const OpCheck& check) {
   check("max 3x3/2 ceil", pool({{3, 3}, {2, 2}, {0, 0}, true}, true), {x});
   check("avg 2x2", pool({{2, 2}, {2, 2}, {0, 0}}, false), {x});
   check("avg 3x3/2 pad 1 include pad", pool({{3, 3}, {2, 2}, {1, 1}}, false), {x});
-  check("avg 3x3/2 pad 1 exclude pad ceil", pool({{3, 3}, {2, 2}, {1, 1}, true, false}, false), {x});
+  check("avg 3x3/2 pad 1 exclude pad ceil", pool({{3, 3}, {2, 2}, {1, 1}, true, false}, false),
+        {x});
   check("adaptive avg 3x4", [](const Ins& v) { return adaptive_avg_pool2d(v[0], {3, 4}); }, {x});
   check("adaptive avg 1x1", [](const Ins& v) { return adaptive_avg_pool2d(v[0], {1, 1}); }, {x});
-  check("adaptive max 2x1 (stripes)", [](const Ins& v) { return adaptive_max_pool2d(v[0], {2, 1}); }, {x});
+  check("adaptive max 2x1 (stripes)",
+        [](const Ins& v) {
+          return adaptive_max_pool2d(v[0], {2, 1});
+        },
+        {x});
 }
 
 void loss_cases(const OpCheck& check) {
@@ -170,24 +201,30 @@ void loss_cases(const OpCheck& check) {
   check("softmax", [](const Ins& v) { return softmax(v[0], -1); }, {x});
   Tensor t = from_vector(std::vector<int64_t>{1, 0, 4, 2}, {4});
   for (double eps : {0.0, 0.1})
-    check("cross_entropy eps " + std::to_string(eps), [t, eps](const Ins& v) { return cross_entropy(v[0], on(v[0], t), eps); }, {x});
+    check("cross_entropy eps " + std::to_string(eps),
+          [t, eps](const Ins& v) { return cross_entropy(v[0], on(v[0], t), eps); }, {x});
   check("pairwise_distance", [](const Ins& v) { return pairwise_distance(v[0], v[1]); },
-            {uniform64({4, 3}, 61), uniform64({5, 3}, 62)});
+        {uniform64({4, 3}, 61), uniform64({5, 3}, 62)});
   check("pairwise_sqdistance", [](const Ins& v) { return pairwise_sqdistance(v[0], v[1]); },
-            {uniform64({4, 3}, 63), uniform64({2, 3}, 64)});
-  check("l2_normalize", [](const Ins& v) { return l2_normalize(v[0], 1); }, {uniform64({3, 6}, 65)});
-  check("l2_normalize dim 1 of 3-d", [](const Ins& v) { return l2_normalize(v[0], 1); }, {uniform64({2, 4, 3}, 66)});
+        {uniform64({4, 3}, 63), uniform64({2, 3}, 64)});
+  check("l2_normalize", [](const Ins& v) { return l2_normalize(v[0], 1); },
+        {uniform64({3, 6}, 65)});
+  check("l2_normalize dim 1 of 3-d", [](const Ins& v) { return l2_normalize(v[0], 1); },
+        {uniform64({2, 4, 3}, 66)});
   Tensor cols = from_vector(std::vector<int64_t>{3, 0, 4, 4}, {4});
-  check("gather_pairs", [cols](const Ins& v) { return gather_pairs(v[0], on(v[0], cols)); }, {uniform64({4, 5}, 67)});
+  check("gather_pairs", [cols](const Ins& v) { return gather_pairs(v[0], on(v[0], cols)); },
+        {uniform64({4, 5}, 67)});
   // The differentiable part of the batch-hard triplet loss (train/losses.cpp): distances, the
   // mined pairs gathered, d_ap - d_an. Random features leave no near-ties, so the mined
   // indices stay put under the checker's perturbations.
   Tensor labels = from_vector(std::vector<int64_t>{0, 1, 0, 2, 1, 2}, {6});
-  check("batch-hard triplet d_ap - d_an", [labels](const Ins& v) {
+  check("batch-hard triplet d_ap - d_an",
+        [labels](const Ins& v) {
           Tensor dist = pairwise_distance(v[0], v[0]);
           BatchHardMined m = batch_hard_mine(dist, on(v[0], labels));
           return sub(gather_pairs(dist, m.pos_index), gather_pairs(dist, m.neg_index));
-        }, {uniform64({6, 4}, 68)});
+        },
+        {uniform64({6, 4}, 68)});
 }
 
 void bconv_cases(const OpCheck& check) {

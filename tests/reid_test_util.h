@@ -3,11 +3,11 @@
 #pragma once
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "engine/safetensors.h"
@@ -51,7 +51,8 @@ struct RefBatch {
     meta["cases"] = std::to_string(cases);
     const std::string in = dir.file("ref_in.safetensors"), out = dir.file("ref_out.safetensors");
     ptl::save_safetensors(in, tensors, meta);
-    const std::string cmd = "/usr/bin/python3 " PTL_SOURCE_DIR "/tests/reference/reid_eval_ref.py " + in + " " + out;
+    const std::string cmd =
+        "/usr/bin/python3 " PTL_SOURCE_DIR "/tests/reference/reid_eval_ref.py " + in + " " + out;
     INFO(cmd);
     REQUIRE(std::system(cmd.c_str()) == 0);
     return ptl::load_safetensors(out);

@@ -1,4 +1,5 @@
-// The BConv-Cell: the fused gates against the unfused equations (gradients: op_cases.cpp), and every latent-state rule of layers/bconv_cell.h.
+// The BConv-Cell: the fused gates against the unfused equations (gradients: op_cases.cpp), and
+// every latent-state rule of layers/bconv_cell.h.
 #include "base/parallel.h"
 #include "layers/bconv_cell.h"
 #include "layers/init.h"
@@ -23,10 +24,13 @@ TEST_CASE("bconv_gates equals the unfused equations", "[bconv]") {
   for (size_t i = 0; i < ref.size(); ++i) REQUIRE(fused[i] == Approx(ref[i]).epsilon(1e-14));
   auto g = chunk(z, 4, 1);
   std::vector<double> state = out.c.to_double_vector();
-  std::vector<double> state_ref = add(mul(sigmoid(g[1]), c), mul(sigmoid(g[0]), tanh(g[3]))).to_double_vector();
-  for (size_t i = 0; i < state.size(); ++i) REQUIRE(state[i] == Approx(state_ref[i]).epsilon(1e-14));
+  std::vector<double> state_ref =
+      add(mul(sigmoid(g[1]), c), mul(sigmoid(g[0]), tanh(g[3]))).to_double_vector();
+  for (size_t i = 0; i < state.size(); ++i)
+    REQUIRE(state[i] == Approx(state_ref[i]).epsilon(1e-14));
   CHECK_FALSE(out.c.requires_grad());
-  CHECK_THROWS_WITH(bconv_gates(zeros({2, 10, 3, 3}), zeros({2, 2, 3, 3})), Catch::Contains("(N, 4C, H, W)"));
+  CHECK_THROWS_WITH(bconv_gates(zeros({2, 10, 3, 3}), zeros({2, 2, 3, 3})),
+                    Catch::Contains("(N, 4C, H, W)"));
 }
 
 TEST_CASE("BConvCell carries the detached state across batches and resets on request", "[bconv]") {
@@ -41,7 +45,8 @@ TEST_CASE("BConvCell carries the detached state across batches and resets on req
   CHECK_FALSE(s1.requires_grad());
   // The second batch starts from the first batch's state: h2 = f(z2, s1).
   Tensor h2 = cell.forward(x2);
-  Tensor expect = bconv_gates(conv2d(x2, cell.gates->weight, Tensor(), {{2, 2}, {1, 1}, {1, 1}}), s1).h;
+  Tensor expect =
+      bconv_gates(conv2d(x2, cell.gates->weight, Tensor(), {{2, 2}, {1, 1}, {1, 1}}), s1).h;
   CHECK(h2.to_vector() == expect.to_vector());
   // Backward through the second batch reaches only this batch's gates (no history).
   sum(h2).backward();
@@ -50,7 +55,8 @@ TEST_CASE("BConvCell carries the detached state across batches and resets on req
   CHECK_FALSE(cell.state().defined());
 }
 
-TEST_CASE("BConvCell's fresh state is N(0, 0.001^2) from the seeded generator, or zeros", "[bconv]") {
+TEST_CASE("BConvCell's fresh state is N(0, 0.001^2) from the seeded generator, or zeros",
+          "[bconv]") {
   // With zero gate weights, z = 0: i = f = o = 1/2 and g = 0, so the new state is c_prev / 2
   // and the fresh state can be read back from state().
   auto first_state = [](StateInit init, uint64_t seed) {
@@ -70,7 +76,8 @@ TEST_CASE("BConvCell's fresh state is N(0, 0.001^2) from the seeded generator, o
   CHECK(max(abs(first_state(StateInit::Zeros, 4))).item() == 0.0);
 }
 
-TEST_CASE("BConvCell truncates the state for smaller batches and extends it for larger ones", "[bconv]") {
+TEST_CASE("BConvCell truncates the state for smaller batches and extends it for larger ones",
+          "[bconv]") {
   Generator rng(1);
   BConvCell cell({2, 3, 1}, &rng);
   cell.forward(randn({4, 2, 5, 5}));
@@ -92,7 +99,8 @@ TEST_CASE("BConvCell truncates the state for smaller batches and extends it for 
   CHECK(cell.forward(randn({3, 2, 7, 7})).shape() == Shape{3, 3, 7, 7});
 }
 
-TEST_CASE("BConvCell reset-every-batch mode and evaluation mode never use a carried state", "[bconv]") {
+TEST_CASE("BConvCell reset-every-batch mode and evaluation mode never use a carried state",
+          "[bconv]") {
   Generator rng(2);
   BConvCellSpec spec{2, 3, 1};
   spec.init = StateInit::Zeros;  // fresh states are all equal, so outputs are comparable

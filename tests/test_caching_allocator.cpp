@@ -55,7 +55,7 @@ TEST_CASE_METHOD(FakeAllocator, "allocator rounds sizes and picks the pool's seg
   CHECK(CachingAllocator::round_size(1) == 512);
   CHECK(CachingAllocator::round_size(512) == 512);
   CHECK(CachingAllocator::round_size(513) == 1024);
-  CHECK(CachingAllocator::segment_size(512) == 2 * MiB);        // small pool
+  CHECK(CachingAllocator::segment_size(512) == 2 * MiB);  // small pool
   CHECK(CachingAllocator::segment_size(1 * MiB) == 2 * MiB);
   CHECK(CachingAllocator::segment_size(1 * MiB + 512) == 20 * MiB);  // large, shared segment
   CHECK(CachingAllocator::segment_size(10 * MiB) == 10 * MiB);
@@ -90,7 +90,7 @@ TEST_CASE_METHOD(FakeAllocator, "allocator reuses freed blocks, best fit, splitt
   void* q = a.allocate(4096, 0);
   CHECK(q == p1);  // the merged hole fits exactly
   a.free(q);
-  a.free(p3);      // the whole segment is one free block again
+  a.free(p3);  // the whole segment is one free block again
 
   // A step of a training loop: the same sizes again are all cache hits.
   const size_t hits = a.stats().cache_hits;
@@ -109,7 +109,7 @@ TEST_CASE_METHOD(FakeAllocator, "allocator reuses freed blocks, best fit, splitt
 
 TEST_CASE_METHOD(FakeAllocator, "allocator splits large segments only for rests above 1 MiB",
                  "[allocator]") {
-  char* p = static_cast<char*>(a.allocate(2 * MiB, 0));      // 20 MiB segment, 18 MiB rest
+  char* p = static_cast<char*>(a.allocate(2 * MiB, 0));         // 20 MiB segment, 18 MiB rest
   char* q = static_cast<char*>(a.allocate(17 * MiB + 512, 0));  // fits the rest: 1 MiB - 512 left
   CHECK(q == p + 2 * MiB);
   CHECK(a.stats().raw_allocs == 1);
@@ -179,7 +179,7 @@ TEST_CASE("allocator out of memory: frees the cache, retries, then names the siz
   fake.capacity = 64 * MiB;
   CachingAllocator a("cuda:7", fake.backend());
   void* p = a.allocate(40 * MiB, 0);
-  a.free(p);  // 40 MiB cached
+  a.free(p);                          // 40 MiB cached
   void* q = a.allocate(50 * MiB, 0);  // fits only once the cached 40 MiB are returned
   CHECK(q != nullptr);
   CHECK(a.stats().raw_frees == 1);
@@ -211,9 +211,9 @@ TEST_CASE("allocator returns every segment at destruction", "[allocator]") {
   FakeBackend fake;
   {
     CachingAllocator a("fake", fake.backend());
-    a.allocate(100, 0);           // never freed
+    a.allocate(100, 0);  // never freed
     a.free(a.allocate(3 * MiB, 0));
-    a.allocate(2 * MiB, 0);       // splits the cached 20 MiB segment, never freed
+    a.allocate(2 * MiB, 0);  // splits the cached 20 MiB segment, never freed
     a.free(a.allocate(40 * MiB, 1));
     CHECK(fake.live.size() == 3);
   }
@@ -238,8 +238,9 @@ TEST_CASE_METHOD(FakeAllocator, "allocator is thread-safe", "[allocator]") {
   CHECK(fake.live.empty());
 }
 
-TEST_CASE("allocator in exact mode: one backend allocation of the exact size per request, freed at once",
-          "[allocator]") {
+TEST_CASE(
+    "allocator in exact mode: one backend allocation of the exact size per request, freed at once",
+    "[allocator]") {
   FakeBackend fake;
   CachingAllocator a{"fake", fake.backend(), /*exact=*/true};
   void* p = a.allocate(100, 0);

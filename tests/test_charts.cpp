@@ -5,9 +5,9 @@
 #include <set>
 
 #include "data/image_decode.h"
-#include "tests/test_util.h"
 #include "pictures/line_chart.h"
 #include "pictures/ticks.h"
+#include "tests/test_util.h"
 
 using namespace ptl;
 
@@ -23,13 +23,20 @@ TEST_CASE("nice_ticks: 1-2-2.5-5 steps, whole-step ranges, distinct labels", "[p
   CHECK(narrow.step == Approx(0.2));
   CHECK(narrow.labels == std::vector<std::string>{"15.4", "15.6", "15.8", "16.0", "16.2"});
 
-  CHECK(nice_ticks(0, 10, 5).labels == std::vector<std::string>{"0.0", "2.5", "5.0", "7.5", "10.0"});
+  CHECK(nice_ticks(0, 10, 5).labels ==
+        std::vector<std::string>{"0.0", "2.5", "5.0", "7.5", "10.0"});
   CHECK(nice_ticks(1, 4, 7, true).labels == std::vector<std::string>{"1", "2", "3", "4"});
-  CHECK(nice_ticks(2, 2).labels == std::vector<std::string>{"1.50", "1.75", "2.00", "2.25", "2.50"});
+  CHECK(nice_ticks(2, 2).labels ==
+        std::vector<std::string>{"1.50", "1.75", "2.00", "2.25", "2.50"});
   CHECK(nice_ticks(-0.3, 0.05).labels.at(3) == "0.0");  // never "-0.0"
 
-  for (const auto& [lo, hi] : std::vector<std::pair<double, double>>{
-           {0, 1}, {0.001, 0.0042}, {-5, 37}, {99.2, 99.9}, {1, 400}, {1e-3, 2e5}, {12.5, 12.5000001}}) {
+  for (const auto& [lo, hi] : std::vector<std::pair<double, double>>{{0, 1},
+                                                                     {0.001, 0.0042},
+                                                                     {-5, 37},
+                                                                     {99.2, 99.9},
+                                                                     {1, 400},
+                                                                     {1e-3, 2e5},
+                                                                     {12.5, 12.5000001}}) {
     const Ticks t = nice_ticks(lo, hi);
     INFO(lo << " .. " << hi << ": step " << t.step);
     CHECK(t.values.size() >= 2);
@@ -46,7 +53,11 @@ TEST_CASE("line charts keep the legend above the plot, where no series is drawn"
   test::TempDir dir;
   const std::string png = dir.path() + "/chart.png";
   // Lines through the top-left corner of the plot, where the legend used to sit.
-  Panel p{"TEST SCORE (%)", "EPOCH", {{"plain", {1, 2, 3, 4}, {40, 10, 12, 11}}, {"PTL carry", {1, 2, 3, 4}, {39, 20, 21, 22}}}, true};
+  Panel p{
+      "TEST SCORE (%)",
+      "EPOCH",
+      {{"plain", {1, 2, 3, 4}, {40, 10, 12, 11}}, {"PTL carry", {1, 2, 3, 4}, {39, 20, 21, 22}}},
+      true};
   write_line_chart(png, {p});
   const data::Image img = data::load_image(png);
   // Rows 38-63 hold the legend (one row of keys at y 40-51; the plot starts at y 67, its edge

@@ -14,7 +14,9 @@ using ptl::cuda::ConvPlanKey;
 using ptl::cuda::ConvPlanKeyHash;
 
 namespace {
-ConvGeometry base() { return {8, 64, 32, 16, 128, 3, 3, 1, 1, 1, 1, 1, 1, 32, 16}; }
+ConvGeometry base() {
+  return {8, 64, 32, 16, 128, 3, 3, 1, 1, 1, 1, 1, 1, 32, 16};
+}
 }  // namespace
 
 TEST_CASE("conv plan keys tell apart every field of the geometry", "[conv_plan]") {
@@ -22,11 +24,11 @@ TEST_CASE("conv plan keys tell apart every field of the geometry", "[conv_plan]"
   const ConvPlanKey same = ConvPlanKey::make(base(), DType::F32, false, true, 0);
   CHECK(k0 == same);
   CHECK(ConvPlanKeyHash{}(k0) == ConvPlanKeyHash{}(same));
-  int64_t ConvGeometry::*fields[] = {&ConvGeometry::N,  &ConvGeometry::C,  &ConvGeometry::H,
+  int64_t ConvGeometry::*fields[] = {&ConvGeometry::N,  &ConvGeometry::C,    &ConvGeometry::H,
                                      &ConvGeometry::W,  &ConvGeometry::Cout, &ConvGeometry::KH,
-                                     &ConvGeometry::KW, &ConvGeometry::sh, &ConvGeometry::sw,
-                                     &ConvGeometry::ph, &ConvGeometry::pw, &ConvGeometry::dh,
-                                     &ConvGeometry::dw, &ConvGeometry::OH, &ConvGeometry::OW};
+                                     &ConvGeometry::KW, &ConvGeometry::sh,   &ConvGeometry::sw,
+                                     &ConvGeometry::ph, &ConvGeometry::pw,   &ConvGeometry::dh,
+                                     &ConvGeometry::dw, &ConvGeometry::OH,   &ConvGeometry::OW};
   std::vector<ConvPlanKey> keys{k0};
   for (auto field : fields) {
     ConvGeometry g = base();
@@ -46,13 +48,15 @@ TEST_CASE("conv plan keys tell apart every field of the geometry", "[conv_plan]"
     }
 }
 
-TEST_CASE("conv plan keys tell apart dtype, TF32 (float only), determinism and device", "[conv_plan]") {
+TEST_CASE("conv plan keys tell apart dtype, TF32 (float only), determinism and device",
+          "[conv_plan]") {
   const ConvPlanKey f = ConvPlanKey::make(base(), DType::F32, false, true, 0);
   CHECK_FALSE(f == ConvPlanKey::make(base(), DType::F64, false, true, 0));
   CHECK_FALSE(f == ConvPlanKey::make(base(), DType::F32, true, true, 0));
   CHECK_FALSE(f == ConvPlanKey::make(base(), DType::F32, false, true, 1));
   CHECK_FALSE(f == ConvPlanKey::make(base(), DType::F32, false, false, 0));
-  CHECK(ConvPlanKeyHash{}(f) != ConvPlanKeyHash{}(ConvPlanKey::make(base(), DType::F32, false, false, 0)));
+  CHECK(ConvPlanKeyHash{}(f) !=
+        ConvPlanKeyHash{}(ConvPlanKey::make(base(), DType::F32, false, false, 0)));
   // float64 never uses TF32, so the flag does not split its plans.
   CHECK(ConvPlanKey::make(base(), DType::F64, true, true, 0) ==
         ConvPlanKey::make(base(), DType::F64, false, true, 0));

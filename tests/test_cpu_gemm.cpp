@@ -10,16 +10,16 @@
 
 #include "isa_scope.h"
 #include "kernels/cpu/gemm.h"
-#include "thread_scope.h"
 #include "tests/test_util.h"
+#include "thread_scope.h"
 
 using ptl::test::random_values;
 
 namespace {
 
 template <class T>
-void reference(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
-               int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+void reference(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
+               const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
   for (int64_t i = 0; i < M; ++i)
     for (int64_t j = 0; j < N; ++j) {
       T& c = C[i * ldc + j];
@@ -39,8 +39,8 @@ bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
 
 template <class T>
 void check_exact(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, T beta) {
-  INFO("ta " << ta << " tb " << tb << " M " << M << " N " << N << " K " << K << " alpha "
-             << alpha << " beta " << beta << " bytes " << sizeof(T));
+  INFO("ta " << ta << " tb " << tb << " M " << M << " N " << N << " K " << K << " alpha " << alpha
+             << " beta " << beta << " bytes " << sizeof(T));
   const int64_t lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 1, ldc = N + 2;
   const auto A = random_values<T>(static_cast<size_t>((ta ? K : M) * lda), 1);
   const auto B = random_values<T>(static_cast<size_t>((tb ? N : K) * ldb), 2);
@@ -63,14 +63,14 @@ void check_exact(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, T b
 TEST_CASE("CPU GEMM equals its fused multiply-add chains bit for bit on every path", "[gemm]") {
   for (bool ta : {false, true})
     for (bool tb : {false, true}) {
-      check_exact<float>(ta, tb, 37, 45, 19, 1.0f, 0.0f);     // edge tiles in both directions
-      check_exact<float>(ta, tb, 150, 70, 600, 1.0f, 1.0f);   // three K panels, two M panels
+      check_exact<float>(ta, tb, 37, 45, 19, 1.0f, 0.0f);    // edge tiles in both directions
+      check_exact<float>(ta, tb, 150, 70, 600, 1.0f, 1.0f);  // three K panels, two M panels
       check_exact<double>(ta, tb, 29, 33, 300, 1.0, 0.0);
     }
   check_exact<float>(false, false, 300, 260, 64, 0.5f, 0.25f);  // alpha and beta, split rows
-  check_exact<float>(false, false, 24, 600, 520, 1.0f, 1.0f);    // short and wide: split columns
+  check_exact<float>(false, false, 24, 600, 520, 1.0f, 1.0f);   // short and wide: split columns
   check_exact<double>(true, false, 13, 9, 5, -2.0, 3.0);
-  check_exact<float>(false, true, 7, 5, 0, 1.0f, 0.5f);          // K = 0 scales C
+  check_exact<float>(false, true, 7, 5, 0, 1.0f, 0.5f);  // K = 0 scales C
 }
 
 TEST_CASE("CPU GEMM with beta 0 never reads C", "[gemm]") {

@@ -8,16 +8,21 @@
 TEST_CASE("ptl names its CPU path and refuses a PTL_CPU_ISA it cannot honour", "[cli]") {
   const auto version = ptl::test::run_ptl("--version");
   CHECK(version.rc == 0);
-  CHECK_THAT(version.out, Catch::Contains(std::string("CPU path: ") + ptl::cpu::isa_name(ptl::cpu::current_isa())));
+  CHECK_THAT(version.out, Catch::Contains(std::string("CPU path: ") +
+                                          ptl::cpu::isa_name(ptl::cpu::current_isa())));
   const auto typo = ptl::test::run_ptl_env("PTL_CPU_ISA=avx51", "info --model resnet20");
   CHECK(typo.rc == 1);
-  CHECK(typo.out == "ptl: error: PTL_CPU_ISA='avx51': allowed: avx2, avx512 (or unset: the widest the CPU has)\n");
+  CHECK(typo.out ==
+        "ptl: error: PTL_CPU_ISA='avx51': allowed: avx2, avx512 (or unset: the widest the CPU "
+        "has)\n");
   const auto forced = ptl::test::run_ptl_env("PTL_CPU_ISA=avx512", "--version");
   if (ptl::cpu::isa_supported(ptl::cpu::Isa::avx512)) {
     CHECK(forced.rc == 0);
     CHECK_THAT(forced.out, Catch::Contains("CPU path: avx512"));
   } else {
     CHECK(forced.rc == 1);
-    CHECK_THAT(forced.out, Catch::Contains("PTL_CPU_ISA=avx512: this CPU (or its operating system) has no AVX-512F"));
+    CHECK_THAT(
+        forced.out,
+        Catch::Contains("PTL_CPU_ISA=avx512: this CPU (or its operating system) has no AVX-512F"));
   }
 }

@@ -24,7 +24,6 @@ namespace {
 using ptl::test::DeviceVec;
 using ptl::test::random_values;
 
-
 // |got - want| <= rtol * max|want| elementwise (sums of terms in [-1, 1]).
 template <class T>
 void check_close(const std::vector<T>& got, const std::vector<T>& want, double rtol) {
@@ -107,7 +106,7 @@ void check_conv(const ptl::ConvGeometry& g, double tolerance) {
 
 const std::vector<ptl::ConvGeometry>& conv_shapes() {
   static const std::vector<ptl::ConvGeometry> shapes = {
-      geometry(2, 3, 9, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1),   // 3x3, same padding
+      geometry(2, 3, 9, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1),    // 3x3, same padding
       geometry(3, 5, 11, 10, 6, 3, 3, 2, 2, 1, 1, 1, 1),  // strided
       geometry(2, 8, 6, 5, 7, 1, 1, 1, 1, 0, 0, 1, 1),    // pointwise
       geometry(2, 4, 13, 12, 3, 5, 3, 2, 1, 2, 0, 1, 2),  // rectangular, dilated

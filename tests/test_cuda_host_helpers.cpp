@@ -10,13 +10,13 @@
 #include <limits>
 #include <random>
 
-#include "tests/cuda_kernel_data.h"
 #include "kernels/cpu/pool.h"
 #include "kernels/cpu/reduce.h"
 #include "kernels/cuda/extreme_rule.h"
 #include "kernels/cuda/pool_table.h"
 #include "kernels/cuda/strided_index.h"
 #include "kernels/cuda/work_split.h"
+#include "tests/cuda_kernel_data.h"
 
 using namespace ptl;
 using ptl::cuda::StridedIndex;
@@ -24,7 +24,8 @@ using ptl::cuda::StridedIndex;
 namespace {
 
 // Offsets of operand k at every row-major index, computed the slow way.
-std::vector<int64_t> naive_offsets(const std::vector<int64_t>& shape, const std::vector<int64_t>& strides) {
+std::vector<int64_t> naive_offsets(const std::vector<int64_t>& shape,
+                                   const std::vector<int64_t>& strides) {
   int64_t n = 1;
   for (int64_t s : shape) n *= s;
   std::vector<int64_t> out(static_cast<size_t>(n));
@@ -40,13 +41,16 @@ std::vector<int64_t> naive_offsets(const std::vector<int64_t>& shape, const std:
 }
 
 template <int K>
-StridedIndex<K> index_of(const std::vector<int64_t>& shape, const std::vector<std::vector<int64_t>>& strides) {
+StridedIndex<K> index_of(const std::vector<int64_t>& shape,
+                         const std::vector<std::vector<int64_t>>& strides) {
   const std::vector<int64_t>* ptrs[K];
   for (int k = 0; k < K; ++k) ptrs[k] = &strides[static_cast<size_t>(k)];
   return cuda::make_strided_index<K>(shape, ptrs);
 }
 
-bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+bool same_bits(double a, double b) {
+  return std::memcmp(&a, &b, sizeof a) == 0;
+}
 
 }  // namespace
 
@@ -102,7 +106,8 @@ TEST_CASE("strided index: size-1 dimensions dropped, mergeable dimensions merged
   }
 }
 
-TEST_CASE("strided index offsets equal the row-major walk for random shapes and strides", "[cuda_host]") {
+TEST_CASE("strided index offsets equal the row-major walk for random shapes and strides",
+          "[cuda_host]") {
   std::mt19937 gen(7);
   for (int trial = 0; trial < 300; ++trial) {
     const int nd = static_cast<int>(gen() % 9);  // 0..8 dimensions
@@ -114,7 +119,8 @@ TEST_CASE("strided index offsets equal the row-major walk for random shapes and 
       if (kind == 0) {
         st = cuda::row_major_strides(shape);  // contiguous
       } else {
-        for (auto& s : st) s = static_cast<int64_t>(gen() % 41) - 20;  // anything, 0 and negative included
+        for (auto& s : st)
+          s = static_cast<int64_t>(gen() % 41) - 20;  // anything, 0 and negative included
       }
       if (kind == 2 && nd > 0) st[gen() % nd] = 0;  // a broadcast dimension
     }
@@ -151,8 +157,9 @@ TEST_CASE("reduction splits cover every element and depend only on the shape", "
     }
 }
 
-TEST_CASE("the (value, index) rule of the max/min reductions gives the sequential answer in any order",
-          "[cuda_host]") {
+TEST_CASE(
+    "the (value, index) rule of the max/min reductions gives the sequential answer in any order",
+    "[cuda_host]") {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const double pool[] = {0.0, -0.0, 1.0, 2.0, 2.0, -3.0, nan};
   std::mt19937 gen(11);
@@ -180,7 +187,8 @@ TEST_CASE("the (value, index) rule of the max/min reductions gives the sequentia
       for (int off = 16; off > 0; off >>= 1)
         for (int lane = 0; lane + off < 32; ++lane) {
           const int o = lane + off;
-          if (li[o] < n && (li[lane] >= n || cuda::extreme_takes_over(lv[o], li[o], lv[lane], li[lane], is_max))) {
+          if (li[o] < n && (li[lane] >= n ||
+                            cuda::extreme_takes_over(lv[o], li[o], lv[lane], li[lane], is_max))) {
             lv[lane] = lv[o];
             li[lane] = li[o];
           }
@@ -210,11 +218,11 @@ std::vector<PoolWindows> pool_geometries() {
       test::fixed_pool_windows(9, 7, 3, 2, 1, false, false, false),  // ResNet stem max pool
       test::fixed_pool_windows(9, 7, 3, 2, 1, true, true, true),     // ceil mode, count_include_pad
       test::fixed_pool_windows(8, 8, 2, 2, 0, false, true, false),   // non-overlapping
-      test::fixed_pool_windows(10, 11, 2, 3, 0, false, true, false), // stride > kernel: gaps
-      test::fixed_pool_windows(5, 6, 5, 1, 2, true, true, false),    // windows larger than the stride
-      test::adaptive_pool_windows(12, 4, 6, 1),                      // MGN stripes
-      test::adaptive_pool_windows(7, 5, 3, 4),                       // overlapping adaptive windows
-      test::adaptive_pool_windows(3, 2, 1, 1),                       // global
+      test::fixed_pool_windows(10, 11, 2, 3, 0, false, true, false),  // stride > kernel: gaps
+      test::fixed_pool_windows(5, 6, 5, 1, 2, true, true, false),  // windows larger than the stride
+      test::adaptive_pool_windows(12, 4, 6, 1),                    // MGN stripes
+      test::adaptive_pool_windows(7, 5, 3, 4),                     // overlapping adaptive windows
+      test::adaptive_pool_windows(3, 2, 1, 1),                     // global
   };
 }
 }  // namespace
@@ -234,7 +242,8 @@ TEST_CASE("pool tables: layout, covering ranges and divisors", "[cuda_host]") {
       for (int64_t i = 0; i < n_in; ++i) {
         int64_t want_lo = n_out, want_hi = -1;
         for (int64_t o = 0; o < n_out; ++o)
-          if (b0[o] <= i && i < b1[o]) want_lo = std::min(want_lo, o), want_hi = std::max(want_hi, o);
+          if (b0[o] <= i && i < b1[o])
+            want_lo = std::min(want_lo, o), want_hi = std::max(want_hi, o);
         CHECK(lo[i] == want_lo);
         CHECK(hi[i] == want_hi);
       }
@@ -264,9 +273,11 @@ TEST_CASE("pooling backward gathers equal the CPU scatters bit for bit", "[cuda_
     const cuda::PoolTableView v = cuda::view_pool_table(t, t.words.data());
     const int64_t in = pw.H * pw.W, out = pw.OH * pw.OW;
     // Few distinct values: ties, and inputs that are the maximum of several windows.
-    std::vector<float> x = test::random_vector<float>(static_cast<size_t>(planes * in), seed++, 0, 4);
+    std::vector<float> x =
+        test::random_vector<float>(static_cast<size_t>(planes * in), seed++, 0, 4);
     for (float& e : x) e = std::floor(e);
-    const std::vector<float> gy = test::random_vector<float>(static_cast<size_t>(planes * out), seed++);
+    const std::vector<float> gy =
+        test::random_vector<float>(static_cast<size_t>(planes * out), seed++);
     std::vector<float> y(static_cast<size_t>(planes * out));
     std::vector<int64_t> idx(y.size());
     cpu::max_pool_forward(x.data(), y.data(), idx.data(), planes, pw);
@@ -275,7 +286,8 @@ TEST_CASE("pooling backward gathers equal the CPU scatters bit for bit", "[cuda_
     for (int64_t p = 0; p < planes; ++p)
       for (int64_t h = 0; h < pw.H; ++h)
         for (int64_t w = 0; w < pw.W; ++w)
-          got[p * in + h * pw.W + w] = cuda::max_pool_gather(v, idx.data() + p * out, gy.data() + p * out, h, w);
+          got[p * in + h * pw.W + w] =
+              cuda::max_pool_gather(v, idx.data() + p * out, gy.data() + p * out, h, w);
     CHECK(std::memcmp(got.data(), want.data(), want.size() * sizeof(float)) == 0);
 
     cpu::avg_pool_backward(gy.data(), want.data(), planes, pw);

@@ -21,12 +21,12 @@
 using namespace ptl;
 using test::device_sync;
 using test::DeviceVec;
-using test::mismatch;
 using test::difference;
-using test::Tol;
-using test::numel;
 using test::Dims3;
 using test::kRowShapes;
+using test::mismatch;
+using test::numel;
+using test::Tol;
 
 namespace {
 template <class T>
@@ -57,7 +57,8 @@ void check_batchnorm() {
     CHECK_CLOSE(dvar.host(), var, 1e-10, 1e-12);
 
     // Prepare, training (with and without running statistics) and eval.
-    const double momentum = 0.1, unbias = static_cast<double>(c.N * c.S) / std::max<int64_t>(1, c.N * c.S - 1),
+    const double momentum = 0.1,
+                 unbias = static_cast<double>(c.N * c.S) / std::max<int64_t>(1, c.N * c.S - 1),
                  eps = 1e-5;
     for (int mode = 0; mode < 3; ++mode) {
       INFO("prepare mode " << mode);
@@ -76,7 +77,8 @@ void check_batchnorm() {
       CHECK_CLOSE(drv.host(), rv, Tol<T>::ew_r, Tol<T>::ew_a);
     }
 
-    // Apply and backward from the CPU's statistics, with and without affine parameters and the fused ReLU.
+    // Apply and backward from the CPU's statistics, with and without affine parameters and the
+    // fused ReLU.
     std::vector<double> invstd(C);
     for (size_t k = 0; k < C; ++k) invstd[k] = 1.0 / std::sqrt(var[k] + eps);
     DeviceVec<double> dmean_c(mean), dinv(invstd);
@@ -90,16 +92,19 @@ void check_batchnorm() {
         cuda::batchnorm_apply(dx.get(), dmean_c.get(), dinv.get(), affine ? dw.get() : nullptr,
                               affine ? db.get() : nullptr, dy.get(), c.N, c.C, c.S, relu);
         CHECK_CLOSE(dy.host(), y, Tol<T>::ew_r, Tol<T>::ew_a);
-        DeviceVec<T> dmask(y);  // the fused ReLU's backward masks gy with the CPU's output on both sides
+        DeviceVec<T> dmask(
+            y);  // the fused ReLU's backward masks gy with the CPU's output on both sides
         for (bool training : {true, false}) {
           INFO("backward training " << training);
           std::vector<T> gx(n), gw(C), gb(C);
-          cpu::batchnorm_backward(gy.data(), relu ? y.data() : nullptr, x.data(), mean.data(), invstd.data(),
-                                  affine ? w.data() : nullptr, gx.data(), affine ? gw.data() : nullptr,
-                                  affine ? gb.data() : nullptr, c.N, c.C, c.S, training);
-          cuda::batchnorm_backward(dgy.get(), relu ? dmask.get() : nullptr, dx.get(), dmean_c.get(), dinv.get(),
-                                   affine ? dw.get() : nullptr, dgx.get(), affine ? dgw.get() : nullptr,
-                                   affine ? dgb.get() : nullptr, c.N, c.C, c.S, training);
+          cpu::batchnorm_backward(gy.data(), relu ? y.data() : nullptr, x.data(), mean.data(),
+                                  invstd.data(), affine ? w.data() : nullptr, gx.data(),
+                                  affine ? gw.data() : nullptr, affine ? gb.data() : nullptr, c.N,
+                                  c.C, c.S, training);
+          cuda::batchnorm_backward(dgy.get(), relu ? dmask.get() : nullptr, dx.get(), dmean_c.get(),
+                                   dinv.get(), affine ? dw.get() : nullptr, dgx.get(),
+                                   affine ? dgw.get() : nullptr, affine ? dgb.get() : nullptr, c.N,
+                                   c.C, c.S, training);
           CHECK_CLOSE(dgx.host(), gx, Tol<T>::red_r, Tol<T>::red_a);  // through batch sums
           if (affine) {
             CHECK_CLOSE(dgw.host(), gw, Tol<T>::red_r, Tol<T>::red_a);

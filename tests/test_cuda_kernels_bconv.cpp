@@ -21,12 +21,12 @@
 using namespace ptl;
 using test::device_sync;
 using test::DeviceVec;
-using test::mismatch;
 using test::difference;
-using test::Tol;
-using test::numel;
 using test::Dims3;
 using test::kRowShapes;
+using test::mismatch;
+using test::numel;
+using test::Tol;
 
 namespace {
 template <class T>

@@ -21,12 +21,12 @@
 using namespace ptl;
 using test::device_sync;
 using test::DeviceVec;
-using test::mismatch;
 using test::difference;
-using test::Tol;
-using test::numel;
 using test::Dims3;
 using test::kRowShapes;
+using test::mismatch;
+using test::numel;
+using test::Tol;
 
 namespace {
 
@@ -38,10 +38,18 @@ void check_unary() {
     double lo, hi;
   };
   const Case cases[] = {
-      {UnaryOp::Neg, {}, -2, 2},          {UnaryOp::Relu, {}, -2, 2},         {UnaryOp::Sigmoid, {}, -8, 8},
-      {UnaryOp::Tanh, {}, -4, 4},         {UnaryOp::Exp, {}, -5, 5},          {UnaryOp::Log, {}, 0.01, 10},
-      {UnaryOp::Sqrt, {}, 0.01, 10},      {UnaryOp::Abs, {}, -2, 2},          {UnaryOp::Pow, {2.5, 0}, 0.1, 3},
-      {UnaryOp::Pow, {-1.5, 0}, 0.1, 3},  {UnaryOp::Clamp, {-0.5, 0.5}, -2, 2}, {UnaryOp::AddScalar, {0.3, 0}, -2, 2},
+      {UnaryOp::Neg, {}, -2, 2},
+      {UnaryOp::Relu, {}, -2, 2},
+      {UnaryOp::Sigmoid, {}, -8, 8},
+      {UnaryOp::Tanh, {}, -4, 4},
+      {UnaryOp::Exp, {}, -5, 5},
+      {UnaryOp::Log, {}, 0.01, 10},
+      {UnaryOp::Sqrt, {}, 0.01, 10},
+      {UnaryOp::Abs, {}, -2, 2},
+      {UnaryOp::Pow, {2.5, 0}, 0.1, 3},
+      {UnaryOp::Pow, {-1.5, 0}, 0.1, 3},
+      {UnaryOp::Clamp, {-0.5, 0.5}, -2, 2},
+      {UnaryOp::AddScalar, {0.3, 0}, -2, 2},
       {UnaryOp::MulScalar, {-1.7, 0}, -2, 2},
   };
   const size_t n = 100003;
@@ -52,10 +60,12 @@ void check_unary() {
     const auto g = test::random_vector<T>(n, seed++);
     std::vector<T> y(n), gx(n);
     cpu::unary_forward(c.op, c.p, x.data(), y.data(), static_cast<int64_t>(n));
-    cpu::unary_backward(c.op, c.p, g.data(), x.data(), y.data(), gx.data(), static_cast<int64_t>(n));
+    cpu::unary_backward(c.op, c.p, g.data(), x.data(), y.data(), gx.data(),
+                        static_cast<int64_t>(n));
     DeviceVec<T> dx(x), dg(g), dy(y), dy_out(n), dgx(n);
     cuda::unary_forward(c.op, c.p, dx.get(), dy_out.get(), static_cast<int64_t>(n));
-    cuda::unary_backward(c.op, c.p, dg.get(), dx.get(), dy.get(), dgx.get(), static_cast<int64_t>(n));
+    cuda::unary_backward(c.op, c.p, dg.get(), dx.get(), dy.get(), dgx.get(),
+                         static_cast<int64_t>(n));
     CHECK_CLOSE(dy_out.host(), y, Tol<T>::ew_r, Tol<T>::ew_a);
     CHECK_CLOSE(dgx.host(), gx, Tol<T>::ew_r, Tol<T>::ew_a);
   }
@@ -64,7 +74,8 @@ void check_unary() {
 // A random operand for a broadcast of `out`: its own shape (1 where broadcast), stored in a
 // random dimension order; returns its element count and its strides in the output's
 // dimensions (0 where broadcast).
-int64_t random_operand(const std::vector<int64_t>& out, std::mt19937& gen, std::vector<int64_t>& strides) {
+int64_t random_operand(const std::vector<int64_t>& out, std::mt19937& gen,
+                       std::vector<int64_t>& strides) {
   const size_t nd = out.size();
   std::vector<int64_t> shape(nd);
   for (size_t d = 0; d < nd; ++d) shape[d] = gen() % 3 == 0 ? 1 : out[d];
@@ -121,8 +132,8 @@ void check_binary() {
 
 // Random strides for `shape`: a permuted dense layout, each dimension possibly reversed and
 // spread by a gap; returns the buffer length and the offset of element 0 in it.
-int64_t random_layout(const std::vector<int64_t>& shape, std::mt19937& gen, std::vector<int64_t>& strides,
-                      int64_t& base) {
+int64_t random_layout(const std::vector<int64_t>& shape, std::mt19937& gen,
+                      std::vector<int64_t>& strides, int64_t& base) {
   const size_t nd = shape.size();
   std::vector<size_t> order(nd);
   for (size_t d = 0; d < nd; ++d) order[d] = d;
@@ -156,7 +167,8 @@ void check_strided_copy_words() {
     const int64_t dlen = random_layout(shape, gen, ds, dbase);
     std::vector<W> src(static_cast<size_t>(slen)), dst(static_cast<size_t>(dlen));
     for (auto& v : src) v = static_cast<W>(gen()) * 2654435761u + static_cast<W>(gen());
-    for (size_t i = 0; i < dst.size(); ++i) dst[i] = static_cast<W>(i * 7 + 3);  // untouched slots stay
+    for (size_t i = 0; i < dst.size(); ++i)
+      dst[i] = static_cast<W>(i * 7 + 3);  // untouched slots stay
     DeviceVec<W> dsrc(src), ddst(dst);
     cpu::strided_copy(shape, sizeof(W), src.data() + sbase, ss, dst.data() + dbase, ds);
     cuda::strided_copy(shape, sizeof(W), dsrc.get() + sbase, ss, ddst.get() + dbase, ds);
@@ -179,7 +191,8 @@ TEST_CASE("cuda binary kernels broadcast through strides like the CPU", "[cuda]"
   check_binary<double>();
 }
 
-TEST_CASE("cuda strided copy: up to 8 dimensions, permuted, gapped and negative strides", "[cuda]") {
+TEST_CASE("cuda strided copy: up to 8 dimensions, permuted, gapped and negative strides",
+          "[cuda]") {
   PTL_SKIP_WITHOUT_GPU();
   check_strided_copy_words<uint32_t>();
   check_strided_copy_words<uint64_t>();
@@ -215,10 +228,12 @@ namespace {
 template <class From, class To>
 void check_convert_pair(const std::vector<From>& src) {
   std::vector<To> want(src.size());
-  cpu::convert(src.data(), dtype_of<From>::value, want.data(), dtype_of<To>::value, static_cast<int64_t>(src.size()));
+  cpu::convert(src.data(), dtype_of<From>::value, want.data(), dtype_of<To>::value,
+               static_cast<int64_t>(src.size()));
   DeviceVec<From> dsrc(src);
   DeviceVec<To> ddst(src.size());
-  cuda::convert(dsrc.get(), dtype_of<From>::value, ddst.get(), dtype_of<To>::value, static_cast<int64_t>(src.size()));
+  cuda::convert(dsrc.get(), dtype_of<From>::value, ddst.get(), dtype_of<To>::value,
+                static_cast<int64_t>(src.size()));
   INFO(dtype_name(dtype_of<From>::value) << " -> " << dtype_name(dtype_of<To>::value));
   CHECK_SAME(ddst.host(), want);
 }

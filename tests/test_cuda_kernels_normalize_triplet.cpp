@@ -1,4 +1,5 @@
-// CUDA L2 normalisation and triplet mining kernels against the CPU's (tests/cuda_kernel_compare.h says how).
+// CUDA L2 normalisation and triplet mining kernels against the CPU's (tests/cuda_kernel_compare.h
+// says how).
 #include <catch2/catch.hpp>
 
 #include "engine/device.h"
@@ -22,12 +23,12 @@
 using namespace ptl;
 using test::device_sync;
 using test::DeviceVec;
-using test::mismatch;
 using test::difference;
-using test::Tol;
-using test::numel;
 using test::Dims3;
 using test::kRowShapes;
+using test::mismatch;
+using test::numel;
+using test::Tol;
 
 namespace {
 template <class T>
@@ -35,17 +36,21 @@ void check_l2_normalize() {
   uint32_t seed = 95;
   for (const Dims3& s : kRowShapes) {
     INFO("l2_normalize (" << s.outer << ", " << s.size << ", " << s.inner << ")");
-    const size_t n = static_cast<size_t>(s.outer * s.size * s.inner), rows = static_cast<size_t>(s.outer * s.inner);
+    const size_t n = static_cast<size_t>(s.outer * s.size * s.inner),
+                 rows = static_cast<size_t>(s.outer * s.inner);
     auto x = test::random_vector<T>(n, seed++, -2, 2);
-    for (int64_t k = 0; k < s.size; ++k) x[static_cast<size_t>(k * s.inner)] = T(0);  // row 0 clamped at eps
+    for (int64_t k = 0; k < s.size; ++k)
+      x[static_cast<size_t>(k * s.inner)] = T(0);  // row 0 clamped at eps
     const auto g = test::random_vector<T>(n, seed++);
     const double eps = 1e-12;
     std::vector<T> y(n), norm(rows), gx(n);
     cpu::l2_normalize_forward(x.data(), y.data(), norm.data(), s.outer, s.size, s.inner, eps);
-    cpu::l2_normalize_backward(g.data(), y.data(), norm.data(), gx.data(), s.outer, s.size, s.inner, eps);
+    cpu::l2_normalize_backward(g.data(), y.data(), norm.data(), gx.data(), s.outer, s.size, s.inner,
+                               eps);
     DeviceVec<T> dx(x), dg(g), dy_cpu(y), dnorm_cpu(norm), dy(n), dnorm(rows), dgx(n);
     cuda::l2_normalize_forward(dx.get(), dy.get(), dnorm.get(), s.outer, s.size, s.inner, eps);
-    cuda::l2_normalize_backward(dg.get(), dy_cpu.get(), dnorm_cpu.get(), dgx.get(), s.outer, s.size, s.inner, eps);
+    cuda::l2_normalize_backward(dg.get(), dy_cpu.get(), dnorm_cpu.get(), dgx.get(), s.outer, s.size,
+                                s.inner, eps);
     CHECK_CLOSE(dy.host(), y, Tol<T>::ew_r, Tol<T>::ew_a);
     CHECK_CLOSE(dnorm.host(), norm, Tol<T>::red_r, Tol<T>::red_a);
     CHECK_CLOSE(dgx.host(), gx, Tol<T>::red_r, Tol<T>::red_a);  // through the row's dot product
@@ -60,7 +65,8 @@ void check_batch_hard_mine() {
     int64_t N, classes;
     bool nan;
   };
-  const Case cases[] = {{64, 16, false}, {100, 7, true}, {33, 2, false}, {5, 5, false}, {1, 1, false}};
+  const Case cases[] = {
+      {64, 16, false}, {100, 7, true}, {33, 2, false}, {5, 5, false}, {1, 1, false}};
   uint32_t seed = 97;
   for (const Case& c : cases) {
     INFO("batch_hard_mine N " << c.N << ", classes " << c.classes << ", nan " << c.nan);
@@ -73,10 +79,12 @@ void check_batch_hard_mine() {
     for (auto& l : labels) l = static_cast<int64_t>(gen() % c.classes);
     std::vector<T> pv(N), nv(N);
     std::vector<int64_t> pi(N), ni(N);
-    cpu::batch_hard_mine(dist.data(), labels.data(), pv.data(), pi.data(), nv.data(), ni.data(), c.N);
+    cpu::batch_hard_mine(dist.data(), labels.data(), pv.data(), pi.data(), nv.data(), ni.data(),
+                         c.N);
     DeviceVec<T> ddist(dist), dpv(N), dnv(N);
     DeviceVec<int64_t> dlabels(labels), dpi(N), dni(N);
-    cuda::batch_hard_mine(ddist.get(), dlabels.get(), dpv.get(), dpi.get(), dnv.get(), dni.get(), c.N);
+    cuda::batch_hard_mine(ddist.get(), dlabels.get(), dpv.get(), dpi.get(), dnv.get(), dni.get(),
+                          c.N);
     CHECK_SAME(dpi.host(), pi);
     CHECK_SAME(dni.host(), ni);
     CHECK_CLOSE(dpv.host(), pv, 0.0, 0.0);  // exact; NaN matches NaN
@@ -102,8 +110,10 @@ TEST_CASE("cuda l2_normalize forward and backward match the CPU, a zero row incl
   check_l2_normalize<double>();
 }
 
-TEST_CASE("cuda batch-hard mining picks the CPU's indices (ties, NaN, no positive or negative); gather_pairs",
-          "[cuda]") {
+TEST_CASE(
+    "cuda batch-hard mining picks the CPU's indices (ties, NaN, no positive or negative); "
+    "gather_pairs",
+    "[cuda]") {
   PTL_SKIP_WITHOUT_GPU();
   check_batch_hard_mine<float>();
   check_batch_hard_mine<double>();

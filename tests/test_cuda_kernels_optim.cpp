@@ -21,12 +21,12 @@
 using namespace ptl;
 using test::device_sync;
 using test::DeviceVec;
-using test::mismatch;
 using test::difference;
-using test::Tol;
-using test::numel;
 using test::Dims3;
 using test::kRowShapes;
+using test::mismatch;
+using test::numel;
+using test::Tol;
 
 namespace {
 // One parameter's host and device state.
@@ -61,11 +61,13 @@ void check_sgd() {
     for (size_t k = 0; k < st.size(); ++k) {
       // Slot 3 has no momentum (no buffer); the others alternate plain and Nesterov momentum.
       const bool momentum = k != 3;
-      SgdHyper h{0.05 + 0.01 * k, momentum ? 0.9 : 0.0, 1.0 - 0.1 * (k % 2), 5e-4 * (k % 3), k % 2 == 0 && momentum,
-                 step == 0};
+      SgdHyper h{0.05 + 0.01 * k, momentum ? 0.9 : 0.0,   1.0 - 0.1 * (k % 2),
+                 5e-4 * (k % 3),  k % 2 == 0 && momentum, step == 0};
       auto& s = st[k];
-      cpu_slots.push_back({s.p.data(), momentum ? s.a.data() : nullptr, s.g.data(), static_cast<int64_t>(s.p.size()), h});
-      gpu_slots.push_back({s.dp->get(), momentum ? s.da->get() : nullptr, s.dg->get(), static_cast<int64_t>(s.p.size()), h});
+      cpu_slots.push_back({s.p.data(), momentum ? s.a.data() : nullptr, s.g.data(),
+                           static_cast<int64_t>(s.p.size()), h});
+      gpu_slots.push_back({s.dp->get(), momentum ? s.da->get() : nullptr, s.dg->get(),
+                           static_cast<int64_t>(s.p.size()), h});
     }
     cpu::sgd_update(cpu_slots);
     cuda::sgd_update(gpu_slots);
@@ -86,13 +88,24 @@ void check_adam() {
     for (size_t n : kSlotSizes) st.emplace_back(n, seed += 10);
     const double lr = 3e-4, beta1 = 0.9, beta2 = 0.999, wd = 5e-4;
     for (int step = 1; step <= 3; ++step) {
-      AdamHyper h{beta1, 1 - beta1, beta2, 1 - beta2, 1e-8, wd, decoupled ? 1 - lr * wd : 1.0,
-                  lr / (1 - std::pow(beta1, step)), std::sqrt(1 - std::pow(beta2, step)), amsgrad, decoupled};
+      AdamHyper h{beta1,
+                  1 - beta1,
+                  beta2,
+                  1 - beta2,
+                  1e-8,
+                  wd,
+                  decoupled ? 1 - lr * wd : 1.0,
+                  lr / (1 - std::pow(beta1, step)),
+                  std::sqrt(1 - std::pow(beta2, step)),
+                  amsgrad,
+                  decoupled};
       std::vector<AdamSlot<T>> cpu_slots, gpu_slots;
       for (auto& s : st) {
         const int64_t n = static_cast<int64_t>(s.p.size());
-        cpu_slots.push_back({s.p.data(), s.a.data(), s.b.data(), amsgrad ? s.c.data() : nullptr, s.g.data(), n, h});
-        gpu_slots.push_back({s.dp->get(), s.da->get(), s.db->get(), amsgrad ? s.dc->get() : nullptr, s.dg->get(), n, h});
+        cpu_slots.push_back(
+            {s.p.data(), s.a.data(), s.b.data(), amsgrad ? s.c.data() : nullptr, s.g.data(), n, h});
+        gpu_slots.push_back({s.dp->get(), s.da->get(), s.db->get(), amsgrad ? s.dc->get() : nullptr,
+                             s.dg->get(), n, h});
       }
       cpu::adam_update(cpu_slots);
       cuda::adam_update(gpu_slots);

@@ -21,32 +21,34 @@
 using namespace ptl;
 using test::device_sync;
 using test::DeviceVec;
-using test::mismatch;
 using test::difference;
-using test::Tol;
-using test::numel;
 using test::Dims3;
 using test::kRowShapes;
+using test::mismatch;
+using test::numel;
+using test::Tol;
 
 namespace {
 template <class T>
 void check_pool() {
   const PoolWindows geometries[] = {
       test::fixed_pool_windows(32, 16, 3, 2, 1, false, false, false),  // ResNet stem max pool
-      test::fixed_pool_windows(9, 7, 3, 2, 1, true, true, true),       // ceil mode, count_include_pad
+      test::fixed_pool_windows(9, 7, 3, 2, 1, true, true, true),  // ceil mode, count_include_pad
       test::fixed_pool_windows(8, 8, 2, 2, 0, false, true, false),
       test::fixed_pool_windows(10, 11, 2, 3, 0, false, true, false),  // stride > kernel: gaps
       test::adaptive_pool_windows(24, 8, 6, 1),                       // MGN stripes
       test::adaptive_pool_windows(7, 5, 3, 4),
-      test::adaptive_pool_windows(24, 8, 1, 1),  // global
+      test::adaptive_pool_windows(24, 8, 1, 1),                        // global
       test::fixed_pool_windows(32, 16, 3, 2, 1, false, false, false),  // a cached geometry again
   };
   const int64_t planes = 2 * 64;
   uint32_t seed = 150;
   int case_no = 0;
   for (PoolWindows pw : geometries) {
-    INFO("pool geometry " << case_no++ << ": " << pw.H << "x" << pw.W << " -> " << pw.OH << "x" << pw.OW);
-    const size_t in = static_cast<size_t>(planes * pw.H * pw.W), out = static_cast<size_t>(planes * pw.OH * pw.OW);
+    INFO("pool geometry " << case_no++ << ": " << pw.H << "x" << pw.W << " -> " << pw.OH << "x"
+                          << pw.OW);
+    const size_t in = static_cast<size_t>(planes * pw.H * pw.W),
+                 out = static_cast<size_t>(planes * pw.OH * pw.OW);
     auto x = test::random_vector<T>(in, seed++, 0, 6);
     for (T& v : x) v = std::floor(v);  // ties
     x[in / 3] = std::numeric_limits<T>::quiet_NaN();

@@ -21,12 +21,12 @@
 using namespace ptl;
 using test::device_sync;
 using test::DeviceVec;
-using test::mismatch;
 using test::difference;
-using test::Tol;
-using test::numel;
 using test::Dims3;
 using test::kRowShapes;
+using test::mismatch;
+using test::numel;
+using test::Tol;
 
 namespace {
 // Reduction shapes: rows (inner 1) and columns, few and long (two-pass) and many and short.
@@ -57,9 +57,10 @@ void check_extreme_dim() {
   for (const Dims3& s : shapes)
     for (int nan_mode = 0; nan_mode < 2; ++nan_mode)
       for (bool is_max : {true, false}) {
-        INFO("extreme_dim (" << s.outer << ", " << s.size << ", " << s.inner << "), max " << is_max << ", NaN "
-                             << nan_mode);
-        auto x = test::random_vector<T>(static_cast<size_t>(s.outer * s.size * s.inner), seed++, -4, 4);
+        INFO("extreme_dim (" << s.outer << ", " << s.size << ", " << s.inner << "), max " << is_max
+                             << ", NaN " << nan_mode);
+        auto x =
+            test::random_vector<T>(static_cast<size_t>(s.outer * s.size * s.inner), seed++, -4, 4);
         for (T& v : x) v = std::round(v);  // ties
         if (nan_mode) {
           std::mt19937 gen(seed);

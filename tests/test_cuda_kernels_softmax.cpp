@@ -21,12 +21,12 @@
 using namespace ptl;
 using test::device_sync;
 using test::DeviceVec;
-using test::mismatch;
 using test::difference;
-using test::Tol;
-using test::numel;
 using test::Dims3;
 using test::kRowShapes;
+using test::mismatch;
+using test::numel;
+using test::Tol;
 
 namespace {
 
@@ -66,24 +66,29 @@ void check_cross_entropy() {
     for (auto& t : target) t = static_cast<int64_t>(gen() % c.K);
     std::vector<T> prob(n), loss(1), gx(n);
     const std::vector<T> g = {T(0.75)};
-    cpu::cross_entropy_forward(logits.data(), target.data(), prob.data(), loss.data(), c.N, c.K, c.eps);
+    cpu::cross_entropy_forward(logits.data(), target.data(), prob.data(), loss.data(), c.N, c.K,
+                               c.eps);
     cpu::cross_entropy_backward(prob.data(), target.data(), g.data(), gx.data(), c.N, c.K, c.eps);
     DeviceVec<T> dlogits(logits), dprob(n), dloss(1), dg(g), dprob_cpu(prob), dgx(n);
     DeviceVec<int64_t> dtarget(target);
-    cuda::cross_entropy_forward(dlogits.get(), dtarget.get(), dprob.get(), dloss.get(), c.N, c.K, c.eps);
-    cuda::cross_entropy_backward(dprob_cpu.get(), dtarget.get(), dg.get(), dgx.get(), c.N, c.K, c.eps);
+    cuda::cross_entropy_forward(dlogits.get(), dtarget.get(), dprob.get(), dloss.get(), c.N, c.K,
+                                c.eps);
+    cuda::cross_entropy_backward(dprob_cpu.get(), dtarget.get(), dg.get(), dgx.get(), c.N, c.K,
+                                 c.eps);
     CHECK_CLOSE(dprob.host(), prob, Tol<T>::ew_r, Tol<T>::ew_a);
     const std::vector<T> got_loss = dloss.host();
     CHECK_CLOSE(got_loss, loss, Tol<T>::red_r, Tol<T>::red_a);
     CHECK_CLOSE(dgx.host(), gx, Tol<T>::ew_r, Tol<T>::ew_a);
-    cuda::cross_entropy_forward(dlogits.get(), dtarget.get(), dprob.get(), dloss.get(), c.N, c.K, c.eps);
+    cuda::cross_entropy_forward(dlogits.get(), dtarget.get(), dprob.get(), dloss.get(), c.N, c.K,
+                                c.eps);
     CHECK_SAME(dloss.host(), got_loss);  // run to run: the same bits
 
     // A target out of range makes the loss NaN.
     std::vector<int64_t> bad = target;
     bad[bad.size() / 2] = c.K;
     DeviceVec<int64_t> dbad(bad);
-    cuda::cross_entropy_forward(dlogits.get(), dbad.get(), dprob.get(), dloss.get(), c.N, c.K, c.eps);
+    cuda::cross_entropy_forward(dlogits.get(), dbad.get(), dprob.get(), dloss.get(), c.N, c.K,
+                                c.eps);
     CHECK(std::isnan(static_cast<double>(dloss.host()[0])));
   }
 }
@@ -95,8 +100,9 @@ TEST_CASE("cuda log_softmax forward and backward match the CPU", "[cuda]") {
   check_log_softmax<double>();
 }
 
-TEST_CASE("cuda cross-entropy: loss on the device, NaN for a bad target, backward from a device scalar",
-          "[cuda]") {
+TEST_CASE(
+    "cuda cross-entropy: loss on the device, NaN for a bad target, backward from a device scalar",
+    "[cuda]") {
   PTL_SKIP_WITHOUT_GPU();
   check_cross_entropy<float>();
   check_cross_entropy<double>();

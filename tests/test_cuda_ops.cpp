@@ -24,13 +24,15 @@ namespace {
 
 // Runs one case on the CPU and on the test device (cuda:0) in `dtype`: outputs and the gradients of
 // sum(out * w) with respect to every floating input must agree.
-void compare_case(const std::string& name, const test::OpFn& f, const std::vector<Tensor>& inputs, DType dtype) {
+void compare_case(const std::string& name, const test::OpFn& f, const std::vector<Tensor>& inputs,
+                  DType dtype) {
   INFO(name << " in " << dtype_name(dtype));
   const double rtol = dtype == DType::F64 ? 1e-10 : 1e-4;
   std::vector<Tensor> cpu_in, cuda_in;
   for (const Tensor& t : inputs) {
     Tensor c = is_floating(t.dtype()) ? t.detach().to(dtype).clone() : t.detach();
-    Tensor g = c.clone().to(test::test_device());  // a leaf of its own, also when the test device is the CPU
+    Tensor g = c.clone().to(
+        test::test_device());  // a leaf of its own, also when the test device is the CPU
     if (is_floating(t.dtype())) {
       c.set_requires_grad(true);
       g.set_requires_grad(true);
@@ -47,7 +49,8 @@ void compare_case(const std::string& name, const test::OpFn& f, const std::vecto
   for (size_t i = 0; i < cpu_in.size(); ++i) {
     if (!cpu_in[i].grad().defined()) continue;
     REQUIRE(cuda_in[i].grad().defined());
-    expect_close("gradient of input " + std::to_string(i), cuda_in[i].grad(), cpu_in[i].grad(), rtol);
+    expect_close("gradient of input " + std::to_string(i), cuda_in[i].grad(), cpu_in[i].grad(),
+                 rtol);
   }
 }
 
@@ -92,7 +95,8 @@ TEST_CASE("copies, fills, dtype casts and masks on CUDA are exact", "[cuda]") {
   expect_close("fill of a strided view", filled, want, 0);
 }
 
-TEST_CASE("batch norm running statistics, BConv states and loss checks on CUDA match the CPU", "[cuda]") {
+TEST_CASE("batch norm running statistics, BConv states and loss checks on CUDA match the CPU",
+          "[cuda]") {
   PTL_SKIP_WITHOUT_CUDA();
   const Device gpu = test::test_device();
   Tensor x = test::uniform64({4, 3, 5, 2}, 11).to(DType::F32);
@@ -131,7 +135,8 @@ std::shared_ptr<Model> seeded_model(const std::string& name, DType dtype, Device
 
 Tensor mean_cross_entropy(const ModelOutput& out, const Tensor& labels) {
   Tensor loss;
-  for (const Tensor& l : out.logits) loss = loss.defined() ? add(loss, cross_entropy(l, labels)) : cross_entropy(l, labels);
+  for (const Tensor& l : out.logits)
+    loss = loss.defined() ? add(loss, cross_entropy(l, labels)) : cross_entropy(l, labels);
   return mul(loss, 1.0 / static_cast<double>(out.logits.size()));
 }
 
@@ -140,7 +145,9 @@ Results forward_backward(const std::string& name, const Shape& input, DType dtyp
   std::shared_ptr<Model> m = seeded_model(name, dtype, device);
   manual_seed(4);
   Tensor x = randn(input).to(dtype).to(device);
-  Tensor y = narrow(from_vector(std::vector<int64_t>{1, 7, 3, 1}, {4}), 0, 0, input[0]).contiguous().to(device);
+  Tensor y = narrow(from_vector(std::vector<int64_t>{1, 7, 3, 1}, {4}), 0, 0, input[0])
+                 .contiguous()
+                 .to(device);
   manual_seed(5);  // the BConv-Cells draw their initial states from the engine's generator
   ModelOutput out = m->forward(x);
   mean_cross_entropy(out, y).backward();
@@ -170,7 +177,9 @@ Results sgd_steps(DType dtype, Device device) {
   return r;
 }
 
-double max_abs(const Tensor& t) { return max(abs(t.to(DType::F64))).to(Device::cpu()).item(); }
+double max_abs(const Tensor& t) {
+  return max(abs(t.to(DType::F64))).to(Device::cpu()).item();
+}
 double max_abs_diff(const Tensor& a, const Tensor& b) {
   return max_abs(sub(a.to(Device::cpu()).to(DType::F64), b.to(Device::cpu()).to(DType::F64)));
 }
@@ -183,7 +192,8 @@ void expect_same_in_float64(const Results& gpu, const Results& cpu) {
   REQUIRE(gpu.size() == cpu.size());
   double largest = 0;
   for (const auto& [n, t] : cpu) largest = std::max(largest, max_abs(t));
-  for (size_t i = 0; i < cpu.size(); ++i) expect_close(cpu[i].first, gpu[i].second, cpu[i].second, 1e-9, 1e-12 * largest);
+  for (size_t i = 0; i < cpu.size(); ++i)
+    expect_close(cpu[i].first, gpu[i].second, cpu[i].second, 1e-9, 1e-12 * largest);
 }
 
 // Float32: these cases amplify rounding (a batch norm over 4 values in ResNet-50's last stage; a
@@ -201,7 +211,8 @@ void expect_same_in_float64(const Results& gpu, const Results& cpu) {
 // after that run and has not run on a GPU yet.
 constexpr double kFloat32ErrorRatio = 16;
 
-void expect_as_accurate_in_float32(const Results& gpu32, const Results& cpu32, const Results& ref64) {
+void expect_as_accurate_in_float32(const Results& gpu32, const Results& cpu32,
+                                   const Results& ref64) {
   REQUIRE(gpu32.size() == ref64.size());
   REQUIRE(cpu32.size() == ref64.size());
   double largest = 0;
@@ -219,8 +230,10 @@ struct ModelCase {
   std::string model;
   Shape input;
 };
-const ModelCase kModelCases[] = {{"resnet20", {4, 3, 32, 32}}, {"ptl_resnet20", {4, 3, 32, 32}},
-                                 {"resnet50", {2, 3, 64, 32}}, {"mgn_ptl", {4, 3, 96, 32}}};
+const ModelCase kModelCases[] = {{"resnet20", {4, 3, 32, 32}},
+                                 {"ptl_resnet20", {4, 3, 32, 32}},
+                                 {"resnet50", {2, 3, 64, 32}},
+                                 {"mgn_ptl", {4, 3, 96, 32}}};
 }  // namespace
 
 TEST_CASE("a BConv-Cell state restored from the host carries on the cell's device", "[cuda]") {
@@ -237,7 +250,8 @@ TEST_CASE("a BConv-Cell state restored from the host carries on the cell's devic
   on_cpu.set_state(state);
   REQUIRE(on_device.state().device() == test::test_device());
   const Tensor x = test::uniform64({2, 3, 5, 5}, 32, -1, 1).to(DType::F32);
-  expect_close("output from the restored state", on_device.forward(x.to(test::test_device())), on_cpu.forward(x), 1e-5);
+  expect_close("output from the restored state", on_device.forward(x.to(test::test_device())),
+               on_cpu.forward(x), 1e-5);
 }
 
 TEST_CASE("models on CUDA give the CPU's outputs and gradients in float64", "[cuda]") {
@@ -253,19 +267,22 @@ TEST_CASE("models on CUDA are as accurate as the CPU in float32", "[cuda]") {
   PTL_SKIP_WITHOUT_CUDA();
   for (const ModelCase& c : kModelCases) {
     INFO(c.model << " " << shape_str(c.input));
-    expect_as_accurate_in_float32(forward_backward(c.model, c.input, DType::F32, test::test_device()),
-                                  forward_backward(c.model, c.input, DType::F32, Device::cpu()),
-                                  forward_backward(c.model, c.input, DType::F64, Device::cpu()));
+    expect_as_accurate_in_float32(
+        forward_backward(c.model, c.input, DType::F32, test::test_device()),
+        forward_backward(c.model, c.input, DType::F32, Device::cpu()),
+        forward_backward(c.model, c.input, DType::F64, Device::cpu()));
   }
 }
 
 TEST_CASE("a few SGD training steps on CUDA follow the CPU in float64", "[cuda]") {
   PTL_SKIP_WITHOUT_CUDA();
-  expect_same_in_float64(sgd_steps(DType::F64, test::test_device()), sgd_steps(DType::F64, Device::cpu()));
+  expect_same_in_float64(sgd_steps(DType::F64, test::test_device()),
+                         sgd_steps(DType::F64, Device::cpu()));
 }
 
 TEST_CASE("a few SGD training steps on CUDA are as accurate as the CPU in float32", "[cuda]") {
   PTL_SKIP_WITHOUT_CUDA();
-  expect_as_accurate_in_float32(sgd_steps(DType::F32, test::test_device()), sgd_steps(DType::F32, Device::cpu()),
+  expect_as_accurate_in_float32(sgd_steps(DType::F32, test::test_device()),
+                                sgd_steps(DType::F32, Device::cpu()),
                                 sgd_steps(DType::F64, Device::cpu()));
 }

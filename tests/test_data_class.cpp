@@ -1,7 +1,7 @@
 // Classification datasets: CIFAR-10/100 binary, IDX (plain and gzip, and the real Fashion-MNIST
 // when Debian's dataset-fashion-mnist is installed), folder-per-class.
-#include <catch2/catch.hpp>
 #include <zlib.h>
+#include <catch2/catch.hpp>
 
 #include "data/class_datasets.h"
 #include "data/file_util.h"
@@ -15,7 +15,8 @@ using ptl::test::put_text;
 
 namespace {
 std::string be32(uint32_t v) {
-  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
+  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+          static_cast<char>(v)};
 }
 
 std::string idx_images(uint32_t n, uint32_t rows, uint32_t cols) {
@@ -52,7 +53,9 @@ TEST_CASE("CIFAR-10 and CIFAR-100 binary records", "[data]") {
   ptl::test::TempDir dir;
   const std::string d = dir.path() + "/cifar-10-batches-bin";
   std::filesystem::create_directories(d);
-  for (int b = 1; b <= 5; ++b) write_file(d + "/data_batch_" + std::to_string(b) + ".bin", cifar_record(b, false) + cifar_record(9, false));
+  for (int b = 1; b <= 5; ++b)
+    write_file(d + "/data_batch_" + std::to_string(b) + ".bin",
+               cifar_record(b, false) + cifar_record(9, false));
   write_file(d + "/test_batch.bin", cifar_record(3, false));
   BadInput bad;
   const ClassDataset ds = load_classification(ClassFormat::Cifar10, dir.path(), bad);
@@ -72,12 +75,14 @@ TEST_CASE("CIFAR-10 and CIFAR-100 binary records", "[data]") {
   CHECK_THAT(error_of(ClassFormat::Cifar10, dir.path()),
              Catch::Contains("test_batch.bin") && Catch::Contains("3073-byte"));
   write_file(d + "/test_batch.bin", cifar_record(3, false) + cifar_record(12, false));
-  CHECK_THAT(error_of(ClassFormat::Cifar10, dir.path()), Catch::Contains("test_batch.bin: record 1: label 12"));
+  CHECK_THAT(error_of(ClassFormat::Cifar10, dir.path()),
+             Catch::Contains("test_batch.bin: record 1: label 12"));
   BadInput skip(OnBad::Skip);
   CHECK(load_classification(ClassFormat::Cifar10, dir.path(), skip).split("test").size() == 1);
   CHECK(skip.count() == 1);
   write_file(d + "/test_batch.bin", "");
-  CHECK_THAT(error_of(ClassFormat::Cifar10, dir.path()), Catch::Contains("test_batch.bin: wrong size"));
+  CHECK_THAT(error_of(ClassFormat::Cifar10, dir.path()),
+             Catch::Contains("test_batch.bin: wrong size"));
   std::filesystem::remove(d + "/data_batch_3.bin");
   CHECK_THAT(error_of(ClassFormat::Cifar10, dir.path()), Catch::Contains("data_batch_3.bin"));
 
@@ -87,7 +92,8 @@ TEST_CASE("CIFAR-10 and CIFAR-100 binary records", "[data]") {
   CHECK(c100.num_classes == 100);
   CHECK(c100.split("train").labels == std::vector<int64_t>{42, 99});
   write_file(dir.path() + "/test.bin", cifar_record(0, false));  // a CIFAR-10 record: wrong size
-  CHECK_THAT(error_of(ClassFormat::Cifar100, dir.path()), Catch::Contains("test.bin") && Catch::Contains("3074-byte"));
+  CHECK_THAT(error_of(ClassFormat::Cifar100, dir.path()),
+             Catch::Contains("test.bin") && Catch::Contains("3074-byte"));
 }
 
 TEST_CASE("IDX files, plain and gzip", "[data]") {
@@ -112,11 +118,14 @@ TEST_CASE("IDX files, plain and gzip", "[data]") {
   std::string bad_magic = idx_images(3, 4, 5);
   bad_magic[3] = 0x01;
   write_file(d + "/train-images-idx3-ubyte", bad_magic);
-  CHECK_THAT(error_of(ClassFormat::Idx, d), Catch::Contains("train-images-idx3-ubyte: bad IDX magic 0x00000801"));
+  CHECK_THAT(error_of(ClassFormat::Idx, d),
+             Catch::Contains("train-images-idx3-ubyte: bad IDX magic 0x00000801"));
   write_file(d + "/train-images-idx3-ubyte", idx_images(3, 4, 5).substr(0, 50));
-  CHECK_THAT(error_of(ClassFormat::Idx, d), Catch::Contains("train-images-idx3-ubyte: wrong size: 50 bytes"));
+  CHECK_THAT(error_of(ClassFormat::Idx, d),
+             Catch::Contains("train-images-idx3-ubyte: wrong size: 50 bytes"));
   write_file(d + "/train-images-idx3-ubyte", idx_images(4, 4, 5));
-  CHECK_THAT(error_of(ClassFormat::Idx, d), Catch::Contains("4 images but") && Catch::Contains("3 labels"));
+  CHECK_THAT(error_of(ClassFormat::Idx, d),
+             Catch::Contains("4 images but") && Catch::Contains("3 labels"));
   std::filesystem::remove(d + "/train-labels-idx1-ubyte");
   CHECK_THAT(error_of(ClassFormat::Idx, d), Catch::Contains("missing train-labels-idx1-ubyte"));
   write_file(d + "/train-labels-idx1-ubyte.gz", "\x1f\x8b\x08garbage");
@@ -154,6 +163,7 @@ TEST_CASE("folder-per-class datasets", "[data]") {
   CHECK_THAT(error_of(ClassFormat::Folder, d), Catch::Contains("test/yak"));
   std::filesystem::remove_all(d + "/test");
   std::filesystem::create_directories(d + "/test/cat");
-  CHECK_THAT(error_of(ClassFormat::Folder, d), Catch::Contains("/test") && Catch::Contains("empty split"));
+  CHECK_THAT(error_of(ClassFormat::Folder, d),
+             Catch::Contains("/test") && Catch::Contains("empty split"));
   CHECK_THAT(error_of(ClassFormat::Folder, d + "/none"), Catch::Contains("missing folder"));
 }

@@ -13,7 +13,8 @@
 namespace {
 // Runs the ptl binary; returns the exit code and fills stdout / stderr.
 int ptl_run(const std::string& args, std::string& out, std::string& err, const std::string& tmp) {
-  const std::string cmd = ptl::test::ptl_binary() + " " + args + " >" + tmp + "/out.txt 2>" + tmp + "/err.txt";
+  const std::string cmd =
+      ptl::test::ptl_binary() + " " + args + " >" + tmp + "/out.txt 2>" + tmp + "/err.txt";
   const int rc = std::system(cmd.c_str());
   out = ptl::data::read_file(tmp + "/out.txt");
   err = ptl::data::read_file(tmp + "/err.txt");
@@ -25,9 +26,11 @@ TEST_CASE("ptl synth-reid + ptl dataset --json", "[data][cli]") {
   ptl::test::TempDir dir;
   const std::string d = dir.path() + "/synth";
   std::string out, err;
-  REQUIRE(ptl_run("synth-reid --out " + d + " --ids 6 --seed 2 --domain target --size 64x32", out, err, dir.path()) == 0);
+  REQUIRE(ptl_run("synth-reid --out " + d + " --ids 6 --seed 2 --domain target --size 64x32", out,
+                  err, dir.path()) == 0);
   CHECK_THAT(out, Catch::Contains("8 cameras"));
-  REQUIRE(ptl_run("dataset --format market1501 --root " + d + " --json", out, err, dir.path()) == 0);
+  REQUIRE(ptl_run("dataset --format market1501 --root " + d + " --json", out, err, dir.path()) ==
+          0);
   const ptl::Json j = ptl::Json::parse(out, "dataset --json");
   const ptl::Json* train = j.find("train");
   REQUIRE(train);
@@ -40,8 +43,8 @@ TEST_CASE("ptl synth-reid + ptl dataset --json", "[data][cli]") {
   ptl::data::write_file(d + "/bounding_box_test/0004_c1s1_999999_01.jpg", "\xff\xd8\xff garbage");
   CHECK(ptl_run("dataset --format market1501 --root " + d + " --check", out, err, dir.path()) == 1);
   CHECK_THAT(err, Catch::Contains("0004_c1s1_999999_01.jpg"));
-  REQUIRE(ptl_run("dataset --format market1501 --root " + d + " --check --on-bad-image skip --json", out, err,
-                  dir.path()) == 0);
+  REQUIRE(ptl_run("dataset --format market1501 --root " + d + " --check --on-bad-image skip --json",
+                  out, err, dir.path()) == 0);
   CHECK_THAT(err, Catch::Contains("1 bad inputs skipped"));
   CHECK(ptl::Json::parse(out, "json").find("gallery")->find("images")->number ==
         j.find("gallery")->find("images")->number);
@@ -59,8 +62,8 @@ TEST_CASE("ptl dataset on Fashion-MNIST", "[data][cli]") {
   }
   ptl::test::TempDir dir;
   std::string out, err;
-  REQUIRE(ptl_run("dataset --format fashion-mnist --root /usr/share/datasets/fashion-mnist --json", out, err,
-                  dir.path()) == 0);
+  REQUIRE(ptl_run("dataset --format fashion-mnist --root /usr/share/datasets/fashion-mnist --json",
+                  out, err, dir.path()) == 0);
   CHECK_THAT(out, Catch::Equals("{\"train\": {\"images\": 60000, \"classes\": 10}, "
                                 "\"test\": {\"images\": 10000, \"classes\": 10}}\n"));
 }

@@ -22,7 +22,8 @@ std::string error_of(const std::string& bytes, const std::string& what) {
 
 TEST_CASE("PNG and BMP decode losslessly to RGB", "[data]") {
   const Image src = pattern_image(9, 7);
-  for (const std::string& bytes : {encode_png(src.w, src.h, 3, src.px.data()), encode_bmp(src.w, src.h, 3, src.px.data())}) {
+  for (const std::string& bytes :
+       {encode_png(src.w, src.h, 3, src.px.data()), encode_bmp(src.w, src.h, 3, src.px.data())}) {
     const Image out = decode_image(bytes, "mem");
     REQUIRE(out.h == 9);
     REQUIRE(out.w == 7);
@@ -37,11 +38,13 @@ TEST_CASE("grayscale is replicated and alpha dropped", "[data]") {
   REQUIRE(g.c == 3);
   for (int i = 0; i < 6; ++i)
     for (int c = 0; c < 3; ++c) CHECK(g.px[i * 3 + c] == gray[i]);
-  std::vector<uint8_t> rgba = {10, 20, 30, 0, 40, 50, 60, 255};  // alpha ignored, like PIL convert("RGB")
+  std::vector<uint8_t> rgba = {10, 20, 30, 0,
+                               40, 50, 60, 255};  // alpha ignored, like PIL convert("RGB")
   const Image a = decode_image(encode_png(2, 1, 4, rgba.data()), "rgba.png");
   CHECK(a.px == std::vector<uint8_t>{10, 20, 30, 40, 50, 60});
   std::vector<uint8_t> ga = {77, 3};  // gray + alpha
-  CHECK(decode_image(encode_png(1, 1, 2, ga.data()), "ga.png").px == std::vector<uint8_t>{77, 77, 77});
+  CHECK(decode_image(encode_png(1, 1, 2, ga.data()), "ga.png").px ==
+        std::vector<uint8_t>{77, 77, 77});
 }
 
 TEST_CASE("JPEG decodes close to the encoded pixels", "[data]") {
@@ -56,7 +59,8 @@ TEST_CASE("JPEG decodes close to the encoded pixels", "[data]") {
 
 TEST_CASE("bad image files give errors naming the file", "[data]") {
   const std::string jpg = ptl::test::jpeg_bytes(64, 32);
-  CHECK_THAT(error_of("", "empty.jpg"), Catch::Contains("empty.jpg") && Catch::Contains("zero-byte"));
+  CHECK_THAT(error_of("", "empty.jpg"),
+             Catch::Contains("empty.jpg") && Catch::Contains("zero-byte"));
   CHECK_THAT(error_of("Thumbs.db is not an image at all", "note.jpg"),
              Catch::Contains("note.jpg") && Catch::Contains("not a JPEG, PNG or BMP"));
   CHECK_THAT(error_of(jpg.substr(0, jpg.size() / 2), "half.jpg"),
@@ -66,7 +70,8 @@ TEST_CASE("bad image files give errors naming the file", "[data]") {
   for (size_t i = 2; i < 40; ++i) corrupt[i] = static_cast<char>(0xFF);  // destroy the headers
   CHECK_THAT(error_of(corrupt, "corrupt.jpg"), Catch::Contains("corrupt.jpg"));
   const Image src = pattern_image(8, 8);
-  const std::string png = encode_png(8, 8, 3, src.px.data()), bmp = encode_bmp(8, 8, 3, src.px.data());
+  const std::string png = encode_png(8, 8, 3, src.px.data()),
+                    bmp = encode_bmp(8, 8, 3, src.px.data());
   CHECK_THAT(error_of(png.substr(0, png.size() - 20), "cut.png"), Catch::Contains("cut.png"));
   CHECK_THAT(error_of(bmp.substr(0, bmp.size() - 30), "cut.bmp"),
              Catch::Contains("cut.bmp") && Catch::Contains("truncated"));
@@ -76,7 +81,8 @@ TEST_CASE("bad image files give errors naming the file", "[data]") {
   const size_t at = dht.find("\xFF\xC4");
   REQUIRE(at != std::string::npos);
   for (size_t i = 0; i < 16; ++i) dht[at + 5 + i] = static_cast<char>(0x40);
-  CHECK_THAT(error_of(dht, "dht.jpg"), Catch::Contains("dht.jpg") && Catch::Contains("Huffman table declares 1024"));
+  CHECK_THAT(error_of(dht, "dht.jpg"),
+             Catch::Contains("dht.jpg") && Catch::Contains("Huffman table declares 1024"));
 }
 
 TEST_CASE("load_image reads files written by write_jpeg", "[data]") {

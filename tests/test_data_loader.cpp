@@ -24,7 +24,8 @@ std::shared_ptr<DataSource> memory_source() {
   return make_source(s);
 }
 
-std::vector<Batch> run_all(std::shared_ptr<DataSource> src, const BatchPlan& plan, int workers, int prefetch) {
+std::vector<Batch> run_all(std::shared_ptr<DataSource> src, const BatchPlan& plan, int workers,
+                           int prefetch) {
   LoaderOptions o;
   o.workers = workers;
   o.prefetch = prefetch;
@@ -56,7 +57,8 @@ TEST_CASE("loader batches do not depend on the worker count", "[data]") {
   for (auto [workers, prefetch] : {std::pair{1, 1}, {3, 2}, {4, 8}}) {
     const auto got = run_all(src, plan, workers, prefetch);
     REQUIRE(got.size() == ref.size());
-    for (size_t b = 0; b < ref.size(); ++b) REQUIRE(got[b].images.to_vector() == ref[b].images.to_vector());
+    for (size_t b = 0; b < ref.size(); ++b)
+      REQUIRE(got[b].images.to_vector() == ref[b].images.to_vector());
   }
 }
 
@@ -70,7 +72,7 @@ TEST_CASE("a bad image stops the loader with the file name, or is skipped and co
   }
   const std::string jpg = ptl::test::jpeg_bytes();
   write_file(items[5].path, jpg.substr(0, jpg.size() / 2));  // truncated
-  write_file(items[6].path, "");                              // zero bytes
+  write_file(items[6].path, "");                             // zero bytes
   auto src = make_source(items);
   const BatchPlan plan = sequential_batches(8, 4, false);
 
@@ -95,9 +97,11 @@ TEST_CASE("a bad image stops the loader with the file name, or is skipped and co
 TEST_CASE("loader shuts down cleanly with batches in flight", "[data]") {
   auto src = memory_source();
   for (int workers : {1, 2, 4}) {
-    Loader loader(src, Transform::eval(32, 16), sequential_batches(40, 2, false), LoaderOptions{workers, 3, 0, nullptr});
+    Loader loader(src, Transform::eval(32, 16), sequential_batches(40, 2, false),
+                  LoaderOptions{workers, 3, 0, nullptr});
     Batch b;
     REQUIRE(loader.next(b));
   }  // destructor joins while workers wait on the full window
-  CHECK_THROWS_WITH(Loader(src, Transform::eval(8, 8), {{0, 40}}, {}), Catch::Contains("index 40 out of range"));
+  CHECK_THROWS_WITH(Loader(src, Transform::eval(8, 8), {{0, 40}}, {}),
+                    Catch::Contains("index 40 out of range"));
 }

@@ -30,7 +30,8 @@ TEST_CASE("resize keeps constants, copies at equal size, and antialiases", "[dat
   // Shrinking a 1-pixel checker 4x averages it (antialiasing) instead of sampling it.
   Image checker(32, 32, 3);
   for (int y = 0; y < 32; ++y)
-    for (int x = 0; x < 32; ++x) std::fill(checker.at(y, x), checker.at(y, x) + 3, ((x + y) & 1) ? 255 : 0);
+    for (int x = 0; x < 32; ++x)
+      std::fill(checker.at(y, x), checker.at(y, x) + 3, ((x + y) & 1) ? 255 : 0);
   const Image small = resize(checker, 8, 8, Interp::Bilinear);
   for (int y = 1; y < 7; ++y)
     for (int x = 1; x < 7; ++x) CHECK(std::abs(int(small.at(y, x)[0]) - 128) <= 1);
@@ -44,9 +45,11 @@ TEST_CASE("resize matches Pillow byte for byte", "[parity][data]") {
   ptl::test::TempDir dir;
   const Image src = pattern_image(37, 23, 1);
   Image noisy = src;  // add texture so every tap matters
-  for (size_t i = 0; i < noisy.px.size(); ++i) noisy.px[i] = static_cast<uint8_t>(noisy.px[i] ^ ((i * 2654435761u) >> 7));
+  for (size_t i = 0; i < noisy.px.size(); ++i)
+    noisy.px[i] = static_cast<uint8_t>(noisy.px[i] ^ ((i * 2654435761u) >> 7));
   write_file(dir.path() + "/in.raw", std::string(noisy.px.begin(), noisy.px.end()));
-  const std::vector<std::pair<int, int>> sizes = {{74, 46}, {256, 128}, {12, 9}, {37, 10}, {50, 23}, {20, 31}};
+  const std::vector<std::pair<int, int>> sizes = {{74, 46}, {256, 128}, {12, 9},
+                                                  {37, 10}, {50, 23},   {20, 31}};
   std::string script =
       "import sys\nfrom PIL import Image\nd=sys.argv[1]\n"
       "im=Image.frombytes('RGB',(23,37),open(d+'/in.raw','rb').read())\n";
@@ -84,7 +87,8 @@ TEST_CASE("flip mirrors; pad + crop shifts with zero fill", "[data]") {
   for (int trial = 0; trial < 20; ++trial) {
     Image img = src;
     ptl::Generator probe = g;  // the draws pad_random_crop is about to make
-    const int dy = static_cast<int>(probe.randint(5)) - 2, dx = static_cast<int>(probe.randint(5)) - 2;
+    const int dy = static_cast<int>(probe.randint(5)) - 2,
+              dx = static_cast<int>(probe.randint(5)) - 2;
     pad_random_crop(img, 2, g);
     for (int y = 0; y < 6; ++y)
       for (int x = 0; x < 5; ++x) {
@@ -103,17 +107,20 @@ TEST_CASE("to_chw_normalised is ToTensor + Normalize", "[data]") {
   for (int c = 0; c < 3; ++c)
     for (int y = 0; y < 4; ++y)
       for (int x = 0; x < 3; ++x)
-        REQUIRE(out[(c * 4 + y) * 3 + x] == Approx((src.at(y, x)[c] / 255.0 - mean[c]) / sd[c]).epsilon(1e-6));
+        REQUIRE(out[(c * 4 + y) * 3 + x] ==
+                Approx((src.at(y, x)[c] / 255.0 - mean[c]) / sd[c]).epsilon(1e-6));
 }
 
-TEST_CASE("grey images: channel conversion, a (1, H, W) sample and erasing on one plane", "[data]") {
+TEST_CASE("grey images: channel conversion, a (1, H, W) sample and erasing on one plane",
+          "[data]") {
   const Image rgb = pattern_image(6, 5);
   const Image grey = convert_channels(rgb, 1);
   REQUIRE(grey.c == 1);
   for (int y = 0; y < 6; ++y)
     for (int x = 0; x < 5; ++x) {  // PIL's convert("L"): ITU-R 601-2 luma, rounded
       const uint8_t* p = rgb.at(y, x);
-      REQUIRE(grey.at(y, x)[0] == static_cast<int>(std::lround((p[0] * 299 + p[1] * 587 + p[2] * 114) / 1000.0)));
+      REQUIRE(grey.at(y, x)[0] ==
+              static_cast<int>(std::lround((p[0] * 299 + p[1] * 587 + p[2] * 114) / 1000.0)));
     }
   const Image back = convert_channels(grey, 3);
   REQUIRE(back.c == 3);
@@ -123,7 +130,8 @@ TEST_CASE("grey images: channel conversion, a (1, H, W) sample and erasing on on
   t.grey();
   t.erasing = Erasing::release();
   t.erasing.p = 1.0;
-  std::vector<float> out(static_cast<size_t>(t.sample_size()) + 1, 7.f);  // one sentinel past the end
+  std::vector<float> out(static_cast<size_t>(t.sample_size()) + 1,
+                         7.f);  // one sentinel past the end
   ptl::Generator g(3);
   t.apply(rgb, g, out.data());
   CHECK(t.sample_size() == 30);
@@ -131,8 +139,10 @@ TEST_CASE("grey images: channel conversion, a (1, H, W) sample and erasing on on
   int erased = 0;
   for (int i = 0; i < 30; ++i) {
     const float expect = (grey.px[i] / 255.f - 0.449f) / 0.226f;
-    if (out[i] == 0.f && expect != 0.f) ++erased;
-    else REQUIRE(out[i] == Approx(expect).epsilon(1e-6));
+    if (out[i] == 0.f && expect != 0.f)
+      ++erased;
+    else
+      REQUIRE(out[i] == Approx(expect).epsilon(1e-6));
   }
   CHECK(erased > 0);
 }

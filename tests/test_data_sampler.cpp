@@ -81,14 +81,16 @@ TEST_CASE("shuffled and sequential batches, drop-last", "[data]") {
   CHECK(sequential_batches(0, 2, false).empty());
 }
 
-TEST_CASE("release PK batches: every identity once per epoch, K distinct images where it has K", "[data]") {
+TEST_CASE("release PK batches: every identity once per epoch, K distinct images where it has K",
+          "[data]") {
   // Market-1501's shape: 751 identities (here with 1..20 images each), P = 4, K = 4.
   std::vector<int64_t> labels;
   for (int id = 0; id < 751; ++id)
     for (int j = 0; j < 1 + id % 20; ++j) labels.push_back(id);
   ptl::Generator g(7);
   const BatchPlan plan = pk_release_batches(labels, 4, 4, g);
-  REQUIRE(plan.size() == 188);  // 187 of 4 identities and the last of 3, as the release's DataLoader
+  REQUIRE(plan.size() ==
+          188);  // 187 of 4 identities and the last of 3, as the release's DataLoader
   CHECK(plan.back().size() == 12);
   std::map<int64_t, int> seen;  // identity -> batches it appears in
   for (const auto& b : plan) {
@@ -99,8 +101,10 @@ TEST_CASE("release PK batches: every identity once per epoch, K distinct images 
       ++seen[id];
       const auto have = std::count(labels.begin(), labels.end(), id);
       // K distinct images where it has K; else K draws from its images repeated K times.
-      if (have >= 4) CHECK(imgs.size() == 4);
-      else CHECK(imgs.size() <= static_cast<size_t>(have));
+      if (have >= 4)
+        CHECK(imgs.size() == 4);
+      else
+        CHECK(imgs.size() <= static_cast<size_t>(have));
     }
   }
   CHECK(seen.size() == 751);
@@ -110,5 +114,7 @@ TEST_CASE("release PK batches: every identity once per epoch, K distinct images 
   CHECK(pk_batches(labels, 4, 4, g2).size() > 2 * plan.size());
   // A lone last identity is dropped (no triplet negative): 9 identities, P = 4 -> 2 batches.
   ptl::Generator g3(1);
-  CHECK(pk_release_batches(std::vector<int64_t>{0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8}, 4, 2, g3).size() == 2);
+  CHECK(pk_release_batches(
+            std::vector<int64_t>{0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8}, 4, 2, g3)
+            .size() == 2);
 }

@@ -19,7 +19,8 @@ namespace {
 std::map<std::string, std::string> tree(const std::string& root) {
   std::map<std::string, std::string> files;
   for (const auto& e : fs::recursive_directory_iterator(root))
-    if (e.is_regular_file()) files[fs::relative(e.path(), root).string()] = read_file(e.path().string());
+    if (e.is_regular_file())
+      files[fs::relative(e.path(), root).string()] = read_file(e.path().string());
   return files;
 }
 
@@ -47,12 +48,14 @@ double colour_map(const ReidDataset& ds) {
   for (size_t i = 0; i < q.size(); ++i) {
     std::vector<std::pair<double, size_t>> order;
     for (size_t j = 0; j < g.size(); ++j) {
-      if (ds.gallery[j].pid == ds.query[i].pid && ds.gallery[j].camid == ds.query[i].camid) continue;
+      if (ds.gallery[j].pid == ds.query[i].pid && ds.gallery[j].camid == ds.query[i].camid)
+        continue;
       double d = 0;
       for (size_t k = 0; k < 18; ++k) d += (q[i][k] - g[j][k]) * (q[i][k] - g[j][k]);
       order.push_back({d, j});
     }
-    std::stable_sort(order.begin(), order.end(), [](auto& a, auto& b) { return a.first < b.first; });
+    std::stable_sort(order.begin(), order.end(),
+                     [](auto& a, auto& b) { return a.first < b.first; });
     double hits = 0, ap = 0;
     for (size_t k = 0; k < order.size(); ++k)
       if (ds.gallery[order[k].second].pid == ds.query[i].pid) ap += ++hits / (k + 1);

@@ -21,7 +21,8 @@ Result conv_bn_step(int threads) {
   g.normal_(w);
   x.set_requires_grad();
   w.set_requires_grad();
-  Tensor y = relu(batch_norm(conv2d(x, w, Tensor(), {{2, 1}, {1, 1}, {1, 1}}), Tensor(), Tensor(), Tensor(), Tensor(), true));
+  Tensor y = relu(batch_norm(conv2d(x, w, Tensor(), {{2, 1}, {1, 1}, {1, 1}}), Tensor(), Tensor(),
+                             Tensor(), Tensor(), true));
   Tensor loss = sum(mul(y, y));
   loss.backward();
   return {y.to_vector(), x.grad().to_vector(), w.grad().to_vector()};
@@ -61,7 +62,8 @@ TEST_CASE("normal draws have the right moments; permutations are permutations", 
   CHECK(a.to_double_vector() == b.to_double_vector());  // same seed, same stream
 }
 
-TEST_CASE("conv2d + batch_norm forward and backward are bit-identical for 1 and 2 threads", "[determinism]") {
+TEST_CASE("conv2d + batch_norm forward and backward are bit-identical for 1 and 2 threads",
+          "[determinism]") {
   Result one = conv_bn_step(1), two = conv_bn_step(2);
   CHECK(one.out == two.out);
   CHECK(one.gx == two.gx);
@@ -72,7 +74,8 @@ TEST_CASE("large sums and GEMMs are bit-identical for 1 and 2 threads", "[determ
   auto run = [](int threads) {
     test::ThreadScope scope(threads);
     Generator g(5);
-    Tensor a = Tensor::empty({300, 200}), b = Tensor::empty({200, 500}), v = Tensor::empty({1 << 20});
+    Tensor a = Tensor::empty({300, 200}), b = Tensor::empty({200, 500}),
+           v = Tensor::empty({1 << 20});
     g.normal_(a);
     g.normal_(b);
     g.normal_(v);

@@ -11,15 +11,15 @@
 #include "data/image_decode.h"
 #include "data/image_encode.h"
 #include "engine/json.h"
+#include "evaluation/reid_eval.h"
+#include "pictures/cmc_plot.h"
 #include "reid_test_util.h"
 #include "tests/test_util.h"
-#include "pictures/cmc_plot.h"
-#include "evaluation/reid_eval.h"
 
 using namespace ptl;
+using Catch::Matchers::Contains;
 using reid_test::f32;
 using reid_test::i64;
-using Catch::Matchers::Contains;
 
 namespace {
 
@@ -30,7 +30,8 @@ TensorMap feature_set(int64_t Q, int64_t G, int64_t D, uint64_t seed) {
   std::vector<float> centres(8 * D), qf(Q * D), gf(G * D);
   for (float& v : centres) v = n01(rng);
   std::vector<int64_t> qp, qc, gp, gc;
-  auto make = [&](int64_t n, std::vector<float>& f, std::vector<int64_t>& p, std::vector<int64_t>& c, int64_t cam0) {
+  auto make = [&](int64_t n, std::vector<float>& f, std::vector<int64_t>& p,
+                  std::vector<int64_t>& c, int64_t cam0) {
     for (int64_t i = 0; i < n; ++i) {
       p.push_back(i % 8);
       c.push_back((i + cam0) % 2);
@@ -39,8 +40,12 @@ TensorMap feature_set(int64_t Q, int64_t G, int64_t D, uint64_t seed) {
   };
   make(Q, qf, qp, qc, 0);
   make(G, gf, gp, gc, 1);
-  return {{"query_features", f32(qf, {Q, D})}, {"gallery_features", f32(gf, {G, D})}, {"query_pids", i64(qp)},
-          {"query_camids", i64(qc)},          {"gallery_pids", i64(gp)},           {"gallery_camids", i64(gc)}};
+  return {{"query_features", f32(qf, {Q, D})},
+          {"gallery_features", f32(gf, {G, D})},
+          {"query_pids", i64(qp)},
+          {"query_camids", i64(qc)},
+          {"gallery_pids", i64(gp)},
+          {"gallery_camids", i64(gc)}};
 }
 
 Json read_json(const std::string& path) {
@@ -54,12 +59,15 @@ Json read_json(const std::string& path) {
 
 TEST_CASE("ptl evaluate prints the figures and writes JSON equal to the library's", "[reid][cli]") {
   reid_test::TempDir dir;
-  const std::string f = dir.file("feat.safetensors"), js = dir.file("out.json"), png = dir.file("cmc.png");
+  const std::string f = dir.file("feat.safetensors"), js = dir.file("out.json"),
+                    png = dir.file("cmc.png");
   save_safetensors(f, feature_set(40, 120, 16, 1));
-  const auto r = test::run_ptl("evaluate --features " + f + " --metric cosine --json " + js + " --cmc-plot " + png);
+  const auto r = test::run_ptl("evaluate --features " + f + " --metric cosine --json " + js +
+                               " --cmc-plot " + png);
   INFO(r.out);
   REQUIRE(r.rc == 0);
-  for (const char* s : {"mAP: ", "Rank-1: ", "Rank-5: ", "Rank-10: ", "mINP: ", "valid queries: 40 of 40"})
+  for (const char* s :
+       {"mAP: ", "Rank-1: ", "Rank-5: ", "Rank-10: ", "mINP: ", "valid queries: 40 of 40"})
     CHECK_THAT(r.out, Contains(s));
 
   EvalInputs in = load_eval_inputs(f);
@@ -84,11 +92,12 @@ TEST_CASE("ptl evaluate prints the figures and writes JSON equal to the library'
 
 TEST_CASE("the CMC plot's title rounds the mAP as the printed figures do", "[reid][cli]") {
   CHECK(cmc_plot_title(0.304596, false) == "MAP 30.46%");  // was truncated to 30.45
-  CHECK(cmc_plot_title(0.0987654, false) == "MAP 9.88%");   // was "9.876"
+  CHECK(cmc_plot_title(0.0987654, false) == "MAP 9.88%");  // was "9.876"
   CHECK(cmc_plot_title(1.0, true) == "RE-RANKED  MAP 100.00%");
 }
 
-TEST_CASE("ptl evaluate: a distmat gives the same numbers as its features; re-ranking both ways", "[reid][cli]") {
+TEST_CASE("ptl evaluate: a distmat gives the same numbers as its features; re-ranking both ways",
+          "[reid][cli]") {
   reid_test::TempDir dir;
   TensorMap feats = feature_set(30, 90, 8, 2);
   const std::string f = dir.file("feat.safetensors"), d = dir.file("dist.safetensors");
@@ -102,8 +111,10 @@ TEST_CASE("ptl evaluate: a distmat gives the same numbers as its features; re-ra
   std::vector<float> qq, qg, gg;
   for (int64_t r = 0; r < N; ++r)
     for (int64_t c = 0; c < N; ++c) {
-      if (r < Q) (c < Q ? qq : qg).push_back(full[r * N + c]);
-      else if (c >= Q) gg.push_back(full[r * N + c]);
+      if (r < Q)
+        (c < Q ? qq : qg).push_back(full[r * N + c]);
+      else if (c >= Q)
+        gg.push_back(full[r * N + c]);
     }
   TensorMap dm = feats;
   dm.erase("query_features");
@@ -119,12 +130,16 @@ TEST_CASE("ptl evaluate: a distmat gives the same numbers as its features; re-ra
     INFO(r.out);
     REQUIRE(r.rc == 0);
     const Json j = read_json(js);
-    return std::vector<double>{j.find("mAP")->number, j.find("Rank-1")->number, j.find("mINP")->number};
+    return std::vector<double>{j.find("mAP")->number, j.find("Rank-1")->number,
+                               j.find("mINP")->number};
   };
   CHECK(figures("--features " + f) == figures("--features " + d));
-  const auto rr_f = figures("--features " + f + " --rerank"), rr_d = figures("--features " + d + " --rerank");
-  for (int k = 0; k < 3; ++k) CHECK(rr_f[k] == Approx(rr_d[k]).margin(1e-3));  // weights: double vs GEMM distances
-  CHECK_THAT(test::run_ptl("evaluate --features " + d + " --rerank --k1 5 --k2 1").out, Contains("re-ranked"));
+  const auto rr_f = figures("--features " + f + " --rerank"),
+             rr_d = figures("--features " + d + " --rerank");
+  for (int k = 0; k < 3; ++k)
+    CHECK(rr_f[k] == Approx(rr_d[k]).margin(1e-3));  // weights: double vs GEMM distances
+  CHECK_THAT(test::run_ptl("evaluate --features " + d + " --rerank --k1 5 --k2 1").out,
+             Contains("re-ranked"));
 }
 
 TEST_CASE("ptl evaluate: bad input fails with a message naming the tensor", "[reid][cli]") {
@@ -194,9 +209,9 @@ TEST_CASE("ptl visrank writes one picture per query with green and red borders",
   }
   ql.close();
   gl.close();
-  const auto r = test::run_ptl("visrank --features " + f + " --query-images " + dir.file("q.txt") + " --gallery-images " +
-                        dir.file("g.txt") + " --root " + dir.path.string() + " --out " + dir.file("vis") +
-                        " --topk 5");
+  const auto r = test::run_ptl("visrank --features " + f + " --query-images " + dir.file("q.txt") +
+                               " --gallery-images " + dir.file("g.txt") + " --root " +
+                               dir.path.string() + " --out " + dir.file("vis") + " --topk 5");
   INFO(r.out);
   REQUIRE(r.rc == 0);
   CHECK_THAT(r.out, Contains("wrote 3 pictures"));
@@ -215,14 +230,16 @@ TEST_CASE("ptl visrank writes one picture per query with green and red borders",
     CHECK(int(p[match ? 0 : 1]) == 0);
   }
   // A bad option names itself.
-  const auto zero = test::run_ptl("visrank --features " + f + " --query-images " + dir.file("q.txt") +
-                                  " --gallery-images " + dir.file("g.txt") + " --root " + dir.path.string() + " --out " +
-                                  dir.file("vis0") + " --topk 0");
+  const auto zero =
+      test::run_ptl("visrank --features " + f + " --query-images " + dir.file("q.txt") +
+                    " --gallery-images " + dir.file("g.txt") + " --root " + dir.path.string() +
+                    " --out " + dir.file("vis0") + " --topk 0");
   CHECK(zero.rc != 0);
   CHECK_THAT(zero.out, Contains("--topk must be at least 1, got 0"));
 }
 
-TEST_CASE("ptl visrank draws the images extraction recorded and refuses a list out of row order", "[reid][cli]") {
+TEST_CASE("ptl visrank draws the images extraction recorded and refuses a list out of row order",
+          "[reid][cli]") {
   reid_test::TempDir dir;
   const int64_t Q = 2, G = 10;
   const TensorMap m = feature_set(Q, G, 4, 5);
@@ -230,16 +247,18 @@ TEST_CASE("ptl visrank draws the images extraction recorded and refuses a list o
   std::vector<std::string> q_paths, g_paths;
   for (int64_t i = 0; i < Q + G; ++i) {
     const int64_t row = i < Q ? i : i - Q;
-    const std::string path = dir.file(str(i < Q ? "q" : "g", "/000", row % 8, "_c", 1 + (row + (i >= Q)) % 2, "s1_",
-                                          row, ".png"));
+    const std::string path = dir.file(str(i < Q ? "q" : "g", "/000", row % 8, "_c",
+                                          1 + (row + (i >= Q)) % 2, "s1_", row, ".png"));
     std::filesystem::create_directories(std::filesystem::path(path).parent_path());
     std::vector<uint8_t> px(16 * 8 * 3, 128);
     data::write_png(path, 8, 16, 3, px.data());
     (i < Q ? q_paths : g_paths).push_back(path);
   }
   const std::string f = dir.file("feat.safetensors");
-  save_safetensors(f, m, {{"query_paths", path_list_json(q_paths)}, {"gallery_paths", path_list_json(g_paths)}});
-  const auto ok = test::run_ptl("visrank --features " + f + " --out " + dir.file("vis") + " --topk 3");
+  save_safetensors(
+      f, m, {{"query_paths", path_list_json(q_paths)}, {"gallery_paths", path_list_json(g_paths)}});
+  const auto ok =
+      test::run_ptl("visrank --features " + f + " --out " + dir.file("vis") + " --topk 3");
   INFO(ok.out);
   CHECK(ok.rc == 0);
   CHECK_THAT(ok.out, Contains("wrote 2 pictures"));
@@ -249,10 +268,11 @@ TEST_CASE("ptl visrank draws the images extraction recorded and refuses a list o
   std::ofstream gl(dir.file("g.txt"));
   for (size_t i = 0; i < g_paths.size(); ++i) gl << g_paths[i < 2 ? 1 - i : i] << "\n";
   gl.close();
-  const auto shuffled = test::run_ptl("visrank --features " + f + " --gallery-images " + dir.file("g.txt") + " --out " +
-                                      dir.file("vis2"));
+  const auto shuffled = test::run_ptl("visrank --features " + f + " --gallery-images " +
+                                      dir.file("g.txt") + " --out " + dir.file("vis2"));
   CHECK(shuffled.rc != 0);
-  CHECK_THAT(shuffled.out, Contains("g.txt line 1") && Contains("is person 1 but feature row 0 is person 0") &&
+  CHECK_THAT(shuffled.out, Contains("g.txt line 1") &&
+                               Contains("is person 1 but feature row 0 is person 0") &&
                                Contains("not in the features' row order"));
 
   // Features without recorded paths need the lists.

@@ -1,5 +1,5 @@
-// Fused ops (batch_norm_relu, add_relu: kernels/contract/) equal the ops they fuse, bit for bit, and the
-// element-wise kernels give the same values however the operands' dimensions are laid out.
+// Fused ops (batch_norm_relu, add_relu: kernels/contract/) equal the ops they fuse, bit for bit,
+// and the element-wise kernels give the same values however the operands' dimensions are laid out.
 #include <catch2/catch.hpp>
 
 #include "engine/autograd.h"
@@ -29,10 +29,11 @@ Out bn_relu(bool fused, bool training, DType dt, int threads, const Shape& shape
   x.set_requires_grad();
   w.set_requires_grad();
   b.set_requires_grad();
-  Tensor y = fused ? batch_norm_relu(x, w, b, rm, rv, training) : relu(batch_norm(x, w, b, rm, rv, training));
+  Tensor y = fused ? batch_norm_relu(x, w, b, rm, rv, training)
+                   : relu(batch_norm(x, w, b, rm, rv, training));
   sum(mul(mul(y, y), r)).backward();
-  return {y.to_double_vector(), x.grad().to_double_vector(), w.grad().to_double_vector(),
-          b.grad().to_double_vector(), rm.to_double_vector(), rv.to_double_vector()};
+  return {y.to_double_vector(),        x.grad().to_double_vector(), w.grad().to_double_vector(),
+          b.grad().to_double_vector(), rm.to_double_vector(),       rv.to_double_vector()};
 }
 
 void same(const Out& a, const Out& b) {
@@ -56,9 +57,11 @@ TEST_CASE("batch_norm_relu equals relu(batch_norm) bit for bit, forward and back
       }
 }
 
-TEST_CASE("element-wise ops and copies over merged dimensions equal the element-by-element result", "[fused]") {
+TEST_CASE("element-wise ops and copies over merged dimensions equal the element-by-element result",
+          "[fused]") {
   Generator g(3);
-  Tensor a = Tensor::empty({7, 5, 3, 1}), b = Tensor::empty({7, 5, 3, 1}), row = Tensor::empty({1, 5, 1, 1});
+  Tensor a = Tensor::empty({7, 5, 3, 1}), b = Tensor::empty({7, 5, 3, 1}),
+         row = Tensor::empty({1, 5, 1, 1});
   g.normal_(a);
   g.normal_(b);
   g.normal_(row);
@@ -89,7 +92,8 @@ TEST_CASE("add_relu equals relu(add) bit for bit, forward and backward", "[fused
     auto run = [&](bool fused, int threads) {
       test::ThreadScope scope(threads);
       Generator g(11);
-      Tensor a = Tensor::empty({5, 7, 6, 9}, dt), b = Tensor::empty({5, 7, 6, 9}, dt), r = Tensor::empty({5, 7, 6, 9}, dt);
+      Tensor a = Tensor::empty({5, 7, 6, 9}, dt), b = Tensor::empty({5, 7, 6, 9}, dt),
+             r = Tensor::empty({5, 7, 6, 9}, dt);
       g.normal_(a);
       g.normal_(b);
       g.normal_(r);

@@ -29,7 +29,9 @@ std::string mutate(const std::string& seed_file, ptl::Generator& g) {
       for (char& c : s) c = static_cast<char>(g.randint(256));
       return s;
     }
-    case 1: s.resize(static_cast<size_t>(g.randint(static_cast<int64_t>(s.size()) + 1))); break;
+    case 1:
+      s.resize(static_cast<size_t>(g.randint(static_cast<int64_t>(s.size()) + 1)));
+      break;
     case 2:
       for (int64_t k = 0, n = 1 + g.randint(8); k < n && !s.empty(); ++k)
         s[g.randint(static_cast<int64_t>(s.size()))] = static_cast<char>(g.randint(256));
@@ -41,7 +43,8 @@ std::string mutate(const std::string& seed_file, ptl::Generator& g) {
 }
 
 template <class F>
-void fuzz(const char* what, const std::string& seed_file, int rounds, uint64_t seed, const F& parse) {
+void fuzz(const char* what, const std::string& seed_file, int rounds, uint64_t seed,
+          const F& parse) {
   // The unmutated file must parse, or the rounds below would only exercise the first check.
   REQUIRE_NOTHROW(parse(seed_file));
   ptl::Generator g(seed);
@@ -61,7 +64,8 @@ void fuzz(const char* what, const std::string& seed_file, int rounds, uint64_t s
 }
 
 std::string be32(uint32_t v) {
-  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
+  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+          static_cast<char>(v)};
 }
 }  // namespace
 
@@ -76,23 +80,26 @@ TEST_CASE("fuzz: IDX and CIFAR parsers", "[fuzz]") {
   for (bool c100 : {false, true}) {
     // CIFAR-10 records: label + 3,072 pixels; CIFAR-100: coarse and fine label + 3,072 pixels.
     const std::string record = std::string(c100 ? 2 : 1, '\x03') + std::string(3072, 'p');
-    fuzz(c100 ? "cifar100" : "cifar10", record + record, 3000, 3 + c100, [c100](const std::string& b) {
-      ClassSplit s;
-      BadInput skip(OnBad::Skip);
-      parse_cifar(b, "fuzz", c100, s, skip);
-      REQUIRE(s.pixels.size() == static_cast<size_t>(s.size()) * 3072);
-    });
+    fuzz(c100 ? "cifar100" : "cifar10", record + record, 3000, 3 + c100,
+         [c100](const std::string& b) {
+           ClassSplit s;
+           BadInput skip(OnBad::Skip);
+           parse_cifar(b, "fuzz", c100, s, skip);
+           REQUIRE(s.pixels.size() == static_cast<size_t>(s.size()) * 3072);
+         });
   }
 }
 
 TEST_CASE("fuzz: list files and Market names", "[fuzz]") {
   const std::string plain = "a/b.jpg 12 3\n# c\nq.jpg -1 0\nx.jpg 5\n";
-  const std::string msmt = "0000/0000_000_01_0303morning_0015_0.jpg 0\n0001/0001_000_05_0303noon_0100_0.jpg 1\n";
+  const std::string msmt =
+      "0000/0000_000_01_0303morning_0015_0.jpg 0\n0001/0001_000_05_0303noon_0100_0.jpg 1\n";
   for (ListKind kind : {ListKind::Plain, ListKind::MSMT17})
     fuzz("list", kind == ListKind::Plain ? plain : msmt, 10000, 5, [kind](const std::string& b) {
       for (OnBad policy : {OnBad::Error, OnBad::Skip}) {
         BadInput bad(policy);
-        for (const auto& it : parse_reid_list(b, "fuzz.txt", "/root", kind, bad)) REQUIRE(it.pid >= 0);
+        for (const auto& it : parse_reid_list(b, "fuzz.txt", "/root", kind, bad))
+          REQUIRE(it.pid >= 0);
       }
     });
   fuzz("market name", "0002_c1s1_000451_03.jpg", 10000, 6, [](const std::string& b) {
@@ -106,14 +113,18 @@ TEST_CASE("fuzz: safetensors headers", "[fuzz]") {
   std::string file;
   for (int i = 0; i < 8; ++i) file += static_cast<char>(i == 0 ? header.size() : 0);
   file += header + std::string(16, '\0');
-  fuzz("safetensors", file, 10000, 7, [](const std::string& b) { ptl::parse_safetensors(b, "fuzz.safetensors"); });
+  fuzz("safetensors", file, 10000, 7,
+       [](const std::string& b) { ptl::parse_safetensors(b, "fuzz.safetensors"); });
 }
 
 TEST_CASE("fuzz: image decoding", "[fuzz]") {
   const Image img = ptl::test::pattern_image(12, 10);
-  fuzz("jpeg", ptl::test::jpeg_bytes(12, 10), 6000, 8, [](const std::string& b) { decode_image(b, "fuzz.jpg"); });
-  fuzz("png", encode_png(10, 12, 3, img.px.data()), 6000, 9, [](const std::string& b) { decode_image(b, "fuzz.png"); });
-  fuzz("bmp", encode_bmp(10, 12, 3, img.px.data()), 6000, 10, [](const std::string& b) { decode_image(b, "fuzz.bmp"); });
+  fuzz("jpeg", ptl::test::jpeg_bytes(12, 10), 6000, 8,
+       [](const std::string& b) { decode_image(b, "fuzz.jpg"); });
+  fuzz("png", encode_png(10, 12, 3, img.px.data()), 6000, 9,
+       [](const std::string& b) { decode_image(b, "fuzz.png"); });
+  fuzz("bmp", encode_bmp(10, 12, 3, img.px.data()), 6000, 10,
+       [](const std::string& b) { decode_image(b, "fuzz.bmp"); });
 }
 
 TEST_CASE("fuzz: every corpus file through its libFuzzer target", "[fuzz]") {

@@ -31,8 +31,10 @@ void check_mapping(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double bet
   INFO("ta " << ta << " tb " << tb << " M " << M << " N " << N << " K " << K << " beta " << beta);
   const int64_t pad = 2;
   const int64_t lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
-  const auto A = random_values<double>(static_cast<size_t>(std::max<int64_t>(1, (ta ? K : M) * lda)), 1);
-  const auto B = random_values<double>(static_cast<size_t>(std::max<int64_t>(1, (tb ? N : K) * ldb)), 2);
+  const auto A =
+      random_values<double>(static_cast<size_t>(std::max<int64_t>(1, (ta ? K : M) * lda)), 1);
+  const auto B =
+      random_values<double>(static_cast<size_t>(std::max<int64_t>(1, (tb ? N : K) * ldb)), 2);
   const auto C0 = random_values<double>(static_cast<size_t>(M * ldc), 3);
   std::vector<double> want = C0, got = C0;
   ptl::cpu::gemm<double>(ta, tb, M, N, K, 1.25, A.data(), lda, B.data(), ldb, beta, want.data(),

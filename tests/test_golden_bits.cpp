@@ -26,7 +26,8 @@ struct RunBits {
 
 void append(std::string& out, const Tensor& t) {
   const Tensor c = t.to(Device::cpu()).contiguous();
-  out.append(static_cast<const char*>(c.raw_data()), static_cast<size_t>(c.numel()) * dtype_size(c.dtype()));
+  out.append(static_cast<const char*>(c.raw_data()),
+             static_cast<size_t>(c.numel()) * dtype_size(c.dtype()));
 }
 
 RunBits tiny_run(cpu::Isa isa, int threads) {
@@ -50,7 +51,8 @@ RunBits tiny_run(cpu::Isa isa, int threads) {
 
 std::string fingerprint(const RunBits& b) {
   Sha256 h;
-  for (const std::string* part : {&b.losses, &b.weights, &b.states, &b.scores}) h.update(part->data(), part->size());
+  for (const std::string* part : {&b.losses, &b.weights, &b.states, &b.scores})
+    h.update(part->data(), part->size());
   return h.hex();
 }
 
@@ -73,10 +75,12 @@ TEST_CASE("SHA-256 gives the FIPS 180-4 example digests", "[determinism]") {
   CHECK(digest("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   CHECK(digest("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-  CHECK(digest(std::string(1000000, 'a')) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  CHECK(digest(std::string(1000000, 'a')) ==
+        "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
-TEST_CASE("a short training run gives the golden bits on every CPU path at 1 and 2 threads", "[determinism][golden]") {
+TEST_CASE("a short training run gives the golden bits on every CPU path at 1 and 2 threads",
+          "[determinism][golden]") {
   const RunBits first = tiny_run(cpu::Isa::avx2, 1);
   REQUIRE(first.losses.size() == 6 * sizeof(double));
   REQUIRE(!first.states.empty());
@@ -91,7 +95,9 @@ TEST_CASE("a short training run gives the golden bits on every CPU path at 1 and
       CHECK(other.scores == first.scores);
     }
   const std::string hex = fingerprint(first);
-  INFO("this machine's fingerprint is " << hex << "; if a change is meant to alter the numbers, "
-       "write it into tests/golden/tiny_run.sha256 and say why in the commit");
+  INFO("this machine's fingerprint is "
+       << hex
+       << "; if a change is meant to alter the numbers, "
+          "write it into tests/golden/tiny_run.sha256 and say why in the commit");
   CHECK(hex == golden());
 }

@@ -24,22 +24,23 @@ Tensor dist_of(const std::vector<double>& v, int64_t N) {
 }
 }  // namespace
 
-TEMPLATE_TEST_CASE("batch_hard_mine: hardest positive and negative, first index on ties", "[metric]", float,
-                   double) {
+TEMPLATE_TEST_CASE("batch_hard_mine: hardest positive and negative, first index on ties",
+                   "[metric]", float, double) {
   // Labels 0 0 1 0 1: anchor 0 has positives 1 and 3 at equal distance (2), negatives 2 and 4
   // at equal distance (1); the first index wins each tie. The diagonal (0) is never a positive.
   const double nan = std::numeric_limits<double>::quiet_NaN();
   Tensor labels = from_vector(std::vector<int64_t>{0, 0, 1, 0, 1}, {5});
-  Tensor dist = dist_of<TestType>({0, 2, 1, 2, 1,   //
-                                   2, 0, 3, 5, 0.5,  //
-                                   1, 3, 0, 4, 9,    //
-                                   2, 5, 4, 0, 4,    //
+  Tensor dist = dist_of<TestType>({0, 2,   1,   2, 1,    //
+                                   2, 0,   3,   5, 0.5,  //
+                                   1, 3,   0,   4, 9,    //
+                                   2, 5,   4,   0, 4,    //
                                    1, 0.5, nan, 4, 0},
                                   5);
   BatchHardMined m = batch_hard_mine(dist, labels);
   CHECK(m.pos_index.to_int_vector() == std::vector<int64_t>{1, 3, 4, 1, 2});
   CHECK(m.neg_index.to_int_vector() == std::vector<int64_t>{2, 4, 0, 2, 1});
-  const std::vector<double> pv = m.pos_value.to_double_vector(), nv = m.neg_value.to_double_vector();
+  const std::vector<double> pv = m.pos_value.to_double_vector(),
+                            nv = m.neg_value.to_double_vector();
   CHECK(pv[0] == 2);
   CHECK(pv[1] == 5);
   CHECK(pv[2] == 9);
@@ -50,8 +51,8 @@ TEMPLATE_TEST_CASE("batch_hard_mine: hardest positive and negative, first index 
   CHECK(nv[4] == 0.5);
 }
 
-TEMPLATE_TEST_CASE("batch_hard_mine: a row without a positive or a negative gets -1 and NaN", "[metric]", float,
-                   double) {
+TEMPLATE_TEST_CASE("batch_hard_mine: a row without a positive or a negative gets -1 and NaN",
+                   "[metric]", float, double) {
   // Labels 0 1 1: anchor 0 has no positive; with one class only, nobody has a negative.
   Tensor labels = from_vector(std::vector<int64_t>{0, 1, 1}, {3});
   Tensor dist = dist_of<TestType>({0, 1, 2, 1, 0, 3, 2, 3, 0}, 3);
@@ -66,7 +67,8 @@ TEMPLATE_TEST_CASE("batch_hard_mine: a row without a positive or a negative gets
   CHECK(s.neg_index.to_int_vector() == std::vector<int64_t>{-1, -1, -1});
   for (double v : s.neg_value.to_double_vector()) CHECK(std::isnan(v));
 
-  BatchHardMined one = batch_hard_mine(dist_of<TestType>({0}, 1), from_vector(std::vector<int64_t>{7}, {1}));
+  BatchHardMined one =
+      batch_hard_mine(dist_of<TestType>({0}, 1), from_vector(std::vector<int64_t>{7}, {1}));
   CHECK(one.pos_index.to_int_vector() == std::vector<int64_t>{-1});
   CHECK(one.neg_index.to_int_vector() == std::vector<int64_t>{-1});
 }
@@ -79,7 +81,8 @@ TEST_CASE("gather_pairs picks x[i, index[i]] and scatters the gradient back", "[
   CHECK(x.grad().to_double_vector() == std::vector<double>{0, 0, 10, -1, 0, 0});
 }
 
-TEST_CASE("l2_normalize equals x / max(|x|, eps) from generic ops, forward and backward", "[metric]") {
+TEST_CASE("l2_normalize equals x / max(|x|, eps) from generic ops, forward and backward",
+          "[metric]") {
   for (int64_t dim : {0, 1, 2}) {
     INFO("dim " << dim);
     Tensor x0 = test::uniform64({3, 4, 5}, 90 + static_cast<uint64_t>(dim));
@@ -111,10 +114,12 @@ TEST_CASE("l2_normalize of a zero row is zero with gradient g / eps", "[metric]"
 
 TEST_CASE("the triplet loss names a batch without a positive or a negative", "[metric]") {
   Tensor f = test::uniform64({4, 3}, 99);
-  CHECK_THROWS_WITH(batch_hard_triplet(f, from_vector(std::vector<int64_t>{0, 0, 1, 2}, {4}), 0.3),
-                    Contains("sample 2 (label 1)") && Contains("use a PK sampler with K >= 2 and P >= 2"));
-  CHECK_THROWS_WITH(batch_hard_triplet(f, from_vector(std::vector<int64_t>{5, 5, 5, 5}, {4}), 0.3),
-                    Contains("sample 0 (label 5)") && Contains("use a PK sampler with K >= 2 and P >= 2"));
+  CHECK_THROWS_WITH(
+      batch_hard_triplet(f, from_vector(std::vector<int64_t>{0, 0, 1, 2}, {4}), 0.3),
+      Contains("sample 2 (label 1)") && Contains("use a PK sampler with K >= 2 and P >= 2"));
+  CHECK_THROWS_WITH(
+      batch_hard_triplet(f, from_vector(std::vector<int64_t>{5, 5, 5, 5}, {4}), 0.3),
+      Contains("sample 0 (label 5)") && Contains("use a PK sampler with K >= 2 and P >= 2"));
   TripletResult r = batch_hard_triplet(f, from_vector(std::vector<int64_t>{0, 1, 0, 1}, {4}), 0.3);
   CHECK(std::isfinite(r.loss.item()));
 }

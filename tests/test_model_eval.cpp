@@ -9,10 +9,10 @@
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/rng.h"
+#include "evaluation/model_eval.h"
 #include "models/registry.h"
 #include "tests/data_test_util.h"
 #include "tests/test_util.h"
-#include "evaluation/model_eval.h"
 
 using namespace ptl;
 
@@ -27,8 +27,10 @@ Tensor direct_batch(const std::vector<data::ReidItem>& items, const data::Transf
 }
 }  // namespace
 
-TEST_CASE("ReID extraction gives every model's feature, flip-averaged and unit-norm; classification its logits",
-          "[eval]") {
+TEST_CASE(
+    "ReID extraction gives every model's feature, flip-averaged and unit-norm; classification its "
+    "logits",
+    "[eval]") {
   test::TempDir dir;
   std::vector<data::ReidItem> items;
   for (int i = 0; i < 3; ++i) {
@@ -39,14 +41,15 @@ TEST_CASE("ReID extraction gives every model's feature, flip-averaged and unit-n
     std::string model;
     int64_t height, width, dim;  // the feature's dimension
   };
-  for (const Case& c : {Case{"resnet20", 64, 32, 64}, Case{"ptl_resnet20", 64, 32, 64}, Case{"mgn", 96, 32, 2048},
-                        Case{"mgn_ptl", 96, 32, 2048}}) {
+  for (const Case& c : {Case{"resnet20", 64, 32, 64}, Case{"ptl_resnet20", 64, 32, 64},
+                        Case{"mgn", 96, 32, 2048}, Case{"mgn_ptl", 96, 32, 2048}}) {
     INFO(c.model);
     ModelOptions mo;
     mo.ptl.state_init = StateInit::Zeros;  // fresh BConv-Cell states without random draws
     manual_seed(1);
     std::shared_ptr<Model> model = make_model(c.model, 7, mo);
-    const data::Transform t = data::Transform::eval(static_cast<int>(c.height), static_cast<int>(c.width));
+    const data::Transform t =
+        data::Transform::eval(static_cast<int>(c.height), static_cast<int>(c.width));
     ExtractOptions eo;
     eo.batch = 2;  // two batches: rows stay in order across them
     eo.workers = 1;
@@ -56,7 +59,8 @@ TEST_CASE("ReID extraction gives every model's feature, flip-averaged and unit-n
     model->eval();
     NoGradGuard ng;
     const Tensor x = direct_batch(items, t);
-    const Tensor want = l2_normalize(add(model->forward(x).feature, model->forward(flip(x, 3)).feature), 1);
+    const Tensor want =
+        l2_normalize(add(model->forward(x).feature, model->forward(flip(x, 3)).feature), 1);
     const std::vector<float> g = got.to_vector(), w = want.to_vector();
     double worst = 0;
     for (size_t i = 0; i < g.size(); ++i) worst = std::max(worst, std::abs(double(g[i]) - w[i]));
@@ -70,14 +74,16 @@ TEST_CASE("ReID extraction gives every model's feature, flip-averaged and unit-n
     eo.flip = false;
     const Tensor logits = extract_features(*model, data::make_source(items), t, eo);
     REQUIRE(logits.shape() == Shape{3, 7});
-    const std::vector<float> lg = logits.to_vector(), lw = model->forward(x).logits.at(0).to_vector();
+    const std::vector<float> lg = logits.to_vector(),
+                             lw = model->forward(x).logits.at(0).to_vector();
     worst = 0;
     for (size_t i = 0; i < lg.size(); ++i) worst = std::max(worst, std::abs(double(lg[i]) - lw[i]));
     CHECK(worst < 1e-5);
   }
 }
 
-TEST_CASE("a PTL model extracts the same features wherever training's random stream stands", "[eval]") {
+TEST_CASE("a PTL model extracts the same features wherever training's random stream stands",
+          "[eval]") {
   // Evaluation-mode BConv-Cells start from fresh N(0, 0.001^2) states: drawn from evaluation's
   // own stream, so `ptl eval` reproduces the score a run logged during training.
   test::TempDir dir;
@@ -91,7 +97,8 @@ TEST_CASE("a PTL model extracts the same features wherever training's random str
   const data::Transform t = data::Transform::eval(64, 32);
   ExtractOptions eo;
   eo.workers = 1;
-  const std::vector<float> first = extract_features(*model, data::make_source(items), t, eo).to_vector();
+  const std::vector<float> first =
+      extract_features(*model, data::make_source(items), t, eo).to_vector();
   const uint64_t offset = default_generator().offset();
   randn({1000});  // training draws on
   REQUIRE(default_generator().offset() != offset);

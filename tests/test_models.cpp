@@ -56,7 +56,8 @@ TEST_CASE("CIFAR models take 32x32 and 1-channel 28x28 inputs", "[models]") {
   }
 }
 
-TEST_CASE("BConv-Cell state options reach every cell; the baseline has no side branch", "[models]") {
+TEST_CASE("BConv-Cell state options reach every cell; the baseline has no side branch",
+          "[models]") {
   manual_seed(4);
   Tensor x = randn({2, 3, 32, 32});
   auto logits = [&](StateMode mode) {
@@ -66,7 +67,8 @@ TEST_CASE("BConv-Cell state options reach every cell; the baseline has no side b
     manual_seed(5);
     auto m = make_model("ptl_resnet20", 10, opt);
     NoGradGuard ng;
-    std::vector<float> a = m->forward(x).logits[0].to_vector(), b = m->forward(x).logits[0].to_vector();
+    std::vector<float> a = m->forward(x).logits[0].to_vector(),
+                       b = m->forward(x).logits[0].to_vector();
     return a == b;  // the second batch sees the first one's state only when carried
   };
   CHECK_FALSE(logits(StateMode::Carry));
@@ -83,7 +85,8 @@ TEST_CASE("MGN rejects input sizes its stripes cannot divide, naming the branch"
   auto m = make_model("mgn", 10);
   NoGradGuard ng;
   m->eval();
-  CHECK_THROWS_WITH(m->forward(zeros({1, 3, 64, 32})), Contains("p3") && Contains("not divisible into 3"));
+  CHECK_THROWS_WITH(m->forward(zeros({1, 3, 64, 32})),
+                    Contains("p3") && Contains("not divisible into 3"));
   CHECK_THROWS_WITH(m->forward(zeros({1, 1, 96, 32})), Contains("expects input (N, 3, H, W)"));
   CHECK_THROWS_WITH(make_model("mgn_ptl2", 10), Contains("unknown model") && Contains("mgn_ptl"));
 }
@@ -99,7 +102,8 @@ TEST_CASE("release and torchvision key layouts map onto MGN", "[models]") {
   release["module.backbone.fc.weight"] = zeros({1000, 2048});
   MappedState m = adapt_state_dict(release, "mgn");
   CHECK(m.ignored.size() == 3);
-  CHECK_THAT(m.notice(), Contains("ignored 3 keys") && Contains("backbone.layer4") && Contains("backbone.fc"));
+  CHECK_THAT(m.notice(),
+             Contains("ignored 3 keys") && Contains("backbone.layer4") && Contains("backbone.fc"));
   auto other = make_model("mgn", 751);
   other->load_state_dict(m.state);  // strict
   CHECK(other->state_dict().at("p2.1.0.conv2.weight").to_vector() ==
@@ -112,11 +116,13 @@ TEST_CASE("release and torchvision key layouts map onto MGN", "[models]") {
   Module::LoadReport r = other->load_state_dict(t.state, /*strict=*/false);
   CHECK(r.unexpected.empty());
   CHECK(r.mismatched.empty());
-  for (const std::string& k : r.missing) CHECK((k.rfind("reduction.", 0) == 0 || k.rfind("fc_id_", 0) == 0));
+  for (const std::string& k : r.missing)
+    CHECK((k.rfind("reduction.", 0) == 0 || k.rfind("fc_id_", 0) == 0));
   const TensorMap got = other->state_dict();
   CHECK(got.at("p3.1.0.conv2.weight").to_vector() == tv.at("layer4.0.conv2.weight").to_vector());
   CHECK(got.at("p1.0.4.conv1.weight").to_vector() == tv.at("layer3.5.conv1.weight").to_vector());
-  CHECK(got.at("backbone.layer3.0.downsample.0.weight").to_vector() == tv.at("layer3.0.downsample.0.weight").to_vector());
+  CHECK(got.at("backbone.layer3.0.downsample.0.weight").to_vector() ==
+        tv.at("layer3.0.downsample.0.weight").to_vector());
 }
 
 TEST_CASE("bad weights give clear errors", "[models]") {
@@ -126,17 +132,20 @@ TEST_CASE("bad weights give clear errors", "[models]") {
   SECTION("wrong shape") {
     TensorMap bad = good;
     bad["fc.weight"] = zeros({11, 64});
-    CHECK_THROWS_WITH(model->load_state_dict(bad), Contains("fc.weight") && Contains("(10, 64)") && Contains("(11, 64)"));
+    CHECK_THROWS_WITH(model->load_state_dict(bad),
+                      Contains("fc.weight") && Contains("(10, 64)") && Contains("(11, 64)"));
   }
   SECTION("missing key") {
     TensorMap bad = good;
     bad.erase("ptl.bconv3.gates.weight");
-    CHECK_THROWS_WITH(model->load_state_dict(bad), Contains("missing keys") && Contains("ptl.bconv3.gates.weight"));
+    CHECK_THROWS_WITH(model->load_state_dict(bad),
+                      Contains("missing keys") && Contains("ptl.bconv3.gates.weight"));
   }
   SECTION("wrong dtype") {
     TensorMap bad = good;
     bad["ptl.fuse1.0.bias"] = zeros({16}, DType::I64);
-    CHECK_THROWS_WITH(model->load_state_dict(bad), Contains("ptl.fuse1.0.bias") && Contains("int64"));
+    CHECK_THROWS_WITH(model->load_state_dict(bad),
+                      Contains("ptl.fuse1.0.bias") && Contains("int64"));
   }
   SECTION("truncated file") {
     test::TempDir dir;
@@ -147,7 +156,8 @@ TEST_CASE("bad weights give clear errors", "[models]") {
       std::ifstream f(path, std::ios::binary);
       bytes.assign(std::istreambuf_iterator<char>(f), {});
     }
-    std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), static_cast<std::streamsize>(bytes.size() / 2));
+    std::ofstream(path, std::ios::binary | std::ios::trunc)
+        .write(bytes.data(), static_cast<std::streamsize>(bytes.size() / 2));
     CHECK_THROWS_WITH(load_safetensors(path), Contains(path));
   }
 }

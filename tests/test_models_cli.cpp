@@ -18,9 +18,11 @@ TEST_CASE("ptl info prints the layer table, parameters and MACs", "[models][cli]
   REQUIRE(r.rc == 0);
   ModelOptions opt;
   opt.in_channels = 1;
-  CHECK_THAT(r.out, Contains("layer1.0.conv1") && Contains("fc ") &&
-                        Contains("parameters: " + std::to_string(make_model("resnet20", 10, opt)->parameter_count())) &&
-                        Contains("macs: "));
+  CHECK_THAT(r.out,
+             Contains("layer1.0.conv1") && Contains("fc ") &&
+                 Contains("parameters: " +
+                          std::to_string(make_model("resnet20", 10, opt)->parameter_count())) &&
+                 Contains("macs: "));
   auto bad = test::run_ptl("info --model resnet99");
   CHECK(bad.rc == 1);
   CHECK_THAT(bad.out, Contains("unknown model 'resnet99'") && Contains("mgn_ptl"));
@@ -36,8 +38,9 @@ TEST_CASE("ptl forward matches the in-process model, with gradients", "[models][
   save_safetensors(dir.path() + "/w.safetensors", model->state_dict());
   Tensor x = randn({2, 3, 32, 32}), g = randn({2, 10});
   save_safetensors(dir.path() + "/x.safetensors", {{"input", x}, {"grad_output", g}});
-  auto r = test::run_ptl("forward --model ptl_resnet20 --num-classes 10 --weights " + dir.path() + "/w.safetensors --input " +
-                  dir.path() + "/x.safetensors --output " + dir.path() + "/y.safetensors --train --backward --bconv-init zeros");
+  auto r = test::run_ptl("forward --model ptl_resnet20 --num-classes 10 --weights " + dir.path() +
+                         "/w.safetensors --input " + dir.path() + "/x.safetensors --output " +
+                         dir.path() + "/y.safetensors --train --backward --bconv-init zeros");
   INFO(r.out);
   REQUIRE(r.rc == 0);
   const TensorMap y = load_safetensors(dir.path() + "/y.safetensors");
@@ -58,36 +61,47 @@ TEST_CASE("ptl forward matches the in-process model, with gradients", "[models][
     REQUIRE(y.count("grad." + n) == 1);
     CHECK(close(y.at("grad." + n), p.grad()));
   }
-  auto bad = test::run_ptl("forward --model ptl_resnet20 --input " + dir.path() + "/x.safetensors --output " + dir.path() +
-                    "/z.safetensors --weights " + dir.path() + "/x.safetensors");
+  auto bad = test::run_ptl("forward --model ptl_resnet20 --input " + dir.path() +
+                           "/x.safetensors --output " + dir.path() + "/z.safetensors --weights " +
+                           dir.path() + "/x.safetensors");
   CHECK(bad.rc == 1);
-  CHECK_THAT(bad.out, Contains("missing keys") && Contains("unexpected keys") && Contains("grad_output"));
+  CHECK_THAT(bad.out,
+             Contains("missing keys") && Contains("unexpected keys") && Contains("grad_output"));
 
   // One tensor of the wrong shape (what a new user tried: 125 lines, the cause on the last one):
   // the cause leads and the 121 missing keys are counted, not listed.
   save_safetensors(dir.path() + "/one.safetensors", {{"conv1.weight", zeros({64, 3, 3, 3})}});
-  auto one = test::run_ptl("forward --model resnet18 --weights " + dir.path() + "/one.safetensors --input " + dir.path() +
-                           "/x.safetensors --output " + dir.path() + "/o.safetensors");
+  auto one = test::run_ptl("forward --model resnet18 --weights " + dir.path() +
+                           "/one.safetensors --input " + dir.path() + "/x.safetensors --output " +
+                           dir.path() + "/o.safetensors");
   CHECK(one.rc == 1);
   INFO(one.out);
   CHECK(std::count(one.out.begin(), one.out.end(), '\n') <= 8);
-  const size_t cause = one.out.find("conv1.weight: expected float32(64, 3, 7, 7), found float32(64, 3, 3, 3)");
+  const size_t cause =
+      one.out.find("conv1.weight: expected float32(64, 3, 7, 7), found float32(64, 3, 3, 3)");
   CHECK(cause < one.out.find("missing keys (121): "));
   CHECK_THAT(one.out, Contains(" and 116 more (ptl --verbose lists them all)") &&
-                         Contains("the file holds 1 of the model's 122 tensors"));
-  auto all = test::run_ptl("forward --model resnet18 --weights " + dir.path() + "/one.safetensors --input " + dir.path() +
-                           "/x.safetensors --output " + dir.path() + "/o.safetensors --verbose");
+                          Contains("the file holds 1 of the model's 122 tensors"));
+  auto all = test::run_ptl("forward --model resnet18 --weights " + dir.path() +
+                           "/one.safetensors --input " + dir.path() + "/x.safetensors --output " +
+                           dir.path() + "/o.safetensors --verbose");
   CHECK(all.rc == 1);
-  CHECK_THAT(all.out, Contains("fc.weight") && Contains("layer4.1.bn2.running_var") && !Contains(" more"));
+  CHECK_THAT(all.out,
+             Contains("fc.weight") && Contains("layer4.1.bn2.running_var") && !Contains(" more"));
 }
 
 TEST_CASE("ptl bench times a train step and refuses CUDA clearly without it", "[models][cli]") {
-  auto r = test::run_ptl("bench --model resnet20 --num-classes 10 --batch 2 --input 3x32x32 --train-step --repeat 2 --threads 1");
+  auto r = test::run_ptl(
+      "bench --model resnet20 --num-classes 10 --batch 2 --input 3x32x32 --train-step --repeat 2 "
+      "--threads 1");
   INFO(r.out);
   CHECK(r.rc == 0);
   CHECK_THAT(r.out, Contains("median_ms: ") && Contains("min_ms: ") && Contains("max_ms: "));
-  CHECK_THAT(test::run_ptl("bench --model resnet20 --batch 1 --input 3x32x32 --inference --repeat 1").out, Contains("median_ms: "));
-  auto cuda = test::run_ptl("bench --model resnet20 --batch 1 --input 3x32x32 --inference --device cuda");
+  CHECK_THAT(
+      test::run_ptl("bench --model resnet20 --batch 1 --input 3x32x32 --inference --repeat 1").out,
+      Contains("median_ms: "));
+  auto cuda =
+      test::run_ptl("bench --model resnet20 --batch 1 --input 3x32x32 --inference --device cuda");
   CHECK(cuda.rc == 1);
   CHECK_THAT(cuda.out, Contains("--device cuda") && Contains("CUDA"));
   auto neither = test::run_ptl("bench --model resnet20 --batch 1 --input 3x32x32");
@@ -100,6 +114,8 @@ TEST_CASE("ptl --threads refuses what is not a positive whole number", "[models]
     auto r = test::run_ptl(std::string("--threads ") + bad + " info --model resnet20");
     INFO(r.out);
     CHECK(r.rc == 1);
-    CHECK_THAT(r.out, Catch::Contains(std::string("--threads expects a positive whole number, got '") + bad + "'"));
+    CHECK_THAT(r.out,
+               Catch::Contains(std::string("--threads expects a positive whole number, got '") +
+                               bad + "'"));
   }
 }

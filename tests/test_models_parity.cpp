@@ -26,7 +26,9 @@ using namespace ptl;
 std::string fixture(const std::string& file) {
   const char* root = std::getenv("PTL_PARITY_DIR");
   if (root == nullptr || *root == '\0')
-    FAIL("PTL_PARITY_DIR is not set: run the parity tests through ctest (parity_fixtures writes them)");
+    FAIL(
+        "PTL_PARITY_DIR is not set: run the parity tests through ctest (parity_fixtures writes "
+        "them)");
   return std::string(root) + "/models/" + file;
 }
 
@@ -44,7 +46,8 @@ void check_close(const std::string& what, const Tensor& got, const Tensor& ref, 
     worst = std::max(worst, err / (std::abs(r[i]) + scale / 10));
     bad += err > bound;
   }
-  INFO("worst relative error " << worst << ", " << bad << " of " << a.size() << " elements outside rtol " << rtol);
+  INFO("worst relative error " << worst << ", " << bad << " of " << a.size()
+                               << " elements outside rtol " << rtol);
   CHECK(bad == 0);
 }
 
@@ -52,7 +55,8 @@ void check_close(const std::string& what, const Tensor& got, const Tensor& ref, 
 // gradient that is zero in exact arithmetic (the bias of a conv followed by batch-statistics
 // BN: BN removes any per-channel shift) and so pure rounding noise on both sides, both norms
 // below `zero` (1e-9 of the largest gradient norm of the model).
-void check_norm_close(const std::string& what, const Tensor& got, const Tensor& ref, double rtol, double zero = 0) {
+void check_norm_close(const std::string& what, const Tensor& got, const Tensor& ref, double rtol,
+                      double zero = 0) {
   INFO(what << ": ours " << got.shape_str() << ", reference " << ref.shape_str());
   REQUIRE(got.shape() == ref.shape());
   const std::vector<double> a = got.to_double_vector(), r = ref.to_double_vector();
@@ -63,8 +67,8 @@ void check_norm_close(const std::string& what, const Tensor& got, const Tensor& 
   }
   double g2 = 0;
   for (double v : a) g2 += v * v;
-  INFO("relative error " << std::sqrt(d2 / std::max(r2, 1e-300)) << ", norms " << std::sqrt(g2) << " (ours), "
-                         << std::sqrt(r2) << " (reference), zero level " << zero);
+  INFO("relative error " << std::sqrt(d2 / std::max(r2, 1e-300)) << ", norms " << std::sqrt(g2)
+                         << " (ours), " << std::sqrt(r2) << " (reference), zero level " << zero);
   const bool zero_grad = std::sqrt(r2) <= zero && std::sqrt(g2) <= zero;
   CHECK((zero_grad || std::sqrt(d2) <= rtol * std::sqrt(r2)));
 }
@@ -75,7 +79,8 @@ std::shared_ptr<Model> load_model(const std::string& name, int64_t classes, int6
   opt.in_channels = in_channels;
   opt.ptl.state_init = StateInit::Zeros;
   auto model = make_model(name, classes, opt);
-  MappedState m = adapt_state_dict(load_safetensors(fixture("model_" + name + ".weights.safetensors")), name);
+  MappedState m =
+      adapt_state_dict(load_safetensors(fixture("model_" + name + ".weights.safetensors")), name);
   if (name.rfind("mgn", 0) == 0) {  // saved with the release's full key set
     CHECK(m.ignored.size() > 0);
     CHECK_THAT(m.notice(), Catch::Contains("backbone.layer4") && Catch::Contains("backbone.fc"));
@@ -106,7 +111,8 @@ void run_case(const std::string& case_name) {
     ModelOutput out = model->forward(x);
     Tensor loss;
     for (auto& [n, v] : named_outputs(out)) {
-      check_close(case_name + " batch " + std::to_string(b) + " output " + n, v, t.at("out." + n + sfx), 1e-4);
+      check_close(case_name + " batch " + std::to_string(b) + " output " + n, v,
+                  t.at("out." + n + sfx), 1e-4);
       auto g = t.find("grad_out." + n);
       if (backward && g != t.end()) {
         Tensor term = sum(mul(v, g->second.to(dtype)));
@@ -135,43 +141,55 @@ void run_case(const std::string& case_name) {
 
 }  // namespace
 
-TEST_CASE("PTL-ResNet50 matches PyTorch in eval mode", "[parity][models]") { run_case("ptl_resnet50_eval"); }
+TEST_CASE("PTL-ResNet50 matches PyTorch in eval mode", "[parity][models]") {
+  run_case("ptl_resnet50_eval");
+}
 TEST_CASE("PTL-ResNet50 matches PyTorch in train mode, with gradients", "[parity][models]") {
   run_case("ptl_resnet50_train");
 }
-TEST_CASE("PTL-ResNet20 (1x28x28) matches PyTorch in train mode, with gradients", "[parity][models]") {
+TEST_CASE("PTL-ResNet20 (1x28x28) matches PyTorch in train mode, with gradients",
+          "[parity][models]") {
   run_case("ptl_resnet20_train");
 }
-TEST_CASE("MGN matches PyTorch in train mode, with gradients", "[parity][models]") { run_case("mgn_train"); }
-TEST_CASE("MGN-PTL matches PyTorch in train mode, with gradients", "[parity][models]") { run_case("mgn_ptl_train"); }
-TEST_CASE("MGN-PTL carries BConv-Cell states over three batches (3, 3, 2) as PyTorch", "[parity][models]") {
+TEST_CASE("MGN matches PyTorch in train mode, with gradients", "[parity][models]") {
+  run_case("mgn_train");
+}
+TEST_CASE("MGN-PTL matches PyTorch in train mode, with gradients", "[parity][models]") {
+  run_case("mgn_ptl_train");
+}
+TEST_CASE("MGN-PTL carries BConv-Cell states over three batches (3, 3, 2) as PyTorch",
+          "[parity][models]") {
   run_case("mgn_ptl_carry");
 }
 TEST_CASE("MGN-PTL with release keys matches PyTorch at 384x128 in eval mode", "[parity][models]") {
   run_case("mgn_ptl_eval_384");
 }
 
-TEST_CASE("torchvision ResNet-50 weights load unchanged and give the same logits", "[parity][models]") {
+TEST_CASE("torchvision ResNet-50 weights load unchanged and give the same logits",
+          "[parity][models]") {
   auto model = make_model("resnet50", 1000);
   model->load_state_dict(load_safetensors(fixture("model_tv_resnet50.weights.safetensors")));
   model->eval();
   const TensorMap t = load_safetensors(fixture("model_tv_resnet50.safetensors"));
   NoGradGuard ng;
-  check_close("resnet50 logits", model->forward(t.at("in.input.0")).logits.at(0), t.at("out.logits.0.0"), 1e-4);
+  check_close("resnet50 logits", model->forward(t.at("in.input.0")).logits.at(0),
+              t.at("out.logits.0.0"), 1e-4);
 }
 
-TEST_CASE("every model's parameter count equals the PyTorch reimplementation's", "[parity][models]") {
+TEST_CASE("every model's parameter count equals the PyTorch reimplementation's",
+          "[parity][models]") {
   for (const auto& [key, count] : load_safetensors_metadata(fixture("models_counts.safetensors"))) {
     const size_t a = key.find(':'), b = key.rfind(':');
     ModelOptions opt;
     opt.in_channels = std::stoll(key.substr(b + 1));
     INFO(key);
-    CHECK(make_model(key.substr(0, a), std::stoll(key.substr(a + 1, b - a - 1)), opt)->parameter_count() ==
-          std::stoll(count));
+    CHECK(make_model(key.substr(0, a), std::stoll(key.substr(a + 1, b - a - 1)), opt)
+              ->parameter_count() == std::stoll(count));
   }
 }
 
-TEST_CASE("MGN and MGN-PTL from torchvision weights: every branch tensor as the release builds it", "[parity][models]") {
+TEST_CASE("MGN and MGN-PTL from torchvision weights: every branch tensor as the release builds it",
+          "[parity][models]") {
   // The trainer's model.pretrained path (Trainer::load_pretrained) on torchvision-named weights,
   // against PyTorch's MGN constructed on the same ResNet-50 in the release's manner
   // (p1, p2, p3 copy layer3[1:] and layer4; tests/parity/gen_models.py).
@@ -183,15 +201,19 @@ TEST_CASE("MGN and MGN-PTL from torchvision weights: every branch tensor as the 
     CHECK(r.mismatched.empty());
     auto release = make_model(name, 751);
     release->load_state_dict(
-        adapt_state_dict(load_safetensors(fixture("model_" + name + "_from_tv.weights.safetensors")), name).state);
+        adapt_state_dict(
+            load_safetensors(fixture("model_" + name + "_from_tv.weights.safetensors")), name)
+            .state);
     const TensorMap mine = ours->state_dict(), theirs = release->state_dict();
     int64_t compared = 0;
     for (const auto& [key, t] : mine) {
-      const bool from_resnet = key.rfind("backbone.", 0) == 0 || key.rfind("p1.", 0) == 0 || key.rfind("p2.", 0) == 0 ||
-                               key.rfind("p3.", 0) == 0;
-      if (!from_resnet || t.dtype() != DType::F32) continue;  // the side branch, reduction and classifiers start at init
+      const bool from_resnet = key.rfind("backbone.", 0) == 0 || key.rfind("p1.", 0) == 0 ||
+                               key.rfind("p2.", 0) == 0 || key.rfind("p3.", 0) == 0;
+      if (!from_resnet || t.dtype() != DType::F32)
+        continue;  // the side branch, reduction and classifiers start at init
       INFO(key);
-      const bool equal = t.to_vector() == theirs.at(key).to_vector();  // a bool: Catch would print the vectors
+      const bool equal =
+          t.to_vector() == theirs.at(key).to_vector();  // a bool: Catch would print the vectors
       CHECK(equal);
       ++compared;
     }

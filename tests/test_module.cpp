@@ -12,7 +12,8 @@ namespace {
 // conv(3->4) - bn - relu - Sequential{linear}: keys like torch's.
 struct Net : Module {
   Net() {
-    conv = register_module("conv1", std::make_shared<Conv2d>(Conv2dSpec{3, 4, {3, 3}, {1, 1}, {1, 1}}));
+    conv = register_module("conv1",
+                           std::make_shared<Conv2d>(Conv2dSpec{3, 4, {3, 3}, {1, 1}, {1, 1}}));
     bn = register_module("bn1", std::make_shared<BatchNorm2d>(4));
     head = register_module("head", std::make_shared<Sequential>());
     head->push_back(std::make_shared<Linear>(4, 2));
@@ -32,8 +33,9 @@ std::vector<std::string> keys(const TensorMap& m) {
 TEST_CASE("parameter and buffer names follow PyTorch's state-dict keys", "[module]") {
   Net net;
   CHECK(keys(net.state_dict()) ==
-        std::vector<std::string>{"bn1.bias", "bn1.num_batches_tracked", "bn1.running_mean", "bn1.running_var",
-                                 "bn1.weight", "conv1.bias", "conv1.weight", "head.0.bias", "head.0.weight"});
+        std::vector<std::string>{"bn1.bias", "bn1.num_batches_tracked", "bn1.running_mean",
+                                 "bn1.running_var", "bn1.weight", "conv1.bias", "conv1.weight",
+                                 "head.0.bias", "head.0.weight"});
   CHECK(net.parameter_count() == 4 * 3 * 9 + 4 + 4 + 4 + 2 * 4 + 2);
   BConvCell cell({3, 16, 2});
   CHECK(keys(cell.state_dict()) == std::vector<std::string>{"gates.weight"});
@@ -46,7 +48,8 @@ TEST_CASE("PyTorch default initialisation bounds hold", "[module]") {
   CHECK(max(abs(conv.weight)).item() > 0.9 * bound);
   CHECK(max(abs(conv.bias)).item() <= bound);
   Tensor w = Tensor::empty({256, 128, 3, 3});
-  init::kaiming_normal_(w, false);  // torchvision's ResNet conv init: fan_out, std sqrt(2 / fan_out)
+  init::kaiming_normal_(w,
+                        false);  // torchvision's ResNet conv init: fan_out, std sqrt(2 / fan_out)
   CHECK(std::sqrt(mean(mul(w, w)).item()) == Approx(std::sqrt(2.0 / (256 * 9))).epsilon(0.02));
 }
 
@@ -66,9 +69,10 @@ TEST_CASE("state dicts round-trip and strict loading reports every problem at on
     FAIL("strict load accepted a bad state dict");
   } catch (const Error& e) {
     std::string m = e.what();
-    CHECK_THAT(m, Contains("w.safetensors") && Contains("missing keys (1): bn1.running_var") &&
-                      Contains("unexpected keys (1): extra.weight") &&
-                      Contains("conv1.weight: expected float32(4, 3, 3, 3), found float32(4, 3, 5, 5)"));
+    CHECK_THAT(
+        m, Contains("w.safetensors") && Contains("missing keys (1): bn1.running_var") &&
+               Contains("unexpected keys (1): extra.weight") &&
+               Contains("conv1.weight: expected float32(4, 3, 3, 3), found float32(4, 3, 5, 5)"));
   }
   CHECK(b.conv->weight.to_vector() == before);  // strict failure changes nothing
 
@@ -90,7 +94,8 @@ TEST_CASE("frozen modules take no gradient; eval mode uses running statistics", 
   Net net;
   net.conv->set_frozen(true);
   Tensor x = randn({2, 3, 4, 4});
-  Tensor y = net.head->forward(flatten(adaptive_avg_pool2d(relu(net.bn->forward(net.conv->forward(x))), {1, 1})));
+  Tensor y = net.head->forward(
+      flatten(adaptive_avg_pool2d(relu(net.bn->forward(net.conv->forward(x))), {1, 1})));
   sum(y).backward();
   CHECK_FALSE(net.conv->weight.grad().defined());
   CHECK(net.bn->weight.grad().defined());

@@ -23,7 +23,8 @@ double max_rel(const Tensor& a, const Tensor& b) {
   std::vector<double> x = a.to_double_vector(), y = b.to_double_vector();
   REQUIRE(x.size() == y.size());
   double worst = 0;
-  for (size_t i = 0; i < x.size(); ++i) worst = std::max(worst, std::abs(x[i] - y[i]) / (std::abs(y[i]) + 1e-30));
+  for (size_t i = 0; i < x.size(); ++i)
+    worst = std::max(worst, std::abs(x[i] - y[i]) / (std::abs(y[i]) + 1e-30));
   return worst;
 }
 
@@ -34,22 +35,28 @@ std::unique_ptr<Optimizer> make(const std::string& name, std::vector<Tensor> par
     g.weight_decay = wd;
     return std::vector<ParamGroup>{g};
   };
-  if (name == "sgd_momentum_wd") return std::make_unique<Sgd>(group(0.05, 5e-4), SgdOptions{0.9, 0, false});
-  if (name == "sgd_nesterov") return std::make_unique<Sgd>(group(0.05, 1e-4), SgdOptions{0.9, 0, true});
+  if (name == "sgd_momentum_wd")
+    return std::make_unique<Sgd>(group(0.05, 5e-4), SgdOptions{0.9, 0, false});
+  if (name == "sgd_nesterov")
+    return std::make_unique<Sgd>(group(0.05, 1e-4), SgdOptions{0.9, 0, true});
   if (name == "sgd_plain") return std::make_unique<Sgd>(group(0.1, 0), SgdOptions{0, 0, false});
   if (name == "adam") return std::make_unique<Adam>(group(1e-3, 0), AdamOptions{});
-  if (name == "adam_amsgrad_wd") return std::make_unique<Adam>(group(2e-4, 5e-4), AdamOptions{0.9, 0.999, 1e-8, true, false});
-  if (name == "adamw") return std::make_unique<Adam>(group(1e-3, 1e-2), AdamOptions{0.9, 0.999, 1e-8, false, true});
+  if (name == "adam_amsgrad_wd")
+    return std::make_unique<Adam>(group(2e-4, 5e-4), AdamOptions{0.9, 0.999, 1e-8, true, false});
+  if (name == "adamw")
+    return std::make_unique<Adam>(group(1e-3, 1e-2), AdamOptions{0.9, 0.999, 1e-8, false, true});
   FAIL("no optimizer mapping for " << name);
   return nullptr;
 }
 }  // namespace
 
 TEST_CASE("10 optimizer steps equal torch.optim's to 1e-6 relative", "[parity][optim]") {
-  for (const char* name : {"sgd_momentum_wd", "sgd_nesterov", "sgd_plain", "adam", "adam_amsgrad_wd", "adamw"}) {
+  for (const char* name :
+       {"sgd_momentum_wd", "sgd_nesterov", "sgd_plain", "adam", "adam_amsgrad_wd", "adamw"}) {
     DYNAMIC_SECTION(name) {
       TensorMap f = load_safetensors(fixture(std::string("optim_") + name));
-      std::vector<Tensor> params{f["init.0"].clone().set_requires_grad(), f["init.1"].clone().set_requires_grad()};
+      std::vector<Tensor> params{f["init.0"].clone().set_requires_grad(),
+                                 f["init.1"].clone().set_requires_grad()};
       auto opt = make(name, params);
       for (int s = 0; s < 10; ++s) {
         for (int i = 0; i < 2; ++i) params[i].set_grad(f[str("grad.", s, ".", i)]);
@@ -66,12 +73,14 @@ TEST_CASE("10 optimizer steps equal torch.optim's to 1e-6 relative", "[parity][o
 TEST_CASE("optimizer state round-trips: resuming gives the same trajectory", "[parity][optim]") {
   TensorMap f = load_safetensors(fixture("optim_adam_amsgrad_wd"));
   auto run = [&](bool resume_at_5) {
-    std::vector<Tensor> params{f["init.0"].clone().set_requires_grad(), f["init.1"].clone().set_requires_grad()};
+    std::vector<Tensor> params{f["init.0"].clone().set_requires_grad(),
+                               f["init.1"].clone().set_requires_grad()};
     auto opt = make("adam_amsgrad_wd", params);
     for (int s = 0; s < 10; ++s) {
       if (resume_at_5 && s == 5) {
         TensorMap state = opt->state_dict();
-        std::vector<Tensor> copies{params[0].detach().clone().set_requires_grad(), params[1].detach().clone().set_requires_grad()};
+        std::vector<Tensor> copies{params[0].detach().clone().set_requires_grad(),
+                                   params[1].detach().clone().set_requires_grad()};
         params = copies;
         opt = make("adam_amsgrad_wd", params);
         opt->load_state_dict(parse_safetensors(serialize_safetensors(state), "state"));
@@ -88,7 +97,8 @@ TEST_CASE("batch-hard triplet loss and its gradient equal PyTorch's", "[parity][
   for (const char* name : {"margin", "margin_small", "soft"}) {
     DYNAMIC_SECTION(name) {
       TensorMap f = load_safetensors(fixture(std::string("triplet_") + name));
-      const double margin = std::string(name) == "soft" ? 0.0 : (std::string(name) == "margin" ? 1.2 : 0.3);
+      const double margin =
+          std::string(name) == "soft" ? 0.0 : (std::string(name) == "margin" ? 1.2 : 0.3);
       Tensor x = f["features"].clone().set_requires_grad();
       TripletResult r = batch_hard_triplet(x, f["labels"], margin);
       r.loss.backward();

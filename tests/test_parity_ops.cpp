@@ -127,7 +127,9 @@ class Fixture {
 
 // Outputs keyed by fixture name: "out", or "out.<k>" for ops with several.
 using Outputs = std::map<std::string, Tensor>;
-Outputs one(const Tensor& t) { return {{"out", t}}; }
+Outputs one(const Tensor& t) {
+  return {{"out", t}};
+}
 Outputs numbered(const std::vector<Tensor>& parts) {
   Outputs r;
   for (size_t i = 0; i < parts.size(); ++i) r["out." + std::to_string(i)] = parts[i];
@@ -175,72 +177,85 @@ const std::map<std::string, OpEntry>& registry() {
       {"sqrt", {kElementwise, [](F f) { return one(ptl::sqrt(f.in("x"))); }}},
       {"abs", {kElementwise, [](F f) { return one(ptl::abs(f.in("x"))); }}},
       {"clamp", {kElementwise, [](F f) { return one(clamp(f.in("x"), f.d("lo"), f.d("hi"))); }}},
-      {"sum", {kElementwise, [](F f) { return one(sum(f.in("x"), f.ints("dims"), f.b("keepdim"))); }}},
-      {"mean", {kElementwise, [](F f) { return one(mean(f.in("x"), f.ints("dims"), f.b("keepdim"))); }}},
+      {"sum",
+       {kElementwise, [](F f) { return one(sum(f.in("x"), f.ints("dims"), f.b("keepdim"))); }}},
+      {"mean",
+       {kElementwise, [](F f) { return one(mean(f.in("x"), f.ints("dims"), f.b("keepdim"))); }}},
       {"sum_all", {kElementwise, [](F f) { return one(sum(f.in("x"))); }}},
       {"mean_all", {kElementwise, [](F f) { return one(mean(f.in("x"))); }}},
-      {"max_dim", {kElementwise, [](F f) {
-         return values_indices(max(f.in("x"), f.i("dim"), f.b("keepdim")));
-       }}},
-      {"min_dim", {kElementwise, [](F f) {
-         return values_indices(min(f.in("x"), f.i("dim"), f.b("keepdim")));
-       }}},
+      {"max_dim",
+       {kElementwise,
+        [](F f) { return values_indices(max(f.in("x"), f.i("dim"), f.b("keepdim"))); }}},
+      {"min_dim",
+       {kElementwise,
+        [](F f) { return values_indices(min(f.in("x"), f.i("dim"), f.b("keepdim"))); }}},
       {"max_all", {kElementwise, [](F f) { return one(max(f.in("x"))); }}},
       {"min_all", {kElementwise, [](F f) { return one(min(f.in("x"))); }}},
       {"reshape", {kElementwise, [](F f) { return one(reshape(f.in("x"), f.ints("shape"))); }}},
-      {"flatten", {kElementwise, [](F f) { return one(flatten(f.in("x"), f.i("start"), f.i("end"))); }}},
+      {"flatten",
+       {kElementwise, [](F f) { return one(flatten(f.in("x"), f.i("start"), f.i("end"))); }}},
       {"squeeze", {kElementwise, [](F f) { return one(squeeze(f.in("x"), f.i("dim"))); }}},
       {"unsqueeze", {kElementwise, [](F f) { return one(unsqueeze(f.in("x"), f.i("dim"))); }}},
       {"permute", {kElementwise, [](F f) { return one(permute(f.in("x"), f.ints("dims"))); }}},
-      {"transpose", {kElementwise, [](F f) { return one(transpose(f.in("x"), f.i("d0"), f.i("d1"))); }}},
-      {"narrow", {kElementwise, [](F f) {
-         return one(narrow(f.in("x"), f.i("dim"), f.i("start"), f.i("length")));
-       }}},
-      {"chunk", {kElementwise, [](F f) { return numbered(chunk(f.in("x"), f.i("chunks"), f.i("dim"))); }}},
-      {"split", {kElementwise, [](F f) { return numbered(split(f.in("x"), f.ints("sizes"), f.i("dim"))); }}},
+      {"transpose",
+       {kElementwise, [](F f) { return one(transpose(f.in("x"), f.i("d0"), f.i("d1"))); }}},
+      {"narrow",
+       {kElementwise,
+        [](F f) { return one(narrow(f.in("x"), f.i("dim"), f.i("start"), f.i("length"))); }}},
+      {"chunk",
+       {kElementwise, [](F f) { return numbered(chunk(f.in("x"), f.i("chunks"), f.i("dim"))); }}},
+      {"split",
+       {kElementwise, [](F f) { return numbered(split(f.in("x"), f.ints("sizes"), f.i("dim"))); }}},
       {"cat", {kElementwise, [](F f) { return one(cat(f.parts(), f.i("dim"))); }}},
       {"flip", {kElementwise, [](F f) { return one(flip(f.in("x"), f.i("dim"))); }}},
-      {"index_select", {kElementwise, [](F f) {
-         return one(index_select(f.in("x"), f.i("dim"), f.in("index")));
-       }}},
+      {"index_select",
+       {kElementwise, [](F f) { return one(index_select(f.in("x"), f.i("dim"), f.in("index"))); }}},
       {"matmul", {kGemm, [](F f) { return one(matmul(f.in("a"), f.in("b"))); }}},
-      {"linear", {kGemm, [](F f) { return one(linear(f.in("x"), f.in("w"), optional_in(f, "b"))); }}},
-      {"conv2d", {kGemm, [](F f) {
-         Conv2dOptions o;
-         o.stride = f.pair("stride");
-         o.padding = f.pair("padding");
-         o.dilation = f.pair("dilation");
-         return one(conv2d(f.in("x"), f.in("w"), optional_in(f, "b"), o));
-       }}},
-      {"batch_norm", {kGemm, [](F f) {
-         // The running statistics are updated in place; the fixture holds them after the update.
-         Tensor rm = f.in("running_mean"), rv = f.in("running_var");
-         Tensor y = batch_norm(f.in("x"), optional_in(f, "w"), optional_in(f, "b"), rm, rv,
-                               f.b("training"), f.d("momentum"), f.d("eps"));
-         return Outputs{{"out", y}, {"out.running_mean", rm}, {"out.running_var", rv}};
-       }}},
+      {"linear",
+       {kGemm, [](F f) { return one(linear(f.in("x"), f.in("w"), optional_in(f, "b"))); }}},
+      {"conv2d",
+       {kGemm,
+        [](F f) {
+          Conv2dOptions o;
+          o.stride = f.pair("stride");
+          o.padding = f.pair("padding");
+          o.dilation = f.pair("dilation");
+          return one(conv2d(f.in("x"), f.in("w"), optional_in(f, "b"), o));
+        }}},
+      {"batch_norm",
+       {kGemm,
+        [](F f) {
+          // The running statistics are updated in place; the fixture holds them after the update.
+          Tensor rm = f.in("running_mean"), rv = f.in("running_var");
+          Tensor y = batch_norm(f.in("x"), optional_in(f, "w"), optional_in(f, "b"), rm, rv,
+                                f.b("training"), f.d("momentum"), f.d("eps"));
+          return Outputs{{"out", y}, {"out.running_mean", rm}, {"out.running_var", rv}};
+        }}},
       {"max_pool2d", {kGemm, [](F f) { return one(max_pool2d(f.in("x"), pool_options(f))); }}},
-      {"avg_pool2d", {kGemm, [](F f) {
-         Pool2dOptions o = pool_options(f);
-         o.count_include_pad = f.b("count_include_pad");
-         return one(avg_pool2d(f.in("x"), o));
-       }}},
-      {"adaptive_avg_pool2d", {kGemm, [](F f) {
-         return one(adaptive_avg_pool2d(f.in("x"), f.pair("output_size")));
-       }}},
-      {"adaptive_max_pool2d", {kGemm, [](F f) {
-         return one(adaptive_max_pool2d(f.in("x"), f.pair("output_size")));
-       }}},
+      {"avg_pool2d",
+       {kGemm,
+        [](F f) {
+          Pool2dOptions o = pool_options(f);
+          o.count_include_pad = f.b("count_include_pad");
+          return one(avg_pool2d(f.in("x"), o));
+        }}},
+      {"adaptive_avg_pool2d",
+       {kGemm, [](F f) { return one(adaptive_avg_pool2d(f.in("x"), f.pair("output_size"))); }}},
+      {"adaptive_max_pool2d",
+       {kGemm, [](F f) { return one(adaptive_max_pool2d(f.in("x"), f.pair("output_size"))); }}},
       {"log_softmax", {kElementwise, [](F f) { return one(log_softmax(f.in("x"), f.i("dim"))); }}},
       {"softmax", {kElementwise, [](F f) { return one(softmax(f.in("x"), f.i("dim"))); }}},
-      {"cross_entropy", {kGemm, [](F f) {
-         return one(cross_entropy(f.in("logits"), f.in("target"), f.d("label_smoothing")));
-       }}},
-      {"pairwise_distance", {kGemm, [](F f) { return one(pairwise_distance(f.in("x"), f.in("y"))); }}},
-      {"pairwise_sqdistance", {kGemm, [](F f) { return one(pairwise_sqdistance(f.in("x"), f.in("y"))); }}},
-      {"l2_normalize", {kElementwise, [](F f) {
-         return one(l2_normalize(f.in("x"), f.i("dim"), f.d("eps")));
-       }}},
+      {"cross_entropy",
+       {kGemm,
+        [](F f) {
+          return one(cross_entropy(f.in("logits"), f.in("target"), f.d("label_smoothing")));
+        }}},
+      {"pairwise_distance",
+       {kGemm, [](F f) { return one(pairwise_distance(f.in("x"), f.in("y"))); }}},
+      {"pairwise_sqdistance",
+       {kGemm, [](F f) { return one(pairwise_sqdistance(f.in("x"), f.in("y"))); }}},
+      {"l2_normalize",
+       {kElementwise, [](F f) { return one(l2_normalize(f.in("x"), f.i("dim"), f.d("eps"))); }}},
   };
   return ops;
 }
@@ -278,14 +293,16 @@ void expect_close(const Fixture& f, const std::string& what, const Tensor& got, 
       worst = k;
     }
   }
-  INFO(where << ": " << bad << " of " << r.size() << " elements differ; largest |a - b| = "
-             << worst_diff << " at " << index_str(static_cast<int64_t>(worst), ref.shape())
-             << " (engine " << g[worst] << ", PyTorch " << r[worst] << "); rtol " << rtol
-             << ", atol " << atol);
+  INFO(where << ": " << bad << " of " << r.size()
+             << " elements differ; largest |a - b| = " << worst_diff << " at "
+             << index_str(static_cast<int64_t>(worst), ref.shape()) << " (engine " << g[worst]
+             << ", PyTorch " << r[worst] << "); rtol " << rtol << ", atol " << atol);
   CHECK(bad == 0);
 }
 
-bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+bool starts_with(const std::string& s, const std::string& prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
 
 void run_case(const Fixture& f) {
   auto op = registry().find(f.op());
@@ -306,7 +323,8 @@ void run_case(const Fixture& f) {
       expect_close(f, key, it->second, ref, tol);
   }
   for (const auto& [key, t] : outs)
-    if (!f.tensors().count(key)) FAIL_CHECK(f.op() << " / " << f.name() << ": unexpected output " << key);
+    if (!f.tensors().count(key))
+      FAIL_CHECK(f.op() << " / " << f.name() << ": unexpected output " << key);
 
   // Backward: one output takes grad_out directly; several take loss = sum_k <out_k, grad_out_k>,
   // whose gradient w.r.t. each out_k is grad_out_k.
@@ -321,7 +339,8 @@ void run_case(const Fixture& f) {
     seeds[0].first.backward(seeds[0].second);
   } else if (!seeds.empty()) {
     Tensor loss = sum(mul(seeds[0].first, seeds[0].second));
-    for (size_t k = 1; k < seeds.size(); ++k) loss = add(loss, sum(mul(seeds[k].first, seeds[k].second)));
+    for (size_t k = 1; k < seeds.size(); ++k)
+      loss = add(loss, sum(mul(seeds[k].first, seeds[k].second)));
     loss.backward();
   }
   for (const auto& [key, ref] : f.tensors()) {
@@ -338,10 +357,12 @@ void run_case(const Fixture& f) {
 std::vector<std::string> fixture_files() {
   const char* root = std::getenv("PTL_PARITY_DIR");
   if (root == nullptr || *root == '\0')
-    FAIL("PTL_PARITY_DIR is not set: run the parity tests through ctest (the parity_fixtures "
-         "test writes the fixtures with tests/parity/make_fixtures.sh)");
+    FAIL(
+        "PTL_PARITY_DIR is not set: run the parity tests through ctest (the parity_fixtures "
+        "test writes the fixtures with tests/parity/make_fixtures.sh)");
   const fs::path dir = fs::path(root) / "ops";
-  if (!fs::is_directory(dir)) FAIL(dir << " is not a directory (tests/parity/gen_ops.py writes it)");
+  if (!fs::is_directory(dir))
+    FAIL(dir << " is not a directory (tests/parity/gen_ops.py writes it)");
   std::vector<std::string> files;
   for (const auto& e : fs::directory_iterator(dir))
     if (e.path().extension() == ".safetensors") files.push_back(e.path().string());
@@ -366,7 +387,8 @@ TEST_CASE("every engine op matches PyTorch 1.13 forward and backward in float32"
 
 TEST_CASE("every engine op has PyTorch parity fixtures", "[parity]") {
   std::set<std::string> covered;
-  for (const std::string& path : fixture_files()) covered.insert(load_safetensors_metadata(path).at("op"));
+  for (const std::string& path : fixture_files())
+    covered.insert(load_safetensors_metadata(path).at("op"));
   for (const auto& [op, entry] : registry()) {
     INFO("op " << op);
     CHECK(covered.count(op) == 1);

@@ -49,8 +49,9 @@ std::string msmt17(const std::string& root, int ids) {
       int64_t pid = 0, cam = 0;
       if (!data::parse_market_name(e.path().filename().string(), pid, cam) || pid < 0) continue;
       char rel[96];
-      std::snprintf(rel, sizeof rel, "%04lld/%04lld_%03d_%02lld_0303morning_0001_0.jpg", static_cast<long long>(pid),
-                    static_cast<long long>(pid), n++, static_cast<long long>(cam));
+      std::snprintf(rel, sizeof rel, "%04lld/%04lld_%03d_%02lld_0303morning_0001_0.jpg",
+                    static_cast<long long>(pid), static_cast<long long>(pid), n++,
+                    static_cast<long long>(cam));
       fs::create_directories(fs::path(root + "/" + folder + "/" + rel).parent_path());
       fs::copy_file(e.path(), root + "/" + folder + "/" + rel);
       lines += std::string(rel) + " " + std::to_string(pid) + "\n";
@@ -66,14 +67,16 @@ std::string cifar(const std::string& root, bool cifar100) {
   fs::create_directories(root);
   auto records = [&](int n, int offset) {
     std::string b;
-    for (int i = 0; i < n; ++i) b += test::cifar_record((i + offset) % (cifar100 ? 100 : 10), cifar100);
+    for (int i = 0; i < n; ++i)
+      b += test::cifar_record((i + offset) % (cifar100 ? 100 : 10), cifar100);
     return b;
   };
   if (cifar100) {
     data::write_file(root + "/train.bin", records(300, 0));
     data::write_file(root + "/test.bin", records(12, 3));
   } else {
-    for (int k = 1; k <= 5; ++k) data::write_file(root + "/data_batch_" + std::to_string(k) + ".bin", records(60, k));
+    for (int k = 1; k <= 5; ++k)
+      data::write_file(root + "/data_batch_" + std::to_string(k) + ".bin", records(60, k));
     data::write_file(root + "/test_batch.bin", records(12, 0));
   }
   return root;
@@ -84,11 +87,13 @@ std::string cifar(const std::string& root, bool cifar100) {
 std::string stand_in(const std::string& format, const std::string& dir, int ids) {
   if (format == "market1501" || format == "dukemtmc") return market(dir + "/" + format, ids);
   if (format == "cuhk03-detected" || format == "cuhk03-labeled") {
-    market(dir + "/cuhk03/" + format.substr(7), ids);  // CUHK03-NP: <root>/detected or <root>/labeled
+    market(dir + "/cuhk03/" + format.substr(7),
+           ids);  // CUHK03-NP: <root>/detected or <root>/labeled
     return dir + "/cuhk03";
   }
   if (format == "msmt17") return msmt17(dir + "/msmt17", ids);
-  if (format == "cifar10" || format == "cifar100") return cifar(dir + "/" + format, format == "cifar100");
+  if (format == "cifar10" || format == "cifar100")
+    return cifar(dir + "/" + format, format == "cifar100");
   if (format == "fashion-mnist" || format == "mnist") return kFashionMnist;
   FAIL("no stand-in data for data.format " << format);
   return "";
@@ -104,13 +109,16 @@ int64_t number_after(const std::string& text, const std::string& key) {
 namespace {
 std::vector<std::string> config_files() {
   std::vector<std::string> configs;
-  for (const auto& e : fs::directory_iterator(std::string(PTL_SOURCE_DIR) + "/configs")) configs.push_back(e.path());
+  for (const auto& e : fs::directory_iterator(std::string(PTL_SOURCE_DIR) + "/configs"))
+    configs.push_back(e.path());
   std::sort(configs.begin(), configs.end());
   return configs;
 }
 }  // namespace
 
-TEST_CASE("every configuration in configs/ builds ptl info's network, trains two steps and evaluates", "[recipe]") {
+TEST_CASE(
+    "every configuration in configs/ builds ptl info's network, trains two steps and evaluates",
+    "[recipe]") {
   REQUIRE(config_files().size() == 19);
   const std::string path = GENERATE(from_range(config_files()));  // the test runs once per file
   INFO(path);
@@ -118,16 +126,19 @@ TEST_CASE("every configuration in configs/ builds ptl info's network, trains two
   Config cfg = Config::from_file(path);
   const std::string format = cfg.str("data.format");
   if ((format == "fashion-mnist" || format == "mnist") && !fs::exists(kFashionMnist)) {
-    WARN("skipped " << path << ": " << kFashionMnist << " is missing (apt-get install dataset-fashion-mnist)");
+    WARN("skipped " << path << ": " << kFashionMnist
+                    << " is missing (apt-get install dataset-fashion-mnist)");
     return;
   }
   // ReID: 3 training identities for the release's sampler with P = 4 (one short batch per epoch),
   // 2P for the others (the demo's P = 8: several batches).
   const bool release = cfg.str("data.sampler") == "pk_release";
-  const std::string root = stand_in(format, dir.path(), release ? 6 : 4 * static_cast<int>(cfg.integer("data.p")));
+  const std::string root =
+      stand_in(format, dir.path(), release ? 6 : 4 * static_cast<int>(cfg.integer("data.p")));
   cfg.set("data.root", root);
   cfg.set("train.out", dir.path() + "/run");
-  cfg.set("model.pretrained", "");  // torchvision weights are not shipped (tests/test_train_loop.cpp maps them)
+  cfg.set("model.pretrained",
+          "");  // torchvision weights are not shipped (tests/test_train_loop.cpp maps them)
   cfg.set("data.workers", "2");
   // Two steps: two whole epochs of the release's sampler (one batch each), or two capped
   // iterations of the others.
@@ -138,23 +149,26 @@ TEST_CASE("every configuration in configs/ builds ptl info's network, trains two
   // work; MGN at 384x128 takes about a minute per configuration here); `ptl info` gets the same.
   std::string size;
   if (cfg.integer("data.height") > 128) {
-    size = str(" data.height=", cfg.integer("data.height") / 4, " data.width=", cfg.integer("data.width") / 4);
+    size = str(" data.height=", cfg.integer("data.height") / 4,
+               " data.width=", cfg.integer("data.width") / 4);
     cfg.set("data.height", std::to_string(cfg.integer("data.height") / 4));
     cfg.set("data.width", std::to_string(cfg.integer("data.width") / 4));
   }
   Trainer t(cfg);
 
   // The network: what `ptl info --config` describes.
-  const ModelSummary built =
-      summarize(t.model(), {format_channels(format), cfg.integer("data.height"), cfg.integer("data.width")});
-  const auto info = test::run_ptl("info --config " + path + " --num-classes " + std::to_string(t.experiment().data().num_classes) +
+  const ModelSummary built = summarize(
+      t.model(), {format_channels(format), cfg.integer("data.height"), cfg.integer("data.width")});
+  const auto info = test::run_ptl("info --config " + path + " --num-classes " +
+                                  std::to_string(t.experiment().data().num_classes) +
                                   " data.root=" + root + size);
   REQUIRE(info.rc == 0);
   CHECK(number_after(info.out, "parameters") == built.parameters);
   CHECK(number_after(info.out, "macs") == built.macs);
 
   // ReID configs other than the demo's claim the release's recipe, and so its epoch.
-  const bool claims_release = t.experiment().data().reid && cfg.str("model.name").find("resnet20") == std::string::npos;
+  const bool claims_release =
+      t.experiment().data().reid && cfg.str("model.name").find("resnet20") == std::string::npos;
   CHECK(release == claims_release);
 
   const TrainSummary s = t.run();

@@ -6,15 +6,15 @@
 #include <cstring>
 #include <random>
 
-#include "reid_test_util.h"
-#include "tests/thread_scope.h"
 #include "evaluation/distance.h"
 #include "evaluation/reid_metrics.h"
+#include "reid_test_util.h"
+#include "tests/thread_scope.h"
 
 using namespace ptl;
+using Catch::Matchers::Contains;
 using reid_test::f32;
 using reid_test::i64;
-using Catch::Matchers::Contains;
 
 namespace {
 
@@ -29,7 +29,9 @@ struct Case {
 // gallery columns), distractors (pid 0) and junk ids (-1), one camera only (no valid match),
 // one-image galleries, max_rank above the gallery size, CUHK03 classic draws.
 Case random_case(std::mt19937_64& rng, int i) {
-  auto uni = [&](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); };
+  auto uni = [&](int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+  };
   Case c;
   c.Q = uni(1, 12);
   c.G = i % 10 == 0 ? 1 : uni(1, 45);
@@ -44,8 +46,9 @@ Case random_case(std::mt19937_64& rng, int i) {
   ids(c.G, c.g);
   std::uniform_real_distribution<float> u(0.0f, 2.0f);
   c.dist.resize(c.Q * c.G);
-  for (float& d : c.dist) d = i % 3 == 1 ? std::floor(u(rng) * 2) : u(rng);  // i % 3 == 1: heavy ties
-  if (i % 3 == 2 && c.G > 2)  // duplicated gallery images: equal columns
+  for (float& d : c.dist)
+    d = i % 3 == 1 ? std::floor(u(rng) * 2) : u(rng);  // i % 3 == 1: heavy ties
+  if (i % 3 == 2 && c.G > 2)                           // duplicated gallery images: equal columns
     for (int64_t r = 0; r < c.Q; ++r) c.dist[r * c.G + c.G - 1] = c.dist[r * c.G + 0];
   const int64_t ranks[] = {1, 5, 10, 50, 100};
   c.opt.max_rank = ranks[uni(0, 4)];
@@ -131,8 +134,10 @@ TEST_CASE("reid metrics match the NumPy reference on random cases", "[reid]") {
     CHECK(std::abs(r.mINP - summary[1]) <= 1e-9);
     const std::vector<double> ap = ref.at(p + "ap").to_double_vector();
     for (int64_t k = 0; k < c.Q; ++k) {
-      if (std::isnan(ap[k])) CHECK(std::isnan(r.ap[k]));
-      else CHECK(std::abs(r.ap[k] - ap[k]) <= 1e-12);
+      if (std::isnan(ap[k]))
+        CHECK(std::isnan(r.ap[k]));
+      else
+        CHECK(std::abs(r.ap[k] - ap[k]) <= 1e-12);
     }
     ++compared;
     with_skips += r.num_skipped > 0;
@@ -178,7 +183,8 @@ TEST_CASE("reid metrics: bad input gives errors naming the tensor", "[reid]") {
   ReidIds short_q{{1}, {0}}, short_cams{{1, 2, 3}, {1, 1}};
   CHECK_THROWS_WITH(evaluate_reid(dist, short_q, g), Contains("query_pids has 1 entries"));
   CHECK_THROWS_WITH(evaluate_reid(dist, q, short_cams), Contains("gallery_camids has 2 entries"));
-  CHECK_THROWS_WITH(evaluate_reid(DenseDistance(d.data(), 0, 3), ReidIds{}, g), Contains("query set is empty"));
+  CHECK_THROWS_WITH(evaluate_reid(DenseDistance(d.data(), 0, 3), ReidIds{}, g),
+                    Contains("query set is empty"));
   std::vector<float> nan_d = d;
   nan_d[4] = std::nanf("");
   CHECK_THROWS_WITH(evaluate_reid(DenseDistance(nan_d.data(), 2, 3), q, g),
@@ -201,7 +207,9 @@ TEST_CASE("cuhk03 draws are a pure function of their inputs and cover every imag
 
 TEST_CASE("feature distances match the reference (euclidean, sqeuclidean, cosine)", "[reid]") {
   std::mt19937_64 rng(99);
-  auto uni = [&](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); };
+  auto uni = [&](int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+  };
   std::normal_distribution<float> n01;
   reid_test::TempDir dir;
   reid_test::RefBatch batch;
@@ -219,8 +227,10 @@ TEST_CASE("feature distances match the reference (euclidean, sqeuclidean, cosine
     f.b.resize(f.C * f.D);
     for (float& x : f.a) x = n01(rng);
     for (float& x : f.b) x = n01(rng);
-    if (f.C > 3) std::copy(f.a.begin(), f.a.begin() + f.D, f.b.begin() + 2 * f.D);  // a query in the gallery
-    if (f.C > 5) std::fill(f.b.begin() + 5 * f.D, f.b.begin() + 6 * f.D, 0.0f);     // an all-zero feature
+    if (f.C > 3)
+      std::copy(f.a.begin(), f.a.begin() + f.D, f.b.begin() + 2 * f.D);  // a query in the gallery
+    if (f.C > 5)
+      std::fill(f.b.begin() + 5 * f.D, f.b.begin() + 6 * f.D, 0.0f);  // an all-zero feature
     const std::string p = batch.prefix(i);
     batch.tensors[p + "a"] = f32(f.a, {f.R, f.D});
     batch.tensors[p + "b"] = f32(f.b, {f.C, f.D});
@@ -249,12 +259,14 @@ TEST_CASE("feature distances match the reference (euclidean, sqeuclidean, cosine
     // Single entries agree with the GEMM to float rounding.
     for (int t = 0; t < 20; ++t) {
       const int64_t r = uni(0, f.R - 1), c = uni(0, f.C - 1);
-      CHECK(dist.at(r, c) == Approx(got[r * f.C + c]).margin(1e-5 * (f.m == Metric::Cosine ? 1 : 4 * f.D)));
+      CHECK(dist.at(r, c) ==
+            Approx(got[r * f.C + c]).margin(1e-5 * (f.m == Metric::Cosine ? 1 : 4 * f.D)));
     }
   }
 }
 
-TEST_CASE("feature distances: any row range gives the same bits; duplicates are exact ties", "[reid]") {
+TEST_CASE("feature distances: any row range gives the same bits; duplicates are exact ties",
+          "[reid]") {
   std::mt19937_64 rng(5);
   std::normal_distribution<float> n01;
   const int64_t N = 500, D = 48;

@@ -5,13 +5,13 @@
 #include <cmath>
 #include <random>
 
-#include "reid_test_util.h"
 #include "evaluation/distance.h"
 #include "evaluation/rerank.h"
+#include "reid_test_util.h"
 
 using namespace ptl;
-using reid_test::f32;
 using Catch::Matchers::Contains;
+using reid_test::f32;
 
 namespace {
 
@@ -36,11 +36,13 @@ RerankOptions params(int i) {
 
 double max_diff(const std::vector<float>& got, const std::vector<double>& want) {
   double worst = 0;
-  for (size_t k = 0; k < got.size(); ++k) worst = std::max(worst, std::abs(double(got[k]) - want[k]));
+  for (size_t k = 0; k < got.size(); ++k)
+    worst = std::max(worst, std::abs(double(got[k]) - want[k]));
   return worst;
 }
 
-std::vector<float> rerank_rows(const RandomAccessDistance& all, int64_t Q, const RerankOptions& opt) {
+std::vector<float> rerank_rows(const RandomAccessDistance& all, int64_t Q,
+                               const RerankOptions& opt) {
   RerankedDistance rr(all, Q, opt);
   std::vector<float> out(Q * rr.cols());
   rr.fill_rows(0, Q, out.data());
@@ -51,7 +53,9 @@ std::vector<float> rerank_rows(const RandomAccessDistance& all, int64_t Q, const
 
 TEST_CASE("re-ranking from features matches the reference", "[reid][rerank]") {
   std::mt19937_64 rng(31);
-  auto uni = [&](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); };
+  auto uni = [&](int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+  };
   std::normal_distribution<float> n01;
   reid_test::TempDir dir;
   reid_test::RefBatch batch;
@@ -63,7 +67,9 @@ TEST_CASE("re-ranking from features matches the reference", "[reid][rerank]") {
   };
   std::vector<FeatCase> cases;
   for (int i = 0; i < 40; ++i) {
-    FeatCase c{uni(1, 15), uni(2, 60), i % 2 ? 16 : 4, {}, i % 3 == 2 ? Metric::Cosine : Metric::Euclidean, params(i)};
+    FeatCase c{
+        uni(1, 15), uni(2, 60), i % 2 ? 16 : 4, {}, i % 3 == 2 ? Metric::Cosine : Metric::Euclidean,
+        params(i)};
     const int64_t N = c.Q + c.G;
     c.x.resize(N * c.D);
     // Clusters of a few identities, so that k-reciprocal sets are not trivial.
@@ -81,9 +87,12 @@ TEST_CASE("re-ranking from features matches the reference", "[reid][rerank]") {
     for (int64_t r = 0; r < N; ++r)
       for (int64_t s = 0; s < N; ++s) {
         const float v = full[r * N + s];
-        if (r < c.Q && s < c.Q) qq[r * c.Q + s] = v;
-        else if (r < c.Q) qg[r * c.G + s - c.Q] = v;
-        else if (s >= c.Q) gg[(r - c.Q) * c.G + s - c.Q] = v;
+        if (r < c.Q && s < c.Q)
+          qq[r * c.Q + s] = v;
+        else if (r < c.Q)
+          qg[r * c.G + s - c.Q] = v;
+        else if (s >= c.Q)
+          gg[(r - c.Q) * c.G + s - c.Q] = v;
       }
     const std::string p = batch.prefix(i);
     batch.tensors[p + "qq"] = f32(qq, {c.Q, c.Q});
@@ -102,14 +111,18 @@ TEST_CASE("re-ranking from features matches the reference", "[reid][rerank]") {
     INFO("case " << i << ": Q=" << c.Q << " G=" << c.G << " k1=" << c.opt.k1 << " k2=" << c.opt.k2
                  << " lambda=" << c.opt.lambda << " " << metric_name(c.m));
     FeatureDistance all(c.x.data(), c.Q + c.G, c.x.data(), c.Q + c.G, c.D, c.m);
-    const double d = max_diff(rerank_rows(all, c.Q, c.opt), ref.at(batch.prefix(i) + "rerank").to_double_vector());
+    const double d = max_diff(rerank_rows(all, c.Q, c.opt),
+                              ref.at(batch.prefix(i) + "rerank").to_double_vector());
     CHECK(d < 2e-6);  // the documented tolerance
   }
 }
 
-TEST_CASE("re-ranking from distance blocks matches the reference, ties and asymmetry included", "[reid][rerank]") {
+TEST_CASE("re-ranking from distance blocks matches the reference, ties and asymmetry included",
+          "[reid][rerank]") {
   std::mt19937_64 rng(77);
-  auto uni = [&](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); };
+  auto uni = [&](int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+  };
   std::uniform_real_distribution<float> u(0.1f, 3.0f);
   reid_test::TempDir dir;
   reid_test::RefBatch batch;
@@ -142,17 +155,20 @@ TEST_CASE("re-ranking from distance blocks matches the reference, ties and asymm
     const RerankCase& c = cases[i];
     INFO("case " << i << ": Q=" << c.Q << " G=" << c.G << " k1=" << c.opt.k1 << " k2=" << c.opt.k2);
     BlockDistance all(c.qq.data(), c.qg.data(), c.gg.data(), c.Q, c.G);
-    const double d = max_diff(rerank_rows(all, c.Q, c.opt), ref.at(batch.prefix(i) + "rerank").to_double_vector());
+    const double d = max_diff(rerank_rows(all, c.Q, c.opt),
+                              ref.at(batch.prefix(i) + "rerank").to_double_vector());
     CHECK(d < 2e-6);
   }
 }
 
 TEST_CASE("re-ranking refuses above its memory bound and on bad input", "[reid][rerank]") {
-  const std::vector<float> qq = {0, 1, 1, 0}, qg = {1, 2, 3, 2, 1, 3}, gg = {0, 1, 2, 1, 0, 1, 2, 1, 0};
+  const std::vector<float> qq = {0, 1, 1, 0}, qg = {1, 2, 3, 2, 1, 3},
+                           gg = {0, 1, 2, 1, 0, 1, 2, 1, 0};
   BlockDistance all(qq.data(), qg.data(), gg.data(), 2, 3);
   RerankOptions tight;
   tight.memory_limit = 1 << 20;
-  CHECK_THROWS_WITH(RerankedDistance(all, 2, tight), Contains("above the limit of") && Contains("GiB"));
+  CHECK_THROWS_WITH(RerankedDistance(all, 2, tight),
+                    Contains("above the limit of") && Contains("GiB"));
   CHECK_THROWS_WITH(RerankedDistance(all, 0, {}), Contains("at least one query"));
   RerankOptions bad_k;
   bad_k.k1 = 0;

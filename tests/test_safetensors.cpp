@@ -35,16 +35,20 @@ TEST_CASE("safetensors round-trips every supported dtype and metadata", "[safete
   CHECK(meta["note"] == "quote \" and \\ ok");
 }
 
-TEST_CASE("malformed safetensors files get errors naming the file and the problem", "[safetensors]") {
+TEST_CASE("malformed safetensors files get errors naming the file and the problem",
+          "[safetensors]") {
   test::TempDir dir;
   const std::string good = serialize_safetensors({{"w", reshape(arange(6), {2, 3})}});
   auto write = [&](const std::string& name, const std::string& bytes) {
     std::ofstream(dir.path() + "/" + name, std::ios::binary) << bytes;
     return dir.path() + "/" + name;
   };
-  CHECK_THROWS_WITH(load_safetensors(dir.path() + "/missing.safetensors"), Contains("missing.safetensors: cannot open"));
-  CHECK_THROWS_WITH(load_safetensors(write("short", "abc")), Contains("short: not a safetensors file"));
-  CHECK_THROWS_WITH(load_safetensors(write("trunc", good.substr(0, good.size() - 5))), Contains("trunc: tensor 'w'") && Contains("truncated"));
+  CHECK_THROWS_WITH(load_safetensors(dir.path() + "/missing.safetensors"),
+                    Contains("missing.safetensors: cannot open"));
+  CHECK_THROWS_WITH(load_safetensors(write("short", "abc")),
+                    Contains("short: not a safetensors file"));
+  CHECK_THROWS_WITH(load_safetensors(write("trunc", good.substr(0, good.size() - 5))),
+                    Contains("trunc: tensor 'w'") && Contains("truncated"));
   std::string huge = good;
   huge[5] = 0x7f;  // header length far beyond the file
   CHECK_THROWS_WITH(load_safetensors(write("huge", huge)), Contains("huge: header length"));
@@ -56,7 +60,8 @@ TEST_CASE("malformed safetensors files get errors naming the file and the proble
   CHECK_THROWS_WITH(load_safetensors(write("f16", f16)), Contains("dtype F16"));
   std::string wrong_span = good;
   wrong_span.replace(wrong_span.find("[2,3]"), 5, "[3,3]");
-  CHECK_THROWS_WITH(load_safetensors(write("span", wrong_span)), Contains("needs 36 bytes but its data_offsets span 24"));
+  CHECK_THROWS_WITH(load_safetensors(write("span", wrong_span)),
+                    Contains("needs 36 bytes but its data_offsets span 24"));
 }
 
 TEST_CASE("saving into an unwritable place fails clearly and keeps the old file", "[safetensors]") {
@@ -74,9 +79,11 @@ TEST_CASE("saving into an unwritable place fails clearly and keeps the old file"
   CHECK(load_safetensors(path)["x"].to_vector() == std::vector<float>{1, 1});
 }
 
-TEST_CASE("files written by PyTorch's layout rules load (header padding, offsets order)", "[safetensors]") {
+TEST_CASE("files written by PyTorch's layout rules load (header padding, offsets order)",
+          "[safetensors]") {
   // Hand-made file: 2 tensors listed in reverse data order with a space-padded header.
-  std::string header = R"({"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"I64","shape":[],"data_offsets":[4,12]}})";
+  std::string header =
+      R"({"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"I64","shape":[],"data_offsets":[4,12]}})";
   while ((header.size() + 8) % 8) header += ' ';
   std::string bytes(8, '\0');
   for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((header.size() >> (8 * i)) & 0xFF);

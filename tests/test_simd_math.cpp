@@ -25,8 +25,12 @@ double ulp_error(float got, long double exact) {
   return static_cast<double>(std::fabs(static_cast<long double>(got) - exact) / spacing);
 }
 
-float lane0_sigmoid(float x) { return simd::sigmoid(simd::f32x4{x, x, x, x})[0]; }
-float lane0_tanh(float x) { return simd::tanh(simd::f32x4{x, x, x, x})[0]; }
+float lane0_sigmoid(float x) {
+  return simd::sigmoid(simd::f32x4{x, x, x, x})[0];
+}
+float lane0_tanh(float x) {
+  return simd::tanh(simd::f32x4{x, x, x, x})[0];
+}
 }  // namespace
 
 TEST_CASE("simd sigmoid and tanh are within 0.5 float ulp of the exact functions", "[simd]") {
@@ -79,7 +83,8 @@ TEST_CASE("simd load and store touch only the lanes asked for", "[simd]") {
   CHECK(dst[3] == 9);
 }
 
-TEST_CASE("float BConv gate kernels agree with the double kernels, tails included", "[simd][bconv]") {
+TEST_CASE("float BConv gate kernels agree with the double kernels, tails included",
+          "[simd][bconv]") {
   // S = 7 per channel: one four-lane step and a three-lane tail per row.
   const int64_t N = 2, C = 3, S = 7, n = N * C * S;
   std::vector<double> z(4 * n), c_prev(n), gh(n);
@@ -88,9 +93,11 @@ TEST_CASE("float BConv gate kernels agree with the double kernels, tails include
     c_prev[i] = 2 * std::cos(1.3 * static_cast<double>(i));
     gh[i] = std::sin(2.1 * static_cast<double>(i) + 1);
   }
-  std::vector<float> zf(z.begin(), z.end()), cf(c_prev.begin(), c_prev.end()), ghf(gh.begin(), gh.end());
+  std::vector<float> zf(z.begin(), z.end()), cf(c_prev.begin(), c_prev.end()),
+      ghf(gh.begin(), gh.end());
   // The float inputs, widened, so both kernels see the same values.
-  std::vector<double> zd(zf.begin(), zf.end()), cd(cf.begin(), cf.end()), ghd(ghf.begin(), ghf.end());
+  std::vector<double> zd(zf.begin(), zf.end()), cd(cf.begin(), cf.end()),
+      ghd(ghf.begin(), ghf.end());
 
   std::vector<double> h(n), c(n), gz(4 * n);
   std::vector<float> hf(n), cff(n), gzf(4 * n);

@@ -13,7 +13,9 @@ namespace {
 void folder_split(const std::string& root, const std::string& split, int n) {
   for (const char* cls : {"cat", "dog"})
     for (int i = 0; i < n; ++i)
-      test::put_jpeg(root + (split.empty() ? "" : "/" + split) + "/" + cls + "/" + std::to_string(i) + ".jpg", i);
+      test::put_jpeg(
+          root + (split.empty() ? "" : "/" + split) + "/" + cls + "/" + std::to_string(i) + ".jpg",
+          i);
 }
 
 TaskData folder_task(const std::string& root) {
@@ -24,7 +26,8 @@ TaskData folder_task(const std::string& root) {
 }
 }  // namespace
 
-TEST_CASE("folder classification evaluates on val/, holds test/ out, and refuses a flat folder", "[data][train]") {
+TEST_CASE("folder classification evaluates on val/, holds test/ out, and refuses a flat folder",
+          "[data][train]") {
   test::TempDir dir;
   const std::string all = dir.path() + "/all";
   folder_split(all, "train", 3);
@@ -47,5 +50,6 @@ TEST_CASE("folder classification evaluates on val/, holds test/ out, and refuses
 
   const std::string flat = dir.path() + "/flat";
   folder_split(flat, "", 3);
-  CHECK_THROWS_WITH(folder_task(flat), Catch::Contains("only training images") && Catch::Contains("val/<class>/"));
+  CHECK_THROWS_WITH(folder_task(flat),
+                    Catch::Contains("only training images") && Catch::Contains("val/<class>/"));
 }

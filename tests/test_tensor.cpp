@@ -27,7 +27,8 @@ TEST_CASE("narrow, chunk and permute are views; contiguous() copies only when ne
   Tensor n = narrow(x, 2, 1, 2);  // non-contiguous view along the last dimension
   CHECK(n.same_storage(x));
   CHECK_FALSE(n.is_contiguous());
-  CHECK(n.contiguous().to_vector() == std::vector<float>{1, 2, 5, 6, 9, 10, 13, 14, 17, 18, 21, 22});
+  CHECK(n.contiguous().to_vector() ==
+        std::vector<float>{1, 2, 5, 6, 9, 10, 13, 14, 17, 18, 21, 22});
   auto parts = chunk(x, 3, 1);
   REQUIRE(parts.size() == 3);
   CHECK(parts[1].same_storage(x));
@@ -129,9 +130,11 @@ TEST_CASE("dtype conversion is differentiable between float types", "[autograd]"
   CHECK(x.grad().to_vector() == std::vector<float>{3, 3});
 }
 
-TEST_CASE("a CUDA device in a build or machine without CUDA fails with a clear message", "[tensor]") {
+TEST_CASE("a CUDA device in a build or machine without CUDA fails with a clear message",
+          "[tensor]") {
   if (cuda_device_count() > 0) return;  // this case is about machines without a GPU
-  CHECK_THROWS_WITH(zeros({2}).to(Device::cuda(0)), Catch::Contains("cuda:0") && Catch::Contains("cpu"));
+  CHECK_THROWS_WITH(zeros({2}).to(Device::cuda(0)),
+                    Catch::Contains("cuda:0") && Catch::Contains("cpu"));
   CHECK_THROWS_WITH(Device::parse("gpu"), Catch::Contains("unknown device 'gpu'"));
   CHECK(Device::parse("cuda:1").index == 1);
 }

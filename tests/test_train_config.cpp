@@ -10,18 +10,20 @@
 #include "data/reid_datasets.h"
 #include "engine/ops.h"
 #include "models/registry.h"
+#include "tests/test_util.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
 #include "train/scheduler.h"
 #include "train/settings.h"
-#include "tests/test_util.h"
 
 using namespace ptl;
 using Catch::Contains;
 using Catch::Equals;
 
 TEST_CASE("configs merge defaults, YAML and overrides, and reject unknown keys", "[config]") {
-  Config c = Config::from_yaml("model:\n  name: mgn_ptl\noptim:\n  lr: 3.5e-4\nschedule:\n  milestones: [10, 20]\n", "x.yaml");
+  Config c = Config::from_yaml(
+      "model:\n  name: mgn_ptl\noptim:\n  lr: 3.5e-4\nschedule:\n  milestones: [10, 20]\n",
+      "x.yaml");
   CHECK(c.str("model.name") == "mgn_ptl");
   CHECK(c.number("optim.lr") == 3.5e-4);
   CHECK(c.int_list("schedule.milestones") == std::vector<int64_t>{10, 20});
@@ -30,7 +32,8 @@ TEST_CASE("configs merge defaults, YAML and overrides, and reject unknown keys",
   c.apply_override("model.freeze=[conv1, layer1]");
   CHECK(c.integer("train.epochs") == 7);
   CHECK(c.string_list("model.freeze") == std::vector<std::string>{"conv1", "layer1"});
-  CHECK_THROWS_WITH(Config::from_yaml("optim:\n  lrr: 1\n", "typo.yaml"), Contains("typo.yaml: unknown config key 'optim.lrr'"));
+  CHECK_THROWS_WITH(Config::from_yaml("optim:\n  lrr: 1\n", "typo.yaml"),
+                    Contains("typo.yaml: unknown config key 'optim.lrr'"));
   CHECK_THROWS_WITH(c.apply_override("epochs"), Contains("key=value"));
   CHECK_THROWS_WITH(Config::from_yaml("a: [", "bad.yaml"), Contains("bad.yaml: invalid YAML"));
   // The effective config round-trips through its YAML.
@@ -38,7 +41,9 @@ TEST_CASE("configs merge defaults, YAML and overrides, and reject unknown keys",
   CHECK(back.to_yaml() == c.to_yaml());
 }
 
-TEST_CASE("every value is checked when it is read: allowed values, ranges and types, naming file and key", "[config]") {
+TEST_CASE(
+    "every value is checked when it is read: allowed values, ranges and types, naming file and key",
+    "[config]") {
   // What a new user tried: each quietly trained before.
   const std::vector<std::pair<std::string, std::string>> bad = {
       {"data.sampler=shufle", "data.sampler = 'shufle': allowed: pk, pk_release, shuffle"},
@@ -61,31 +66,40 @@ TEST_CASE("every value is checked when it is read: allowed values, ranges and ty
   test::TempDir dir;
   std::ofstream(dir.path() + "/base.yaml") << "optim:\n  name: adma\n";
   std::ofstream(dir.path() + "/top.yaml") << "base: base.yaml\ntrain:\n  epochs: 3\n";
-  CHECK_THROWS_WITH(Config::from_file(dir.path() + "/top.yaml"),
-                    Contains(dir.path() + "/base.yaml: optim.name = 'adma': allowed: adam, adamw, sgd"));
+  CHECK_THROWS_WITH(
+      Config::from_file(dir.path() + "/top.yaml"),
+      Contains(dir.path() + "/base.yaml: optim.name = 'adma': allowed: adam, adamw, sgd"));
   // ptl train prints it as one line.
   const auto r = test::run_ptl("train --config " + dir.path() + "/top.yaml");
   CHECK(r.rc != 0);
-  CHECK(r.out == "ptl: error: " + dir.path() + "/base.yaml: optim.name = 'adma': allowed: adam, adamw, sgd\n");
+  CHECK(r.out == "ptl: error: " + dir.path() +
+                     "/base.yaml: optim.name = 'adma': allowed: adam, adamw, sgd\n");
   std::ofstream(dir.path() + "/range.yaml") << "data:\n  flip: 1.5\n";
   CHECK(test::run_ptl("train --config " + dir.path() + "/range.yaml").out ==
-        "ptl: error: " + dir.path() + "/range.yaml: data.flip = '1.5': must be a number from 0 to 1\n");
+        "ptl: error: " + dir.path() +
+            "/range.yaml: data.flip = '1.5': must be a number from 0 to 1\n");
   std::ofstream(dir.path() + "/typo.yaml") << "data:\n  flipp: 0.5\n";
   CHECK(test::run_ptl("train --config " + dir.path() + "/typo.yaml").out ==
         "ptl: error: " + dir.path() +
-            "/typo.yaml: unknown config key 'data.flipp'; did you mean 'data.flip'? keys under data: format, root, "
-            "height, width, sampler, p, k, batch_size, workers, flip, pad, erasing, on_bad_image (ptl train --help "
+            "/typo.yaml: unknown config key 'data.flipp'; did you mean 'data.flip'? keys under "
+            "data: format, root, "
+            "height, width, sampler, p, k, batch_size, workers, flip, pad, erasing, on_bad_image "
+            "(ptl train --help "
             "explains each)\n");
   // A section that does not exist lists the sections; a key far from every declared one
   // suggests none.
   Config c;
-  CHECK_THROWS_WITH(c.apply_override("optimizer.lr=1"),
-                    Equals("override: unknown config key 'optimizer.lr'; allowed at the top level: seed, threads, "
-                           "memory_limit_mb, device, tf32, model, data, optim, schedule, loss, train, eval (ptl train "
-                           "--help explains each)"));
+  CHECK_THROWS_WITH(
+      c.apply_override("optimizer.lr=1"),
+      Equals(
+          "override: unknown config key 'optimizer.lr'; allowed at the top level: seed, threads, "
+          "memory_limit_mb, device, tf32, model, data, optim, schedule, loss, train, eval (ptl "
+          "train "
+          "--help explains each)"));
 }
 
-TEST_CASE("typed settings: each choice is the enum of the same name, each number its field", "[config]") {
+TEST_CASE("typed settings: each choice is the enum of the same name, each number its field",
+          "[config]") {
   auto read = [](const std::vector<std::string>& overrides) {
     Config c;
     for (const std::string& o : overrides) c.apply_override(o);
@@ -116,8 +130,9 @@ TEST_CASE("typed settings: each choice is the enum of the same name, each number
   CHECK(read({"eval.metric=euclidean"}).eval.metric == Metric::Euclidean);
   CHECK(read({"eval.metric=sqeuclidean"}).eval.metric == Metric::SqEuclidean);
   CHECK(read({"eval.metric=cosine"}).eval.metric == Metric::Cosine);
-  const Settings s = read({"seed=7", "device=cpu", "data.p=6", "data.flip=0.25", "optim.lr=3e-4",
-                           "schedule.milestones=[5, 9]", "train.out=runs/x", "model.freeze=[conv1, bn1]"});
+  const Settings s =
+      read({"seed=7", "device=cpu", "data.p=6", "data.flip=0.25", "optim.lr=3e-4",
+            "schedule.milestones=[5, 9]", "train.out=runs/x", "model.freeze=[conv1, bn1]"});
   CHECK(s.seed == 7);
   CHECK(s.device.device.is_cpu());
   CHECK(s.data.p == 6);
@@ -146,7 +161,8 @@ TEST_CASE("learning-rate schedules: multistep, cosine and warm-up", "[config]") 
   CHECK(lr_factor(cos, 10, 0) == Approx(0.0).margin(1e-12));
 }
 
-TEST_CASE("checkpoints round-trip, are pruned, and a failed write keeps the previous one", "[checkpoint]") {
+TEST_CASE("checkpoints round-trip, are pruned, and a failed write keeps the previous one",
+          "[checkpoint]") {
   test::TempDir dir;
   Checkpoint c;
   c.model["fc.weight"] = reshape(arange(6), {2, 3});
@@ -176,13 +192,17 @@ TEST_CASE("checkpoints round-trip, are pruned, and a failed write keeps the prev
     CHECK_THROWS_WITH(save_checkpoint(left[1], c), Contains("write failed"));
   }
   CHECK(load_checkpoint(left[1]).model.count("big") == 0);  // the old checkpoint is intact
-  std::ofstream(dir.path() + "/weights.safetensors", std::ios::binary) << serialize_safetensors({{"w", ones({1})}});
-  CHECK_THROWS_WITH(load_checkpoint(dir.path() + "/weights.safetensors"), Contains("not a ptl checkpoint"));
+  std::ofstream(dir.path() + "/weights.safetensors", std::ios::binary)
+      << serialize_safetensors({{"w", ones({1})}});
+  CHECK_THROWS_WITH(load_checkpoint(dir.path() + "/weights.safetensors"),
+                    Contains("not a ptl checkpoint"));
 }
 
-TEST_CASE("every shipped config parses, names a known model and a known dataset format", "[config]") {
+TEST_CASE("every shipped config parses, names a known model and a known dataset format",
+          "[config]") {
   int n = 0;
-  for (const auto& e : std::filesystem::directory_iterator(std::string(PTL_SOURCE_DIR) + "/configs")) {
+  for (const auto& e :
+       std::filesystem::directory_iterator(std::string(PTL_SOURCE_DIR) + "/configs")) {
     if (e.path().extension() != ".yaml") continue;
     INFO(e.path().string());
     Config c = Config::from_file(e.path().string());
@@ -190,7 +210,8 @@ TEST_CASE("every shipped config parses, names a known model and a known dataset 
     CHECK(std::find(names.begin(), names.end(), c.str("model.name")) != names.end());
     data::ReidFormat rf;
     data::ClassFormat cf;
-    CHECK((data::parse_reid_format(c.str("data.format"), rf) || data::parse_class_format(c.str("data.format"), cf)));
+    CHECK((data::parse_reid_format(c.str("data.format"), rf) ||
+           data::parse_class_format(c.str("data.format"), cf)));
     CHECK(c.integer("train.epochs") > 0);
     ++n;
   }

@@ -17,18 +17,20 @@
 #include "engine/storage.h"
 #include "models/registry.h"
 #include "models/summary.h"
+#include "tests/data_test_util.h"
+#include "tests/test_util.h"
+#include "tests/tiny_run.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
-#include "tests/data_test_util.h"
-#include "tests/tiny_run.h"
-#include "tests/test_util.h"
 
 using namespace ptl;
 using Catch::Contains;
 namespace fs = std::filesystem;
 
 namespace {
-Config tiny(const std::string& out, int64_t epochs) { return test::tiny_run_config(out, epochs); }
+Config tiny(const std::string& out, int64_t epochs) {
+  return test::tiny_run_config(out, epochs);
+}
 
 std::string file_text(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -88,11 +90,14 @@ TEST_CASE("SIGINT mid-epoch writes a checkpoint; resuming from it is exact", "[t
   CHECK(straight.find("epoch_loss") != std::string::npos);
   CHECK(file_text(dir.path() + "/stopped/metrics.jsonl") == straight);
   CHECK_THAT(file_text(dir.path() + "/stopped/train.log"),
-             Contains("checkpoint " + sb.last_checkpoint) && Contains("interrupted at epoch 1 step 4; resume with") &&
-                 Contains("resumed from " + sb.last_checkpoint + ": epoch 1, step 4 (mid-epoch)") && Contains("done: 2 epochs, 6 steps"));
+             Contains("checkpoint " + sb.last_checkpoint) &&
+                 Contains("interrupted at epoch 1 step 4; resume with") &&
+                 Contains("resumed from " + sb.last_checkpoint + ": epoch 1, step 4 (mid-epoch)") &&
+                 Contains("done: 2 epochs, 6 steps"));
 }
 
-TEST_CASE("a NaN loss stops training naming the step, the loss terms and the last checkpoint", "[train]") {
+TEST_CASE("a NaN loss stops training naming the step, the loss terms and the last checkpoint",
+          "[train]") {
   test::TempDir dir;
   Trainer t(tiny(dir.path() + "/nan", 3));
   t.set_step_hook([&t](int64_t step, double) {
@@ -102,29 +107,37 @@ TEST_CASE("a NaN loss stops training naming the step, the loss terms and the las
     fill_(w, NAN);  // poisons every later forward
   });
   CHECK_THROWS_WITH(t.run(), Contains("loss is nan at epoch 2 step 5") && Contains("triplet") &&
-                                 Contains("Last good checkpoint: ") && Contains("ckpt_e00001_s000000003"));
+                                 Contains("Last good checkpoint: ") &&
+                                 Contains("ckpt_e00001_s000000003"));
 }
 
-TEST_CASE("a step that does not fit in memory_limit_mb stops with what it asked for and what to change", "[train]") {
+TEST_CASE(
+    "a step that does not fit in memory_limit_mb stops with what it asked for and what to change",
+    "[train]") {
   test::TempDir dir;
   Config c = tiny(dir.path() + "/big", 1);
-  for (const char* kv : {"data.height=256", "data.width=128", "memory_limit_mb=48"}) c.apply_override(kv);
+  for (const char* kv : {"data.height=256", "data.width=128", "memory_limit_mb=48"})
+    c.apply_override(kv);
   Trainer t(c);
-  CHECK_THROWS_WITH(t.run(), Contains("out of CPU memory: a tensor of") && Contains("past the 48.0 MiB this run may use") &&
-                                 Contains("at epoch 1 step 1 with a batch of 6 images of 256x128") &&
-                                 Contains("raise memory_limit_mb"));
+  CHECK_THROWS_WITH(t.run(),
+                    Contains("out of CPU memory: a tensor of") &&
+                        Contains("past the 48.0 MiB this run may use") &&
+                        Contains("at epoch 1 step 1 with a batch of 6 images of 256x128") &&
+                        Contains("raise memory_limit_mb"));
   CHECK(cpu_memory_budget() == 0);  // the budget ends with the run
   Config fits = tiny(dir.path() + "/small", 1);
   fits.apply_override("memory_limit_mb=400");
   CHECK(Trainer(fits).run().steps == 3);
 }
 
-TEST_CASE("a failed checkpoint write stops with the reason and keeps the previous checkpoint", "[train]") {
+TEST_CASE("a failed checkpoint write stops with the reason and keeps the previous checkpoint",
+          "[train]") {
   test::TempDir dir;
   Trainer t(tiny(dir.path() + "/full", 2));
   std::unique_ptr<test::FileSizeLimit> full_disk;
   t.set_step_hook([&](int64_t step, double) {
-    if (step == 4) full_disk = std::make_unique<test::FileSizeLimit>(4096);  // the disk fills up in epoch 2
+    if (step == 4)
+      full_disk = std::make_unique<test::FileSizeLimit>(4096);  // the disk fills up in epoch 2
   });
   CHECK_THROWS_WITH(t.run(), Contains("write failed") && Contains("untouched"));
   full_disk.reset();
@@ -141,7 +154,8 @@ TEST_CASE("MGN-PTL starts every branch from torchvision-named ResNet-50 weights"
   const std::string path = dir.path() + "/resnet50_torchvision.safetensors";
   save_safetensors(path, tv);
   Config c = tiny(dir.path() + "/mgn", 1);
-  for (const char* kv : {"model.name=mgn_ptl", "data.height=96", "data.width=32", "loss.kind=mgn", "loss.margin=1.2"})
+  for (const char* kv : {"model.name=mgn_ptl", "data.height=96", "data.width=32", "loss.kind=mgn",
+                         "loss.margin=1.2"})
     c.apply_override(kv);
   c.set("model.pretrained", path);
   Trainer t(c);
@@ -149,32 +163,39 @@ TEST_CASE("MGN-PTL starts every branch from torchvision-named ResNet-50 weights"
   auto same = [&](const std::string& mine, const std::string& theirs) {
     INFO(mine << " from " << theirs);
     REQUIRE(ours.count(mine));
-    const bool equal = ours.at(mine).to_vector() == tv.at(theirs).to_vector();  // not the vectors: Catch would print them
+    const bool equal = ours.at(mine).to_vector() ==
+                       tv.at(theirs).to_vector();  // not the vectors: Catch would print them
     CHECK(equal);
   };
   same("backbone.conv1.weight", "conv1.weight");
   same("backbone.layer3.0.conv2.weight", "layer3.0.conv2.weight");
   for (const char* branch : {"p1", "p2", "p3"}) {
-    same(std::string(branch) + ".0.0.conv1.weight", "layer3.1.conv1.weight");  // layer3.k -> .0.(k-1)
+    same(std::string(branch) + ".0.0.conv1.weight",
+         "layer3.1.conv1.weight");  // layer3.k -> .0.(k-1)
     same(std::string(branch) + ".0.4.conv3.weight", "layer3.5.conv3.weight");
-    same(std::string(branch) + ".1.0.conv2.weight", "layer4.0.conv2.weight");   // layer4 -> .1
+    same(std::string(branch) + ".1.0.conv2.weight", "layer4.0.conv2.weight");  // layer4 -> .1
     same(std::string(branch) + ".1.2.conv3.weight", "layer4.2.conv3.weight");
   }
 }
 
-TEST_CASE("the trainer builds ptl info's network: stride 2 last stage for classification, 1 for ReID", "[train]") {
+TEST_CASE(
+    "the trainer builds ptl info's network: stride 2 last stage for classification, 1 for ReID",
+    "[train]") {
   test::TempDir dir;
   const std::string cifar = dir.path() + "/cifar-10-batches-bin";
   fs::create_directories(cifar);
   for (int b = 1; b <= 5; ++b)
-    data::write_file(cifar + "/data_batch_" + std::to_string(b) + ".bin", test::cifar_record(b, false) + test::cifar_record(9, false));
+    data::write_file(cifar + "/data_batch_" + std::to_string(b) + ".bin",
+                     test::cifar_record(b, false) + test::cifar_record(9, false));
   data::write_file(cifar + "/test_batch.bin", test::cifar_record(3, false));
   auto macs_of = [](Model& m) { return summarize(m, {3, 32, 32}).macs; };
-  const int64_t published = macs_of(*make_model("resnet20", 10));  // what `ptl info --model resnet20` counts
+  const int64_t published =
+      macs_of(*make_model("resnet20", 10));  // what `ptl info --model resnet20` counts
 
   Config c = tiny(dir.path() + "/cifar", 1);
-  for (const char* kv : {"model.name=resnet20", "data.format=cifar10", "data.height=32", "data.width=32",
-                         "data.sampler=shuffle", "loss.kind=ce", "model.num_classes=10"})
+  for (const char* kv :
+       {"model.name=resnet20", "data.format=cifar10", "data.height=32", "data.width=32",
+        "data.sampler=shuffle", "loss.kind=ce", "model.num_classes=10"})
     c.apply_override(kv);
   c.set("data.root", cifar);
   Trainer classification(c);
@@ -185,7 +206,8 @@ TEST_CASE("the trainer builds ptl info's network: stride 2 last stage for classi
   Trainer retrieval(reid);
   CHECK(macs_of(retrieval.model()) > published);  // the last stage at 16x16, not 8x8
 
-  CHECK_THROWS_WITH(c.apply_override("model.last_stride=3"), Contains("model.last_stride = '3': allowed: auto, 1, 2"));
+  CHECK_THROWS_WITH(c.apply_override("model.last_stride=3"),
+                    Contains("model.last_stride = '3': allowed: auto, 1, 2"));
 }
 
 TEST_CASE("a bad evaluation setting stops the run before its first step", "[train]") {
@@ -193,7 +215,8 @@ TEST_CASE("a bad evaluation setting stops the run before its first step", "[trai
   Config metric = tiny(dir.path() + "/metric", 1);
   CHECK_THROWS_WITH(metric.apply_override("eval.metric=cosin"),
                     Contains("eval.metric = 'cosin': allowed: euclidean, sqeuclidean, cosine"));
-  CHECK_THROWS_WITH(metric.apply_override("data.batch_size=0"), Contains("data.batch_size = '0': must be an integer >= 1"));
+  CHECK_THROWS_WITH(metric.apply_override("data.batch_size=0"),
+                    Contains("data.batch_size = '0': must be an integer >= 1"));
   CHECK_FALSE(fs::exists(dir.path() + "/metric/train.log"));
 }
 
@@ -216,10 +239,12 @@ TEST_CASE("every file a run writes can be evaluated, extracted from and drawn", 
     if (weights == checkpoints.back()) CHECK_THAT(r.out, Contains(s.last.summary()));
   }
   const std::string features = dir.path() + "/features.safetensors";
-  const auto x = test::run_ptl("extract --config " + config + " --weights " + checkpoints.front() + " --out " + features);
+  const auto x = test::run_ptl("extract --config " + config + " --weights " + checkpoints.front() +
+                               " --out " + features);
   INFO(x.out);
   REQUIRE(x.rc == 0);
-  const auto v = test::run_ptl("visrank --features " + features + " --out " + dir.path() + "/vis --num-queries 2");
+  const auto v = test::run_ptl("visrank --features " + features + " --out " + dir.path() +
+                               "/vis --num-queries 2");
   INFO(v.out);
   CHECK(v.rc == 0);
   CHECK_THAT(v.out, Contains("wrote 2 pictures"));
@@ -233,37 +258,44 @@ std::string damaged_copy(const std::string& to) {
     std::vector<fs::path> files;
     for (const auto& e : fs::directory_iterator(to + "/" + split)) files.push_back(e.path());
     std::sort(files.begin(), files.end());
-    fs::resize_file(files.back(), 40);  // a person's image (junk and distractors sort first), cut in its header
+    fs::resize_file(files.back(),
+                    40);  // a person's image (junk and distractors sort first), cut in its header
   }
   return to;
 }
 }  // namespace
 
-TEST_CASE("an evaluation that fails keeps the epoch's checkpoint; on_bad_image=skip drops bad images and says so",
-          "[train]") {
+TEST_CASE(
+    "an evaluation that fails keeps the epoch's checkpoint; on_bad_image=skip drops bad images and "
+    "says so",
+    "[train]") {
   test::TempDir dir;
   const std::string root = damaged_copy(dir.path() + "/damaged");
   Config strict = tiny(dir.path() + "/strict", 2);
   strict.set("data.root", root);
   strict.set("train.eval_every", "1");
-  strict.set("train.max_iters_per_epoch", "1");  // one batch: the damaged training image is not drawn
+  strict.set("train.max_iters_per_epoch",
+             "1");  // one batch: the damaged training image is not drawn
   Trainer t(strict);
   CHECK_THROWS_WITH(t.run(), Contains("bounding_box_test"));
-  CHECK(list_checkpoints(dir.path() + "/strict").size() == 1);  // epoch 1's, written before its evaluation
+  CHECK(list_checkpoints(dir.path() + "/strict").size() ==
+        1);  // epoch 1's, written before its evaluation
 
   Config lenient = tiny(dir.path() + "/lenient", 2);
   lenient.set("data.root", root);
   lenient.set("data.on_bad_image", "skip");
   Trainer u(lenient);  // drops the damaged images before drawing any batch
-  CHECK(u.experiment().data().train->size() == 58);  // of 59
+  CHECK(u.experiment().data().train->size() == 58);    // of 59
   CHECK(u.experiment().data().gallery->size() == 51);  // of 52
-  CHECK_THAT(u.experiment().data().description, Contains("skipped 2 bad inputs (2 of them unreadable images), first: "));
+  CHECK_THAT(u.experiment().data().description,
+             Contains("skipped 2 bad inputs (2 of them unreadable images), first: "));
   const TrainSummary s = u.run();
   CHECK(s.epochs == 2);
   CHECK_THAT(file_text(dir.path() + "/lenient/train.log"), Contains("skipped 2 bad inputs"));
 }
 
-TEST_CASE("messages say what is true: the side branch, train --help's model names and outputs", "[train][cli]") {
+TEST_CASE("messages say what is true: the side branch, train --help's model names and outputs",
+          "[train][cli]") {
   test::TempDir dir;
   Config plain = tiny(dir.path() + "/plain", 1);
   plain.set("model.name", "resnet20");
@@ -279,11 +311,13 @@ TEST_CASE("messages say what is true: the side branch, train --help's model name
     CHECK_THAT(log, !Contains("side branch carry"));
   }
   const auto help = test::run_ptl("train --help");
-  CHECK_THAT(help.out, Contains("mgn, mgn_ptl") && Contains("ptl_resnet20") && Contains("metrics.jsonl, best.safetensors"));
+  CHECK_THAT(help.out, Contains("mgn, mgn_ptl") && Contains("ptl_resnet20") &&
+                           Contains("metrics.jsonl, best.safetensors"));
   CHECK_THAT(help.out, !Contains("plots") && !Contains("ptl info --help lists"));
 }
 
-TEST_CASE("the trainer's steps work alone: epoch plans, one update, a checkpoint that resumes", "[train]") {
+TEST_CASE("the trainer's steps work alone: epoch plans, one update, a checkpoint that resumes",
+          "[train]") {
   test::TempDir dir;
   Trainer t(tiny(dir.path() + "/steps", 2));
   // An epoch's plan is a function of (seed, epoch) alone: asked in any order, it is the same.

@@ -12,7 +12,8 @@
 
 using namespace ptl;
 
-TEST_CASE("20 Adam steps of PTL-ResNet-20 give PyTorch's per-step losses within 1e-4 relative", "[parity][train]") {
+TEST_CASE("20 Adam steps of PTL-ResNet-20 give PyTorch's per-step losses within 1e-4 relative",
+          "[parity][train]") {
   const char* dir = std::getenv("PTL_PARITY_DIR");
   REQUIRE(dir != nullptr);
   TensorMap f = load_safetensors(std::string(dir) + "/trajectory/trajectory.safetensors");
@@ -24,7 +25,8 @@ TEST_CASE("20 Adam steps of PTL-ResNet-20 give PyTorch's per-step losses within 
     if (k.rfind("w.", 0) == 0) w[k.substr(2)] = t;
   model->load_state_dict(w, true, "trajectory weights");
   convert_floats(*model, DType::F64);  // as the fixture: see gen_trajectory.py for why
-  Adam opt({ParamGroup{"all", model->parameters(), 1e-3, 1e-3, 5e-4, false}}, AdamOptions{0.9, 0.999, 1e-8, true, false});
+  Adam opt({ParamGroup{"all", model->parameters(), 1e-3, 1e-3, 5e-4, false}},
+           AdamOptions{0.9, 0.999, 1e-8, true, false});
   std::vector<double> ref = f["loss"].to_double_vector();
   REQUIRE(ref.size() == 20);
   model->train();

@@ -65,7 +65,9 @@ inline CliRun run_ptl_env(const std::string& env, const std::string& args) {
   const int status = ::pclose(p);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
-inline CliRun run_ptl(const std::string& args) { return run_ptl_env("", args); }
+inline CliRun run_ptl(const std::string& args) {
+  return run_ptl_env("", args);
+}
 
 // Limits the size of files this process writes (RLIMIT_FSIZE) while in scope: writes past it
 // fail with EFBIG, as on a full disk. SIGXFSZ is ignored meanwhile so the write returns an error.

@@ -5,8 +5,8 @@
 #include <string>
 
 #include "data/synth_reid.h"
-#include "train/config.h"
 #include "tests/test_util.h"
+#include "train/config.h"
 
 namespace ptl::test {
 
@@ -27,10 +27,12 @@ inline const std::string& tiny_reid_root() {
 
 inline Config tiny_run_config(const std::string& out, int64_t epochs) {
   Config c;
-  for (const char* kv : {"model.name=ptl_resnet20", "data.format=market1501", "data.height=32", "data.width=16",
-                         "data.p=3", "data.k=2", "data.workers=2", "data.batch_size=32", "optim.lr=1e-3",
-                         "loss.kind=ce_triplet", "loss.margin=0.3", "train.max_iters_per_epoch=3", "train.eval_every=0",
-                         "train.log_every=100", "train.keep_last=10", "schedule.milestones=[3]", "eval.flip=false"})
+  for (const char* kv :
+       {"model.name=ptl_resnet20", "data.format=market1501", "data.height=32", "data.width=16",
+        "data.p=3", "data.k=2", "data.workers=2", "data.batch_size=32", "optim.lr=1e-3",
+        "loss.kind=ce_triplet", "loss.margin=0.3", "train.max_iters_per_epoch=3",
+        "train.eval_every=0", "train.log_every=100", "train.keep_last=10",
+        "schedule.milestones=[3]", "eval.flip=false"})
     c.apply_override(kv);
   c.set("data.root", tiny_reid_root());
   c.set("train.out", out);

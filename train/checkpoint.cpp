@@ -24,7 +24,8 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
   for (const auto& [k, t] : c.optim) all["optim." + k] = t;
   for (const auto& [k, t] : c.states) all["state." + k] = t;
   for (const auto& [k, v] : c.rng)
-    all["rng." + k] = from_vector(std::vector<int64_t>{static_cast<int64_t>(v.first), static_cast<int64_t>(v.second)}, {2});
+    all["rng." + k] = from_vector(
+        std::vector<int64_t>{static_cast<int64_t>(v.first), static_cast<int64_t>(v.second)}, {2});
   save_safetensors(path, all,
                    {{"format", "ptl-checkpoint-1"},
                     {"epoch", std::to_string(c.epoch)},
@@ -39,15 +40,19 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
 Checkpoint load_checkpoint(const std::string& path) {
   TensorMap all = load_safetensors(path);
   std::map<std::string, std::string> meta = load_safetensors_metadata(path);
-  PTL_CHECK(meta["format"] == "ptl-checkpoint-1", path, ": not a ptl checkpoint (metadata format is '", meta["format"],
+  PTL_CHECK(meta["format"] == "ptl-checkpoint-1", path,
+            ": not a ptl checkpoint (metadata format is '", meta["format"],
             "'); weights-only files go to model.pretrained instead");
   Checkpoint c;
   for (auto& [k, t] : all) {
     // An init-capture: clang before 16 cannot capture a structured binding (C++20).
     auto strip = [&key = k](const char* p) { return key.substr(std::string(p).size()); };
-    if (k.rfind("model.", 0) == 0) c.model[strip("model.")] = t;
-    else if (k.rfind("optim.", 0) == 0) c.optim[strip("optim.")] = t;
-    else if (k.rfind("state.", 0) == 0) c.states[strip("state.")] = t;
+    if (k.rfind("model.", 0) == 0)
+      c.model[strip("model.")] = t;
+    else if (k.rfind("optim.", 0) == 0)
+      c.optim[strip("optim.")] = t;
+    else if (k.rfind("state.", 0) == 0)
+      c.states[strip("state.")] = t;
     else if (k.rfind("rng.", 0) == 0) {
       std::vector<int64_t> v = t.to_int_vector();
       PTL_CHECK(v.size() == 2, path, ": rng entry '", k, "' must hold [seed, offset]");
@@ -71,7 +76,8 @@ Checkpoint load_checkpoint(const std::string& path) {
 }
 
 TensorMap load_model_weights(const std::string& path) {
-  if (load_safetensors_metadata(path)["format"] == "ptl-checkpoint-1") return load_checkpoint(path).model;
+  if (load_safetensors_metadata(path)["format"] == "ptl-checkpoint-1")
+    return load_checkpoint(path).model;
   return load_safetensors(path);
 }
 
@@ -80,7 +86,8 @@ std::vector<std::string> list_checkpoints(const std::string& dir) {
   if (!fs::is_directory(dir)) return out;
   for (const auto& e : fs::directory_iterator(dir)) {
     const std::string n = e.path().filename().string();
-    if (n.rfind("ckpt_e", 0) == 0 && n.size() > 12 && n.substr(n.size() - 12) == ".safetensors") out.push_back(e.path().string());
+    if (n.rfind("ckpt_e", 0) == 0 && n.size() > 12 && n.substr(n.size() - 12) == ".safetensors")
+      out.push_back(e.path().string());
   }
   std::sort(out.begin(), out.end());  // zero-padded names sort by (epoch, step)
   return out;
@@ -88,7 +95,8 @@ std::vector<std::string> list_checkpoints(const std::string& dir) {
 
 void prune_checkpoints(const std::string& dir, int64_t keep) {
   std::vector<std::string> all = list_checkpoints(dir);
-  for (size_t i = 0; i + static_cast<size_t>(std::max<int64_t>(keep, 1)) < all.size(); ++i) fs::remove(all[i]);
+  for (size_t i = 0; i + static_cast<size_t>(std::max<int64_t>(keep, 1)) < all.size(); ++i)
+    fs::remove(all[i]);
 }
 
 }  // namespace ptl

@@ -1,8 +1,8 @@
 // Training checkpoints: one safetensors file holding the model ("model.<name>"), the optimizer
 // ("optim.<key>"), BConv-Cell states ("state.<name>") and the RNG streams ("rng.<name>" =
 // [seed, offset]), with epoch, step, best metric and the effective config in the metadata.
-// Written atomically (temporary file, fsync, rename, folder fsync): a failed write leaves the previous
-// checkpoint intact.
+// Written atomically (temporary file, fsync, rename, folder fsync): a failed write leaves the
+// previous checkpoint intact.
 #pragma once
 #include <map>
 #include <string>
@@ -16,8 +16,8 @@ namespace ptl {
 struct Checkpoint {
   TensorMap model, optim, states;
   std::map<std::string, std::pair<uint64_t, uint64_t>> rng;  // name -> (seed, offset)
-  int64_t epoch = 0;       // completed epochs
-  int64_t step = 0;        // completed iterations
+  int64_t epoch = 0;                                         // completed epochs
+  int64_t step = 0;                                          // completed iterations
   int64_t epoch_step = 0;  // iterations done within the epoch being trained (0 at boundaries)
   double best = -1;        // best evaluation metric so far (mAP or accuracy)
   // Mid-epoch: the sums of the epoch's step losses and accuracies so far (its epoch_loss and

@@ -7,10 +7,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/error.h"
 #include "data/class_datasets.h"
 #include "data/reid_datasets.h"
 #include "engine/device.h"
-#include "base/error.h"
 #include "models/registry.h"
 
 namespace ptl {
@@ -24,29 +24,48 @@ std::string join(const std::vector<std::string>& parts, const std::string& sep) 
 }  // namespace
 
 const std::vector<ConfigKey>& config_keys() {
-  static const std::string model_help = "model: " + join(model_names(), ", ") + " (`ptl info --model NAME`: its layers)";
+  static const std::string model_help =
+      "model: " + join(model_names(), ", ") + " (`ptl info --model NAME`: its layers)";
   static const std::vector<ConfigKey> keys = {
-      {"seed", "0", "seed of every random stream (weights, sampling, augmentation, BConv-Cell states)", "int>=0"},
+      {"seed", "0",
+       "seed of every random stream (weights, sampling, augmentation, BConv-Cell states)",
+       "int>=0"},
       {"threads", "0", "CPU threads (0: PTL_NUM_THREADS or all cores)", "int>=0"},
       {"memory_limit_mb", "0",
-       "CPU memory ptl's tensors may hold, in MiB; past it a run stops with a message instead of being killed "
-       "(0: 95% of what the machine, or its cgroup, has available when the run starts)", "int>=0"},
+       "CPU memory ptl's tensors may hold, in MiB; past it a run stops with a message instead of "
+       "being killed "
+       "(0: 95% of what the machine, or its cgroup, has available when the run starts)",
+       "int>=0"},
       {"device", "cpu", "cpu or cuda[:N]", "device"},
-      {"tf32", "false", "CUDA: let float GEMMs and convolutions use TF32 tensor cores (faster, ~1e-3 relative error)", "bool"},
+      {"tf32", "false",
+       "CUDA: let float GEMMs and convolutions use TF32 tensor cores (faster, ~1e-3 relative "
+       "error)",
+       "bool"},
       {"model.name", "resnet50", model_help.c_str(), "model"},
-      {"model.num_classes", "0", "classifier outputs (0: the number of training identities or classes)", "int>=0"},
-      {"model.ptl", "carry", "side branch: carry (state kept across batches), reset_every_batch, or off (baseline)", "enum:carry|reset_every_batch|off"},
-      {"model.state_init", "normal", "BConv-Cell initial state: normal (N(0, 0.001^2)) or zeros", "enum:normal|zeros"},
-      {"model.last_stride", "auto", "stride of the last ResNet stage: 1 or 2 (auto: 1 for ReID, the field's convention; 2, the network's own, for classification)", "enum:auto|1|2"},
-      {"model.pretrained", "", "safetensors weights to start from (torchvision names); empty: random init", ""},
-      {"model.freeze", "[]", "parameter-name prefixes to freeze, e.g. [conv1, bn1, layer1]", "strings"},
+      {"model.num_classes", "0",
+       "classifier outputs (0: the number of training identities or classes)", "int>=0"},
+      {"model.ptl", "carry",
+       "side branch: carry (state kept across batches), reset_every_batch, or off (baseline)",
+       "enum:carry|reset_every_batch|off"},
+      {"model.state_init", "normal", "BConv-Cell initial state: normal (N(0, 0.001^2)) or zeros",
+       "enum:normal|zeros"},
+      {"model.last_stride", "auto",
+       "stride of the last ResNet stage: 1 or 2 (auto: 1 for ReID, the field's convention; 2, the "
+       "network's own, for classification)",
+       "enum:auto|1|2"},
+      {"model.pretrained", "",
+       "safetensors weights to start from (torchvision names); empty: random init", ""},
+      {"model.freeze", "[]", "parameter-name prefixes to freeze, e.g. [conv1, bn1, layer1]",
+       "strings"},
       {"data.format", "market1501", "dataset format (ptl dataset --help lists them)", "format"},
       {"data.root", "", "dataset folder", ""},
       {"data.height", "384", "input height", "int>=1"},
       {"data.width", "128", "input width", "int>=1"},
       {"data.sampler", "pk",
-       "pk (torchreid's: nearly every image once per epoch, P x K per batch), pk_release (the PTL/MGN release: "
-       "every identity once per epoch, P x K per batch) or shuffle (batches of data.batch_size)", "enum:pk|pk_release|shuffle"},
+       "pk (torchreid's: nearly every image once per epoch, P x K per batch), pk_release (the "
+       "PTL/MGN release: "
+       "every identity once per epoch, P x K per batch) or shuffle (batches of data.batch_size)",
+       "enum:pk|pk_release|shuffle"},
       {"data.p", "4", "identities per PK batch", "int>=1"},
       {"data.k", "4", "images per identity in a PK batch", "int>=1"},
       {"data.batch_size", "64", "batch size of the shuffled sampler and of evaluation", "int>=1"},
@@ -58,19 +77,24 @@ const std::vector<ConfigKey>& config_keys() {
       {"optim.name", "adam", "adam, adamw or sgd", "enum:adam|adamw|sgd"},
       {"optim.lr", "2e-4", "base learning rate", "num>0"},
       {"optim.side_lr", "0", "learning rate of the side branch (0: optim.lr)", "num>=0"},
-      {"optim.weight_decay", "5e-4", "weight decay (L2 for adam/sgd, decoupled for adamw)", "num>=0"},
+      {"optim.weight_decay", "5e-4", "weight decay (L2 for adam/sgd, decoupled for adamw)",
+       "num>=0"},
       {"optim.amsgrad", "true", "AMSGrad variant of Adam", "bool"},
       {"optim.momentum", "0.9", "SGD momentum", "num0..1"},
       {"optim.nesterov", "false", "SGD Nesterov momentum", "bool"},
-      {"schedule.kind", "multistep", "multistep, cosine or constant", "enum:multistep|cosine|constant"},
-      {"schedule.milestones", "[320, 360]", "multistep decay points (epochs, or iterations if per_iteration)", "ints>=0"},
+      {"schedule.kind", "multistep", "multistep, cosine or constant",
+       "enum:multistep|cosine|constant"},
+      {"schedule.milestones", "[320, 360]",
+       "multistep decay points (epochs, or iterations if per_iteration)", "ints>=0"},
       {"schedule.gamma", "0.1", "multistep decay factor", "num>0"},
       {"schedule.t_max", "400", "cosine period", "int>=1"},
       {"schedule.eta_min", "0", "cosine floor", "num>=0"},
-      {"schedule.per_iteration", "false", "count schedule time in iterations instead of epochs", "bool"},
+      {"schedule.per_iteration", "false", "count schedule time in iterations instead of epochs",
+       "bool"},
       {"schedule.warmup_iters", "0", "linear warm-up iterations", "int>=0"},
       {"schedule.warmup_factor", "0.1", "warm-up starting factor", "num0..1"},
-      {"loss.kind", "mgn", "mgn (triplet on global features + mean CE), ce, or ce_triplet", "enum:mgn|ce|ce_triplet"},
+      {"loss.kind", "mgn", "mgn (triplet on global features + mean CE), ce, or ce_triplet",
+       "enum:mgn|ce|ce_triplet"},
       {"loss.margin", "1.2", "triplet margin (0: soft margin)", "num>=0"},
       {"loss.label_smoothing", "0", "cross-entropy label smoothing", "num0..1"},
       {"train.epochs", "400", "training epochs", "int>=1"},
@@ -78,9 +102,11 @@ const std::vector<ConfigKey>& config_keys() {
       {"train.log_every", "20", "log every N iterations", "int>=1"},
       {"train.checkpoint_every", "1", "checkpoint every N epochs", "int>=1"},
       {"train.keep_last", "3", "checkpoints kept besides the best", "int>=1"},
-      {"train.out", "runs/default", "output folder: checkpoints, config.yaml, train.log, metrics.jsonl, best.safetensors", ""},
+      {"train.out", "runs/default",
+       "output folder: checkpoints, config.yaml, train.log, metrics.jsonl, best.safetensors", ""},
       {"train.max_iters_per_epoch", "0", "cap iterations per epoch (0: the whole epoch)", "int>=0"},
-      {"eval.metric", "euclidean", "euclidean, sqeuclidean or cosine", "enum:euclidean|sqeuclidean|cosine"},
+      {"eval.metric", "euclidean", "euclidean, sqeuclidean or cosine",
+       "enum:euclidean|sqeuclidean|cosine"},
       {"eval.rerank", "false", "k-reciprocal re-ranking", "bool"},
       {"eval.flip", "true", "average the features of the image and its flip", "bool"},
   };
@@ -89,14 +115,15 @@ const std::vector<ConfigKey>& config_keys() {
 
 namespace {
 // Flattens a YAML mapping into dotted keys; sequences and scalars are leaves.
-void flatten(const YAML::Node& n, const std::string& prefix, std::map<std::string, std::string>& out,
-             const std::string& what) {
+void flatten(const YAML::Node& n, const std::string& prefix,
+             std::map<std::string, std::string>& out, const std::string& what) {
   if (n.IsMap()) {
     for (const auto& kv : n) {
       // `{[a, b]: 1}` is valid YAML; as<std::string>() would throw yaml-cpp's own exception.
-      PTL_CHECK(kv.first.IsScalar(), what, ": keys must be plain names (", prefix.empty() ? "top level" : prefix,
-                " has a list or mapping as a key)");
-      flatten(kv.second, prefix.empty() ? kv.first.Scalar() : prefix + "." + kv.first.Scalar(), out, what);
+      PTL_CHECK(kv.first.IsScalar(), what, ": keys must be plain names (",
+                prefix.empty() ? "top level" : prefix, " has a list or mapping as a key)");
+      flatten(kv.second, prefix.empty() ? kv.first.Scalar() : prefix + "." + kv.first.Scalar(), out,
+              what);
     }
     return;
   }
@@ -136,13 +163,15 @@ std::string unknown_key_help(const std::string& key) {
   std::vector<std::string> in_section, sections;
   for (const ConfigKey& k : config_keys()) {
     const std::string name = k.key;
-    if (!section.empty() && name.rfind(section, 0) == 0) in_section.push_back(name.substr(section.size()));
+    if (!section.empty() && name.rfind(section, 0) == 0)
+      in_section.push_back(name.substr(section.size()));
     const std::string top = name.substr(0, name.find('.'));
     if (std::find(sections.begin(), sections.end(), top) == sections.end()) sections.push_back(top);
   }
   return (nearest ? str("did you mean '", nearest->key, "'? ") : std::string()) +
-         (in_section.empty() ? "allowed at the top level: " + join(sections, ", ")
-                             : "keys under " + section.substr(0, dot) + ": " + join(in_section, ", "));
+         (in_section.empty()
+              ? "allowed at the top level: " + join(sections, ", ")
+              : "keys under " + section.substr(0, dot) + ": " + join(in_section, ", "));
 }
 
 const ConfigKey* find_key(const std::string& key) {
@@ -167,10 +196,13 @@ YAML::Node parse_value(const std::string& key, const std::string& v) {
   }
 }
 // What is wrong with `value` under a key's rule (ConfigKey::rule), or "" when it is allowed.
-std::string rule_problem(const std::string& rule, const std::string& key, const std::string& value) {
+std::string rule_problem(const std::string& rule, const std::string& key,
+                         const std::string& value) {
   if (rule.empty()) return "";
   auto one_of = [&](const std::vector<std::string>& allowed) {
-    return std::find(allowed.begin(), allowed.end(), value) != allowed.end() ? "" : "allowed: " + join(allowed, ", ");
+    return std::find(allowed.begin(), allowed.end(), value) != allowed.end()
+               ? ""
+               : "allowed: " + join(allowed, ", ");
   };
   if (rule.rfind("enum:", 0) == 0) return one_of(enum_names(rule));
   if (rule == "model") return one_of(model_names());
@@ -192,7 +224,8 @@ std::string rule_problem(const std::string& rule, const std::string& key, const 
   try {
     const YAML::Node n = parse_value(key, value);
     if (rule == "bool" || rule == "strings") {  // the conversion throws when the value is not one
-      rule == "bool" ? static_cast<void>(n.as<bool>()) : static_cast<void>(n.as<std::vector<std::string>>());
+      rule == "bool" ? static_cast<void>(n.as<bool>())
+                     : static_cast<void>(n.as<std::vector<std::string>>());
       return "";
     }
     if (rule == "ints>=0") {
@@ -209,11 +242,11 @@ std::string rule_problem(const std::string& rule, const std::string& key, const 
     if (rule == "num>=0") return v >= 0 && std::isfinite(v) ? "" : "must be a number >= 0";
     if (rule == "num0..1") return v >= 0 && v <= 1 ? "" : "must be a number from 0 to 1";
   } catch (const YAML::Exception&) {
-    return rule == "bool" ? "must be true or false"
-           : rule == "strings" ? "must be a list like [a, b]"
-           : rule == "ints>=0" ? "must be a list of integers like [320, 360]"
+    return rule == "bool"              ? "must be true or false"
+           : rule == "strings"         ? "must be a list like [a, b]"
+           : rule == "ints>=0"         ? "must be a list of integers like [320, 360]"
            : rule.rfind("int", 0) == 0 ? "must be an integer"
-                                     : "must be a number";
+                                       : "must be a number";
   }
   fail(str("config key '", key, "' has an unknown rule '", rule, "'"));
 }
@@ -243,7 +276,8 @@ Config Config::from_file(const std::string& path) {
 }
 
 Config Config::from_file_depth(const std::string& path, int depth) {
-  PTL_CHECK(depth < 8, path, ": configs include each other through `base` more than 8 deep (a cycle?)");
+  PTL_CHECK(depth < 8, path,
+            ": configs include each other through `base` more than 8 deep (a cycle?)");
   std::ifstream f(path);
   PTL_CHECK(f.good(), path, ": cannot open the config file");
   std::stringstream ss;
@@ -257,10 +291,13 @@ Config Config::from_file_depth(const std::string& path, int depth) {
   // `base: other.yaml` (relative to this file) is read first; this file's keys override it.
   Config c;
   if (doc.IsMap() && doc["base"]) {
-    PTL_CHECK(doc["base"].IsScalar() && !doc["base"].Scalar().empty(), path, ": `base` must name a file (base: other.yaml)");
+    PTL_CHECK(doc["base"].IsScalar() && !doc["base"].Scalar().empty(), path,
+              ": `base` must name a file (base: other.yaml)");
     const std::string base = doc["base"].Scalar();
     const size_t slash = path.rfind('/');
-    c = from_file_depth(base[0] == '/' || slash == std::string::npos ? base : path.substr(0, slash + 1) + base, depth + 1);
+    c = from_file_depth(
+        base[0] == '/' || slash == std::string::npos ? base : path.substr(0, slash + 1) + base,
+        depth + 1);
     doc.remove("base");
   }
   if (doc.IsNull() || (doc.IsMap() && doc.size() == 0)) return c;
@@ -272,7 +309,8 @@ Config Config::from_file_depth(const std::string& path, int depth) {
 
 void Config::set(const std::string& key, const std::string& value, const std::string& what) {
   const ConfigKey* k = find_key(key);
-  PTL_CHECK(k, what, ": unknown config key '", key, "'; ", unknown_key_help(key), " (ptl train --help explains each)");
+  PTL_CHECK(k, what, ": unknown config key '", key, "'; ", unknown_key_help(key),
+            " (ptl train --help explains each)");
   const std::string problem = rule_problem(k->rule, key, value);
   PTL_CHECK(problem.empty(), what, ": ", key, " = '", value, "': ", problem);
   values_[key] = value;
@@ -280,7 +318,8 @@ void Config::set(const std::string& key, const std::string& value, const std::st
 
 void Config::apply_override(const std::string& assignment) {
   const size_t eq = assignment.find('=');
-  PTL_CHECK(eq != std::string::npos && eq > 0, "override '", assignment, "' must look like key=value");
+  PTL_CHECK(eq != std::string::npos && eq > 0, "override '", assignment,
+            "' must look like key=value");
   set(assignment.substr(0, eq), assignment.substr(eq + 1), "override");
 }
 
@@ -290,7 +329,9 @@ const std::string& Config::raw(const std::string& key) const {
   return it->second;
 }
 
-std::string Config::str(const std::string& key) const { return raw(key); }
+std::string Config::str(const std::string& key) const {
+  return raw(key);
+}
 
 int64_t Config::integer(const std::string& key) const {
   try {
@@ -318,10 +359,12 @@ bool Config::boolean(const std::string& key) const {
 
 int Config::choice(const std::string& key) const {
   const ConfigKey* k = find_key(key);
-  PTL_CHECK(k && std::string(k->rule).rfind("enum:", 0) == 0, "config: key '", key, "' is not a choice");
+  PTL_CHECK(k && std::string(k->rule).rfind("enum:", 0) == 0, "config: key '", key,
+            "' is not a choice");
   const std::vector<std::string> names = enum_names(k->rule);
   const auto it = std::find(names.begin(), names.end(), raw(key));
-  PTL_CHECK(it != names.end(), "config key '", key, "' = '", raw(key), "': allowed: ", join(names, ", "));
+  PTL_CHECK(it != names.end(), "config key '", key, "' = '", raw(key),
+            "': allowed: ", join(names, ", "));
   return static_cast<int>(it - names.begin());
 }
 
@@ -329,7 +372,8 @@ std::vector<int64_t> Config::int_list(const std::string& key) const {
   try {
     return parse_value(key, raw(key)).as<std::vector<int64_t>>();
   } catch (const YAML::Exception&) {
-    fail(ptl::str("config key '", key, "' must be a list of integers like [1, 2], got '", raw(key), "'"));
+    fail(ptl::str("config key '", key, "' must be a list of integers like [1, 2], got '", raw(key),
+                  "'"));
   }
 }
 

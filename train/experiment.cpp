@@ -3,8 +3,8 @@
 #include <cstdio>
 
 #include "base/error.h"
-#include "engine/ops.h"
 #include "base/parallel.h"
+#include "engine/ops.h"
 #include "engine/rng.h"
 #include "models/release_keys.h"
 #include "train/checkpoint.h"
@@ -18,15 +18,16 @@ ModelOptions model_options(const ModelSettings& m, bool reid, int64_t channels) 
   // trains the network as published (CIFAR ResNets: 8x8 last stage at 32x32).
   o.last_stride = m.last_stride > 0 ? m.last_stride : (reid ? 1 : 2);
   o.ptl.side_branch = m.ptl != PtlMode::Off;
-  o.ptl.state_mode = m.ptl == PtlMode::ResetEveryBatch ? StateMode::ResetEveryBatch : StateMode::Carry;
+  o.ptl.state_mode =
+      m.ptl == PtlMode::ResetEveryBatch ? StateMode::ResetEveryBatch : StateMode::Carry;
   o.ptl.state_init = m.state_init;
   return o;
 }
 
 Experiment::Experiment(Config cfg) : cfg_(std::move(cfg)), s_(read_settings(cfg_)) {
   if (s_.device.threads > 0) set_num_threads(s_.device.threads);
-  PTL_CHECK(s_.device.device.is_cpu() || cuda_device_count() > 0, "config: device '", cfg_.str("device"),
-            "' requested but no CUDA device is available",
+  PTL_CHECK(s_.device.device.is_cpu() || cuda_device_count() > 0, "config: device '",
+            cfg_.str("device"), "' requested but no CUDA device is available",
             cuda_compiled() ? "" : " (this ptl was built without CUDA)", "; use device=cpu");
   set_allow_tf32(s_.device.tf32);
   extract_.batch = s_.data.batch_size;
@@ -55,11 +56,12 @@ void Experiment::load_pretrained(const std::string& path) {
   if (!mapped.notice().empty()) note(str("pretrained weights ", path, ": ", mapped.notice()));
   const TensorMap ours = model_->state_dict();
   Module::LoadReport r = model_->load_state_dict(mapped.state, false, path);
-  note(str("pretrained weights ", path, ": ", ours.size() - r.missing.size() - r.mismatched.size(), " tensors loaded, ",
-           r.missing.size(), " missing (kept at init), ", r.unexpected.size(), " unexpected, ", r.mismatched.size(),
+  note(str("pretrained weights ", path, ": ", ours.size() - r.missing.size() - r.mismatched.size(),
+           " tensors loaded, ", r.missing.size(), " missing (kept at init), ", r.unexpected.size(),
+           " unexpected, ", r.mismatched.size(),
            " shape mismatches skipped (e.g. a classifier for another number of classes)"));
-  PTL_CHECK(r.missing.size() + r.mismatched.size() < ours.size(), path, ": no tensor matches model ", s_.model.name,
-            ":", r.str());
+  PTL_CHECK(r.missing.size() + r.mismatched.size() < ours.size(), path,
+            ": no tensor matches model ", s_.model.name, ":", r.str());
 }
 
 void Experiment::freeze(const std::vector<std::string>& prefixes) {
@@ -70,7 +72,8 @@ void Experiment::freeze(const std::vector<std::string>& prefixes) {
         p.impl().requires_grad = false;
         ++n;
       }
-    PTL_CHECK(n > 0, "config: model.freeze prefix '", prefix, "' matches no parameter of ", s_.model.name);
+    PTL_CHECK(n > 0, "config: model.freeze prefix '", prefix, "' matches no parameter of ",
+              s_.model.name);
   }
 }
 
@@ -80,8 +83,8 @@ void Experiment::load_weights(const std::string& path) {
 
 ModelScore Experiment::evaluate() {
   if (data_.reid)
-    return evaluate_reid_model(*model_, data_.query, data_.gallery, data_.eval_transform, extract_, s_.eval.metric,
-                               s_.eval.rerank);
+    return evaluate_reid_model(*model_, data_.query, data_.gallery, data_.eval_transform, extract_,
+                               s_.eval.metric, s_.eval.rerank);
   return evaluate_classifier(*model_, data_.test, data_.eval_transform, extract_);
 }
 

@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
+#include "evaluation/model_eval.h"
 #include "models/model.h"
 #include "models/registry.h"
 #include "train/config.h"
-#include "evaluation/model_eval.h"
 #include "train/settings.h"
 #include "train/task_data.h"
 

@@ -9,10 +9,11 @@
 namespace ptl {
 
 TripletResult batch_hard_triplet(const Tensor& features, const Tensor& labels, double margin) {
-  PTL_CHECK(features.dim() == 2, "triplet loss: features must be (N, D), got ", features.shape_str());
+  PTL_CHECK(features.dim() == 2, "triplet loss: features must be (N, D), got ",
+            features.shape_str());
   PTL_CHECK(labels.dtype() == DType::I64 && labels.dim() == 1 && labels.size(0) == features.size(0),
-            "triplet loss: labels must be int64 (", features.size(0), "), got ", dtype_name(labels.dtype()),
-            labels.shape_str());
+            "triplet loss: labels must be int64 (", features.size(0), "), got ",
+            dtype_name(labels.dtype()), labels.shape_str());
   const int64_t N = features.size(0);
   // Every anchor needs a positive other than itself and a negative, which a PK batch (K >= 2,
   // P >= 2) guarantees; checked on the host (the labels come from the loader on the CPU).
@@ -22,7 +23,8 @@ TripletResult batch_hard_triplet(const Tensor& features, const Tensor& labels, d
   for (int64_t i = 0; i < N; ++i) {
     const int64_t pos = count[y[i]], neg = N - pos;
     PTL_CHECK(pos >= 2 && neg >= 1, "triplet loss: sample ", i, " (label ", y[i],
-              ") has no other positive or no negative in the batch; use a PK sampler with K >= 2 and P >= 2");
+              ") has no other positive or no negative in the batch; use a PK sampler with K >= 2 "
+              "and P >= 2");
   }
   Tensor dist = pairwise_distance(features, features);
   // The mining kernel picks the hardest positive and negative per anchor on the features'
@@ -38,7 +40,8 @@ TripletResult batch_hard_triplet(const Tensor& features, const Tensor& labels, d
     // log(1 + exp(x)) = relu(x) + log(1 + exp(-|x|)), stable for large |x|.
     loss = mean(add(relu(diff), log(add(exp(neg(abs(diff))), 1.0))));
   }
-  std::vector<double> ap = mined.pos_value.to_double_vector(), an = mined.neg_value.to_double_vector();
+  std::vector<double> ap = mined.pos_value.to_double_vector(),
+                      an = mined.neg_value.to_double_vector();
   int64_t correct = 0;
   for (int64_t i = 0; i < N; ++i) correct += an[i] > ap[i];
   return {loss, static_cast<double>(correct) / static_cast<double>(N)};
@@ -52,9 +55,11 @@ double top1_accuracy(const Tensor& logits, const Tensor& labels) {
   return y.empty() ? 0.0 : static_cast<double>(correct) / static_cast<double>(y.size());
 }
 
-MgnLossResult mgn_loss(const std::vector<Tensor>& triplet_features, const std::vector<Tensor>& logits,
-                       const Tensor& labels, double margin, double label_smoothing) {
-  PTL_CHECK(!triplet_features.empty() && !logits.empty(), "MGN loss: needs triplet features and logits");
+MgnLossResult mgn_loss(const std::vector<Tensor>& triplet_features,
+                       const std::vector<Tensor>& logits, const Tensor& labels, double margin,
+                       double label_smoothing) {
+  PTL_CHECK(!triplet_features.empty() && !logits.empty(),
+            "MGN loss: needs triplet features and logits");
   Tensor tri = batch_hard_triplet(triplet_features[0], labels, margin).loss;
   for (size_t i = 1; i < triplet_features.size(); ++i)
     tri = add(tri, batch_hard_triplet(triplet_features[i], labels, margin).loss);

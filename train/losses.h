@@ -8,8 +8,9 @@
 namespace ptl {
 
 struct TripletResult {
-  Tensor loss;       // scalar
-  double precision;  // fraction of anchors whose hardest negative is farther than the hardest positive
+  Tensor loss;  // scalar
+  double
+      precision;  // fraction of anchors whose hardest negative is farther than the hardest positive
 };
 
 // features (N, D), labels (N) int64. Euclidean distances with a 1e-12 floor before the square
@@ -24,8 +25,9 @@ struct MgnLossResult {
   Tensor loss, triplet, cross_entropy;  // scalars: total and the two means
   double accuracy;                      // top-1 of the summed logits
 };
-MgnLossResult mgn_loss(const std::vector<Tensor>& triplet_features, const std::vector<Tensor>& logits,
-                       const Tensor& labels, double margin, double label_smoothing = 0.0);
+MgnLossResult mgn_loss(const std::vector<Tensor>& triplet_features,
+                       const std::vector<Tensor>& logits, const Tensor& labels, double margin,
+                       double label_smoothing = 0.0);
 
 // Top-1 accuracy of logits (N, K) against labels (N).
 double top1_accuracy(const Tensor& logits, const Tensor& labels);

@@ -9,8 +9,9 @@ namespace ptl {
 
 namespace {
 void check_param(const Tensor& p, const std::string& group, size_t i) {
-  PTL_CHECK(is_floating(p.dtype()) && p.is_contiguous(), "optimizer: parameter ", i, " of group '", group,
-            "' must be a contiguous floating tensor, got ", dtype_name(p.dtype()), p.shape_str());
+  PTL_CHECK(is_floating(p.dtype()) && p.is_contiguous(), "optimizer: parameter ", i, " of group '",
+            group, "' must be a contiguous floating tensor, got ", dtype_name(p.dtype()),
+            p.shape_str());
   if (p.grad().defined())
     PTL_CHECK(p.grad().shape() == p.shape(), "optimizer: gradient ", p.grad().shape_str(),
               " does not match parameter ", p.shape_str(), " (group '", group, "')");
@@ -28,8 +29,8 @@ struct SlotBatch {
   // Adds p's slot; make(T{}) builds it for p's dtype T.
   template <class Make>
   void add(const Tensor& p, const Tensor& grad, const Make& make) {
-    PTL_CHECK(grads.empty() || p.device() == device, "optimizer: parameters on ", device.str(), " and ",
-              p.device().str(), "; move the whole model to one device");
+    PTL_CHECK(grads.empty() || p.device() == device, "optimizer: parameters on ", device.str(),
+              " and ", p.device().str(), "; move the whole model to one device");
     device = p.device();
     grads.push_back(grad);
     if (p.dtype() == DType::F32)
@@ -39,13 +40,16 @@ struct SlotBatch {
   }
 };
 
-std::string key(size_t g, size_t p, const char* what) { return str("g", g, ".p", p, ".", what); }
+std::string key(size_t g, size_t p, const char* what) {
+  return str("g", g, ".p", p, ".", what);
+}
 
 Tensor load_buffer(const TensorMap& s, const std::string& k, const Tensor& like) {
   auto it = s.find(k);
   if (it == s.end()) return Tensor();
-  PTL_CHECK(it->second.shape() == like.shape(), "optimizer state '", k, "' has shape ", it->second.shape_str(),
-            " but the parameter has ", like.shape_str(), ": the checkpoint belongs to another model");
+  PTL_CHECK(it->second.shape() == like.shape(), "optimizer state '", k, "' has shape ",
+            it->second.shape_str(), " but the parameter has ", like.shape_str(),
+            ": the checkpoint belongs to another model");
   return it->second.to(like.dtype()).to(like.device()).clone();
 }
 }  // namespace
@@ -81,7 +85,8 @@ void Sgd::step() {
     const bool has_buf = o_.momentum != 0;
     batch.add(p, grad, [&](auto t) {
       using T = decltype(t);
-      return SgdSlot<T>{p.data<T>(), has_buf ? buf.data<T>() : nullptr, grad.data<T>(), p.numel(), h};
+      return SgdSlot<T>{p.data<T>(), has_buf ? buf.data<T>() : nullptr, grad.data<T>(), p.numel(),
+                        h};
     });
   });
   if (!batch.f32.empty()) PTL_KERNEL(batch.device, sgd_update<float>)(batch.f32);
@@ -98,7 +103,8 @@ TensorMap Sgd::state_dict() const {
 
 void Sgd::load_state_dict(const TensorMap& s) {
   for (size_t g = 0; g < buf_.size(); ++g)
-    for (size_t p = 0; p < buf_[g].size(); ++p) buf_[g][p] = load_buffer(s, key(g, p, "momentum"), groups_[g].params[p]);
+    for (size_t p = 0; p < buf_[g].size(); ++p)
+      buf_[g][p] = load_buffer(s, key(g, p, "momentum"), groups_[g].params[p]);
 }
 
 Adam::Adam(std::vector<ParamGroup> groups, AdamOptions o) : Optimizer(std::move(groups)), o_(o) {
@@ -118,12 +124,26 @@ void Adam::step() {
     s.step += 1;
     const double bc1 = 1.0 - std::pow(o_.beta1, static_cast<double>(s.step));
     const double bc2 = 1.0 - std::pow(o_.beta2, static_cast<double>(s.step));
-    AdamHyper h{o_.beta1, 1.0 - o_.beta1, o_.beta2, 1.0 - o_.beta2, o_.eps, g.weight_decay,
-                1.0 - g.lr * g.weight_decay, g.lr / bc1, std::sqrt(bc2), o_.amsgrad, o_.decoupled};
+    AdamHyper h{o_.beta1,
+                1.0 - o_.beta1,
+                o_.beta2,
+                1.0 - o_.beta2,
+                o_.eps,
+                g.weight_decay,
+                1.0 - g.lr * g.weight_decay,
+                g.lr / bc1,
+                std::sqrt(bc2),
+                o_.amsgrad,
+                o_.decoupled};
     batch.add(p, grad, [&](auto t) {
       using T = decltype(t);
-      return AdamSlot<T>{p.data<T>(), s.m.data<T>(), s.v.data<T>(), s.vmax.defined() ? s.vmax.data<T>() : nullptr,
-                         grad.data<T>(), p.numel(), h};
+      return AdamSlot<T>{p.data<T>(),
+                         s.m.data<T>(),
+                         s.v.data<T>(),
+                         s.vmax.defined() ? s.vmax.data<T>() : nullptr,
+                         grad.data<T>(),
+                         p.numel(),
+                         h};
     });
   });
   if (!batch.f32.empty()) PTL_KERNEL(batch.device, adam_update<float>)(batch.f32);
@@ -154,8 +174,9 @@ void Adam::load_state_dict(const TensorMap& st) {
       s.vmax = load_buffer(st, key(g, p, "max_exp_avg_sq"), like);
       auto it = st.find(key(g, p, "step"));
       s.step = it == st.end() ? 0 : static_cast<int64_t>(it->second.item());
-      PTL_CHECK(s.m.defined() == s.v.defined() && (!o_.amsgrad || s.m.defined() == s.vmax.defined()),
-                "optimizer state for g", g, ".p", p, " is incomplete (AMSGrad buffers missing?)");
+      PTL_CHECK(
+          s.m.defined() == s.v.defined() && (!o_.amsgrad || s.m.defined() == s.vmax.defined()),
+          "optimizer state for g", g, ".p", p, " is incomplete (AMSGrad buffers missing?)");
       state_[g][p] = s;
     }
 }

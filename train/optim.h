@@ -15,9 +15,9 @@
 namespace ptl {
 
 struct ParamGroup {
-  std::string name;            // e.g. "backbone", "side_branch"
+  std::string name;  // e.g. "backbone", "side_branch"
   std::vector<Tensor> params;
-  double lr = 0;               // the scheduler scales base_lr into lr
+  double lr = 0;  // the scheduler scales base_lr into lr
   double base_lr = 0;
   double weight_decay = 0;
   bool frozen = false;

@@ -4,14 +4,15 @@
 #include <filesystem>
 #include <sstream>
 
-#include "engine/atomic_file.h"
 #include "base/error.h"
+#include "engine/atomic_file.h"
 
 namespace ptl {
 
 RunLog::RunLog(const std::string& dir)
     : log_(dir + "/train.log", std::ios::app), metrics_(dir + "/metrics.jsonl", std::ios::app) {
-  PTL_CHECK(log_.good() && metrics_.good(), dir, ": cannot write train.log / metrics.jsonl; check that the folder is writable");
+  PTL_CHECK(log_.good() && metrics_.good(), dir,
+            ": cannot write train.log / metrics.jsonl; check that the folder is writable");
 }
 
 void RunLog::line(const std::string& s, bool tty) {
@@ -33,7 +34,8 @@ void RunLog::progress(const std::string& s) {
 
 void RunLog::metrics(const std::vector<std::pair<std::string, std::string>>& fields) {
   std::string line = "{";
-  for (size_t i = 0; i < fields.size(); ++i) line += (i ? ", " : "") + json_quote(fields[i].first) + ": " + fields[i].second;
+  for (size_t i = 0; i < fields.size(); ++i)
+    line += (i ? ", " : "") + json_quote(fields[i].first) + ": " + fields[i].second;
   metrics_ << line << "}\n";
   metrics_.flush();
 }
@@ -46,7 +48,8 @@ std::vector<std::string> complete_lines(const std::string& path) {
   ss << f.rdbuf();
   const std::string text = ss.str();
   std::vector<std::string> lines;
-  for (size_t b = 0, e; (e = text.find('\n', b)) != std::string::npos; b = e + 1) lines.push_back(text.substr(b, e - b));
+  for (size_t b = 0, e; (e = text.find('\n', b)) != std::string::npos; b = e + 1)
+    lines.push_back(text.substr(b, e - b));
   return lines;
 }
 }  // namespace
@@ -71,7 +74,8 @@ void truncate_metrics(const std::string& dir, int64_t step) {
     const Json j = Json::parse(line, path);
     const Json* s = j.find("step");
     if (!s || s->number > static_cast<double>(step)) continue;
-    if (s->number == static_cast<double>(step) && (j.find("eval") || j.find("held_out_test"))) continue;
+    if (s->number == static_cast<double>(step) && (j.find("eval") || j.find("held_out_test")))
+      continue;
     kept += line + "\n";
   }
   write_file_atomic(path, kept);

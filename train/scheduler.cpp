@@ -14,7 +14,8 @@ double lr_factor(const ScheduleSpec& s, int64_t epoch, int64_t iteration) {
       if (t >= m) f *= s.gamma;
   } else if (s.kind == ScheduleKind::Cosine) {
     PTL_CHECK(s.t_max > 0, "cosine schedule: t_max must be positive, got ", s.t_max);
-    const double c = 0.5 * (1 + std::cos(M_PI * static_cast<double>(std::min(t, s.t_max)) / static_cast<double>(s.t_max)));
+    const double c = 0.5 * (1 + std::cos(M_PI * static_cast<double>(std::min(t, s.t_max)) /
+                                         static_cast<double>(s.t_max)));
     f = c;  // eta_min is applied below, relative to the group's base lr
   }
   if (iteration < s.warmup_iters) {

@@ -7,7 +7,9 @@ template <class E>
 E choice(const Config& c, const char* key) {
   return static_cast<E>(c.choice(key));
 }
-int small(const Config& c, const char* key) { return static_cast<int>(c.integer(key)); }
+int small(const Config& c, const char* key) {
+  return static_cast<int>(c.integer(key));
+}
 }  // namespace
 
 Settings read_settings(const Config& c) {

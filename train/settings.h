@@ -11,17 +11,17 @@
 
 #include "data/bad_input.h"
 #include "engine/device.h"
+#include "evaluation/distance.h"
 #include "layers/bconv_cell.h"
 #include "train/config.h"
-#include "evaluation/distance.h"
 #include "train/scheduler.h"
 
 namespace ptl {
 
-enum class PtlMode { Carry, ResetEveryBatch, Off };          // model.ptl
-enum class Sampler { Pk, PkRelease, Shuffle };                // data.sampler
-enum class OptimKind { Adam, AdamW, Sgd };                    // optim.name
-enum class LossKind { Mgn, Ce, CeTriplet };                   // loss.kind
+enum class PtlMode { Carry, ResetEveryBatch, Off };  // model.ptl
+enum class Sampler { Pk, PkRelease, Shuffle };       // data.sampler
+enum class OptimKind { Adam, AdamW, Sgd };           // optim.name
+enum class LossKind { Mgn, Ce, CeTriplet };          // loss.kind
 
 struct DeviceSettings {
   Device device;

@@ -23,29 +23,33 @@ data::Transform train_transform(const DataSettings& s) {
 // unreadable images, with the first reason.
 std::string skipped_note(int64_t images, const data::BadInput& bad) {
   if (bad.count() == 0) return "";
-  return str("; skipped ", bad.count(), " bad inputs (", images, " of them unreadable images), first: ",
-             bad.messages().front());
+  return str("; skipped ", bad.count(), " bad inputs (", images,
+             " of them unreadable images), first: ", bad.messages().front());
 }
 }  // namespace
 
 bool is_reid_format(const std::string& format) {
   data::ReidFormat rf;
   data::ClassFormat cf;
-  PTL_CHECK(data::parse_reid_format(format, rf) || data::parse_class_format(format, cf), "config: unknown data.format '",
-            format, "' (ptl dataset --help lists the formats)");
+  PTL_CHECK(data::parse_reid_format(format, rf) || data::parse_class_format(format, cf),
+            "config: unknown data.format '", format, "' (ptl dataset --help lists the formats)");
   return data::parse_reid_format(format, rf);
 }
 
 int64_t format_channels(const std::string& format) {
   data::ClassFormat cf;
-  return !is_reid_format(format) && data::parse_class_format(format, cf) && cf == data::ClassFormat::Idx ? 1 : 3;
+  return !is_reid_format(format) && data::parse_class_format(format, cf) &&
+                 cf == data::ClassFormat::Idx
+             ? 1
+             : 3;
 }
 
 TaskData load_task_data(const DataSettings& s) {
   TaskData d;
   const std::string& format = s.format;
   const std::string& root = s.root;
-  PTL_CHECK(!root.empty(), "config: data.root is empty; set it to the dataset folder (data.root=/path)");
+  PTL_CHECK(!root.empty(),
+            "config: data.root is empty; set it to the dataset folder (data.root=/path)");
   d.bad = std::make_shared<data::BadInput>(s.on_bad_image);
   const bool skip = d.bad->policy() == data::OnBad::Skip;
   d.train_transform = train_transform(s);
@@ -59,7 +63,8 @@ TaskData load_task_data(const DataSettings& s) {
     // epoch plans are drawn: evaluation scores every row it is given (a row skipped in a batch
     // would shift the ids), and a PK batch that lost an image could leave a person without a
     // positive for the triplet loss.
-    const int64_t dropped = skip ? data::drop_unloadable(ds.train, *d.bad) + data::drop_unloadable(ds.query, *d.bad) +
+    const int64_t dropped = skip ? data::drop_unloadable(ds.train, *d.bad) +
+                                       data::drop_unloadable(ds.query, *d.bad) +
                                        data::drop_unloadable(ds.gallery, *d.bad)
                                  : 0;
     d.reid = true;
@@ -67,8 +72,9 @@ TaskData load_task_data(const DataSettings& s) {
     d.train = data::make_source(ds.train);
     d.query = data::make_source(ds.query);
     d.gallery = data::make_source(ds.gallery);
-    d.description = str(format, " at ", root, ": train ", ds.train.size(), " images / ", d.num_classes, " ids, query ",
-                        ds.query.size(), ", gallery ", ds.gallery.size(), skipped_note(dropped, *d.bad));
+    d.description = str(format, " at ", root, ": train ", ds.train.size(), " images / ",
+                        d.num_classes, " ids, query ", ds.query.size(), ", gallery ",
+                        ds.gallery.size(), skipped_note(dropped, *d.bad));
   } else if (data::parse_class_format(format, cf)) {
     data::ClassDataset ds = data::load_classification(cf, root, *d.bad);
     d.reid = false;
@@ -80,9 +86,11 @@ TaskData load_task_data(const DataSettings& s) {
     // Evaluation (and so the choice of best.safetensors) uses val/ when the dataset has one and
     // test/ otherwise; with both, test/ is held out and scored once, after training.
     auto has = [&](const char* n) {
-      return std::any_of(ds.splits.begin(), ds.splits.end(), [&](const data::ClassSplit& s) { return s.name == n; });
+      return std::any_of(ds.splits.begin(), ds.splits.end(),
+                         [&](const data::ClassSplit& s) { return s.name == n; });
     };
-    PTL_CHECK(has("val") || has("test"), root, ": the dataset has only training images, so nothing to evaluate on; ",
+    PTL_CHECK(has("val") || has("test"), root,
+              ": the dataset has only training images, so nothing to evaluate on; ",
               "arrange it as train/<class>/, val/<class>/ and/or test/<class>/");
     d.eval_split = has("val") ? "val" : "test";
     auto eval_source = [&](const char* name) {
@@ -98,9 +106,11 @@ TaskData load_task_data(const DataSettings& s) {
       d.train_transform.grey();
       d.eval_transform.grey();
     }
-    d.description = str(format, " at ", root, ": train ", train.size(), " images, ", d.eval_split, " ",
-                        d.test->size(), d.held_out_test ? str(", test ", d.held_out_test->size(), " (held out)") : "",
-                        ", ", d.num_classes, " classes", skipped_note(dropped, *d.bad));
+    d.description =
+        str(format, " at ", root, ": train ", train.size(), " images, ", d.eval_split, " ",
+            d.test->size(),
+            d.held_out_test ? str(", test ", d.held_out_test->size(), " (held out)") : "", ", ",
+            d.num_classes, " classes", skipped_note(dropped, *d.bad));
   } else {
     fail(str("config: unknown data.format '", format, "' (ptl dataset --help lists the formats)"));
   }

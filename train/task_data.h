@@ -20,7 +20,7 @@ struct TaskData {
   std::shared_ptr<data::DataSource> test;           // classification: the evaluation split
   std::string eval_split;                           // its name: "val" or "test"
   std::shared_ptr<data::DataSource> held_out_test;  // test/ when val/ evaluates; else null
-  int64_t num_classes = 0;  // training identities or classes
+  int64_t num_classes = 0;                          // training identities or classes
   int64_t channels = 3;
   data::Transform train_transform, eval_transform;
   std::shared_ptr<data::BadInput> bad;

@@ -9,13 +9,13 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "base/parallel.h"
 #include "data/loader.h"
 #include "data/seed.h"
 #include "engine/atomic_file.h"
 #include "engine/autograd.h"
 #include "engine/json.h"
 #include "engine/ops.h"
-#include "base/parallel.h"
 #include "engine/rng.h"
 #include "engine/storage.h"
 #include "kernels/cpu/isa.h"
@@ -31,7 +31,9 @@ namespace fs = std::filesystem;
 
 namespace {
 std::atomic<bool> g_stop{false};
-extern "C" void on_signal(int) { g_stop = true; }
+extern "C" void on_signal(int) {
+  g_stop = true;
+}
 
 // Installs SIGINT/SIGTERM handlers for the lifetime of a run and restores the old ones.
 struct SignalScope {
@@ -53,9 +55,9 @@ struct SignalScope {
 struct BudgetScope {
   explicit BudgetScope(int64_t limit_mb) {
     const size_t avail = available_memory_bytes();
-    set_cpu_memory_budget(limit_mb > 0  ? static_cast<size_t>(limit_mb) << 20
-                          : avail > 0   ? cpu_bytes_in_use() + avail / 20 * 19
-                                        : 0);  // 0: unknown, no budget
+    set_cpu_memory_budget(limit_mb > 0 ? static_cast<size_t>(limit_mb) << 20
+                          : avail > 0  ? cpu_bytes_in_use() + avail / 20 * 19
+                                       : 0);  // 0: unknown, no budget
   }
   ~BudgetScope() { set_cpu_memory_budget(0); }
 };
@@ -91,25 +93,30 @@ std::unique_ptr<Optimizer> make_optimizer(Model& model, const OptimSettings& o) 
   }
   std::vector<ParamGroup> groups{backbone};
   if (!side.params.empty()) groups.push_back(side);
-  if (o.kind == OptimKind::Sgd) return std::make_unique<Sgd>(groups, SgdOptions{o.momentum, 0, o.nesterov});
-  return std::make_unique<Adam>(groups, AdamOptions{0.9, 0.999, 1e-8, o.amsgrad, o.kind == OptimKind::AdamW});
+  if (o.kind == OptimKind::Sgd)
+    return std::make_unique<Sgd>(groups, SgdOptions{o.momentum, 0, o.nesterov});
+  return std::make_unique<Adam>(
+      groups, AdamOptions{0.9, 0.999, 1e-8, o.amsgrad, o.kind == OptimKind::AdamW});
 }
 
 // The step's loss: mgn and ce_triplet, triplet on the global features plus the mean
 // cross-entropy of the classifiers; ce, the mean cross-entropy alone.
 MgnLossResult step_loss(const ModelOutput& out, const Tensor& labels, const LossSettings& l) {
   if (l.kind != LossKind::Ce)
-    return mgn_loss(out.triplet.empty() ? std::vector<Tensor>{out.feature} : out.triplet, out.logits, labels, l.margin,
-                    l.label_smoothing);
+    return mgn_loss(out.triplet.empty() ? std::vector<Tensor>{out.feature} : out.triplet,
+                    out.logits, labels, l.margin, l.label_smoothing);
   Tensor ce = cross_entropy(out.logits[0], labels, l.label_smoothing);
-  for (size_t i = 1; i < out.logits.size(); ++i) ce = add(ce, cross_entropy(out.logits[i], labels, l.label_smoothing));
+  for (size_t i = 1; i < out.logits.size(); ++i)
+    ce = add(ce, cross_entropy(out.logits[i], labels, l.label_smoothing));
   ce = mul(ce, 1.0 / static_cast<double>(out.logits.size()));
   return {ce, Tensor(), ce, top1_accuracy(out.logits[0], labels)};
 }
 
 }  // namespace
 
-void Trainer::request_stop() { g_stop = true; }
+void Trainer::request_stop() {
+  g_stop = true;
+}
 
 Trainer::Trainer(Config cfg, const std::string& resume)
     : exp_(std::move(cfg)), s_(exp_.settings()), opt_(make_optimizer(exp_.model(), s_.optim)) {
@@ -127,7 +134,8 @@ void Trainer::restore(const std::string& path) {
   Checkpoint c = load_checkpoint(path);
   model().load_state_dict(c.model, true, path);
   opt_->load_state_dict(c.optim);
-  if (c.rng.count("global")) default_generator().set_state(c.rng["global"].first, c.rng["global"].second);
+  if (c.rng.count("global"))
+    default_generator().set_state(c.rng["global"].first, c.rng["global"].second);
   epoch_ = c.epoch;
   step_ = c.step;
   resume_epoch_step_ = c.epoch_step;
@@ -136,7 +144,8 @@ void Trainer::restore(const std::string& path) {
   resume_loss_sum_ = c.epoch_loss_sum;
   resume_acc_sum_ = c.epoch_acc_sum;
   last_checkpoint_ = path;
-  const std::string line = str("resumed from ", path, ": epoch ", epoch_, ", step ", step_, c.epoch_step ? " (mid-epoch)" : "");
+  const std::string line = str("resumed from ", path, ": epoch ", epoch_, ", step ", step_,
+                               c.epoch_step ? " (mid-epoch)" : "");
   std::printf("%s\n", line.c_str());
   notes_.push_back(line);
 }
@@ -168,12 +177,15 @@ StepResult Trainer::train_step(const Tensor& host_images, const Tensor& host_lab
   const Device device = model().device();
   const Tensor images = host_images.to(device), labels = host_labels.to(device);
   const MgnLossResult l = step_loss(model().forward(images), labels, s_.loss);
-  StepResult r{l.loss.item(), l.triplet.defined() ? l.triplet.item() : 0.0, l.cross_entropy.item(), l.accuracy};
+  StepResult r{l.loss.item(), l.triplet.defined() ? l.triplet.item() : 0.0, l.cross_entropy.item(),
+               l.accuracy};
   auto num = [](double v) { return std::isnan(v) ? std::string("nan") : str(v); };  // not "-nan"
   if (!std::isfinite(r.loss))
-    fail(str("loss is ", num(r.loss), " at epoch ", epoch_ + 1, " step ", step_ + 1, " (triplet ", num(r.triplet),
-             ", cross-entropy ", num(r.ce), "); training stopped. Last good checkpoint: ",
-             last_checkpoint_.empty() ? "none yet" : last_checkpoint_, ". Lower optim.lr or check the data."));
+    fail(str("loss is ", num(r.loss), " at epoch ", epoch_ + 1, " step ", step_ + 1, " (triplet ",
+             num(r.triplet), ", cross-entropy ", num(r.ce),
+             "); training stopped. Last good checkpoint: ",
+             last_checkpoint_.empty() ? "none yet" : last_checkpoint_,
+             ". Lower optim.lr or check the data."));
   opt_->zero_grad();
   l.loss.backward();
   opt_->step();
@@ -184,47 +196,58 @@ data::BatchPlan Trainer::epoch_plan(int64_t epoch) const {
   const DataSettings& d = s_.data;
   const std::vector<int64_t> labels = exp_.data().train->labels();
   Generator rng(data::mix_seed(s_.seed, static_cast<uint64_t>(epoch) + 1));
-  data::BatchPlan plan = d.sampler == Sampler::PkRelease ? data::pk_release_batches(labels, d.p, d.k, rng)
-                         : d.sampler == Sampler::Pk      ? data::pk_batches(labels, d.p, d.k, rng)
-                                                    : data::shuffled_batches(static_cast<int64_t>(labels.size()),
-                                                                             d.batch_size, true, rng);
+  data::BatchPlan plan =
+      d.sampler == Sampler::PkRelease ? data::pk_release_batches(labels, d.p, d.k, rng)
+      : d.sampler == Sampler::Pk
+          ? data::pk_batches(labels, d.p, d.k, rng)
+          : data::shuffled_batches(static_cast<int64_t>(labels.size()), d.batch_size, true, rng);
   const int64_t cap = s_.train.max_iters_per_epoch;
   if (cap > 0 && static_cast<int64_t>(plan.size()) > cap) plan.resize(static_cast<size_t>(cap));
-  PTL_CHECK(!plan.empty(), "the training split gives no batch (", labels.size(), " images; ",
-            d.sampler == Sampler::Shuffle
-                ? str("data.sampler=shuffle drops a last batch short of data.batch_size=", d.batch_size)
-                : str("data.sampler=", exp_.config().str("data.sampler"), " needs at least ", d.p, " identities with images"),
-            ")");
+  PTL_CHECK(
+      !plan.empty(), "the training split gives no batch (", labels.size(), " images; ",
+      d.sampler == Sampler::Shuffle
+          ? str("data.sampler=shuffle drops a last batch short of data.batch_size=", d.batch_size)
+          : str("data.sampler=", exp_.config().str("data.sampler"), " needs at least ", d.p,
+                " identities with images"),
+      ")");
   return plan;
 }
 
 bool Trainer::evaluation_due() const {
-  return (s_.train.eval_every > 0 && epoch_ % s_.train.eval_every == 0) || epoch_ == s_.train.epochs;
+  return (s_.train.eval_every > 0 && epoch_ % s_.train.eval_every == 0) ||
+         epoch_ == s_.train.epochs;
 }
 
 void Trainer::evaluate_after_epoch(RunLog& log, TrainSummary& sum) {
   sum.last = exp_.evaluate();
   evaluated_last_ = true;
   log.line(str("evaluation after epoch ", epoch_, ": ", sum.last.summary()));
-  log.metrics({{"epoch", str(epoch_)}, {"step", str(step_)}, {"eval", "{" + sum.last.json() + "}"}});
+  log.metrics(
+      {{"epoch", str(epoch_)}, {"step", str(step_)}, {"eval", "{" + sum.last.json() + "}"}});
   if (sum.last.main() <= best_) return;
   best_ = sum.last.main();
   sum.best_path = s_.train.out + "/best.safetensors";
   save_safetensors(sum.best_path, model().state_dict(),
-                   {{"epoch", std::to_string(epoch_)}, {"score", exact_number(best_)}, {"model", s_.model.name}});
+                   {{"epoch", std::to_string(epoch_)},
+                    {"score", exact_number(best_)},
+                    {"model", s_.model.name}});
 }
 
 void Trainer::open_log(RunLog& log, int stale_temporaries) {
   const Config& cfg = exp_.config();
   if (stale_temporaries > 0)
-    log.line(str("removed ", stale_temporaries, " unfinished temporary file(s) that a killed run left in ", s_.train.out));
+    log.line(str("removed ", stale_temporaries,
+                 " unfinished temporary file(s) that a killed run left in ", s_.train.out));
   for (const std::string& n : exp_.notes()) log.record(n);  // printed when they happened
   for (const std::string& n : notes_) log.record(n);
   log.line("effective config (saved to " + s_.train.out + "/config.yaml):\n" + cfg.to_yaml());
   log.line(exp_.data().description);
-  log.line(str("model ", s_.model.name, ": ", exp_.model().parameter_count(), " parameters, ", exp_.data().num_classes,
-               " classes, ", cells(exp_.model()).empty() ? "no side branch" : "side branch " + cfg.str("model.ptl")));
-  log.line(str("device ", cfg.str("device"), ", CPU path ", cpu::isa_description(), ", ", num_threads(), " threads"));
+  log.line(
+      str("model ", s_.model.name, ": ", exp_.model().parameter_count(), " parameters, ",
+          exp_.data().num_classes, " classes, ",
+          cells(exp_.model()).empty() ? "no side branch" : "side branch " + cfg.str("model.ptl")));
+  log.line(str("device ", cfg.str("device"), ", CPU path ", cpu::isa_description(), ", ",
+               num_threads(), " threads"));
 }
 
 bool Trainer::train_epoch(RunLog& log, TrainSummary& sum) {
@@ -232,7 +255,8 @@ bool Trainer::train_epoch(RunLog& log, TrainSummary& sum) {
   const data::BatchPlan plan = epoch_plan(epoch_);
   data::LoaderOptions lo;
   lo.workers = s_.data.workers;
-  lo.seed = data::mix_seed(s_.seed ^ 0x5eedull, static_cast<uint64_t>(epoch_) + 1);  // augmentation: (seed, epoch)
+  lo.seed = data::mix_seed(s_.seed ^ 0x5eedull,
+                           static_cast<uint64_t>(epoch_) + 1);  // augmentation: (seed, epoch)
   lo.pin_memory = model().device().is_cuda();
   if (data.bad->policy() == data::OnBad::Skip) lo.bad = data.bad;
   const int64_t iters = static_cast<int64_t>(plan.size()), bad_before = data.bad->count();
@@ -262,9 +286,10 @@ bool Trainer::train_epoch(RunLog& log, TrainSummary& sum) {
     try {
       r = train_step(batch.images, batch.labels);
     } catch (const OutOfMemoryError& e) {
-      fail(str(e.what(), ", at epoch ", epoch_ + 1, " step ", step_ + 1, " with a batch of ", batch.size(), " images of ",
-               s_.data.height, "x", s_.data.width,
-               ": lower the batch (data.p x data.k, or data.batch_size) or the input size, or raise memory_limit_mb"));
+      fail(str(e.what(), ", at epoch ", epoch_ + 1, " step ", step_ + 1, " with a batch of ",
+               batch.size(), " images of ", s_.data.height, "x", s_.data.width,
+               ": lower the batch (data.p x data.k, or data.batch_size) or the input size, or "
+               "raise memory_limit_mb"));
     }
     ++it;
     ++step_;
@@ -274,16 +299,25 @@ bool Trainer::train_epoch(RunLog& log, TrainSummary& sum) {
 
     const double secs = seconds_since(started);
     const double ips = static_cast<double>((it - first_it) * batch.size()) / std::max(secs, 1e-9);
-    const double eta = secs / static_cast<double>(it - first_it) * static_cast<double>((iters - it) + (epochs - epoch_ - 1) * iters);
+    const double eta = secs / static_cast<double>(it - first_it) *
+                       static_cast<double>((iters - it) + (epochs - epoch_ - 1) * iters);
     char line[256];
     std::snprintf(line, sizeof line,
-                  "epoch %lld/%lld iter %lld/%lld  loss %.4f (triplet %.4f ce %.4f)  acc %.1f%%  lr %.2e  %.1f img/s  eta %s",
-                  static_cast<long long>(epoch_ + 1), static_cast<long long>(epochs), static_cast<long long>(it),
-                  static_cast<long long>(iters), r.loss, r.triplet, r.ce, 100 * r.accuracy, lr, ips, fmt_duration(eta).c_str());
+                  "epoch %lld/%lld iter %lld/%lld  loss %.4f (triplet %.4f ce %.4f)  acc %.1f%%  "
+                  "lr %.2e  %.1f img/s  eta %s",
+                  static_cast<long long>(epoch_ + 1), static_cast<long long>(epochs),
+                  static_cast<long long>(it), static_cast<long long>(iters), r.loss, r.triplet,
+                  r.ce, 100 * r.accuracy, lr, ips, fmt_duration(eta).c_str());
     if (it % s_.train.log_every == 0 || it == iters) {
       log.line(line, tty);
-      log.metrics({{"epoch", str(epoch_ + 1)}, {"iter", str(it)}, {"step", str(step_)}, {"loss", str(r.loss)},
-                   {"triplet", str(r.triplet)}, {"ce", str(r.ce)}, {"acc", str(r.accuracy)}, {"lr", str(lr)}});
+      log.metrics({{"epoch", str(epoch_ + 1)},
+                   {"iter", str(it)},
+                   {"step", str(step_)},
+                   {"loss", str(r.loss)},
+                   {"triplet", str(r.triplet)},
+                   {"ce", str(r.ce)},
+                   {"acc", str(r.accuracy)},
+                   {"lr", str(lr)}});
     } else if (tty) {
       log.progress(line);
     }
@@ -291,7 +325,8 @@ bool Trainer::train_epoch(RunLog& log, TrainSummary& sum) {
       log.line("stop requested: writing a checkpoint and exiting");
       sum.last_checkpoint = save_checkpoint(it, loss_sum, acc_sum);
       log.line(str("checkpoint ", sum.last_checkpoint));
-      log.line(str("interrupted at epoch ", epoch_, " step ", step_, "; resume with --resume ", sum.last_checkpoint));
+      log.line(str("interrupted at epoch ", epoch_, " step ", step_, "; resume with --resume ",
+                   sum.last_checkpoint));
       return false;
     }
   }
@@ -299,14 +334,18 @@ bool Trainer::train_epoch(RunLog& log, TrainSummary& sum) {
   return true;
 }
 
-void Trainer::end_epoch(RunLog& log, int64_t iters, double loss_sum, double acc_sum, int64_t bad_before) {
+void Trainer::end_epoch(RunLog& log, int64_t iters, double loss_sum, double acc_sum,
+                        int64_t bad_before) {
   const data::BadInput& bad = *exp_.data().bad;
   ++epoch_;
   if (bad.count() > bad_before)
-    log.line(str("data.on_bad_image=skip: ", bad.count() - bad_before, " unreadable training images skipped in epoch ",
-                 epoch_, ", the last: ", bad.messages().back()));
+    log.line(str("data.on_bad_image=skip: ", bad.count() - bad_before,
+                 " unreadable training images skipped in epoch ", epoch_,
+                 ", the last: ", bad.messages().back()));
   const double n = static_cast<double>(std::max<int64_t>(iters, 1));
-  log.metrics({{"epoch", str(epoch_)}, {"step", str(step_)}, {"epoch_loss", str(loss_sum / n)},
+  log.metrics({{"epoch", str(epoch_)},
+               {"step", str(step_)},
+               {"epoch_loss", str(loss_sum / n)},
                {"epoch_acc", str(acc_sum / n)}});
   evaluated_last_ = false;
   // The checkpoint comes first, so a failing evaluation costs no training.
@@ -318,24 +357,29 @@ void Trainer::finish(RunLog& log, TrainSummary& sum, double seconds) {
   const TaskData& data = exp_.data();
   if (!evaluated_last_) sum.last = exp_.evaluate();
   if (data.held_out_test) {  // scored once, with the final weights; never used to choose best
-    sum.held_out_test = evaluate_classifier(model(), data.held_out_test, data.eval_transform, exp_.extract_options());
+    sum.held_out_test = evaluate_classifier(model(), data.held_out_test, data.eval_transform,
+                                            exp_.extract_options());
     log.line(str("held-out test split after epoch ", epoch_, ": ", sum.held_out_test->summary()));
-    log.metrics({{"epoch", str(epoch_)}, {"step", str(step_)}, {"held_out_test", "{" + sum.held_out_test->json() + "}"}});
+    log.metrics({{"epoch", str(epoch_)},
+                 {"step", str(step_)},
+                 {"held_out_test", "{" + sum.held_out_test->json() + "}"}});
   }
   sum.last_checkpoint = last_checkpoint_;
   sum.seconds = seconds;
-  if (sum.best_path.empty() && fs::exists(s_.train.out + "/best.safetensors")) sum.best_path = s_.train.out + "/best.safetensors";
+  if (sum.best_path.empty() && fs::exists(s_.train.out + "/best.safetensors"))
+    sum.best_path = s_.train.out + "/best.safetensors";
   char best[32];
   std::snprintf(best, sizeof best, "%.2f%%", best_);
-  log.line(str("done: ", epoch_, " epochs, ", step_, " steps in ", fmt_duration(seconds), "; final ", sum.last.summary(),
-               "; best ", best, " (", sum.best_path, ")"));
+  log.line(str("done: ", epoch_, " epochs, ", step_, " steps in ", fmt_duration(seconds),
+               "; final ", sum.last.summary(), "; best ", best, " (", sum.best_path, ")"));
 }
 
 TrainSummary Trainer::run() {
   const std::string& out = s_.train.out;
   fs::create_directories(out);
   write_file_atomic(out + "/config.yaml", exp_.config().to_yaml(true));
-  truncate_metrics(out, step_);  // lines past the checkpoint (all on a fresh start) are written again
+  truncate_metrics(out,
+                   step_);  // lines past the checkpoint (all on a fresh start) are written again
   const int stale = remove_stale_temporaries(out);
   BudgetScope budget(s_.device.memory_limit_mb);
   RunLog log(out);

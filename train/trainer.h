@@ -27,8 +27,8 @@ class RunLog;
 
 struct TrainSummary {
   int64_t epochs = 0, steps = 0;
-  double best = -1;        // best evaluation score (mAP or accuracy, percent)
-  ModelScore last;         // the final evaluation (of the evaluation split)
+  double best = -1;                         // best evaluation score (mAP or accuracy, percent)
+  ModelScore last;                          // the final evaluation (of the evaluation split)
   std::optional<ModelScore> held_out_test;  // classification with val/ and test/: test, once
   double seconds = 0;
   bool interrupted = false;
@@ -63,7 +63,9 @@ class Trainer {
   static void request_stop();
   // Called after every optimizer step with the global step count and the step's loss (tests
   // inject faults here and record trajectories).
-  void set_step_hook(std::function<void(int64_t step, double loss)> hook) { step_hook_ = std::move(hook); }
+  void set_step_hook(std::function<void(int64_t step, double loss)> hook) {
+    step_hook_ = std::move(hook);
+  }
 
  private:
   void restore(const std::string& path);
@@ -82,7 +84,7 @@ class Trainer {
   int64_t epoch_ = 0, step_ = 0, resume_epoch_step_ = 0;
   double best_ = -1;
   std::string last_checkpoint_;
-  TensorMap resume_states_;  // BConv-Cell states of a mid-epoch checkpoint
+  TensorMap resume_states_;                          // BConv-Cell states of a mid-epoch checkpoint
   double resume_loss_sum_ = 0, resume_acc_sum_ = 0;  // and its epoch's sums so far
   std::vector<std::string> notes_;
   bool evaluated_last_ = false;

@@ -22,8 +22,9 @@ Tensor conv2d(const Tensor& x0, const Tensor& w0, const Tensor& b0, const Conv2d
     PTL_CHECK(b0.dim() == 1 && b0.size(0) == w0.size(0), "conv2d: bias ", b0.shape_str(),
               " does not match ", w0.size(0), " output channels");
   }
-  ConvGeometry g{x0.size(0), x0.size(1), x0.size(2), x0.size(3), w0.size(0), w0.size(2), w0.size(3),
-                      o.stride[0], o.stride[1], o.padding[0], o.padding[1], o.dilation[0], o.dilation[1], 0, 0};
+  ConvGeometry g{x0.size(0),   x0.size(1),    x0.size(2),    x0.size(3),  w0.size(0),
+                 w0.size(2),   w0.size(3),    o.stride[0],   o.stride[1], o.padding[0],
+                 o.padding[1], o.dilation[0], o.dilation[1], 0,           0};
   g.OH = (g.H + 2 * g.ph - g.dh * (g.KH - 1) - 1) / g.sh + 1;
   g.OW = (g.W + 2 * g.pw - g.dw * (g.KW - 1) - 1) / g.sw + 1;
   PTL_CHECK(g.H + 2 * g.ph >= g.dh * (g.KH - 1) + 1 && g.W + 2 * g.pw >= g.dw * (g.KW - 1) + 1,
@@ -32,32 +33,35 @@ Tensor conv2d(const Tensor& x0, const Tensor& w0, const Tensor& b0, const Conv2d
   Tensor x = x0.contiguous(), w = w0.contiguous(), b = b0.defined() ? b0.contiguous() : Tensor();
   Tensor y = Tensor::empty({g.N, g.Cout, g.OH, g.OW}, x.dtype(), x.device());
   PTL_DISPATCH_FLOAT(x.dtype(), "conv2d", [&] {
-    PTL_KERNEL(x.device(), conv2d_forward<scalar_t>)(x.data<scalar_t>(), w.data<scalar_t>(),
-                                  b.defined() ? b.data<scalar_t>() : nullptr, y.data<scalar_t>(), g);
+    PTL_KERNEL(x.device(), conv2d_forward<scalar_t>)
+    (x.data<scalar_t>(), w.data<scalar_t>(), b.defined() ? b.data<scalar_t>() : nullptr,
+     y.data<scalar_t>(), g);
   });
   Tensor xd = x.detach(), wd = w.detach();
   const bool has_bias = b.defined();
-  return record(y, "conv2d", {x0, w0, b0}, [g, xd, wd, has_bias](const Tensor& gy0, const std::vector<bool>& need) -> Grads {
-    Tensor gy = gy0.contiguous();
-    Grads r(3);
-    PTL_DISPATCH_FLOAT(gy.dtype(), "conv2d backward", [&] {
-      if (need[0]) {
-        r[0] = Tensor::empty(xd.shape(), gy.dtype(), gy.device());
-        PTL_KERNEL(gy.device(), conv2d_backward_input<scalar_t>)(gy.data<scalar_t>(), wd.data<scalar_t>(),
-                                             r[0].data<scalar_t>(), g);
-      }
-      if (need[1] || (has_bias && need[2])) {
-        Tensor gw = Tensor::empty(wd.shape(), gy.dtype(), gy.device());
-        Tensor gb = has_bias ? Tensor::empty({g.Cout}, gy.dtype(), gy.device()) : Tensor();
-        PTL_KERNEL(gy.device(), conv2d_backward_weight<scalar_t>)(gy.data<scalar_t>(), xd.data<scalar_t>(),
-                                              gw.data<scalar_t>(),
-                                              has_bias ? gb.data<scalar_t>() : nullptr, g);
-        if (need[1]) r[1] = gw;
-        if (has_bias && need[2]) r[2] = gb;
-      }
-    });
-    return r;
-  });
+  return record(y, "conv2d", {x0, w0, b0},
+                [g, xd, wd, has_bias](const Tensor& gy0, const std::vector<bool>& need) -> Grads {
+                  Tensor gy = gy0.contiguous();
+                  Grads r(3);
+                  PTL_DISPATCH_FLOAT(gy.dtype(), "conv2d backward", [&] {
+                    if (need[0]) {
+                      r[0] = Tensor::empty(xd.shape(), gy.dtype(), gy.device());
+                      PTL_KERNEL(gy.device(), conv2d_backward_input<scalar_t>)
+                      (gy.data<scalar_t>(), wd.data<scalar_t>(), r[0].data<scalar_t>(), g);
+                    }
+                    if (need[1] || (has_bias && need[2])) {
+                      Tensor gw = Tensor::empty(wd.shape(), gy.dtype(), gy.device());
+                      Tensor gb =
+                          has_bias ? Tensor::empty({g.Cout}, gy.dtype(), gy.device()) : Tensor();
+                      PTL_KERNEL(gy.device(), conv2d_backward_weight<scalar_t>)
+                      (gy.data<scalar_t>(), xd.data<scalar_t>(), gw.data<scalar_t>(),
+                       has_bias ? gb.data<scalar_t>() : nullptr, g);
+                      if (need[1]) r[1] = gw;
+                      if (has_bias && need[2]) r[2] = gb;
+                    }
+                  });
+                  return r;
+                });
 }
 
 }  // namespace ptl

@@ -21,29 +21,39 @@ void fill_(Tensor& t, double value) {
   Tensor target = t.is_contiguous() ? t : Tensor::empty(t.shape(), t.dtype(), t.device());
   const int64_t n = target.numel();
   switch (t.dtype()) {
-    case DType::F32: PTL_KERNEL(t.device(), fill<float>)(target.data<float>(), n, static_cast<float>(value)); break;
-    case DType::F64: PTL_KERNEL(t.device(), fill<double>)(target.data<double>(), n, value); break;
-    case DType::I64: PTL_KERNEL(t.device(), fill<int64_t>)(target.data<int64_t>(), n, static_cast<int64_t>(value)); break;
-    case DType::I32: PTL_KERNEL(t.device(), fill<int32_t>)(target.data<int32_t>(), n, static_cast<int32_t>(value)); break;
+    case DType::F32:
+      PTL_KERNEL(t.device(), fill<float>)(target.data<float>(), n, static_cast<float>(value));
+      break;
+    case DType::F64:
+      PTL_KERNEL(t.device(), fill<double>)(target.data<double>(), n, value);
+      break;
+    case DType::I64:
+      PTL_KERNEL(t.device(), fill<int64_t>)(target.data<int64_t>(), n, static_cast<int64_t>(value));
+      break;
+    case DType::I32:
+      PTL_KERNEL(t.device(), fill<int32_t>)(target.data<int32_t>(), n, static_cast<int32_t>(value));
+      break;
   }
   if (!t.is_contiguous()) copy_(t, target);
 }
 
 void copy_(Tensor& dst, const Tensor& src) {
-  PTL_CHECK(dst.shape() == src.shape(), "copy_: destination ", dst.shape_str(),
-            " and source ", src.shape_str(), " differ in shape");
+  PTL_CHECK(dst.shape() == src.shape(), "copy_: destination ", dst.shape_str(), " and source ",
+            src.shape_str(), " differ in shape");
   PTL_CHECK(dst.dtype() == src.dtype(), "copy_: destination is ", dtype_name(dst.dtype()),
             ", source is ", dtype_name(src.dtype()));
   if (dst.device() != src.device()) {
     // Between devices: bytes of contiguous tensors; a strided side goes through a temporary.
     Tensor s = src.contiguous();
     Tensor d = dst.is_contiguous() ? dst : Tensor::empty(dst.shape(), dst.dtype(), dst.device());
-    copy_bytes(d.raw_data(), d.device(), s.raw_data(), s.device(), d.numel() * dtype_size(d.dtype()));
+    copy_bytes(d.raw_data(), d.device(), s.raw_data(), s.device(),
+               d.numel() * dtype_size(d.dtype()));
     if (!dst.is_contiguous()) copy_(dst, d);
     return;
   }
-  PTL_KERNEL(dst.device(), strided_copy)(dst.shape(), dtype_size(dst.dtype()), src.raw_data(), src.strides(),
-                                dst.raw_data(), dst.strides());
+  PTL_KERNEL(dst.device(), strided_copy)
+  (dst.shape(), dtype_size(dst.dtype()), src.raw_data(), src.strides(), dst.raw_data(),
+   dst.strides());
 }
 
 Tensor full(const Shape& shape, double value, DType dtype, Device device) {
@@ -52,14 +62,28 @@ Tensor full(const Shape& shape, double value, DType dtype, Device device) {
   return t;
 }
 
-Tensor zeros(const Shape& shape, DType dtype, Device device) { return full(shape, 0.0, dtype, device); }
-Tensor ones(const Shape& shape, DType dtype, Device device) { return full(shape, 1.0, dtype, device); }
-Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype(), t.device()); }
-Tensor scalar(double v, DType dtype) { return full({}, v, dtype); }
+Tensor zeros(const Shape& shape, DType dtype, Device device) {
+  return full(shape, 0.0, dtype, device);
+}
+Tensor ones(const Shape& shape, DType dtype, Device device) {
+  return full(shape, 1.0, dtype, device);
+}
+Tensor zeros_like(const Tensor& t) {
+  return zeros(t.shape(), t.dtype(), t.device());
+}
+Tensor scalar(double v, DType dtype) {
+  return full({}, v, dtype);
+}
 
-Tensor from_vector(const std::vector<float>& v, const Shape& shape) { return from_values(v, shape); }
-Tensor from_vector(const std::vector<double>& v, const Shape& shape) { return from_values(v, shape); }
-Tensor from_vector(const std::vector<int64_t>& v, const Shape& shape) { return from_values(v, shape); }
+Tensor from_vector(const std::vector<float>& v, const Shape& shape) {
+  return from_values(v, shape);
+}
+Tensor from_vector(const std::vector<double>& v, const Shape& shape) {
+  return from_values(v, shape);
+}
+Tensor from_vector(const std::vector<int64_t>& v, const Shape& shape) {
+  return from_values(v, shape);
+}
 
 Tensor arange(int64_t n, DType dtype) {
   std::vector<double> v(static_cast<size_t>(n));

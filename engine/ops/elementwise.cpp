@@ -24,7 +24,8 @@ Tensor sum_to(const Tensor& g, const Shape& shape) {
   const size_t lead = g.shape().size() - shape.size();
   std::vector<int64_t> dims;
   for (size_t i = 0; i < g.shape().size(); ++i)
-    if (i < lead || (shape[i - lead] == 1 && g.shape()[i] != 1)) dims.push_back(static_cast<int64_t>(i));
+    if (i < lead || (shape[i - lead] == 1 && g.shape()[i] != 1))
+      dims.push_back(static_cast<int64_t>(i));
   return reshape(sum(g, dims, true), shape);
 }
 
@@ -46,33 +47,34 @@ Tensor binary(BinaryOp op, const char* name, const Tensor& a0, const Tensor& b0)
   Tensor a = a0.contiguous(), b = b0.contiguous();
   Tensor out = Tensor::empty(shape, a.dtype(), a.device());
   PTL_DISPATCH_FLOAT(a.dtype(), name, [&] {
-    PTL_KERNEL(a.device(), binary_forward<scalar_t>)(op, shape, a.data<scalar_t>(), broadcast_strides(a, shape),
-                                  b.data<scalar_t>(), broadcast_strides(b, shape),
-                                  out.data<scalar_t>());
+    PTL_KERNEL(a.device(), binary_forward<scalar_t>)
+    (op, shape, a.data<scalar_t>(), broadcast_strides(a, shape), b.data<scalar_t>(),
+     broadcast_strides(b, shape), out.data<scalar_t>());
   });
   Tensor ad = a0.detach(), bd = b0.detach();
-  return record(out, name, {a0, b0}, [op, ad, bd](const Tensor& g, const std::vector<bool>& need) -> Grads {
-    Grads r(2);
-    switch (op) {
-      case BinaryOp::Add:
-        if (need[0]) r[0] = sum_to(g, ad.shape());
-        if (need[1]) r[1] = sum_to(g, bd.shape());
-        break;
-      case BinaryOp::Sub:
-        if (need[0]) r[0] = sum_to(g, ad.shape());
-        if (need[1]) r[1] = sum_to(neg(g), bd.shape());
-        break;
-      case BinaryOp::Mul:
-        if (need[0]) r[0] = sum_to(mul(g, bd), ad.shape());
-        if (need[1]) r[1] = sum_to(mul(g, ad), bd.shape());
-        break;
-      case BinaryOp::Div:
-        if (need[0]) r[0] = sum_to(div(g, bd), ad.shape());
-        if (need[1]) r[1] = sum_to(neg(div(mul(g, ad), mul(bd, bd))), bd.shape());
-        break;
-    }
-    return r;
-  });
+  return record(out, name, {a0, b0},
+                [op, ad, bd](const Tensor& g, const std::vector<bool>& need) -> Grads {
+                  Grads r(2);
+                  switch (op) {
+                    case BinaryOp::Add:
+                      if (need[0]) r[0] = sum_to(g, ad.shape());
+                      if (need[1]) r[1] = sum_to(g, bd.shape());
+                      break;
+                    case BinaryOp::Sub:
+                      if (need[0]) r[0] = sum_to(g, ad.shape());
+                      if (need[1]) r[1] = sum_to(neg(g), bd.shape());
+                      break;
+                    case BinaryOp::Mul:
+                      if (need[0]) r[0] = sum_to(mul(g, bd), ad.shape());
+                      if (need[1]) r[1] = sum_to(mul(g, ad), bd.shape());
+                      break;
+                    case BinaryOp::Div:
+                      if (need[0]) r[0] = sum_to(div(g, bd), ad.shape());
+                      if (need[1]) r[1] = sum_to(neg(div(mul(g, ad), mul(bd, bd))), bd.shape());
+                      break;
+                  }
+                  return r;
+                });
 }
 
 Tensor unary(UnaryOp op, const char* name, const Tensor& x0, UnaryParams p = {}) {
@@ -80,44 +82,77 @@ Tensor unary(UnaryOp op, const char* name, const Tensor& x0, UnaryParams p = {})
   Tensor x = x0.contiguous();
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   PTL_DISPATCH_FLOAT(x.dtype(), name, [&] {
-    PTL_KERNEL(x.device(), unary_forward<scalar_t>)(op, p, x.data<scalar_t>(), y.data<scalar_t>(), x.numel());
+    PTL_KERNEL(x.device(), unary_forward<scalar_t>)
+    (op, p, x.data<scalar_t>(), y.data<scalar_t>(), x.numel());
   });
   if (!needs_grad({x0})) return y;
   // Save only what the derivative reads (see unary_backward): relu's x>0 test equals y>0, so
   // output-based ops keep y alone and input-based ops keep x alone.
-  const bool output_based = op == UnaryOp::Relu || op == UnaryOp::Sigmoid ||
-                            op == UnaryOp::Tanh || op == UnaryOp::Exp || op == UnaryOp::Sqrt;
-  const bool input_based = op == UnaryOp::Log || op == UnaryOp::Abs || op == UnaryOp::Pow ||
-                           op == UnaryOp::Clamp;
+  const bool output_based = op == UnaryOp::Relu || op == UnaryOp::Sigmoid || op == UnaryOp::Tanh ||
+                            op == UnaryOp::Exp || op == UnaryOp::Sqrt;
+  const bool input_based =
+      op == UnaryOp::Log || op == UnaryOp::Abs || op == UnaryOp::Pow || op == UnaryOp::Clamp;
   Tensor saved = output_based ? y.detach() : (input_based ? x.detach() : Tensor());
-  return record(y, name, {x0}, [op, p, saved, name](const Tensor& g0, const std::vector<bool>&) -> Grads {
-    Tensor g = g0.contiguous();
-    Tensor gx = Tensor::empty(g.shape(), g.dtype(), g.device());
-    const Tensor& s = saved.defined() ? saved : g;  // unused by ops that need neither
-    PTL_DISPATCH_FLOAT(g.dtype(), name, [&] {
-      PTL_KERNEL(g.device(), unary_backward<scalar_t>)(op, p, g.data<scalar_t>(), s.data<scalar_t>(),
-                                    s.data<scalar_t>(), gx.data<scalar_t>(), g.numel());
-    });
-    return {gx};
-  });
+  return record(y, name, {x0},
+                [op, p, saved, name](const Tensor& g0, const std::vector<bool>&) -> Grads {
+                  Tensor g = g0.contiguous();
+                  Tensor gx = Tensor::empty(g.shape(), g.dtype(), g.device());
+                  const Tensor& s = saved.defined() ? saved : g;  // unused by ops that need neither
+                  PTL_DISPATCH_FLOAT(g.dtype(), name, [&] {
+                    PTL_KERNEL(g.device(), unary_backward<scalar_t>)
+                    (op, p, g.data<scalar_t>(), s.data<scalar_t>(), s.data<scalar_t>(),
+                     gx.data<scalar_t>(), g.numel());
+                  });
+                  return {gx};
+                });
 }
 }  // namespace
 
-Tensor add(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Add, "add", a, b); }
-Tensor sub(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Sub, "sub", a, b); }
-Tensor mul(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Mul, "mul", a, b); }
-Tensor div(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Div, "div", a, b); }
-Tensor add(const Tensor& a, double s) { return unary(UnaryOp::AddScalar, "add_scalar", a, {s, 0}); }
-Tensor mul(const Tensor& a, double s) { return unary(UnaryOp::MulScalar, "mul_scalar", a, {s, 0}); }
-Tensor neg(const Tensor& a) { return unary(UnaryOp::Neg, "neg", a); }
-Tensor pow(const Tensor& a, double e) { return unary(UnaryOp::Pow, "pow", a, {e, 0}); }
-Tensor relu(const Tensor& a) { return unary(UnaryOp::Relu, "relu", a); }
-Tensor sigmoid(const Tensor& a) { return unary(UnaryOp::Sigmoid, "sigmoid", a); }
-Tensor tanh(const Tensor& a) { return unary(UnaryOp::Tanh, "tanh", a); }
-Tensor exp(const Tensor& a) { return unary(UnaryOp::Exp, "exp", a); }
-Tensor log(const Tensor& a) { return unary(UnaryOp::Log, "log", a); }
-Tensor sqrt(const Tensor& a) { return unary(UnaryOp::Sqrt, "sqrt", a); }
-Tensor abs(const Tensor& a) { return unary(UnaryOp::Abs, "abs", a); }
+Tensor add(const Tensor& a, const Tensor& b) {
+  return binary(BinaryOp::Add, "add", a, b);
+}
+Tensor sub(const Tensor& a, const Tensor& b) {
+  return binary(BinaryOp::Sub, "sub", a, b);
+}
+Tensor mul(const Tensor& a, const Tensor& b) {
+  return binary(BinaryOp::Mul, "mul", a, b);
+}
+Tensor div(const Tensor& a, const Tensor& b) {
+  return binary(BinaryOp::Div, "div", a, b);
+}
+Tensor add(const Tensor& a, double s) {
+  return unary(UnaryOp::AddScalar, "add_scalar", a, {s, 0});
+}
+Tensor mul(const Tensor& a, double s) {
+  return unary(UnaryOp::MulScalar, "mul_scalar", a, {s, 0});
+}
+Tensor neg(const Tensor& a) {
+  return unary(UnaryOp::Neg, "neg", a);
+}
+Tensor pow(const Tensor& a, double e) {
+  return unary(UnaryOp::Pow, "pow", a, {e, 0});
+}
+Tensor relu(const Tensor& a) {
+  return unary(UnaryOp::Relu, "relu", a);
+}
+Tensor sigmoid(const Tensor& a) {
+  return unary(UnaryOp::Sigmoid, "sigmoid", a);
+}
+Tensor tanh(const Tensor& a) {
+  return unary(UnaryOp::Tanh, "tanh", a);
+}
+Tensor exp(const Tensor& a) {
+  return unary(UnaryOp::Exp, "exp", a);
+}
+Tensor log(const Tensor& a) {
+  return unary(UnaryOp::Log, "log", a);
+}
+Tensor sqrt(const Tensor& a) {
+  return unary(UnaryOp::Sqrt, "sqrt", a);
+}
+Tensor abs(const Tensor& a) {
+  return unary(UnaryOp::Abs, "abs", a);
+}
 Tensor clamp(const Tensor& a, double lo, double hi) {
   PTL_CHECK(lo <= hi, "clamp: lower bound ", lo, " exceeds upper bound ", hi);
   return unary(UnaryOp::Clamp, "clamp", a, {lo, hi});
@@ -131,7 +166,8 @@ Tensor add_relu(const Tensor& a0, const Tensor& b0) {
   Tensor a = a0.contiguous(), b = b0.contiguous();
   Tensor y = Tensor::empty(a.shape(), a.dtype(), a.device());
   PTL_DISPATCH_FLOAT(a.dtype(), "add_relu", [&] {
-    PTL_KERNEL(a.device(), add_relu_forward<scalar_t>)(a.data<scalar_t>(), b.data<scalar_t>(), y.data<scalar_t>(), a.numel());
+    PTL_KERNEL(a.device(), add_relu_forward<scalar_t>)
+    (a.data<scalar_t>(), b.data<scalar_t>(), y.data<scalar_t>(), a.numel());
   });
   if (!needs_grad({a0, b0})) return y;
   Tensor yd = y.detach();
@@ -139,8 +175,9 @@ Tensor add_relu(const Tensor& a0, const Tensor& b0) {
     Tensor g = g0.contiguous();
     Tensor gx = Tensor::empty(g.shape(), g.dtype(), g.device());
     PTL_DISPATCH_FLOAT(g.dtype(), "add_relu", [&] {
-      PTL_KERNEL(g.device(), unary_backward<scalar_t>)(UnaryOp::Relu, {}, g.data<scalar_t>(), yd.data<scalar_t>(),
-                                                       yd.data<scalar_t>(), gx.data<scalar_t>(), g.numel());
+      PTL_KERNEL(g.device(), unary_backward<scalar_t>)
+      (UnaryOp::Relu, {}, g.data<scalar_t>(), yd.data<scalar_t>(), yd.data<scalar_t>(),
+       gx.data<scalar_t>(), g.numel());
     });
     return {gx, gx};  // as add's backward, both inputs get the same gradient tensor
   });

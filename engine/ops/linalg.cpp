@@ -13,9 +13,9 @@ Tensor batched_gemm(const Tensor& a, bool ta, const Tensor& b, bool tb, int64_t 
   Tensor out = Tensor::empty(out_shape, a.dtype(), a.device());
   const int64_t lda = ta ? M : K, ldb = tb ? K : N;
   PTL_DISPATCH_FLOAT(a.dtype(), "matmul", [&] {
-    for (int64_t i = 0; i < batch; ++i)
-      PTL_KERNEL(a.device(), gemm<scalar_t>)(ta, tb, M, N, K, 1, a.data<scalar_t>() + i * M * K, lda,
-                          b.data<scalar_t>() + i * K * N, ldb, 0, out.data<scalar_t>() + i * M * N, N);
+    for (int64_t i = 0; i < batch; ++i) PTL_KERNEL(a.device(), gemm<scalar_t>)
+    (ta, tb, M, N, K, 1, a.data<scalar_t>() + i * M * K, lda, b.data<scalar_t>() + i * K * N, ldb,
+     0, out.data<scalar_t>() + i * M * N, N);
   });
   return out;
 }
@@ -26,28 +26,35 @@ Tensor matmul(const Tensor& a0, const Tensor& b0) {
   check_float("matmul", b0, "right operand");
   check_same_dtype("matmul", a0, b0);
   PTL_CHECK((a0.dim() == 2 && b0.dim() == 2) || (a0.dim() == 3 && b0.dim() == 3),
-            "matmul: expects (M,K)x(K,N) or (B,M,K)x(B,K,N), got ", a0.shape_str(), " x ", b0.shape_str());
+            "matmul: expects (M,K)x(K,N) or (B,M,K)x(B,K,N), got ", a0.shape_str(), " x ",
+            b0.shape_str());
   const bool batched = a0.dim() == 3;
   const int64_t batch = batched ? a0.size(0) : 1;
-  PTL_CHECK(!batched || b0.size(0) == batch, "matmul: batch sizes differ: ", a0.shape_str(), " x ", b0.shape_str());
+  PTL_CHECK(!batched || b0.size(0) == batch, "matmul: batch sizes differ: ", a0.shape_str(), " x ",
+            b0.shape_str());
   const int64_t M = a0.size(-2), K = a0.size(-1), N = b0.size(-1);
-  PTL_CHECK(b0.size(-2) == K, "matmul: inner dimensions differ: ", a0.shape_str(), " x ", b0.shape_str());
+  PTL_CHECK(b0.size(-2) == K, "matmul: inner dimensions differ: ", a0.shape_str(), " x ",
+            b0.shape_str());
   Tensor a = a0.contiguous(), b = b0.contiguous();
   Shape out_shape = batched ? Shape{batch, M, N} : Shape{M, N};
   Tensor out = batched_gemm(a, false, b, false, batch, M, N, K, out_shape);
   Tensor ad = a.detach(), bd = b.detach();
-  return record(out, "matmul", {a0, b0}, [=](const Tensor& g0, const std::vector<bool>& need) -> Grads {
-    Tensor g = g0.contiguous();
-    Grads r(2);
-    if (need[0]) r[0] = batched_gemm(g, false, bd, true, batch, M, K, N, ad.shape());  // g B^T
-    if (need[1]) r[1] = batched_gemm(ad, true, g, false, batch, K, N, M, bd.shape());  // A^T g
-    return r;
-  });
+  return record(out, "matmul", {a0, b0},
+                [=](const Tensor& g0, const std::vector<bool>& need) -> Grads {
+                  Tensor g = g0.contiguous();
+                  Grads r(2);
+                  if (need[0])
+                    r[0] = batched_gemm(g, false, bd, true, batch, M, K, N, ad.shape());  // g B^T
+                  if (need[1])
+                    r[1] = batched_gemm(ad, true, g, false, batch, K, N, M, bd.shape());  // A^T g
+                  return r;
+                });
 }
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
-  PTL_CHECK(x.dim() == 2 && weight.dim() == 2, "linear: expects input (N, in) and weight (out, in), got ",
-            x.shape_str(), " and ", weight.shape_str());
+  PTL_CHECK(x.dim() == 2 && weight.dim() == 2,
+            "linear: expects input (N, in) and weight (out, in), got ", x.shape_str(), " and ",
+            weight.shape_str());
   PTL_CHECK(x.size(1) == weight.size(1), "linear: input has ", x.size(1), " features but weight ",
             weight.shape_str(), " expects ", weight.size(1));
   Tensor y = matmul(x, transpose(weight, 0, 1));

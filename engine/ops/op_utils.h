@@ -7,15 +7,23 @@
 #include "kernels/dispatch.h"
 
 // Runs the lambda `fn` with `scalar_t` bound to float or double according to `dtype`.
-#define PTL_DISPATCH_FLOAT(dtype, op, ...)                                                  \
-  [&] {                                                                                     \
-    switch (dtype) {                                                                        \
-      case ::ptl::DType::F32: { using scalar_t = float; (void)sizeof(scalar_t); return __VA_ARGS__(); }  \
-      case ::ptl::DType::F64: { using scalar_t = double; (void)sizeof(scalar_t); return __VA_ARGS__(); } \
-      default:                                                                              \
-        ::ptl::fail(::ptl::str(op, ": expected a float32 or float64 tensor, got ",         \
-                               ::ptl::dtype_name(dtype)));                                  \
-    }                                                                                       \
+#define PTL_DISPATCH_FLOAT(dtype, op, ...)                                         \
+  [&] {                                                                            \
+    switch (dtype) {                                                               \
+      case ::ptl::DType::F32: {                                                    \
+        using scalar_t = float;                                                    \
+        (void)sizeof(scalar_t);                                                    \
+        return __VA_ARGS__();                                                      \
+      }                                                                            \
+      case ::ptl::DType::F64: {                                                    \
+        using scalar_t = double;                                                   \
+        (void)sizeof(scalar_t);                                                    \
+        return __VA_ARGS__();                                                      \
+      }                                                                            \
+      default:                                                                     \
+        ::ptl::fail(::ptl::str(op, ": expected a float32 or float64 tensor, got ", \
+                               ::ptl::dtype_name(dtype)));                         \
+    }                                                                              \
   }()
 
 namespace ptl::ops_detail {

@@ -33,16 +33,20 @@ Tensor max_pool(const char* op, const Tensor& x0, const PoolWindows& pw) {
   Tensor y = Tensor::empty({x.size(0), x.size(1), pw.OH, pw.OW}, x.dtype(), x.device());
   Tensor idx = Tensor::empty(y.shape(), DType::I64, x.device());
   PTL_DISPATCH_FLOAT(x.dtype(), op, [&] {
-    PTL_KERNEL(x.device(), max_pool_forward<scalar_t>)(x.data<scalar_t>(), y.data<scalar_t>(), idx.data<int64_t>(), planes, pw);
+    PTL_KERNEL(x.device(), max_pool_forward<scalar_t>)
+    (x.data<scalar_t>(), y.data<scalar_t>(), idx.data<int64_t>(), planes, pw);
   });
-  return record(y, op, {x0}, [pw, idx, planes, in = x.shape(), op](const Tensor& g0, const std::vector<bool>&) -> Grads {
-    Tensor g = g0.contiguous();
-    Tensor gx = Tensor::empty(in, g.dtype(), g.device());
-    PTL_DISPATCH_FLOAT(g.dtype(), op, [&] {
-      PTL_KERNEL(g.device(), max_pool_backward<scalar_t>)(g.data<scalar_t>(), idx.data<int64_t>(), gx.data<scalar_t>(), planes, pw);
-    });
-    return {gx};
-  });
+  return record(
+      y, op, {x0},
+      [pw, idx, planes, in = x.shape(), op](const Tensor& g0, const std::vector<bool>&) -> Grads {
+        Tensor g = g0.contiguous();
+        Tensor gx = Tensor::empty(in, g.dtype(), g.device());
+        PTL_DISPATCH_FLOAT(g.dtype(), op, [&] {
+          PTL_KERNEL(g.device(), max_pool_backward<scalar_t>)
+          (g.data<scalar_t>(), idx.data<int64_t>(), gx.data<scalar_t>(), planes, pw);
+        });
+        return {gx};
+      });
 }
 
 Tensor avg_pool(const char* op, const Tensor& x0, const PoolWindows& pw) {
@@ -51,16 +55,20 @@ Tensor avg_pool(const char* op, const Tensor& x0, const PoolWindows& pw) {
   const int64_t planes = x.size(0) * x.size(1);
   Tensor y = Tensor::empty({x.size(0), x.size(1), pw.OH, pw.OW}, x.dtype(), x.device());
   PTL_DISPATCH_FLOAT(x.dtype(), op, [&] {
-    PTL_KERNEL(x.device(), avg_pool_forward<scalar_t>)(x.data<scalar_t>(), y.data<scalar_t>(), planes, pw);
+    PTL_KERNEL(x.device(), avg_pool_forward<scalar_t>)
+    (x.data<scalar_t>(), y.data<scalar_t>(), planes, pw);
   });
-  return record(y, op, {x0}, [pw, planes, in = x.shape(), op](const Tensor& g0, const std::vector<bool>&) -> Grads {
-    Tensor g = g0.contiguous();
-    Tensor gx = Tensor::empty(in, g.dtype(), g.device());
-    PTL_DISPATCH_FLOAT(g.dtype(), op, [&] {
-      PTL_KERNEL(g.device(), avg_pool_backward<scalar_t>)(g.data<scalar_t>(), gx.data<scalar_t>(), planes, pw);
-    });
-    return {gx};
-  });
+  return record(
+      y, op, {x0},
+      [pw, planes, in = x.shape(), op](const Tensor& g0, const std::vector<bool>&) -> Grads {
+        Tensor g = g0.contiguous();
+        Tensor gx = Tensor::empty(in, g.dtype(), g.device());
+        PTL_DISPATCH_FLOAT(g.dtype(), op, [&] {
+          PTL_KERNEL(g.device(), avg_pool_backward<scalar_t>)
+          (g.data<scalar_t>(), gx.data<scalar_t>(), planes, pw);
+        });
+        return {gx};
+      });
 }
 }  // namespace
 

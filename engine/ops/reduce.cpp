@@ -17,13 +17,16 @@ Tensor sum_one_dim(const Tensor& x, int64_t dim) {
   out_shape[dim] = 1;
   Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
   PTL_DISPATCH_FLOAT(x.dtype(), "sum", [&] {
-    PTL_KERNEL(x.device(), sum_dim<scalar_t>)(x.data<scalar_t>(), out.data<scalar_t>(), d.outer, d.size, d.inner);
+    PTL_KERNEL(x.device(), sum_dim<scalar_t>)
+    (x.data<scalar_t>(), out.data<scalar_t>(), d.outer, d.size, d.inner);
   });
   return out;
 }
 
 // Broadcasts g (reduced shape with keepdim) back to `shape`.
-Tensor expand_to(const Tensor& g, const Shape& shape) { return add(zeros(shape, g.dtype(), g.device()), g); }
+Tensor expand_to(const Tensor& g, const Shape& shape) {
+  return add(zeros(shape, g.dtype(), g.device()), g);
+}
 }  // namespace
 
 Tensor sum(const Tensor& a, const std::vector<int64_t>& dims0, bool keepdim) {
@@ -57,9 +60,11 @@ Tensor sum(const Tensor& a, const std::vector<int64_t>& dims0, bool keepdim) {
     }
     out = reshape(x, out_shape);
   }
-  return record(out, "sum", {a}, [in_shape = a.shape(), kept_shape](const Tensor& g, const std::vector<bool>&) -> Grads {
-    return {expand_to(reshape(g, kept_shape), in_shape)};
-  });
+  return record(
+      out, "sum", {a},
+      [in_shape = a.shape(), kept_shape](const Tensor& g, const std::vector<bool>&) -> Grads {
+        return {expand_to(reshape(g, kept_shape), in_shape)};
+      });
 }
 
 Tensor sum(const Tensor& a) {
@@ -90,10 +95,12 @@ ValuesIndices extreme(const Tensor& a, int64_t dim0, bool keepdim, bool is_max) 
   auto d = around(x.shape(), dim);
   Shape kept = x.shape();
   kept[dim] = 1;
-  Tensor val = Tensor::empty(kept, x.dtype(), x.device()), idx = Tensor::empty(kept, DType::I64, x.device());
+  Tensor val = Tensor::empty(kept, x.dtype(), x.device()),
+         idx = Tensor::empty(kept, DType::I64, x.device());
   PTL_DISPATCH_FLOAT(x.dtype(), name, [&] {
-    PTL_KERNEL(x.device(), extreme_dim<scalar_t>)(x.data<scalar_t>(), val.data<scalar_t>(), idx.data<int64_t>(),
-                               d.outer, d.size, d.inner, is_max);
+    PTL_KERNEL(x.device(), extreme_dim<scalar_t>)
+    (x.data<scalar_t>(), val.data<scalar_t>(), idx.data<int64_t>(), d.outer, d.size, d.inner,
+     is_max);
   });
   Tensor idx_kept = idx;
   if (!keepdim) {
@@ -101,22 +108,33 @@ ValuesIndices extreme(const Tensor& a, int64_t dim0, bool keepdim, bool is_max) 
     idx = squeeze(idx, dim);
   }
   // The gradient goes to the selected element only.
-  Tensor vout = record(val, name, {a}, [idx_kept, kept, shape = a.shape(), d](const Tensor& g0, const std::vector<bool>&) -> Grads {
-    Tensor g = reshape(g0, kept).contiguous();
-    Tensor gx = zeros(shape, g.dtype(), g.device());
-    PTL_DISPATCH_FLOAT(g.dtype(), "max/min backward", [&] {
-      PTL_KERNEL(g.device(), extreme_dim_backward<scalar_t>)(g.data<scalar_t>(), idx_kept.data<int64_t>(),
-                                                    gx.data<scalar_t>(), d.outer, d.size, d.inner);
-    });
-    return {gx};
-  });
+  Tensor vout = record(
+      val, name, {a},
+      [idx_kept, kept, shape = a.shape(), d](const Tensor& g0, const std::vector<bool>&) -> Grads {
+        Tensor g = reshape(g0, kept).contiguous();
+        Tensor gx = zeros(shape, g.dtype(), g.device());
+        PTL_DISPATCH_FLOAT(g.dtype(), "max/min backward", [&] {
+          PTL_KERNEL(g.device(), extreme_dim_backward<scalar_t>)
+          (g.data<scalar_t>(), idx_kept.data<int64_t>(), gx.data<scalar_t>(), d.outer, d.size,
+           d.inner);
+        });
+        return {gx};
+      });
   return {vout, idx};
 }
 }  // namespace
 
-ValuesIndices max(const Tensor& a, int64_t dim, bool keepdim) { return extreme(a, dim, keepdim, true); }
-ValuesIndices min(const Tensor& a, int64_t dim, bool keepdim) { return extreme(a, dim, keepdim, false); }
-Tensor max(const Tensor& a) { return max(reshape(a, {-1}), 0).values; }
-Tensor min(const Tensor& a) { return min(reshape(a, {-1}), 0).values; }
+ValuesIndices max(const Tensor& a, int64_t dim, bool keepdim) {
+  return extreme(a, dim, keepdim, true);
+}
+ValuesIndices min(const Tensor& a, int64_t dim, bool keepdim) {
+  return extreme(a, dim, keepdim, false);
+}
+Tensor max(const Tensor& a) {
+  return max(reshape(a, {-1}), 0).values;
+}
+Tensor min(const Tensor& a) {
+  return min(reshape(a, {-1}), 0).values;
+}
 
 }  // namespace ptl

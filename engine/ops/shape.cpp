@@ -20,17 +20,18 @@ Tensor reshape(const Tensor& a, Shape shape) {
     }
   }
   if (infer >= 0) {
-    PTL_CHECK(known > 0 && a.numel() % known == 0, "reshape: cannot reshape ", a.shape_str(),
-              " (", a.numel(), " elements) into ", shape_str(shape));
+    PTL_CHECK(known > 0 && a.numel() % known == 0, "reshape: cannot reshape ", a.shape_str(), " (",
+              a.numel(), " elements) into ", shape_str(shape));
     shape[infer] = a.numel() / known;
   }
   PTL_CHECK(shape_numel(shape) == a.numel(), "reshape: cannot reshape ", a.shape_str(), " (",
             a.numel(), " elements) into ", shape_str(shape));
   Tensor src = a.contiguous();
   Tensor out = make_view(src, shape, contiguous_strides(shape), src.offset());
-  return record(out, "reshape", {a}, [in = a.shape()](const Tensor& g, const std::vector<bool>&) -> Grads {
-    return {reshape(g, in)};
-  });
+  return record(out, "reshape", {a},
+                [in = a.shape()](const Tensor& g, const std::vector<bool>&) -> Grads {
+                  return {reshape(g, in)};
+                });
 }
 
 Tensor flatten(const Tensor& a, int64_t start, int64_t end) {
@@ -93,12 +94,14 @@ Tensor narrow(const Tensor& a, int64_t dim, int64_t start, int64_t length) {
   Shape shape = a.shape();
   shape[dim] = length;
   Tensor out = make_view(a, shape, a.strides(), a.offset() + start * a.strides()[dim]);
-  return record(out, "narrow", {a}, [in = a.shape(), dim, start, length](const Tensor& g, const std::vector<bool>&) -> Grads {
-    Tensor gx = zeros(in, g.dtype(), g.device());
-    Tensor slot = narrow(gx, dim, start, length);
-    copy_(slot, g);
-    return {gx};
-  });
+  return record(
+      out, "narrow", {a},
+      [in = a.shape(), dim, start, length](const Tensor& g, const std::vector<bool>&) -> Grads {
+        Tensor gx = zeros(in, g.dtype(), g.device());
+        Tensor slot = narrow(gx, dim, start, length);
+        copy_(slot, g);
+        return {gx};
+      });
 }
 
 std::vector<Tensor> split(const Tensor& a, const std::vector<int64_t>& sizes, int64_t dim) {
@@ -146,18 +149,20 @@ Tensor cat(const std::vector<Tensor>& parts, int64_t dim) {
   std::vector<int64_t> sizes;
   int64_t start = 0;
   for (const Tensor& p : parts) {
-    Tensor slot = make_view(out, p.shape(), out.strides(), out.offset() + start * out.strides()[dim]);
+    Tensor slot =
+        make_view(out, p.shape(), out.strides(), out.offset() + start * out.strides()[dim]);
     copy_(slot, p);
     sizes.push_back(p.shape()[dim]);
     start += p.shape()[dim];
   }
-  return record(out, "cat", parts, [sizes, dim](const Tensor& g, const std::vector<bool>& need) -> Grads {
-    std::vector<Tensor> pieces = split(g, sizes, dim);
-    Grads r(sizes.size());
-    for (size_t i = 0; i < sizes.size(); ++i)
-      if (need[i]) r[i] = pieces[i];
-    return r;
-  });
+  return record(out, "cat", parts,
+                [sizes, dim](const Tensor& g, const std::vector<bool>& need) -> Grads {
+                  std::vector<Tensor> pieces = split(g, sizes, dim);
+                  Grads r(sizes.size());
+                  for (size_t i = 0; i < sizes.size(); ++i)
+                    if (need[i]) r[i] = pieces[i];
+                  return r;
+                });
 }
 
 Tensor flip(const Tensor& a, int64_t dim) {
@@ -177,8 +182,9 @@ Tensor flip(const Tensor& a, int64_t dim) {
 
 Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index) {
   dim = wrap_dim(dim, a.dim(), "index_select");
-  PTL_CHECK(index.dtype() == DType::I64 && index.dim() == 1, "index_select: index must be a 1-d int64 tensor, got ",
-            dtype_name(index.dtype()), " ", index.shape_str());
+  PTL_CHECK(index.dtype() == DType::I64 && index.dim() == 1,
+            "index_select: index must be a 1-d int64 tensor, got ", dtype_name(index.dtype()), " ",
+            index.shape_str());
   std::vector<int64_t> idx = index.to_int_vector();
   const int64_t n = a.shape()[dim];
   for (int64_t i : idx)
@@ -191,15 +197,16 @@ Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index) {
     Tensor dst = narrow(out, dim, static_cast<int64_t>(k), 1);
     copy_(dst, narrow(a.detach(), dim, idx[k], 1));
   }
-  return record(out, "index_select", {a}, [idx, dim, in = a.shape()](const Tensor& g, const std::vector<bool>&) -> Grads {
-    Tensor gx = zeros(in, g.dtype(), g.device());
-    for (size_t k = 0; k < idx.size(); ++k) {
-      Tensor slot = narrow(gx, dim, idx[k], 1);
-      Tensor sum_here = add(slot, narrow(g, dim, static_cast<int64_t>(k), 1));
-      copy_(slot, sum_here);
-    }
-    return {gx};
-  });
+  return record(out, "index_select", {a},
+                [idx, dim, in = a.shape()](const Tensor& g, const std::vector<bool>&) -> Grads {
+                  Tensor gx = zeros(in, g.dtype(), g.device());
+                  for (size_t k = 0; k < idx.size(); ++k) {
+                    Tensor slot = narrow(gx, dim, idx[k], 1);
+                    Tensor sum_here = add(slot, narrow(g, dim, static_cast<int64_t>(k), 1));
+                    copy_(slot, sum_here);
+                  }
+                  return {gx};
+                });
 }
 
 }  // namespace ptl

@@ -93,19 +93,21 @@ namespace {
 template <class T, bool Relu>
 void apply_impl(const T* x, const double* mean, const double* invstd, const T* w, const T* b, T* y,
                 int64_t N, int64_t C, int64_t S) {
-  parallel_for(N * C, std::max<int64_t>(1, 4096 / std::max<int64_t>(S, 1)), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const int64_t c = r % C;
-      const T scale = static_cast<T>(invstd[c] * (w ? static_cast<double>(w[c]) : 1.0));
-      const T shift = static_cast<T>((b ? static_cast<double>(b[c]) : 0.0) - mean[c] * static_cast<double>(scale));
-      const T* p = x + r * S;
-      T* q = y + r * S;
-      for (int64_t i = 0; i < S; ++i) {
-        const T v = p[i] * scale + shift;
-        q[i] = Relu ? (v <= T(0) ? T(0) : v) : v;
-      }
-    }
-  });
+  parallel_for(
+      N * C, std::max<int64_t>(1, 4096 / std::max<int64_t>(S, 1)), [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+          const int64_t c = r % C;
+          const T scale = static_cast<T>(invstd[c] * (w ? static_cast<double>(w[c]) : 1.0));
+          const T shift = static_cast<T>((b ? static_cast<double>(b[c]) : 0.0) -
+                                         mean[c] * static_cast<double>(scale));
+          const T* p = x + r * S;
+          T* q = y + r * S;
+          for (int64_t i = 0; i < S; ++i) {
+            const T v = p[i] * scale + shift;
+            q[i] = Relu ? (v <= T(0) ? T(0) : v) : v;
+          }
+        }
+      });
 }
 }  // namespace
 
@@ -117,8 +119,9 @@ void batchnorm_apply(const T* x, const double* mean, const double* invstd, const
 
 // With `y` (the relu output), gy is first masked to gy * (y > 0), as relu's backward does.
 template <class T>
-void batchnorm_backward(const T* gy, const T* y, const T* x, const double* mean, const double* invstd,
-                        const T* w, T* gx, T* gw, T* gb, int64_t N, int64_t C, int64_t S, bool training) {
+void batchnorm_backward(const T* gy, const T* y, const T* x, const double* mean,
+                        const double* invstd, const T* w, T* gx, T* gw, T* gb, int64_t N, int64_t C,
+                        int64_t S, bool training) {
   const double M = static_cast<double>(N * S);
   // The fused relu masks each row of gy into a scratch row first, so the fused and the plain
   // op run the very same arithmetic below (bit-identical whatever the compiler contracts).
@@ -134,7 +137,8 @@ void batchnorm_backward(const T* gy, const T* y, const T* x, const double* mean,
       // sum(gy) and sum(gy * xhat) for the channel.
       Lanes lg, lgx;
       const double mc = mean[c];
-      for (int64_t n = 0; n < N; ++n) add_grad_row(lg, lgx, gy_row(n, c), x + (n * C + c) * S, S, mc);
+      for (int64_t n = 0; n < N; ++n)
+        add_grad_row(lg, lgx, gy_row(n, c), x + (n * C + c) * S, S, mc);
       const double sg = lg.total(), sgx = lgx.total() * invstd[c];
       if (gw) gw[c] = static_cast<T>(sgx);
       if (gb) gb[c] = static_cast<T>(sg);
@@ -147,7 +151,8 @@ void batchnorm_backward(const T* gy, const T* y, const T* x, const double* mean,
         const T* p = x + (n * C + c) * S;
         T* o = gx + (n * C + c) * S;
         if (training)
-          for (int64_t i = 0; i < S; ++i) o[i] = static_cast<T>(k * (g[i] - a - (p[i] - mc) * bcoef));
+          for (int64_t i = 0; i < S; ++i)
+            o[i] = static_cast<T>(k * (g[i] - a - (p[i] - mc) * bcoef));
         else
           for (int64_t i = 0; i < S; ++i) o[i] = static_cast<T>(k * g[i]);
       }

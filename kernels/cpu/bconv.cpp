@@ -34,55 +34,66 @@ inline void for_each_step(int64_t S, Fn fn) {
 }
 
 // Loads and stores of n elements at p: a scalar for double, up to four lanes for float.
-inline double load_at(const double* p, int64_t) { return *p; }
-inline f32x4 load_at(const float* p, int64_t n) { return simd::load(p, n); }
-inline void store_at(double v, double* p, int64_t) { *p = v; }
-inline void store_at(f32x4 v, float* p, int64_t n) { simd::store(v, p, n); }
+inline double load_at(const double* p, int64_t) {
+  return *p;
+}
+inline f32x4 load_at(const float* p, int64_t n) {
+  return simd::load(p, n);
+}
+inline void store_at(double v, double* p, int64_t) {
+  *p = v;
+}
+inline void store_at(f32x4 v, float* p, int64_t n) {
+  simd::store(v, p, n);
+}
 }  // namespace
 
 template <class T>
 void bconv_gates_forward(const T* z, const T* c_prev, T* h, T* c, int64_t N, int64_t C, int64_t S) {
   const int64_t plane = C * S;
-  parallel_for(N * C, std::max<int64_t>(1, 8192 / std::max<int64_t>(S, 1)), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const int64_t n = r / C, ch = r % C;
-      const T* zi = z + n * 4 * plane + ch * S;  // gate blocks are `plane` apart
-      const int64_t o = r * S;
-      for_each_step<T>(S, [&](int64_t s, int64_t k) {
-        using V = decltype(load_at(z, k));
-        V hv, cv;
-        bconv_forward_elem<V, GateMath<T>>(load_at(zi + s, k), load_at(zi + plane + s, k),
-                                           load_at(zi + 2 * plane + s, k), load_at(zi + 3 * plane + s, k),
-                                           load_at(c_prev + o + s, k), &hv, &cv);
-        store_at(hv, h + o + s, k);
-        store_at(cv, c + o + s, k);
+  parallel_for(
+      N * C, std::max<int64_t>(1, 8192 / std::max<int64_t>(S, 1)), [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+          const int64_t n = r / C, ch = r % C;
+          const T* zi = z + n * 4 * plane + ch * S;  // gate blocks are `plane` apart
+          const int64_t o = r * S;
+          for_each_step<T>(S, [&](int64_t s, int64_t k) {
+            using V = decltype(load_at(z, k));
+            V hv, cv;
+            bconv_forward_elem<V, GateMath<T>>(
+                load_at(zi + s, k), load_at(zi + plane + s, k), load_at(zi + 2 * plane + s, k),
+                load_at(zi + 3 * plane + s, k), load_at(c_prev + o + s, k), &hv, &cv);
+            store_at(hv, h + o + s, k);
+            store_at(cv, c + o + s, k);
+          });
+        }
       });
-    }
-  });
 }
 
 template <class T>
-void bconv_gates_backward(const T* z, const T* c_prev, const T* gh, T* gz, int64_t N, int64_t C, int64_t S) {
+void bconv_gates_backward(const T* z, const T* c_prev, const T* gh, T* gz, int64_t N, int64_t C,
+                          int64_t S) {
   const int64_t plane = C * S;
-  parallel_for(N * C, std::max<int64_t>(1, 8192 / std::max<int64_t>(S, 1)), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const int64_t n = r / C, ch = r % C;
-      const int64_t zo = n * 4 * plane + ch * S, o = r * S;
-      for_each_step<T>(S, [&](int64_t s, int64_t k) {
-        const int64_t a = zo + s;
-        using V = decltype(load_at(z, k));
-        V gi, gf, go, gg;
-        bconv_backward_elem<V, GateMath<T>>(load_at(z + a, k), load_at(z + a + plane, k),
-                                            load_at(z + a + 2 * plane, k), load_at(z + a + 3 * plane, k),
-                                            load_at(c_prev + o + s, k), load_at(gh + o + s, k), &gi, &gf, &go,
-                                            &gg);
-        store_at(gi, gz + a, k);
-        store_at(gf, gz + a + plane, k);
-        store_at(go, gz + a + 2 * plane, k);
-        store_at(gg, gz + a + 3 * plane, k);
-      });
-    }
-  });
+  parallel_for(N * C, std::max<int64_t>(1, 8192 / std::max<int64_t>(S, 1)),
+               [&](int64_t r0, int64_t r1) {
+                 for (int64_t r = r0; r < r1; ++r) {
+                   const int64_t n = r / C, ch = r % C;
+                   const int64_t zo = n * 4 * plane + ch * S, o = r * S;
+                   for_each_step<T>(S, [&](int64_t s, int64_t k) {
+                     const int64_t a = zo + s;
+                     using V = decltype(load_at(z, k));
+                     V gi, gf, go, gg;
+                     bconv_backward_elem<V, GateMath<T>>(
+                         load_at(z + a, k), load_at(z + a + plane, k),
+                         load_at(z + a + 2 * plane, k), load_at(z + a + 3 * plane, k),
+                         load_at(c_prev + o + s, k), load_at(gh + o + s, k), &gi, &gf, &go, &gg);
+                     store_at(gi, gz + a, k);
+                     store_at(gf, gz + a + plane, k);
+                     store_at(go, gz + a + 2 * plane, k);
+                     store_at(gg, gz + a + 3 * plane, k);
+                   });
+                 }
+               });
 }
 
 #include "kernels/contract/bconv_instances.inc"

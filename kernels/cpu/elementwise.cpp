@@ -43,7 +43,8 @@ void coalesce(std::vector<int64_t>& shape, std::vector<int64_t> (&st)[K]) {
 // operand; the callee loops `len` elements of the last dimension. Work is split over the outer
 // rows in fixed chunks; a single row (1-d) is split into fixed chunks of kGrain elements.
 template <size_t K, class F>
-void for_each_row(const std::vector<int64_t>& shape, const std::vector<int64_t> (&strides)[K], const F& row) {
+void for_each_row(const std::vector<int64_t>& shape, const std::vector<int64_t> (&strides)[K],
+                  const F& row) {
   const int64_t nd = static_cast<int64_t>(shape.size());
   if (nd == 0) {
     int64_t off[K] = {}, inc[K] = {};
@@ -101,7 +102,10 @@ void binary_forward(BinaryOp op, const std::vector<int64_t>& shape, const T* a,
   const std::vector<int64_t> so = [&] {
     std::vector<int64_t> s(shape.size());
     int64_t acc = 1;
-    for (size_t i = shape.size(); i-- > 0;) { s[i] = acc; acc *= shape[i]; }
+    for (size_t i = shape.size(); i-- > 0;) {
+      s[i] = acc;
+      acc *= shape[i];
+    }
     return s;
   }();
   std::vector<int64_t> sh = shape;

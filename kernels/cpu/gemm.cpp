@@ -72,12 +72,14 @@ void transpose_lines(const T* s, int64_t ls, int64_t lines, int64_t kc, int64_t 
         const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
         const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
         const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-        const __m256 c[8] = {_mm256_permute2f128_ps(u0, u4, 0x20), _mm256_permute2f128_ps(u1, u5, 0x20),
-                             _mm256_permute2f128_ps(u2, u6, 0x20), _mm256_permute2f128_ps(u3, u7, 0x20),
-                             _mm256_permute2f128_ps(u0, u4, 0x31), _mm256_permute2f128_ps(u1, u5, 0x31),
-                             _mm256_permute2f128_ps(u2, u6, 0x31), _mm256_permute2f128_ps(u3, u7, 0x31)};
+        const __m256 c[8] = {
+            _mm256_permute2f128_ps(u0, u4, 0x20), _mm256_permute2f128_ps(u1, u5, 0x20),
+            _mm256_permute2f128_ps(u2, u6, 0x20), _mm256_permute2f128_ps(u3, u7, 0x20),
+            _mm256_permute2f128_ps(u0, u4, 0x31), _mm256_permute2f128_ps(u1, u5, 0x31),
+            _mm256_permute2f128_ps(u2, u6, 0x31), _mm256_permute2f128_ps(u3, u7, 0x31)};
         for (int64_t k = 0; k < 8; ++k)
-          _mm256_storeu_ps(dst + (k0 + k) * W + l0, alpha == 1.0f ? c[k] : _mm256_mul_ps(c[k], scale));
+          _mm256_storeu_ps(dst + (k0 + k) * W + l0,
+                           alpha == 1.0f ? c[k] : _mm256_mul_ps(c[k], scale));
       }
   }
   for (int64_t l = 0; l < lines; ++l)
@@ -170,22 +172,24 @@ void gemm_blocked(MicroKernelFn<T> tile, const T* A, int64_t ars, int64_t acs, c
 
 template <class T>
 MicroKernelFn<T> kernel_of(const MicroKernels& k) {
-  if constexpr (std::is_same_v<T, float>) return k.f32;
-  else return k.f64;
+  if constexpr (std::is_same_v<T, float>)
+    return k.f32;
+  else
+    return k.f64;
 }
 
 template <class T>
-void gemm_dispatch(const T* A, int64_t ars, int64_t acs, const T* B, int64_t brs, int64_t bcs,
-                   T* C, int64_t ldc, int64_t M, int64_t N, int64_t K, T alpha, bool accumulate) {
+void gemm_dispatch(const T* A, int64_t ars, int64_t acs, const T* B, int64_t brs, int64_t bcs, T* C,
+                   int64_t ldc, int64_t M, int64_t N, int64_t K, T alpha, bool accumulate) {
   constexpr bool f32 = std::is_same_v<T, float>;
   if (current_isa() == Isa::avx512) {
     constexpr TileShape s = f32 ? kAvx512F32 : kAvx512F64;
-    gemm_blocked<s.mr, s.nr, s.kc, s.mc, T>(kernel_of<T>(avx512_micro_kernels()), A, ars, acs, B, brs, bcs,
-                                C, ldc, M, N, K, alpha, accumulate);
+    gemm_blocked<s.mr, s.nr, s.kc, s.mc, T>(kernel_of<T>(avx512_micro_kernels()), A, ars, acs, B,
+                                            brs, bcs, C, ldc, M, N, K, alpha, accumulate);
   } else {
     constexpr TileShape s = f32 ? kAvx2F32 : kAvx2F64;
-    gemm_blocked<s.mr, s.nr, s.kc, s.mc, T>(kernel_of<T>(avx2_micro_kernels()), A, ars, acs, B, brs, bcs, C,
-                                ldc, M, N, K, alpha, accumulate);
+    gemm_blocked<s.mr, s.nr, s.kc, s.mc, T>(kernel_of<T>(avx2_micro_kernels()), A, ars, acs, B, brs,
+                                            bcs, C, ldc, M, N, K, alpha, accumulate);
   }
 }
 

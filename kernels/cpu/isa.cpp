@@ -49,14 +49,18 @@ std::atomic<int> g_isa{-1};
 
 }  // namespace
 
-const char* isa_name(Isa isa) { return isa == Isa::avx512 ? "avx512" : "avx2"; }
+const char* isa_name(Isa isa) {
+  return isa == Isa::avx512 ? "avx512" : "avx2";
+}
 
 bool isa_supported(Isa isa) {
   if (isa == Isa::avx2) return has_avx2();
   return has_avx2() && __builtin_cpu_supports("avx512f");
 }
 
-Isa best_isa() { return isa_supported(Isa::avx512) ? Isa::avx512 : Isa::avx2; }
+Isa best_isa() {
+  return isa_supported(Isa::avx512) ? Isa::avx512 : Isa::avx2;
+}
 
 Isa current_isa() {
   int v = g_isa.load(std::memory_order_relaxed);

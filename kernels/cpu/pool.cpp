@@ -36,7 +36,8 @@ void max_pool_forward(const T* x, T* y, int64_t* idx, int64_t planes, const Pool
 }
 
 template <class T>
-void max_pool_backward(const T* gy, const int64_t* idx, T* gx, int64_t planes, const PoolWindows& pw) {
+void max_pool_backward(const T* gy, const int64_t* idx, T* gx, int64_t planes,
+                       const PoolWindows& pw) {
   const int64_t in = pw.H * pw.W, out = pw.OH * pw.OW;
   parallel_for(planes, 1, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {

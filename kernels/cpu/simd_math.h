@@ -15,8 +15,12 @@ using f32x4 = float __attribute__((vector_size(16)));
 using f64x4 = double __attribute__((vector_size(32)));
 using i64x4 = int64_t __attribute__((vector_size(32)));
 
-inline f64x4 widen(f32x4 v) { return __builtin_convertvector(v, f64x4); }
-inline f32x4 narrow(f64x4 v) { return __builtin_convertvector(v, f32x4); }
+inline f64x4 widen(f32x4 v) {
+  return __builtin_convertvector(v, f64x4);
+}
+inline f32x4 narrow(f64x4 v) {
+  return __builtin_convertvector(v, f32x4);
+}
 
 // n <= 4 floats from p; lanes past n are 0.
 inline f32x4 load(const float* p, int64_t n = 4) {
@@ -28,10 +32,11 @@ inline void store(f32x4 v, float* p, int64_t n = 4) {
   std::memcpy(p, &v, static_cast<size_t>(n) * sizeof(float));
 }
 
-// exp(x) within 1e-14 relative (float needs 6e-8). x = k ln2 + r with |r| <= ln2/2 (Cody-Waite: k * kLn2Hi is
-// exact for |k| < 2^21), exp(r) by its Taylor series to r^11 (truncation < 7e-15 relative), and
-// 2^k put into the exponent field. Arguments are clamped to [-708, 708], where 2^k stays normal;
-// every caller rounds the result to float, for which exp(+-708) is already inf / 0. NaN stays NaN.
+// exp(x) within 1e-14 relative (float needs 6e-8). x = k ln2 + r with |r| <= ln2/2 (Cody-Waite: k *
+// kLn2Hi is exact for |k| < 2^21), exp(r) by its Taylor series to r^11 (truncation < 7e-15
+// relative), and 2^k put into the exponent field. Arguments are clamped to [-708, 708], where 2^k
+// stays normal; every caller rounds the result to float, for which exp(+-708) is already inf / 0.
+// NaN stays NaN.
 inline f64x4 exp(f64x4 x) {
   constexpr double kLog2e = 1.4426950408889634, kShift = 0x1.8p52;  // kShift: rounds to integer
   constexpr double kLn2Hi = 6.93147180369123816490e-01, kLn2Lo = 1.90821492927058770002e-10;
@@ -52,7 +57,9 @@ inline f64x4 exp(f64x4 x) {
 }
 
 // 1 / (1 + exp(-x)), rounded to float once.
-inline f32x4 sigmoid(f32x4 x) { return narrow(1.0 / (1.0 + exp(-widen(x)))); }
+inline f32x4 sigmoid(f32x4 x) {
+  return narrow(1.0 / (1.0 + exp(-widen(x))));
+}
 
 // tanh(|x|) = (e - 1) / (e + 1) with e = exp(2|x|) (|x| < 1e-4: |x| - |x|^3 / 3, the next term
 // below 1e-20 relative), the sign of x copied on, rounded to float once. Large |x| gives exactly

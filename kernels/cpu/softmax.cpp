@@ -26,7 +26,8 @@ void log_softmax_forward(const T* x, T* y, int64_t outer, int64_t size, int64_t 
 }
 
 template <class T>
-void log_softmax_backward(const T* g, const T* y, T* gx, int64_t outer, int64_t size, int64_t inner) {
+void log_softmax_backward(const T* g, const T* y, T* gx, int64_t outer, int64_t size,
+                          int64_t inner) {
   parallel_for(outer * inner, 64, [&](int64_t b, int64_t e) {
     for (int64_t oi = b; oi < e; ++oi) {
       const int64_t base = (oi / inner) * size * inner + oi % inner;
@@ -58,8 +59,9 @@ void cross_entropy_forward(const T* logits, const int64_t* target, T* prob, T* l
         prob[n * K + k] = static_cast<T>(std::exp(lp));
       }
       const bool valid = target[n] >= 0 && target[n] < K;
-      row_loss[n] = !valid ? std::numeric_limits<double>::quiet_NaN()
-                           : -(1 - eps) * (x[target[n]] - lse) - eps / static_cast<double>(K) * sum_logp;
+      row_loss[n] =
+          !valid ? std::numeric_limits<double>::quiet_NaN()
+                 : -(1 - eps) * (x[target[n]] - lse) - eps / static_cast<double>(K) * sum_logp;
     }
   });
   double total = 0;

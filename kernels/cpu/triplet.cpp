@@ -9,8 +9,8 @@
 namespace ptl::cpu {
 
 template <class T>
-void batch_hard_mine(const T* dist, const int64_t* labels, T* pos_value, int64_t* pos_index, T* neg_value,
-                     int64_t* neg_index, int64_t N) {
+void batch_hard_mine(const T* dist, const int64_t* labels, T* pos_value, int64_t* pos_index,
+                     T* neg_value, int64_t* neg_index, int64_t N) {
   parallel_for(N, 16, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
       const T* row = dist + i * N;

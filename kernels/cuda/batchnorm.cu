@@ -18,7 +18,8 @@ constexpr int kChannelBlock = 512;
 // x[(n * C + c) * S + s]: threads stride s inside each (n, c) plane when planes are wide, the flat
 // (n, s) range otherwise.
 template <class F>
-__device__ __forceinline__ void for_channel(int64_t N, int64_t C, int64_t S, int64_t c, const F& f) {
+__device__ __forceinline__ void for_channel(int64_t N, int64_t C, int64_t S, int64_t c,
+                                            const F& f) {
   if (S >= static_cast<int64_t>(blockDim.x)) {
     for (int64_t n = 0; n < N; ++n) {
       const int64_t base = (n * C + c) * S;
@@ -34,8 +35,9 @@ __device__ __forceinline__ void for_channel(int64_t N, int64_t C, int64_t S, int
 }
 
 template <class T>
-__global__ void __launch_bounds__(kChannelBlock) stats_kernel(const T* __restrict__ x, int64_t N, int64_t C, int64_t S,
-                             double* __restrict__ mean, double* __restrict__ var) {
+__global__ void __launch_bounds__(kChannelBlock)
+    stats_kernel(const T* __restrict__ x, int64_t N, int64_t C, int64_t S,
+                 double* __restrict__ mean, double* __restrict__ var) {
   const double M = static_cast<double>(N * S);
   for (int64_t c = blockIdx.x; c < C; c += gridDim.x) {
     double s = 0;
@@ -62,7 +64,8 @@ __global__ void prepare_kernel(bool training, double* __restrict__ mean, double*
     if (training) {
       if (rm && rv) {
         rm[c] = static_cast<T>((1 - momentum) * static_cast<double>(rm[c]) + momentum * mean[c]);
-        rv[c] = static_cast<T>((1 - momentum) * static_cast<double>(rv[c]) + momentum * var[c] * unbias);
+        rv[c] = static_cast<T>((1 - momentum) * static_cast<double>(rv[c]) +
+                               momentum * var[c] * unbias);
       }
     } else {
       mean[c] = static_cast<double>(rm[c]);
@@ -81,7 +84,8 @@ __global__ void apply_kernel(const T* __restrict__ x, const double* __restrict__
   PTL_GRID_LOOP(int64_t, e, n) {
     const int64_t c = (e / S) % C;
     const T scale = static_cast<T>(invstd[c] * (w ? static_cast<double>(w[c]) : 1.0));
-    const T shift = static_cast<T>((b ? static_cast<double>(b[c]) : 0.0) - mean[c] * static_cast<double>(scale));
+    const T shift = static_cast<T>((b ? static_cast<double>(b[c]) : 0.0) -
+                                   mean[c] * static_cast<double>(scale));
     const T v = x[e] * scale + shift;
     y[e] = Relu && v <= T(0) ? T(0) : v;
   }
@@ -90,10 +94,11 @@ __global__ void apply_kernel(const T* __restrict__ x, const double* __restrict__
 // With `y` (the fused relu's output; null otherwise) gy is first masked to gy * (y > 0), as
 // relu's backward does.
 template <class T>
-__global__ void __launch_bounds__(kChannelBlock) backward_kernel(const T* __restrict__ gy, const T* __restrict__ y, const T* __restrict__ x,
-                                const double* __restrict__ mean, const double* __restrict__ invstd,
-                                const T* __restrict__ w, T* __restrict__ gx, T* __restrict__ gw,
-                                T* __restrict__ gb, int64_t N, int64_t C, int64_t S, bool training) {
+__global__ void __launch_bounds__(kChannelBlock)
+    backward_kernel(const T* __restrict__ gy, const T* __restrict__ y, const T* __restrict__ x,
+                    const double* __restrict__ mean, const double* __restrict__ invstd,
+                    const T* __restrict__ w, T* __restrict__ gx, T* __restrict__ gw,
+                    T* __restrict__ gb, int64_t N, int64_t C, int64_t S, bool training) {
   const double M = static_cast<double>(N * S);
   auto grad = [&](int64_t k) { return y && !(y[k] > T(0)) ? 0.0 : static_cast<double>(gy[k]); };
   for (int64_t c = blockIdx.x; c < C; c += gridDim.x) {
@@ -137,8 +142,8 @@ template <class T>
 void batchnorm_prepare(bool training, double* mean, double* var, T* running_mean, T* running_var,
                        int64_t C, double momentum, double unbias, double eps) {
   if (C == 0) return;
-  prepare_kernel<T><<<grid_for(C), kBlock, 0, stream()>>>(training, mean, var, running_mean, running_var, C,
-                                                           momentum, unbias, eps);
+  prepare_kernel<T><<<grid_for(C), kBlock, 0, stream()>>>(training, mean, var, running_mean,
+                                                          running_var, C, momentum, unbias, eps);
   PTL_CUDA_CHECK_LAUNCH();
 }
 
@@ -153,11 +158,12 @@ void batchnorm_apply(const T* x, const double* mean, const double* invstd, const
 }
 
 template <class T>
-void batchnorm_backward(const T* gy, const T* y, const T* x, const double* mean, const double* invstd,
-                        const T* w, T* gx, T* gw, T* gb, int64_t N, int64_t C, int64_t S, bool training) {
+void batchnorm_backward(const T* gy, const T* y, const T* x, const double* mean,
+                        const double* invstd, const T* w, T* gx, T* gw, T* gb, int64_t N, int64_t C,
+                        int64_t S, bool training) {
   if (C == 0) return;
-  backward_kernel<T><<<grid_for(C, 1), kChannelBlock, 0, stream()>>>(gy, y, x, mean, invstd, w, gx, gw, gb, N,
-                                                                     C, S, training);
+  backward_kernel<T><<<grid_for(C, 1), kChannelBlock, 0, stream()>>>(gy, y, x, mean, invstd, w, gx,
+                                                                     gw, gb, N, C, S, training);
   PTL_CUDA_CHECK_LAUNCH();
 }
 

@@ -29,23 +29,26 @@ inline dim3 gate_grid(int64_t N, int64_t packs) {
   return dim3(grid_for(packs), static_cast<unsigned>(N < 65535 ? N : 65535));
 }
 
-#define PTL_GATE_LOOP(n, j, N, packs)                                                                   \
-  for (int64_t n = blockIdx.y; n < (N); n += gridDim.y)                                                 \
-    for (int64_t j = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; j < (packs);            \
+#define PTL_GATE_LOOP(n, j, N, packs)                                                          \
+  for (int64_t n = blockIdx.y; n < (N); n += gridDim.y)                                        \
+    for (int64_t j = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; j < (packs); \
          j += static_cast<int64_t>(blockDim.x) * gridDim.x)
 
 template <class T, int L>
-__global__ void bconv_forward_kernel(const T* __restrict__ z, const T* __restrict__ c_prev, T* __restrict__ h,
-                                     T* __restrict__ c, int64_t N, int64_t packs) {
+__global__ void bconv_forward_kernel(const T* __restrict__ z, const T* __restrict__ c_prev,
+                                     T* __restrict__ h, T* __restrict__ c, int64_t N,
+                                     int64_t packs) {
   using P = Lanes<T, L>;
   PTL_GATE_LOOP(n, j, N, packs) {
-    const P* zn = reinterpret_cast<const P*>(z) + 4 * n * packs + j;  // gate i; f, o, g `packs` apart
+    const P* zn =
+        reinterpret_cast<const P*>(z) + 4 * n * packs + j;  // gate i; f, o, g `packs` apart
     const int64_t e = n * packs + j;
     const P zi = zn[0], zf = zn[packs], zo = zn[2 * packs], zg = zn[3 * packs];
     const P cp = reinterpret_cast<const P*>(c_prev)[e];
     P hv, cv;
 #pragma unroll
-    for (int l = 0; l < L; ++l) bconv_forward_elem(zi.v[l], zf.v[l], zo.v[l], zg.v[l], cp.v[l], &hv.v[l], &cv.v[l]);
+    for (int l = 0; l < L; ++l)
+      bconv_forward_elem(zi.v[l], zf.v[l], zo.v[l], zg.v[l], cp.v[l], &hv.v[l], &cv.v[l]);
     reinterpret_cast<P*>(h)[e] = hv;
     reinterpret_cast<P*>(c)[e] = cv;
   }
@@ -53,7 +56,8 @@ __global__ void bconv_forward_kernel(const T* __restrict__ z, const T* __restric
 
 template <class T, int L>
 __global__ void bconv_backward_kernel(const T* __restrict__ z, const T* __restrict__ c_prev,
-                                      const T* __restrict__ gh, T* __restrict__ gz, int64_t N, int64_t packs) {
+                                      const T* __restrict__ gh, T* __restrict__ gz, int64_t N,
+                                      int64_t packs) {
   using P = Lanes<T, L>;
   PTL_GATE_LOOP(n, j, N, packs) {
     const int64_t zbase = 4 * n * packs + j, e = n * packs + j;  // gate i; f, o, g `packs` apart
@@ -63,8 +67,8 @@ __global__ void bconv_backward_kernel(const T* __restrict__ z, const T* __restri
     P gi, gf, go, gg;
 #pragma unroll
     for (int l = 0; l < L; ++l)
-      bconv_backward_elem(zi.v[l], zf.v[l], zo.v[l], zg.v[l], cp.v[l], g.v[l], &gi.v[l], &gf.v[l], &go.v[l],
-                          &gg.v[l]);
+      bconv_backward_elem(zi.v[l], zf.v[l], zo.v[l], zg.v[l], cp.v[l], g.v[l], &gi.v[l], &gf.v[l],
+                          &go.v[l], &gg.v[l]);
     P* gzn = reinterpret_cast<P*>(gz) + zbase;
     gzn[0] = gi;
     gzn[packs] = gf;
@@ -89,7 +93,8 @@ int gate_lanes(int64_t plane, std::initializer_list<const void*> ptrs) {
 // Calls launch(lanes, grid, packs) with lanes a std::integral_constant<int, L> for the widest L
 // that gate_lanes allows over the tensors `ptrs` of (N, C*S) elements each.
 template <class T, class Launch>
-void launch_gates(int64_t N, int64_t plane, std::initializer_list<const void*> ptrs, const Launch& launch) {
+void launch_gates(int64_t N, int64_t plane, std::initializer_list<const void*> ptrs,
+                  const Launch& launch) {
   if (N * plane == 0) return;
   constexpr int wide = 16 / sizeof(T);
   if (gate_lanes<T>(plane, ptrs) == wide)
@@ -104,14 +109,17 @@ void launch_gates(int64_t N, int64_t plane, std::initializer_list<const void*> p
 template <class T>
 void bconv_gates_forward(const T* z, const T* c_prev, T* h, T* c, int64_t N, int64_t C, int64_t S) {
   launch_gates<T>(N, C * S, {z, c_prev, h, c}, [&](auto lanes, dim3 grid, int64_t packs) {
-    bconv_forward_kernel<T, decltype(lanes)::value><<<grid, kBlock, 0, stream()>>>(z, c_prev, h, c, N, packs);
+    bconv_forward_kernel<T, decltype(lanes)::value>
+        <<<grid, kBlock, 0, stream()>>>(z, c_prev, h, c, N, packs);
   });
 }
 
 template <class T>
-void bconv_gates_backward(const T* z, const T* c_prev, const T* gh, T* gz, int64_t N, int64_t C, int64_t S) {
+void bconv_gates_backward(const T* z, const T* c_prev, const T* gh, T* gz, int64_t N, int64_t C,
+                          int64_t S) {
   launch_gates<T>(N, C * S, {z, c_prev, gh, gz}, [&](auto lanes, dim3 grid, int64_t packs) {
-    bconv_backward_kernel<T, decltype(lanes)::value><<<grid, kBlock, 0, stream()>>>(z, c_prev, gh, gz, N, packs);
+    bconv_backward_kernel<T, decltype(lanes)::value>
+        <<<grid, kBlock, 0, stream()>>>(z, c_prev, gh, gz, N, packs);
   });
 }
 

@@ -38,9 +38,16 @@ namespace ptl::cuda {
 
 namespace {
 
-template <class T> constexpr cudnnDataType_t cudnn_type();
-template <> constexpr cudnnDataType_t cudnn_type<float>() { return CUDNN_DATA_FLOAT; }
-template <> constexpr cudnnDataType_t cudnn_type<double>() { return CUDNN_DATA_DOUBLE; }
+template <class T>
+constexpr cudnnDataType_t cudnn_type();
+template <>
+constexpr cudnnDataType_t cudnn_type<float>() {
+  return CUDNN_DATA_FLOAT;
+}
+template <>
+constexpr cudnnDataType_t cudnn_type<double>() {
+  return CUDNN_DATA_DOUBLE;
+}
 
 cudnnHandle_t cudnn_handle(int device) {
   return library_handle(device, cudnnCreate, cudnnSetStream, check_cudnn);
@@ -81,29 +88,29 @@ struct ConvPlan {
 // The three directions' cuDNN calls, for choose() below: a direction's heuristics and workspace
 // queries take the plan's descriptors in the same order (arg_a, arg_b, conv, arg_d), so one
 // definition serves the three; the checks still name the cuDNN function that failed.
-#define PTL_CONV_DIRECTION(Dir, label, member, Algo, PerfT, max_count_fn, heuristics_fn,          \
-                           workspace_fn, arg_a, arg_b, arg_d)                                      \
-  struct Dir {                                                                                     \
-    using Perf = PerfT;                                                                            \
-    static constexpr const char* name = label;                                                     \
-    static Choice<Algo>& choice(ConvPlan& p) { return p.member; }                                  \
-    static void max_count(cudnnHandle_t h, int* n) { PTL_CUDNN_CHECK(max_count_fn(h, n)); }        \
-    static void heuristics(cudnnHandle_t h, const ConvPlan& p, cudnnConvolutionDescriptor_t c,    \
-                           int requested, int* returned, Perf* perf) {                             \
-      PTL_CUDNN_CHECK(                                                                             \
-          heuristics_fn(h, p.arg_a.d, p.arg_b.d, c, p.arg_d.d, requested, returned, perf));        \
-    }                                                                                              \
-    static size_t workspace(cudnnHandle_t h, const ConvPlan& p, cudnnConvolutionDescriptor_t c,   \
-                            Algo algo) {                                                           \
-      size_t bytes = 0;                                                                            \
-      PTL_CUDNN_CHECK(workspace_fn(h, p.arg_a.d, p.arg_b.d, c, p.arg_d.d, algo, &bytes));          \
-      return bytes;                                                                                \
-    }                                                                                              \
+#define PTL_CONV_DIRECTION(Dir, label, member, Algo, PerfT, max_count_fn, heuristics_fn,        \
+                           workspace_fn, arg_a, arg_b, arg_d)                                   \
+  struct Dir {                                                                                  \
+    using Perf = PerfT;                                                                         \
+    static constexpr const char* name = label;                                                  \
+    static Choice<Algo>& choice(ConvPlan& p) { return p.member; }                               \
+    static void max_count(cudnnHandle_t h, int* n) { PTL_CUDNN_CHECK(max_count_fn(h, n)); }     \
+    static void heuristics(cudnnHandle_t h, const ConvPlan& p, cudnnConvolutionDescriptor_t c,  \
+                           int requested, int* returned, Perf* perf) {                          \
+      PTL_CUDNN_CHECK(                                                                          \
+          heuristics_fn(h, p.arg_a.d, p.arg_b.d, c, p.arg_d.d, requested, returned, perf));     \
+    }                                                                                           \
+    static size_t workspace(cudnnHandle_t h, const ConvPlan& p, cudnnConvolutionDescriptor_t c, \
+                            Algo algo) {                                                        \
+      size_t bytes = 0;                                                                         \
+      PTL_CUDNN_CHECK(workspace_fn(h, p.arg_a.d, p.arg_b.d, c, p.arg_d.d, algo, &bytes));       \
+      return bytes;                                                                             \
+    }                                                                                           \
   };
 PTL_CONV_DIRECTION(Forward, "forward", forward, cudnnConvolutionFwdAlgo_t,
                    cudnnConvolutionFwdAlgoPerf_t, cudnnGetConvolutionForwardAlgorithmMaxCount,
-                   cudnnGetConvolutionForwardAlgorithm_v7,
-                   cudnnGetConvolutionForwardWorkspaceSize, x, w, y)
+                   cudnnGetConvolutionForwardAlgorithm_v7, cudnnGetConvolutionForwardWorkspaceSize,
+                   x, w, y)
 PTL_CONV_DIRECTION(BackwardData, "backward-data", backward_data, cudnnConvolutionBwdDataAlgo_t,
                    cudnnConvolutionBwdDataAlgoPerf_t,
                    cudnnGetConvolutionBackwardDataAlgorithmMaxCount,
@@ -134,10 +141,10 @@ bool is_tensor_op(cudnnMathType_t m) {
 }
 
 void set_conv(cudnnConvolutionDescriptor_t c, const ConvGeometry& g, const Settings& s) {
-  PTL_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(
-      c, static_cast<int>(g.ph), static_cast<int>(g.pw), static_cast<int>(g.sh),
-      static_cast<int>(g.sw), static_cast<int>(g.dh), static_cast<int>(g.dw),
-      CUDNN_CROSS_CORRELATION, s.compute));
+  PTL_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(c, static_cast<int>(g.ph), static_cast<int>(g.pw),
+                                                  static_cast<int>(g.sh), static_cast<int>(g.sw),
+                                                  static_cast<int>(g.dh), static_cast<int>(g.dw),
+                                                  CUDNN_CROSS_CORRELATION, s.compute));
   PTL_CUDNN_CHECK(cudnnSetConvolutionMathType(c, s.math));
 }
 
@@ -162,24 +169,26 @@ void choose(cudnnHandle_t h, ConvPlan& p, const ConvGeometry& g, const Settings&
       break;
     }
   }
-  PTL_CHECK(best, "conv2d: cuDNN offers no ", Dir::name, " algorithm for input (", g.N, ", ",
-            g.C, ", ", g.H, ", ", g.W, ") and weight (", g.Cout, ", ", g.C, ", ", g.KH, ", ",
-            g.KW, ") within ", s.workspace_limit, " bytes of workspace");
+  PTL_CHECK(best, "conv2d: cuDNN offers no ", Dir::name, " algorithm for input (", g.N, ", ", g.C,
+            ", ", g.H, ", ", g.W, ") and weight (", g.Cout, ", ", g.C, ", ", g.KH, ", ", g.KW,
+            ") within ", s.workspace_limit, " bytes of workspace");
   choice.algo = best->algo;
   // DEFAULT math on a float descriptor lets cuDNN use TF32 on Ampere and later: while TF32 is
   // off the descriptor keeps FMA.
   const bool keep_fma = s.math == CUDNN_FMA_MATH && best->mathType == CUDNN_DEFAULT_MATH;
-  PTL_CUDNN_CHECK(cudnnSetConvolutionMathType(choice.conv.d, keep_fma ? CUDNN_FMA_MATH : best->mathType));
+  PTL_CUDNN_CHECK(
+      cudnnSetConvolutionMathType(choice.conv.d, keep_fma ? CUDNN_FMA_MATH : best->mathType));
   choice.workspace = Dir::workspace(h, p, choice.conv.d, choice.algo);
   if (verbose_plans())
-    std::fprintf(stderr,
-                 "ptl conv plan: input (%lld, %lld, %lld, %lld) weight (%lld, %lld, %lld, %lld) stride %lld "
-                 "%s: algorithm %d, math %d, %s, workspace %zu bytes (heuristics rank %d of %d)\n",
-                 (long long)g.N, (long long)g.C, (long long)g.H, (long long)g.W, (long long)g.Cout,
-                 (long long)g.C, (long long)g.KH, (long long)g.KW, (long long)g.sh, Dir::name,
-                 static_cast<int>(choice.algo), static_cast<int>(best->mathType),
-                 best->determinism == CUDNN_DETERMINISTIC ? "deterministic" : "non-deterministic",
-                 choice.workspace, static_cast<int>(best - perf.data()), returned);
+    std::fprintf(
+        stderr,
+        "ptl conv plan: input (%lld, %lld, %lld, %lld) weight (%lld, %lld, %lld, %lld) stride %lld "
+        "%s: algorithm %d, math %d, %s, workspace %zu bytes (heuristics rank %d of %d)\n",
+        (long long)g.N, (long long)g.C, (long long)g.H, (long long)g.W, (long long)g.Cout,
+        (long long)g.C, (long long)g.KH, (long long)g.KW, (long long)g.sh, Dir::name,
+        static_cast<int>(choice.algo), static_cast<int>(best->mathType),
+        best->determinism == CUDNN_DETERMINISTIC ? "deterministic" : "non-deterministic",
+        choice.workspace, static_cast<int>(best - perf.data()), returned);
 }
 
 // The largest workspace the device could give now: its free memory and the allocator's cache.
@@ -231,8 +240,8 @@ std::unique_ptr<ConvPlan> make_plan(cudnnHandle_t h, const ConvGeometry& g, bool
   PTL_CUDNN_CHECK(
       cudnnGetConvolution2dForwardOutputDim(p->forward.conv.d, p->x.d, p->w.d, &n, &c, &oh, &ow));
   PTL_CHECK(n == g.N && c == g.Cout && oh == g.OH && ow == g.OW,
-            "conv2d on CUDA: the geometry says output (", g.N, ", ", g.Cout, ", ", g.OH, ", ",
-            g.OW, ") but cuDNN computes (", n, ", ", c, ", ", oh, ", ", ow, ")");
+            "conv2d on CUDA: the geometry says output (", g.N, ", ", g.Cout, ", ", g.OH, ", ", g.OW,
+            ") but cuDNN computes (", n, ", ", c, ", ", oh, ", ", ow, ")");
   choose<Forward>(h, *p, g, s);
   choose<BackwardData>(h, *p, g, s);
   choose<BackwardFilter>(h, *p, g, s);
@@ -285,8 +294,7 @@ void conv2d_forward(const T* x, const T* w, const T* bias, T* y, const ConvGeome
   const Workspace ws(p.forward.workspace, c.device);
   const T one = 1, zero = 0;  // cuDNN's scaling factors have the data's type (float or double)
   PTL_CUDNN_CHECK(cudnnConvolutionForward(c.handle, &one, p.x.d, x, p.w.d, w, p.forward.conv.d,
-                                          p.forward.algo, ws.ptr(), ws.nbytes(), &zero, p.y.d,
-                                          y));
+                                          p.forward.algo, ws.ptr(), ws.nbytes(), &zero, p.y.d, y));
   if (bias) PTL_CUDNN_CHECK(cudnnAddTensor(c.handle, &one, p.bias.d, bias, &one, p.y.d, y));
 }
 

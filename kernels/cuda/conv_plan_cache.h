@@ -17,7 +17,7 @@ namespace ptl::cuda {
 struct ConvPlanKey {
   std::array<int64_t, 15> geometry{};  // every field of ConvGeometry, in declaration order
   DType dtype = DType::F32;
-  bool tf32 = false;  // TF32 allowed; always false for float64, which never uses it
+  bool tf32 = false;          // TF32 allowed; always false for float64, which never uses it
   bool deterministic = true;  // deterministic algorithms preferred (math_mode.h)
   int device = 0;
 

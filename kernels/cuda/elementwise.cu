@@ -30,7 +30,8 @@ __global__ void binary_contiguous_kernel(BinaryOp op, const T* __restrict__ a,
 
 // The residual join: y = relu(a + b), contiguous operands (relu as unary_forward's Relu).
 template <class T>
-__global__ void add_relu_kernel(const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ y, int64_t n) {
+__global__ void add_relu_kernel(const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ y,
+                                int64_t n) {
   PTL_GRID_LOOP(int64_t, i, n) y[i] = ptl::unary_forward(UnaryOp::Relu, a[i] + b[i], UnaryParams{});
 }
 

@@ -10,8 +10,8 @@
 #include <cstdint>
 
 #include "kernels/cuda/check.h"
-#include "kernels/cuda/strided_index.h"
 #include "kernels/cuda/runtime.h"
+#include "kernels/cuda/strided_index.h"
 
 namespace ptl::cuda {
 
@@ -19,9 +19,13 @@ constexpr int kBlock = 256;        // threads per block of the element-wise kern
 constexpr int kMaxGrid = 1 << 16;  // grid-stride loops cover the rest
 
 // The stream of the calling thread's current device.
-inline cudaStream_t stream() { return current_stream(current_device()); }
+inline cudaStream_t stream() {
+  return current_stream(current_device());
+}
 
-inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+inline int64_t ceil_div(int64_t a, int64_t b) {
+  return (a + b - 1) / b;
+}
 
 // Blocks for n work items of `per_block` each, capped at kMaxGrid (grid-stride loops do the rest).
 inline unsigned grid_for(int64_t n, int64_t per_block = kBlock) {
@@ -30,19 +34,21 @@ inline unsigned grid_for(int64_t n, int64_t per_block = kBlock) {
 }
 
 // Grid-stride loop over [0, n) with index type I.
-#define PTL_GRID_LOOP(I, i, n)                                                                 \
-  for (I i = static_cast<I>(blockIdx.x) * blockDim.x + threadIdx.x; i < static_cast<I>(n);      \
+#define PTL_GRID_LOOP(I, i, n)                                                             \
+  for (I i = static_cast<I>(blockIdx.x) * blockDim.x + threadIdx.x; i < static_cast<I>(n); \
        i += static_cast<I>(blockDim.x) * gridDim.x)
 
 // Iterates the rows [0, rows) one warp each (blocks of kWarpsPerBlock warps: grid_for(rows,
 // kWarpsPerBlock)); the bound is the same for every lane of a warp, so the whole warp may shuffle.
 constexpr int kWarpsPerBlock = kBlock / 32;
-#define PTL_WARP_ROW_LOOP(r, rows)                                                                     \
-  for (int64_t r = static_cast<int64_t>(blockIdx.x) * (blockDim.x >> 5) + (threadIdx.x >> 5); r < (rows); \
-       r += static_cast<int64_t>(gridDim.x) * (blockDim.x >> 5))
+#define PTL_WARP_ROW_LOOP(r, rows)                                                            \
+  for (int64_t r = static_cast<int64_t>(blockIdx.x) * (blockDim.x >> 5) + (threadIdx.x >> 5); \
+       r < (rows); r += static_cast<int64_t>(gridDim.x) * (blockDim.x >> 5))
 
 // True when every index of an n-element launch fits in int32 (with room for the stride step).
-inline bool fits_int32(int64_t n) { return n <= (int64_t(1) << 30); }
+inline bool fits_int32(int64_t n) {
+  return n <= (int64_t(1) << 30);
+}
 
 // Sum over the warp; the result is valid in lane 0 only (a fixed shuffle-down tree).
 __device__ __forceinline__ double warp_sum(double v) {

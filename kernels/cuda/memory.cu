@@ -153,9 +153,13 @@ void device_free(void* ptr, size_t, int device) {
   if (ptr) device_allocator(device).free(ptr);
 }
 
-AllocatorStats memory_stats(int device) { return device_allocator(device).stats(); }
+AllocatorStats memory_stats(int device) {
+  return device_allocator(device).stats();
+}
 
-void reset_peak_memory(int device) { device_allocator(device).reset_peak(); }
+void reset_peak_memory(int device) {
+  device_allocator(device).reset_peak();
+}
 
 void empty_cache() {
   device_allocators().for_each([](int, CachingAllocator& a) { a.empty_cache(); });
@@ -183,9 +187,13 @@ void pinned_free(void* ptr) {
   p.reclaim();
 }
 
-AllocatorStats pinned_memory_stats() { return pinned().allocator.stats(); }
+AllocatorStats pinned_memory_stats() {
+  return pinned().allocator.stats();
+}
 
-PinnedBuffer::~PinnedBuffer() { reset(); }
+PinnedBuffer::~PinnedBuffer() {
+  reset();
+}
 
 PinnedBuffer& PinnedBuffer::operator=(PinnedBuffer&& o) noexcept {
   if (this != &o) {

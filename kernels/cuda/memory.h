@@ -64,8 +64,8 @@ void copy(void* dst, bool dst_on_device, const void* src, bool src_on_device, si
           int device);
 // The same copy, queued on the current stream of `device` without waiting. The host side
 // should be pinned memory; pageable host memory makes CUDA stage it, and the call may block.
-void copy_async(void* dst, bool dst_on_device, const void* src, bool src_on_device,
-                size_t nbytes, int device);
+void copy_async(void* dst, bool dst_on_device, const void* src, bool src_on_device, size_t nbytes,
+                int device);
 // Waits for all work queued on the current stream of `device`.
 void synchronize(int device);
 

@@ -11,8 +11,9 @@ namespace ptl::cuda {
 namespace {
 
 template <class T>
-__global__ void l2_normalize_rows_kernel(const T* __restrict__ x, T* __restrict__ y, T* __restrict__ norm,
-                                         int64_t rows, int64_t size, double eps) {
+__global__ void l2_normalize_rows_kernel(const T* __restrict__ x, T* __restrict__ y,
+                                         T* __restrict__ norm, int64_t rows, int64_t size,
+                                         double eps) {
   const int lane = threadIdx.x & 31;
   PTL_WARP_ROW_LOOP(r, rows) {
     const T* p = x + r * size;
@@ -24,13 +25,15 @@ __global__ void l2_normalize_rows_kernel(const T* __restrict__ x, T* __restrict_
     }
     const double n = sqrt(warp_sum_all(ss)), denom = n > eps ? n : eps;
     if (lane == 0) norm[r] = static_cast<T>(n);
-    for (int64_t s = lane; s < size; s += 32) q[s] = static_cast<T>(static_cast<double>(p[s]) / denom);
+    for (int64_t s = lane; s < size; s += 32)
+      q[s] = static_cast<T>(static_cast<double>(p[s]) / denom);
   }
 }
 
 template <class T>
-__global__ void l2_normalize_columns_kernel(const T* __restrict__ x, T* __restrict__ y, T* __restrict__ norm,
-                                            int64_t outer, int64_t size, int64_t inner, double eps) {
+__global__ void l2_normalize_columns_kernel(const T* __restrict__ x, T* __restrict__ y,
+                                            T* __restrict__ norm, int64_t outer, int64_t size,
+                                            int64_t inner, double eps) {
   PTL_GRID_LOOP(int64_t, oi, outer * inner) {
     const int64_t base = (oi / inner) * size * inner + oi % inner;
     double ss = 0;
@@ -47,8 +50,8 @@ __global__ void l2_normalize_columns_kernel(const T* __restrict__ x, T* __restri
 
 template <class T>
 __global__ void l2_normalize_backward_rows_kernel(const T* __restrict__ g, const T* __restrict__ y,
-                                                  const T* __restrict__ norm, T* __restrict__ gx, int64_t rows,
-                                                  int64_t size, double eps) {
+                                                  const T* __restrict__ norm, T* __restrict__ gx,
+                                                  int64_t rows, int64_t size, double eps) {
   const int lane = threadIdx.x & 31;
   PTL_WARP_ROW_LOOP(r, rows) {
     const int64_t base = r * size;
@@ -63,15 +66,18 @@ __global__ void l2_normalize_backward_rows_kernel(const T* __restrict__ g, const
         gx[k] = static_cast<T>((static_cast<double>(g[k]) - static_cast<double>(y[k]) * dot) / n);
       }
     } else {
-      for (int64_t s = lane; s < size; s += 32) gx[base + s] = static_cast<T>(static_cast<double>(g[base + s]) / eps);
+      for (int64_t s = lane; s < size; s += 32)
+        gx[base + s] = static_cast<T>(static_cast<double>(g[base + s]) / eps);
     }
   }
 }
 
 template <class T>
-__global__ void l2_normalize_backward_columns_kernel(const T* __restrict__ g, const T* __restrict__ y,
-                                                     const T* __restrict__ norm, T* __restrict__ gx, int64_t outer,
-                                                     int64_t size, int64_t inner, double eps) {
+__global__ void l2_normalize_backward_columns_kernel(const T* __restrict__ g,
+                                                     const T* __restrict__ y,
+                                                     const T* __restrict__ norm, T* __restrict__ gx,
+                                                     int64_t outer, int64_t size, int64_t inner,
+                                                     double eps) {
   PTL_GRID_LOOP(int64_t, oi, outer * inner) {
     const int64_t base = (oi / inner) * size * inner + oi % inner;
     const double n = static_cast<double>(norm[oi]);
@@ -95,29 +101,31 @@ __global__ void l2_normalize_backward_columns_kernel(const T* __restrict__ g, co
 }  // namespace
 
 template <class T>
-void l2_normalize_forward(const T* x, T* y, T* norm, int64_t outer, int64_t size, int64_t inner, double eps) {
+void l2_normalize_forward(const T* x, T* y, T* norm, int64_t outer, int64_t size, int64_t inner,
+                          double eps) {
   if (outer * inner == 0) return;
   cudaStream_t st = stream();
   if (inner == 1) {
-    l2_normalize_rows_kernel<T><<<grid_for(outer, kWarpsPerBlock), kBlock, 0, st>>>(x, y, norm, outer, size, eps);
+    l2_normalize_rows_kernel<T>
+        <<<grid_for(outer, kWarpsPerBlock), kBlock, 0, st>>>(x, y, norm, outer, size, eps);
   } else {
-    l2_normalize_columns_kernel<T><<<grid_for(outer * inner), kBlock, 0, st>>>(x, y, norm, outer, size, inner,
-                                                                               eps);
+    l2_normalize_columns_kernel<T>
+        <<<grid_for(outer * inner), kBlock, 0, st>>>(x, y, norm, outer, size, inner, eps);
   }
   PTL_CUDA_CHECK_LAUNCH();
 }
 
 template <class T>
-void l2_normalize_backward(const T* g, const T* y, const T* norm, T* gx, int64_t outer, int64_t size,
-                           int64_t inner, double eps) {
+void l2_normalize_backward(const T* g, const T* y, const T* norm, T* gx, int64_t outer,
+                           int64_t size, int64_t inner, double eps) {
   if (outer * size * inner == 0) return;
   cudaStream_t st = stream();
   if (inner == 1) {
-    l2_normalize_backward_rows_kernel<T><<<grid_for(outer, kWarpsPerBlock), kBlock, 0, st>>>(g, y, norm, gx,
-                                                                                             outer, size, eps);
+    l2_normalize_backward_rows_kernel<T>
+        <<<grid_for(outer, kWarpsPerBlock), kBlock, 0, st>>>(g, y, norm, gx, outer, size, eps);
   } else {
-    l2_normalize_backward_columns_kernel<T><<<grid_for(outer * inner), kBlock, 0, st>>>(g, y, norm, gx, outer,
-                                                                                        size, inner, eps);
+    l2_normalize_backward_columns_kernel<T>
+        <<<grid_for(outer * inner), kBlock, 0, st>>>(g, y, norm, gx, outer, size, inner, eps);
   }
   PTL_CUDA_CHECK_LAUNCH();
 }

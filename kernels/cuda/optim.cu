@@ -84,8 +84,9 @@ void launch_multi_tensor(const std::vector<Slot>& slots, Kernel kernel) {
   // From pageable memory the copy is staged before cudaMemcpyAsync returns, so `host` may go.
   PTL_CUDA_CHECK(cudaMemcpyAsync(table, host.data(), host.size(), cudaMemcpyHostToDevice, st));
   const int64_t n_items = static_cast<int64_t>(items.size());
-  kernel<<<grid_for(n_items, 1), kBlock, 0, st>>>(reinterpret_cast<const Slot*>(table),
-                                                   reinterpret_cast<const ChunkItem*>(table + slot_bytes), n_items);
+  kernel<<<grid_for(n_items, 1), kBlock, 0, st>>>(
+      reinterpret_cast<const Slot*>(table), reinterpret_cast<const ChunkItem*>(table + slot_bytes),
+      n_items);
   PTL_CUDA_CHECK_LAUNCH();
   device_free(table, host.size(), dev);
 }

@@ -11,8 +11,8 @@
 #include <mutex>
 #include <vector>
 
-#include "kernels/cuda/kernels.h"
 #include "kernels/cuda/extreme_rule.h"
+#include "kernels/cuda/kernels.h"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/pool_table.h"
 
@@ -67,8 +67,9 @@ PoolTableView upload(const PoolWindows& pw) {
 }
 
 template <class T>
-__global__ void max_pool_forward_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t* __restrict__ idx,
-                                        int64_t planes, PoolTableView pv) {
+__global__ void max_pool_forward_kernel(const T* __restrict__ x, T* __restrict__ y,
+                                        int64_t* __restrict__ idx, int64_t planes,
+                                        PoolTableView pv) {
   const int64_t out = pv.OH * pv.OW, in = pv.H * pv.W;
   PTL_GRID_LOOP(int64_t, e, planes * out) {
     const int64_t p = e / out, o = e % out, oh = o / pv.OW, ow = o % pv.OW;
@@ -106,7 +107,8 @@ __global__ void max_pool_backward_kernel(const T* __restrict__ gy, const int64_t
 }
 
 template <class T>
-__global__ void avg_pool_forward_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t planes, PoolTableView pv) {
+__global__ void avg_pool_forward_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t planes,
+                                        PoolTableView pv) {
   const int64_t out = pv.OH * pv.OW, in = pv.H * pv.W;
   PTL_GRID_LOOP(int64_t, e, planes * out) {
     const int64_t p = e / out, o = e % out, oh = o / pv.OW, ow = o % pv.OW;
@@ -120,8 +122,8 @@ __global__ void avg_pool_forward_kernel(const T* __restrict__ x, T* __restrict__
 
 // gx[p, h, w] gathered from the outputs whose window holds it (host_helpers.h: avg_pool_gather).
 template <class T>
-__global__ void avg_pool_backward_kernel(const T* __restrict__ gy, T* __restrict__ gx, int64_t planes,
-                                         PoolTableView pv) {
+__global__ void avg_pool_backward_kernel(const T* __restrict__ gy, T* __restrict__ gx,
+                                         int64_t planes, PoolTableView pv) {
   const int64_t out = pv.OH * pv.OW, in = pv.H * pv.W;
   PTL_GRID_LOOP(int64_t, e, planes * in) {
     const int64_t p = e / in, k = e % in;
@@ -135,8 +137,8 @@ template <class Kernel, class... Args>
 void launch_pool(const char* avg, int64_t n, const PoolWindows& pw, Kernel kernel, Args... args) {
   if (n == 0) return;
   if (avg)
-    PTL_CHECK(static_cast<int64_t>(pw.divisor.size()) == pw.OH * pw.OW, avg, ": ", pw.divisor.size(),
-              " divisors for ", pw.OH * pw.OW, " outputs");
+    PTL_CHECK(static_cast<int64_t>(pw.divisor.size()) == pw.OH * pw.OW, avg, ": ",
+              pw.divisor.size(), " divisors for ", pw.OH * pw.OW, " outputs");
   const PoolTableView pv = upload(pw);
   kernel<<<grid_for(n), kBlock, 0, stream()>>>(args..., pv);
   PTL_CUDA_CHECK_LAUNCH();
@@ -150,18 +152,21 @@ void max_pool_forward(const T* x, T* y, int64_t* idx, int64_t planes, const Pool
 }
 
 template <class T>
-void max_pool_backward(const T* gy, const int64_t* idx, T* gx, int64_t planes, const PoolWindows& pw) {
+void max_pool_backward(const T* gy, const int64_t* idx, T* gx, int64_t planes,
+                       const PoolWindows& pw) {
   launch_pool(nullptr, planes * pw.H * pw.W, pw, max_pool_backward_kernel<T>, gy, idx, gx, planes);
 }
 
 template <class T>
 void avg_pool_forward(const T* x, T* y, int64_t planes, const PoolWindows& pw) {
-  launch_pool("avg_pool_forward", planes * pw.OH * pw.OW, pw, avg_pool_forward_kernel<T>, x, y, planes);
+  launch_pool("avg_pool_forward", planes * pw.OH * pw.OW, pw, avg_pool_forward_kernel<T>, x, y,
+              planes);
 }
 
 template <class T>
 void avg_pool_backward(const T* gy, T* gx, int64_t planes, const PoolWindows& pw) {
-  launch_pool("avg_pool_backward", planes * pw.H * pw.W, pw, avg_pool_backward_kernel<T>, gy, gx, planes);
+  launch_pool("avg_pool_backward", planes * pw.H * pw.W, pw, avg_pool_backward_kernel<T>, gy, gx,
+              planes);
 }
 
 #include "kernels/contract/pool_instances.inc"

@@ -14,7 +14,8 @@
 namespace ptl::cuda {
 
 // The windows of a PoolWindows as one table of 8-byte words, uploaded once per geometry:
-//   [h0 (OH) | h1 (OH) | w0 (OW) | w1 (OW) | hlo (H) | hhi (H) | wlo (W) | whi (W) | divisor (OH*OW, doubles)]
+//   [h0 (OH) | h1 (OH) | w0 (OW) | w1 (OW) | hlo (H) | hhi (H) | wlo (W) | whi (W) | divisor
+//   (OH*OW, doubles)]
 // hlo[h]..hhi[h] (inclusive) bound the output rows whose window contains input row h (hlo > hhi
 // when none does); likewise wlo/whi for columns. The backward kernels gather through them.
 // The divisor part is empty when pw.divisor is.
@@ -35,8 +36,10 @@ struct PoolTable {
 };
 
 inline PoolTable make_pool_table(const PoolWindows& pw) {
-  PTL_CHECK(static_cast<int64_t>(pw.h0.size()) == pw.OH && static_cast<int64_t>(pw.h1.size()) == pw.OH &&
-                static_cast<int64_t>(pw.w0.size()) == pw.OW && static_cast<int64_t>(pw.w1.size()) == pw.OW,
+  PTL_CHECK(static_cast<int64_t>(pw.h0.size()) == pw.OH &&
+                static_cast<int64_t>(pw.h1.size()) == pw.OH &&
+                static_cast<int64_t>(pw.w0.size()) == pw.OW &&
+                static_cast<int64_t>(pw.w1.size()) == pw.OW,
             "pool windows: ", pw.h0.size(), "/", pw.h1.size(), " row and ", pw.w0.size(), "/",
             pw.w1.size(), " column windows for a ", pw.OH, "x", pw.OW, " output");
   PTL_CHECK(pw.divisor.empty() || static_cast<int64_t>(pw.divisor.size()) == pw.OH * pw.OW,
@@ -120,7 +123,8 @@ PTL_HD void for_each_window_over(const PoolTableView& v, int64_t h, int64_t w, F
 // holds (h, w) and whose argmax idx is h * W + w, added in increasing output order from 0: the
 // CPU's scatter (kernels/cpu/pool.cpp) seen from the input side, bit for bit.
 template <class T>
-PTL_HD T max_pool_gather(const PoolTableView& v, const int64_t* idx, const T* gy, int64_t h, int64_t w) {
+PTL_HD T max_pool_gather(const PoolTableView& v, const int64_t* idx, const T* gy, int64_t h,
+                         int64_t w) {
   const int64_t k = h * v.W + w;
   T acc = T(0);
   for_each_window_over(v, h, w, [&](int64_t o) {

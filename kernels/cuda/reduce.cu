@@ -1,4 +1,5 @@
-// CUDA reductions over contiguous data viewed as (outer, size, inner) (kernels/contract/reduce.inc).
+// CUDA reductions over contiguous data viewed as (outer, size, inner)
+// (kernels/contract/reduce.inc).
 //
 // sum_dim accumulates in double with a fixed order (deterministic, no atomics):
 //   inner == 1: rows; one block per (row, part) with a block_sum tree;
@@ -7,8 +8,8 @@
 // When there are few rows/columns and long ones, each is split into `parts` fixed pieces whose
 // double partials go to scratch and are summed by a second pass; the split depends only on the
 // shape.
-#include "kernels/cuda/kernels.h"
 #include "kernels/cuda/extreme_rule.h"
+#include "kernels/cuda/kernels.h"
 #include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/work_split.h"
 
@@ -28,7 +29,8 @@ __global__ void row_sum_kernel(const In* __restrict__ x, Out* __restrict__ out, 
     const int64_t begin = p * chunk, end = min(size, begin + chunk);
     const In* row = x + r * size;
     double s = 0;
-    for (int64_t k = begin + threadIdx.x; k < end; k += blockDim.x) s += static_cast<double>(row[k]);
+    for (int64_t k = begin + threadIdx.x; k < end; k += blockDim.x)
+      s += static_cast<double>(row[k]);
     s = block_sum(s);
     if (threadIdx.x == 0) out[b] = static_cast<Out>(s);
   }
@@ -80,8 +82,8 @@ __global__ void extreme_row_kernel(const T* __restrict__ x, T* __restrict__ val,
                                    bool is_max) {
   const int lane = threadIdx.x & 31;
   const int64_t warps = static_cast<int64_t>(gridDim.x) * (blockDim.x >> 5);
-  for (int64_t r = static_cast<int64_t>(blockIdx.x) * (blockDim.x >> 5) + (threadIdx.x >> 5); r < rows;
-       r += warps) {
+  for (int64_t r = static_cast<int64_t>(blockIdx.x) * (blockDim.x >> 5) + (threadIdx.x >> 5);
+       r < rows; r += warps) {
     const T* p = x + r * size;
     T best = p[0];
     int64_t bi = size;  // lanes with no element never win (size > every real index)
@@ -136,7 +138,8 @@ void sum_dim(const T* x, T* out, int64_t outer, int64_t size, int64_t inner) {
   }
   const int dev = current_device();
   if (inner == 1) {
-    // Rows: enough with ~1024 blocks (a few per SM); pieces of at least 4K elements (16 per thread).
+    // Rows: enough with ~1024 blocks (a few per SM); pieces of at least 4K elements (16 per
+    // thread).
     const int64_t parts = split_parts(outer, size, 1024, 1 << 12);
     const int64_t chunk = ceil_div(size, parts);
     if (parts == 1) {
@@ -146,11 +149,11 @@ void sum_dim(const T* x, T* out, int64_t outer, int64_t size, int64_t inner) {
     }
     const size_t bytes = sizeof(double) * static_cast<size_t>(outer * parts);
     double* scratch = static_cast<double*>(device_alloc(bytes, dev));
-    row_sum_kernel<T, double><<<grid_for(outer * parts, 1), kRowBlock, 0, st>>>(x, scratch, outer, size,
-                                                                                parts, chunk);
+    row_sum_kernel<T, double>
+        <<<grid_for(outer * parts, 1), kRowBlock, 0, st>>>(x, scratch, outer, size, parts, chunk);
     PTL_CUDA_CHECK_LAUNCH();
-    row_sum_kernel<double, T><<<grid_for(outer, 1), kRowBlock, 0, st>>>(scratch, out, outer, parts, 1,
-                                                                        parts);
+    row_sum_kernel<double, T>
+        <<<grid_for(outer, 1), kRowBlock, 0, st>>>(scratch, out, outer, parts, 1, parts);
     PTL_CUDA_CHECK_LAUNCH();
     device_free(scratch, bytes, dev);
     return;
@@ -159,17 +162,18 @@ void sum_dim(const T* x, T* out, int64_t outer, int64_t size, int64_t inner) {
   const int64_t parts = split_parts(outer * inner, size, 1 << 17, 64);
   const int64_t chunk = ceil_div(size, parts);
   if (parts == 1) {
-    column_sum_kernel<T, T><<<grid_for(outer * inner), kBlock, 0, st>>>(x, out, outer, size, inner, 1, size);
+    column_sum_kernel<T, T>
+        <<<grid_for(outer * inner), kBlock, 0, st>>>(x, out, outer, size, inner, 1, size);
     PTL_CUDA_CHECK_LAUNCH();
     return;
   }
   const size_t bytes = sizeof(double) * static_cast<size_t>(outer * parts * inner);
   double* scratch = static_cast<double*>(device_alloc(bytes, dev));
-  column_sum_kernel<T, double><<<grid_for(outer * parts * inner), kBlock, 0, st>>>(x, scratch, outer, size,
-                                                                                   inner, parts, chunk);
+  column_sum_kernel<T, double><<<grid_for(outer * parts * inner), kBlock, 0, st>>>(
+      x, scratch, outer, size, inner, parts, chunk);
   PTL_CUDA_CHECK_LAUNCH();
-  column_sum_kernel<double, T><<<grid_for(outer * inner), kBlock, 0, st>>>(scratch, out, outer, parts,
-                                                                           inner, 1, parts);
+  column_sum_kernel<double, T>
+      <<<grid_for(outer * inner), kBlock, 0, st>>>(scratch, out, outer, parts, inner, 1, parts);
   PTL_CUDA_CHECK_LAUNCH();
   device_free(scratch, bytes, dev);
 }
@@ -179,11 +183,11 @@ void extreme_dim(const T* x, T* val, int64_t* idx, int64_t outer, int64_t size, 
                  bool is_max) {
   if (outer * inner == 0 || size == 0) return;
   if (inner == 1 && size > 32) {
-    extreme_row_kernel<T><<<grid_for(outer, kWarpsPerBlock), kBlock, 0, stream()>>>(x, val, idx, outer,
-                                                                                    size, is_max);
+    extreme_row_kernel<T><<<grid_for(outer, kWarpsPerBlock), kBlock, 0, stream()>>>(
+        x, val, idx, outer, size, is_max);
   } else {
-    extreme_column_kernel<T><<<grid_for(outer * inner), kBlock, 0, stream()>>>(x, val, idx, outer, size,
-                                                                               inner, is_max);
+    extreme_column_kernel<T>
+        <<<grid_for(outer * inner), kBlock, 0, stream()>>>(x, val, idx, outer, size, inner, is_max);
   }
   PTL_CUDA_CHECK_LAUNCH();
 }
@@ -192,8 +196,8 @@ template <class T>
 void extreme_dim_backward(const T* g, const int64_t* idx, T* gx, int64_t outer, int64_t size,
                           int64_t inner) {
   if (outer * inner == 0) return;
-  extreme_backward_kernel<T><<<grid_for(outer * inner), kBlock, 0, stream()>>>(g, idx, gx, outer, size,
-                                                                               inner);
+  extreme_backward_kernel<T>
+      <<<grid_for(outer * inner), kBlock, 0, stream()>>>(g, idx, gx, outer, size, inner);
   PTL_CUDA_CHECK_LAUNCH();
 }
 

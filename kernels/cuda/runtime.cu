@@ -41,8 +41,12 @@ const DeviceCount& device_count_result() {
 }
 }  // namespace
 
-int device_count() { return device_count_result().count; }
-const char* device_count_error() { return device_count_result().error; }
+int device_count() {
+  return device_count_result().count;
+}
+const char* device_count_error() {
+  return device_count_result().error;
+}
 
 std::string describe_runtime() {
   std::string out;
@@ -51,7 +55,8 @@ std::string describe_runtime() {
   cudaDriverGetVersion(&driver);  // 0 when no driver is installed
   out += str("CUDA runtime ", runtime / 1000, ".", runtime % 1000 / 10, ", driver supports ",
              driver / 1000, ".", driver % 1000 / 10, "\n");
-  if (device_count() == 0) out += str("devices: none (cudaGetDeviceCount: ", device_count_error(), ")\n");
+  if (device_count() == 0)
+    out += str("devices: none (cudaGetDeviceCount: ", device_count_error(), ")\n");
   for (int d = 0; d < device_count(); ++d) {
     cudaDeviceProp p{};
     PTL_CUDA_CHECK(cudaGetDeviceProperties(&p, d));
@@ -117,18 +122,26 @@ namespace {
 std::atomic<bool> tf32_allowed{false};
 }  // namespace
 
-void set_allow_tf32(bool allow) { tf32_allowed = allow; }
-bool allow_tf32() { return tf32_allowed; }
+void set_allow_tf32(bool allow) {
+  tf32_allowed = allow;
+}
+bool allow_tf32() {
+  return tf32_allowed;
+}
 
 namespace {
 std::atomic<bool> deterministic_convs{true};
 }  // namespace
 
-void set_deterministic_convolutions(bool deterministic) { deterministic_convs = deterministic; }
-bool deterministic_convolutions() { return deterministic_convs; }
+void set_deterministic_convolutions(bool deterministic) {
+  deterministic_convs = deterministic;
+}
+bool deterministic_convolutions() {
+  return deterministic_convs;
+}
 
-void copy_async(void* dst, bool dst_on_device, const void* src, bool src_on_device,
-                size_t nbytes, int device) {
+void copy_async(void* dst, bool dst_on_device, const void* src, bool src_on_device, size_t nbytes,
+                int device) {
   if (nbytes == 0) return;
   const cudaMemcpyKind kind =
       dst_on_device ? (src_on_device ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice)

@@ -34,6 +34,8 @@ cudaStream_t current_stream(int device);
 // The streams created so far, with their devices.
 std::vector<std::pair<int, cudaStream_t>> created_streams();
 // The allocator's stream id of a stream.
-inline uint64_t stream_id(cudaStream_t s) { return reinterpret_cast<uintptr_t>(s); }
+inline uint64_t stream_id(cudaStream_t s) {
+  return reinterpret_cast<uintptr_t>(s);
+}
 
 }  // namespace ptl::cuda

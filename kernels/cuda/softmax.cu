@@ -36,13 +36,14 @@ __global__ void log_softmax_rows_kernel(const T* __restrict__ x, T* __restrict__
     const T* p = x + r * size;
     T* q = y + r * size;
     const double lse = warp_row_lse(p, size, lane);
-    for (int64_t s = lane; s < size; s += 32) q[s] = static_cast<T>(static_cast<double>(p[s]) - lse);
+    for (int64_t s = lane; s < size; s += 32)
+      q[s] = static_cast<T>(static_cast<double>(p[s]) - lse);
   }
 }
 
 template <class T>
-__global__ void log_softmax_columns_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t outer,
-                                           int64_t size, int64_t inner) {
+__global__ void log_softmax_columns_kernel(const T* __restrict__ x, T* __restrict__ y,
+                                           int64_t outer, int64_t size, int64_t inner) {
   PTL_GRID_LOOP(int64_t, oi, outer * inner) {
     const int64_t base = (oi / inner) * size * inner + oi % inner;
     const T* p = x + base;
@@ -55,7 +56,8 @@ __global__ void log_softmax_columns_kernel(const T* __restrict__ x, T* __restric
     double z = 0;
     for (int64_t s = 0; s < size; ++s) z += exp(static_cast<double>(p[s * inner]) - m);
     const double lse = m + log(z);
-    for (int64_t s = 0; s < size; ++s) q[s * inner] = static_cast<T>(static_cast<double>(p[s * inner]) - lse);
+    for (int64_t s = 0; s < size; ++s)
+      q[s * inner] = static_cast<T>(static_cast<double>(p[s * inner]) - lse);
   }
 }
 
@@ -76,9 +78,9 @@ __global__ void log_softmax_backward_rows_kernel(const T* __restrict__ g, const 
 }
 
 template <class T>
-__global__ void log_softmax_backward_columns_kernel(const T* __restrict__ g, const T* __restrict__ y,
-                                                    T* __restrict__ gx, int64_t outer, int64_t size,
-                                                    int64_t inner) {
+__global__ void log_softmax_backward_columns_kernel(const T* __restrict__ g,
+                                                    const T* __restrict__ y, T* __restrict__ gx,
+                                                    int64_t outer, int64_t size, int64_t inner) {
   PTL_GRID_LOOP(int64_t, oi, outer * inner) {
     const int64_t base = (oi / inner) * size * inner + oi % inner;
     double sg = 0;
@@ -93,9 +95,10 @@ __global__ void log_softmax_backward_columns_kernel(const T* __restrict__ g, con
 // One warp per row n of the logits (N, K): prob[n, :] = softmax, row_loss[n] = the smoothed
 // negative log-likelihood (NaN for a target outside [0, K)).
 template <class T>
-__global__ void cross_entropy_rows_kernel(const T* __restrict__ logits, const int64_t* __restrict__ target,
-                                          T* __restrict__ prob, double* __restrict__ row_loss, int64_t N,
-                                          int64_t K, double eps) {
+__global__ void cross_entropy_rows_kernel(const T* __restrict__ logits,
+                                          const int64_t* __restrict__ target, T* __restrict__ prob,
+                                          double* __restrict__ row_loss, int64_t N, int64_t K,
+                                          double eps) {
   const int lane = threadIdx.x & 31;
   PTL_WARP_ROW_LOOP(n, N) {
     const T* x = logits + n * K;
@@ -118,7 +121,8 @@ __global__ void cross_entropy_rows_kernel(const T* __restrict__ logits, const in
 
 // loss[0] = mean of row_loss, summed in row order by one thread (as the CPU does).
 template <class T>
-__global__ void mean_in_order_kernel(const double* __restrict__ row_loss, T* __restrict__ loss, int64_t N) {
+__global__ void mean_in_order_kernel(const double* __restrict__ row_loss, T* __restrict__ loss,
+                                     int64_t N) {
   if (blockIdx.x != 0 || threadIdx.x != 0) return;
   double total = 0;
   for (int64_t n = 0; n < N; ++n) total += row_loss[n];
@@ -126,9 +130,10 @@ __global__ void mean_in_order_kernel(const double* __restrict__ row_loss, T* __r
 }
 
 template <class T>
-__global__ void cross_entropy_backward_kernel(const T* __restrict__ prob, const int64_t* __restrict__ target,
-                                              const T* __restrict__ g, T* __restrict__ gx, int64_t N,
-                                              int64_t K, double eps) {
+__global__ void cross_entropy_backward_kernel(const T* __restrict__ prob,
+                                              const int64_t* __restrict__ target,
+                                              const T* __restrict__ g, T* __restrict__ gx,
+                                              int64_t N, int64_t K, double eps) {
   const double scale = static_cast<double>(g[0]) / static_cast<double>(N);
   const double uniform = eps / static_cast<double>(K);
   PTL_GRID_LOOP(int64_t, e, N * K) {
@@ -144,22 +149,25 @@ template <class T>
 void log_softmax_forward(const T* x, T* y, int64_t outer, int64_t size, int64_t inner) {
   if (outer * size * inner == 0) return;
   if (inner == 1) {
-    log_softmax_rows_kernel<T><<<grid_for(outer, kWarpsPerBlock), kBlock, 0, stream()>>>(x, y, outer, size);
+    log_softmax_rows_kernel<T>
+        <<<grid_for(outer, kWarpsPerBlock), kBlock, 0, stream()>>>(x, y, outer, size);
   } else {
-    log_softmax_columns_kernel<T><<<grid_for(outer * inner), kBlock, 0, stream()>>>(x, y, outer, size, inner);
+    log_softmax_columns_kernel<T>
+        <<<grid_for(outer * inner), kBlock, 0, stream()>>>(x, y, outer, size, inner);
   }
   PTL_CUDA_CHECK_LAUNCH();
 }
 
 template <class T>
-void log_softmax_backward(const T* g, const T* y, T* gx, int64_t outer, int64_t size, int64_t inner) {
+void log_softmax_backward(const T* g, const T* y, T* gx, int64_t outer, int64_t size,
+                          int64_t inner) {
   if (outer * size * inner == 0) return;
   if (inner == 1) {
-    log_softmax_backward_rows_kernel<T><<<grid_for(outer, kWarpsPerBlock), kBlock, 0, stream()>>>(g, y, gx,
-                                                                                                 outer, size);
+    log_softmax_backward_rows_kernel<T>
+        <<<grid_for(outer, kWarpsPerBlock), kBlock, 0, stream()>>>(g, y, gx, outer, size);
   } else {
-    log_softmax_backward_columns_kernel<T><<<grid_for(outer * inner), kBlock, 0, stream()>>>(g, y, gx, outer,
-                                                                                            size, inner);
+    log_softmax_backward_columns_kernel<T>
+        <<<grid_for(outer * inner), kBlock, 0, stream()>>>(g, y, gx, outer, size, inner);
   }
   PTL_CUDA_CHECK_LAUNCH();
 }
@@ -172,8 +180,8 @@ void cross_entropy_forward(const T* logits, const int64_t* target, T* prob, T* l
   const size_t bytes = sizeof(double) * static_cast<size_t>(N > 0 ? N : 0);
   double* row_loss = N > 0 ? static_cast<double*>(device_alloc(bytes, dev)) : nullptr;
   if (N > 0 && K > 0) {
-    cross_entropy_rows_kernel<T><<<grid_for(N, kWarpsPerBlock), kBlock, 0, st>>>(logits, target, prob,
-                                                                                row_loss, N, K, smoothing);
+    cross_entropy_rows_kernel<T><<<grid_for(N, kWarpsPerBlock), kBlock, 0, st>>>(
+        logits, target, prob, row_loss, N, K, smoothing);
     PTL_CUDA_CHECK_LAUNCH();
   } else if (N > 0) {
     // K == 0: no class at all, every target is out of range (the CPU's loss is NaN too).
@@ -188,8 +196,8 @@ template <class T>
 void cross_entropy_backward(const T* prob, const int64_t* target, const T* g, T* gx, int64_t N,
                             int64_t K, double smoothing) {
   if (N * K == 0) return;
-  cross_entropy_backward_kernel<T><<<grid_for(N * K), kBlock, 0, stream()>>>(prob, target, g, gx, N, K,
-                                                                             smoothing);
+  cross_entropy_backward_kernel<T>
+      <<<grid_for(N * K), kBlock, 0, stream()>>>(prob, target, g, gx, N, K, smoothing);
   PTL_CUDA_CHECK_LAUNCH();
 }
 

@@ -24,9 +24,11 @@ __device__ __forceinline__ void warp_merge(MinedPair<T>& m) {
 }
 
 template <class T>
-__global__ void batch_hard_mine_kernel(const T* __restrict__ dist, const int64_t* __restrict__ labels,
+__global__ void batch_hard_mine_kernel(const T* __restrict__ dist,
+                                       const int64_t* __restrict__ labels,
                                        T* __restrict__ pos_value, int64_t* __restrict__ pos_index,
-                                       T* __restrict__ neg_value, int64_t* __restrict__ neg_index, int64_t N) {
+                                       T* __restrict__ neg_value, int64_t* __restrict__ neg_index,
+                                       int64_t N) {
   const int lane = threadIdx.x & 31;
   PTL_WARP_ROW_LOOP(i, N) {
     const T* row = dist + i * N;
@@ -51,8 +53,8 @@ __global__ void batch_hard_mine_kernel(const T* __restrict__ dist, const int64_t
 }
 
 template <class T>
-__global__ void gather_pairs_kernel(const T* __restrict__ x, const int64_t* __restrict__ index, T* __restrict__ out,
-                                    int64_t N, int64_t M) {
+__global__ void gather_pairs_kernel(const T* __restrict__ x, const int64_t* __restrict__ index,
+                                    T* __restrict__ out, int64_t N, int64_t M) {
   PTL_GRID_LOOP(int64_t, i, N) {
     const int64_t j = index[i];
     out[i] = j >= 0 && j < M ? x[i * M + j] : static_cast<T>(NAN);
@@ -60,8 +62,9 @@ __global__ void gather_pairs_kernel(const T* __restrict__ x, const int64_t* __re
 }
 
 template <class T>
-__global__ void gather_pairs_backward_kernel(const T* __restrict__ g, const int64_t* __restrict__ index,
-                                             T* __restrict__ gx, int64_t N, int64_t M) {
+__global__ void gather_pairs_backward_kernel(const T* __restrict__ g,
+                                             const int64_t* __restrict__ index, T* __restrict__ gx,
+                                             int64_t N, int64_t M) {
   PTL_GRID_LOOP(int64_t, e, N * M) {
     const int64_t i = e / M, j = e % M;
     gx[e] = j == index[i] ? g[i] : T(0);
@@ -71,8 +74,8 @@ __global__ void gather_pairs_backward_kernel(const T* __restrict__ g, const int6
 }  // namespace
 
 template <class T>
-void batch_hard_mine(const T* dist, const int64_t* labels, T* pos_value, int64_t* pos_index, T* neg_value,
-                     int64_t* neg_index, int64_t N) {
+void batch_hard_mine(const T* dist, const int64_t* labels, T* pos_value, int64_t* pos_index,
+                     T* neg_value, int64_t* neg_index, int64_t N) {
   if (N == 0) return;
   batch_hard_mine_kernel<T><<<grid_for(N, kWarpsPerBlock), kBlock, 0, stream()>>>(
       dist, labels, pos_value, pos_index, neg_value, neg_index, N);

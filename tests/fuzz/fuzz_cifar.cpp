@@ -11,7 +11,9 @@ PTL_FUZZ_TARGET(cifar) {
     } catch (const ptl::Error&) {
       continue;
     }
-    ptl::fuzz::expect(s.pixels.size() == static_cast<size_t>(s.size()) * 32 * 32 * 3, "CIFAR pixel count");
-    for (int64_t l : s.labels) ptl::fuzz::expect(l >= 0 && l < (cifar100 ? 100 : 10), "CIFAR label range");
+    ptl::fuzz::expect(s.pixels.size() == static_cast<size_t>(s.size()) * 32 * 32 * 3,
+                      "CIFAR pixel count");
+    for (int64_t l : s.labels)
+      ptl::fuzz::expect(l >= 0 && l < (cifar100 ? 100 : 10), "CIFAR label range");
   }
 }

@@ -5,6 +5,7 @@
 
 PTL_FUZZ_TARGET(image) {
   const ptl::data::Image img = ptl::data::decode_image(input, "fuzz.img");
-  ptl::fuzz::expect(img.h > 0 && img.w > 0 && img.c == 3 && img.px.size() == static_cast<size_t>(img.h) * img.w * 3,
+  ptl::fuzz::expect(img.h > 0 && img.w > 0 && img.c == 3 &&
+                        img.px.size() == static_cast<size_t>(img.h) * img.w * 3,
                     "decoded image size");
 }

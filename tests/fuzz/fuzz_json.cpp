@@ -5,7 +5,8 @@
 
 namespace {
 void check_quote(const std::string& s) {
-  ptl::fuzz::expect(ptl::Json::parse(ptl::json_quote(s), "quoted").string == s, "json_quote round trip");
+  ptl::fuzz::expect(ptl::Json::parse(ptl::json_quote(s), "quoted").string == s,
+                    "json_quote round trip");
 }
 
 void check_strings(const ptl::Json& j) {
@@ -18,4 +19,6 @@ void check_strings(const ptl::Json& j) {
 }
 }  // namespace
 
-PTL_FUZZ_TARGET(json) { check_strings(ptl::Json::parse(input, "fuzz.json")); }
+PTL_FUZZ_TARGET(json) {
+  check_strings(ptl::Json::parse(input, "fuzz.json"));
+}

@@ -5,7 +5,8 @@
 
 PTL_FUZZ_TARGET(reid_names) {
   int64_t pid = 0, cam = 0;
-  if (ptl::data::parse_market_name(input, pid, cam)) ptl::fuzz::expect(cam >= 0 && cam <= 9, "Market camera digit");
+  if (ptl::data::parse_market_name(input, pid, cam))
+    ptl::fuzz::expect(cam >= 0 && cam <= 9, "Market camera digit");
   // A list line splits at white space, so a name never holds any.
   if (input.find_first_of(" \t\n\v\f\r") != std::string::npos) return;
   ptl::data::BadInput skip(ptl::data::OnBad::Skip);

@@ -56,20 +56,21 @@ inline std::string scratch_file(const std::string& name, const std::string& byte
 }  // namespace ptl::fuzz
 
 #ifdef PTL_LIBFUZZER
-#define PTL_FUZZ_ENTRY(name)                                                      \
-  extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {       \
-    try {                                                                         \
-      fuzz_##name(std::string(reinterpret_cast<const char*>(data), size));       \
-    } catch (const ::ptl::Error&) {                                               \
-    }                                                                             \
-    return 0;                                                                     \
+#define PTL_FUZZ_ENTRY(name)                                                \
+  extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) { \
+    try {                                                                   \
+      fuzz_##name(std::string(reinterpret_cast<const char*>(data), size));  \
+    } catch (const ::ptl::Error&) {                                         \
+    }                                                                       \
+    return 0;                                                               \
   }
 #else
-#define PTL_FUZZ_ENTRY(name) \
-  [[maybe_unused]] static const bool fuzz_registered_##name = (::ptl::fuzz::targets()[#name] = fuzz_##name, true);
+#define PTL_FUZZ_ENTRY(name)                                  \
+  [[maybe_unused]] static const bool fuzz_registered_##name = \
+      (::ptl::fuzz::targets()[#name] = fuzz_##name, true);
 #endif
 
-#define PTL_FUZZ_TARGET(name)                          \
+#define PTL_FUZZ_TARGET(name)                        \
   static void fuzz_##name(const std::string& input); \
-  PTL_FUZZ_ENTRY(name)                                 \
+  PTL_FUZZ_ENTRY(name)                               \
   static void fuzz_##name(const std::string& input)
