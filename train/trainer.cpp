@@ -250,6 +250,35 @@ void Trainer::open_log(RunLog& log, int stale_temporaries) {
                num_threads(), " threads"));
 }
 
+void Trainer::log_step(RunLog& log, const StepResult& r, double lr, int64_t it, int64_t iters,
+                       const Pace& pace) const {
+  const int64_t epochs = s_.train.epochs;
+  const double ips = static_cast<double>(pace.steps * pace.batch) / std::max(pace.seconds, 1e-9);
+  const double eta = pace.seconds / static_cast<double>(pace.steps) *
+                     static_cast<double>((iters - it) + (epochs - epoch_ - 1) * iters);
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "epoch %lld/%lld iter %lld/%lld  loss %.4f (triplet %.4f ce %.4f)  acc %.1f%%  "
+                "lr %.2e  %.1f img/s  eta %s",
+                static_cast<long long>(epoch_ + 1), static_cast<long long>(epochs),
+                static_cast<long long>(it), static_cast<long long>(iters), r.loss, r.triplet, r.ce,
+                100 * r.accuracy, lr, ips, fmt_duration(eta).c_str());
+  const bool tty = ::isatty(STDOUT_FILENO);
+  if (it % s_.train.log_every == 0 || it == iters) {
+    log.line(line, tty);
+    log.metrics({{"epoch", str(epoch_ + 1)},
+                 {"iter", str(it)},
+                 {"step", str(step_)},
+                 {"loss", str(r.loss)},
+                 {"triplet", str(r.triplet)},
+                 {"ce", str(r.ce)},
+                 {"acc", str(r.accuracy)},
+                 {"lr", str(lr)}});
+  } else if (tty) {
+    log.progress(line);
+  }
+}
+
 bool Trainer::train_epoch(RunLog& log, TrainSummary& sum) {
   const TaskData& data = exp_.data();
   const data::BatchPlan plan = epoch_plan(epoch_);
@@ -277,8 +306,7 @@ bool Trainer::train_epoch(RunLog& log, TrainSummary& sum) {
   double loss_sum = resume_loss_sum_, acc_sum = resume_acc_sum_;
   resume_loss_sum_ = resume_acc_sum_ = 0;
 
-  const bool tty = ::isatty(STDOUT_FILENO);
-  const int64_t first_it = it, epochs = s_.train.epochs;
+  const int64_t first_it = it;
   const auto started = std::chrono::steady_clock::now();
   while (loader.next(batch)) {
     const double lr = apply_schedule(s_.schedule, *opt_, epoch_, step_);
@@ -297,30 +325,7 @@ bool Trainer::train_epoch(RunLog& log, TrainSummary& sum) {
     loss_sum += r.loss;
     acc_sum += r.accuracy;
 
-    const double secs = seconds_since(started);
-    const double ips = static_cast<double>((it - first_it) * batch.size()) / std::max(secs, 1e-9);
-    const double eta = secs / static_cast<double>(it - first_it) *
-                       static_cast<double>((iters - it) + (epochs - epoch_ - 1) * iters);
-    char line[256];
-    std::snprintf(line, sizeof line,
-                  "epoch %lld/%lld iter %lld/%lld  loss %.4f (triplet %.4f ce %.4f)  acc %.1f%%  "
-                  "lr %.2e  %.1f img/s  eta %s",
-                  static_cast<long long>(epoch_ + 1), static_cast<long long>(epochs),
-                  static_cast<long long>(it), static_cast<long long>(iters), r.loss, r.triplet,
-                  r.ce, 100 * r.accuracy, lr, ips, fmt_duration(eta).c_str());
-    if (it % s_.train.log_every == 0 || it == iters) {
-      log.line(line, tty);
-      log.metrics({{"epoch", str(epoch_ + 1)},
-                   {"iter", str(it)},
-                   {"step", str(step_)},
-                   {"loss", str(r.loss)},
-                   {"triplet", str(r.triplet)},
-                   {"ce", str(r.ce)},
-                   {"acc", str(r.accuracy)},
-                   {"lr", str(lr)}});
-    } else if (tty) {
-      log.progress(line);
-    }
+    log_step(log, r, lr, it, iters, {it - first_it, batch.size(), seconds_since(started)});
     if (g_stop) {
       log.line("stop requested: writing a checkpoint and exiting");
       sum.last_checkpoint = save_checkpoint(it, loss_sum, acc_sum);

@@ -72,6 +72,15 @@ class Trainer {
   void open_log(RunLog& log, int stale_temporaries);
   // Trains the rest of the current epoch; false when a stop was requested (checkpoint written).
   bool train_epoch(RunLog& log, TrainSummary& sum);
+  // The step's progress line (a terminal shows every one in place; train.log and metrics.jsonl
+  // get every train.log_every-th and each epoch's last). Pace: the steps this run has timed in
+  // the epoch, the batch size and their seconds, for the speed and the time left.
+  struct Pace {
+    int64_t steps, batch;
+    double seconds;
+  };
+  void log_step(RunLog& log, const StepResult& r, double lr, int64_t it, int64_t iters,
+                const Pace& pace) const;
   void end_epoch(RunLog& log, int64_t iters, double loss_sum, double acc_sum, int64_t bad_before);
   bool evaluation_due() const;
   // Scores the model after the current epoch; saves best.safetensors when the score improves.
