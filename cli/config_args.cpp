@@ -8,4 +8,12 @@ Config load_config(const Args& a) {
   return cfg;
 }
 
+Experiment trained_experiment(const Args& a) {
+  Config cfg = load_config(a);
+  cfg.set("model.pretrained", "");
+  Experiment e(std::move(cfg));
+  e.load_weights(a.require("weights"));
+  return e;
+}
+
 }  // namespace ptl::cli

@@ -3,9 +3,13 @@
 #pragma once
 #include "cli/args.h"
 #include "train/config.h"
+#include "train/experiment.h"
 
 namespace ptl::cli {
 
 Config load_config(const Args& a);
+// The config's experiment with the trained weights of --weights (best.safetensors or any
+// checkpoint; no pretrained weights loaded first): what eval and extract score or run.
+Experiment trained_experiment(const Args& a);
 
 }  // namespace ptl::cli

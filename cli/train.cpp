@@ -4,10 +4,6 @@
 #include "cli/args.h"
 #include "cli/command.h"
 #include "cli/config_args.h"
-#include "engine/ops.h"
-#include "engine/safetensors.h"
-#include "evaluation/reid_eval.h"
-#include "train/checkpoint.h"
 #include "train/config.h"
 #include "train/trainer.h"
 
@@ -19,15 +15,6 @@ std::string keys_help() {
   for (const ConfigKey& k : config_keys())
     s += str("  ", k.key, " (default ", k.value, "): ", k.help, "\n");
   return s;
-}
-
-// The config's experiment with the trained weights of --weights (no pretrained weights first).
-Experiment trained_experiment(const Args& a) {
-  Config cfg = load_config(a);
-  cfg.set("model.pretrained", "");
-  Experiment e(std::move(cfg));
-  e.load_weights(a.require("weights"));
-  return e;
 }
 
 int train(const std::vector<std::string>& argv) {
@@ -46,68 +33,8 @@ int train(const std::vector<std::string>& argv) {
   return t.run().interrupted ? 130 : 0;
 }
 
-int eval(const std::vector<std::string>& argv) {
-  Args a(
-      "usage: ptl eval --config configs/X.yaml --weights W.safetensors [key=value ...]\n"
-      "Evaluates a trained model on the config's dataset (ReID: mAP, CMC, mINP; classification: "
-      "accuracy).\n"
-      "W: best.safetensors or any checkpoint a run wrote (train.out/ckpt_e*_s*.safetensors).",
-      {"config", "weights"});
-  if (!a.parse(argv)) return 0;
-  Experiment e = trained_experiment(a);
-  std::printf("%s\n", e.evaluate().summary().c_str());
-  return 0;
-}
-
-int extract(const std::vector<std::string>& argv) {
-  Args a(
-      "usage: ptl extract --config configs/X.yaml --weights W.safetensors --out F.safetensors "
-      "[key=value ...]\n"
-      "Writes query_features, gallery_features (flip-averaged, L2-normalised), query_pids, "
-      "query_camids,\n"
-      "gallery_pids, gallery_camids: the input of `ptl evaluate --features F` and `ptl visrank`; "
-      "each row's\n"
-      "image path goes to the metadata (query_paths, gallery_paths). W: best.safetensors or any "
-      "checkpoint.",
-      {"config", "weights", "out"});
-  if (!a.parse(argv)) return 0;
-  Experiment e = trained_experiment(a);
-  const TaskData& data = e.data();
-  PTL_CHECK(data.reid, "extract: data.format '", e.settings().data.format,
-            "' is not a ReID dataset");
-  const ExtractOptions& eo = e.extract_options();  // as the run's evaluations
-  TensorMap out;
-  auto ids = [](const data::DataSource& s, bool cams) {
-    std::vector<int64_t> v;
-    for (int64_t i = 0; i < s.size(); ++i) v.push_back(cams ? s.camid(i) : s.label(i));
-    return from_vector(v, {s.size()});
-  };
-  auto paths = [](const data::DataSource& s) {
-    std::vector<std::string> v;
-    for (int64_t i = 0; i < s.size(); ++i) v.push_back(s.path(i));
-    return path_list_json(v);
-  };
-  out["query_features"] = extract_features(e.model(), data.query, data.eval_transform, eo);
-  out["gallery_features"] = extract_features(e.model(), data.gallery, data.eval_transform, eo);
-  out["query_pids"] = ids(*data.query, false);
-  out["query_camids"] = ids(*data.query, true);
-  out["gallery_pids"] = ids(*data.gallery, false);
-  out["gallery_camids"] = ids(*data.gallery, true);
-  save_safetensors(a.require("out"), out,
-                   {{"model", e.settings().model.name},
-                    {"weights", a.require("weights")},
-                    {"query_paths", paths(*data.query)},
-                    {"gallery_paths", paths(*data.gallery)}});
-  std::printf("wrote %s: %lld query and %lld gallery features of dimension %lld\n",
-              a.require("out").c_str(), static_cast<long long>(out["query_features"].size(0)),
-              static_cast<long long>(out["gallery_features"].size(0)),
-              static_cast<long long>(out["query_features"].size(1)));
-  return 0;
-}
 }  // namespace
 
 PTL_COMMAND("train", "train a model from a YAML config (configs/)", train);
-PTL_COMMAND("eval", "evaluate trained weights on the config's dataset", eval);
-PTL_COMMAND("extract", "write query/gallery features for `ptl evaluate`", extract);
 
 }  // namespace ptl::cli
