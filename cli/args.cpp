@@ -36,6 +36,7 @@ bool Args::parse(const std::vector<std::string>& argv) {
         value = argv[++i];
       }
       values_[key] = value;
+      repeated_[key].push_back(value);
     } else {
       fail(str("unknown option --", key, "\n", usage_));
     }

@@ -22,12 +22,18 @@ class Args {
   long long get_int(const std::string& k, long long def) const;
   double get_double(const std::string& k, double def) const;
   bool flag(const std::string& k) const { return on_.count(k) > 0; }
+  // Every value of a flag given more than once, in order (get() returns the last).
+  std::vector<std::string> all(const std::string& k) const {
+    auto it = repeated_.find(k);
+    return it == repeated_.end() ? std::vector<std::string>{} : it->second;
+  }
   const std::vector<std::string>& positional() const { return positional_; }
 
  private:
   std::string usage_;
   std::set<std::string> flags_, switches_, on_;
   std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> repeated_;
   std::vector<std::string> positional_;
 };
 
