@@ -11,11 +11,18 @@
 #pragma once
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
+#include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
+#include "kernels/cuda/check.h"
+#include "kernels/cuda/kernels.h"
+#include "kernels/cuda/runtime.h"
 #include "tests/cuda_device_vec.h"
 #include "tests/cuda_kernel_data.h"
 #include "tests/cuda_test_util.h"

@@ -4,29 +4,11 @@
 #include "engine/device.h"
 
 #if PTL_WITH_CUDA
-#include <algorithm>
-#include <cmath>
-#include <cstring>
-#include <limits>
-#include <memory>
-#include <random>
-#include <string>
-
 #include "kernels/cpu/pool.h"
-#include "kernels/cuda/check.h"
-#include "kernels/cuda/kernels.h"
-#include "kernels/cuda/runtime.h"
 #include "tests/cuda_kernel_compare.h"
 
 using namespace ptl;
-using test::device_sync;
-using test::DeviceVec;
-using test::difference;
-using test::Dims3;
-using test::kRowShapes;
-using test::mismatch;
-using test::numel;
-using test::Tol;
+using namespace ptl::test;
 
 namespace {
 template <class T>
