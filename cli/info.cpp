@@ -48,15 +48,14 @@ int run(const std::vector<std::string>& argv) {
   ptl::Shape input;
   int64_t classes = 0;
   if (args.has("config")) {
-    const ptl::Config cfg = ptl::cli::load_config(args);
+    const ptl::Settings s = ptl::read_settings(ptl::cli::load_config(args));
     PTL_CHECK(!args.has("model") && !args.has("input"),
               "ptl info: --config sets the model and input; leave out ", "--model and --input");
-    name = cfg.str("model.name");
-    const std::string format = cfg.str("data.format");
-    const int64_t channels = ptl::format_channels(format);
-    input = {channels, cfg.integer("data.height"), cfg.integer("data.width")};
-    opt = ptl::model_options(ptl::read_settings(cfg).model, ptl::is_reid_format(format), channels);
-    classes = cfg.integer("model.num_classes");
+    name = s.model.name;
+    const int64_t channels = ptl::format_channels(s.data.format);
+    input = {channels, s.data.height, s.data.width};
+    opt = ptl::model_options(s.model, ptl::is_reid_format(s.data.format), channels);
+    classes = s.model.num_classes;
   } else {
     name = args.require("model");
     input =
