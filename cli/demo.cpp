@@ -135,6 +135,11 @@ int demo(const std::vector<std::string>& argv) {
   write_training_curves(out + "/curves.png", runs, {"plain", "PTL carry", "PTL reset"});
   std::printf("\ncurves: %s/curves.png; total %.1f s\n", out.c_str(),
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  std::printf(
+      "One seed cannot tell the arms apart reliably: two seeds of one arm can differ by more than "
+      "two arms.\n"
+      "`ptl study` runs them over many seeds and gives paired intervals (docs/usage.md, \"Paired "
+      "studies\").\n");
   return 0;
 }
 }  // namespace
