@@ -163,6 +163,10 @@ Image decode_image(const std::string& bytes, const std::string& what) {
     fail(str(what, ": corrupt ", format, " (",
              stbi_failure_reason() ? stbi_failure_reason() : "unknown error", ")"));
   }
+  if (w <= 0 || h <= 0) {  // stb's BMP reader accepts a header of zero rows or columns
+    stbi_image_free(px);
+    fail(str(what, ": corrupt ", format, " (the header says ", w, "x", h, " pixels)"));
+  }
   Image img;
   img.h = h;
   img.w = w;

@@ -83,6 +83,12 @@ TEST_CASE("bad image files give errors naming the file", "[data]") {
   for (size_t i = 0; i < 16; ++i) dht[at + 5 + i] = static_cast<char>(0x40);
   CHECK_THAT(error_of(dht, "dht.jpg"),
              Catch::Contains("dht.jpg") && Catch::Contains("Huffman table declares 1024"));
+  // A BMP header whose height is 0: stb_image decodes it to an empty image (found by fuzzing;
+  // tests/fuzz/corpus/image/bmp_zero_rows.bmp).
+  std::string flat = bmp;
+  for (int i = 22; i < 26; ++i) flat[static_cast<size_t>(i)] = 0;  // biHeight
+  CHECK_THAT(error_of(flat, "flat.bmp"),
+             Catch::Contains("flat.bmp: corrupt BMP") && Catch::Contains("x0 pixels"));
 }
 
 TEST_CASE("load_image reads files written by write_jpeg", "[data]") {
