@@ -34,7 +34,7 @@ int study(const std::vector<std::string>& argv) {
   PTL_CHECK(!spec.arms.empty(), "ptl study: give at least one --arm NAME[:key=value,...]");
   spec.seeds = parse_seeds(a.require("seeds"));
   spec.out = a.require("out");
-  if (a.has("pretrain")) spec.pretrain = parse_arm("pretrain:" + a.get("pretrain")).overrides;
+  if (a.has("pretrain")) spec.pretrain = parse_overrides(a.get("pretrain"));
   const StudyResult r = run_study(spec);
   if (r.interrupted) {
     std::printf("study stopped; run the same command again to continue\n");

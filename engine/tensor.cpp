@@ -5,6 +5,7 @@
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "kernels/dispatch.h"
+#include "kernels/strides.h"
 
 namespace ptl {
 
@@ -21,13 +22,7 @@ int64_t shape_numel(const Shape& s) {
 }
 
 Shape contiguous_strides(const Shape& s) {
-  Shape st(s.size());
-  int64_t acc = 1;
-  for (size_t i = s.size(); i-- > 0;) {
-    st[i] = acc;
-    acc *= s[i];
-  }
-  return st;
+  return row_major_strides(s);
 }
 
 namespace {

@@ -117,7 +117,7 @@ TEST_CASE("strided index offsets equal the row-major walk for random shapes and 
     for (auto& st : strides) {
       const int kind = static_cast<int>(gen() % 3);
       if (kind == 0) {
-        st = cuda::row_major_strides(shape);  // contiguous
+        st = row_major_strides(shape);  // contiguous
       } else {
         for (auto& s : st)
           s = static_cast<int64_t>(gen() % 41) - 20;  // anything, 0 and negative included

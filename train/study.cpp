@@ -68,26 +68,30 @@ bool train_run(const Config& cfg, const std::string& dir, StudyRun& out,
 }
 }  // namespace
 
+std::vector<std::string> parse_overrides(const std::string& text) {
+  std::vector<std::string> out;
+  std::string item;
+  int depth = 0;
+  for (char ch : text + ",") {
+    depth += ch == '[' ? 1 : ch == ']' ? -1 : 0;
+    if (ch == ',' && depth == 0) {
+      PTL_CHECK(item.find('=') != std::string::npos, "'", text, "': '", item, "' is not key=value");
+      out.push_back(item);
+      item.clear();
+    } else {
+      item += ch;
+    }
+  }
+  return out;
+}
+
 StudyArm parse_arm(const std::string& text) {
   StudyArm arm;
   const size_t colon = text.find(':');
   arm.name = text.substr(0, colon);
   PTL_CHECK(!arm.name.empty() && arm.name.find_first_of("/ ") == std::string::npos, "--arm '", text,
             "': the name comes first, without spaces or slashes (NAME:key=value,...)");
-  if (colon == std::string::npos) return arm;
-  std::string item;
-  int depth = 0;
-  for (char ch : text.substr(colon + 1) + ",") {
-    depth += ch == '[' ? 1 : ch == ']' ? -1 : 0;
-    if (ch == ',' && depth == 0) {
-      PTL_CHECK(item.find('=') != std::string::npos, "--arm '", text, "': '", item,
-                "' is not key=value");
-      arm.overrides.push_back(item);
-      item.clear();
-    } else {
-      item += ch;
-    }
-  }
+  if (colon != std::string::npos) arm.overrides = parse_overrides(text.substr(colon + 1));
   return arm;
 }
 

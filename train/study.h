@@ -43,8 +43,9 @@ struct StudyResult {
   std::vector<std::vector<StudyRun>> runs;  // [arm][seed]; complete unless interrupted
 };
 
-// "NAME:key=value,key=value" (commas inside [...] belong to the value); a bare NAME is an arm
-// of the base config alone.
+// "key=value,key=value": commas inside [...] belong to the value ("schedule.milestones=[3, 5]").
+std::vector<std::string> parse_overrides(const std::string& text);
+// "NAME:key=value,..." (parse_overrides); a bare NAME is an arm of the base config alone.
 StudyArm parse_arm(const std::string& text);
 // "0-9", "3" or "0,2,5".
 std::vector<uint64_t> parse_seeds(const std::string& text);

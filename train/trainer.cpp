@@ -119,7 +119,11 @@ void Trainer::request_stop() {
 }
 
 Trainer::Trainer(Config cfg, const std::string& resume)
-    : exp_(std::move(cfg)), s_(exp_.settings()), opt_(make_optimizer(exp_.model(), s_.optim)) {
+    : exp_(std::move(cfg)),
+      s_(exp_.settings()),
+      opt_(make_optimizer(exp_.model(), s_.optim)),
+      train_labels_(exp_.data().train->labels()),
+      tty_(::isatty(STDOUT_FILENO)) {
   std::string from = resume;
   if (from == "auto") {
     auto all = list_checkpoints(s_.train.out);
@@ -194,7 +198,7 @@ StepResult Trainer::train_step(const Tensor& host_images, const Tensor& host_lab
 
 data::BatchPlan Trainer::epoch_plan(int64_t epoch) const {
   const DataSettings& d = s_.data;
-  const std::vector<int64_t> labels = exp_.data().train->labels();
+  const std::vector<int64_t>& labels = train_labels_;
   Generator rng(data::mix_seed(s_.seed, static_cast<uint64_t>(epoch) + 1));
   data::BatchPlan plan =
       d.sampler == Sampler::PkRelease ? data::pk_release_batches(labels, d.p, d.k, rng)
@@ -263,9 +267,8 @@ void Trainer::log_step(RunLog& log, const StepResult& r, double lr, int64_t it, 
                 static_cast<long long>(epoch_ + 1), static_cast<long long>(epochs),
                 static_cast<long long>(it), static_cast<long long>(iters), r.loss, r.triplet, r.ce,
                 100 * r.accuracy, lr, ips, fmt_duration(eta).c_str());
-  const bool tty = ::isatty(STDOUT_FILENO);
   if (it % s_.train.log_every == 0 || it == iters) {
-    log.line(line, tty);
+    log.line(line, tty_);
     log.metrics({{"epoch", str(epoch_ + 1)},
                  {"iter", str(it)},
                  {"step", str(step_)},
@@ -274,7 +277,7 @@ void Trainer::log_step(RunLog& log, const StepResult& r, double lr, int64_t it, 
                  {"ce", str(r.ce)},
                  {"acc", str(r.accuracy)},
                  {"lr", str(lr)}});
-  } else if (tty) {
+  } else if (tty_) {
     log.progress(line);
   }
 }

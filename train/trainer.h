@@ -97,6 +97,8 @@ class Trainer {
   double resume_loss_sum_ = 0, resume_acc_sum_ = 0;  // and its epoch's sums so far
   std::vector<std::string> notes_;
   bool evaluated_last_ = false;
+  std::vector<int64_t> train_labels_;  // the epoch plans draw from them
+  bool tty_ = false;                   // stdout is a terminal: progress lines are drawn in place
   std::function<void(int64_t, double)> step_hook_;
 };
 

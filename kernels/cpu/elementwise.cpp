@@ -5,6 +5,7 @@
 
 #include "base/parallel.h"
 #include "kernels/convert_dispatch.h"
+#include "kernels/strides.h"
 
 namespace ptl::cpu {
 
@@ -99,15 +100,7 @@ template <class T>
 void binary_forward(BinaryOp op, const std::vector<int64_t>& shape, const T* a,
                     const std::vector<int64_t>& sa, const T* b, const std::vector<int64_t>& sb,
                     T* out) {
-  const std::vector<int64_t> so = [&] {
-    std::vector<int64_t> s(shape.size());
-    int64_t acc = 1;
-    for (size_t i = shape.size(); i-- > 0;) {
-      s[i] = acc;
-      acc *= shape[i];
-    }
-    return s;
-  }();
+  const std::vector<int64_t> so = row_major_strides(shape);
   std::vector<int64_t> sh = shape;
   std::vector<int64_t> st[3] = {sa, sb, so};
   coalesce(sh, st);

@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "kernels/elementwise_math.h"  // PTL_HD
+#include "kernels/strides.h"
 
 namespace ptl::cuda {
 
@@ -89,17 +90,6 @@ StridedIndex<K> make_strided_index(const std::vector<int64_t>& shape,
     ++ix.nd;
   }
   return ix;
-}
-
-// Row-major strides of a contiguous tensor of `shape`.
-inline std::vector<int64_t> row_major_strides(const std::vector<int64_t>& shape) {
-  std::vector<int64_t> s(shape.size());
-  int64_t acc = 1;
-  for (size_t i = shape.size(); i-- > 0;) {
-    s[i] = acc;
-    acc *= shape[i];
-  }
-  return s;
 }
 
 }  // namespace ptl::cuda
