@@ -15,9 +15,11 @@ namespace ptl::cli {
 namespace {
 int study(const std::vector<std::string>& argv) {
   Args a(
-      "usage: ptl study --config BASE.yaml --arm NAME[:key=value,...] [--arm ...] --seeds 0-9 "
+      "usage: ptl study --config BASE.yaml [--arm NAME[:key=value,...] ...] [--seeds 0-9] "
       "--out DIR\n"
       "                 [--pretrain key=value,...] [key=value ...]\n"
+      "--arm, --seeds and --pretrain default to the config's study.arms, study.seeds and\n"
+      "study.pretrain (configs/study_*.yaml are whole studies).\n"
       "For each seed: the source stage (--pretrain: overrides of the base config, e.g.\n"
       "data.root=SRC,model.ptl=off,train.epochs=12), then every arm from its best weights and the\n"
       "same seed. Each run has its folder DIR/seed_S/ARM; running again skips finished runs and\n"
@@ -30,11 +32,17 @@ int study(const std::vector<std::string>& argv) {
   if (!a.parse(argv)) return 0;
   StudySpec spec;
   spec.base = load_config(a);
-  for (const std::string& arm : a.all("arm")) spec.arms.push_back(parse_arm(arm));
-  PTL_CHECK(!spec.arms.empty(), "ptl study: give at least one --arm NAME[:key=value,...]");
-  spec.seeds = parse_seeds(a.require("seeds"));
+  // The command line overrides the study.* keys of the config (a study shipped as one file).
+  const std::vector<std::string> arms =
+      a.has("arm") ? a.all("arm") : spec.base.string_list("study.arms");
+  for (const std::string& arm : arms) spec.arms.push_back(parse_arm(arm));
+  PTL_CHECK(
+      !spec.arms.empty(),
+      "ptl study: give at least one --arm NAME[:key=value,...] (or study.arms in the config)");
+  spec.seeds = parse_seeds(a.get("seeds", spec.base.str("study.seeds")));
   spec.out = a.require("out");
-  if (a.has("pretrain")) spec.pretrain = parse_overrides(a.get("pretrain"));
+  spec.pretrain = a.has("pretrain") ? parse_overrides(a.get("pretrain"))
+                                    : spec.base.string_list("study.pretrain");
   const StudyResult r = run_study(spec);
   if (r.interrupted) {
     std::printf("study stopped; run the same command again to continue\n");

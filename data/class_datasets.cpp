@@ -193,6 +193,40 @@ std::vector<int64_t> parse_idx_labels(const std::string& bytes, const std::strin
   return labels;
 }
 
+ClassSplit select_classes(const ClassSplit& split, int64_t num_classes,
+                          const std::vector<int64_t>& classes, int64_t per_class,
+                          const std::string& what) {
+  std::vector<int64_t> relabel(static_cast<size_t>(num_classes), classes.empty() ? 0 : -1);
+  if (classes.empty())
+    for (int64_t c = 0; c < num_classes; ++c) relabel[static_cast<size_t>(c)] = c;
+  for (size_t i = 0; i < classes.size(); ++i) {
+    const int64_t c = classes[i];
+    PTL_CHECK(c >= 0 && c < num_classes, what, ": class ", c, " does not exist (the dataset has ",
+              num_classes, " classes, 0..", num_classes - 1, ")");
+    PTL_CHECK(relabel[static_cast<size_t>(c)] < 0, what, ": class ", c, " is listed twice");
+    relabel[static_cast<size_t>(c)] = static_cast<int64_t>(i);
+  }
+  ClassSplit out;
+  out.name = split.name;
+  out.h = split.h;
+  out.w = split.w;
+  out.c = split.c;
+  const size_t image_bytes = static_cast<size_t>(split.h) * split.w * split.c;
+  std::vector<int64_t> taken(static_cast<size_t>(num_classes), 0);
+  for (int64_t i = 0; i < split.size(); ++i) {
+    const int64_t label = split.labels[static_cast<size_t>(i)];
+    const int64_t to = relabel[static_cast<size_t>(label)];
+    if (to < 0 || (per_class > 0 && taken[static_cast<size_t>(label)] >= per_class)) continue;
+    ++taken[static_cast<size_t>(label)];
+    out.labels.push_back(to);
+    if (!split.paths.empty()) out.paths.push_back(split.paths[static_cast<size_t>(i)]);
+    if (!split.pixels.empty())
+      out.pixels.insert(out.pixels.end(), split.pixels.begin() + i * image_bytes,
+                        split.pixels.begin() + (i + 1) * image_bytes);
+  }
+  return out;
+}
+
 ClassDataset load_classification(ClassFormat format, const std::string& root, BadInput& bad) {
   ClassDataset ds;
   switch (format) {

@@ -40,6 +40,14 @@ bool parse_class_format(const std::string& name, ClassFormat& out);
 // unknown extension) go to `bad`.
 ClassDataset load_classification(ClassFormat format, const std::string& root, BadInput& bad);
 
+// A transfer task cut from a dataset: keeps the images of `classes` (relabelled 0, 1, ... in the
+// order given; empty: every class, labels unchanged) and, when per_class > 0, only the first
+// per_class of each class in split order (a fixed labelled subset, the same for every seed).
+// A class id out of range or given twice throws naming `what` and the fix.
+ClassSplit select_classes(const ClassSplit& split, int64_t num_classes,
+                          const std::vector<int64_t>& classes, int64_t per_class,
+                          const std::string& what);
+
 // Binary parsers, exposed for tests and fuzzing. `what` names the data in errors.
 // Appends the records of one CIFAR file to `into` (32x32x3 HWC).
 void parse_cifar(const std::string& bytes, const std::string& what, bool cifar100, ClassSplit& into,

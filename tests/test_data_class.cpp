@@ -167,3 +167,31 @@ TEST_CASE("folder-per-class datasets", "[data]") {
              Catch::Contains("/test") && Catch::Contains("empty split"));
   CHECK_THAT(error_of(ClassFormat::Folder, d + "/none"), Catch::Contains("missing folder"));
 }
+
+TEST_CASE("a transfer task cut by classes and a few images per class", "[data]") {
+  ClassSplit s;
+  s.name = "train";
+  s.h = s.w = 1;
+  s.c = 2;
+  s.labels = {3, 1, 3, 0, 1, 3, 2};
+  for (size_t i = 0; i < s.labels.size(); ++i) s.pixels.insert(s.pixels.end(), {uint8_t(i), 9});
+  // Classes 3 and 1 become 0 and 1; two images each, the first two in split order.
+  const ClassSplit cut = select_classes(s, 4, {3, 1}, 2, "x");
+  CHECK(cut.labels == std::vector<int64_t>{0, 1, 0, 1});
+  CHECK(cut.pixels == std::vector<uint8_t>{0, 9, 1, 9, 2, 9, 4, 9});
+  CHECK(cut.h == 1);
+  CHECK(cut.c == 2);
+  // No classes given: labels unchanged, only the per-class cap.
+  CHECK(select_classes(s, 4, {}, 1, "x").labels == std::vector<int64_t>{3, 1, 0, 2});
+  CHECK(select_classes(s, 4, {}, 0, "x").labels == s.labels);
+  auto error = [&](std::vector<int64_t> classes) {
+    try {
+      select_classes(s, 4, classes, 0, "ds (data.classes)");
+    } catch (const ptl::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  CHECK_THAT(error({4}), Catch::Contains("class 4 does not exist") && Catch::Contains("0..3"));
+  CHECK_THAT(error({1, 1}), Catch::Contains("class 1 is listed twice"));
+}

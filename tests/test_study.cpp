@@ -148,11 +148,12 @@ TEST_CASE("a two-seed study: folders, a stopped run resumed to the same bits, fi
 TEST_CASE("ptl study writes study.json, study.png and the table", "[study][cli]") {
   test::TempDir dir;
   const std::string cfg = dir.path() + "/base.yaml";
-  std::ofstream(cfg) << test::tiny_run_config(dir.path() + "/unused", 1).to_yaml();
-  const auto r = test::run_ptl("study --config " + cfg +
-                               " --arm plain:model.ptl=off --arm reset:model.ptl=reset_every_batch"
-                               " --seeds 0-1 --out " +
-                               dir.path() + "/study");
+  // The study as one file (study.* keys), as configs/study_*.yaml ship.
+  Config base = test::tiny_run_config(dir.path() + "/unused", 1);
+  base.set("study.arms", "[\"plain:model.ptl=off\", \"reset:model.ptl=reset_every_batch\"]");
+  base.set("study.seeds", "0-1");
+  std::ofstream(cfg) << base.to_yaml();
+  const auto r = test::run_ptl("study --config " + cfg + " --out " + dir.path() + "/study");
   INFO(r.out);
   CHECK(r.rc == 0);
   CHECK_THAT(r.out, Contains("mAP over 2 seeds") && Contains("rank1 over 2 seeds") &&
@@ -161,4 +162,11 @@ TEST_CASE("ptl study writes study.json, study.png and the table", "[study][cli]"
   const std::string json = file_text(dir.path() + "/study/study.json");
   CHECK_THAT(json, Contains("\"paired_vs_plain\"") && Contains("\"reset\": {\"mean\"") &&
                        Contains("\"bootstrap\": {\"resamples\": 10000"));
+  // The command line overrides the file (seed 1 first); the runs have finished already.
+  const auto again =
+      test::run_ptl("study --config " + cfg + " --seeds 1,0 --out " + dir.path() + "/study");
+  INFO(again.out);
+  CHECK(again.rc == 0);
+  CHECK_THAT(again.out, Contains("finished earlier: ") && !Contains("effective config"));
+  CHECK(again.out.find("seed 1: arm plain") < again.out.find("seed 0: arm plain"));
 }

@@ -83,7 +83,8 @@ TEST_CASE(
         "ptl: error: " + dir.path() +
             "/typo.yaml: unknown config key 'data.flipp'; did you mean 'data.flip'? keys under "
             "data: format, root, "
-            "height, width, sampler, p, k, batch_size, workers, flip, pad, erasing, on_bad_image "
+            "height, width, sampler, p, k, batch_size, workers, flip, pad, erasing, classes, "
+            "per_class, on_bad_image "
             "(ptl train --help "
             "explains each)\n");
   // A section that does not exist lists the sections; a key far from every declared one
@@ -93,7 +94,8 @@ TEST_CASE(
       c.apply_override("optimizer.lr=1"),
       Equals(
           "override: unknown config key 'optimizer.lr'; allowed at the top level: seed, threads, "
-          "memory_limit_mb, device, tf32, model, data, optim, schedule, loss, train, eval (ptl "
+          "memory_limit_mb, device, tf32, model, data, optim, schedule, loss, train, eval, "
+          "study (ptl "
           "train "
           "--help explains each)"));
 }

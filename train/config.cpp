@@ -73,6 +73,12 @@ const std::vector<ConfigKey>& config_keys() {
       {"data.flip", "0.5", "horizontal flip probability", "num0..1"},
       {"data.pad", "0", "zero padding before a random crop back to size (0: no crop)", "int>=0"},
       {"data.erasing", "0.5", "random erasing probability", "num0..1"},
+      {"data.classes", "[]",
+       "classification: keep these classes, relabelled 0, 1, ... in this order ([]: all)",
+       "ints>=0"},
+      {"data.per_class", "0",
+       "classification: train on the first N images of each class, in file order (0: all)",
+       "int>=0"},
       {"data.on_bad_image", "error", "error or skip (counted warning)", "enum:error|skip"},
       {"optim.name", "adam", "adam, adamw or sgd", "enum:adam|adamw|sgd"},
       {"optim.lr", "2e-4", "base learning rate", "num>0"},
@@ -109,6 +115,15 @@ const std::vector<ConfigKey>& config_keys() {
        "enum:euclidean|sqeuclidean|cosine"},
       {"eval.rerank", "false", "k-reciprocal re-ranking", "bool"},
       {"eval.flip", "true", "average the features of the image and its flip", "bool"},
+      {"study.seeds", "0-9", "ptl study: the seeds when --seeds is not given (0-9, 3 or 0,2,5)",
+       ""},
+      {"study.pretrain", "[]",
+       "ptl study: the source stage's overrides when --pretrain is not given ([]: none)",
+       "strings"},
+      {"study.arms", "[]",
+       "ptl study: the arms (NAME:key=value,...) when no --arm is given; the first is the "
+       "reference",
+       "strings"},
   };
   return keys;
 }

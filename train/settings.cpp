@@ -42,6 +42,8 @@ Settings read_settings(const Config& c) {
   d.flip = c.number("data.flip");
   d.pad = small(c, "data.pad");
   d.erasing = c.number("data.erasing");
+  d.classes = c.int_list("data.classes");
+  d.per_class = c.integer("data.per_class");
   d.on_bad_image = choice<data::OnBad>(c, "data.on_bad_image");
 
   OptimSettings& o = s.optim;

@@ -49,6 +49,8 @@ struct DataSettings {
   int workers = 0;
   double flip = 0, erasing = 0;
   int pad = 0;
+  std::vector<int64_t> classes;  // classification: the kept classes, in label order; empty: all
+  int64_t per_class = 0;         // classification: training images per class; 0: all
   data::OnBad on_bad_image = data::OnBad::Error;
 };
 

@@ -55,6 +55,7 @@ bool train_run(const Config& cfg, const std::string& dir, StudyRun& out,
                const std::function<void(Trainer&)>& on_trainer) {
   const std::string done = dir + "/result.json";
   if (fs::exists(done)) {
+    std::printf("finished earlier: %s\n", done.c_str());
     out = read_result(done);
     return true;
   }

@@ -21,6 +21,12 @@ data::Transform train_transform(const DataSettings& s) {
 }
 // The log's note on skipped inputs (data.on_bad_image=skip): file names, list lines and
 // unreadable images, with the first reason.
+std::string class_list(const std::vector<int64_t>& classes) {
+  std::string out;
+  for (int64_t c : classes) out += (out.empty() ? "" : ", ") + std::to_string(c);
+  return "[" + out + "]";
+}
+
 std::string skipped_note(int64_t images, const data::BadInput& bad) {
   if (bad.count() == 0) return "";
   return str("; skipped ", bad.count(), " bad inputs (", images,
@@ -78,8 +84,14 @@ TaskData load_task_data(const DataSettings& s) {
   } else if (data::parse_class_format(format, cf)) {
     data::ClassDataset ds = data::load_classification(cf, root, *d.bad);
     d.reid = false;
-    d.num_classes = ds.num_classes;
-    data::ClassSplit train = ds.split("train");
+    d.num_classes = s.classes.empty() ? ds.num_classes : static_cast<int64_t>(s.classes.size());
+    // data.classes / data.per_class cut a transfer task from the dataset: every split keeps the
+    // chosen classes, and training keeps a fixed few of each.
+    auto cut = [&](const char* name, int64_t per_class) {
+      return data::select_classes(ds.split(name), ds.num_classes, s.classes, per_class,
+                                  str(root, " (data.classes)"));
+    };
+    data::ClassSplit train = cut("train", s.per_class);
     int64_t dropped = skip ? data::drop_unloadable(train, *d.bad) : 0;  // as for ReID
     d.channels = format_channels(format);
     d.train = data::make_source(train);
@@ -94,7 +106,7 @@ TaskData load_task_data(const DataSettings& s) {
               "arrange it as train/<class>/, val/<class>/ and/or test/<class>/");
     d.eval_split = has("val") ? "val" : "test";
     auto eval_source = [&](const char* name) {
-      data::ClassSplit split = ds.split(name);
+      data::ClassSplit split = cut(name, 0);
       if (skip) dropped += data::drop_unloadable(split, *d.bad);
       return data::make_source(split);
     };
@@ -110,7 +122,10 @@ TaskData load_task_data(const DataSettings& s) {
         str(format, " at ", root, ": train ", train.size(), " images, ", d.eval_split, " ",
             d.test->size(),
             d.held_out_test ? str(", test ", d.held_out_test->size(), " (held out)") : "", ", ",
-            d.num_classes, " classes", skipped_note(dropped, *d.bad));
+            d.num_classes, " classes",
+            s.classes.empty() ? "" : str(" (data.classes ", class_list(s.classes), ")"),
+            s.per_class > 0 ? str(", ", s.per_class, " training images per class") : "",
+            skipped_note(dropped, *d.bad));
   } else {
     fail(str("config: unknown data.format '", format, "' (ptl dataset --help lists the formats)"));
   }
