@@ -22,11 +22,12 @@ if [ "$name" = synth_shift ]; then  # the two domains of `ptl demo`, at its size
   done
 fi
 start=$(date +%s)
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 "$build/ptl" study --config "$config" --out "$out" "$@" | tee "$out/table.txt"
 wall=$(($(date +%s) - start))
 {
   echo "command: scripts/run_study.sh $name $*"
-  echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "commit: $commit"
   echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
   echo "$("$build/ptl" --version | tail -1), threads: ${PTL_NUM_THREADS:-all cores}"
   echo "wall time of this invocation: $((wall / 60)) min $((wall % 60)) s (finished runs are skipped)"
