@@ -12,13 +12,14 @@ declare -A uses=(
   [base]="base"
   [kernels]="base kernels"
   [engine]="base kernels engine"
-  [layers]="base kernels engine layers"
-  [models]="base kernels engine layers models"
+  [dist]="base kernels engine dist"
+  [layers]="base kernels engine dist layers"
+  [models]="base kernels engine dist layers models"
   [data]="base kernels engine data"
-  [evaluation]="base kernels engine layers models data evaluation"
-  [train]="base kernels engine layers models data evaluation train"
-  [pictures]="base kernels engine layers models data evaluation train pictures"
-  [cli]="base kernels engine layers models data evaluation train pictures cli"
+  [evaluation]="base kernels engine dist layers models data evaluation"
+  [train]="base kernels engine dist layers models data evaluation train"
+  [pictures]="base kernels engine dist layers models data evaluation train pictures"
+  [cli]="base kernels engine dist layers models data evaluation train pictures cli"
 )
 
 bad=0

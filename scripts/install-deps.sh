@@ -8,6 +8,6 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake ninja-build pkg-config clang clang-format libclang-rt-14-dev \
-  libstb-dev catch2 libbenchmark-dev libyaml-cpp-dev zlib1g-dev \
+  libstb-dev catch2 libbenchmark-dev libyaml-cpp-dev zlib1g-dev libopenmpi-dev openmpi-bin \
   python3-torch python3-torchvision python3-pil python3-numpy python3-matplotlib \
   dataset-fashion-mnist >/dev/null

@@ -1,0 +1,78 @@
+#include "dist/communicator.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "base/error.h"
+#include "dist/mpi_communicator.h"
+
+namespace ptl::dist {
+
+namespace {
+class SingleProcess final : public Communicator {
+ public:
+  int rank() const override { return 0; }
+  int size() const override { return 1; }
+  int local_rank() const override { return 0; }
+  std::string name() const override { return "single"; }
+  void all_gather(const void* send, size_t bytes, void* recv) override {
+    if (recv != send) std::memmove(recv, send, bytes);
+  }
+  void all_to_all(const void* send, size_t bytes, void* recv) override {
+    all_gather(send, bytes, recv);
+  }
+  void broadcast(void*, size_t, int root) override {
+    PTL_CHECK(root == 0, "broadcast from rank ", root, " in a job of one process");
+  }
+  [[noreturn]] void abort(const std::string& why, int code) override {
+    std::fprintf(stderr, "ptl: %s\n", why.c_str());
+    std::exit(code);
+  }
+};
+
+template <class T>
+void sum_ordered(Communicator& c, T* data, int64_t n) {
+  const int64_t w = c.size();
+  if (w == 1 || n == 0) return;
+  // Each rank owns one slice of `chunk` values (the last ones padded with zeros).
+  const int64_t chunk = (n + w - 1) / w;
+  std::vector<T> send(static_cast<size_t>(chunk * w), T(0)), parts(send.size());
+  std::memcpy(send.data(), data, static_cast<size_t>(n) * sizeof(T));
+  c.all_to_all(send.data(), static_cast<size_t>(chunk) * sizeof(T), parts.data());
+  // parts[r * chunk + i]: rank r's value of element rank() * chunk + i.
+  std::vector<T> mine(static_cast<size_t>(chunk));
+  for (int64_t i = 0; i < chunk; ++i) {
+    T s = parts[static_cast<size_t>(i)];
+    for (int64_t r = 1; r < w; ++r) s += parts[static_cast<size_t>(r * chunk + i)];
+    mine[static_cast<size_t>(i)] = s;
+  }
+  c.all_gather(mine.data(), static_cast<size_t>(chunk) * sizeof(T), send.data());
+  std::memcpy(data, send.data(), static_cast<size_t>(n) * sizeof(T));
+}
+}  // namespace
+
+std::unique_ptr<Communicator> single_process() { return std::make_unique<SingleProcess>(); }
+
+Communicator& world() {
+  static std::unique_ptr<Communicator> w = [] {
+    std::unique_ptr<Communicator> mpi = mpi_world_if_launched();
+    return mpi ? std::move(mpi) : single_process();
+  }();
+  return *w;
+}
+
+void sum_in_rank_order(Communicator& c, double* data, int64_t n) { sum_ordered(c, data, n); }
+void sum_in_rank_order(Communicator& c, float* data, int64_t n) { sum_ordered(c, data, n); }
+
+bool any_rank(Communicator& c, bool flag) {
+  const char mine = flag ? 1 : 0;
+  std::vector<char> all(static_cast<size_t>(c.size()));
+  c.all_gather(&mine, 1, all.data());
+  for (char f : all)
+    if (f) return true;
+  return false;
+}
+
+}  // namespace ptl::dist

@@ -1,0 +1,50 @@
+// Collectives between the processes of one data-parallel training job (docs/distributed.md).
+//
+// A Communicator moves bytes: all_gather, all_to_all and broadcast, with one implementation per
+// transport (one process: copies; MPI between processes; NCCL between GPUs). The reductions
+// built on them (sum_in_rank_order) add the ranks' values in rank order 0, 1, ..., W-1 on every
+// element, whatever the transport's own algorithm would choose, so a job's bits depend on its
+// world size only: every rank ends with the same bits, and two runs at the same size agree.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace ptl::dist {
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  // The ranks on this machine and this rank's place among them (picks a GPU).
+  virtual int local_rank() const = 0;
+  virtual std::string name() const = 0;  // "single", "mpi"
+  // recv (size() * bytes) gets every rank's `bytes` bytes of send, in rank order.
+  virtual void all_gather(const void* send, size_t bytes, void* recv) = 0;
+  // send and recv hold size() blocks of `bytes`: block j of send goes to rank j, and block j
+  // of recv comes from rank j.
+  virtual void all_to_all(const void* send, size_t bytes, void* recv) = 0;
+  // Root's `bytes` bytes of data overwrite every other rank's.
+  virtual void broadcast(void* data, size_t bytes, int root) = 0;
+  // Ends every process of the job with `code` (a rank that cannot go on, so no rank waits in a
+  // collective for it); prints `why` first.
+  [[noreturn]] virtual void abort(const std::string& why, int code) = 0;
+};
+
+// The job's communicator, made on first use: MPI when this process was started by mpirun or
+// mpiexec and ptl was built with PTL_DIST, else the single process (size 1).
+Communicator& world();
+// A communicator of one process, whatever the launcher (tests, and the fallback of world()).
+std::unique_ptr<Communicator> single_process();
+
+// data[i] = the sum over ranks of data[i], added in rank order, on every rank. Costs two
+// transfers of n values (each rank sums a 1/W slice: all_to_all, then all_gather), as a ring
+// all-reduce does.
+void sum_in_rank_order(Communicator& c, double* data, int64_t n);
+void sum_in_rank_order(Communicator& c, float* data, int64_t n);
+// Whether `flag` is true on any rank (a collective: every rank must call it).
+bool any_rank(Communicator& c, bool flag);
+
+}  // namespace ptl::dist
