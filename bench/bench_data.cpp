@@ -98,7 +98,7 @@ void BM_loader(benchmark::State& state) {
   int64_t images = 0;
   for (auto _ : state) {
     Loader loader(src, t, sequential_batches(src->size(), 64, false),
-                  LoaderOptions{workers, 2 * workers, 0, nullptr});
+                  LoaderOptions{workers, 2 * workers, 0, nullptr, false, {}});
     Batch b;
     while (loader.next(b)) images += b.size();
   }

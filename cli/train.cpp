@@ -1,9 +1,14 @@
 // `ptl train`: trains from a YAML config with key=value overrides.
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstring>
+#include <thread>
 
 #include "cli/args.h"
 #include "cli/command.h"
 #include "cli/config_args.h"
+#include "dist/mpi_communicator.h"
 #include "train/config.h"
 #include "train/trainer.h"
 
@@ -17,13 +22,57 @@ std::string keys_help() {
   return s;
 }
 
+// `--nproc N`: starts this binary as N MPI processes with the rest of the arguments, as
+// `mpirun -np N` would be typed: no core binding, the cores shared out as OpenMP threads,
+// waiting threads that sleep (so N processes on few cores do not spin against each other),
+// --oversubscribe only when N exceeds the cores and --allow-run-as-root only as root.
+[[noreturn]] void launch(int64_t n, const std::vector<std::string>& rest) {
+  PTL_CHECK(n >= 1, "--nproc expects a positive number of processes, got ", n);
+  PTL_CHECK(dist::launcher_world_size() == 0,
+            "--nproc inside an MPI job: start either `ptl train --nproc N` or `mpirun -np N ptl "
+            "train`, not both");
+  const int64_t cores = std::max<int64_t>(1, std::thread::hardware_concurrency());
+  std::vector<std::string> cmd = {"mpirun", "-np", std::to_string(n), "--bind-to", "none"};
+  if (n > cores) cmd.push_back("--oversubscribe");
+  if (::geteuid() == 0) cmd.push_back("--allow-run-as-root");
+  for (const std::string& env : {str("PTL_NUM_THREADS=", std::max<int64_t>(1, cores / n)),
+                                 std::string("OMP_WAIT_POLICY=passive")})
+    cmd.insert(cmd.end(), {"-x", env});
+  char self[4096];
+  const ssize_t len = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  PTL_CHECK(len > 0, "--nproc: cannot find this program's path (/proc/self/exe)");
+  cmd.push_back(std::string(self, static_cast<size_t>(len)));
+  cmd.push_back("train");
+  cmd.insert(cmd.end(), rest.begin(), rest.end());
+  std::string line;
+  for (const std::string& w : cmd) line += (line.empty() ? "" : " ") + w;
+  std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
+  std::vector<char*> args;
+  for (std::string& w : cmd) args.push_back(w.data());
+  args.push_back(nullptr);
+  ::execvp(args[0], args.data());
+  fail(str("--nproc: cannot start mpirun (", std::strerror(errno),
+           "); install Open MPI (scripts/install-deps.sh) or run mpirun yourself"));
+}
+
 int train(const std::vector<std::string>& argv) {
+  // --nproc N is the launcher's option, not the trainer's: take it out and start mpirun.
+  for (size_t i = 0; i + 1 < argv.size(); ++i)
+    if (argv[i] == "--nproc") {
+      std::vector<std::string> rest(argv.begin(), argv.begin() + static_cast<long>(i));
+      rest.insert(rest.end(), argv.begin() + static_cast<long>(i) + 2, argv.end());
+      launch(std::stoll(argv[i + 1]), rest);
+    }
   Args a(
-      "usage: ptl train --config configs/X.yaml [--resume auto|CKPT] [key=value ...]\n"
+      "usage: ptl train --config configs/X.yaml [--resume auto|CKPT] [--nproc N] [key=value ...]\n"
       "Trains as the config says; checkpoints, config.yaml, train.log and metrics.jsonl go to "
       "train.out.\n"
       "--resume auto continues from the newest checkpoint in train.out. Ctrl-C writes a checkpoint "
       "and exits.\n"
+      "--nproc N trains data-parallel as N processes on this machine (it runs and prints the "
+      "mpirun\ncommand; `mpirun -np N ptl train ...` is the same, and spans machines: "
+      "docs/distributed.md).\n"
       "config keys:\n" +
           keys_help(),
       {"config", "resume"});

@@ -46,6 +46,7 @@ Loader::Slot Loader::build(int64_t b) const {
     Tensor labels = alloc({n}, DType::I64), camids = alloc({n}, DType::I64),
            indices = alloc({n}, DType::I64);
     int64_t kept = 0;
+    const int64_t first = opts_.positions.empty() ? 0 : opts_.positions[static_cast<size_t>(b)];
     for (int64_t j = 0; j < n; ++j) {
       Image img;
       try {
@@ -55,8 +56,8 @@ Loader::Slot Loader::build(int64_t b) const {
         opts_.bad->report(e.what());  // throws under policy Error
         continue;
       }
-      Generator rng(
-          mix_seed(mix_seed(opts_.seed, static_cast<uint64_t>(b)), static_cast<uint64_t>(j)));
+      Generator rng(mix_seed(mix_seed(opts_.seed, static_cast<uint64_t>(b)),
+                             static_cast<uint64_t>(first + j)));
       transform_.apply(img, rng, images.data<float>() + kept * per);
       labels.data<int64_t>()[kept] = source_->label(idx[j]);
       camids.data<int64_t>()[kept] = source_->camid(idx[j]);

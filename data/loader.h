@@ -2,7 +2,9 @@
 // BatchPlan into a bounded window of ready batches, handed out strictly in plan order.
 //
 // Determinism: sample j of batch b is augmented with Generator(mix_seed(mix_seed(seed, b), j)),
-// so the batches are identical for any worker count (0 = load on the caller's thread).
+// so the batches are identical for any worker count (0 = load on the caller's thread). A
+// data-parallel rank loads its shard of each batch with j counted from the shard's position in
+// the whole batch (LoaderOptions::positions), so the shards together are the one-process batch.
 // Errors: a worker's exception (e.g. "<file>: truncated image") is re-thrown by next() when its
 // batch is due. With BadInput policy Skip, a sample whose image fails to load is left out of its
 // batch (which is then shorter) and counted in the BadInput instead.
@@ -41,6 +43,9 @@ struct LoaderOptions {
   std::shared_ptr<BadInput> bad;
   // Batches in pinned host memory, so their copies to a GPU are asynchronous (training on CUDA).
   bool pin_memory = false;
+  // positions[b]: where batch b's first sample sits in its whole batch (a data-parallel shard,
+  // data/samplers.h shard_batches); empty: 0 for every batch.
+  std::vector<int64_t> positions;
 };
 
 class Loader {

@@ -102,4 +102,22 @@ BatchPlan sequential_batches(int64_t n, int64_t batch, bool drop_last) {
   return plan;
 }
 
+BatchPlan shard_batches(const BatchPlan& plan, int64_t group, int rank, int world,
+                        std::vector<int64_t>& positions) {
+  PTL_CHECK(world >= 1 && rank >= 0 && rank < world && group >= 1, "shard_batches: rank ", rank,
+            " of ", world, ", groups of ", group);
+  BatchPlan mine;
+  positions.clear();
+  for (size_t b = 0; b < plan.size(); ++b) {
+    const int64_t n = static_cast<int64_t>(plan[b].size()), groups = n / group;
+    PTL_CHECK(n % group == 0, "batch ", b, " has ", n, " samples, not whole groups of ", group);
+    const int64_t first = rank * groups / world, last = (rank + 1) * groups / world;
+    PTL_CHECK(last > first, "batch ", b, " has ", groups, group > 1 ? " identities" : " samples",
+              ", too few for ", world, " ranks to hold one each");
+    positions.push_back(first * group);
+    mine.emplace_back(plan[b].begin() + first * group, plan[b].begin() + last * group);
+  }
+  return mine;
+}
+
 }  // namespace ptl::data

@@ -29,6 +29,15 @@ BatchPlan pk_release_batches(const std::vector<int64_t>& labels, int p, int k, G
 // unless drop_last.
 BatchPlan shuffled_batches(int64_t n, int64_t batch, bool drop_last, Generator& rng);
 
+// Rank `rank` of `world`'s part of every batch of a plan (data parallelism): the batch is cut
+// into groups of `group` consecutive indices (a PK batch's identities, group = K; single
+// samples, group = 1) and the groups are dealt in order, as evenly as possible, the lower ranks
+// first: rank r holds groups [r*G/W, (r+1)*G/W). positions[b] receives where the part starts in
+// batch b, so the parts of all ranks, in rank order, are the batch. A batch that leaves a rank
+// no group, or is not whole groups, throws.
+BatchPlan shard_batches(const BatchPlan& plan, int64_t group, int rank, int world,
+                        std::vector<int64_t>& positions);
+
 // 0..n-1 in order, for evaluation.
 BatchPlan sequential_batches(int64_t n, int64_t batch, bool drop_last);
 

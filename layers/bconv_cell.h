@@ -42,13 +42,22 @@ class BConvCell : public UnaryModule {
   // a cell on CUDA would otherwise be handed a CPU state at its next forward.
   void set_state(const Tensor& s) { state_ = s.to(device()); }
   BConvCellSpec& spec() { return spec_; }
+  // Data parallelism: this process trains rows [first, first + n) of a batch of `total` rows.
+  // A fresh state for the whole local batch is then those rows of the state one process would
+  // draw for the whole batch, and the generator advances past all `total` rows, as one
+  // process's would. total 0: the batch is all local (the default).
+  void set_batch_rows(int64_t first, int64_t total) {
+    rows_first_ = first;
+    rows_total_ = total;
+  }
   std::shared_ptr<Conv2d> gates;
 
  private:
-  Tensor fresh(const Shape& shape, const Tensor& like);
+  Tensor fresh(const Shape& shape, const Tensor& like, bool whole_batch);
   BConvCellSpec spec_;
   Generator* rng_;
   Tensor state_;  // (N, out, H', W'), detached
+  int64_t rows_first_ = 0, rows_total_ = 0;
 };
 
 }  // namespace ptl

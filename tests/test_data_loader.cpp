@@ -76,7 +76,7 @@ TEST_CASE("a bad image stops the loader with the file name, or is skipped and co
   auto src = make_source(items);
   const BatchPlan plan = sequential_batches(8, 4, false);
 
-  Loader strict(src, Transform::eval(16, 8), plan, LoaderOptions{2, 2, 0, nullptr});
+  Loader strict(src, Transform::eval(16, 8), plan, LoaderOptions{2, 2, 0, nullptr, false, {}});
   Batch b;
   REQUIRE(strict.next(b));
   CHECK(b.size() == 4);
@@ -84,7 +84,7 @@ TEST_CASE("a bad image stops the loader with the file name, or is skipped and co
   CHECK_THROWS_WITH(strict.next(b), Catch::Contains("5.jpg") && Catch::Contains("truncated"));
 
   auto skip = std::make_shared<BadInput>(OnBad::Skip);
-  Loader lenient(src, Transform::eval(16, 8), plan, LoaderOptions{2, 2, 0, skip});
+  Loader lenient(src, Transform::eval(16, 8), plan, LoaderOptions{2, 2, 0, skip, false, {}});
   REQUIRE(lenient.next(b));
   REQUIRE(lenient.next(b));
   CHECK(b.size() == 2);
@@ -98,7 +98,7 @@ TEST_CASE("loader shuts down cleanly with batches in flight", "[data]") {
   auto src = memory_source();
   for (int workers : {1, 2, 4}) {
     Loader loader(src, Transform::eval(32, 16), sequential_batches(40, 2, false),
-                  LoaderOptions{workers, 3, 0, nullptr});
+                  LoaderOptions{workers, 3, 0, nullptr, false, {}});
     Batch b;
     REQUIRE(loader.next(b));
   }  // destructor joins while workers wait on the full window

@@ -118,3 +118,19 @@ TEST_CASE("release PK batches: every identity once per epoch, K distinct images 
             std::vector<int64_t>{0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8}, 4, 2, g3)
             .size() == 2);
 }
+
+TEST_CASE("data-parallel shards: whole identities, in rank order, together the batch", "[data]") {
+  // Two PK batches of 3 and 2 identities (K = 2), over 2 ranks.
+  const BatchPlan plan = {{10, 11, 20, 21, 30, 31}, {40, 41, 50, 51}};
+  std::vector<int64_t> pos0, pos1;
+  const BatchPlan r0 = shard_batches(plan, 2, 0, 2, pos0), r1 = shard_batches(plan, 2, 1, 2, pos1);
+  CHECK(r0 == BatchPlan{{10, 11}, {40, 41}});
+  CHECK(r1 == BatchPlan{{20, 21, 30, 31}, {50, 51}});
+  CHECK(pos0 == std::vector<int64_t>{0, 0});
+  CHECK(pos1 == std::vector<int64_t>{2, 2});
+  std::vector<int64_t> pos;
+  CHECK(shard_batches(plan, 2, 0, 1, pos) == plan);     // one rank: the plan itself
+  CHECK_THROWS_WITH(shard_batches(plan, 2, 0, 3, pos),  // rank 0 of 3 gets none of 2
+                    Catch::Contains("batch 1 has 2 identities, too few for 3 ranks"));
+  CHECK_THROWS_WITH(shard_batches(plan, 4, 0, 2, pos), Catch::Contains("not whole groups of 4"));
+}

@@ -3,11 +3,19 @@
 // hold at any world size.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstring>
+#include <filesystem>
 #include <vector>
 
 #include "dist/communicator.h"
+#include "engine/ops.h"
+#include "layers/bconv_cell.h"
+#include "tests/tiny_run.h"
+#include "train/checkpoint.h"
+#include "train/trainer.h"
 
 using ptl::dist::Communicator;
+namespace fs = std::filesystem;
 
 namespace {
 // Rank r's value of element i: magnitudes far apart, so the order of the additions shows in
@@ -70,4 +78,111 @@ TEST_CASE("the one-process communicator", "[dist]") {
   ptl::dist::sum_in_rank_order(*c, x, 3);
   CHECK((x[0] == 1 && x[1] == 2 && x[2] == 3));
   CHECK(ptl::dist::any_rank(*c, true));
+}
+
+namespace {
+uint64_t bits_hash(const ptl::TensorMap& m, uint64_t h = 1469598103934665603ull) {
+  for (const auto& [name, t] : m) {
+    const ptl::Tensor c = t.contiguous();
+    const auto* p = static_cast<const unsigned char*>(c.raw_data());
+    for (size_t i = 0; i < static_cast<size_t>(c.numel()) * ptl::dtype_size(c.dtype()); ++i)
+      h = (h ^ p[i]) * 1099511628211ull;
+  }
+  return h;
+}
+
+// Rank 0's string on every rank.
+std::string from_rank0(Communicator& c, std::string s) {
+  uint64_t n = s.size();
+  c.broadcast(&n, sizeof n, 0);
+  s.resize(n);
+  c.broadcast(s.data(), n, 0);
+  return s;
+}
+
+// A tiny ReID set in rank 0's temporary folder, which every rank uses (its path is broadcast).
+std::string shared_reid_data(Communicator& c, const ptl::test::TempDir& own) {
+  const std::string dir = from_rank0(c, own.path());
+  if (c.rank() == 0) {
+    ptl::data::SynthOptions so;
+    so.out = dir + "/synth";
+    so.ids = 12;
+    so.seed = 3;
+    so.height = 32;
+    so.width = 16;
+    ptl::data::write_synth_reid(so);
+  }
+  ptl::dist::any_rank(c, false);  // the others wait for the data
+  return dir;
+}
+
+// Every rank's value, in rank order.
+std::vector<uint64_t> gathered(Communicator& c, uint64_t v) {
+  std::vector<uint64_t> all(static_cast<size_t>(c.size()));
+  c.all_gather(&v, sizeof v, all.data());
+  return all;
+}
+}  // namespace
+
+TEST_CASE("a fresh state of a batch shard is those rows of the whole batch's state", "[dist]") {
+  // One process: a cell told it holds rows [2, 5) of 6 draws what a cell of the whole batch
+  // draws for those rows, and both generators end at the same offset.
+  ptl::BConvCellSpec spec;
+  spec.in = 3;
+  spec.out = 2;
+  spec.mode = ptl::StateMode::ResetEveryBatch;
+  ptl::Generator whole_rng(7), shard_rng(7);
+  ptl::BConvCell whole(spec, &whole_rng), shard(spec, &shard_rng);
+  shard.gates->weight = whole.gates->weight;  // the same gates: outputs differ by state only
+  shard.set_batch_rows(2, 6);
+  ptl::Tensor x = ptl::randn({6, 3, 4, 4});
+  const ptl::Tensor all = whole.forward(x);
+  const ptl::Tensor part = shard.forward(ptl::narrow(x, 0, 2, 3).contiguous());
+  CHECK(whole_rng.offset() == shard_rng.offset());
+  const ptl::Tensor want = ptl::narrow(all, 0, 2, 3).contiguous();
+  REQUIRE(part.numel() == want.numel());
+  CHECK(std::memcmp(part.raw_data(), want.raw_data(), sizeof(float) * part.numel()) == 0);
+}
+
+TEST_CASE("ranks train as one job: the same bits on every rank, run after run", "[dist]") {
+  Communicator& c = ptl::dist::world();
+  ptl::test::TempDir own;
+  const std::string dir = shared_reid_data(c, own);
+  auto train = [&](const std::string& out) {
+    ptl::Config cfg = ptl::test::tiny_run_config(out, 2);
+    cfg.set("data.root", dir + "/synth");
+    cfg.set("data.p", std::to_string(2 * c.size()));  // 2 identities per rank for the triplet
+    ptl::Trainer t(cfg);
+    t.run();
+    return std::pair{bits_hash(t.model().state_dict()), t.model().state_dict().size()};
+  };
+  const auto [first, tensors] = train(dir + "/a");
+  const auto [second, unused] = train(dir + "/b");
+  CHECK(tensors > 10);
+  for (uint64_t h : gathered(c, first)) CHECK(h == first);  // every rank, every parameter
+  CHECK(second == first);                                   // and again
+  if (c.rank() == 0) {
+    CHECK(fs::exists(dir + "/a/train.log"));
+    CHECK(ptl::list_checkpoints(dir + "/a").size() == 2);
+  }
+  ptl::dist::any_rank(c, false);  // rank 0's folder goes only when every rank is done
+}
+
+TEST_CASE("ranks started with different configs refuse to train, naming the key", "[dist]") {
+  Communicator& c = ptl::dist::world();
+  if (c.size() < 2) return;  // one process cannot disagree with itself
+  ptl::test::TempDir own;
+  const std::string dir = shared_reid_data(c, own);
+  ptl::Config cfg = ptl::test::tiny_run_config(dir + "/run", 1);
+  cfg.set("data.root", dir + "/synth");
+  cfg.set("data.p", "4");
+  if (c.rank() == 1) cfg.set("optim.lr", "0.002");
+  try {
+    ptl::Trainer t(cfg);
+    FAIL("the trainer started");
+  } catch (const ptl::Error& e) {
+    if (c.rank() == 1) CHECK_THAT(e.what(), Catch::Contains("lr: 0.002"));
+    CHECK_THAT(e.what(), Catch::Contains("different configs"));
+  }
+  ptl::dist::any_rank(c, false);
 }

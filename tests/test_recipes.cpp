@@ -13,6 +13,7 @@
 #include "models/summary.h"
 #include "tests/data_test_util.h"
 #include "tests/test_util.h"
+#include "train/study.h"
 #include "train/task_data.h"
 #include "train/trainer.h"
 
@@ -119,7 +120,7 @@ std::vector<std::string> config_files() {
 TEST_CASE(
     "every configuration in configs/ builds ptl info's network, trains two steps and evaluates",
     "[recipe]") {
-  REQUIRE(config_files().size() == 19);
+  REQUIRE(config_files().size() == 21);
   const std::string path = GENERATE(from_range(config_files()));  // the test runs once per file
   INFO(path);
   test::TempDir dir;
@@ -154,6 +155,14 @@ TEST_CASE(
     cfg.set("data.height", std::to_string(cfg.integer("data.height") / 4));
     cfg.set("data.width", std::to_string(cfg.integer("data.width") / 4));
   }
+  // A study shipped as one file: every arm's and the source stage's overrides are valid keys
+  // and values of this config.
+  for (const std::string& text : cfg.string_list("study.arms")) {
+    Config arm = cfg;
+    for (const std::string& kv : parse_arm(text).overrides) arm.apply_override(kv);
+  }
+  Config source = cfg;
+  for (const std::string& kv : cfg.string_list("study.pretrain")) source.apply_override(kv);
   Trainer t(cfg);
 
   // The network: what `ptl info --config` describes.

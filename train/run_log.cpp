@@ -16,6 +16,7 @@ RunLog::RunLog(const std::string& dir)
 }
 
 void RunLog::line(const std::string& s, bool tty) {
+  if (quiet_) return;
   std::printf(tty ? "\r\033[K%s\n" : "%s\n", s.c_str());
   std::fflush(stdout);
   log_ << s << "\n";
@@ -23,16 +24,19 @@ void RunLog::line(const std::string& s, bool tty) {
 }
 
 void RunLog::record(const std::string& s) {
+  if (quiet_) return;
   log_ << s << "\n";
   log_.flush();
 }
 
 void RunLog::progress(const std::string& s) {
+  if (quiet_) return;
   std::printf("\r\033[K%s", s.c_str());
   std::fflush(stdout);
 }
 
 void RunLog::metrics(const std::vector<std::pair<std::string, std::string>>& fields) {
+  if (quiet_) return;
   std::string line = "{";
   for (size_t i = 0; i < fields.size(); ++i)
     line += (i ? ", " : "") + json_quote(fields[i].first) + ": " + fields[i].second;

@@ -15,6 +15,8 @@ namespace ptl {
 class RunLog {
  public:
   explicit RunLog(const std::string& dir);
+  // A log that writes and prints nothing: the data-parallel ranks other than 0.
+  static RunLog silent() { return RunLog(); }
   // tty: the progress line is being shown, so clear it first.
   void line(const std::string& s, bool tty = false);
   void record(const std::string& s);    // train.log only (a line the console showed earlier)
@@ -24,6 +26,8 @@ class RunLog {
   void metrics(const std::vector<std::pair<std::string, std::string>>& fields);
 
  private:
+  RunLog() : quiet_(true) {}
+  bool quiet_ = false;
   std::ofstream log_, metrics_;
 };
 

@@ -12,6 +12,7 @@
 #include "base/parallel.h"
 #include "data/loader.h"
 #include "data/seed.h"
+#include "dist/communicator.h"
 #include "engine/atomic_file.h"
 #include "engine/autograd.h"
 #include "engine/json.h"
@@ -77,6 +78,15 @@ std::string fmt_duration(double s) {
   return buf;
 }
 
+// Rank 0's text on every rank.
+std::string broadcast_string(dist::Communicator& c, const std::string& text) {
+  uint64_t n = text.size();
+  c.broadcast(&n, sizeof n, 0);
+  std::string out = c.rank() == 0 ? text : std::string(n, '\0');
+  c.broadcast(out.data(), n, 0);
+  return out;
+}
+
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
@@ -123,13 +133,34 @@ Trainer::Trainer(Config cfg, const std::string& resume)
       s_(exp_.settings()),
       opt_(make_optimizer(exp_.model(), s_.optim)),
       train_labels_(exp_.data().train->labels()),
-      tty_(::isatty(STDOUT_FILENO)) {
+      tty_(::isatty(STDOUT_FILENO)),
+      dp_(dist::world(), exp_.model()) {
   std::string from = resume;
   if (from == "auto") {
     auto all = list_checkpoints(s_.train.out);
     from = all.empty() ? "" : all.back();
   }
+  if (dp_.size() > 1) {
+    // Every rank reads what rank 0 found (a shared folder may still be listing a new file).
+    from = broadcast_string(dp_.comm(), from);
+    check_data_parallel();
+  }
   if (!from.empty()) restore(from);
+  if (dp_.size() > 1) dp_.broadcast_model();
+}
+
+void Trainer::check_data_parallel() {
+  dp_.check_same_job(exp_.config().to_yaml());
+  const int w = dp_.size();
+  const DataSettings& d = s_.data;
+  if (d.sampler != Sampler::Shuffle && s_.loss.kind != LossKind::Ce)
+    PTL_CHECK(d.p >= 2 * w, "data.p=", d.p, " identities per batch over ", w,
+              " ranks leave a rank fewer than 2, and the batch-hard triplet loss needs 2 on each; "
+              "raise data.p to at least ",
+              2 * w, " or use fewer processes");
+  if (d.sampler == Sampler::Shuffle)
+    PTL_CHECK(d.batch_size >= w, "data.batch_size=", d.batch_size, " is smaller than the ", w,
+              " ranks; raise it or use fewer processes");
 }
 
 Trainer::~Trainer() = default;
@@ -161,7 +192,8 @@ std::string Trainer::save_checkpoint(int64_t epoch_step, double loss_sum, double
   c.optim = opt_->state_dict();
   if (epoch_step > 0)
     for (auto& [name, cell] : cells(model()))
-      if (cell->state().defined()) c.states[name] = cell->state();
+      if (cell->state().defined())
+        c.states[name] = dp_.size() > 1 ? dp_.gather_rows(cell->state()) : cell->state();
   c.rng["global"] = {default_generator().seed(), default_generator().offset()};
   c.epoch = epoch_;
   c.step = step_;
@@ -171,8 +203,10 @@ std::string Trainer::save_checkpoint(int64_t epoch_step, double loss_sum, double
   c.epoch_acc_sum = acc_sum;
   c.config_yaml = exp_.config().to_yaml();
   const std::string path = s_.train.out + "/" + checkpoint_name(epoch_, step_);
-  ptl::save_checkpoint(path, c);  // atomic: a failure throws and keeps the previous checkpoints
-  prune_checkpoints(s_.train.out, s_.train.keep_last);
+  if (dp_.rank() == 0) {
+    ptl::save_checkpoint(path, c);  // atomic: a failure throws and keeps the previous ones
+    prune_checkpoints(s_.train.out, s_.train.keep_last);
+  }
   last_checkpoint_ = path;
   return path;
 }
@@ -183,6 +217,11 @@ StepResult Trainer::train_step(const Tensor& host_images, const Tensor& host_lab
   const MgnLossResult l = step_loss(model().forward(images), labels, s_.loss);
   StepResult r{l.loss.item(), l.triplet.defined() ? l.triplet.item() : 0.0, l.cross_entropy.item(),
                l.accuracy};
+  if (dp_.size() > 1) {  // the whole batch's means (a NaN on any rank is a NaN on all)
+    std::vector<double> v{r.loss, r.triplet, r.ce, r.accuracy};
+    dp_.weighted_sum(v, batch_share_);
+    r = {v[0], v[1], v[2], v[3]};
+  }
   auto num = [](double v) { return std::isnan(v) ? std::string("nan") : str(v); };  // not "-nan"
   if (!std::isfinite(r.loss))
     fail(str("loss is ", num(r.loss), " at epoch ", epoch_ + 1, " step ", step_ + 1, " (triplet ",
@@ -192,7 +231,9 @@ StepResult Trainer::train_step(const Tensor& host_images, const Tensor& host_lab
              ". Lower optim.lr or check the data."));
   opt_->zero_grad();
   l.loss.backward();
+  if (dp_.size() > 1) dp_.reduce_gradients(batch_share_);
   opt_->step();
+  if (dp_.size() > 1) dp_.broadcast_buffers();
   return r;
 }
 
@@ -223,6 +264,7 @@ bool Trainer::evaluation_due() const {
 }
 
 void Trainer::evaluate_after_epoch(RunLog& log, TrainSummary& sum) {
+  if (dp_.rank() != 0) return;  // the other ranks wait for it at the next collective
   sum.last = exp_.evaluate();
   evaluated_last_ = true;
   log.line(str("evaluation after epoch ", epoch_, ": ", sum.last.summary()));
@@ -252,6 +294,10 @@ void Trainer::open_log(RunLog& log, int stale_temporaries) {
           cells(exp_.model()).empty() ? "no side branch" : "side branch " + cfg.str("model.ptl")));
   log.line(str("device ", cfg.str("device"), ", CPU path ", cpu::isa_description(), ", ",
                num_threads(), " threads"));
+  if (dp_.size() > 1)
+    log.line(str("data-parallel: ", dp_.size(), " processes (", dp_.comm().name(),
+                 "), each a shard of every batch; the log and the checkpoints are rank 0's, the "
+                 "loss and accuracy the whole batch's"));
 }
 
 void Trainer::log_step(RunLog& log, const StepResult& r, double lr, int64_t it, int64_t iters,
@@ -284,13 +330,20 @@ void Trainer::log_step(RunLog& log, const StepResult& r, double lr, int64_t it, 
 
 bool Trainer::train_epoch(RunLog& log, TrainSummary& sum) {
   const TaskData& data = exp_.data();
-  const data::BatchPlan plan = epoch_plan(epoch_);
+  const data::BatchPlan whole = epoch_plan(epoch_);
+  // This rank's shard of every batch: whole identities for the PK samplers.
+  data::BatchPlan plan = whole;
+  std::vector<int64_t> positions;
+  if (dp_.size() > 1)
+    plan = data::shard_batches(whole, s_.data.sampler == Sampler::Shuffle ? 1 : s_.data.k,
+                               dp_.rank(), dp_.size(), positions);
   data::LoaderOptions lo;
   lo.workers = s_.data.workers;
   lo.seed = data::mix_seed(s_.seed ^ 0x5eedull,
                            static_cast<uint64_t>(epoch_) + 1);  // augmentation: (seed, epoch)
   lo.pin_memory = model().device().is_cuda();
   if (data.bad->policy() == data::OnBad::Skip) lo.bad = data.bad;
+  lo.positions = positions;
   const int64_t iters = static_cast<int64_t>(plan.size()), bad_before = data.bad->count();
   data::Loader loader(data.train, data.train_transform, plan, lo);
 
@@ -303,8 +356,14 @@ bool Trainer::train_epoch(RunLog& log, TrainSummary& sum) {
   for (; it < resume_epoch_step_ && loader.next(batch); ++it) {
   }
   if (resume_epoch_step_ > 0)
-    for (auto& [name, cell] : cells(model()))
-      if (resume_states_.count(name)) cell->set_state(resume_states_[name].clone());
+    for (auto& [name, cell] : cells(model())) {
+      if (!resume_states_.count(name)) continue;
+      Tensor st = resume_states_[name];
+      if (dp_.size() > 1)  // this rank's rows of the previous batch
+        st = narrow(st, 0, positions[static_cast<size_t>(it - 1)],
+                    static_cast<int64_t>(plan[static_cast<size_t>(it - 1)].size()));
+      cell->set_state(st.clone());
+    }
   resume_epoch_step_ = 0;
   double loss_sum = resume_loss_sum_, acc_sum = resume_acc_sum_;
   resume_loss_sum_ = resume_acc_sum_ = 0;
@@ -313,6 +372,12 @@ bool Trainer::train_epoch(RunLog& log, TrainSummary& sum) {
   const auto started = std::chrono::steady_clock::now();
   while (loader.next(batch)) {
     const double lr = apply_schedule(s_.schedule, *opt_, epoch_, step_);
+    if (dp_.size() > 1) {
+      const size_t b = static_cast<size_t>(it);
+      batch_share_ = static_cast<double>(plan[b].size()) / static_cast<double>(whole[b].size());
+      for (auto& [name, cell] : cells(model()))
+        cell->set_batch_rows(positions[b], static_cast<int64_t>(whole[b].size()));
+    }
     StepResult r;
     try {
       r = train_step(batch.images, batch.labels);
@@ -328,8 +393,10 @@ bool Trainer::train_epoch(RunLog& log, TrainSummary& sum) {
     loss_sum += r.loss;
     acc_sum += r.accuracy;
 
-    log_step(log, r, lr, it, iters, {it - first_it, batch.size(), seconds_since(started)});
-    if (g_stop) {
+    const int64_t images =
+        dp_.size() > 1 ? static_cast<int64_t>(whole[it - 1].size()) : batch.size();
+    log_step(log, r, lr, it, iters, {it - first_it, images, seconds_since(started)});
+    if (dp_.size() > 1 ? dist::any_rank(dp_.comm(), g_stop) : g_stop.load()) {
       log.line("stop requested: writing a checkpoint and exiting");
       sum.last_checkpoint = save_checkpoint(it, loss_sum, acc_sum);
       log.line(str("checkpoint ", sum.last_checkpoint));
@@ -338,6 +405,7 @@ bool Trainer::train_epoch(RunLog& log, TrainSummary& sum) {
       return false;
     }
   }
+  for (auto& [name, cell] : cells(model())) cell->set_batch_rows(0, 0);  // evaluation: all local
   end_epoch(log, it, loss_sum, acc_sum, bad_before);
   return true;
 }
@@ -363,6 +431,7 @@ void Trainer::end_epoch(RunLog& log, int64_t iters, double loss_sum, double acc_
 
 void Trainer::finish(RunLog& log, TrainSummary& sum, double seconds) {
   const TaskData& data = exp_.data();
+  if (dp_.rank() != 0) return;
   if (!evaluated_last_) sum.last = exp_.evaluate();
   if (data.held_out_test) {  // scored once, with the final weights; never used to choose best
     sum.held_out_test = evaluate_classifier(model(), data.held_out_test, data.eval_transform,
@@ -384,13 +453,16 @@ void Trainer::finish(RunLog& log, TrainSummary& sum, double seconds) {
 
 TrainSummary Trainer::run() {
   const std::string& out = s_.train.out;
-  fs::create_directories(out);
-  write_file_atomic(out + "/config.yaml", exp_.config().to_yaml(true));
-  truncate_metrics(out,
-                   step_);  // lines past the checkpoint (all on a fresh start) are written again
-  const int stale = remove_stale_temporaries(out);
+  const bool writer = dp_.rank() == 0;  // data parallelism: rank 0 writes the run's files
+  int stale = 0;
+  if (writer) {
+    fs::create_directories(out);
+    write_file_atomic(out + "/config.yaml", exp_.config().to_yaml(true));
+    truncate_metrics(out, step_);  // lines past the checkpoint (all on a fresh start) come again
+    stale = remove_stale_temporaries(out);
+  }
   BudgetScope budget(s_.device.memory_limit_mb);
-  RunLog log(out);
+  RunLog log = writer ? RunLog(out) : RunLog::silent();
   open_log(log, stale);
   SignalScope signals;
   const auto started = std::chrono::steady_clock::now();

@@ -11,6 +11,11 @@
 // model, the optimizer, the carried BConv-Cell states and (epoch, step). Training 2E epochs in
 // one run gives bit-identical weights to E epochs, stop, resume, E epochs
 // (tests/test_train_loop.cpp).
+//
+// Data parallelism (docs/distributed.md): started as W processes by mpirun, every rank builds
+// the same global batch plan and trains its shard of each batch (whole identities); gradients,
+// the logged loss and accuracy and the stop decisions are agreed over all ranks, and rank 0
+// alone evaluates, logs and writes checkpoints (with every rank's BConv-Cell state rows).
 #pragma once
 #include <functional>
 #include <memory>
@@ -18,6 +23,7 @@
 #include <string>
 
 #include "data/samplers.h"
+#include "train/data_parallel.h"
 #include "train/experiment.h"
 #include "train/optim.h"
 
@@ -69,6 +75,8 @@ class Trainer {
 
  private:
   void restore(const std::string& path);
+  // Data parallelism: the same job on every rank, and a batch every rank can take a part of.
+  void check_data_parallel();
   void open_log(RunLog& log, int stale_temporaries);
   // Trains the rest of the current epoch; false when a stop was requested (checkpoint written).
   bool train_epoch(RunLog& log, TrainSummary& sum);
@@ -100,6 +108,8 @@ class Trainer {
   std::vector<int64_t> train_labels_;  // the epoch plans draw from them
   bool tty_ = false;                   // stdout is a terminal: progress lines are drawn in place
   std::function<void(int64_t, double)> step_hook_;
+  DataParallel dp_;
+  double batch_share_ = 1;  // this rank's fraction of the current batch (data parallelism)
 };
 
 }  // namespace ptl

@@ -1,0 +1,178 @@
+#include "train/data_parallel.h"
+
+#include <cstring>
+
+#include "base/error.h"
+#include "engine/ops.h"
+
+namespace ptl {
+
+namespace {
+uint64_t fnv1a(const std::string& s, uint64_t h = 1469598103934665603ull) {
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+std::string model_signature(const Model& m) {
+  std::string s;
+  for (const auto& [name, p] : m.named_parameters()) s += name + " " + p.shape_str() + "\n";
+  for (const auto& [name, b] : m.named_buffers()) s += name + " " + b.shape_str() + "\n";
+  return s;
+}
+
+// Rank 0's text on every rank.
+std::string broadcast_text(dist::Communicator& c, const std::string& text) {
+  uint64_t n = text.size();
+  c.broadcast(&n, sizeof n, 0);
+  std::string out = c.rank() == 0 ? text : std::string(n, '\0');
+  c.broadcast(out.data(), n, 0);
+  return out;
+}
+
+// The first line where two texts differ, for the error message.
+std::string first_difference(const std::string& a, const std::string& b) {
+  size_t i = 0;
+  while (i < a.size() && i < b.size() && a[i] == b[i]) ++i;
+  const size_t start = a.rfind('\n', i == 0 ? 0 : i - 1);
+  const size_t from = start == std::string::npos ? 0 : start + 1;
+  auto line = [&](const std::string& t) { return t.substr(from, t.find('\n', from) - from); };
+  return str("rank 0 has '", line(a), "', this rank '", line(b), "'");
+}
+
+// A host copy of a tensor's values (contiguous).
+Tensor host(const Tensor& t) {
+  return t.to(Device::cpu()).contiguous();
+}
+
+void broadcast_tensor(dist::Communicator& c, Tensor& t) {
+  Tensor h = host(t).clone();
+  c.broadcast(h.raw_data(), static_cast<size_t>(h.numel()) * dtype_size(h.dtype()), 0);
+  copy_(t, h.to(t.device()));
+}
+}  // namespace
+
+DataParallel::DataParallel(dist::Communicator& comm, Model& model) : comm_(comm), model_(model) {}
+
+void DataParallel::check_same_job(const std::string& config_yaml) {
+  const std::string sig = model_signature(model_);
+  const uint64_t mine[2] = {fnv1a(config_yaml), fnv1a(sig)};
+  std::vector<uint64_t> all(2 * static_cast<size_t>(size()));
+  comm_.all_gather(mine, sizeof mine, all.data());
+  bool same_config = true, same_model = true;
+  for (int r = 0; r < size(); ++r) {
+    same_config = same_config && all[2 * static_cast<size_t>(r)] == all[0];
+    same_model = same_model && all[2 * static_cast<size_t>(r) + 1] == all[1];
+  }
+  // Every rank learns rank 0's texts when anything differs, so each can say what.
+  const std::string root_config = same_config ? config_yaml : broadcast_text(comm_, config_yaml);
+  const std::string root_sig = same_model ? sig : broadcast_text(comm_, sig);
+  PTL_CHECK(same_config, "data-parallel ranks were started with different configs: ",
+            config_yaml == root_config ? std::string("another rank differs from rank 0")
+                                       : first_difference(root_config, config_yaml),
+            "; start every rank with the same --config and overrides");
+  PTL_CHECK(same_model, "data-parallel ranks built different models: ",
+            sig == root_sig ? std::string("another rank differs from rank 0")
+                            : first_difference(root_sig, sig));
+}
+
+void DataParallel::broadcast_model() {
+  for (auto& [name, p] : model_.named_parameters()) broadcast_tensor(comm_, p);
+  broadcast_buffers();
+}
+
+void DataParallel::broadcast_buffers() {
+  for (auto& [name, b] : model_.named_buffers()) broadcast_tensor(comm_, b);
+}
+
+void DataParallel::reduce_gradients(double share, size_t bucket_bytes) {
+  // Buckets of one dtype: the gradients are copied in, scaled, summed over ranks and copied
+  // back, in parameter order.
+  struct Slot {
+    std::string name;
+    Tensor grad;
+  };
+  std::vector<Slot> bucket;
+  size_t bytes = 0;
+  auto flush = [&] {
+    if (bucket.empty()) return;
+    const DType dt = bucket.front().grad.dtype();
+    int64_t n = 0;
+    for (const Slot& s : bucket) n += s.grad.numel();
+    Tensor flat = Tensor::empty({n}, dt);
+    int64_t at = 0;
+    for (const Slot& s : bucket) {
+      const Tensor h = host(s.grad);
+      std::memcpy(static_cast<char*>(flat.raw_data()) + at * dtype_size(dt), h.raw_data(),
+                  static_cast<size_t>(h.numel()) * dtype_size(dt));
+      at += h.numel();
+    }
+    if (dt == DType::F64) {
+      double* d = flat.data<double>();
+      for (int64_t i = 0; i < n; ++i) d[i] *= share;
+      dist::sum_in_rank_order(comm_, d, n);
+    } else {
+      PTL_CHECK(dt == DType::F32, "gradient of ", bucket.front().name, ": dtype ", dtype_name(dt),
+                " cannot be reduced");
+      float* f = flat.data<float>();
+      const float sh = static_cast<float>(share);
+      for (int64_t i = 0; i < n; ++i) f[i] *= sh;
+      dist::sum_in_rank_order(comm_, f, n);
+    }
+    at = 0;
+    for (Slot& s : bucket) {
+      Tensor part = reshape(narrow(flat, 0, at, s.grad.numel()), s.grad.shape());
+      copy_(s.grad, part.to(s.grad.device()));
+      at += s.grad.numel();
+    }
+    bucket.clear();
+    bytes = 0;
+  };
+  for (auto& [name, p] : model_.named_parameters()) {
+    if (!p.requires_grad()) continue;
+    Tensor g = p.grad();
+    PTL_CHECK(g.defined(), "data-parallel step: trainable parameter ", name,
+              " received no gradient on rank ", rank(),
+              "; every rank must use every trainable parameter in its loss");
+    const size_t b = static_cast<size_t>(g.numel()) * dtype_size(g.dtype());
+    if (!bucket.empty() && (bucket.front().grad.dtype() != g.dtype() || bytes + b > bucket_bytes))
+      flush();
+    bucket.push_back({name, g});
+    bytes += b;
+  }
+  flush();
+}
+
+void DataParallel::weighted_sum(std::vector<double>& values, double share) {
+  for (double& v : values) v *= share;
+  dist::sum_in_rank_order(comm_, values.data(), static_cast<int64_t>(values.size()));
+}
+
+Tensor DataParallel::gather_rows(const Tensor& t) {
+  const Tensor h = host(t);
+  const int64_t rows = h.size(0), row = rows > 0 ? h.numel() / rows : 0;
+  std::vector<int64_t> counts(static_cast<size_t>(size()));
+  comm_.all_gather(&rows, sizeof rows, counts.data());
+  int64_t most = 0, total = 0;
+  for (int64_t c : counts) {
+    most = std::max(most, c);
+    total += c;
+  }
+  // Every rank sends `most` rows (padded), then the padding is dropped.
+  const size_t row_bytes = static_cast<size_t>(row) * dtype_size(h.dtype());
+  std::vector<char> send(static_cast<size_t>(most) * row_bytes, 0),
+      recv(send.size() * static_cast<size_t>(size()));
+  std::memcpy(send.data(), h.raw_data(), static_cast<size_t>(rows) * row_bytes);
+  comm_.all_gather(send.data(), send.size(), recv.data());
+  Shape shape = h.shape();
+  shape[0] = total;
+  Tensor out = Tensor::empty(shape, h.dtype());
+  char* dst = static_cast<char*>(out.raw_data());
+  for (int r = 0; r < size(); ++r) {
+    const size_t n = static_cast<size_t>(counts[static_cast<size_t>(r)]) * row_bytes;
+    std::memcpy(dst, recv.data() + static_cast<size_t>(r) * send.size(), n);
+    dst += n;
+  }
+  return out.to(t.device());
+}
+
+}  // namespace ptl
