@@ -148,11 +148,14 @@ TEST_CASE("ranks train as one job: the same bits on every rank, run after run", 
   Communicator& c = ptl::dist::world();
   ptl::test::TempDir own;
   const std::string dir = shared_reid_data(c, own);
-  auto train = [&](const std::string& out) {
+  auto config = [&](const std::string& out) {
     ptl::Config cfg = ptl::test::tiny_run_config(out, 2);
     cfg.set("data.root", dir + "/synth");
     cfg.set("data.p", std::to_string(2 * c.size()));  // 2 identities per rank for the triplet
-    ptl::Trainer t(cfg);
+    return cfg;
+  };
+  auto train = [&](const std::string& out) {
+    ptl::Trainer t(config(out));
     t.run();
     return std::pair{bits_hash(t.model().state_dict()), t.model().state_dict().size()};
   };
@@ -161,6 +164,24 @@ TEST_CASE("ranks train as one job: the same bits on every rank, run after run", 
   CHECK(tensors > 10);
   for (uint64_t h : gathered(c, first)) CHECK(h == first);  // every rank, every parameter
   CHECK(second == first);                                   // and again
+
+  // Stopped mid-epoch by rank 0 alone (every rank stops after the same step), then resumed.
+  ptl::Trainer stopped(config(dir + "/s"));
+  stopped.set_step_hook([&](int64_t step, double) {
+    if (step == 4 && c.rank() == 0) ptl::Trainer::request_stop();  // epoch 2, iteration 1 of 3
+  });
+  const ptl::TrainSummary ss = stopped.run();
+  CHECK(ss.interrupted);
+  CHECK(ss.steps == 4);
+  if (c.rank() == 0) {  // the checkpoint holds the carried states of the whole batch
+    const ptl::Checkpoint ck = ptl::load_checkpoint(ss.last_checkpoint);
+    REQUIRE_FALSE(ck.states.empty());
+    CHECK(ck.states.begin()->second.size(0) == 2 * 2 * c.size());  // P x K rows
+  }
+  ptl::dist::any_rank(c, false);
+  ptl::Trainer resumed(config(dir + "/s"), "auto");
+  CHECK_FALSE(resumed.run().interrupted);
+  CHECK(bits_hash(resumed.model().state_dict()) == first);
   if (c.rank() == 0) {
     CHECK(fs::exists(dir + "/a/train.log"));
     CHECK(ptl::list_checkpoints(dir + "/a").size() == 2);
