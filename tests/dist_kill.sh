@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# A rank killed with SIGKILL mid-epoch ends the whole data-parallel job: `ptl train --nproc 2`
+# must exit non-zero within 30 s of the kill, name the killed rank, and leave its newest
+# checkpoint whole (a resume from it trains on). Exits 77 (skipped) without mpiexec.
+#   usage: tests/dist_kill.sh PTL_BINARY
+set -euo pipefail
+ptl="$(realpath "$1")"
+command -v mpiexec >/dev/null || { echo "dist_kill: skipped, no mpiexec here"; exit 77; }
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+"$ptl" synth-reid --out data --ids 12 --size 32x16 --seed 3 >/dev/null
+args=(model.name=ptl_resnet20 data.format=market1501 data.root=data data.height=32 data.width=16
+  data.p=4 data.k=2 data.workers=1 loss.kind=ce_triplet loss.margin=0.3 train.epochs=500
+  train.max_iters_per_epoch=3 train.eval_every=0 train.keep_last=2 eval.flip=false train.out=run)
+"$ptl" train --nproc 2 "${args[@]}" >job.log 2>&1 &
+job=$!
+# Wait for a few checkpoints, then kill rank 1 (the second training process) mid-epoch.
+for _ in $(seq 300); do
+  [ "$(ls run/ckpt_*.safetensors 2>/dev/null | wc -l)" -ge 2 ] && break
+  sleep 0.1
+done
+ranks=($(pgrep -f -- "^$ptl train model.name" | sort -n))  # the two ranks, not mpirun
+[ ${#ranks[@]} -ge 2 ] || { echo "dist_kill: did not find 2 training ranks"; cat job.log; exit 1; }
+sleep 0.3
+kill -9 "${ranks[1]}"
+killed=$(date +%s%N)
+rc=0
+wait "$job" || rc=$?
+took_ms=$((($(date +%s%N) - killed) / 1000000))
+took="$((took_ms / 1000)).$(printf %03d $((took_ms % 1000)))"
+echo "job exit code $rc, $took s after the kill"
+[ "$rc" -ne 0 ] || { echo "dist_kill: the job exited 0 after losing a rank"; exit 1; }
+[ "$took_ms" -lt 30000 ] || { echo "dist_kill: the job took $took s to end"; exit 1; }
+grep -q "rank 1" job.log || { echo "dist_kill: the job's output does not name rank 1"; tail job.log; exit 1; }
+# The newest checkpoint is whole: one process resumes from it and trains one more epoch.
+newest=$(ls run/ckpt_*.safetensors | sort | tail -1)
+epoch=$((10#$(basename "$newest" | sed -E 's/ckpt_e0*([0-9]+)_.*/\1/') + 1))
+"$ptl" train "${args[@]}" train.epochs=$epoch --resume auto >resume.log 2>&1 ||
+  { echo "dist_kill: resuming from $newest failed"; tail resume.log; exit 1; }
+echo "dist_kill: job ended in $took s naming rank 1; $newest resumed"
