@@ -158,6 +158,24 @@ TEST_CASE("ptl study writes study.json, study.png and the table", "[study][cli]"
   CHECK(r.rc == 0);
   CHECK_THAT(r.out, Contains("mAP over 2 seeds") && Contains("rank1 over 2 seeds") &&
                         Contains("minus plain: mean [bootstrap 95%]"));
+  {  // the columns line up under their headers
+    std::istringstream lines(r.out);
+    std::string line, header, row;
+    while (std::getline(lines, line)) {
+      if (header.empty() && line.find("detectable") != std::string::npos) header = line;
+      if (!header.empty() && line.rfind("reset ", 0) == 0) {
+        row = line;
+        break;
+      }
+    }
+    REQUIRE(!row.empty());
+    const size_t boot = header.find("minus plain"), t = header.find("t 95%");
+    CHECK(row[boot] != ' ');
+    CHECK(row[boot - 1] == ' ');
+    CHECK(row[t] == '[');
+    CHECK(row[t - 1] == ' ');
+    CHECK(row.size() == header.size());  // wins and detectable end under their headers
+  }
   CHECK(fs::file_size(dir.path() + "/study/study.png") > 1000);
   const std::string json = file_text(dir.path() + "/study/study.json");
   CHECK_THAT(json, Contains("\"paired_vs_plain\"") && Contains("\"reset\": {\"mean\"") &&

@@ -92,11 +92,14 @@ std::string study_table(const StudySpec& spec, const std::vector<MetricReport>& 
                     m.sd[a]);
       s += line;
       if (a > 0) {
+        // Each column formatted alone, then padded to its header's width.
         const PairedStats& p = m.paired[a - 1];
-        std::snprintf(line, sizeof line,
-                      "   %+7.2f [%+7.2f, %+7.2f]%9s [%+6.2f, %+6.2f] %3lld/%-2lld %10.2f", p.mean,
-                      p.boot_lo, p.boot_hi, "", p.t_lo, p.t_hi, static_cast<long long>(p.wins),
-                      static_cast<long long>(p.n), p.detectable);
+        char boot[64], t[64], wins[32];
+        std::snprintf(boot, sizeof boot, "%+.2f [%+.2f, %+.2f]", p.mean, p.boot_lo, p.boot_hi);
+        std::snprintf(t, sizeof t, "[%+.2f, %+.2f]", p.t_lo, p.t_hi);
+        std::snprintf(wins, sizeof wins, "%lld/%lld", static_cast<long long>(p.wins),
+                      static_cast<long long>(p.n));
+        std::snprintf(line, sizeof line, "   %-33s %-20s %6s %10.2f", boot, t, wins, p.detectable);
         s += line;
       }
       s += "\n";
