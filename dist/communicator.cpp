@@ -66,6 +66,14 @@ Communicator& world() {
 void sum_in_rank_order(Communicator& c, double* data, int64_t n) { sum_ordered(c, data, n); }
 void sum_in_rank_order(Communicator& c, float* data, int64_t n) { sum_ordered(c, data, n); }
 
+std::string broadcast_text(Communicator& c, const std::string& text) {
+  uint64_t n = text.size();
+  c.broadcast(&n, sizeof n, 0);
+  std::string out = c.rank() == 0 ? text : std::string(n, '\0');
+  c.broadcast(out.data(), n, 0);
+  return out;
+}
+
 bool any_rank(Communicator& c, bool flag) {
   const char mine = flag ? 1 : 0;
   std::vector<char> all(static_cast<size_t>(c.size()));

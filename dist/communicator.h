@@ -44,6 +44,8 @@ std::unique_ptr<Communicator> single_process();
 // all-reduce does.
 void sum_in_rank_order(Communicator& c, double* data, int64_t n);
 void sum_in_rank_order(Communicator& c, float* data, int64_t n);
+// Rank 0's text on every rank.
+std::string broadcast_text(Communicator& c, const std::string& text);
 // Whether `flag` is true on any rank (a collective: every rank must call it).
 bool any_rank(Communicator& c, bool flag);
 

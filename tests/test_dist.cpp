@@ -91,18 +91,9 @@ uint64_t bits_hash(const ptl::TensorMap& m, uint64_t h = 1469598103934665603ull)
   return h;
 }
 
-// Rank 0's string on every rank.
-std::string from_rank0(Communicator& c, std::string s) {
-  uint64_t n = s.size();
-  c.broadcast(&n, sizeof n, 0);
-  s.resize(n);
-  c.broadcast(s.data(), n, 0);
-  return s;
-}
-
 // A tiny ReID set in rank 0's temporary folder, which every rank uses (its path is broadcast).
 std::string shared_reid_data(Communicator& c, const ptl::test::TempDir& own) {
-  const std::string dir = from_rank0(c, own.path());
+  const std::string dir = ptl::dist::broadcast_text(c, own.path());
   if (c.rank() == 0) {
     ptl::data::SynthOptions so;
     so.out = dir + "/synth";

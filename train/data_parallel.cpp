@@ -20,15 +20,6 @@ std::string model_signature(const Model& m) {
   return s;
 }
 
-// Rank 0's text on every rank.
-std::string broadcast_text(dist::Communicator& c, const std::string& text) {
-  uint64_t n = text.size();
-  c.broadcast(&n, sizeof n, 0);
-  std::string out = c.rank() == 0 ? text : std::string(n, '\0');
-  c.broadcast(out.data(), n, 0);
-  return out;
-}
-
 // The first line where two texts differ, for the error message.
 std::string first_difference(const std::string& a, const std::string& b) {
   size_t i = 0;
@@ -64,8 +55,9 @@ void DataParallel::check_same_job(const std::string& config_yaml) {
     same_model = same_model && all[2 * static_cast<size_t>(r) + 1] == all[1];
   }
   // Every rank learns rank 0's texts when anything differs, so each can say what.
-  const std::string root_config = same_config ? config_yaml : broadcast_text(comm_, config_yaml);
-  const std::string root_sig = same_model ? sig : broadcast_text(comm_, sig);
+  const std::string root_config =
+      same_config ? config_yaml : dist::broadcast_text(comm_, config_yaml);
+  const std::string root_sig = same_model ? sig : dist::broadcast_text(comm_, sig);
   PTL_CHECK(same_config, "data-parallel ranks were started with different configs: ",
             config_yaml == root_config ? std::string("another rank differs from rank 0")
                                        : first_difference(root_config, config_yaml),

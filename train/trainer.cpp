@@ -78,15 +78,6 @@ std::string fmt_duration(double s) {
   return buf;
 }
 
-// Rank 0's text on every rank.
-std::string broadcast_string(dist::Communicator& c, const std::string& text) {
-  uint64_t n = text.size();
-  c.broadcast(&n, sizeof n, 0);
-  std::string out = c.rank() == 0 ? text : std::string(n, '\0');
-  c.broadcast(out.data(), n, 0);
-  return out;
-}
-
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
@@ -142,7 +133,7 @@ Trainer::Trainer(Config cfg, const std::string& resume)
   }
   if (dp_.size() > 1) {
     // Every rank reads what rank 0 found (a shared folder may still be listing a new file).
-    from = broadcast_string(dp_.comm(), from);
+    from = dist::broadcast_text(dp_.comm(), from);
     check_data_parallel();
   }
   if (!from.empty()) restore(from);
