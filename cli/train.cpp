@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -62,7 +63,11 @@ int train(const std::vector<std::string>& argv) {
     if (argv[i] == "--nproc") {
       std::vector<std::string> rest(argv.begin(), argv.begin() + static_cast<long>(i));
       rest.insert(rest.end(), argv.begin() + static_cast<long>(i) + 2, argv.end());
-      launch(std::stoll(argv[i + 1]), rest);
+      char* end = nullptr;
+      const long long n = std::strtoll(argv[i + 1].c_str(), &end, 10);
+      PTL_CHECK(end && *end == '\0' && !argv[i + 1].empty(),
+                "--nproc expects a number of processes, got '", argv[i + 1], "'");
+      launch(n, rest);
     }
   Args a(
       "usage: ptl train --config configs/X.yaml [--resume auto|CKPT] [--nproc N] [key=value ...]\n"
