@@ -152,9 +152,17 @@ Image decode_image(const std::string& bytes, const std::string& what) {
   stbi_io_callbacks cb{read_cb, skip_cb, eof_cb};
   int w = 0, h = 0, c = 0;
   // A corrupt header can claim gigapixels; refuse before stb allocates for them.
-  if (stbi_info_from_callbacks(&cb, &reader, &w, &h, &c))
-    PTL_CHECK(static_cast<int64_t>(w) * h <= kMaxPixels, what, ": image of ", w, "x", h,
-              " pixels is larger than the ", kMaxPixels, "-pixel limit (corrupt header?)");
+  if (stbi_info_from_callbacks(&cb, &reader, &w, &h, &c)) {
+    const int64_t pixels = static_cast<int64_t>(w) * h;
+    PTL_CHECK(pixels <= kMaxPixels, what, ": image of ", w, "x", h, " pixels is larger than the ",
+              kMaxPixels, "-pixel limit (corrupt header?)");
+    // stb reads BMPs uncompressed, at least one bit a pixel: a header claiming more pixels than
+    // the file has bits is truncated, and stb would fill megapixels before noticing (found by
+    // fuzzing: tests/fuzz/corpus/image/bmp_huge_claim.bmp).
+    PTL_CHECK(format[0] != 'B' || pixels <= 8 * static_cast<int64_t>(bytes.size()), what,
+              ": truncated BMP (the header says ", w, "x", h, " pixels, the file has ",
+              bytes.size(), " bytes)");
+  }
   reader = Reader{&bytes};
   stbi_uc* px = stbi_load_from_callbacks(&cb, &reader, &w, &h, &c, 3);
   if (px == nullptr) {

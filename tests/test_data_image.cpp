@@ -89,6 +89,12 @@ TEST_CASE("bad image files give errors naming the file", "[data]") {
   for (int i = 22; i < 26; ++i) flat[static_cast<size_t>(i)] = 0;  // biHeight
   CHECK_THAT(error_of(flat, "flat.bmp"),
              Catch::Contains("flat.bmp: corrupt BMP") && Catch::Contains("x0 pixels"));
+  // A header claiming 65536 columns in a file of a few hundred bytes: refused before stb fills
+  // 512 Kpixels (tests/fuzz/corpus/image/bmp_huge_claim.bmp claims 25 Mpixels).
+  std::string wide = bmp;
+  wide[20] = 1;  // biWidth 8 -> 65544
+  CHECK_THAT(error_of(wide, "wide.bmp"),
+             Catch::Contains("wide.bmp: truncated BMP") && Catch::Contains("65544x8 pixels"));
 }
 
 TEST_CASE("load_image reads files written by write_jpeg", "[data]") {
