@@ -346,8 +346,9 @@ bool Trainer::train_epoch(RunLog& log, TrainSummary& sum) {
   data::Batch batch;
   for (; it < resume_epoch_step_ && loader.next(batch); ++it) {
   }
+  const auto model_cells = cells(model());  // walked once, not at every step
   if (resume_epoch_step_ > 0)
-    for (auto& [name, cell] : cells(model())) {
+    for (auto& [name, cell] : model_cells) {
       if (!resume_states_.count(name)) continue;
       Tensor st = resume_states_[name];
       if (dp_.size() > 1)  // this rank's rows of the previous batch
@@ -366,7 +367,7 @@ bool Trainer::train_epoch(RunLog& log, TrainSummary& sum) {
     if (dp_.size() > 1) {
       const size_t b = static_cast<size_t>(it);
       batch_share_ = static_cast<double>(plan[b].size()) / static_cast<double>(whole[b].size());
-      for (auto& [name, cell] : cells(model()))
+      for (auto& [name, cell] : model_cells)
         cell->set_batch_rows(positions[b], static_cast<int64_t>(whole[b].size()));
     }
     StepResult r;
@@ -396,7 +397,7 @@ bool Trainer::train_epoch(RunLog& log, TrainSummary& sum) {
       return false;
     }
   }
-  for (auto& [name, cell] : cells(model())) cell->set_batch_rows(0, 0);  // evaluation: all local
+  for (auto& [name, cell] : model_cells) cell->set_batch_rows(0, 0);  // evaluation: all local
   end_epoch(log, it, loss_sum, acc_sum, bad_before);
   return true;
 }
