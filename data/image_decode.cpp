@@ -158,7 +158,7 @@ Image decode_image(const std::string& bytes, const std::string& what) {
               kMaxPixels, "-pixel limit (corrupt header?)");
     // stb reads BMPs uncompressed, at least one bit a pixel: a header claiming more pixels than
     // the file has bits is truncated, and stb would fill megapixels before noticing (found by
-    // fuzzing: tests/fuzz/corpus/image/bmp_huge_claim.bmp).
+    // fuzzing: tests/fuzz/corpus/image/regress_bmp_huge_claim.bmp).
     PTL_CHECK(format[0] != 'B' || pixels <= 8 * static_cast<int64_t>(bytes.size()), what,
               ": truncated BMP (the header says ", w, "x", h, " pixels, the file has ",
               bytes.size(), " bytes)");

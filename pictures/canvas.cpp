@@ -7,6 +7,7 @@
 
 #include "base/error.h"
 #include "data/image_encode.h"
+#include "engine/atomic_file.h"
 
 namespace ptl {
 
@@ -130,8 +131,9 @@ void Canvas::blit(const uint8_t* src, int sw, int sh, int ch, int x, int y, int 
     }
 }
 
+// Atomic, as every file a run or a study writes: a kill never leaves a torn picture.
 void Canvas::save_png(const std::string& path) const {
-  data::write_png(path, w_, h_, 3, px_.data());
+  write_file_atomic(path, data::encode_png(w_, h_, 3, px_.data()));
 }
 
 }  // namespace ptl

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Crash consistency: kills `ptl train` with SIGKILL at random moments, KILLS times (default 100),
-# half of the lives writing slowly (PTL_TEST_WRITE_DELAY_MS holds each write open halfway) and
-# half of those killed as soon as a write has begun, resuming with `--resume auto` after every kill. Every round that runs
-# to the end must give the uninterrupted run's best.safetensors and metrics.jsonl byte for byte,
-# and a resume must never fail on what a kill left behind.
-#   usage: scripts/crash_test.sh PTL_BINARY [KILLS] [SEED]
+# Crash consistency: kills a job with SIGKILL at random moments, KILLS times (default 100), half
+# of the lives writing slowly (PTL_TEST_WRITE_DELAY_MS holds each write open halfway) and half of
+# those killed as soon as a write has begun, starting the job again after every kill. The job is
+# `ptl train --resume auto` (MODE train) or a two-seed, two-arm `ptl study` with its source stage
+# (MODE study). Every round that runs to the end must give the uninterrupted job's files byte for
+# byte (weights, metrics.jsonl, a study's result.json, study.json and study.png; not the logs,
+# configs and checkpoints, which name their folder), and a restart must never fail on what a
+# kill left behind.
+#   usage: scripts/crash_test.sh PTL_BINARY [KILLS] [SEED] [MODE]
 set -euo pipefail
 ptl="$(realpath "$1")"
 kills_wanted="${2:-100}"
 RANDOM="${3:-1}"
+mode="${4:-train}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -20,7 +24,21 @@ args=(model.name=ptl_resnet20 data.format=market1501 data.root=data data.height=
   train.epochs=40 train.max_iters_per_epoch=3 train.log_every=1 train.eval_every=10 train.keep_last=2
   schedule.milestones=[30] eval.flip=false threads=1)
 
-"$ptl" train "${args[@]}" train.out=reference >reference.log 2>&1
+# The job's command line for folder $1, in the array cmd (an array, not a function, so that the
+# pid of a job started with & is the ptl process itself).
+command_for() {
+  case "$mode" in
+    train) cmd=("$ptl" train "${args[@]}" train.out="$1" --resume auto) ;;
+    study) cmd=("$ptl" study --seeds 0-1 --arm plain:model.ptl=off --arm carry:model.ptl=carry
+             --pretrain train.epochs=6 --out "$1" "${args[@]}" train.epochs=8 train.eval_every=4
+             'schedule.milestones=[6]') ;;
+    *) echo "crash test: MODE is train or study, not '$mode'" >&2; exit 2 ;;
+  esac
+}
+
+command_for reference
+"${cmd[@]}" >reference.log 2>&1
+mapfile -t compared < <(cd reference && find . -type f ! -name train.log ! -name config.yaml ! -name 'ckpt_*' | sort)
 kills=0 rounds=0
 while [ "$kills" -lt "$kills_wanted" ]; do
   rounds=$((rounds + 1))
@@ -29,7 +47,8 @@ while [ "$kills" -lt "$kills_wanted" ]; do
     # A kill within the first 1.5 s of a life, or inside a write; half the lives write slowly.
     delay=0
     [ $((RANDOM % 2)) -eq 0 ] && delay=100
-    PTL_TEST_WRITE_DELAY_MS=$delay "$ptl" train "${args[@]}" train.out="$out" --resume auto >>"$out.log" 2>&1 &
+    command_for "$out"
+    PTL_TEST_WRITE_DELAY_MS=$delay "${cmd[@]}" >>"$out.log" 2>&1 &
     pid=$!
     if [ "$delay" -gt 0 ] && [ $((RANDOM % 2)) -eq 0 ]; then
       # Aim at a write: wait (at most 3 s) for a temporary file to appear, then kill.
@@ -57,8 +76,8 @@ while [ "$kills" -lt "$kills_wanted" ]; do
     fi
   done
   # Run the round to its end, then compare with the uninterrupted run.
-  "$ptl" train "${args[@]}" train.out="$out" --resume auto >>"$out.log" 2>&1 || { echo "crash test: round $rounds: the final resume failed" >&2; tail -5 "$out.log" >&2; exit 1; }
-  for f in best.safetensors metrics.jsonl; do
+  "${cmd[@]}" >>"$out.log" 2>&1 || { echo "crash test: round $rounds: the final resume failed" >&2; tail -5 "$out.log" >&2; exit 1; }
+  for f in "${compared[@]}"; do
     cmp -s "reference/$f" "$out/$f" || {
       echo "crash test: round $rounds: $f differs from the uninterrupted run's" >&2
       diff "reference/$f" "$out/$f" | head -5 >&2 || true
@@ -72,6 +91,6 @@ while [ "$kills" -lt "$kills_wanted" ]; do
   echo "round $rounds: done, identical to the uninterrupted run (kills so far: $kills)"
 done
 mid_write=$(cat ./*.log | sed -n 's/^removed \([0-9]*\) unfinished temporary.*/\1/p' | awk '{s += $1} END {print s + 0}')
-echo "crash test: $kills kills in $rounds rounds, $mid_write of them inside a file write;" \
+echo "crash test ($mode): $kills kills in $rounds rounds, $mid_write of them inside a file write;" \
   "every round ended identical to the uninterrupted run"
 [ "$mid_write" -gt 0 ] || { echo "crash test: no kill landed inside a write" >&2; exit 1; }

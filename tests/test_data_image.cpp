@@ -84,13 +84,13 @@ TEST_CASE("bad image files give errors naming the file", "[data]") {
   CHECK_THAT(error_of(dht, "dht.jpg"),
              Catch::Contains("dht.jpg") && Catch::Contains("Huffman table declares 1024"));
   // A BMP header whose height is 0: stb_image decodes it to an empty image (found by fuzzing;
-  // tests/fuzz/corpus/image/bmp_zero_rows.bmp).
+  // tests/fuzz/corpus/image/regress_bmp_zero_rows.bmp).
   std::string flat = bmp;
   for (int i = 22; i < 26; ++i) flat[static_cast<size_t>(i)] = 0;  // biHeight
   CHECK_THAT(error_of(flat, "flat.bmp"),
              Catch::Contains("flat.bmp: corrupt BMP") && Catch::Contains("x0 pixels"));
   // A header claiming 65536 columns in a file of a few hundred bytes: refused before stb fills
-  // 512 Kpixels (tests/fuzz/corpus/image/bmp_huge_claim.bmp claims 25 Mpixels).
+  // 512 Kpixels (tests/fuzz/corpus/image/regress_bmp_huge_claim.bmp claims 25 Mpixels).
   std::string wide = bmp;
   wide[20] = 1;  // biWidth 8 -> 65544
   CHECK_THAT(error_of(wide, "wide.bmp"),

@@ -124,6 +124,10 @@ StudyResult run_study(const StudySpec& spec, const std::function<void(Trainer&)>
                 spec.arms[i].name, "'");
   // Every arm's config is built (and so checked) before the first run starts.
   for (const StudyArm& arm : spec.arms) run_config(spec, arm.overrides, 0, spec.out);
+  // A kill while study.json or study.png was written leaves its temporary beside it.
+  if (const int stale = remove_stale_temporaries(spec.out))
+    std::printf("removed %d unfinished temporary file(s) that a killed run left in %s\n", stale,
+                spec.out.c_str());
   StudyResult r;
   r.runs.assign(spec.arms.size(), {});
   for (uint64_t seed : spec.seeds) {
