@@ -54,4 +54,11 @@ Tensor BConvCell::forward(const Tensor& x) {
   return out.h;
 }
 
+std::vector<std::pair<std::string, BConvCell*>> bconv_cells(Module& m) {
+  std::vector<std::pair<std::string, BConvCell*>> out;
+  for (auto& [name, mod] : m.named_modules())
+    if (auto* c = dynamic_cast<BConvCell*>(mod)) out.emplace_back(name, c);
+  return out;
+}
+
 }  // namespace ptl

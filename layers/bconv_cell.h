@@ -60,4 +60,7 @@ class BConvCell : public UnaryModule {
   int64_t rows_first_ = 0, rows_total_ = 0;
 };
 
+// Every BConvCell in `m` with its dotted name, in module order.
+std::vector<std::pair<std::string, BConvCell*>> bconv_cells(Module& m);
+
 }  // namespace ptl

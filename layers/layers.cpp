@@ -27,11 +27,15 @@ BatchNorm::BatchNorm(int64_t c, double eps_, double momentum_) : eps(eps_), mome
 
 Tensor BatchNorm::forward(const Tensor& x) {
   if (is_training()) num_batches_tracked.data<int64_t>()[0] += 1;
+  if (is_training() && sync)
+    return sync_batch_norm(x, weight, bias, running_mean, running_var, momentum, eps, false, sync);
   return batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, eps);
 }
 
 Tensor BatchNorm::forward_relu(const Tensor& x) {
   if (is_training()) num_batches_tracked.data<int64_t>()[0] += 1;
+  if (is_training() && sync)
+    return sync_batch_norm(x, weight, bias, running_mean, running_var, momentum, eps, true, sync);
   return batch_norm_relu(x, weight, bias, running_mean, running_var, is_training(), momentum, eps);
 }
 

@@ -36,6 +36,9 @@ class BatchNorm : public UnaryModule {
   Tensor forward_relu(const Tensor& x);  // relu(forward(x)), fused (batch_norm_relu)
   Tensor weight, bias, running_mean, running_var, num_batches_tracked;
   double eps, momentum;
+  // Set (by train/data_parallel.h for dist.sync_bn): training normalises with the statistics of
+  // the whole batch over all processes (sync_batch_norm). Empty: this process's rows only.
+  AllGatherDoubles sync;
 };
 using BatchNorm2d = BatchNorm;
 using BatchNorm1d = BatchNorm;

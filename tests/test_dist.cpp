@@ -10,8 +10,12 @@
 #include "dist/communicator.h"
 #include "engine/ops.h"
 #include "layers/bconv_cell.h"
+#include "layers/convert.h"
+#include "models/registry.h"
 #include "tests/tiny_run.h"
 #include "train/checkpoint.h"
+#include "train/data_parallel.h"
+#include "train/optim.h"
 #include "train/trainer.h"
 
 using ptl::dist::Communicator;
@@ -135,6 +139,110 @@ TEST_CASE("a fresh state of a batch shard is those rows of the whole batch's sta
   CHECK(std::memcmp(part.raw_data(), want.raw_data(), sizeof(float) * part.numel()) == 0);
 }
 
+namespace {
+// How far `got` is from `want`: max |got - want| / max |want|; a tensor that stays at rounding
+// level (max |want| < 1e-9, see make_optim) counts as equal when `got` stays there too.
+double difference(const ptl::Tensor& got, const ptl::Tensor& want) {
+  const std::vector<double> x = got.to_double_vector(), y = want.to_double_vector();
+  REQUIRE(x.size() == y.size());
+  double diff = 0, scale = 0, got_scale = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    diff = std::max(diff, std::abs(x[i] - y[i]));
+    scale = std::max(scale, std::abs(y[i]));
+    got_scale = std::max(got_scale, std::abs(x[i]));
+  }
+  if (scale < 1e-9) return got_scale < 1e-9 ? 0 : 1;
+  return diff / scale;
+}
+
+std::unique_ptr<ptl::Optimizer> make_optim(const std::string& kind, ptl::Model& m) {
+  // AMSGrad at the recipes' rate with eps 1e-4 and no weight decay: a parameter whose gradient
+  // is zero but for rounding (about 1e-17: the biases of layers whose shift a later batch norm
+  // removes) is moved by Adam's g / (sqrt(v) + eps) in steps set by that noise, which no two
+  // summation orders share (at eps 1e-8 they reach 1e-7, and L2 decay makes them oscillate and
+  // grow 20 times a step, as in PyTorch). A larger eps keeps that noise at rounding level.
+  const double lr = kind == "sgd" ? 0.05 : 1e-3, decay = kind == "sgd" ? 5e-4 : 0;
+  std::vector<ptl::ParamGroup> g{ptl::ParamGroup{"all", m.parameters(), lr, lr, decay, false}};
+  if (kind == "sgd") return std::make_unique<ptl::Sgd>(g, ptl::SgdOptions{0.9, 0, false});
+  return std::make_unique<ptl::Adam>(g, ptl::AdamOptions{0.9, 0.999, 1e-4, true, false});
+}
+}  // namespace
+
+TEST_CASE("float64 with dist.sync_bn: W ranks x batch b train as 1 process x batch W b", "[dist]") {
+  // PTL-ResNet-20 with carried BConv-Cell states (a fresh normal draw at the first step), 5 steps
+  // of cross-entropy, SGD and Adam. Every rank also computes the one-process run on the whole
+  // batches, so the comparison needs no communication.
+  Communicator& c = ptl::dist::world();
+  const int64_t W = c.size(), r = c.rank(), b = 3, B = b * W, steps = 5;
+  ptl::manual_seed(5);
+  std::vector<ptl::Tensor> xs, ys;
+  for (int64_t s = 0; s < steps; ++s) {
+    xs.push_back(ptl::randn({B, 3, 16, 8}).to(ptl::DType::F64));
+    std::vector<int64_t> labels;
+    for (int64_t i = 0; i < B; ++i) labels.push_back((i * 5 + s) % 6);
+    ys.push_back(ptl::from_vector(labels, {B}));
+  }
+  for (const std::string kind : {"sgd", "adam"}) {
+    INFO("optimizer " << kind << ", rank " << r << " of " << W);
+    auto one = ptl::make_model("ptl_resnet20", 6, {});
+    auto ranked = ptl::make_model("ptl_resnet20", 6, {});
+    ranked->load_state_dict(one->state_dict());
+    ptl::convert_floats(*one, ptl::DType::F64);
+    ptl::convert_floats(*ranked, ptl::DType::F64);
+    one->train();
+    ranked->train();
+    auto opt_one = make_optim(kind, *one), opt_ranked = make_optim(kind, *ranked);
+    ptl::DataParallel dp(c, *ranked);
+    dp.synchronise_batch_norm();
+    const auto ranked_cells = ptl::bconv_cells(*ranked);
+    for (auto& [name, cell] : ranked_cells) cell->set_batch_rows(r * b, B);
+
+    std::vector<double> loss_one, loss_ranked;
+    ptl::manual_seed(9);  // the fresh states' draw, the same for both runs
+    for (int64_t s = 0; s < steps; ++s) {
+      ptl::Tensor loss = ptl::cross_entropy(one->forward(xs[s]).logits[0], ys[s]);
+      opt_one->zero_grad();
+      loss.backward();
+      opt_one->step();
+      loss_one.push_back(loss.item());
+    }
+    ptl::manual_seed(9);
+    for (int64_t s = 0; s < steps; ++s) {
+      const ptl::Tensor x = ptl::narrow(xs[s], 0, r * b, b).contiguous(),
+                        y = ptl::narrow(ys[s], 0, r * b, b).contiguous();
+      ptl::Tensor loss = ptl::cross_entropy(ranked->forward(x).logits[0], y);
+      opt_ranked->zero_grad();
+      loss.backward();
+      dp.reduce_gradients(1.0 / static_cast<double>(W));
+      opt_ranked->step();
+      std::vector<double> global{loss.item()};
+      dp.weighted_sum(global, 1.0 / static_cast<double>(W));
+      loss_ranked.push_back(global[0]);
+    }
+    for (int64_t s = 0; s < steps; ++s) {
+      INFO("step " << s << ": one process " << loss_one[s] << ", ranks " << loss_ranked[s]);
+      CHECK(std::abs(loss_ranked[s] - loss_one[s]) <= 1e-12 * std::abs(loss_one[s]));
+    }
+    const ptl::TensorMap want = one->state_dict(), got = ranked->state_dict();
+    for (const auto& [name, t] : want) {  // parameters and batch norm statistics
+      INFO(name);
+      if (t.dtype() == ptl::DType::F64) {
+        const double e = difference(got.at(name), t);
+        INFO("relative difference " << e);
+        CHECK(e <= 1e-12);
+      }
+    }
+    const auto one_cells = ptl::bconv_cells(*one);
+    REQUIRE(one_cells.size() == ranked_cells.size());
+    REQUIRE_FALSE(one_cells.empty());
+    for (size_t i = 0; i < one_cells.size(); ++i) {  // this rank's rows of the carried state
+      INFO(one_cells[i].first);
+      const ptl::Tensor rows = ptl::narrow(one_cells[i].second->state(), 0, r * b, b).contiguous();
+      CHECK(difference(ranked_cells[i].second->state(), rows) <= 1e-12);
+    }
+  }
+}
+
 TEST_CASE("ranks train as one job: the same bits on every rank, run after run", "[dist]") {
   Communicator& c = ptl::dist::world();
   ptl::test::TempDir own;
@@ -155,6 +263,15 @@ TEST_CASE("ranks train as one job: the same bits on every rank, run after run", 
   CHECK(tensors > 10);
   for (uint64_t h : gathered(c, first)) CHECK(h == first);  // every rank, every parameter
   CHECK(second == first);                                   // and again
+
+  // dist.sync_bn through the trainer: the ranks still agree, and the statistics are others.
+  ptl::Config synced_cfg = config(dir + "/sync");
+  synced_cfg.set("dist.sync_bn", "true");
+  ptl::Trainer synced(synced_cfg);
+  synced.run();
+  const uint64_t synced_bits = bits_hash(synced.model().state_dict());
+  for (uint64_t h : gathered(c, synced_bits)) CHECK(h == synced_bits);
+  if (c.size() > 1) CHECK(synced_bits != first);
 
   // Stopped mid-epoch by rank 0 alone (every rank stops after the same step), then resumed.
   ptl::Trainer stopped(config(dir + "/s"));

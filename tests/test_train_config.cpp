@@ -94,7 +94,7 @@ TEST_CASE(
       c.apply_override("optimizer.lr=1"),
       Equals(
           "override: unknown config key 'optimizer.lr'; allowed at the top level: seed, threads, "
-          "memory_limit_mb, device, tf32, model, data, optim, schedule, loss, train, eval, "
+          "memory_limit_mb, device, tf32, model, data, optim, schedule, loss, train, eval, dist, "
           "study (ptl "
           "train "
           "--help explains each)"));

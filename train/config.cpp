@@ -115,6 +115,10 @@ const std::vector<ConfigKey>& config_keys() {
        "enum:euclidean|sqeuclidean|cosine"},
       {"eval.rerank", "false", "k-reciprocal re-ranking", "bool"},
       {"eval.flip", "true", "average the features of the image and its flip", "bool"},
+      {"dist.sync_bn", "false",
+       "data parallel: batch norm with the statistics of the whole batch over all processes "
+       "(CPU) instead of each process's shard",
+       "bool"},
       {"study.seeds", "0-9", "ptl study: the seeds when --seeds is not given (0-9, 3 or 0,2,5)",
        ""},
       {"study.pretrain", "[]",

@@ -4,6 +4,7 @@
 
 #include "base/error.h"
 #include "engine/ops.h"
+#include "layers/layers.h"
 
 namespace ptl {
 
@@ -70,6 +71,17 @@ void DataParallel::check_same_job(const std::string& config_yaml) {
 void DataParallel::broadcast_model() {
   for (auto& [name, p] : model_.named_parameters()) broadcast_tensor(comm_, p);
   broadcast_buffers();
+}
+
+void DataParallel::synchronise_batch_norm() {
+  dist::Communicator* comm = &comm_;
+  const AllGatherDoubles gather = [comm](const std::vector<double>& v) {
+    std::vector<double> all(v.size() * static_cast<size_t>(comm->size()));
+    comm->all_gather(v.data(), v.size() * sizeof(double), all.data());
+    return all;
+  };
+  for (auto& [name, m] : model_.named_modules())
+    if (auto* bn = dynamic_cast<BatchNorm*>(m)) bn->sync = gather;
 }
 
 void DataParallel::broadcast_buffers() {

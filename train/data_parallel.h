@@ -2,7 +2,8 @@
 // every rank runs the same model on its shard of each batch (data/samplers.h shard_batches),
 // and these keep the ranks one job:
 //   start      check_same_job (the effective config and the parameter names and shapes agree),
-//              broadcast_model (rank 0's parameters and buffers everywhere)
+//              broadcast_model (rank 0's parameters and buffers everywhere),
+//              synchronise_batch_norm (dist.sync_bn)
 //   each step  reduce_gradients (between backward and the optimizer step), weighted_sum (the
 //              logged loss and accuracy of the whole batch), broadcast_buffers (rank 0's batch
 //              norm statistics, as PyTorch DDP's broadcast_buffers does)
@@ -28,6 +29,9 @@ class DataParallel {
   // were started with different configs or build different models.
   void check_same_job(const std::string& config_yaml);
   void broadcast_model();
+  // dist.sync_bn: every BatchNorm of the model normalises with the whole batch's statistics
+  // (sync_batch_norm, engine/ops.h), gathered over the ranks in forward and backward.
+  void synchronise_batch_norm();
   void broadcast_buffers();
   // grad = sum over ranks of share_r * grad_r for every trainable parameter, in fused buckets of
   // at most bucket_bytes, in parameter order. share_r is the rank's fraction of the batch

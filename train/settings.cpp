@@ -81,6 +81,7 @@ Settings read_settings(const Config& c) {
   s.eval.metric = choice<Metric>(c, "eval.metric");
   s.eval.rerank = c.boolean("eval.rerank");
   s.eval.flip = c.boolean("eval.flip");
+  s.dist.sync_bn = c.boolean("dist.sync_bn");
   return s;
 }
 

@@ -76,6 +76,10 @@ struct EvalSettings {
   bool rerank = false, flip = false;
 };
 
+struct DistSettings {
+  bool sync_bn = false;  // batch statistics of the whole batch over all processes
+};
+
 struct Settings {
   uint64_t seed = 0;
   DeviceSettings device;
@@ -86,6 +90,7 @@ struct Settings {
   LossSettings loss;
   TrainSettings train;
   EvalSettings eval;
+  DistSettings dist;
 };
 
 Settings read_settings(const Config& cfg);

@@ -63,14 +63,6 @@ struct BudgetScope {
   ~BudgetScope() { set_cpu_memory_budget(0); }
 };
 
-// Every BConvCell of the model with its dotted name.
-std::vector<std::pair<std::string, BConvCell*>> cells(Model& m) {
-  std::vector<std::pair<std::string, BConvCell*>> out;
-  for (auto& [name, mod] : m.named_modules())
-    if (auto* c = dynamic_cast<BConvCell*>(mod)) out.emplace_back(name, c);
-  return out;
-}
-
 std::string fmt_duration(double s) {
   const long t = static_cast<long>(s);
   char buf[32];
@@ -138,6 +130,7 @@ Trainer::Trainer(Config cfg, const std::string& resume)
   }
   if (!from.empty()) restore(from);
   if (dp_.size() > 1) dp_.broadcast_model();
+  if (dp_.size() > 1 && s_.dist.sync_bn) dp_.synchronise_batch_norm();
 }
 
 void Trainer::check_data_parallel() {
@@ -149,6 +142,9 @@ void Trainer::check_data_parallel() {
               " ranks leave a rank fewer than 2, and the batch-hard triplet loss needs 2 on each; "
               "raise data.p to at least ",
               2 * w, " or use fewer processes");
+  PTL_CHECK(!s_.dist.sync_bn || s_.device.device.is_cpu(),
+            "dist.sync_bn runs on the CPU only for now; set dist.sync_bn=false on ",
+            s_.device.device.str());
   if (d.sampler == Sampler::Shuffle)
     PTL_CHECK(d.batch_size >= w, "data.batch_size=", d.batch_size, " is smaller than the ", w,
               " ranks; raise it or use fewer processes");
@@ -182,7 +178,7 @@ std::string Trainer::save_checkpoint(int64_t epoch_step, double loss_sum, double
   c.model = model().state_dict();
   c.optim = opt_->state_dict();
   if (epoch_step > 0)
-    for (auto& [name, cell] : cells(model()))
+    for (auto& [name, cell] : bconv_cells(model()))
       if (cell->state().defined())
         c.states[name] = dp_.size() > 1 ? dp_.gather_rows(cell->state()) : cell->state();
   c.rng["global"] = {default_generator().seed(), default_generator().offset()};
@@ -279,10 +275,10 @@ void Trainer::open_log(RunLog& log, int stale_temporaries) {
   for (const std::string& n : notes_) log.record(n);
   log.line("effective config (saved to " + s_.train.out + "/config.yaml):\n" + cfg.to_yaml());
   log.line(exp_.data().description);
-  log.line(
-      str("model ", s_.model.name, ": ", exp_.model().parameter_count(), " parameters, ",
-          exp_.data().num_classes, " classes, ",
-          cells(exp_.model()).empty() ? "no side branch" : "side branch " + cfg.str("model.ptl")));
+  log.line(str("model ", s_.model.name, ": ", exp_.model().parameter_count(), " parameters, ",
+               exp_.data().num_classes, " classes, ",
+               bconv_cells(exp_.model()).empty() ? "no side branch"
+                                                 : "side branch " + cfg.str("model.ptl")));
   log.line(str("device ", cfg.str("device"), ", CPU path ", cpu::isa_description(), ", ",
                num_threads(), " threads"));
   if (dp_.size() > 1)
@@ -346,7 +342,7 @@ bool Trainer::train_epoch(RunLog& log, TrainSummary& sum) {
   data::Batch batch;
   for (; it < resume_epoch_step_ && loader.next(batch); ++it) {
   }
-  const auto model_cells = cells(model());  // walked once, not at every step
+  const auto model_cells = bconv_cells(model());  // walked once, not at every step
   if (resume_epoch_step_ > 0)
     for (auto& [name, cell] : model_cells) {
       if (!resume_states_.count(name)) continue;

@@ -8,18 +8,22 @@ namespace ptl {
 using ops_detail::check_float;
 
 namespace {
-Tensor batch_norm_impl(const Tensor& x0, const Tensor& weight, const Tensor& bias,
-                       Tensor running_mean, Tensor running_var, bool training, double momentum,
-                       double eps, bool relu) {
-  check_float("batch_norm", x0, "input");
-  PTL_CHECK(x0.dim() == 2 || x0.dim() == 4,
-            "batch_norm: input must be (N, C) or (N, C, H, W), got ", x0.shape_str());
+// (N, C, S) of x, S = H * W (1 for (N, C)), after checking the arguments against it.
+struct NormShape {
+  int64_t N, C, S;
+};
+NormShape check_batch_norm(const char* op, const Tensor& x0, const Tensor& weight,
+                           const Tensor& bias, const Tensor& running_mean,
+                           const Tensor& running_var, bool training) {
+  check_float(op, x0, "input");
+  PTL_CHECK(x0.dim() == 2 || x0.dim() == 4, op, ": input must be (N, C) or (N, C, H, W), got ",
+            x0.shape_str());
   const int64_t N = x0.size(0), C = x0.size(1), S = x0.dim() == 4 ? x0.size(2) * x0.size(3) : 1;
   auto check_param = [&](const Tensor& t, const char* name) {
     if (!t.defined()) return;
     PTL_CHECK(t.dim() == 1 && t.size(0) == C && t.dtype() == x0.dtype() && t.is_contiguous() &&
                   t.device() == x0.device(),
-              "batch_norm: ", name, " ", t.shape_str(), " (", dtype_name(t.dtype()), " on ",
+              op, ": ", name, " ", t.shape_str(), " (", dtype_name(t.dtype()), " on ",
               t.device().str(), ") does not match ", C, " channels of ", dtype_name(x0.dtype()),
               " input ", x0.shape_str(), " on ", x0.device().str());
   };
@@ -27,8 +31,17 @@ Tensor batch_norm_impl(const Tensor& x0, const Tensor& weight, const Tensor& bia
   check_param(bias, "bias");
   check_param(running_mean, "running_mean");
   check_param(running_var, "running_var");
-  PTL_CHECK(training || (running_mean.defined() && running_var.defined()),
-            "batch_norm: evaluation mode needs running_mean and running_var");
+  PTL_CHECK(training || (running_mean.defined() && running_var.defined()), op,
+            ": evaluation mode needs running_mean and running_var");
+  return {N, C, S};
+}
+
+Tensor batch_norm_impl(const Tensor& x0, const Tensor& weight, const Tensor& bias,
+                       Tensor running_mean, Tensor running_var, bool training, double momentum,
+                       double eps, bool relu) {
+  const NormShape shape =
+      check_batch_norm("batch_norm", x0, weight, bias, running_mean, running_var, training);
+  const int64_t N = shape.N, C = shape.C, S = shape.S;
   PTL_CHECK(!training || N * S > 1,
             "batch_norm: training needs more than one value per channel, got input ",
             x0.shape_str());
@@ -79,6 +92,29 @@ Tensor batch_norm_impl(const Tensor& x0, const Tensor& weight, const Tensor& bia
       });
 }
 
+// Each process contributes (its count M_r, then C values a_r, then C values b_r); returns the
+// gathered blocks, one per process in process order.
+struct Gathered {
+  std::vector<double> all;
+  int64_t C;
+  size_t processes() const { return all.size() / static_cast<size_t>(2 * C + 1); }
+  double count(size_t r) const { return all[r * static_cast<size_t>(2 * C + 1)]; }
+  double a(size_t r, int64_t c) const { return all[r * static_cast<size_t>(2 * C + 1) + 1 + c]; }
+  double b(size_t r, int64_t c) const {
+    return all[r * static_cast<size_t>(2 * C + 1) + 1 + C + c];
+  }
+};
+Gathered gather_blocks(const AllGatherDoubles& all_gather, double count, const double* a,
+                       const double* b, int64_t C) {
+  std::vector<double> mine{count};
+  mine.insert(mine.end(), a, a + C);
+  mine.insert(mine.end(), b, b + C);
+  Gathered g{all_gather(mine), C};
+  PTL_CHECK(!g.all.empty() && g.all.size() % mine.size() == 0,
+            "sync_batch_norm: the processes disagree on the number of channels");
+  return g;
+}
+
 }  // namespace
 
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor running_mean,
@@ -91,6 +127,93 @@ Tensor batch_norm_relu(const Tensor& x, const Tensor& weight, const Tensor& bias
                        Tensor running_mean, Tensor running_var, bool training, double momentum,
                        double eps) {
   return batch_norm_impl(x, weight, bias, running_mean, running_var, training, momentum, eps, true);
+}
+
+Tensor sync_batch_norm(const Tensor& x0, const Tensor& weight, const Tensor& bias,
+                       Tensor running_mean, Tensor running_var, double momentum, double eps,
+                       bool relu, const AllGatherDoubles& all_gather) {
+  const NormShape shape =
+      check_batch_norm("sync_batch_norm", x0, weight, bias, running_mean, running_var, true);
+  const int64_t N = shape.N, C = shape.C, S = shape.S;
+  PTL_CHECK(x0.device().is_cpu(), "sync_batch_norm: CPU tensors only (dist.sync_bn on ",
+            x0.device().str(), " is not built yet)");
+  Tensor x = x0.contiguous();
+  // Every process's count, mean and biased variance, combined in process order (Chan et al.):
+  // mean = sum M_r mean_r / M, var = sum M_r (var_r + (mean_r - mean)^2) / M.
+  Tensor mean = Tensor::empty({C}, DType::F64), invstd = Tensor::empty({C}, DType::F64);
+  double* m = mean.data<double>();
+  double* v = invstd.data<double>();
+  const double count = static_cast<double>(N * S);
+  PTL_DISPATCH_FLOAT(x.dtype(), "sync_batch_norm",
+                     [&] { cpu::batchnorm_stats<scalar_t>(x.data<scalar_t>(), N, C, S, m, v); });
+  const Gathered stats = gather_blocks(all_gather, count, m, v, C);
+  double total = 0;
+  for (size_t r = 0; r < stats.processes(); ++r) total += stats.count(r);
+  PTL_CHECK(total > 1, "sync_batch_norm: training needs more than one value per channel");
+  for (int64_t c = 0; c < C; ++c) {
+    double sum = 0, m2 = 0;
+    for (size_t r = 0; r < stats.processes(); ++r) sum += stats.count(r) * stats.a(r, c);
+    m[c] = sum / total;
+    for (size_t r = 0; r < stats.processes(); ++r) {
+      const double d = stats.a(r, c) - m[c];
+      m2 += stats.count(r) * (stats.b(r, c) + d * d);
+    }
+    v[c] = m2 / total;
+  }
+  Tensor w = weight.defined() ? weight.contiguous() : Tensor();
+  Tensor b = bias.defined() ? bias.contiguous() : Tensor();
+  Tensor y = Tensor::empty(x.shape(), x.dtype());
+  PTL_DISPATCH_FLOAT(x.dtype(), "sync_batch_norm", [&] {
+    auto ptr = [](const Tensor& t) { return t.defined() ? t.data<scalar_t>() : nullptr; };
+    cpu::batchnorm_prepare<scalar_t>(true, m, v, ptr(running_mean), ptr(running_var), C, momentum,
+                                     total / (total - 1), eps);
+    cpu::batchnorm_apply<scalar_t>(x.data<scalar_t>(), m, v, ptr(w), ptr(b), y.data<scalar_t>(), N,
+                                   C, S, relu);
+  });
+  if (!needs_grad({x0, weight, bias})) return y;
+  Tensor xd = x.detach(), wd = w.defined() ? w.detach() : Tensor(),
+         yd = relu ? y.detach() : Tensor();
+  return record(
+      y, relu ? "sync_batch_norm_relu" : "sync_batch_norm", {x0, weight, bias},
+      [=](const Tensor& gy0, const std::vector<bool>& need) -> Grads {
+        Tensor gy = gy0.contiguous();
+        Grads r(3);
+        std::vector<double> sg(static_cast<size_t>(C)), sgx(static_cast<size_t>(C));
+        const double* is = invstd.data<double>();
+        PTL_DISPATCH_FLOAT(gy.dtype(), "sync_batch_norm backward", [&] {
+          auto ptr = [](const Tensor& t) { return t.defined() ? t.data<scalar_t>() : nullptr; };
+          cpu::batchnorm_grad_sums<scalar_t>(gy.data<scalar_t>(), ptr(yd), xd.data<scalar_t>(),
+                                             mean.data<double>(), N, C, S, sg.data(), sgx.data());
+          // weight and bias: this process's sums (the caller weights and sums them).
+          if (need[1]) {
+            r[1] = Tensor::empty({C}, gy.dtype());
+            for (int64_t c = 0; c < C; ++c)
+              r[1].data<scalar_t>()[c] = static_cast<scalar_t>(sgx[c] * is[c]);
+          }
+          if (need[2]) {
+            r[2] = Tensor::empty({C}, gy.dtype());
+            for (int64_t c = 0; c < C; ++c) r[2].data<scalar_t>()[c] = static_cast<scalar_t>(sg[c]);
+          }
+          // x: the whole batch's sums, each process's weighted by its share M_r / M.
+          const Gathered sums = gather_blocks(all_gather, count, sg.data(), sgx.data(), C);
+          for (int64_t c = 0; c < C; ++c) {
+            double a = 0, bsum = 0;
+            for (size_t q = 0; q < sums.processes(); ++q) {
+              const double share = sums.count(q) / total;
+              a += share * sums.a(q, c);
+              bsum += share * sums.b(q, c);
+            }
+            sg[c] = a;
+            sgx[c] = bsum;
+          }
+          if (!need[0]) return;
+          r[0] = Tensor::empty(xd.shape(), gy.dtype());
+          cpu::batchnorm_grad_input<scalar_t>(gy.data<scalar_t>(), ptr(yd), xd.data<scalar_t>(),
+                                              mean.data<double>(), is, ptr(wd), sg.data(),
+                                              sgx.data(), r[0].data<scalar_t>(), N, C, S);
+        });
+        return r;
+      });
 }
 
 }  // namespace ptl

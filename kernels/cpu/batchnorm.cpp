@@ -117,45 +117,101 @@ void batchnorm_apply(const T* x, const double* mean, const double* invstd, const
   (relu ? apply_impl<T, true> : apply_impl<T, false>)(x, mean, invstd, w, b, y, N, C, S);
 }
 
-// With `y` (the relu output), gy is first masked to gy * (y > 0), as relu's backward does.
+namespace {
+// The rows of gy of one thread's channels; with `y` (the relu output) each is first masked to
+// gy * (y > 0), as relu's backward does, into a scratch row, so the fused and the plain op run
+// the very same arithmetic (bit-identical whatever the compiler contracts).
+template <class T>
+class GradRows {
+ public:
+  GradRows(const T* gy, const T* y, int64_t C, int64_t S)
+      : gy_(gy), y_(y), C_(C), S_(S), masked_(y ? new T[static_cast<size_t>(S)] : nullptr) {}
+  const T* operator()(int64_t n, int64_t c) const {
+    const T* g = gy_ + (n * C_ + c) * S_;
+    if (!y_) return g;
+    mask_row(g, y_ + (n * C_ + c) * S_, masked_.get(), S_);
+    return masked_.get();
+  }
+
+ private:
+  const T *gy_, *y_;
+  int64_t C_, S_;
+  std::unique_ptr<T[]> masked_;
+};
+
+// Channel c's sums: sg = sum(gy), sgx = sum(gy * (x - mc)).
+template <class T>
+void channel_grad_sums(const GradRows<T>& gy, const T* x, double mc, int64_t N, int64_t C,
+                       int64_t S, int64_t c, double& sg, double& sgx) {
+  Lanes lg, lgx;
+  for (int64_t n = 0; n < N; ++n) add_grad_row(lg, lgx, gy(n, c), x + (n * C + c) * S, S, mc);
+  sg = lg.total();
+  sgx = lgx.total();
+}
+
+// Channel c's rows of gx = k * (gy - a - (x - mc) * bcoef) in training, k * gy in evaluation.
+template <class T>
+void channel_grad_input(const GradRows<T>& gy, const T* x, double mc, double k, double a,
+                        double bcoef, T* gx, int64_t N, int64_t C, int64_t S, int64_t c,
+                        bool training) {
+  for (int64_t n = 0; n < N; ++n) {
+    const T* g = gy(n, c);
+    const T* p = x + (n * C + c) * S;
+    T* o = gx + (n * C + c) * S;
+    if (training)
+      for (int64_t i = 0; i < S; ++i) o[i] = static_cast<T>(k * (g[i] - a - (p[i] - mc) * bcoef));
+    else
+      for (int64_t i = 0; i < S; ++i) o[i] = static_cast<T>(k * g[i]);
+  }
+}
+
+// k = invstd * w, a = mean(gy), bcoef = mean(gy * xhat) * invstd, from the sums over M values.
+struct InputCoefficients {
+  double k, a, bcoef;
+  InputCoefficients(double invstd, double w, double sg, double sgx, double M)
+      : k(invstd * w), a(sg / M), bcoef(sgx * invstd / M * invstd) {}
+};
+}  // namespace
+
 template <class T>
 void batchnorm_backward(const T* gy, const T* y, const T* x, const double* mean,
                         const double* invstd, const T* w, T* gx, T* gw, T* gb, int64_t N, int64_t C,
                         int64_t S, bool training) {
   const double M = static_cast<double>(N * S);
-  // The fused relu masks each row of gy into a scratch row first, so the fused and the plain
-  // op run the very same arithmetic below (bit-identical whatever the compiler contracts).
   parallel_for(C, 1, [&](int64_t c0, int64_t c1) {
-    std::unique_ptr<T[]> masked(y ? new T[static_cast<size_t>(S)] : nullptr);
-    auto gy_row = [&](int64_t n, int64_t c) -> const T* {
-      const T* g = gy + (n * C + c) * S;
-      if (!y) return g;
-      mask_row(g, y + (n * C + c) * S, masked.get(), S);
-      return masked.get();
-    };
+    const GradRows<T> rows(gy, y, C, S);
     for (int64_t c = c0; c < c1; ++c) {
-      // sum(gy) and sum(gy * xhat) for the channel.
-      Lanes lg, lgx;
-      const double mc = mean[c];
-      for (int64_t n = 0; n < N; ++n)
-        add_grad_row(lg, lgx, gy_row(n, c), x + (n * C + c) * S, S, mc);
-      const double sg = lg.total(), sgx = lgx.total() * invstd[c];
-      if (gw) gw[c] = static_cast<T>(sgx);
+      double sg, sgx;
+      channel_grad_sums(rows, x, mean[c], N, C, S, c, sg, sgx);
+      if (gw) gw[c] = static_cast<T>(sgx * invstd[c]);
       if (gb) gb[c] = static_cast<T>(sg);
       if (!gx) continue;
-      const double k = invstd[c] * (w ? static_cast<double>(w[c]) : 1.0);
-      // dx = k * (gy - mean(gy) - xhat * mean(gy * xhat)) in training, k * gy in evaluation
-      const double a = sg / M, bcoef = sgx / M * invstd[c];
-      for (int64_t n = 0; n < N; ++n) {
-        const T* g = gy_row(n, c);
-        const T* p = x + (n * C + c) * S;
-        T* o = gx + (n * C + c) * S;
-        if (training)
-          for (int64_t i = 0; i < S; ++i)
-            o[i] = static_cast<T>(k * (g[i] - a - (p[i] - mc) * bcoef));
-        else
-          for (int64_t i = 0; i < S; ++i) o[i] = static_cast<T>(k * g[i]);
-      }
+      const InputCoefficients q(invstd[c], w ? static_cast<double>(w[c]) : 1.0, sg, sgx, M);
+      channel_grad_input(rows, x, mean[c], q.k, q.a, q.bcoef, gx, N, C, S, c, training);
+    }
+  });
+}
+
+template <class T>
+void batchnorm_grad_sums(const T* gy, const T* y, const T* x, const double* mean, int64_t N,
+                         int64_t C, int64_t S, double* sg, double* sgx) {
+  parallel_for(C, 1, [&](int64_t c0, int64_t c1) {
+    const GradRows<T> rows(gy, y, C, S);
+    for (int64_t c = c0; c < c1; ++c)
+      channel_grad_sums(rows, x, mean[c], N, C, S, c, sg[c], sgx[c]);
+  });
+}
+
+template <class T>
+void batchnorm_grad_input(const T* gy, const T* y, const T* x, const double* mean,
+                          const double* invstd, const T* w, const double* sg, const double* sgx,
+                          T* gx, int64_t N, int64_t C, int64_t S) {
+  const double M = static_cast<double>(N * S);
+  parallel_for(C, 1, [&](int64_t c0, int64_t c1) {
+    const GradRows<T> rows(gy, y, C, S);
+    for (int64_t c = c0; c < c1; ++c) {
+      const InputCoefficients q(invstd[c], w ? static_cast<double>(w[c]) : 1.0, sg[c], sgx[c], M);
+      channel_grad_input(rows, x, mean[c], q.k, q.a, q.bcoef, gx, N, C, S, c, true);
     }
   });
 }
@@ -179,5 +235,17 @@ void batchnorm_prepare(bool training, double* mean, double* var, T* rm, T* rv, i
 
 #include "kernels/contract/batchnorm_instances.inc"
 PTL_INSTANTIATE_BATCHNORM()
+template void batchnorm_grad_sums<float>(const float*, const float*, const float*, const double*,
+                                         int64_t, int64_t, int64_t, double*, double*);
+template void batchnorm_grad_sums<double>(const double*, const double*, const double*,
+                                          const double*, int64_t, int64_t, int64_t, double*,
+                                          double*);
+template void batchnorm_grad_input<float>(const float*, const float*, const float*, const double*,
+                                          const double*, const float*, const double*, const double*,
+                                          float*, int64_t, int64_t, int64_t);
+template void batchnorm_grad_input<double>(const double*, const double*, const double*,
+                                           const double*, const double*, const double*,
+                                           const double*, const double*, double*, int64_t, int64_t,
+                                           int64_t);
 
 }  // namespace ptl::cpu
