@@ -7,6 +7,7 @@
 #include "base/error.h"
 #include "base/parallel.h"
 #include "cli/command.h"
+#include "dist/communicator.h"
 #include "engine/device.h"
 #include "kernels/cpu/isa.h"
 
@@ -72,6 +73,9 @@ int main(int argc, char** argv) {
     }
     return it->second.run(std::vector<std::string>(args.begin() + 1, args.end()));
   } catch (const std::exception& e) {
+    // One rank of a data-parallel job ends them all, naming itself, rather than leave the
+    // others waiting for it in a collective.
+    ptl::dist::abort_job_if_distributed(ptl::str("error: ", e.what()));
     std::fprintf(stderr, "ptl: error: %s\n", e.what());
     return 1;
   }

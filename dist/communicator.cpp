@@ -55,12 +55,21 @@ void sum_ordered(Communicator& c, T* data, int64_t n) {
 
 std::unique_ptr<Communicator> single_process() { return std::make_unique<SingleProcess>(); }
 
+namespace {
+Communicator* made_world = nullptr;  // world() once made
+}  // namespace
+
 Communicator& world() {
   static std::unique_ptr<Communicator> w = [] {
     std::unique_ptr<Communicator> mpi = mpi_world_if_launched();
     return mpi ? std::move(mpi) : single_process();
   }();
+  made_world = w.get();
   return *w;
+}
+
+void abort_job_if_distributed(const std::string& why) {
+  if (made_world && made_world->size() > 1) made_world->abort(why, 1);
 }
 
 void sum_in_rank_order(Communicator& c, double* data, int64_t n) { sum_ordered(c, data, n); }

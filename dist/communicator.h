@@ -31,6 +31,10 @@ class Communicator {
   // Ends every process of the job with `code` (a rank that cannot go on, so no rank waits in a
   // collective for it); prints `why` first.
   [[noreturn]] virtual void abort(const std::string& why, int code) = 0;
+  // The watchdog: a collective that waits more than `seconds` for the other ranks ends the job
+  // (abort, naming the collective), since a rank stuck without dying would otherwise hold all
+  // the others forever; MPI has no timeout of its own. 0 (the default): wait without limit.
+  virtual void set_timeout(double seconds) {}
 };
 
 // The job's communicator, made on first use: MPI when this process was started by mpirun or
@@ -38,6 +42,10 @@ class Communicator {
 Communicator& world();
 // A communicator of one process, whatever the launcher (tests, and the fallback of world()).
 std::unique_ptr<Communicator> single_process();
+// For an error that stops this process: when world() has been made and has several ranks, ends
+// the whole job with `why` (abort), so that no rank waits for this one in a collective (and this
+// one does not wait for them in MPI_Finalize); otherwise returns.
+void abort_job_if_distributed(const std::string& why);
 
 // data[i] = the sum over ranks of data[i], added in rank order, on every rank. Costs two
 // transfers of n values (each rank sums a 1/W slice: all_to_all, then all_gather), as a ring

@@ -1,8 +1,11 @@
 #include "dist/mpi_communicator.h"
 
+#include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
 
 #include "base/error.h"
 
@@ -60,18 +63,25 @@ class Mpi final : public Communicator {
   int local_rank() const override { return local_rank_; }
   std::string name() const override { return "mpi"; }
   void all_gather(const void* send, size_t bytes, void* recv) override {
-    check(MPI_Allgather(send, count_of(bytes), MPI_BYTE, recv, count_of(bytes), MPI_BYTE,
-                        MPI_COMM_WORLD),
-          "MPI_Allgather");
+    MPI_Request req;
+    check(MPI_Iallgather(send, count_of(bytes), MPI_BYTE, recv, count_of(bytes), MPI_BYTE,
+                         MPI_COMM_WORLD, &req),
+          "MPI_Iallgather");
+    wait(req, "an all-gather");
   }
   void all_to_all(const void* send, size_t bytes, void* recv) override {
-    check(MPI_Alltoall(send, count_of(bytes), MPI_BYTE, recv, count_of(bytes), MPI_BYTE,
-                       MPI_COMM_WORLD),
-          "MPI_Alltoall");
+    MPI_Request req;
+    check(MPI_Ialltoall(send, count_of(bytes), MPI_BYTE, recv, count_of(bytes), MPI_BYTE,
+                        MPI_COMM_WORLD, &req),
+          "MPI_Ialltoall");
+    wait(req, "an all-to-all");
   }
   void broadcast(void* data, size_t bytes, int root) override {
-    check(MPI_Bcast(data, count_of(bytes), MPI_BYTE, root, MPI_COMM_WORLD), "MPI_Bcast");
+    MPI_Request req;
+    check(MPI_Ibcast(data, count_of(bytes), MPI_BYTE, root, MPI_COMM_WORLD, &req), "MPI_Ibcast");
+    wait(req, "a broadcast");
   }
+  void set_timeout(double seconds) override { timeout_s_ = seconds; }
   [[noreturn]] void abort(const std::string& why, int code) override {
     std::fprintf(stderr, "ptl: rank %d: %s\n", rank_, why.c_str());
     std::fflush(stderr);
@@ -80,7 +90,29 @@ class Mpi final : public Communicator {
   }
 
  private:
+  // Completes a nonblocking collective: polls it (the first ones at once, as MPI's own blocking
+  // calls spin, then sleeping up to 1 ms between polls so a waiting rank leaves the cores to
+  // the others) and ends the job past the timeout.
+  void wait(MPI_Request& req, const char* what) {
+    using Clock = std::chrono::steady_clock;
+    const Clock::time_point start = Clock::now();
+    int done = 0;
+    for (int polls = 0;; ++polls) {
+      check(MPI_Test(&req, &done, MPI_STATUS_IGNORE), what);
+      if (done) return;
+      if (polls < 1000) continue;
+      const double waited = std::chrono::duration<double>(Clock::now() - start).count();
+      if (timeout_s_ > 0 && waited > timeout_s_)
+        abort(str("waited ", static_cast<int64_t>(waited), " s in ", what,
+                  " for the other ranks (dist.timeout_s=", timeout_s_,
+                  "): one of them is stuck; ending the job"),
+              1);
+      std::this_thread::sleep_for(std::chrono::microseconds(std::min(1000, polls - 999)));
+    }
+  }
+
   int rank_ = 0, size_ = 1, local_rank_ = 0;
+  double timeout_s_ = 0;
 };
 }  // namespace
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# A rank killed with SIGKILL mid-epoch ends the whole data-parallel job: `ptl train --nproc 2`
-# must exit non-zero within 30 s of the kill, name the killed rank, and leave its newest
-# checkpoint whole (a resume from it trains on). Exits 77 (skipped) without mpiexec.
+# A failing rank ends the whole data-parallel job, naming itself: `ptl train --nproc 2` must exit
+# non-zero within 30 s when rank 1 is killed with SIGKILL mid-epoch (and leave its newest
+# checkpoint whole: a resume from it trains on), when rank 1 throws an error, and when rank 1
+# stops answering (the watchdog, dist.timeout_s). Exits 77 (skipped) without mpiexec.
 #   usage: tests/dist_kill.sh PTL_BINARY
 set -euo pipefail
 ptl="$(realpath "$1")"
@@ -39,3 +40,21 @@ epoch=$((10#$(basename "$newest" | sed -E 's/ckpt_e0*([0-9]+)_.*/\1/') + 1))
 "$ptl" train "${args[@]}" train.epochs=$epoch --resume auto >resume.log 2>&1 ||
   { echo "dist_kill: resuming from $newest failed"; tail resume.log; exit 1; }
 echo "dist_kill: job ended in $took s naming rank 1; $newest resumed"
+
+# A rank that fails (PTL_TEST_FAIL_AT, trainer.cpp) at step 7: the whole job ends in time with
+# EXPECTED in its output.
+fails() {
+  local how=$1 expected=$2 start rc=0
+  start=$(date +%s%N)
+  PTL_TEST_FAIL_AT="1:7:$how" "$ptl" train --nproc 2 "${args[@]}" train.out="run_$how" \
+    dist.timeout_s=5 >"$how.log" 2>&1 || rc=$?
+  took_ms=$((($(date +%s%N) - start) / 1000000))
+  echo "rank 1 $how at step 7: job exit code $rc after $((took_ms / 1000)) s"
+  [ "$rc" -ne 0 ] || { echo "dist_kill: the job exited 0"; exit 1; }
+  [ "$took_ms" -lt 30000 ] || { echo "dist_kill: the job took $took_ms ms to end"; exit 1; }
+  grep -q -- "$expected" "$how.log" ||
+    { echo "dist_kill: the output lacks '$expected'"; tail "$how.log"; exit 1; }
+}
+fails throw "ptl: rank 1: error: test failure at step 7"
+fails hang "ptl: rank 0: waited 5 s in"
+echo "dist_kill: a throwing rank and a stuck rank ended the job"

@@ -119,6 +119,10 @@ const std::vector<ConfigKey>& config_keys() {
        "data parallel: batch norm with the statistics of the whole batch over all processes "
        "(CPU) instead of each process's shard",
        "bool"},
+      {"dist.timeout_s", "1800",
+       "data parallel: a rank that waits this long for the others (one stuck, or rank 0 "
+       "evaluating) ends the job; 0: no limit",
+       "num>=0"},
       {"study.seeds", "0-9", "ptl study: the seeds when --seeds is not given (0-9, 3 or 0,2,5)",
        ""},
       {"study.pretrain", "[]",

@@ -82,6 +82,7 @@ Settings read_settings(const Config& c) {
   s.eval.rerank = c.boolean("eval.rerank");
   s.eval.flip = c.boolean("eval.flip");
   s.dist.sync_bn = c.boolean("dist.sync_bn");
+  s.dist.timeout_s = c.number("dist.timeout_s");
   return s;
 }
 

@@ -78,6 +78,7 @@ struct EvalSettings {
 
 struct DistSettings {
   bool sync_bn = false;  // batch statistics of the whole batch over all processes
+  double timeout_s = 0;  // a collective waiting longer for the other ranks ends the job
 };
 
 struct Settings {

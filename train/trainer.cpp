@@ -7,7 +7,9 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 #include "base/parallel.h"
 #include "data/loader.h"
@@ -62,6 +64,20 @@ struct BudgetScope {
   }
   ~BudgetScope() { set_cpu_memory_budget(0); }
 };
+
+// Test-only (tests/dist_kill.sh): PTL_TEST_FAIL_AT=RANK:STEP:throw|hang makes that rank throw
+// an error, or stop answering, after that step, as a failing or stuck process would.
+void test_failure(int rank, int64_t step) {
+  static const char* spec = std::getenv("PTL_TEST_FAIL_AT");
+  if (!spec) return;
+  int r = -1;
+  long long s = -1;
+  char what[8] = {};
+  if (std::sscanf(spec, "%d:%lld:%7s", &r, &s, what) != 3 || r != rank || s != step) return;
+  if (std::string(what) == "hang")
+    for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+  fail(str("test failure at step ", step, " (PTL_TEST_FAIL_AT)"));
+}
 
 std::string fmt_duration(double s) {
   const long t = static_cast<long>(s);
@@ -125,6 +141,7 @@ Trainer::Trainer(Config cfg, const std::string& resume)
   }
   if (dp_.size() > 1) {
     // Every rank reads what rank 0 found (a shared folder may still be listing a new file).
+    dp_.comm().set_timeout(s_.dist.timeout_s);
     from = dist::broadcast_text(dp_.comm(), from);
     check_data_parallel();
   }
@@ -378,6 +395,7 @@ bool Trainer::train_epoch(RunLog& log, TrainSummary& sum) {
     ++it;
     ++step_;
     if (step_hook_) step_hook_(step_, r.loss);
+    test_failure(dp_.rank(), step_);
     loss_sum += r.loss;
     acc_sum += r.accuracy;
 
