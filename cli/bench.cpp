@@ -1,11 +1,16 @@
 // `ptl bench`: times a whole model's training step or inference in-process, after warm-up.
-// Every benchmark of a whole model goes through it (docs/models.md).
+// Every benchmark of a whole model goes through it (docs/models.md). Started by mpirun as W
+// processes, a train step is data parallel: each rank takes its rows of the batch and the
+// gradients are summed over the ranks before the update (scripts/bench_dist.sh).
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <functional>
 
 #include "base/parallel.h"
 #include "cli/args.h"
 #include "cli/command.h"
+#include "dist/communicator.h"
 #include "engine/autograd.h"
 #include "engine/device.h"
 #include "engine/device_timer.h"
@@ -13,6 +18,7 @@
 #include "kernels/cpu/isa.h"
 #include "layers/bconv_cell.h"
 #include "models/registry.h"
+#include "train/data_parallel.h"
 #include "train/optim.h"
 
 namespace {
@@ -31,9 +37,11 @@ Device check_device(const std::string& dev) {
   return d;
 }
 
-// Forward, mean cross-entropy over the model's classifiers, backward, plain SGD (lr 0.01,
-// no momentum) through the trainer's optimizer, gradients dropped.
-void train_step(Model& model, Sgd& sgd, const Tensor& x, const Tensor& labels) {
+// Forward, mean cross-entropy over the model's classifiers, backward, `between` (the gradient
+// sum of a data-parallel step), plain SGD (lr 0.01, no momentum) through the trainer's
+// optimizer, gradients dropped.
+void train_step(Model& model, Sgd& sgd, const Tensor& x, const Tensor& labels,
+                const std::function<void()>& between) {
   ModelOutput out = model.forward(x);
   Tensor loss;
   for (const Tensor& l : out.logits) {
@@ -41,6 +49,7 @@ void train_step(Model& model, Sgd& sgd, const Tensor& x, const Tensor& labels) {
     loss = loss.defined() ? add(loss, ce) : ce;
   }
   mul(loss, 1.0 / static_cast<double>(out.logits.size())).backward();
+  between();
   sgd.step();
   sgd.zero_grad();
 }
@@ -163,10 +172,27 @@ int run(const std::vector<std::string>& argv) {
   model->to(device);
   const bool train = args.flag("train-step");
   model->train(train);
-  const Tensor x = randn({batch, in[0], in[1], in[2]}).to(device);
+  Tensor x = randn({batch, in[0], in[1], in[2]}).to(device);
   std::vector<int64_t> y(batch);
   for (int64_t i = 0; i < batch; ++i) y[i] = default_generator().randint(K);
-  const Tensor labels = from_vector(y, {batch}).to(device);
+  Tensor labels = from_vector(y, {batch}).to(device);
+  // Data parallel under mpirun: rank r trains rows [r N / W, (r + 1) N / W) of the batch.
+  dist::Communicator& comm = dist::world();
+  const int W = comm.size(), rank = comm.rank();
+  PTL_CHECK(W == 1 || train, "ptl bench: several processes time train steps only");
+  PTL_CHECK(batch >= W, "ptl bench: a batch of ", batch, " over ", W, " processes");
+  const int64_t first = batch * rank / W, rows = batch * (rank + 1) / W - first;
+  x = narrow(x, 0, first, rows).contiguous();
+  labels = narrow(labels, 0, first, rows).contiguous();
+  DataParallel dp(comm, *model);
+  double reduce_ms = 0;  // of the timed steps
+  auto between = [&] {
+    if (W == 1) return;
+    const auto t0 = std::chrono::steady_clock::now();
+    dp.reduce_gradients(static_cast<double>(rows) / static_cast<double>(batch));
+    reduce_ms +=
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  };
 
   ParamGroup all;
   all.name = "all";
@@ -174,19 +200,25 @@ int run(const std::vector<std::string>& argv) {
   all.lr = all.base_lr = 0.01;
   Sgd sgd({all}, SgdOptions{0.0, 0.0, false});
   reset_peak_device_memory(device);
+  int steps = 0;
   const Timing t = time_steps(device, warmup, repeat, [&] {
+    if (++steps == warmup + 1) reduce_ms = 0;  // the timed steps only
     if (train) {
-      train_step(*model, sgd, x, labels);
+      train_step(*model, sgd, x, labels, between);
     } else {
       NoGradGuard ng;
       model->forward(x);
     }
   });
+  if (rank != 0) return 0;  // rank 0 reports; the ranks step together
   std::printf(
       "model %s, %s, batch %lld, input %s, %s, threads %d, CPU path %s, %d warm-up + %d timed "
       "steps\n",
       name.c_str(), train ? "train step" : "inference", (long long)batch, shape_str(in).c_str(),
       device.str().c_str(), num_threads(), cpu::isa_description().c_str(), warmup, repeat);
+  if (W > 1)
+    std::printf("data parallel: %d processes x %lld rows; gradient sum %.1f ms a step (%.1f%%)\n",
+                W, (long long)rows, reduce_ms / repeat, 100.0 * reduce_ms / repeat / t.median);
   std::printf("median_ms: %.1f  min_ms: %.1f  max_ms: %.1f  (%.2f images/s)\n", t.median, t.min,
               t.max, 1000.0 * batch / t.median);
   print_device_memory(device);

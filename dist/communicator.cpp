@@ -1,5 +1,6 @@
 #include "dist/communicator.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -36,13 +37,17 @@ template <class T>
 void sum_ordered(Communicator& c, T* data, int64_t n) {
   const int64_t w = c.size();
   if (w == 1 || n == 0) return;
-  // Each rank owns one slice of `chunk` values (the last ones padded with zeros).
+  // Each rank owns one slice of `chunk` values (the last ones padded with zeros). The scratch
+  // buffers stay between calls: fresh ones would cost their page faults at every step.
   const int64_t chunk = (n + w - 1) / w;
-  std::vector<T> send(static_cast<size_t>(chunk * w), T(0)), parts(send.size());
+  static thread_local std::vector<T> send, parts, mine;
+  send.resize(static_cast<size_t>(chunk * w));
+  parts.resize(send.size());
+  mine.resize(static_cast<size_t>(chunk));
   std::memcpy(send.data(), data, static_cast<size_t>(n) * sizeof(T));
+  std::fill(send.begin() + n, send.end(), T(0));
   c.all_to_all(send.data(), static_cast<size_t>(chunk) * sizeof(T), parts.data());
   // parts[r * chunk + i]: rank r's value of element rank() * chunk + i.
-  std::vector<T> mine(static_cast<size_t>(chunk));
   for (int64_t i = 0; i < chunk; ++i) {
     T s = parts[static_cast<size_t>(i)];
     for (int64_t r = 1; r < w; ++r) s += parts[static_cast<size_t>(r * chunk + i)];

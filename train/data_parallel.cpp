@@ -88,46 +88,47 @@ void DataParallel::broadcast_buffers() {
   for (auto& [name, b] : model_.named_buffers()) broadcast_tensor(comm_, b);
 }
 
+namespace {
+// One bucket: each gradient scaled by `share` into `flat` (the scaling fused with the copy),
+// summed over the ranks, then copied back.
+template <class T>
+void reduce_bucket(dist::Communicator& comm, std::vector<Tensor>& grads, double share,
+                   Tensor& flat) {
+  int64_t n = 0;
+  for (const Tensor& g : grads) n += g.numel();
+  // Kept between steps (a fresh 25 MB buffer a step costs its page faults every time).
+  if (!flat.defined() || flat.numel() < n) flat = Tensor::empty({n}, dtype_of<T>::value);
+  T* f = flat.data<T>();
+  const T s = static_cast<T>(share);
+  int64_t at = 0;
+  for (const Tensor& g : grads) {
+    const Tensor h = host(g);
+    const T* src = h.data<T>();
+    for (int64_t i = 0; i < h.numel(); ++i) f[at + i] = src[i] * s;
+    at += h.numel();
+  }
+  dist::sum_in_rank_order(comm, f, n);
+  at = 0;
+  for (Tensor& g : grads) {
+    if (g.device().is_cpu() && g.is_contiguous())
+      std::memcpy(g.raw_data(), f + at, static_cast<size_t>(g.numel()) * sizeof(T));
+    else
+      copy_(g, reshape(narrow(flat, 0, at, g.numel()), g.shape()).to(g.device()));
+    at += g.numel();
+  }
+}
+}  // namespace
+
 void DataParallel::reduce_gradients(double share, size_t bucket_bytes) {
-  // Buckets of one dtype: the gradients are copied in, scaled, summed over ranks and copied
-  // back, in parameter order.
-  struct Slot {
-    std::string name;
-    Tensor grad;
-  };
-  std::vector<Slot> bucket;
+  // Buckets of one dtype, in parameter order.
+  std::vector<Tensor> bucket;
   size_t bytes = 0;
   auto flush = [&] {
     if (bucket.empty()) return;
-    const DType dt = bucket.front().grad.dtype();
-    int64_t n = 0;
-    for (const Slot& s : bucket) n += s.grad.numel();
-    Tensor flat = Tensor::empty({n}, dt);
-    int64_t at = 0;
-    for (const Slot& s : bucket) {
-      const Tensor h = host(s.grad);
-      std::memcpy(static_cast<char*>(flat.raw_data()) + at * dtype_size(dt), h.raw_data(),
-                  static_cast<size_t>(h.numel()) * dtype_size(dt));
-      at += h.numel();
-    }
-    if (dt == DType::F64) {
-      double* d = flat.data<double>();
-      for (int64_t i = 0; i < n; ++i) d[i] *= share;
-      dist::sum_in_rank_order(comm_, d, n);
-    } else {
-      PTL_CHECK(dt == DType::F32, "gradient of ", bucket.front().name, ": dtype ", dtype_name(dt),
-                " cannot be reduced");
-      float* f = flat.data<float>();
-      const float sh = static_cast<float>(share);
-      for (int64_t i = 0; i < n; ++i) f[i] *= sh;
-      dist::sum_in_rank_order(comm_, f, n);
-    }
-    at = 0;
-    for (Slot& s : bucket) {
-      Tensor part = reshape(narrow(flat, 0, at, s.grad.numel()), s.grad.shape());
-      copy_(s.grad, part.to(s.grad.device()));
-      at += s.grad.numel();
-    }
+    if (bucket.front().dtype() == DType::F64)
+      reduce_bucket<double>(comm_, bucket, share, flat64_);
+    else
+      reduce_bucket<float>(comm_, bucket, share, flat32_);
     bucket.clear();
     bytes = 0;
   };
@@ -137,10 +138,12 @@ void DataParallel::reduce_gradients(double share, size_t bucket_bytes) {
     PTL_CHECK(g.defined(), "data-parallel step: trainable parameter ", name,
               " received no gradient on rank ", rank(),
               "; every rank must use every trainable parameter in its loss");
+    PTL_CHECK(g.dtype() == DType::F32 || g.dtype() == DType::F64, "gradient of ", name, ": dtype ",
+              dtype_name(g.dtype()), " cannot be reduced");
     const size_t b = static_cast<size_t>(g.numel()) * dtype_size(g.dtype());
-    if (!bucket.empty() && (bucket.front().grad.dtype() != g.dtype() || bytes + b > bucket_bytes))
+    if (!bucket.empty() && (bucket.front().dtype() != g.dtype() || bytes + b > bucket_bytes))
       flush();
-    bucket.push_back({name, g});
+    bucket.push_back(g);
     bytes += b;
   }
   flush();

@@ -47,6 +47,7 @@ class DataParallel {
  private:
   dist::Communicator& comm_;
   Model& model_;
+  Tensor flat32_, flat64_;  // reduce_gradients' buckets, kept between steps
 };
 
 }  // namespace ptl
