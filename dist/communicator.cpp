@@ -8,6 +8,8 @@
 
 #include "base/error.h"
 #include "dist/mpi_communicator.h"
+#include "engine/ops.h"
+#include "kernels/dispatch.h"
 
 namespace ptl::dist {
 
@@ -48,13 +50,26 @@ void sum_ordered(Communicator& c, T* data, int64_t n) {
   std::fill(send.begin() + n, send.end(), T(0));
   c.all_to_all(send.data(), static_cast<size_t>(chunk) * sizeof(T), parts.data());
   // parts[r * chunk + i]: rank r's value of element rank() * chunk + i.
-  for (int64_t i = 0; i < chunk; ++i) {
-    T s = parts[static_cast<size_t>(i)];
-    for (int64_t r = 1; r < w; ++r) s += parts[static_cast<size_t>(r * chunk + i)];
-    mine[static_cast<size_t>(i)] = s;
-  }
+  cpu::sum_slices(parts.data(), w, chunk, mine.data());
   c.all_gather(mine.data(), static_cast<size_t>(chunk) * sizeof(T), send.data());
   std::memcpy(data, send.data(), static_cast<size_t>(n) * sizeof(T));
+}
+
+// The same steps on tensors of the communicator's memory, with the slices summed there.
+template <class T>
+void sum_ordered_on_device(Communicator& c, Tensor& flat) {
+  const int64_t w = c.size(), n = flat.numel(), chunk = (n + w - 1) / w;
+  const Device d = flat.device();
+  const DType dt = flat.dtype();
+  Tensor send = zeros({chunk * w}, dt, d), parts = Tensor::empty({chunk * w}, dt, d),
+         mine = Tensor::empty({chunk}, dt, d);
+  Tensor head = narrow(send, 0, 0, n);
+  copy_(head, flat);
+  const size_t bytes = static_cast<size_t>(chunk) * sizeof(T);
+  c.all_to_all(send.raw_data(), bytes, parts.raw_data());
+  PTL_KERNEL(d, sum_slices<T>)(parts.data<T>(), w, chunk, mine.data<T>());
+  c.all_gather(mine.raw_data(), bytes, send.raw_data());
+  copy_(flat, narrow(send, 0, 0, n));
 }
 }  // namespace
 
@@ -79,6 +94,24 @@ void abort_job_if_distributed(const std::string& why) {
 
 void sum_in_rank_order(Communicator& c, double* data, int64_t n) { sum_ordered(c, data, n); }
 void sum_in_rank_order(Communicator& c, float* data, int64_t n) { sum_ordered(c, data, n); }
+
+void sum_in_rank_order(Communicator& c, Tensor& flat) {
+  PTL_CHECK(flat.dim() == 1 && flat.is_contiguous() && flat.device() == c.memory() &&
+                (flat.dtype() == DType::F32 || flat.dtype() == DType::F64),
+            "sum_in_rank_order: expected a contiguous 1-D float32 or float64 tensor on ",
+            c.memory().str(), " (the ", c.name(), " communicator's memory), got ",
+            dtype_name(flat.dtype()), " ", flat.shape_str(), " on ", flat.device().str());
+  if (flat.device().is_cpu()) {
+    if (flat.dtype() == DType::F64)
+      sum_ordered(c, flat.data<double>(), flat.numel());
+    else
+      sum_ordered(c, flat.data<float>(), flat.numel());
+  } else if (flat.dtype() == DType::F64) {
+    sum_ordered_on_device<double>(c, flat);
+  } else {
+    sum_ordered_on_device<float>(c, flat);
+  }
+}
 
 std::string broadcast_text(Communicator& c, const std::string& text) {
   uint64_t n = text.size();

@@ -11,6 +11,9 @@
 #include <memory>
 #include <string>
 
+#include "base/device.h"
+#include "engine/tensor.h"
+
 namespace ptl::dist {
 
 class Communicator {
@@ -20,7 +23,10 @@ class Communicator {
   virtual int size() const = 0;
   // The ranks on this machine and this rank's place among them (picks a GPU).
   virtual int local_rank() const = 0;
-  virtual std::string name() const = 0;  // "single", "mpi"
+  virtual std::string name() const = 0;  // "single", "mpi", "nccl"
+  // Where the buffers of the collectives live: host memory (one process, MPI) or this rank's
+  // GPU (NCCL).
+  virtual Device memory() const { return Device::cpu(); }
   // recv (size() * bytes) gets every rank's `bytes` bytes of send, in rank order.
   virtual void all_gather(const void* send, size_t bytes, void* recv) = 0;
   // send and recv hold size() blocks of `bytes`: block j of send goes to rank j, and block j
@@ -52,6 +58,10 @@ void abort_job_if_distributed(const std::string& why);
 // all-reduce does.
 void sum_in_rank_order(Communicator& c, double* data, int64_t n);
 void sum_in_rank_order(Communicator& c, float* data, int64_t n);
+// The same for a contiguous 1-D float32 or float64 tensor in the communicator's memory (on the
+// GPU for NCCL, where the slices are summed too). On the GPU it runs the collectives at world
+// size 1 as well, so one process checks that path.
+void sum_in_rank_order(Communicator& c, Tensor& flat);
 // Rank 0's text on every rank.
 std::string broadcast_text(Communicator& c, const std::string& text);
 // Whether `flag` is true on any rank (a collective: every rank must call it).

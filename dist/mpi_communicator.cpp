@@ -1,13 +1,11 @@
 #include "dist/mpi_communicator.h"
 
-#include <algorithm>
-#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
-#include <thread>
 
 #include "base/error.h"
+#include "dist/poll.h"
 
 #if PTL_WITH_MPI
 #include <mpi.h>
@@ -90,25 +88,17 @@ class Mpi final : public Communicator {
   }
 
  private:
-  // Completes a nonblocking collective: polls it (the first ones at once, as MPI's own blocking
-  // calls spin, then sleeping up to 1 ms between polls so a waiting rank leaves the cores to
-  // the others) and ends the job past the timeout.
+  // Completes a nonblocking collective, ending the job past the timeout.
   void wait(MPI_Request& req, const char* what) {
-    using Clock = std::chrono::steady_clock;
-    const Clock::time_point start = Clock::now();
-    int done = 0;
-    for (int polls = 0;; ++polls) {
-      check(MPI_Test(&req, &done, MPI_STATUS_IGNORE), what);
-      if (done) return;
-      if (polls < 1000) continue;
-      const double waited = std::chrono::duration<double>(Clock::now() - start).count();
-      if (timeout_s_ > 0 && waited > timeout_s_)
-        abort(str("waited ", static_cast<int64_t>(waited), " s in ", what,
-                  " for the other ranks (dist.timeout_s=", timeout_s_,
-                  "): one of them is stuck; ending the job"),
-              1);
-      std::this_thread::sleep_for(std::chrono::microseconds(std::min(1000, polls - 999)));
-    }
+    bool timed_out = false;
+    const double waited = poll_until(
+        [&] {
+          int done = 0;
+          check(MPI_Test(&req, &done, MPI_STATUS_IGNORE), what);
+          return done != 0;
+        },
+        timeout_s_, &timed_out);
+    if (timed_out) abort(stuck_message(waited, what, timeout_s_), 1);
   }
 
   int rank_ = 0, size_ = 1, local_rank_ = 0;

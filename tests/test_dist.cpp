@@ -8,10 +8,12 @@
 #include <vector>
 
 #include "dist/communicator.h"
+#include "dist/nccl_communicator.h"
 #include "engine/ops.h"
 #include "layers/bconv_cell.h"
 #include "layers/convert.h"
 #include "models/registry.h"
+#include "tests/cuda_test_util.h"
 #include "tests/tiny_run.h"
 #include "train/checkpoint.h"
 #include "train/data_parallel.h"
@@ -314,4 +316,41 @@ TEST_CASE("ranks started with different configs refuse to train, naming the key"
     CHECK_THAT(e.what(), Catch::Contains("different configs"));
   }
   ptl::dist::any_rank(c, false);
+}
+
+TEST_CASE("NCCL at world size 1: collectives and the gradient sum keep plain CUDA's bits",
+          "[dist][cuda]") {
+  if (!ptl::dist::nccl_compiled()) {
+    WARN("built without NCCL: skipped");
+    return;
+  }
+  PTL_SKIP_WITHOUT_GPU();
+  const ptl::Device gpu = ptl::Device::cuda(0);
+  auto one = ptl::dist::single_process();
+  auto nccl = ptl::dist::nccl_communicator(*one, 0);
+  CHECK(nccl->memory() == gpu);
+  // The rank-order sum on the GPU (all-to-all, the slice sum, all-gather) of one rank.
+  ptl::manual_seed(3);
+  const ptl::Tensor x = ptl::randn({1001}).to(gpu);
+  ptl::Tensor y = x.clone();
+  ptl::dist::sum_in_rank_order(*nccl, y);
+  CHECK(bits_hash({{"y", y.to(ptl::Device::cpu())}}) ==
+        bits_hash({{"y", x.to(ptl::Device::cpu())}}));
+  // A CUDA model's gradients through DataParallel (NCCL buckets, share 1): unchanged.
+  auto model = ptl::make_model("ptl_resnet20", 6, {});
+  model->to(gpu);
+  model->train();
+  const ptl::Tensor images = ptl::randn({4, 3, 32, 16}).to(gpu);
+  const ptl::Tensor labels = ptl::from_vector(std::vector<int64_t>{0, 1, 2, 3}, {4}).to(gpu);
+  ptl::cross_entropy(model->forward(images).logits[0], labels).backward();
+  ptl::TensorMap before;
+  for (auto& [name, p] : model->named_parameters())
+    if (p.grad().defined()) before[name] = p.grad().to(ptl::Device::cpu());
+  ptl::DataParallel dp(*one, *model);
+  dp.reduce_gradients(1.0);
+  ptl::TensorMap after;
+  for (auto& [name, p] : model->named_parameters())
+    if (p.grad().defined()) after[name] = p.grad().to(ptl::Device::cpu());
+  REQUIRE(after.size() == before.size());
+  CHECK(bits_hash(after) == bits_hash(before));
 }

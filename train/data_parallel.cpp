@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "base/error.h"
+#include "dist/nccl_communicator.h"
 #include "engine/ops.h"
 #include "layers/layers.h"
 
@@ -117,7 +118,36 @@ void reduce_bucket(dist::Communicator& comm, std::vector<Tensor>& grads, double 
     at += g.numel();
   }
 }
+
+// One bucket of CUDA gradients through NCCL: scaled into `flat` on their GPU, summed there.
+void reduce_bucket_on_device(dist::Communicator& comm, std::vector<Tensor>& grads, double share,
+                             Tensor& flat) {
+  int64_t n = 0;
+  for (const Tensor& g : grads) n += g.numel();
+  const Tensor& first = grads.front();
+  if (!flat.defined() || flat.numel() < n || flat.dtype() != first.dtype() ||
+      flat.device() != first.device())
+    flat = Tensor::empty({n}, first.dtype(), first.device());
+  Tensor used = narrow(flat, 0, 0, n);
+  int64_t at = 0;
+  for (const Tensor& g : grads) {
+    Tensor part = narrow(used, 0, at, g.numel());
+    copy_(part, mul(reshape(g.contiguous(), {g.numel()}), share));
+    at += g.numel();
+  }
+  dist::sum_in_rank_order(comm, used);
+  at = 0;
+  for (Tensor& g : grads) {
+    copy_(g, reshape(narrow(used, 0, at, g.numel()), g.shape()));
+    at += g.numel();
+  }
+}
 }  // namespace
+
+dist::Communicator& DataParallel::gpu_comm(const Device& device) {
+  if (!gpu_comm_) gpu_comm_ = dist::nccl_communicator(comm_, device.index);
+  return *gpu_comm_;
+}
 
 void DataParallel::reduce_gradients(double share, size_t bucket_bytes) {
   // Buckets of one dtype, in parameter order.
@@ -125,7 +155,9 @@ void DataParallel::reduce_gradients(double share, size_t bucket_bytes) {
   size_t bytes = 0;
   auto flush = [&] {
     if (bucket.empty()) return;
-    if (bucket.front().dtype() == DType::F64)
+    if (bucket.front().device().is_cuda() && dist::nccl_compiled())
+      reduce_bucket_on_device(gpu_comm(bucket.front().device()), bucket, share, device_flat_);
+    else if (bucket.front().dtype() == DType::F64)
       reduce_bucket<double>(comm_, bucket, share, flat64_);
     else
       reduce_bucket<float>(comm_, bucket, share, flat32_);
@@ -141,7 +173,8 @@ void DataParallel::reduce_gradients(double share, size_t bucket_bytes) {
     PTL_CHECK(g.dtype() == DType::F32 || g.dtype() == DType::F64, "gradient of ", name, ": dtype ",
               dtype_name(g.dtype()), " cannot be reduced");
     const size_t b = static_cast<size_t>(g.numel()) * dtype_size(g.dtype());
-    if (!bucket.empty() && (bucket.front().dtype() != g.dtype() || bytes + b > bucket_bytes))
+    if (!bucket.empty() && (bucket.front().dtype() != g.dtype() ||
+                            bucket.front().device() != g.device() || bytes + b > bucket_bytes))
       flush();
     bucket.push_back(g);
     bytes += b;

@@ -10,6 +10,7 @@
 //   checkpoint gather_rows (the BConv-Cell states of all ranks, rows in rank order)
 // Every sum adds the ranks in rank order (dist/communicator.h), so all ranks hold the same bits.
 #pragma once
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -34,8 +35,9 @@ class DataParallel {
   void synchronise_batch_norm();
   void broadcast_buffers();
   // grad = sum over ranks of share_r * grad_r for every trainable parameter, in fused buckets of
-  // at most bucket_bytes, in parameter order. share_r is the rank's fraction of the batch
-  // (n_r / N), so the result is the gradient of the whole batch's mean loss. A trainable
+  // at most bucket_bytes, in parameter order: on the GPU through NCCL for CUDA gradients when
+  // ptl has NCCL, else through the host and the communicator. share_r is the rank's fraction of the
+  // batch (n_r / N), so the result is the gradient of the whole batch's mean loss. A trainable
   // parameter without a gradient is an error naming it.
   void reduce_gradients(double share, size_t bucket_bytes = 25 << 20);
   // values = sum over ranks of share_r * values_r.
@@ -47,7 +49,11 @@ class DataParallel {
  private:
   dist::Communicator& comm_;
   Model& model_;
-  Tensor flat32_, flat64_;  // reduce_gradients' buckets, kept between steps
+  // The NCCL communicator of this rank's GPU, made on first use.
+  dist::Communicator& gpu_comm(const Device& device);
+
+  Tensor flat32_, flat64_, device_flat_;  // reduce_gradients' buckets, kept between steps
+  std::unique_ptr<dist::Communicator> gpu_comm_;
 };
 
 }  // namespace ptl

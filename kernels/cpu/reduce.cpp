@@ -71,6 +71,15 @@ void extreme_dim_backward(const T* g, const int64_t* idx, T* gx, int64_t outer, 
   }
 }
 
+template <class T>
+void sum_slices(const T* parts, int64_t slices, int64_t chunk, T* out) {
+  for (int64_t i = 0; i < chunk; ++i) {
+    T s = parts[i];
+    for (int64_t r = 1; r < slices; ++r) s += parts[r * chunk + i];
+    out[i] = s;
+  }
+}
+
 #include "kernels/contract/reduce_instances.inc"
 PTL_INSTANTIATE_REDUCE()
 

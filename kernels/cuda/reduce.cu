@@ -126,6 +126,17 @@ __global__ void extreme_backward_kernel(const T* __restrict__ g, const int64_t* 
   }
 }
 
+// out[i] = sum over slices r, in order, of parts[r * chunk + i] (thread per i).
+template <class T>
+__global__ void sum_slices_kernel(const T* __restrict__ parts, int64_t slices, int64_t chunk,
+                                  T* __restrict__ out) {
+  PTL_GRID_LOOP(int64_t, i, chunk) {
+    T s = parts[i];
+    for (int64_t r = 1; r < slices; ++r) s += parts[r * chunk + i];
+    out[i] = s;
+  }
+}
+
 }  // namespace
 
 template <class T>
@@ -198,6 +209,13 @@ void extreme_dim_backward(const T* g, const int64_t* idx, T* gx, int64_t outer, 
   if (outer * inner == 0) return;
   extreme_backward_kernel<T>
       <<<grid_for(outer * inner), kBlock, 0, stream()>>>(g, idx, gx, outer, size, inner);
+  PTL_CUDA_CHECK_LAUNCH();
+}
+
+template <class T>
+void sum_slices(const T* parts, int64_t slices, int64_t chunk, T* out) {
+  if (chunk == 0) return;
+  sum_slices_kernel<T><<<grid_for(chunk), kBlock, 0, stream()>>>(parts, slices, chunk, out);
   PTL_CUDA_CHECK_LAUNCH();
 }
 
