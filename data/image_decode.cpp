@@ -1,6 +1,7 @@
 #include "data/image_decode.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "base/error.h"
@@ -153,14 +154,16 @@ Image decode_image(const std::string& bytes, const std::string& what) {
   int w = 0, h = 0, c = 0;
   // A corrupt header can claim gigapixels; refuse before stb allocates for them.
   if (stbi_info_from_callbacks(&cb, &reader, &w, &h, &c)) {
-    const int64_t pixels = static_cast<int64_t>(w) * h;
+    // stb's BMP info gives a top-down image's height as it is stored, negative (only the
+    // loader takes its absolute value; found by fuzzing: regress_bmp_negative_height.bmp).
+    const int64_t pixels = std::abs(static_cast<int64_t>(w)) * std::abs(static_cast<int64_t>(h));
     PTL_CHECK(pixels <= kMaxPixels, what, ": image of ", w, "x", h, " pixels is larger than the ",
               kMaxPixels, "-pixel limit (corrupt header?)");
     // stb reads BMPs uncompressed, at least one bit a pixel: a header claiming more pixels than
     // the file has bits is truncated, and stb would fill megapixels before noticing (found by
     // fuzzing: tests/fuzz/corpus/image/regress_bmp_huge_claim.bmp).
     PTL_CHECK(format[0] != 'B' || pixels <= 8 * static_cast<int64_t>(bytes.size()), what,
-              ": truncated BMP (the header says ", w, "x", h, " pixels, the file has ",
+              ": truncated BMP (the header says ", w, "x", std::abs(h), " pixels, the file has ",
               bytes.size(), " bytes)");
   }
   reader = Reader{&bytes};

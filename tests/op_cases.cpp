@@ -159,7 +159,7 @@ void batchnorm_cases(const OpCheck& check) {
     const int64_t C = s[1];
     Tensor x = uniform64(s, 40), w = uniform64({C}, 41, 0.5, 1.5), b = uniform64({C}, 42);
     check("batch_norm train " + shape_str(s),
-          [C](const Ins& v) { return batch_norm(v[0], v[1], v[2], Tensor(), Tensor(), true); },
+          [](const Ins& v) { return batch_norm(v[0], v[1], v[2], Tensor(), Tensor(), true); },
           {x, w, b});
     Tensor rm = uniform64({C}, 43), rv = uniform64({C}, 44, 0.5, 2.0);
     check("batch_norm eval " + shape_str(s),

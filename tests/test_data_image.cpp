@@ -95,6 +95,13 @@ TEST_CASE("bad image files give errors naming the file", "[data]") {
   wide[20] = 1;  // biWidth 8 -> 65544
   CHECK_THAT(error_of(wide, "wide.bmp"),
              Catch::Contains("wide.bmp: truncated BMP") && Catch::Contains("65544x8 pixels"));
+  // The same claim as a top-down image (a negative height): stb's header reader gives the
+  // height with its sign (regress_bmp_negative_height.bmp claims 151 x 262134).
+  std::string tall = bmp;
+  const char minus_65544[4] = {'\xF8', '\xFF', '\xFE', '\xFF'};
+  for (int i = 0; i < 4; ++i) tall[static_cast<size_t>(22 + i)] = minus_65544[i];  // biHeight
+  CHECK_THAT(error_of(tall, "tall.bmp"),
+             Catch::Contains("tall.bmp: truncated BMP") && Catch::Contains("8x65544 pixels"));
 }
 
 TEST_CASE("load_image reads files written by write_jpeg", "[data]") {
