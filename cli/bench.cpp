@@ -185,13 +185,20 @@ int run(const std::vector<std::string>& argv) {
   x = narrow(x, 0, first, rows).contiguous();
   labels = narrow(labels, 0, first, rows).contiguous();
   DataParallel dp(comm, *model);
-  double reduce_ms = 0;  // of the timed steps
+  // Of the timed steps: waiting for the slowest rank's backward (a barrier), then the sum.
+  double wait_ms = 0, reduce_ms = 0;
   auto between = [&] {
     if (W == 1) return;
-    const auto t0 = std::chrono::steady_clock::now();
+    using Clock = std::chrono::steady_clock;
+    auto ms = [](Clock::time_point a, Clock::time_point b) {
+      return std::chrono::duration<double, std::milli>(b - a).count();
+    };
+    const Clock::time_point t0 = Clock::now();
+    dist::any_rank(comm, false);
+    const Clock::time_point t1 = Clock::now();
     dp.reduce_gradients(static_cast<double>(rows) / static_cast<double>(batch));
-    reduce_ms +=
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    wait_ms += ms(t0, t1);
+    reduce_ms += ms(t1, Clock::now());
   };
 
   ParamGroup all;
@@ -202,7 +209,7 @@ int run(const std::vector<std::string>& argv) {
   reset_peak_device_memory(device);
   int steps = 0;
   const Timing t = time_steps(device, warmup, repeat, [&] {
-    if (++steps == warmup + 1) reduce_ms = 0;  // the timed steps only
+    if (++steps == warmup + 1) wait_ms = reduce_ms = 0;  // the timed steps only
     if (train) {
       train_step(*model, sgd, x, labels, between);
     } else {
@@ -217,8 +224,11 @@ int run(const std::vector<std::string>& argv) {
       name.c_str(), train ? "train step" : "inference", (long long)batch, shape_str(in).c_str(),
       device.str().c_str(), num_threads(), cpu::isa_description().c_str(), warmup, repeat);
   if (W > 1)
-    std::printf("data parallel: %d processes x %lld rows; gradient sum %.1f ms a step (%.1f%%)\n",
-                W, (long long)rows, reduce_ms / repeat, 100.0 * reduce_ms / repeat / t.median);
+    std::printf(
+        "data parallel: %d processes x %lld rows; gradient sum %.1f ms a step (%.1f%%), after "
+        "%.1f ms waiting for the slowest rank\n",
+        W, (long long)rows, reduce_ms / repeat, 100.0 * reduce_ms / repeat / t.median,
+        wait_ms / repeat);
   std::printf("median_ms: %.1f  min_ms: %.1f  max_ms: %.1f  (%.2f images/s)\n", t.median, t.min,
               t.max, 1000.0 * batch / t.median);
   print_device_memory(device);

@@ -35,30 +35,40 @@ class SingleProcess final : public Communicator {
   }
 };
 
+// Each rank owns one slice of `chunk` values of the padded buffer (the padding zeroed): it
+// receives every rank's copy of its slice (all-to-all), adds them in rank order, and the summed
+// slices are gathered back into `data`. The scratch buffers stay between calls: fresh ones
+// would cost their page faults at every step.
 template <class T>
-void sum_ordered(Communicator& c, T* data, int64_t n) {
+void sum_in_place(Communicator& c, T* data, int64_t n) {
   const int64_t w = c.size();
   if (w == 1 || n == 0) return;
-  // Each rank owns one slice of `chunk` values (the last ones padded with zeros). The scratch
-  // buffers stay between calls: fresh ones would cost their page faults at every step.
-  const int64_t chunk = (n + w - 1) / w;
-  static thread_local std::vector<T> send, parts, mine;
-  send.resize(static_cast<size_t>(chunk * w));
-  parts.resize(send.size());
+  const int64_t chunk = padded_length(c, n) / w;
+  std::fill(data + n, data + chunk * w, T(0));
+  static thread_local std::vector<T> parts, mine;
+  parts.resize(static_cast<size_t>(chunk * w));
   mine.resize(static_cast<size_t>(chunk));
-  std::memcpy(send.data(), data, static_cast<size_t>(n) * sizeof(T));
-  std::fill(send.begin() + n, send.end(), T(0));
-  c.all_to_all(send.data(), static_cast<size_t>(chunk) * sizeof(T), parts.data());
+  c.all_to_all(data, static_cast<size_t>(chunk) * sizeof(T), parts.data());
   // parts[r * chunk + i]: rank r's value of element rank() * chunk + i.
   cpu::sum_slices(parts.data(), w, chunk, mine.data());
-  c.all_gather(mine.data(), static_cast<size_t>(chunk) * sizeof(T), send.data());
-  std::memcpy(data, send.data(), static_cast<size_t>(n) * sizeof(T));
+  c.all_gather(mine.data(), static_cast<size_t>(chunk) * sizeof(T), data);
+}
+
+// The same for a buffer without room for the padding: through a padded copy.
+template <class T>
+void sum_ordered(Communicator& c, T* data, int64_t n) {
+  if (c.size() == 1 || n == 0) return;
+  static thread_local std::vector<T> padded;
+  padded.resize(static_cast<size_t>(padded_length(c, n)));
+  std::memcpy(padded.data(), data, static_cast<size_t>(n) * sizeof(T));
+  sum_in_place(c, padded.data(), n);
+  std::memcpy(data, padded.data(), static_cast<size_t>(n) * sizeof(T));
 }
 
 // The same steps on tensors of the communicator's memory, with the slices summed there.
 template <class T>
 void sum_ordered_on_device(Communicator& c, Tensor& flat) {
-  const int64_t w = c.size(), n = flat.numel(), chunk = (n + w - 1) / w;
+  const int64_t w = c.size(), n = flat.numel(), chunk = padded_length(c, n) / w;
   const Device d = flat.device();
   const DType dt = flat.dtype();
   Tensor send = zeros({chunk * w}, dt, d), parts = Tensor::empty({chunk * w}, dt, d),
@@ -92,8 +102,19 @@ void abort_job_if_distributed(const std::string& why) {
   if (made_world && made_world->size() > 1) made_world->abort(why, 1);
 }
 
+int64_t padded_length(const Communicator& c, int64_t n) {
+  const int64_t w = c.size();
+  return (n + w - 1) / w * w;
+}
+
 void sum_in_rank_order(Communicator& c, double* data, int64_t n) { sum_ordered(c, data, n); }
 void sum_in_rank_order(Communicator& c, float* data, int64_t n) { sum_ordered(c, data, n); }
+void sum_in_rank_order_in_place(Communicator& c, double* data, int64_t n) {
+  sum_in_place(c, data, n);
+}
+void sum_in_rank_order_in_place(Communicator& c, float* data, int64_t n) {
+  sum_in_place(c, data, n);
+}
 
 void sum_in_rank_order(Communicator& c, Tensor& flat) {
   PTL_CHECK(flat.dim() == 1 && flat.is_contiguous() && flat.device() == c.memory() &&

@@ -58,6 +58,11 @@ void abort_job_if_distributed(const std::string& why);
 // all-reduce does.
 void sum_in_rank_order(Communicator& c, double* data, int64_t n);
 void sum_in_rank_order(Communicator& c, float* data, int64_t n);
+// The same without copying `data` in and out: it must have room for padded_length(c, n) values
+// (n rounded up to a multiple of the world size; what the padding holds is overwritten).
+int64_t padded_length(const Communicator& c, int64_t n);
+void sum_in_rank_order_in_place(Communicator& c, double* data, int64_t n);
+void sum_in_rank_order_in_place(Communicator& c, float* data, int64_t n);
 // The same for a contiguous 1-D float32 or float64 tensor in the communicator's memory (on the
 // GPU for NCCL, where the slices are summed too). On the GPU it runs the collectives at world
 // size 1 as well, so one process checks that path.

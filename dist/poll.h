@@ -8,8 +8,9 @@ namespace ptl::dist {
 
 // Polls `done` until it returns true and returns the seconds waited, or stops and returns them
 // as soon as they pass `timeout_s` (> 0; 0: no limit) with `done` still false, setting *timed_out.
-// The first 1000 polls follow each other at once (MPI's own blocking calls spin too); later ones
-// sleep up to 1 ms in between, so a rank waiting long leaves the cores to the others.
+// For the first half second the polls follow each other at once (MPI's own blocking calls spin
+// too, and MPI progresses a transfer only while it is polled); later ones sleep up to 1 ms in
+// between, so a rank waiting long (for rank 0's evaluation) leaves the cores to the others.
 double poll_until(const std::function<bool()>& done, double timeout_s, bool* timed_out);
 // What a rank says when it ends the job after waiting `waited` seconds in `what`.
 std::string stuck_message(double waited, const char* what, double timeout_s);

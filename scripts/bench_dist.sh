@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Data-parallel training speed on one machine (docs/performance.md, "Data parallel"): for each
 # case, a training step of the same global batch as 1 process x T threads and as P processes x
-# T/P threads (`mpirun -np P ptl bench ...`, each rank taking its rows of the batch), and the
-# share of the step spent summing gradients over the ranks. With BASE=path of a ptl built without
+# T/P threads (`mpirun -np P ptl bench ...`, each rank taking its rows of the batch), the share
+# of the step spent summing gradients over the ranks, and the time rank 0 waited for the slowest
+# rank's backward before it (a barrier the bench adds to tell the two apart). With BASE=path of a ptl built without
 # MPI (-DPTL_DIST=OFF), the one-process side is also timed with that binary: the cost of a
 # distributed build at world size 1.
 #
@@ -62,7 +63,7 @@ for round in $(seq "$REPS"); do
   done
 done
 
-printf '%-28s %12s %12s %9s %14s' "case (global batch 16)" "1x${THREADS} ms" "${PROCS}x${per_rank} ms" "ratio" "grad sum"
+printf '%-28s %12s %12s %9s %10s %10s' "case (global batch 16)" "1x${THREADS} ms" "${PROCS}x${per_rank} ms" "ratio" "grad sum" "wait ms"
 [ -n "$BASE" ] && printf ' %14s %9s' "no-MPI 1x${THREADS}" "dist/base"
 printf '\n'
 i=0
@@ -73,9 +74,10 @@ for c in "${CASES[@]}"; do
   one=$(for r in $(seq "$REPS"); do step_ms "$tmp/one.$i.$r"; done | median_of)
   dp=$(for r in $(seq "$REPS"); do step_ms "$tmp/dp.$i.$r"; done | median_of)
   share=$(for r in $(seq "$REPS"); do sed -n 's/.*gradient sum .*(\([0-9.]*\)%).*/\1/p' "$tmp/dp.$i.$r"; done | median_of)
+  wait=$(for r in $(seq "$REPS"); do sed -n 's/.*after \([0-9.]*\) ms waiting.*/\1/p' "$tmp/dp.$i.$r"; done | median_of)
   # ratio: throughput of P processes over 1 process (1.00 = as fast; the target is >= 0.90)
-  printf '%-28s %12.1f %12.1f %9.3f %13.1f%%' "$model $input" "$one" "$dp" \
-    "$(awk -v a="$one" -v b="$dp" 'BEGIN {print a / b}')" "$share"
+  printf '%-28s %12.1f %12.1f %9.3f %9.1f%% %10.1f' "$model $input" "$one" "$dp" \
+    "$(awk -v a="$one" -v b="$dp" 'BEGIN {print a / b}')" "$share" "$wait"
   if [ -n "$BASE" ]; then
     base=$(for r in $(seq "$REPS"); do step_ms "$tmp/base.$i.$r"; done | median_of)
     printf ' %14.1f %9.3f' "$base" "$(awk -v a="$one" -v b="$base" 'BEGIN {print a / b}')"

@@ -97,8 +97,10 @@ void reduce_bucket(dist::Communicator& comm, std::vector<Tensor>& grads, double 
                    Tensor& flat) {
   int64_t n = 0;
   for (const Tensor& g : grads) n += g.numel();
-  // Kept between steps (a fresh 25 MB buffer a step costs its page faults every time).
-  if (!flat.defined() || flat.numel() < n) flat = Tensor::empty({n}, dtype_of<T>::value);
+  // Kept between steps (a fresh 25 MB buffer a step costs its page faults every time), with
+  // room for the sum's padding so that it runs in place.
+  const int64_t room = dist::padded_length(comm, n);
+  if (!flat.defined() || flat.numel() < room) flat = Tensor::empty({room}, dtype_of<T>::value);
   T* f = flat.data<T>();
   const T s = static_cast<T>(share);
   int64_t at = 0;
@@ -108,7 +110,7 @@ void reduce_bucket(dist::Communicator& comm, std::vector<Tensor>& grads, double 
     for (int64_t i = 0; i < h.numel(); ++i) f[at + i] = src[i] * s;
     at += h.numel();
   }
-  dist::sum_in_rank_order(comm, f, n);
+  dist::sum_in_rank_order_in_place(comm, f, n);
   at = 0;
   for (Tensor& g : grads) {
     if (g.device().is_cpu() && g.is_contiguous())
