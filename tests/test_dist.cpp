@@ -170,78 +170,178 @@ std::unique_ptr<ptl::Optimizer> make_optim(const std::string& kind, ptl::Model& 
 }
 }  // namespace
 
-TEST_CASE("float64 with dist.sync_bn: W ranks x batch b train as 1 process x batch W b", "[dist]") {
-  // PTL-ResNet-20 with carried BConv-Cell states (a fresh normal draw at the first step), 5 steps
-  // of cross-entropy, SGD and Adam. Every rank also computes the one-process run on the whole
-  // batches, so the comparison needs no communication.
-  Communicator& c = ptl::dist::world();
-  const int64_t W = c.size(), r = c.rank(), b = 3, B = b * W, steps = 5;
-  ptl::manual_seed(5);
-  std::vector<ptl::Tensor> xs, ys;
-  for (int64_t s = 0; s < steps; ++s) {
-    xs.push_back(ptl::randn({B, 3, 16, 8}).to(ptl::DType::F64));
-    std::vector<int64_t> labels;
-    for (int64_t i = 0; i < B; ++i) labels.push_back((i * 5 + s) % 6);
-    ys.push_back(ptl::from_vector(labels, {B}));
-  }
-  for (const std::string kind : {"sgd", "adam"}) {
-    INFO("optimizer " << kind << ", rank " << r << " of " << W);
-    auto one = ptl::make_model("ptl_resnet20", 6, {});
-    auto ranked = ptl::make_model("ptl_resnet20", 6, {});
-    ranked->load_state_dict(one->state_dict());
-    ptl::convert_floats(*one, ptl::DType::F64);
-    ptl::convert_floats(*ranked, ptl::DType::F64);
-    one->train();
-    ranked->train();
-    auto opt_one = make_optim(kind, *one), opt_ranked = make_optim(kind, *ranked);
-    ptl::DataParallel dp(c, *ranked);
-    dp.synchronise_batch_norm();
-    const auto ranked_cells = ptl::bconv_cells(*ranked);
-    for (auto& [name, cell] : ranked_cells) cell->set_batch_rows(r * b, B);
+namespace {
+// The float64 comparisons: PTL-ResNet-20 with carried BConv-Cell states (a fresh normal draw at
+// the first step), 5 steps of cross-entropy on batches of b rows per rank. Every rank computes
+// the one-process references itself, so the comparisons need no communication.
+constexpr int64_t kRows = 3, kSteps = 5;
 
-    std::vector<double> loss_one, loss_ranked;
-    ptl::manual_seed(9);  // the fresh states' draw, the same for both runs
-    for (int64_t s = 0; s < steps; ++s) {
-      ptl::Tensor loss = ptl::cross_entropy(one->forward(xs[s]).logits[0], ys[s]);
-      opt_one->zero_grad();
-      loss.backward();
-      opt_one->step();
-      loss_one.push_back(loss.item());
+struct Batches {
+  std::vector<ptl::Tensor> xs, ys;  // the whole batches, W * kRows rows
+};
+
+Batches float64_batches(int64_t W) {
+  ptl::manual_seed(5);
+  Batches d;
+  for (int64_t s = 0; s < kSteps; ++s) {
+    d.xs.push_back(ptl::randn({W * kRows, 3, 16, 8}).to(ptl::DType::F64));
+    std::vector<int64_t> labels;
+    for (int64_t i = 0; i < W * kRows; ++i) labels.push_back((i * 5 + s) % 6);
+    d.ys.push_back(ptl::from_vector(labels, {W * kRows}));
+  }
+  return d;
+}
+
+std::shared_ptr<ptl::Model> float64_model(const ptl::TensorMap& weights) {
+  auto m = ptl::make_model("ptl_resnet20", 6, {});
+  m->load_state_dict(weights);
+  ptl::convert_floats(*m, ptl::DType::F64);
+  m->train();
+  return m;
+}
+
+ptl::Tensor rows_of(const ptl::Tensor& t, int64_t rank) {
+  return ptl::narrow(t, 0, rank * kRows, kRows).contiguous();
+}
+
+struct Trained {
+  std::vector<double> losses;       // the whole batch's loss at each step
+  ptl::TensorMap state;             // parameters and batch norm statistics at the end
+  std::vector<ptl::Tensor> states;  // the carried cell states of the rank's rows
+};
+
+// The data-parallel run: this rank's rows of every batch, batch norm synchronised or per rank
+// (then rank 0's statistics copied to all after each step, as the trainer does).
+Trained train_ranks(Communicator& c, const std::string& kind, const Batches& d, bool sync_bn,
+                    const ptl::TensorMap& init) {
+  const int64_t W = c.size(), r = c.rank();
+  auto model = float64_model(init);
+  auto opt = make_optim(kind, *model);
+  ptl::DataParallel dp(c, *model);
+  if (sync_bn) dp.synchronise_batch_norm();
+  const auto cells = ptl::bconv_cells(*model);
+  for (auto& [name, cell] : cells) cell->set_batch_rows(r * kRows, W * kRows);
+  Trained t;
+  ptl::manual_seed(9);  // the fresh states' draw, the same in every run
+  for (int64_t s = 0; s < kSteps; ++s) {
+    ptl::Tensor loss =
+        ptl::cross_entropy(model->forward(rows_of(d.xs[s], r)).logits[0], rows_of(d.ys[s], r));
+    opt->zero_grad();
+    loss.backward();
+    dp.reduce_gradients(1.0 / static_cast<double>(W));
+    opt->step();
+    if (!sync_bn) dp.broadcast_buffers();
+    std::vector<double> global{loss.item()};
+    dp.weighted_sum(global, 1.0 / static_cast<double>(W));
+    t.losses.push_back(global[0]);
+  }
+  t.state = model->state_dict();
+  for (auto& [name, cell] : cells) t.states.push_back(cell->state());
+  return t;
+}
+
+// One process on the whole batch: what W ranks with dist.sync_bn must give.
+Trained train_whole_batch(const std::string& kind, const Batches& d, int64_t rank,
+                          const ptl::TensorMap& init) {
+  auto model = float64_model(init);
+  auto opt = make_optim(kind, *model);
+  Trained t;
+  ptl::manual_seed(9);
+  for (int64_t s = 0; s < kSteps; ++s) {
+    ptl::Tensor loss = ptl::cross_entropy(model->forward(d.xs[s]).logits[0], d.ys[s]);
+    opt->zero_grad();
+    loss.backward();
+    opt->step();
+    t.losses.push_back(loss.item());
+  }
+  t.state = model->state_dict();
+  for (auto& [name, cell] : ptl::bconv_cells(*model))
+    t.states.push_back(rows_of(cell->state(), rank));
+  return t;
+}
+
+// One process with W replicas of the model, each on one shard with its own batch norm
+// statistics and carried states, their gradients averaged into replica 0, which steps, and
+// whose parameters and statistics the others then take: what W ranks without sync_bn must give.
+Trained train_replicas(const std::string& kind, const Batches& d, int64_t W, int64_t rank,
+                       const ptl::TensorMap& init) {
+  std::vector<std::shared_ptr<ptl::Model>> replicas;
+  for (int64_t q = 0; q < W; ++q) replicas.push_back(float64_model(init));
+  auto opt = make_optim(kind, *replicas[0]);
+  const double share = 1.0 / static_cast<double>(W);
+  Trained t;
+  ptl::manual_seed(9);
+  for (int64_t s = 0; s < kSteps; ++s) {
+    double loss = 0;
+    // Every rank's cells draw from the generator as it stands at the step's start.
+    const uint64_t seed = ptl::default_generator().seed(),
+                   offset = ptl::default_generator().offset();
+    for (int64_t q = 0; q < W; ++q) {
+      ptl::default_generator().set_state(seed, offset);
+      for (auto& [name, cell] : ptl::bconv_cells(*replicas[q]))
+        cell->set_batch_rows(q * kRows, W * kRows);
+      for (ptl::Tensor& p : replicas[q]->parameters()) p.zero_grad();
+      ptl::Tensor l = ptl::cross_entropy(replicas[q]->forward(rows_of(d.xs[s], q)).logits[0],
+                                         rows_of(d.ys[s], q));
+      l.backward();
+      loss += share * l.item();
     }
-    ptl::manual_seed(9);
-    for (int64_t s = 0; s < steps; ++s) {
-      const ptl::Tensor x = ptl::narrow(xs[s], 0, r * b, b).contiguous(),
-                        y = ptl::narrow(ys[s], 0, r * b, b).contiguous();
-      ptl::Tensor loss = ptl::cross_entropy(ranked->forward(x).logits[0], y);
-      opt_ranked->zero_grad();
-      loss.backward();
-      dp.reduce_gradients(1.0 / static_cast<double>(W));
-      opt_ranked->step();
-      std::vector<double> global{loss.item()};
-      dp.weighted_sum(global, 1.0 / static_cast<double>(W));
-      loss_ranked.push_back(global[0]);
+    std::vector<ptl::Tensor> params0 = replicas[0]->parameters();
+    for (size_t j = 0; j < params0.size(); ++j) {
+      ptl::Tensor sum = ptl::mul(params0[j].grad(), share);
+      for (int64_t q = 1; q < W; ++q)
+        sum = ptl::add(sum, ptl::mul(replicas[q]->parameters()[j].grad(), share));
+      ptl::Tensor g = params0[j].grad();
+      ptl::copy_(g, sum);
     }
-    for (int64_t s = 0; s < steps; ++s) {
-      INFO("step " << s << ": one process " << loss_one[s] << ", ranks " << loss_ranked[s]);
-      CHECK(std::abs(loss_ranked[s] - loss_one[s]) <= 1e-12 * std::abs(loss_one[s]));
-    }
-    const ptl::TensorMap want = one->state_dict(), got = ranked->state_dict();
-    for (const auto& [name, t] : want) {  // parameters and batch norm statistics
-      INFO(name);
-      if (t.dtype() == ptl::DType::F64) {
-        const double e = difference(got.at(name), t);
-        INFO("relative difference " << e);
-        CHECK(e <= 1e-12);
-      }
-    }
-    const auto one_cells = ptl::bconv_cells(*one);
-    REQUIRE(one_cells.size() == ranked_cells.size());
-    REQUIRE_FALSE(one_cells.empty());
-    for (size_t i = 0; i < one_cells.size(); ++i) {  // this rank's rows of the carried state
-      INFO(one_cells[i].first);
-      const ptl::Tensor rows = ptl::narrow(one_cells[i].second->state(), 0, r * b, b).contiguous();
-      CHECK(difference(ranked_cells[i].second->state(), rows) <= 1e-12);
-    }
+    opt->step();
+    for (int64_t q = 1; q < W; ++q) replicas[q]->load_state_dict(replicas[0]->state_dict());
+    t.losses.push_back(loss);
+  }
+  t.state = replicas[0]->state_dict();
+  for (auto& [name, cell] : ptl::bconv_cells(*replicas[rank])) t.states.push_back(cell->state());
+  return t;
+}
+
+void check_same_run(const Trained& got, const Trained& want) {
+  for (int64_t s = 0; s < kSteps; ++s) {
+    INFO("step " << s << ": ranks " << got.losses[s] << ", one process " << want.losses[s]);
+    CHECK(std::abs(got.losses[s] - want.losses[s]) <= 1e-12 * std::abs(want.losses[s]));
+  }
+  for (const auto& [name, t] : want.state) {  // parameters and batch norm statistics
+    if (t.dtype() != ptl::DType::F64) continue;
+    const double e = difference(got.state.at(name), t);
+    INFO(name << ": relative difference " << e);
+    CHECK(e <= 1e-12);
+  }
+  REQUIRE(got.states.size() == want.states.size());
+  REQUIRE_FALSE(want.states.empty());
+  for (size_t i = 0; i < want.states.size(); ++i) {  // this rank's rows of the carried states
+    INFO("cell " << i);
+    CHECK(difference(got.states[i], want.states[i]) <= 1e-12);
+  }
+}
+}  // namespace
+
+TEST_CASE("float64 with dist.sync_bn: W ranks x batch b train as 1 process x batch W b", "[dist]") {
+  Communicator& c = ptl::dist::world();
+  const Batches d = float64_batches(c.size());
+  const ptl::TensorMap init = ptl::make_model("ptl_resnet20", 6, {})->state_dict();
+  for (const std::string kind : {"sgd", "adam"}) {
+    INFO("optimizer " << kind << ", rank " << c.rank() << " of " << c.size());
+    check_same_run(train_ranks(c, kind, d, true, init), train_whole_batch(kind, d, c.rank(), init));
+  }
+}
+
+TEST_CASE("float64 without sync_bn: W ranks train as W replicas of one process, a shard each",
+          "[dist]") {
+  Communicator& c = ptl::dist::world();
+  const Batches d = float64_batches(c.size());
+  const ptl::TensorMap init = ptl::make_model("ptl_resnet20", 6, {})->state_dict();
+  for (const std::string kind : {"sgd", "adam"}) {
+    INFO("optimizer " << kind << ", rank " << c.rank() << " of " << c.size());
+    check_same_run(train_ranks(c, kind, d, false, init),
+                   train_replicas(kind, d, c.size(), c.rank(), init));
   }
 }
 
