@@ -83,7 +83,9 @@ void sum_ordered_on_device(Communicator& c, Tensor& flat) {
 }
 }  // namespace
 
-std::unique_ptr<Communicator> single_process() { return std::make_unique<SingleProcess>(); }
+std::unique_ptr<Communicator> single_process() {
+  return std::make_unique<SingleProcess>();
+}
 
 namespace {
 Communicator* made_world = nullptr;  // world() once made
@@ -107,8 +109,12 @@ int64_t padded_length(const Communicator& c, int64_t n) {
   return (n + w - 1) / w * w;
 }
 
-void sum_in_rank_order(Communicator& c, double* data, int64_t n) { sum_ordered(c, data, n); }
-void sum_in_rank_order(Communicator& c, float* data, int64_t n) { sum_ordered(c, data, n); }
+void sum_in_rank_order(Communicator& c, double* data, int64_t n) {
+  sum_ordered(c, data, n);
+}
+void sum_in_rank_order(Communicator& c, float* data, int64_t n) {
+  sum_ordered(c, data, n);
+}
 void sum_in_rank_order_in_place(Communicator& c, double* data, int64_t n) {
   sum_in_place(c, data, n);
 }

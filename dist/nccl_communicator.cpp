@@ -75,8 +75,7 @@ class Nccl final : public Communicator {
         [&] {
           const cudaError_t q = cudaStreamQuery(stream_);
           if (q == cudaSuccess) return true;
-          PTL_CHECK(q == cudaErrorNotReady, "NCCL ", what, ": CUDA error ",
-                    cudaGetErrorString(q));
+          PTL_CHECK(q == cudaErrorNotReady, "NCCL ", what, ": CUDA error ", cudaGetErrorString(q));
           ncclResult_t async = ncclSuccess;
           check(ncclCommGetAsyncError(comm_, &async), "ncclCommGetAsyncError");
           if (async != ncclSuccess && async != ncclInProgress)
@@ -95,17 +94,22 @@ class Nccl final : public Communicator {
 };
 }  // namespace
 
-bool nccl_compiled() { return true; }
+bool nccl_compiled() {
+  return true;
+}
 
 std::unique_ptr<Communicator> nccl_communicator(Communicator& world, int device) {
   return std::make_unique<Nccl>(world, device);
 }
 #else
-bool nccl_compiled() { return false; }
+bool nccl_compiled() {
+  return false;
+}
 
 std::unique_ptr<Communicator> nccl_communicator(Communicator&, int) {
-  fail("this ptl was built without NCCL (it needs the CUDA backend, MPI and NCCL from the CUDA "
-       "toolkit); gradients of CUDA tensors go through the host and MPI");
+  fail(
+      "this ptl was built without NCCL (it needs the CUDA backend, MPI and NCCL from the CUDA "
+      "toolkit); gradients of CUDA tensors go through the host and MPI");
 }
 #endif
 

@@ -9,7 +9,7 @@ if [[ ${1:-} == --fix ]]; then fix=1; shift; fi
 cd "${1:-$(dirname "$0")/..}"
 command -v clang-format >/dev/null || { echo "check_format: clang-format is missing (scripts/install-deps.sh installs it)"; exit 1; }
 
-mapfile -t files < <(find base kernels engine layers models data evaluation train pictures cli tests bench \
+mapfile -t files < <(find base kernels engine dist layers models data evaluation train pictures cli tests bench \
                        -path tests/fuzz/corpus -prune -o \
                        \( -name '*.h' -o -name '*.cpp' -o -name '*.cu' -o -name '*.cuh' -o -name '*.inc' \) -print | sort)
 if [[ $fix == 1 ]]; then
