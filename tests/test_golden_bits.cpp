@@ -39,8 +39,7 @@ RunBits tiny_run(cpu::Isa isa, int threads) {
   t.set_step_hook([&](int64_t step, double loss) {
     bits.losses.append(reinterpret_cast<const char*>(&loss), sizeof loss);
     if (step != 6) return;  // the states the last step leaves (evaluation resets them)
-    for (auto& [name, mod] : t.model().named_modules())
-      if (auto* cell = dynamic_cast<BConvCell*>(mod)) append(bits.states, cell->state());
+    for (auto& [name, cell] : bconv_cells(t.model())) append(bits.states, cell->state());
   });
   const TrainSummary s = t.run();
   for (auto& [name, tensor] : t.model().state_dict()) append(bits.weights, tensor);
