@@ -128,12 +128,15 @@ void Trainer::request_stop() {
 }
 
 Trainer::Trainer(Config cfg, const std::string& resume)
+    : Trainer(std::move(cfg), resume, dist::world()) {}
+
+Trainer::Trainer(Config cfg, const std::string& resume, dist::Communicator& comm)
     : exp_(std::move(cfg)),
       s_(exp_.settings()),
       opt_(make_optimizer(exp_.model(), s_.optim)),
       train_labels_(exp_.data().train->labels()),
       tty_(::isatty(STDOUT_FILENO)),
-      dp_(dist::world(), exp_.model()) {
+      dp_(comm, exp_.model()) {
   std::string from = resume;
   if (from == "auto") {
     auto all = list_checkpoints(s_.train.out);

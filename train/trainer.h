@@ -48,7 +48,10 @@ struct StepResult {
 class Trainer {
  public:
   // resume: a checkpoint path, "auto" (the newest in train.out, if any), or "" (fresh start).
+  // The ranks that train together are dist::world(), or `comm` (tests train one process inside
+  // an MPI job with dist::single_process()).
   explicit Trainer(Config cfg, const std::string& resume = "");
+  Trainer(Config cfg, const std::string& resume, dist::Communicator& comm);
   ~Trainer();
   TrainSummary run();
   Experiment& experiment() { return exp_; }
