@@ -59,7 +59,9 @@ for round in $(seq "$REPS"); do
     fi
     mpirun -np "$PROCS" "${flags[@]}" -x OMP_WAIT_POLICY=passive \
       "$ptl" "${common[@]}" --threads "$per_rank" >"$tmp/dp.$i.$round" 2>"$tmp/dp.$i.$round.err"
-    echo "round $round: $model done" >&2
+    echo "round $round: $model: 1 process $(step_ms "$tmp/one.$i.$round") ms," \
+      "${BASE:+no-MPI build $(step_ms "$tmp/base.$i.$round") ms, }$PROCS processes" \
+      "$(step_ms "$tmp/dp.$i.$round") ms" >&2
   done
 done
 
