@@ -37,21 +37,22 @@ class SingleProcess final : public Communicator {
 
 // Each rank owns one slice of `chunk` values of the padded buffer (the padding zeroed): it
 // receives every rank's copy of its slice (all-to-all), adds them in rank order, and the summed
-// slices are gathered back into `data`. The scratch buffers stay between calls: fresh ones
-// would cost their page faults at every step.
+// slices are gathered back into `data`. The scratch buffer stays between calls: a fresh one
+// would cost its page faults at every step.
 template <class T>
 void sum_in_place(Communicator& c, T* data, int64_t n) {
   const int64_t w = c.size();
   if (w == 1 || n == 0) return;
   const int64_t chunk = padded_length(c, n) / w;
   std::fill(data + n, data + chunk * w, T(0));
-  static thread_local std::vector<T> parts, mine;
+  static thread_local std::vector<T> parts;
   parts.resize(static_cast<size_t>(chunk * w));
-  mine.resize(static_cast<size_t>(chunk));
   c.all_to_all(data, static_cast<size_t>(chunk) * sizeof(T), parts.data());
-  // parts[r * chunk + i]: rank r's value of element rank() * chunk + i.
-  cpu::sum_slices(parts.data(), w, chunk, mine.data());
-  c.all_gather(mine.data(), static_cast<size_t>(chunk) * sizeof(T), data);
+  // parts[r * chunk + i]: rank r's value of element rank() * chunk + i. The sum goes straight
+  // into this rank's slice of data, which the all-gather then sends in place.
+  T* mine = data + c.rank() * chunk;
+  cpu::sum_slices(parts.data(), w, chunk, mine);
+  c.all_gather(mine, static_cast<size_t>(chunk) * sizeof(T), data);
 }
 
 // The same for a buffer without room for the padding: through a padded copy.

@@ -27,7 +27,8 @@ class Communicator {
   // Where the buffers of the collectives live: host memory (one process, MPI) or this rank's
   // GPU (NCCL).
   virtual Device memory() const { return Device::cpu(); }
-  // recv (size() * bytes) gets every rank's `bytes` bytes of send, in rank order.
+  // recv (size() * bytes) gets every rank's `bytes` bytes of send, in rank order. In place when
+  // send is this rank's block of recv (send == recv + rank() * bytes).
   virtual void all_gather(const void* send, size_t bytes, void* recv) = 0;
   // send and recv hold size() blocks of `bytes`: block j of send goes to rank j, and block j
   // of recv comes from rank j.

@@ -17,6 +17,14 @@ std::atomic<uint64_t> g_seq{0};
 void accumulate(Tensor& acc, const Tensor& g) {
   acc = acc.defined() ? add(acc, g) : g;
 }
+
+// The same into a leaf's .grad, then the leaf's hook.
+void accumulate_into_leaf(TensorImpl& leaf, const Tensor& g) {
+  Tensor acc = leaf.grad ? Tensor(leaf.grad) : Tensor();
+  accumulate(acc, g);
+  leaf.grad = acc.impl_ptr();
+  if (leaf.grad_accumulated) leaf.grad_accumulated(acc);
+}
 }  // namespace
 
 bool grad_mode_enabled() {
@@ -66,9 +74,7 @@ void run_backward(const Tensor& root, const Tensor& grad) {
             " but the tensor has shape ", root.shape_str());
   NoGradGuard no_grad;
   if (root.is_leaf()) {
-    Tensor acc = root.grad();
-    accumulate(acc, grad);
-    root.impl().grad = acc.impl_ptr();
+    accumulate_into_leaf(root.impl(), grad);
     return;
   }
 
@@ -116,9 +122,7 @@ void run_backward(const Tensor& root, const Tensor& grad) {
       if (e.leaf) {
         PTL_CHECK(in_grads[i].shape() == e.leaf->shape, "backward of '", node->op, "': gradient ",
                   in_grads[i].shape_str(), " for an input of shape ", shape_str(e.leaf->shape));
-        Tensor acc = e.leaf->grad ? Tensor(e.leaf->grad) : Tensor();
-        accumulate(acc, in_grads[i]);
-        e.leaf->grad = acc.impl_ptr();
+        accumulate_into_leaf(*e.leaf, in_grads[i]);
         continue;
       }
       PTL_CHECK(in_grads[i].shape() == e.fn->out_shape, "backward of '", node->op, "': gradient ",

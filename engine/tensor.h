@@ -5,6 +5,7 @@
 // and make them contiguous at the op boundary where their kernels need it.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <string>
@@ -33,6 +34,10 @@ struct TensorImpl {
   bool requires_grad = false;
   std::shared_ptr<TensorImpl> grad;  // accumulated gradient of a leaf
   std::shared_ptr<Node> grad_fn;     // the op that produced this tensor (non-leaf)
+  // A leaf's hook, called by backward with `grad` after every gradient added into it (PyTorch's
+  // post-accumulate-grad hook): data-parallel training copies the gradient into its all-reduce
+  // bucket there, while it is still in cache.
+  std::function<void(const Tensor&)> grad_accumulated;
 };
 
 class Tensor {
@@ -87,6 +92,10 @@ class Tensor {
   Tensor grad() const { return impl().grad ? Tensor(impl().grad) : Tensor(); }
   void set_grad(const Tensor& g) { impl().grad = g.impl_; }
   void zero_grad() { impl().grad.reset(); }
+  // Replaces the leaf's hook (TensorImpl::grad_accumulated); an empty one removes it.
+  void set_grad_accumulated_hook(std::function<void(const Tensor&)> hook) {
+    impl().grad_accumulated = std::move(hook);
+  }
   const std::shared_ptr<Node>& grad_fn() const { return impl().grad_fn; }
   bool is_leaf() const { return impl().grad_fn == nullptr; }
   // Shares storage, no history: a new leaf that does not require grad.

@@ -2,10 +2,12 @@
 // `mpiexec -n 2` (tests/on_mpi.sh); run alone they check the one-process communicator, so they
 // hold at any world size.
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "dist/communicator.h"
@@ -70,6 +72,12 @@ TEST_CASE("all_gather, broadcast and any_rank", "[dist][collectives]") {
     CHECK(all[static_cast<size_t>(2 * r)] == r);
     CHECK(all[static_cast<size_t>(2 * r + 1)] == 100 + r);
   }
+  // In place: this rank's values already stand in its block of the result.
+  std::vector<int64_t> in_place(all.size(), -1);
+  const size_t own = static_cast<size_t>(2 * c.rank());
+  std::copy(mine, mine + 2, in_place.begin() + static_cast<std::ptrdiff_t>(own));
+  c.all_gather(in_place.data() + own, sizeof(mine), in_place.data());
+  CHECK(in_place == all);
   double root_value = c.rank() == 0 ? 2.5 : -1.0;
   c.broadcast(&root_value, sizeof(root_value), 0);
   CHECK(root_value == 2.5);
@@ -233,8 +241,9 @@ Trained train_ranks(Communicator& c, const std::string& kind, const Batches& d, 
     ptl::Tensor loss =
         ptl::cross_entropy(model->forward(rows_of(d.xs[s], r)).logits[0], rows_of(d.ys[s], r));
     opt->zero_grad();
+    dp.prepare_gradients(1.0 / static_cast<double>(W));
     loss.backward();
-    dp.reduce_gradients(1.0 / static_cast<double>(W));
+    dp.reduce_gradients();
     opt->step();
     if (!sync_bn) dp.broadcast_buffers();
     std::vector<double> global{loss.item()};
@@ -501,6 +510,53 @@ TEST_CASE("ranks started with different configs refuse to train, naming the key"
   ptl::dist::any_rank(c, false);
 }
 
+TEST_CASE("the gradient sum takes each parameter's whole gradient and names one left out",
+          "[dist]") {
+  Communicator& c = ptl::dist::world();
+  auto model = ptl::make_model("ptl_resnet20", 6, {});
+  model->train();
+  ptl::DataParallel dp(c, *model);
+  dp.broadcast_model();
+  ptl::manual_seed(11 + static_cast<uint64_t>(c.rank()));  // each rank its own rows
+  const ptl::Tensor images = ptl::randn({2, 3, 32, 16});
+  const ptl::Tensor labels = ptl::from_vector(std::vector<int64_t>{c.rank() % 6, 5}, {2});
+  const double share = 1.0 / static_cast<double>(c.size());
+  // The classifier's weight (the last matrix) enters the loss three times: the logits and both
+  // sides of the penalty's product, so backward adds three gradients into it, calling its hook
+  // each time.
+  std::string name_w;
+  ptl::Tensor w;
+  for (auto& [name, p] : model->named_parameters())
+    if (p.dim() == 2) {
+      name_w = name;
+      w = p;
+    }
+  dp.prepare_gradients(share);
+  const ptl::Tensor penalty = ptl::mul(ptl::sum(ptl::mul(w, w)), 10.0);
+  ptl::add(ptl::cross_entropy(model->forward(images).logits[0], labels), penalty).backward();
+  ptl::TensorMap want;  // sum over ranks of share * this rank's gradient, in rank order
+  for (auto& [name, p] : model->named_parameters()) {
+    ptl::Tensor g = ptl::mul(p.grad(), share).contiguous();
+    ptl::dist::sum_in_rank_order(c, g.data<float>(), g.numel());
+    want[name] = g;
+  }
+  dp.reduce_gradients();
+  for (auto& [name, p] : model->named_parameters()) {
+    INFO(name);
+    CHECK(difference(p.grad(), want.at(name)) <= 1e-6);
+  }
+  // The penalty's part of w's summed gradient (20 w on every rank) is not small: a sum that
+  // kept only the first of the three would be far off.
+  CHECK(difference(ptl::sub(want.at(name_w), ptl::mul(w, 20.0)), want.at(name_w)) > 1e-2);
+
+  // A loss that leaves the classifier out: every rank stops before any collective.
+  dp.prepare_gradients(share);
+  ptl::sum(model->forward(images).feature).backward();
+  CHECK_THROWS_WITH(dp.reduce_gradients(),
+                    Catch::Contains(name_w) && Catch::Contains("received no gradient"));
+  ptl::dist::any_rank(c, false);
+}
+
 TEST_CASE("NCCL at world size 1: collectives and the gradient sum keep plain CUDA's bits",
           "[dist][cuda]") {
   if (!ptl::dist::nccl_compiled()) {
@@ -525,12 +581,13 @@ TEST_CASE("NCCL at world size 1: collectives and the gradient sum keep plain CUD
   model->train();
   const ptl::Tensor images = ptl::randn({4, 3, 32, 16}).to(gpu);
   const ptl::Tensor labels = ptl::from_vector(std::vector<int64_t>{0, 1, 2, 3}, {4}).to(gpu);
+  ptl::DataParallel dp(*one, *model);
+  dp.prepare_gradients(1.0);
   ptl::cross_entropy(model->forward(images).logits[0], labels).backward();
   ptl::TensorMap before;
   for (auto& [name, p] : model->named_parameters())
     if (p.grad().defined()) before[name] = p.grad().to(ptl::Device::cpu());
-  ptl::DataParallel dp(*one, *model);
-  dp.reduce_gradients(1.0);
+  dp.reduce_gradients();
   ptl::TensorMap after;
   for (auto& [name, p] : model->named_parameters())
     if (p.grad().defined()) after[name] = p.grad().to(ptl::Device::cpu());

@@ -89,99 +89,116 @@ void DataParallel::broadcast_buffers() {
   for (auto& [name, b] : model_.named_buffers()) broadcast_tensor(comm_, b);
 }
 
-namespace {
-// One bucket: each gradient scaled by `share` into `flat` (the scaling fused with the copy),
-// summed over the ranks, then copied back.
-template <class T>
-void reduce_bucket(dist::Communicator& comm, std::vector<Tensor>& grads, double share,
-                   Tensor& flat) {
-  int64_t n = 0;
-  for (const Tensor& g : grads) n += g.numel();
-  // Kept between steps (a fresh 25 MB buffer a step costs its page faults every time), with
-  // room for the sum's padding so that it runs in place.
-  const int64_t room = dist::padded_length(comm, n);
-  if (!flat.defined() || flat.numel() < room) flat = Tensor::empty({room}, dtype_of<T>::value);
-  T* f = flat.data<T>();
-  const T s = static_cast<T>(share);
-  int64_t at = 0;
-  for (const Tensor& g : grads) {
-    const Tensor h = host(g);
-    const T* src = h.data<T>();
-    for (int64_t i = 0; i < h.numel(); ++i) f[at + i] = src[i] * s;
-    at += h.numel();
-  }
-  dist::sum_in_rank_order_in_place(comm, f, n);
-  at = 0;
-  for (Tensor& g : grads) {
-    if (g.device().is_cpu() && g.is_contiguous())
-      std::memcpy(g.raw_data(), f + at, static_cast<size_t>(g.numel()) * sizeof(T));
-    else
-      copy_(g, reshape(narrow(flat, 0, at, g.numel()), g.shape()).to(g.device()));
-    at += g.numel();
-  }
-}
-
-// One bucket of CUDA gradients through NCCL: scaled into `flat` on their GPU, summed there.
-void reduce_bucket_on_device(dist::Communicator& comm, std::vector<Tensor>& grads, double share,
-                             Tensor& flat) {
-  int64_t n = 0;
-  for (const Tensor& g : grads) n += g.numel();
-  const Tensor& first = grads.front();
-  if (!flat.defined() || flat.numel() < n || flat.dtype() != first.dtype() ||
-      flat.device() != first.device())
-    flat = Tensor::empty({n}, first.dtype(), first.device());
-  Tensor used = narrow(flat, 0, 0, n);
-  int64_t at = 0;
-  for (const Tensor& g : grads) {
-    Tensor part = narrow(used, 0, at, g.numel());
-    copy_(part, mul(reshape(g.contiguous(), {g.numel()}), share));
-    at += g.numel();
-  }
-  dist::sum_in_rank_order(comm, used);
-  at = 0;
-  for (Tensor& g : grads) {
-    copy_(g, reshape(narrow(used, 0, at, g.numel()), g.shape()));
-    at += g.numel();
-  }
-}
-}  // namespace
-
 dist::Communicator& DataParallel::gpu_comm(const Device& device) {
   if (!gpu_comm_) gpu_comm_ = dist::nccl_communicator(comm_, device.index);
   return *gpu_comm_;
 }
 
-void DataParallel::reduce_gradients(double share, size_t bucket_bytes) {
-  // Buckets of one dtype, in parameter order.
-  std::vector<Tensor> bucket;
+DataParallel::~DataParallel() {
+  remove_hooks();
+}
+
+void DataParallel::remove_hooks() {
+  for (Slot& s : slots_) s.param.set_grad_accumulated_hook(nullptr);
+}
+
+void DataParallel::prepare_gradients(double share, size_t bucket_bytes) {
+  share_ = share;
+  std::vector<Tensor> trainable;
+  for (auto& [name, p] : model_.named_parameters())
+    if (p.requires_grad()) trainable.push_back(p);
+  bool same = bucket_bytes == bucket_bytes_ && trainable.size() == slots_.size();
+  for (size_t i = 0; same && i < trainable.size(); ++i)
+    same = trainable[i].impl_ptr() == slots_[i].param.impl_ptr();
+  if (!same) lay_out_buckets(bucket_bytes);
+  for (Slot& s : slots_) s.landed = false;  // a step that failed may have left some set
+}
+
+void DataParallel::lay_out_buckets(size_t bucket_bytes) {
+  remove_hooks();
+  slots_.clear();
+  buckets_.clear();
+  bucket_bytes_ = bucket_bytes;
+  // Buckets of one dtype and device, in parameter order.
+  std::vector<Device> memory;  // of each bucket
+  std::vector<DType> dtypes;
   size_t bytes = 0;
-  auto flush = [&] {
-    if (bucket.empty()) return;
-    if (bucket.front().device().is_cuda() && dist::nccl_compiled())
-      reduce_bucket_on_device(gpu_comm(bucket.front().device()), bucket, share, device_flat_);
-    else if (bucket.front().dtype() == DType::F64)
-      reduce_bucket<double>(comm_, bucket, share, flat64_);
-    else
-      reduce_bucket<float>(comm_, bucket, share, flat32_);
-    bucket.clear();
-    bytes = 0;
-  };
   for (auto& [name, p] : model_.named_parameters()) {
     if (!p.requires_grad()) continue;
-    Tensor g = p.grad();
-    PTL_CHECK(g.defined(), "data-parallel step: trainable parameter ", name,
-              " received no gradient on rank ", rank(),
-              "; every rank must use every trainable parameter in its loss");
-    PTL_CHECK(g.dtype() == DType::F32 || g.dtype() == DType::F64, "gradient of ", name, ": dtype ",
-              dtype_name(g.dtype()), " cannot be reduced");
-    const size_t b = static_cast<size_t>(g.numel()) * dtype_size(g.dtype());
-    if (!bucket.empty() && (bucket.front().dtype() != g.dtype() ||
-                            bucket.front().device() != g.device() || bytes + b > bucket_bytes))
-      flush();
-    bucket.push_back(g);
+    PTL_CHECK(p.dtype() == DType::F32 || p.dtype() == DType::F64, "data-parallel step: parameter ",
+              name, " has dtype ", dtype_name(p.dtype()), ", whose gradient cannot be summed");
+    const Device where = p.device().is_cuda() && dist::nccl_compiled() ? p.device() : Device::cpu();
+    const size_t b = static_cast<size_t>(p.numel()) * dtype_size(p.dtype());
+    if (buckets_.empty() || dtypes.back() != p.dtype() || memory.back() != where ||
+        bytes + b > bucket_bytes) {
+      buckets_.emplace_back();
+      memory.push_back(where);
+      dtypes.push_back(p.dtype());
+      bytes = 0;
+    }
+    Bucket& bucket = buckets_.back();
+    slots_.push_back({name, p, buckets_.size() - 1, bucket.n, false});
+    bucket.n += p.numel();
     bytes += b;
   }
-  flush();
+  for (size_t i = 0; i < buckets_.size(); ++i) {
+    Bucket& b = buckets_[i];
+    const int64_t room = memory[i].is_cpu() ? dist::padded_length(comm_, b.n) : b.n;
+    b.flat = Tensor::empty({room}, dtypes[i], memory[i]);
+  }
+  for (size_t i = 0; i < slots_.size(); ++i)
+    slots_[i].param.set_grad_accumulated_hook([this, i](const Tensor& g) { land(slots_[i], g); });
+}
+
+namespace {
+// dst[i] = src[i] * s: the scaling fused with the copy into the bucket.
+template <class T>
+void scale_into(T* dst, const T* src, int64_t n, double s) {
+  const T st = static_cast<T>(s);
+  for (int64_t i = 0; i < n; ++i) dst[i] = src[i] * st;
+}
+}  // namespace
+
+void DataParallel::land(Slot& slot, const Tensor& grad) {
+  Tensor dst = narrow(buckets_[slot.bucket].flat, 0, slot.offset, grad.numel());
+  if (dst.device().is_cpu() && grad.device().is_cpu() && grad.is_contiguous()) {
+    if (grad.dtype() == DType::F64)
+      scale_into(dst.data<double>(), grad.data<double>(), grad.numel(), share_);
+    else
+      scale_into(dst.data<float>(), grad.data<float>(), grad.numel(), share_);
+  } else {
+    copy_(dst, reshape(mul(grad, share_), {grad.numel()}).to(dst.device()));
+  }
+  slot.landed = true;
+}
+
+void DataParallel::reduce_gradients() {
+  for (const Slot& s : slots_)
+    PTL_CHECK(s.landed, "data-parallel step: trainable parameter ", s.name,
+              " received no gradient on rank ", rank(),
+              "; every rank must use every trainable parameter in its loss");
+  for (Bucket& b : buckets_) {
+    if (b.flat.device().is_cpu()) {
+      if (b.flat.dtype() == DType::F64)
+        dist::sum_in_rank_order_in_place(comm_, b.flat.data<double>(), b.n);
+      else
+        dist::sum_in_rank_order_in_place(comm_, b.flat.data<float>(), b.n);
+    } else {
+      Tensor used = narrow(b.flat, 0, 0, b.n);
+      dist::sum_in_rank_order(gpu_comm(b.flat.device()), used);
+    }
+  }
+  for (Slot& s : slots_) {
+    const Tensor sum =
+        reshape(narrow(buckets_[s.bucket].flat, 0, s.offset, s.param.numel()), s.param.shape());
+    if (sum.device() == s.param.device()) {
+      s.param.set_grad(sum);
+    } else {  // CUDA gradients summed through the host
+      Tensor g = s.param.grad();
+      copy_(g, sum.to(g.device()));
+    }
+    s.landed = false;
+  }
 }
 
 void DataParallel::weighted_sum(std::vector<double>& values, double share) {

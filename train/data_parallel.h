@@ -4,9 +4,11 @@
 //   start      check_same_job (the effective config and the parameter names and shapes agree),
 //              broadcast_model (rank 0's parameters and buffers everywhere),
 //              synchronise_batch_norm (dist.sync_bn)
-//   each step  reduce_gradients (between backward and the optimizer step), weighted_sum (the
-//              logged loss and accuracy of the whole batch), broadcast_buffers (rank 0's batch
-//              norm statistics, as PyTorch DDP's broadcast_buffers does)
+//   each step  prepare_gradients (before backward: the gradients land in fused buckets as
+//              backward completes them), reduce_gradients (between backward and the optimizer
+//              step: the buckets summed in place), weighted_sum (the logged loss and accuracy
+//              of the whole batch), broadcast_buffers (rank 0's batch norm statistics, as
+//              PyTorch DDP's broadcast_buffers does)
 //   checkpoint gather_rows (the BConv-Cell states of all ranks, rows in rank order)
 // Every sum adds the ranks in rank order (dist/communicator.h), so all ranks hold the same bits.
 #pragma once
@@ -22,6 +24,9 @@ namespace ptl {
 class DataParallel {
  public:
   DataParallel(dist::Communicator& comm, Model& model);
+  ~DataParallel();  // removes its hooks from the parameters
+  DataParallel(const DataParallel&) = delete;
+  DataParallel& operator=(const DataParallel&) = delete;
   dist::Communicator& comm() { return comm_; }
   int rank() const { return comm_.rank(); }
   int size() const { return comm_.size(); }
@@ -34,12 +39,18 @@ class DataParallel {
   // (sync_batch_norm, engine/ops.h), gathered over the ranks in forward and backward.
   void synchronise_batch_norm();
   void broadcast_buffers();
-  // grad = sum over ranks of share_r * grad_r for every trainable parameter, in fused buckets of
-  // at most bucket_bytes, in parameter order: on the GPU through NCCL for CUDA gradients when
-  // ptl has NCCL, else through the host and the communicator. share_r is the rank's fraction of the
-  // batch (n_r / N), so the result is the gradient of the whole batch's mean loss. A trainable
-  // parameter without a gradient is an error naming it.
-  void reduce_gradients(double share, size_t bucket_bytes = 25 << 20);
+  // Before backward: lays out every trainable parameter's gradient in fused buckets of one
+  // dtype and device, of at most bucket_bytes, in parameter order (again only when the trainable
+  // parameters change), and hooks each parameter so that backward copies its gradient, times
+  // `share`, into its place as soon as it is complete, while it is still in cache. share is the
+  // rank's fraction of the batch (n_r / N). The buckets live on the GPU for CUDA gradients when
+  // ptl has NCCL, else in host memory.
+  void prepare_gradients(double share, size_t bucket_bytes = 25 << 20);
+  // After backward: grad = sum over ranks of share_r * grad_r for every trainable parameter,
+  // summed in place in the buckets (rank order, dist/communicator.h); each grad is then a view
+  // of its bucket, so nothing is copied back. A trainable parameter that received no gradient
+  // is an error naming it.
+  void reduce_gradients();
   // values = sum over ranks of share_r * values_r.
   void weighted_sum(std::vector<double>& values, double share);
   // The rows of every rank's `t` (dim 0), concatenated in rank order; the ranks may hold
@@ -52,7 +63,27 @@ class DataParallel {
   // The NCCL communicator of this rank's GPU, made on first use.
   dist::Communicator& gpu_comm(const Device& device);
 
-  Tensor flat32_, flat64_, device_flat_;  // reduce_gradients' buckets, kept between steps
+  // A trainable parameter's place: bucket, offset in its values, and whether this step's
+  // gradient has landed there.
+  struct Slot {
+    std::string name;
+    Tensor param;
+    size_t bucket = 0;
+    int64_t offset = 0;
+    bool landed = false;
+  };
+  struct Bucket {
+    Tensor flat;    // 1-D; host buckets have room for the sum's padding (dist::padded_length)
+    int64_t n = 0;  // values in use
+  };
+  void lay_out_buckets(size_t bucket_bytes);
+  void remove_hooks();
+  void land(Slot& slot, const Tensor& grad);
+
+  std::vector<Slot> slots_;
+  std::vector<Bucket> buckets_;  // kept between steps: fresh 25 MB buffers cost page faults
+  size_t bucket_bytes_ = 0;
+  double share_ = 1;
   std::unique_ptr<dist::Communicator> gpu_comm_;
 };
 

@@ -4,7 +4,6 @@
 
 #include "base/error.h"
 #include "base/parallel.h"
-#include "dist/communicator.h"
 #include "engine/ops.h"
 #include "engine/rng.h"
 #include "models/release_keys.h"
@@ -25,16 +24,16 @@ ModelOptions model_options(const ModelSettings& m, bool reid, int64_t channels) 
   return o;
 }
 
-Experiment::Experiment(Config cfg) : cfg_(std::move(cfg)), s_(read_settings(cfg_)) {
+Experiment::Experiment(Config cfg, const dist::Communicator& comm)
+    : cfg_(std::move(cfg)), s_(read_settings(cfg_)) {
   if (s_.device.threads > 0) set_num_threads(s_.device.threads);
   PTL_CHECK(s_.device.device.is_cpu() || cuda_device_count() > 0, "config: device '",
             cfg_.str("device"), "' requested but no CUDA device is available",
             cuda_compiled() ? "" : " (this ptl was built without CUDA)", "; use device=cpu");
   // Data parallel on GPUs: every process of a machine takes the GPU of its local rank, whatever
   // index `device` names, so that all ranks run the same config.
-  dist::Communicator& world = dist::world();
-  if (s_.device.device.is_cuda() && world.size() > 1)
-    s_.device.device = Device::cuda(world.local_rank() % cuda_device_count());
+  if (s_.device.device.is_cuda() && comm.size() > 1)
+    s_.device.device = Device::cuda(comm.local_rank() % cuda_device_count());
   set_allow_tf32(s_.device.tf32);
   extract_.batch = s_.data.batch_size;
   extract_.workers = s_.data.workers;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "dist/communicator.h"
 #include "evaluation/model_eval.h"
 #include "models/model.h"
 #include "models/registry.h"
@@ -28,7 +29,9 @@ ModelOptions model_options(const ModelSettings& m, bool reid, int64_t channels);
 
 class Experiment {
  public:
-  explicit Experiment(Config cfg);
+  // `comm`: the data-parallel job this process belongs to; on GPUs its local rank picks the
+  // device (a one-process job keeps the configured device).
+  explicit Experiment(Config cfg, const dist::Communicator& comm = dist::world());
   const Config& config() const { return cfg_; }
   const Settings& settings() const { return s_; }
   Model& model() { return *model_; }

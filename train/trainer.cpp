@@ -131,7 +131,7 @@ Trainer::Trainer(Config cfg, const std::string& resume)
     : Trainer(std::move(cfg), resume, dist::world()) {}
 
 Trainer::Trainer(Config cfg, const std::string& resume, dist::Communicator& comm)
-    : exp_(std::move(cfg)),
+    : exp_(std::move(cfg), comm),
       s_(exp_.settings()),
       opt_(make_optimizer(exp_.model(), s_.optim)),
       train_labels_(exp_.data().train->labels()),
@@ -237,8 +237,9 @@ StepResult Trainer::train_step(const Tensor& host_images, const Tensor& host_lab
              last_checkpoint_.empty() ? "none yet" : last_checkpoint_,
              ". Lower optim.lr or check the data."));
   opt_->zero_grad();
+  if (dp_.size() > 1) dp_.prepare_gradients(batch_share_);
   l.loss.backward();
-  if (dp_.size() > 1) dp_.reduce_gradients(batch_share_);
+  if (dp_.size() > 1) dp_.reduce_gradients();
   opt_->step();
   if (dp_.size() > 1) dp_.broadcast_buffers();
   return r;
