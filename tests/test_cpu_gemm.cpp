@@ -1,7 +1,8 @@
 // The CPU GEMM (kernels/cpu/gemm.cpp) against its definition, bit for bit: every element of C is
 // one fused multiply-add chain in k order, from zero (beta 0), from C (beta 1) or from beta * C,
 // with alpha applied to A's elements. Checked on every instruction-set path of the machine, at 1
-// and 2 threads, across the edge tiles and the K panels (K > 256).
+// and 2 threads, across the edge tiles and the K panels (K > 256), also with A packed once
+// (PackedA, gemm_serial_packed).
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -55,6 +56,11 @@ void check_exact(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, T b
       auto C = C0;
       ptl::cpu::gemm<T>(ta, tb, M, N, K, alpha, A.data(), lda, B.data(), ldb, beta, C.data(), ldc);
       CHECK(same_bits(C, expect));
+      // With op(A) packed first (in parallel over the K panels), as the convolutions do.
+      auto C_packed = C0;
+      const ptl::cpu::PackedA<T> packed(ta, M, K, alpha, A.data(), lda);
+      ptl::cpu::gemm_serial_packed<T>(packed, tb, N, B.data(), ldb, beta, C_packed.data(), ldc);
+      CHECK(same_bits(C_packed, expect));
     }
 }
 
@@ -69,6 +75,7 @@ TEST_CASE("CPU GEMM equals its fused multiply-add chains bit for bit on every pa
     }
   check_exact<float>(false, false, 300, 260, 64, 0.5f, 0.25f);  // alpha and beta, split rows
   check_exact<float>(false, false, 24, 600, 520, 1.0f, 1.0f);   // short and wide: split columns
+  check_exact<float>(false, false, 100, 40, 1300, 1.0f, 0.0f);  // four or more K panels
   check_exact<double>(true, false, 13, 9, 5, -2.0, 3.0);
   check_exact<float>(false, true, 7, 5, 0, 1.0f, 0.5f);  // K = 0 scales C
 }

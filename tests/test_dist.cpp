@@ -1,8 +1,8 @@
 // The communicator's collectives (dist/communicator.h). The `dist` ctest group runs these under
 // `mpiexec -n 2` (tests/on_mpi.sh); run alone they check the one-process communicator, so they
 // hold at any world size.
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
 #include <filesystem>

@@ -78,10 +78,11 @@ void col2im(const T* col, T* x, const ConvGeometry& g, int64_t ld) {
       }
 }
 
-// Small late-layer maps (8x4 = 32 columns) make thin GEMMs that repack the whole weight per
-// image, so consecutive images are laid side by side into groups of G: at least kMinCols
-// columns, but never fewer than kMinGroups groups, so the threads still have groups to share.
-// G depends on the shape only, which keeps every sum in a fixed order.
+// Small late-layer maps (8x4 = 32 columns) make thin GEMMs whose tiles (32 columns wide on the
+// AVX-512 path) would be mostly padding, so consecutive images are laid side by side into groups
+// of G: at least kMinCols columns, but never fewer than kMinGroups groups, so the threads still
+// have groups to share. G depends on the shape only, which keeps every sum in a fixed order. The
+// weight is packed once per convolution (PackedA) and shared by all groups.
 constexpr int64_t kMinCols = 256, kMinGroups = 4;
 
 struct Groups {
@@ -130,6 +131,7 @@ template <class T>
 void conv2d_forward(const T* x, const T* w, const T* bias, T* y, const ConvGeometry& g) {
   const int64_t K = g.K(), P = g.P(), out_img = g.Cout * P;
   const Groups gr(g);
+  const PackedA<T> packed_w(false, g.Cout, K, T(1), w, K);  // once, not once per group
   // Groups in parallel; per group: y (Cout, gn*P) = W (Cout, K) cols (K, gn*P).
   parallel_for(gr.count, 1, [&](int64_t i0, int64_t i1) {
     auto col = scratch<T>(K * gr.G * P), side = scratch<T>(gr.G > 1 ? out_img * gr.G : 0);
@@ -137,8 +139,8 @@ void conv2d_forward(const T* x, const T* w, const T* bias, T* y, const ConvGeome
       const int64_t n0 = gr.first(i), gn = gr.size(i, g.N), cols = gn * P;
       T* yn = y + n0 * out_img;
       T* out = gn == 1 ? yn : side.get();
-      gemm_serial<T>(false, false, g.Cout, cols, K, 1, w, K, group_cols(x, col.get(), g, n0, gn),
-                     cols, 0, out, cols);
+      gemm_serial_packed<T>(packed_w, false, cols, group_cols(x, col.get(), g, n0, gn), cols, 0,
+                            out, cols);
       if (gn > 1) scatter(out, yn, g.Cout, P, gn);
       if (bias)
         for (int64_t r = 0; r < gn * g.Cout; ++r)
@@ -151,6 +153,7 @@ template <class T>
 void conv2d_backward_input(const T* gy, const T* w, T* gx, const ConvGeometry& g) {
   const int64_t K = g.K(), P = g.P(), in_img = g.C * g.H * g.W;
   const Groups gr(g);
+  const PackedA<T> packed_wt(true, K, g.Cout, T(1), w, K);
   // Groups in parallel; per group: cols (K, gn*P) = W^T (K, Cout) gy (Cout, gn*P), then col2im.
   parallel_for(gr.count, 1, [&](int64_t i0, int64_t i1) {
     auto col = scratch<T>(K * gr.G * P), side = scratch<T>(gr.G > 1 ? g.Cout * gr.G * P : 0);
@@ -158,8 +161,8 @@ void conv2d_backward_input(const T* gy, const T* w, T* gx, const ConvGeometry& g
       const int64_t n0 = gr.first(i), gn = gr.size(i, g.N), cols = gn * P;
       const bool direct = g.pointwise() && gn == 1;  // the col is gx itself
       T* dst = direct ? gx + n0 * in_img : col.get();
-      gemm_serial<T>(true, false, K, cols, g.Cout, 1, w, K, group_gy(gy, side.get(), g, n0, gn),
-                     cols, 0, dst, cols);
+      gemm_serial_packed<T>(packed_wt, false, cols, group_gy(gy, side.get(), g, n0, gn), cols, 0,
+                            dst, cols);
       if (!direct)
         for (int64_t j = 0; j < gn; ++j) col2im(dst + j * P, gx + (n0 + j) * in_img, g, cols);
     }

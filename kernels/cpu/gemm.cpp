@@ -128,14 +128,15 @@ void pack_b(const T* B, int64_t rs, int64_t cs, int64_t kc, int64_t nc, T* dst) 
 }
 
 // C (M, N) = alpha op(A) op(B) + C, or + 0 * C when !accumulate (C not read), with the tiles
-// of one micro-kernel of shape MR x NR.
+// of one micro-kernel of shape MR x NR; with `packed`, A's panels are taken from it (A, ars, acs
+// and alpha unused).
 template <int MR, int NR, int KC, int MC, class T>
 void gemm_blocked(MicroKernelFn<T> tile, const T* A, int64_t ars, int64_t acs, const T* B,
                   int64_t brs, int64_t bcs, T* C, int64_t ldc, int64_t M, int64_t N, int64_t K,
-                  T alpha, bool accumulate) {
+                  T alpha, bool accumulate, const PackedA<T>* packed) {
   const int64_t NC = kNC<T> / NR * NR;
   static_assert(MC % MR == 0, "MC must be a multiple of MR");
-  T* pa = panel<T>(0, MC * KC);
+  T* pa = packed ? nullptr : panel<T>(0, MC * KC);
   T* pb = panel<T>(1, NC * KC);
   T edge[MR * NR];
   for (int64_t jc = 0; jc < N; jc += NC) {
@@ -146,13 +147,17 @@ void gemm_blocked(MicroKernelFn<T> tile, const T* A, int64_t ars, int64_t acs, c
       pack_b<NR>(B + pc * brs + jc * bcs, brs, bcs, kc, nc, pb);
       for (int64_t ic = 0; ic < M; ic += MC) {
         const int64_t mc = std::min<int64_t>(MC, M - ic);
-        pack_a<MR>(A + ic * ars + pc * acs, ars, acs, mc, kc, alpha, pa);
+        const T* a_panel = pa;
+        if (packed)
+          a_panel = packed->panel(pc, ic);
+        else
+          pack_a<MR>(A + ic * ars + pc * acs, ars, acs, mc, kc, alpha, pa);
         for (int64_t jr = 0; jr < nc; jr += NR) {
           const int64_t cols = std::min<int64_t>(NR, nc - jr);
           for (int64_t ir = 0; ir < mc; ir += MR) {
             const int64_t rows = std::min<int64_t>(MR, mc - ir);
             T* c = C + (ic + ir) * ldc + jc + jr;
-            const T* a = pa + ir * kc;
+            const T* a = a_panel + ir * kc;
             const T* b = pb + jr * kc;
             if (rows == MR && cols == NR) {
               tile(kc, a, b, c, ldc, acc);
@@ -170,27 +175,48 @@ void gemm_blocked(MicroKernelFn<T> tile, const T* A, int64_t ars, int64_t acs, c
   }
 }
 
-template <class T>
-MicroKernelFn<T> kernel_of(const MicroKernels& k) {
+// The tile shape and micro-kernel of a path, and a call of f with the path as a constant.
+template <class T, Isa I>
+constexpr TileShape kShape = I == Isa::avx512 ? (std::is_same_v<T, float> ? kAvx512F32 : kAvx512F64)
+                                              : (std::is_same_v<T, float> ? kAvx2F32 : kAvx2F64);
+
+template <class T, Isa I>
+MicroKernelFn<T> micro_kernel() {
+  const MicroKernels k = I == Isa::avx512 ? avx512_micro_kernels() : avx2_micro_kernels();
   if constexpr (std::is_same_v<T, float>)
     return k.f32;
   else
     return k.f64;
 }
 
+template <class F>
+void on_path(Isa isa, F&& f) {
+  if (isa == Isa::avx512)
+    f(std::integral_constant<Isa, Isa::avx512>{});
+  else
+    f(std::integral_constant<Isa, Isa::avx2>{});
+}
+
 template <class T>
 void gemm_dispatch(const T* A, int64_t ars, int64_t acs, const T* B, int64_t brs, int64_t bcs, T* C,
-                   int64_t ldc, int64_t M, int64_t N, int64_t K, T alpha, bool accumulate) {
-  constexpr bool f32 = std::is_same_v<T, float>;
-  if (current_isa() == Isa::avx512) {
-    constexpr TileShape s = f32 ? kAvx512F32 : kAvx512F64;
-    gemm_blocked<s.mr, s.nr, s.kc, s.mc, T>(kernel_of<T>(avx512_micro_kernels()), A, ars, acs, B,
-                                            brs, bcs, C, ldc, M, N, K, alpha, accumulate);
-  } else {
-    constexpr TileShape s = f32 ? kAvx2F32 : kAvx2F64;
-    gemm_blocked<s.mr, s.nr, s.kc, s.mc, T>(kernel_of<T>(avx2_micro_kernels()), A, ars, acs, B, brs,
-                                            bcs, C, ldc, M, N, K, alpha, accumulate);
-  }
+                   int64_t ldc, int64_t M, int64_t N, int64_t K, T alpha, bool accumulate,
+                   const PackedA<T>* packed = nullptr) {
+  on_path(packed ? packed->isa() : current_isa(), [&](auto path) {
+    constexpr TileShape s = kShape<T, decltype(path)::value>;
+    gemm_blocked<s.mr, s.nr, s.kc, s.mc, T>(micro_kernel<T, decltype(path)::value>(), A, ars, acs,
+                                            B, brs, bcs, C, ldc, M, N, K, alpha, accumulate,
+                                            packed);
+  });
+}
+
+// Before the products: beta 0: C is not read (it may hold NaN); beta 1: the chains continue
+// from C; otherwise C is scaled first and the chains continue from beta * C. With K = 0, C is
+// the result.
+template <class T>
+void apply_beta(int64_t M, int64_t N, int64_t K, T beta, T* C, int64_t ldc) {
+  if (K == 0 || (beta != T(0) && beta != T(1)))
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == T(0) ? T(0) : beta * C[i * ldc + j];
 }
 
 }  // namespace
@@ -199,15 +225,53 @@ template <class T>
 void gemm_serial(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
                  int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
   if (M == 0 || N == 0) return;
-  // beta 0: C is not read (it may hold NaN); beta 1: the chains continue from C; otherwise C is
-  // scaled first and the chains continue from beta * C.
-  if (K == 0 || (beta != T(0) && beta != T(1)))
-    for (int64_t i = 0; i < M; ++i)
-      for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == T(0) ? T(0) : beta * C[i * ldc + j];
+  apply_beta(M, N, K, beta, C, ldc);
   if (K == 0) return;
   // op(A)(i, k) = A[i*ars + k*acs], op(B)(k, j) = B[k*brs + j*bcs]
   gemm_dispatch<T>(A, ta ? 1 : lda, ta ? lda : 1, B, tb ? 1 : ldb, tb ? ldb : 1, C, ldc, M, N, K,
                    alpha, beta != T(0));
+}
+
+// KC blocks of k are packed in parallel, each as gemm_blocked packs it, 16 elements apart: the
+// register transposes of pack_a may spill a few lanes past a block's end (transpose_lines),
+// which must not land in a block another thread has written.
+template <class T>
+PackedA<T>::PackedA(bool ta, int64_t M, int64_t K, T alpha, const T* A, int64_t lda)
+    : M_(M), K_(K), isa_(current_isa()) {
+  const int64_t ars = ta ? 1 : lda, acs = ta ? lda : 1;
+  on_path(isa_, [&](auto path) {
+    constexpr TileShape s = kShape<T, decltype(path)::value>;
+    const int64_t padded_rows = (M + s.mr - 1) / s.mr * s.mr, blocks = (K + s.kc - 1) / s.kc;
+    block_k_ = s.kc;
+    block_stride_ = padded_rows * s.kc + 16;
+    const size_t bytes = (static_cast<size_t>(blocks * block_stride_) * sizeof(T) + 63) / 64 * 64;
+    data_.reset(static_cast<T*>(std::aligned_alloc(64, bytes)));
+    if (!data_) throw std::bad_alloc();
+    parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        const int64_t pc = b * s.kc, kc = std::min<int64_t>(s.kc, K - pc);
+        for (int64_t ic = 0; ic < M; ic += s.mc)
+          pack_a<s.mr>(A + ic * ars + pc * acs, ars, acs, std::min<int64_t>(s.mc, M - ic), kc,
+                       alpha, data_.get() + b * block_stride_ + ic * kc);
+      }
+    });
+  });
+}
+
+template <class T>
+const T* PackedA<T>::panel(int64_t pc, int64_t ic) const {
+  return data_.get() + pc / block_k_ * block_stride_ + ic * std::min(block_k_, K_ - pc);
+}
+
+template <class T>
+void gemm_serial_packed(const PackedA<T>& A, bool tb, int64_t N, const T* B, int64_t ldb, T beta,
+                        T* C, int64_t ldc) {
+  const int64_t M = A.rows(), K = A.depth();
+  if (M == 0 || N == 0) return;
+  apply_beta(M, N, K, beta, C, ldc);
+  if (K == 0) return;
+  gemm_dispatch<T>(nullptr, 0, 0, B, tb ? 1 : ldb, tb ? ldb : 1, C, ldc, M, N, K, T(1),
+                   beta != T(0), &A);
 }
 
 template <class T>
@@ -242,5 +306,11 @@ template void gemm_serial<float>(bool, bool, int64_t, int64_t, int64_t, float, c
                                  int64_t, const float*, int64_t, float, float*, int64_t);
 template void gemm_serial<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*,
                                   int64_t, const double*, int64_t, double, double*, int64_t);
+template class PackedA<float>;
+template class PackedA<double>;
+template void gemm_serial_packed<float>(const PackedA<float>&, bool, int64_t, const float*, int64_t,
+                                        float, float*, int64_t);
+template void gemm_serial_packed<double>(const PackedA<double>&, bool, int64_t, const double*,
+                                         int64_t, double, double*, int64_t);
 
 }  // namespace ptl::cpu

@@ -5,6 +5,10 @@
 // computed in parallel).
 #pragma once
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
+
+#include "kernels/cpu/isa.h"
 
 namespace ptl::cpu {
 #include "kernels/contract/gemm.inc"
@@ -13,5 +17,33 @@ namespace ptl::cpu {
 template <class T>
 void gemm_serial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
                  int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
+
+// alpha op(A) (M x K) packed once into the micro-kernel's panels (in parallel), for several
+// products with the same A: a convolution multiplies its weight by every group of images, and
+// packing the weight for each group cost as much as the packing of the images in ResNet-50's
+// late layers. The panels are those of the path in use when packed.
+template <class T>
+class PackedA {
+ public:
+  PackedA(bool trans_a, int64_t M, int64_t K, T alpha, const T* A, int64_t lda);
+  int64_t rows() const { return M_; }
+  int64_t depth() const { return K_; }
+  Isa isa() const { return isa_; }
+  // The packed rows [ic, ic + MC) at steps [pc, pc + KC) of k, as gemm.cpp's loops visit them.
+  const T* panel(int64_t pc, int64_t ic) const;
+
+ private:
+  int64_t M_, K_;
+  Isa isa_;
+  int64_t block_k_ = 0,
+          block_stride_ = 0;  // KC of the path; elements from one KC block to the next
+  std::unique_ptr<T, decltype(&std::free)> data_{nullptr, &std::free};
+};
+
+// C (M, N) = A op(B) + beta C with A packed: the same bits as gemm_serial with A's alpha, trans_a
+// and values, without packing A again. Single-threaded, as gemm_serial.
+template <class T>
+void gemm_serial_packed(const PackedA<T>& A, bool trans_b, int64_t N, const T* B, int64_t ldb,
+                        T beta, T* C, int64_t ldc);
 
 }  // namespace ptl::cpu
