@@ -83,7 +83,7 @@ void col2im(const T* col, T* x, const ConvGeometry& g, int64_t ld) {
 // of G: at least kMinCols columns, but never fewer than kMinGroups groups, so the threads still
 // have groups to share. G depends on the shape only, which keeps every sum in a fixed order. The
 // weight is packed once per convolution (PackedA) and shared by all groups.
-constexpr int64_t kMinCols = 256, kMinGroups = 4;
+constexpr int64_t kMinCols = 128, kMinGroups = 4;
 
 struct Groups {
   int64_t G, count;
