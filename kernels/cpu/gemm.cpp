@@ -244,7 +244,9 @@ PackedA<T>::PackedA(bool ta, int64_t M, int64_t K, T alpha, const T* A, int64_t 
     const int64_t padded_rows = (M + s.mr - 1) / s.mr * s.mr, blocks = (K + s.kc - 1) / s.kc;
     block_k_ = s.kc;
     block_stride_ = padded_rows * s.kc + 16;
-    const size_t bytes = (static_cast<size_t>(blocks * block_stride_) * sizeof(T) + 63) / 64 * 64;
+    const size_t bytes =  // at least one line: aligned_alloc(64, 0) may return null
+        std::max<size_t>(64,
+                         (static_cast<size_t>(blocks * block_stride_) * sizeof(T) + 63) / 64 * 64);
     data_.reset(static_cast<T*>(std::aligned_alloc(64, bytes)));
     if (!data_) throw std::bad_alloc();
     parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
