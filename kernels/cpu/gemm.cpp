@@ -24,8 +24,18 @@ namespace {
 template <class T>
 constexpr int64_t kNC = 4096 * sizeof(float) / sizeof(T);
 
-// A 64-byte-aligned per-thread scratch buffer for a packed panel, grown on demand, with 8
-// elements of padding past n for transpose_lines' spill.
+// n elements, 64-byte aligned (at least one cache line: aligned_alloc(64, 0) may return null).
+template <class T>
+std::unique_ptr<T, decltype(&std::free)> aligned_array(int64_t n) {
+  const size_t bytes = std::max<size_t>(64, (static_cast<size_t>(n) * sizeof(T) + 63) / 64 * 64);
+  std::unique_ptr<T, decltype(&std::free)> p(static_cast<T*>(std::aligned_alloc(64, bytes)),
+                                             &std::free);
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+
+// A per-thread scratch buffer for a packed panel, grown on demand, with 8 elements of padding
+// past n for transpose_lines' spill.
 template <class T>
 T* panel(int which, int64_t n) {
   struct Buffer {
@@ -35,9 +45,7 @@ T* panel(int which, int64_t n) {
   thread_local Buffer buffers[2];
   Buffer& b = buffers[which];
   if (b.size < n) {
-    const size_t bytes = (static_cast<size_t>(n + 8) * sizeof(T) + 63) / 64 * 64;
-    b.data.reset(static_cast<T*>(std::aligned_alloc(64, bytes)));
-    if (!b.data) throw std::bad_alloc();
+    b.data = aligned_array<T>(n + 8);
     b.size = n;
   }
   return b.data.get();
@@ -244,11 +252,7 @@ PackedA<T>::PackedA(bool ta, int64_t M, int64_t K, T alpha, const T* A, int64_t 
     const int64_t padded_rows = (M + s.mr - 1) / s.mr * s.mr, blocks = (K + s.kc - 1) / s.kc;
     block_k_ = s.kc;
     block_stride_ = padded_rows * s.kc + 16;
-    const size_t bytes =  // at least one line: aligned_alloc(64, 0) may return null
-        std::max<size_t>(64,
-                         (static_cast<size_t>(blocks * block_stride_) * sizeof(T) + 63) / 64 * 64);
-    data_.reset(static_cast<T*>(std::aligned_alloc(64, bytes)));
-    if (!data_) throw std::bad_alloc();
+    data_ = aligned_array<T>(blocks * block_stride_);
     parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
       for (int64_t b = b0; b < b1; ++b) {
         const int64_t pc = b * s.kc, kc = std::min<int64_t>(s.kc, K - pc);
