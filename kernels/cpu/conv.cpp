@@ -4,6 +4,7 @@
 #include <cstring>
 #include <memory>
 
+#include "base/error.h"
 #include "base/parallel.h"
 #include "kernels/cpu/gemm.h"
 
@@ -107,7 +108,94 @@ void scatter(const T* side, T* t, int64_t R, int64_t P, int64_t gn) {
     for (int64_t r = 0; r < R; ++r) std::copy_n(side + r * gn * P + j * P, P, t + (j * R + r) * P);
 }
 
-// cols (K, gn*P) of images n0..n0+gn of x; a 1x1 stride-1 single image is its own col.
+// n <= a few vectors of contiguous values: whole AVX2 vectors (fixed-size copies, which compile
+// to vector moves, not library calls), then single values.
+template <class T>
+void copy_short(const T* in, T* out, int64_t n) {
+  constexpr int64_t V = 32 / sizeof(T);
+  int64_t t = 0;
+  for (; t + V <= n; t += V) std::memcpy(out + t, in + t, sizeof(T) * V);
+  for (; t < n; ++t) out[t] = in[t];
+}
+
+// The columns (K, gn*P) of gn consecutive images, im2col's matrix laid side by side, packed
+// straight from the images into the GEMM's panels (implicit im2col): the K x gn*P matrix is
+// never written and read back, which at 24x8 maps and K = 4608 is 3.5 MB an image. Column n is
+// output position (oh, ow) of image n / P; row k = (c*KH + kh)*KW + kw holds the input under it,
+// x[c, oh*sh - ph + kh*dh, ow*sw - pw + kw*dw], zero outside the image. The images are first
+// copied with their zero padding around them (C, H + 2ph, W + 2pw), where every position a
+// column reads exists, so a row of a sliver is a few plain copies without bounds. A copy: the
+// GEMM gets the same values, so the same bits, as from im2col.
+template <class T>
+class ImageColumns final : public PanelSource<T> {
+ public:
+  // images: gn consecutive images of x; padded: room for padded_size(g) * gn values.
+  ImageColumns(const T* images, int64_t gn, const ConvGeometry& g, T* padded)
+      : g_(g), Hp_(g.H + 2 * g.ph), Wp_(g.W + 2 * g.pw), src_(images) {
+    if (g.ph == 0 && g.pw == 0) return;
+    std::fill(padded, padded + gn * padded_size(g), T(0));
+    for (int64_t plane = 0; plane < gn * g.C; ++plane)
+      for (int64_t h = 0; h < g.H; ++h)
+        std::copy_n(images + (plane * g.H + h) * g.W, g.W,
+                    padded + (plane * Hp_ + g.ph + h) * Wp_ + g.pw);
+    src_ = padded;
+  }
+  static int64_t padded_size(const ConvGeometry& g) {
+    return g.ph == 0 && g.pw == 0 ? 0 : g.C * (g.H + 2 * g.ph) * (g.W + 2 * g.pw);
+  }
+
+  void pack(int64_t k0, int64_t kc, int64_t n0, int64_t nc, int64_t nr, T* dst) const override {
+    Run runs[kMaxLanes];
+    for (int64_t s0 = 0; s0 < nc; s0 += nr, dst += nr * kc) {
+      const int64_t lanes = std::min(nr, nc - s0), count = split(n0 + s0, lanes, runs);
+      int64_t c = k0 / (g_.KH * g_.KW), kh = k0 / g_.KW % g_.KH, kw = k0 % g_.KW;
+      for (int64_t k = 0; k < kc; ++k) {
+        T* out = dst + k * nr;
+        const T* in = src_ + (c * Hp_ + kh * g_.dh) * Wp_ + kw * g_.dw;  // under (0, 0) of image 0
+        for (const Run* r = runs; r < runs + count; ++r)
+          if (g_.sw == 1)
+            copy_short(in + r->offset, out + r->lane, r->len);
+          else
+            for (int64_t t = 0; t < r->len; ++t) out[r->lane + t] = in[r->offset + t * g_.sw];
+        if (lanes < nr) std::fill(out + lanes, out + nr, T(0));
+        if (++kw == g_.KW) {
+          kw = 0;
+          if (++kh == g_.KH) kh = 0, ++c;
+        }
+      }
+    }
+  }
+
+ private:
+  static constexpr int64_t kMaxLanes = 64;  // wider than the widest sliver (gemm_micro.h)
+
+  // Lanes [lane, lane + len) of a sliver: consecutive columns of one output row of one image,
+  // the first reading `offset` values past what output (0, 0) of image 0 reads.
+  struct Run {
+    int64_t lane, len, offset;
+  };
+
+  // The runs of the `lanes` columns from column n on.
+  int64_t split(int64_t n, int64_t lanes, Run* runs) const {
+    PTL_CHECK(lanes <= kMaxLanes, "conv2d: a micro-kernel sliver wider than ImageColumns allows");
+    const int64_t P = g_.P();
+    int64_t count = 0;
+    for (int64_t j = 0; j < lanes; ++count) {
+      const int64_t image = (n + j) / P, oh = (n + j) % P / g_.OW, ow = (n + j) % g_.OW;
+      runs[count] = {j, std::min(g_.OW - ow, lanes - j),
+                     (image * g_.C * Hp_ + oh * g_.sh) * Wp_ + ow * g_.sw};
+      j += runs[count].len;
+    }
+    return count;
+  }
+
+  const ConvGeometry& g_;
+  int64_t Hp_, Wp_;  // the padded images' height and width
+  const T* src_;     // the images, padded where the convolution pads
+};
+
+// cols (K, gn*P) of images n0..n0+gn of x, stored (the weight gradient's operand); a 1x1
+// stride-1 single image is its own col.
 template <class T>
 const T* group_cols(const T* x, T* buf, const ConvGeometry& g, int64_t n0, int64_t gn) {
   const int64_t in_img = g.C * g.H * g.W;
@@ -134,13 +222,18 @@ void conv2d_forward(const T* x, const T* w, const T* bias, T* y, const ConvGeome
   const PackedA<T> packed_w(false, g.Cout, K, T(1), w, K);  // once, not once per group
   // Groups in parallel; per group: y (Cout, gn*P) = W (Cout, K) cols (K, gn*P).
   parallel_for(gr.count, 1, [&](int64_t i0, int64_t i1) {
-    auto col = scratch<T>(K * gr.G * P), side = scratch<T>(gr.G > 1 ? out_img * gr.G : 0);
+    auto side = scratch<T>(gr.G > 1 ? out_img * gr.G : 0);
+    auto padded = scratch<T>(ImageColumns<T>::padded_size(g) * gr.G);
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t n0 = gr.first(i), gn = gr.size(i, g.N), cols = gn * P;
+      const T* images = x + n0 * g.C * g.H * g.W;
       T* yn = y + n0 * out_img;
       T* out = gn == 1 ? yn : side.get();
-      gemm_serial_packed<T>(packed_w, false, cols, group_cols(x, col.get(), g, n0, gn), cols, 0,
-                            out, cols);
+      if (g.pointwise() && gn == 1)  // the image is its own column matrix
+        gemm_serial_packed<T>(packed_w, false, cols, images, cols, 0, out, cols);
+      else
+        gemm_serial_packed<T>(packed_w, ImageColumns<T>(images, gn, g, padded.get()), cols, 0, out,
+                              cols);
       if (gn > 1) scatter(out, yn, g.Cout, P, gn);
       if (bias)
         for (int64_t r = 0; r < gn * g.Cout; ++r)

@@ -1,8 +1,10 @@
 // CPU 2-d convolution as im2col + GEMM (declarations: kernels/contract/conv.inc).
 //
 // Per image n: col (K = Cin*KH*KW, P = OH*OW) = im2col(x_n); y_n (Cout, P) = W (Cout, K) col.
-// Images with small maps are laid side by side in groups so each GEMM is wide enough; 1x1
-// stride-1 unpadded convolutions of single images use x_n directly as col. Groups run in
+// The forward never stores col: the GEMM's panels are packed from the images (implicit
+// im2col); the weight gradient materialises it. Images with small maps are laid side by side
+// in groups so each GEMM is wide enough; 1x1 stride-1 unpadded convolutions of single images
+// use x_n directly as col. Groups run in
 // parallel; the weight gradient sums fixed slices of the batch and adds them in a fixed order,
 // so every result is the same for any thread count.
 #pragma once

@@ -137,10 +137,11 @@ void pack_b(const T* B, int64_t rs, int64_t cs, int64_t kc, int64_t nc, T* dst) 
 
 // C (M, N) = alpha op(A) op(B) + C, or + 0 * C when !accumulate (C not read), with the tiles
 // of one micro-kernel of shape MR x NR; with `packed`, A's panels are taken from it (A, ars, acs
-// and alpha unused).
-template <int MR, int NR, int KC, int MC, class T>
-void gemm_blocked(MicroKernelFn<T> tile, const T* A, int64_t ars, int64_t acs, const T* B,
-                  int64_t brs, int64_t bcs, T* C, int64_t ldc, int64_t M, int64_t N, int64_t K,
+// and alpha unused). pack_panel(nr, pc, kc, jc, nc, dst) packs rows [pc, pc + kc) x columns
+// [jc, jc + nc) of op(B) into slivers of nr columns (pack_b's layout), nr a constant NR.
+template <int MR, int NR, int KC, int MC, class T, class PackPanel>
+void gemm_blocked(MicroKernelFn<T> tile, const T* A, int64_t ars, int64_t acs,
+                  const PackPanel& pack_panel, T* C, int64_t ldc, int64_t M, int64_t N, int64_t K,
                   T alpha, bool accumulate, const PackedA<T>* packed) {
   const int64_t NC = kNC<T> / NR * NR;
   static_assert(MC % MR == 0, "MC must be a multiple of MR");
@@ -152,7 +153,7 @@ void gemm_blocked(MicroKernelFn<T> tile, const T* A, int64_t ars, int64_t acs, c
     for (int64_t pc = 0; pc < K; pc += KC) {
       const int64_t kc = std::min<int64_t>(KC, K - pc);
       const bool acc = accumulate || pc > 0;
-      pack_b<NR>(B + pc * brs + jc * bcs, brs, bcs, kc, nc, pb);
+      pack_panel(std::integral_constant<int, NR>{}, pc, kc, jc, nc, pb);
       for (int64_t ic = 0; ic < M; ic += MC) {
         const int64_t mc = std::min<int64_t>(MC, M - ic);
         const T* a_panel = pa;
@@ -205,16 +206,23 @@ void on_path(Isa isa, F&& f) {
     f(std::integral_constant<Isa, Isa::avx2>{});
 }
 
-template <class T>
-void gemm_dispatch(const T* A, int64_t ars, int64_t acs, const T* B, int64_t brs, int64_t bcs, T* C,
+template <class T, class PackPanel>
+void gemm_dispatch(const T* A, int64_t ars, int64_t acs, const PackPanel& pack_panel, T* C,
                    int64_t ldc, int64_t M, int64_t N, int64_t K, T alpha, bool accumulate,
                    const PackedA<T>* packed = nullptr) {
   on_path(packed ? packed->isa() : current_isa(), [&](auto path) {
     constexpr TileShape s = kShape<T, decltype(path)::value>;
     gemm_blocked<s.mr, s.nr, s.kc, s.mc, T>(micro_kernel<T, decltype(path)::value>(), A, ars, acs,
-                                            B, brs, bcs, C, ldc, M, N, K, alpha, accumulate,
-                                            packed);
+                                            pack_panel, C, ldc, M, N, K, alpha, accumulate, packed);
   });
+}
+
+// The pack_panel of gemm_blocked for op(B) stored at B, op(B)(k, j) = B[k*brs + j*bcs].
+template <class T>
+auto stored_panels(const T* B, int64_t brs, int64_t bcs) {
+  return [=](auto nr, int64_t pc, int64_t kc, int64_t jc, int64_t nc, T* dst) {
+    pack_b<decltype(nr)::value>(B + pc * brs + jc * bcs, brs, bcs, kc, nc, dst);
+  };
 }
 
 // Before the products: beta 0: C is not read (it may hold NaN); beta 1: the chains continue
@@ -236,8 +244,8 @@ void gemm_serial(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, con
   apply_beta(M, N, K, beta, C, ldc);
   if (K == 0) return;
   // op(A)(i, k) = A[i*ars + k*acs], op(B)(k, j) = B[k*brs + j*bcs]
-  gemm_dispatch<T>(A, ta ? 1 : lda, ta ? lda : 1, B, tb ? 1 : ldb, tb ? ldb : 1, C, ldc, M, N, K,
-                   alpha, beta != T(0));
+  gemm_dispatch<T>(A, ta ? 1 : lda, ta ? lda : 1, stored_panels(B, tb ? 1 : ldb, tb ? ldb : 1), C,
+                   ldc, M, N, K, alpha, beta != T(0));
 }
 
 // KC blocks of k are packed in parallel, each as gemm_blocked packs it, 16 elements apart: the
@@ -269,15 +277,34 @@ const T* PackedA<T>::panel(int64_t pc, int64_t ic) const {
   return data_.get() + pc / block_k_ * block_stride_ + ic * std::min(block_k_, K_ - pc);
 }
 
-template <class T>
-void gemm_serial_packed(const PackedA<T>& A, bool tb, int64_t N, const T* B, int64_t ldb, T beta,
-                        T* C, int64_t ldc) {
+namespace {
+
+// C (M, N) = A op(B) + beta C, A packed, op(B)'s panels from pack_panel (gemm_blocked).
+template <class T, class PackPanel>
+void packed_product(const PackedA<T>& A, const PackPanel& pack_panel, int64_t N, T beta, T* C,
+                    int64_t ldc) {
   const int64_t M = A.rows(), K = A.depth();
   if (M == 0 || N == 0) return;
   apply_beta(M, N, K, beta, C, ldc);
   if (K == 0) return;
-  gemm_dispatch<T>(nullptr, 0, 0, B, tb ? 1 : ldb, tb ? ldb : 1, C, ldc, M, N, K, T(1),
-                   beta != T(0), &A);
+  gemm_dispatch<T>(nullptr, 0, 0, pack_panel, C, ldc, M, N, K, T(1), beta != T(0), &A);
+}
+
+}  // namespace
+
+template <class T>
+void gemm_serial_packed(const PackedA<T>& A, bool tb, int64_t N, const T* B, int64_t ldb, T beta,
+                        T* C, int64_t ldc) {
+  packed_product(A, stored_panels(B, tb ? 1 : ldb, tb ? ldb : 1), N, beta, C, ldc);
+}
+
+template <class T>
+void gemm_serial_packed(const PackedA<T>& A, const PanelSource<T>& B, int64_t N, T beta, T* C,
+                        int64_t ldc) {
+  const auto source_panels = [&](auto nr, int64_t pc, int64_t kc, int64_t jc, int64_t nc, T* dst) {
+    B.pack(pc, kc, jc, nc, decltype(nr)::value, dst);
+  };
+  packed_product(A, source_panels, N, beta, C, ldc);
 }
 
 template <class T>
@@ -317,6 +344,10 @@ template class PackedA<double>;
 template void gemm_serial_packed<float>(const PackedA<float>&, bool, int64_t, const float*, int64_t,
                                         float, float*, int64_t);
 template void gemm_serial_packed<double>(const PackedA<double>&, bool, int64_t, const double*,
+                                         int64_t, double, double*, int64_t);
+template void gemm_serial_packed<float>(const PackedA<float>&, const PanelSource<float>&, int64_t,
+                                        float, float*, int64_t);
+template void gemm_serial_packed<double>(const PackedA<double>&, const PanelSource<double>&,
                                          int64_t, double, double*, int64_t);
 
 }  // namespace ptl::cpu

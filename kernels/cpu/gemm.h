@@ -46,4 +46,21 @@ template <class T>
 void gemm_serial_packed(const PackedA<T>& A, bool trans_b, int64_t N, const T* B, int64_t ldb,
                         T beta, T* C, int64_t ldc);
 
+// op(B) (K, N) that is never stored: the GEMM asks for each KC x NC panel in the micro-kernel's
+// order, and the source packs it from its own data (a convolution from its images: implicit
+// im2col, without writing the K x N column matrix and reading it back). pack writes
+// op(B)(k0 + k, n0 + s*nr + j) to dst[s*nr*kc + k*nr + j] for k < kc, for every sliver s of nr
+// columns of [0, nc), and zeros in the columns of the last sliver past nc.
+template <class T>
+class PanelSource {
+ public:
+  virtual ~PanelSource() = default;
+  virtual void pack(int64_t k0, int64_t kc, int64_t n0, int64_t nc, int64_t nr, T* dst) const = 0;
+};
+
+// gemm_serial_packed with op(B) from a PanelSource: the same bits as with op(B) stored.
+template <class T>
+void gemm_serial_packed(const PackedA<T>& A, const PanelSource<T>& B, int64_t N, T beta, T* C,
+                        int64_t ldc);
+
 }  // namespace ptl::cpu
