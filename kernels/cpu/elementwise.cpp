@@ -5,6 +5,7 @@
 
 #include "base/parallel.h"
 #include "kernels/convert_dispatch.h"
+#include "kernels/cpu/isa.h"
 #include "kernels/strides.h"
 
 namespace ptl::cpu {
@@ -56,7 +57,7 @@ void for_each_row(const std::vector<int64_t>& shape, const std::vector<int64_t> 
   for (size_t k = 0; k < K; ++k) inc[k] = strides[k][nd - 1];
   const int64_t inner = shape[nd - 1];
   if (nd == 1) {
-    parallel_for(inner, kGrain, [&](int64_t begin, int64_t end) {
+    parallel_for_isa(inner, kGrain, [&](int64_t begin, int64_t end) {
       int64_t off[K];
       for (size_t k = 0; k < K; ++k) off[k] = begin * inc[k];
       row(off, end - begin, inc);
@@ -66,7 +67,7 @@ void for_each_row(const std::vector<int64_t>& shape, const std::vector<int64_t> 
   int64_t rows = 1;
   for (int64_t d = 0; d + 1 < nd; ++d) rows *= shape[d];
   const int64_t grain = inner >= kGrain ? 1 : kGrain / (inner > 0 ? inner : 1);
-  parallel_for(rows, grain, [&](int64_t begin, int64_t end) {
+  parallel_for_isa(rows, grain, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       int64_t off[K] = {};
       int64_t rem = r;
@@ -83,7 +84,7 @@ void for_each_row(const std::vector<int64_t>& shape, const std::vector<int64_t> 
 
 template <class T>
 void unary_forward(UnaryOp op, const UnaryParams& p, const T* x, T* y, int64_t n) {
-  parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
+  parallel_for_isa(n, kGrain, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) y[i] = ptl::unary_forward(op, x[i], p);
   });
 }
@@ -91,6 +92,8 @@ void unary_forward(UnaryOp op, const UnaryParams& p, const T* x, T* y, int64_t n
 template <class T>
 void unary_backward(UnaryOp op, const UnaryParams& p, const T* g, const T* x, const T* y, T* gx,
                     int64_t n) {
+  // AVX2 code only (kernels/cpu/isa.h): tanh's 1 - y*y is a multiply-add that GCC may fuse in one
+  // compilation of the loop and not in another.
   parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) gx[i] = ptl::unary_backward(op, g[i], x[i], y[i], p);
   });
@@ -127,7 +130,7 @@ void binary_forward(BinaryOp op, const std::vector<int64_t>& shape, const T* a,
 
 template <class T>
 void add_relu_forward(const T* a, const T* b, T* y, int64_t n) {
-  parallel_for(n, kGrain, [&](int64_t s, int64_t e) {
+  parallel_for_isa(n, kGrain, [&](int64_t s, int64_t e) {
     for (int64_t i = s; i < e; ++i) {
       const T v = ptl::binary_forward(BinaryOp::Add, a[i], b[i]);
       y[i] = ptl::unary_forward(UnaryOp::Relu, v, UnaryParams{});
@@ -159,13 +162,13 @@ void strided_copy(const std::vector<int64_t>& shape, size_t elem, const void* sr
 
 template <class T>
 void fill(T* p, int64_t n, T value) {
-  parallel_for(n, 1 << 16, [&](int64_t b, int64_t e) { std::fill(p + b, p + e, value); });
+  parallel_for_isa(n, 1 << 16, [&](int64_t b, int64_t e) { std::fill(p + b, p + e, value); });
 }
 
 namespace {
 template <class From, class To>
 void convert_typed(const From* src, To* dst, int64_t n) {
-  parallel_for(n, 1 << 16, [&](int64_t b, int64_t e) {
+  parallel_for_isa(n, 1 << 16, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) dst[i] = static_cast<To>(src[i]);
   });
 }

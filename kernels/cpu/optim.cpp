@@ -1,6 +1,6 @@
 #include "kernels/cpu/optim.h"
 
-#include "base/parallel.h"
+#include "kernels/cpu/isa.h"
 
 namespace ptl::cpu {
 
@@ -8,7 +8,7 @@ namespace {
 // Runs f(i) for every element of one slot, in parallel chunks.
 template <class F>
 void each(int64_t n, const F& f) {
-  parallel_for(n, 1 << 14, [&](int64_t b, int64_t e) {
+  parallel_for_isa(n, 1 << 14, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) f(i);
   });
 }

@@ -4,14 +4,14 @@
 #include <cstring>
 #include <limits>
 
-#include "base/parallel.h"
+#include "kernels/cpu/isa.h"
 
 namespace ptl::cpu {
 
 template <class T>
 void max_pool_forward(const T* x, T* y, int64_t* idx, int64_t planes, const PoolWindows& pw) {
   const int64_t in = pw.H * pw.W, out = pw.OH * pw.OW;
-  parallel_for(planes, 1, [&](int64_t p0, int64_t p1) {
+  parallel_for_isa(planes, 1, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
       const T* xp = x + p * in;
       for (int64_t oh = 0; oh < pw.OH; ++oh)
@@ -39,7 +39,7 @@ template <class T>
 void max_pool_backward(const T* gy, const int64_t* idx, T* gx, int64_t planes,
                        const PoolWindows& pw) {
   const int64_t in = pw.H * pw.W, out = pw.OH * pw.OW;
-  parallel_for(planes, 1, [&](int64_t p0, int64_t p1) {
+  parallel_for_isa(planes, 1, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
       T* g = gx + p * in;
       std::memset(g, 0, sizeof(T) * in);
@@ -51,7 +51,7 @@ void max_pool_backward(const T* gy, const int64_t* idx, T* gx, int64_t planes,
 template <class T>
 void avg_pool_forward(const T* x, T* y, int64_t planes, const PoolWindows& pw) {
   const int64_t in = pw.H * pw.W, out = pw.OH * pw.OW;
-  parallel_for(planes, 1, [&](int64_t p0, int64_t p1) {
+  parallel_for_isa(planes, 1, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
       const T* xp = x + p * in;
       for (int64_t oh = 0; oh < pw.OH; ++oh)
@@ -68,7 +68,7 @@ void avg_pool_forward(const T* x, T* y, int64_t planes, const PoolWindows& pw) {
 template <class T>
 void avg_pool_backward(const T* gy, T* gx, int64_t planes, const PoolWindows& pw) {
   const int64_t in = pw.H * pw.W, out = pw.OH * pw.OW;
-  parallel_for(planes, 1, [&](int64_t p0, int64_t p1) {
+  parallel_for_isa(planes, 1, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
       T* g = gx + p * in;
       std::memset(g, 0, sizeof(T) * in);
