@@ -1,4 +1,5 @@
-// CPU GEMM and conv2d at ResNet-50's layer shapes (batch 16, input 3x256x128), 1 and 2 threads.
+// CPU GEMM and conv2d at ResNet-50's layer shapes (batch 16, input 3x256x128), 1 and 2 threads,
+// and the GEMM micro-kernel alone on each CPU path.
 //
 // GEMM cases call kernels/cpu/gemm directly; conv2d cases call the real op, ptl::conv2d, and
 // for forward+backward run ptl's autograd (input and weight gradients, no bias, as ResNet's
@@ -17,6 +18,8 @@
 #include "engine/ops.h"
 #include "engine/rng.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/gemm_micro.h"
+#include "kernels/cpu/isa.h"
 
 namespace {
 
@@ -102,12 +105,37 @@ void bm_conv(benchmark::State& state, const ConvCase& c, bool backward) {
   set_gflops(state, c.flops() * (backward ? 3 : 1));
 }
 
+// The float micro-kernel alone on panels that stay in L1/L2, one thread: one sliver of B (KC x
+// NR) against the MC / MR slivers of one packed A panel, as gemm.cpp's inner loops run it
+// (KC and MC of the path, gemm_micro.h). The gap to bench_peak is the micro-kernel's own loss;
+// the gap from here to a convolution's GFLOP/s is packing, im2col and memory traffic.
+void bm_micro_kernel(benchmark::State& state, ptl::cpu::Isa isa) {
+  if (!ptl::cpu::isa_supported(isa)) {
+    state.SkipWithError("this CPU lacks the path");
+    return;
+  }
+  const bool wide = isa == ptl::cpu::Isa::avx512;
+  const ptl::cpu::TileShape s = wide ? ptl::cpu::kAvx512F32 : ptl::cpu::kAvx2F32;
+  const auto tile = (wide ? ptl::cpu::avx512_micro_kernels() : ptl::cpu::avx2_micro_kernels()).f32;
+  std::vector<float> a(static_cast<size_t>(s.mc * s.kc), 0.5f),
+      b(static_cast<size_t>(s.kc * s.nr), 0.25f), c(static_cast<size_t>(s.mc * s.nr));
+  for (auto _ : state)
+    for (int64_t ir = 0; ir < s.mc; ir += s.mr)
+      tile(s.kc, a.data() + ir * s.kc, b.data(), c.data() + ir * s.nr, s.nr, true);
+  set_gflops(state, 2.0 * s.mc * s.nr * s.kc);
+}
+
 // Every case at 1 and 2 threads, timed by the wall clock (CPU time would count one thread).
 void configure(benchmark::internal::Benchmark* b) {
   b->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 }
 
 void register_all() {
+  for (const auto isa : {ptl::cpu::Isa::avx2, ptl::cpu::Isa::avx512})
+    benchmark::RegisterBenchmark((std::string("micro_kernel/") + ptl::cpu::isa_name(isa)).c_str(),
+                                 bm_micro_kernel, isa)
+        ->UseRealTime()
+        ->Unit(benchmark::kMicrosecond);
   for (const GemmCase& c : kGemms)
     configure(benchmark::RegisterBenchmark((std::string("gemm/") + c.name).c_str(), bm_gemm, c));
   for (const ConvCase& c : kConvs) {
