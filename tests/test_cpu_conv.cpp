@@ -84,6 +84,7 @@ TEST_CASE("CPU convolution forward equals its fused multiply-add chains bit for 
   check_exact<float>(geometry(3, 2, 11, 9, 4, 3, 3, 1, 2, 2, 2), false);   // dilation 2
   check_exact<float>(geometry(2, 2, 3, 40, 3, 1, 3, 1, 0, 1, 1), true);  // rows wider than a sliver
   check_exact<float>(geometry(1, 3, 5, 5, 2, 5, 5, 1, 0, 0, 1), false);  // one output column
+  check_exact<float>(geometry(1, 2, 70, 70, 3, 3, 3, 1, 1, 1, 1), true);  // 4900 > NC columns
   check_exact<double>(geometry(9, 4, 6, 5, 7, 3, 3, 1, 1, 1, 1), true);
   check_exact<double>(geometry(2, 3, 13, 11, 5, 3, 3, 2, 1, 1, 1), false);
 }
