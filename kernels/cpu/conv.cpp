@@ -133,11 +133,18 @@ class ImageColumns final : public PanelSource<T> {
   ImageColumns(const T* images, int64_t gn, const ConvGeometry& g, T* padded)
       : g_(g), Hp_(g.H + 2 * g.ph), Wp_(g.W + 2 * g.pw), src_(images) {
     if (g.ph == 0 && g.pw == 0) return;
-    std::fill(padded, padded + gn * padded_size(g), T(0));
-    for (int64_t plane = 0; plane < gn * g.C; ++plane)
-      for (int64_t h = 0; h < g.H; ++h)
-        std::copy_n(images + (plane * g.H + h) * g.W, g.W,
-                    padded + (plane * Hp_ + g.ph + h) * Wp_ + g.pw);
+    // Each value written once: the rows of padding, then each image row between its margins.
+    for (int64_t plane = 0; plane < gn * g.C; ++plane) {
+      T* dst = padded + plane * Hp_ * Wp_;
+      std::fill(dst, dst + g.ph * Wp_, T(0));
+      std::fill(dst + (g.ph + g.H) * Wp_, dst + Hp_ * Wp_, T(0));
+      for (int64_t h = 0; h < g.H; ++h) {
+        T* row = dst + (g.ph + h) * Wp_;
+        std::fill(row, row + g.pw, T(0));
+        std::copy_n(images + (plane * g.H + h) * g.W, g.W, row + g.pw);
+        std::fill(row + g.pw + g.W, row + Wp_, T(0));
+      }
+    }
     src_ = padded;
   }
   static int64_t padded_size(const ConvGeometry& g) {

@@ -206,14 +206,29 @@ void on_path(Isa isa, F&& f) {
     f(std::integral_constant<Isa, Isa::avx2>{});
 }
 
+// Before the products: beta 0: C is not read (it may hold NaN); beta 1: the chains continue
+// from C; otherwise C is scaled first and the chains continue from beta * C. With K = 0, C is
+// the result.
+template <class T>
+void apply_beta(int64_t M, int64_t N, int64_t K, T beta, T* C, int64_t ldc) {
+  if (K == 0 || (beta != T(0) && beta != T(1)))
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == T(0) ? T(0) : beta * C[i * ldc + j];
+}
+
+// C (M, N) = alpha op(A) op(B) + beta C on the path in use (or A's, when packed), op(B)'s
+// panels from pack_panel (gemm_blocked).
 template <class T, class PackPanel>
-void gemm_dispatch(const T* A, int64_t ars, int64_t acs, const PackPanel& pack_panel, T* C,
-                   int64_t ldc, int64_t M, int64_t N, int64_t K, T alpha, bool accumulate,
-                   const PackedA<T>* packed = nullptr) {
+void product(const T* A, int64_t ars, int64_t acs, const PackPanel& pack_panel, T* C, int64_t ldc,
+             int64_t M, int64_t N, int64_t K, T alpha, T beta, const PackedA<T>* packed = nullptr) {
+  if (M == 0 || N == 0) return;
+  apply_beta(M, N, K, beta, C, ldc);
+  if (K == 0) return;
   on_path(packed ? packed->isa() : current_isa(), [&](auto path) {
     constexpr TileShape s = kShape<T, decltype(path)::value>;
     gemm_blocked<s.mr, s.nr, s.kc, s.mc, T>(micro_kernel<T, decltype(path)::value>(), A, ars, acs,
-                                            pack_panel, C, ldc, M, N, K, alpha, accumulate, packed);
+                                            pack_panel, C, ldc, M, N, K, alpha, beta != T(0),
+                                            packed);
   });
 }
 
@@ -225,27 +240,14 @@ auto stored_panels(const T* B, int64_t brs, int64_t bcs) {
   };
 }
 
-// Before the products: beta 0: C is not read (it may hold NaN); beta 1: the chains continue
-// from C; otherwise C is scaled first and the chains continue from beta * C. With K = 0, C is
-// the result.
-template <class T>
-void apply_beta(int64_t M, int64_t N, int64_t K, T beta, T* C, int64_t ldc) {
-  if (K == 0 || (beta != T(0) && beta != T(1)))
-    for (int64_t i = 0; i < M; ++i)
-      for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == T(0) ? T(0) : beta * C[i * ldc + j];
-}
-
 }  // namespace
 
 template <class T>
 void gemm_serial(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
                  int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
-  if (M == 0 || N == 0) return;
-  apply_beta(M, N, K, beta, C, ldc);
-  if (K == 0) return;
   // op(A)(i, k) = A[i*ars + k*acs], op(B)(k, j) = B[k*brs + j*bcs]
-  gemm_dispatch<T>(A, ta ? 1 : lda, ta ? lda : 1, stored_panels(B, tb ? 1 : ldb, tb ? ldb : 1), C,
-                   ldc, M, N, K, alpha, beta != T(0));
+  product<T>(A, ta ? 1 : lda, ta ? lda : 1, stored_panels(B, tb ? 1 : ldb, tb ? ldb : 1), C, ldc, M,
+             N, K, alpha, beta);
 }
 
 // KC blocks of k are packed in parallel, each as gemm_blocked packs it, 16 elements apart: the
@@ -277,25 +279,11 @@ const T* PackedA<T>::panel(int64_t pc, int64_t ic) const {
   return data_.get() + pc / block_k_ * block_stride_ + ic * std::min(block_k_, K_ - pc);
 }
 
-namespace {
-
-// C (M, N) = A op(B) + beta C, A packed, op(B)'s panels from pack_panel (gemm_blocked).
-template <class T, class PackPanel>
-void packed_product(const PackedA<T>& A, const PackPanel& pack_panel, int64_t N, T beta, T* C,
-                    int64_t ldc) {
-  const int64_t M = A.rows(), K = A.depth();
-  if (M == 0 || N == 0) return;
-  apply_beta(M, N, K, beta, C, ldc);
-  if (K == 0) return;
-  gemm_dispatch<T>(nullptr, 0, 0, pack_panel, C, ldc, M, N, K, T(1), beta != T(0), &A);
-}
-
-}  // namespace
-
 template <class T>
 void gemm_serial_packed(const PackedA<T>& A, bool tb, int64_t N, const T* B, int64_t ldb, T beta,
                         T* C, int64_t ldc) {
-  packed_product(A, stored_panels(B, tb ? 1 : ldb, tb ? ldb : 1), N, beta, C, ldc);
+  product<T>(nullptr, 0, 0, stored_panels(B, tb ? 1 : ldb, tb ? ldb : 1), C, ldc, A.rows(), N,
+             A.depth(), T(1), beta, &A);
 }
 
 template <class T>
@@ -304,7 +292,7 @@ void gemm_serial_packed(const PackedA<T>& A, const PanelSource<T>& B, int64_t N,
   const auto source_panels = [&](auto nr, int64_t pc, int64_t kc, int64_t jc, int64_t nc, T* dst) {
     B.pack(pc, kc, jc, nc, decltype(nr)::value, dst);
   };
-  packed_product(A, source_panels, N, beta, C, ldc);
+  product<T>(nullptr, 0, 0, source_panels, C, ldc, A.rows(), N, A.depth(), T(1), beta, &A);
 }
 
 template <class T>
