@@ -60,7 +60,9 @@ Row run(const std::string& name, Config cfg, const std::string& pretrained, int6
   cfg.set("schedule.milestones", str("[", epochs * 3 / 4, "]"));
   cfg.set("model.pretrained", pretrained);
   std::printf("\n== %s (%lld epochs) ==\n", name.c_str(), static_cast<long long>(epochs));
-  Trainer t(cfg);
+  RunStart fresh;
+  fresh.overwrite = true;  // the demo's own folders: a second `ptl demo` runs them again
+  Trainer t(cfg, fresh);
   TrainSummary s = t.run();
   return {name, s.last, s.seconds};
 }

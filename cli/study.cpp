@@ -7,6 +7,7 @@
 #include "cli/config_args.h"
 #include "engine/atomic_file.h"
 #include "pictures/study_plot.h"
+#include "train/run_folder.h"
 #include "train/study.h"
 #include "train/study_report.h"
 
@@ -43,17 +44,25 @@ int study(const std::vector<std::string>& argv) {
   spec.out = a.require("out");
   spec.pretrain = a.has("pretrain") ? parse_overrides(a.get("pretrain"))
                                     : spec.base.string_list("study.pretrain");
+  spec.command = "ptl study";
+  for (const std::string& w : argv) spec.command += " " + quote_arg(w);
   const StudyResult r = run_study(spec);
   if (r.interrupted) {
-    std::printf("study stopped; run the same command again to continue\n");
+    std::printf("study stopped; continue it with the same command: %s\n", spec.command.c_str());
     return 130;
   }
   const std::vector<MetricReport> reports = study_report(spec, r);
   write_file_atomic(spec.out + "/study.json", study_json(spec, reports));
   std::printf("%s", study_table(spec, reports).c_str());
-  if (spec.arms.size() >= 2) write_study_plot(spec.out + "/study.png", spec, reports);
-  std::printf("\n%s/study.json%s\n", spec.out.c_str(),
-              spec.arms.size() >= 2 ? (", " + spec.out + "/study.png").c_str() : "");
+  if (spec.arms.size() >= 2) {
+    write_study_plot(spec.out + "/study.png", spec, reports);
+    std::printf("\n%s/study.json, %s/study.png\n", spec.out.c_str(), spec.out.c_str());
+  } else {
+    std::printf(
+        "\n%s/study.json (no study.png: it draws each arm's differences from the first, "
+        "and this study has one arm)\n",
+        spec.out.c_str());
+  }
   return 0;
 }
 }  // namespace

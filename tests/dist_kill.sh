@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# Ctrl-C on `ptl train --nproc 2` (SIGINT to the launcher) stops every rank after the same step:
+# rank 0 writes the stop checkpoint, the job exits 130 with the "interrupted" line, and
+# --resume auto ends with the bits of an uninterrupted run (best weights and metrics.jsonl).
 # A failing rank ends the whole data-parallel job, naming itself: `ptl train --nproc 2` must exit
 # non-zero within 30 s when rank 1 is killed with SIGKILL mid-epoch (and leave its newest
 # checkpoint whole: a resume from it trains on), when rank 1 throws an error, and when rank 1
@@ -63,6 +66,28 @@ fails() {
   grep -q -- "$expected" "$how.log" ||
     { echo "dist_kill: the output lacks '$expected'"; tail "$how.log"; exit 1; }
 }
+stop_args=("${args[@]/train.epochs=500/train.epochs=12}")
+"$ptl" train --nproc 2 "${stop_args[@]}" train.out=straight >straight.log 2>&1 ||
+  { echo "dist_kill: the uninterrupted run failed"; tail straight.log; exit 1; }
+"$ptl" train --nproc 2 "${stop_args[@]}" train.out=stopped >stopped.log 2>&1 &
+job=$!
+for _ in $(seq 300); do
+  compgen -G "stopped/ckpt_e00002_*" >/dev/null && break
+  sleep 0.05
+done
+kill -INT "$job"
+rc=0
+wait "$job" || rc=$?
+[ "$rc" -eq 130 ] || { echo "dist_kill: Ctrl-C: exit code $rc, not 130"; tail stopped.log; exit 1; }
+grep -q "stop requested: writing a checkpoint" stopped.log && grep -q "^interrupted at epoch" stopped.log ||
+  { echo "dist_kill: Ctrl-C: no stop checkpoint or interrupted line"; tail stopped.log; exit 1; }
+[ ! -e stopped/best.safetensors ] || { echo "dist_kill: Ctrl-C: the run finished before the stop"; exit 1; }
+"$ptl" train --nproc 2 "${stop_args[@]}" train.out=stopped --resume auto >resumed.log 2>&1 ||
+  { echo "dist_kill: resuming the stopped run failed"; tail resumed.log; exit 1; }
+cmp straight/best.safetensors stopped/best.safetensors && cmp straight/metrics.jsonl stopped/metrics.jsonl ||
+  { echo "dist_kill: the stopped and resumed run differs from the uninterrupted one"; exit 1; }
+echo "dist_kill: Ctrl-C stopped both ranks with a checkpoint (exit 130); the resumed run equals the uninterrupted one"
+
 fails throw "ptl: rank 1: error: test failure at step 7"
 fails hang "ptl: rank 0: waited 5 s in"
 echo "dist_kill: a throwing rank and a stuck rank ended the job"

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "evaluation/paired_stats.h"
@@ -145,6 +146,38 @@ TEST_CASE("a two-seed study: folders, a stopped run resumed to the same bits, fi
   CHECK(study_json(straight, study_report(straight, again)) == report);
 }
 
+TEST_CASE("a study run again with other settings stops, naming the run and the keys", "[study]") {
+  test::TempDir dir;
+  StudySpec spec;
+  spec.base = test::tiny_run_config(dir.path() + "/unused", 1);
+  spec.arms = {parse_arm("plain:model.ptl=off")};
+  spec.seeds = {0};
+  spec.out = dir.path() + "/study";
+  REQUIRE(!run_study(spec).interrupted);
+  auto files = [&] {
+    std::map<std::string, std::string> all;
+    for (const auto& e : fs::recursive_directory_iterator(spec.out))
+      if (e.is_regular_file()) all[e.path().string()] = file_text(e.path().string());
+    return all;
+  };
+  const auto before = files();
+  StudySpec changed = spec;
+  changed.arms = {parse_arm("plain:model.ptl=reset_every_batch")};
+  changed.base.set("optim.lr", "5e-3");
+  changed.base.set("data.workers", "1");  // changes nothing computed
+  CHECK_THROWS_WITH(run_study(changed),
+                    Contains("the run in " + spec.out + "/seed_0/plain was trained with other") &&
+                        Contains("model.ptl: off in ") && Contains("reset_every_batch now") &&
+                        Contains("optim.lr: 1e-3 in ") && !Contains("data.workers") &&
+                        Contains("Delete that folder"));
+  CHECK(files() == before);
+  // A stopped run is compared too.
+  fs::remove(spec.out + "/seed_0/plain/result.json");
+  const auto stopped = files();
+  CHECK_THROWS_WITH(run_study(changed), Contains("seed_0/plain was trained with other"));
+  CHECK(files() == stopped);
+}
+
 TEST_CASE("ptl study writes study.json, study.png and the table", "[study][cli]") {
   test::TempDir dir;
   const std::string cfg = dir.path() + "/base.yaml";
@@ -179,7 +212,8 @@ TEST_CASE("ptl study writes study.json, study.png and the table", "[study][cli]"
   CHECK(fs::file_size(dir.path() + "/study/study.png") > 1000);
   const std::string json = file_text(dir.path() + "/study/study.json");
   CHECK_THAT(json, Contains("\"paired_vs_plain\"") && Contains("\"reset\": {\"mean\"") &&
-                       Contains("\"bootstrap\": {\"resamples\": 10000"));
+                       Contains("\"bootstrap\": {\"resamples\": 10000") &&
+                       Contains("\"score\": \"the last evaluation of each run"));
   // The command line overrides the file (seed 1 first); the runs have finished already.
   const auto again =
       test::run_ptl("study --config " + cfg + " --seeds 1,0 --out " + dir.path() + "/study");
@@ -187,4 +221,11 @@ TEST_CASE("ptl study writes study.json, study.png and the table", "[study][cli]"
   CHECK(again.rc == 0);
   CHECK_THAT(again.out, Contains("finished earlier: ") && !Contains("effective config"));
   CHECK(again.out.find("seed 1: arm plain") < again.out.find("seed 0: arm plain"));
+  // One arm: no differences to draw, and the output says so.
+  const auto one = test::run_ptl("study --config " + cfg + " --arm plain:model.ptl=off --out " +
+                                 dir.path() + "/study");
+  INFO(one.out);
+  CHECK(one.rc == 0);
+  CHECK_THAT(one.out, Contains("no study.png: it draws each arm's differences from the first, "
+                               "and this study has one arm"));
 }

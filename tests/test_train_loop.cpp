@@ -91,7 +91,7 @@ TEST_CASE("SIGINT mid-epoch writes a checkpoint; resuming from it is exact", "[t
   CHECK(file_text(dir.path() + "/stopped/metrics.jsonl") == straight);
   CHECK_THAT(file_text(dir.path() + "/stopped/train.log"),
              Contains("checkpoint " + sb.last_checkpoint) &&
-                 Contains("interrupted at epoch 1 step 4; resume with") &&
+                 Contains("interrupted at epoch 2 iter 1/3 (step 4); resume with") &&
                  Contains("resumed from " + sb.last_checkpoint + ": epoch 1, step 4 (mid-epoch)") &&
                  Contains("done: 2 epochs, 6 steps"));
 }

@@ -55,6 +55,10 @@ const std::vector<ConfigKey>& config_keys() {
        "enum:auto|1|2"},
       {"model.pretrained", "",
        "safetensors weights to start from (torchvision names); empty: random init", ""},
+      {"model.pretrained_partial", "false",
+       "start from model.pretrained even when fewer than half of the model's tensors match it "
+       "(false: that stops, as weights of another model would)",
+       "bool"},
       {"model.freeze", "[]", "parameter-name prefixes to freeze, e.g. [conv1, bn1, layer1]",
        "strings"},
       {"data.format", "market1501", "dataset format (ptl dataset --help lists them)", "format"},
@@ -408,6 +412,21 @@ std::vector<std::string> Config::string_list(const std::string& key) const {
   }
 }
 
+std::string Config::canonical(const std::string& key) const {
+  YAML::Emitter e;
+  e << YAML::Flow << parse_value(key, raw(key));
+  return e.c_str();
+}
+
+std::vector<ConfigDifference> config_differences(const Config& before, const Config& now) {
+  std::vector<ConfigDifference> out;
+  for (const ConfigKey& k : config_keys()) {
+    std::string a = before.canonical(k.key), b = now.canonical(k.key);
+    if (a != b) out.push_back({k.key, std::move(a), std::move(b)});
+  }
+  return out;
+}
+
 std::string Config::to_yaml(bool with_comments) const {
   // Keys are declared grouped by section, so one pass emits each section once.
   std::string out, section;
@@ -418,9 +437,7 @@ std::string Config::to_yaml(bool with_comments) const {
     const std::string leaf = dot == std::string::npos ? key : key.substr(dot + 1);
     if (sec != section && !sec.empty()) out += sec + ":\n";
     section = sec;
-    YAML::Emitter e;
-    e << YAML::Flow << parse_value(key, raw(key));
-    out += (sec.empty() ? "" : "  ") + leaf + ": " + e.c_str();
+    out += (sec.empty() ? "" : "  ") + leaf + ": " + canonical(key);
     if (with_comments) out += std::string("  # ") + k.help;
     out += "\n";
   }

@@ -35,6 +35,9 @@ class Config {
 
   // Nested YAML of every key, with comments giving each key's meaning.
   std::string to_yaml(bool with_comments = false) const;
+  // One key's value as to_yaml writes it (`[320, 360]`, `2e-4`): two spellings of one value
+  // compare equal.
+  std::string canonical(const std::string& key) const;
 
  private:
   static Config from_file_depth(const std::string& path, int depth);
@@ -54,5 +57,13 @@ struct ConfigKey {
   const char* rule;
 };
 const std::vector<ConfigKey>& config_keys();
+
+// A declared key whose value differs between two configs (values as config.yaml writes them).
+struct ConfigDifference {
+  std::string key, before, now;
+};
+// Every such key, in declaration order: what a resumed run or a study's finished run would
+// change (train/run_folder.h decides which differences are allowed).
+std::vector<ConfigDifference> config_differences(const Config& before, const Config& now);
 
 }  // namespace ptl

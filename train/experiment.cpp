@@ -11,6 +11,27 @@
 
 namespace ptl {
 
+namespace {
+// The class count of the classifiers in `weights` when it differs from the model's `classes`:
+// every tensor whose shape differs has `classes` rows in the model and the same other number
+// of rows in the file (and no other difference). Otherwise `classes`: the strict load then
+// reports what does not match.
+int64_t classifier_size(const Model& model, const TensorMap& weights, int64_t classes) {
+  int64_t found = classes;
+  for (const auto& [name, t] : model.state_dict()) {
+    auto it = weights.find(name);
+    if (it == weights.end() || it->second.shape() == t.shape()) continue;
+    std::vector<int64_t> a = t.shape(), b = it->second.shape();
+    if (a.empty() || a.size() != b.size() || a[0] != classes || (found != classes && b[0] != found))
+      return classes;
+    a[0] = b[0];
+    if (a != b) return classes;
+    found = b[0];
+  }
+  return found;
+}
+}  // namespace
+
 ModelOptions model_options(const ModelSettings& m, bool reid, int64_t channels) {
   ModelOptions o;
   o.in_channels = channels;
@@ -41,13 +62,16 @@ Experiment::Experiment(Config cfg, const dist::Communicator& comm)
   extract_.seed = s_.seed;
   manual_seed(s_.seed);
   data_ = load_task_data(s_.data);
-  const int64_t classes = s_.model.num_classes > 0 ? s_.model.num_classes : data_.num_classes;
+  build_model(s_.model.num_classes > 0 ? s_.model.num_classes : data_.num_classes);
+  if (!s_.model.pretrained.empty()) load_pretrained(s_.model.pretrained);
+  freeze(s_.model.freeze);
+}
+
+void Experiment::build_model(int64_t classes) {
   model_ = make_model(s_.model.name, classes, model_options(s_.model, data_.reid, data_.channels));
   // Moved before anything holds its parameters: weights, optimizer state and checkpoints are
   // then loaded into (and made on) the training device.
   model_->to(s_.device.device);
-  if (!s_.model.pretrained.empty()) load_pretrained(s_.model.pretrained);
-  freeze(s_.model.freeze);
 }
 
 void Experiment::load_pretrained(const std::string& path) {
@@ -65,8 +89,12 @@ void Experiment::load_pretrained(const std::string& path) {
            " tensors loaded, ", r.missing.size(), " missing (kept at init), ", r.unexpected.size(),
            " unexpected, ", r.mismatched.size(),
            " shape mismatches skipped (e.g. a classifier for another number of classes)"));
-  PTL_CHECK(r.missing.size() + r.mismatched.size() < ours.size(), path,
-            ": no tensor matches model ", s_.model.name, ":", r.str());
+  const size_t loaded = ours.size() - r.missing.size() - r.mismatched.size();
+  PTL_CHECK(loaded > 0, path, ": no tensor matches model ", s_.model.name, ":", r.str());
+  PTL_CHECK(2 * loaded >= ours.size() || s_.model.pretrained_partial, "model.pretrained ", path,
+            ": only ", loaded, " of model ", s_.model.name, "'s ", ours.size(),
+            " tensors match it: is it the weights of another model?", r.str(),
+            "\n  set model.pretrained_partial=true to start from them anyway");
 }
 
 void Experiment::freeze(const std::vector<std::string>& prefixes) {
@@ -83,7 +111,21 @@ void Experiment::freeze(const std::vector<std::string>& prefixes) {
 }
 
 void Experiment::load_weights(const std::string& path) {
-  model_->load_state_dict(load_model_weights(path), true, path);
+  const TensorMap weights = load_model_weights(path);
+  if (s_.model.num_classes == 0 && data_.reid) {
+    const int64_t classes = classifier_size(*model_, weights, data_.num_classes);
+    if (classes != data_.num_classes) {
+      // Cross-dataset evaluation: retrieval never uses the classifier, so a model trained on
+      // another dataset keeps the class count of its weights.
+      build_model(classes);
+      const std::string line =
+          str("weights ", path, ": a classifier of ", classes, " classes (this data has ",
+              data_.num_classes, "; retrieval does not use it)");
+      std::printf("%s\n", line.c_str());
+      notes_.push_back(line);
+    }
+  }
+  model_->load_state_dict(weights, true, path);
 }
 
 ModelScore Experiment::evaluate() {

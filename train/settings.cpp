@@ -27,6 +27,7 @@ Settings read_settings(const Config& c) {
   s.model.state_init = choice<StateInit>(c, "model.state_init");
   s.model.last_stride = c.choice("model.last_stride");  // auto | 1 | 2: the index is the stride
   s.model.pretrained = c.str("model.pretrained");
+  s.model.pretrained_partial = c.boolean("model.pretrained_partial");
   s.model.freeze = c.string_list("model.freeze");
 
   DataSettings& d = s.data;

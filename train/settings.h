@@ -35,8 +35,9 @@ struct ModelSettings {
   int64_t num_classes = 0;  // 0: the training identities or classes
   PtlMode ptl = PtlMode::Carry;
   StateInit state_init = StateInit::Normal;
-  int64_t last_stride = 0;  // 0: auto (1 for ReID, 2 for classification)
-  std::string pretrained;   // empty: random initialisation
+  int64_t last_stride = 0;          // 0: auto (1 for ReID, 2 for classification)
+  std::string pretrained;           // empty: random initialisation
+  bool pretrained_partial = false;  // less than half of the model may match `pretrained`
   std::vector<std::string> freeze;
 };
 

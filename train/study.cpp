@@ -8,6 +8,8 @@
 #include "base/error.h"
 #include "engine/atomic_file.h"
 #include "engine/json.h"
+#include "train/checkpoint.h"
+#include "train/run_folder.h"
 #include "train/trainer.h"
 
 namespace ptl {
@@ -50,16 +52,34 @@ StudyRun read_result(const std::string& path) {
   return {reid->boolean, number("mAP"), number("rank1"), number("accuracy")};
 }
 
+// A finished or stopped run in `dir` is reused only if it was trained with `cfg` (the keys that
+// change what is computed); otherwise the study stops, naming the folder and the keys.
+void check_same_settings(const Config& cfg, const std::string& dir) {
+  if (!fs::exists(dir + "/result.json") && list_checkpoints(dir).empty()) return;
+  const std::string stored = dir + "/config.yaml";
+  PTL_CHECK(
+      fs::exists(stored), dir,
+      " holds a run but no config.yaml to compare it with: delete the folder to run it again");
+  const std::string diff = computing_differences(Config::from_file(stored), cfg, stored);
+  PTL_CHECK(diff.empty(), "ptl study: the run in ", dir,
+            " was trained with other settings than the study now asks for (", diff,
+            "). Delete that folder to run it again with the new settings, or give the study "
+            "another --out");
+}
+
 // Trains one run to its end (or resumes it); false when it was stopped.
-bool train_run(const Config& cfg, const std::string& dir, StudyRun& out,
+bool train_run(const Config& cfg, const std::string& dir, StudyRun& out, const std::string& command,
                const std::function<void(Trainer&)>& on_trainer) {
+  check_same_settings(cfg, dir);
   const std::string done = dir + "/result.json";
   if (fs::exists(done)) {
     std::printf("finished earlier: %s\n", done.c_str());
     out = read_result(done);
     return true;
   }
-  Trainer t(cfg, "auto");
+  RunStart start(holds_run(dir) ? "auto" : "");  // a stopped run continues
+  start.resume_command = command;
+  Trainer t(cfg, start);
   if (on_trainer) on_trainer(t);
   const TrainSummary s = t.run();
   if (s.interrupted) return false;
@@ -137,7 +157,8 @@ StudyResult run_study(const StudySpec& spec, const std::function<void(Trainer&)>
       std::printf("\n== seed %llu: source stage -> %s ==\n", static_cast<unsigned long long>(seed),
                   dir.c_str());
       StudyRun ignored;
-      if (!train_run(run_config(spec, spec.pretrain, seed, dir), dir, ignored, on_trainer)) {
+      if (!train_run(run_config(spec, spec.pretrain, seed, dir), dir, ignored, spec.command,
+                     on_trainer)) {
         r.interrupted = true;
         return r;
       }
@@ -150,7 +171,7 @@ StudyResult run_study(const StudySpec& spec, const std::function<void(Trainer&)>
       Config cfg = run_config(spec, spec.arms[a].overrides, seed, dir);
       if (!pretrained.empty()) cfg.set("model.pretrained", pretrained, "study");
       StudyRun run;
-      if (!train_run(cfg, dir, run, on_trainer)) {
+      if (!train_run(cfg, dir, run, spec.command, on_trainer)) {
         r.interrupted = true;
         return r;
       }

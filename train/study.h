@@ -6,7 +6,10 @@
 //   OUT/seed_<s>/<arm>/       an arm's run; result.json once it has finished
 // Running the study again skips finished runs and resumes an interrupted one from its newest
 // checkpoint (the trainer's exact resume), so a stopped study continues where it was and ends
-// with the bits of an uninterrupted one.
+// with the bits of an uninterrupted one. A finished or stopped run is reused only when the
+// config it was trained with equals the one the study would run now (keys that change what is
+// computed); otherwise the study stops naming the run's folder and the keys. A run's score is
+// its last evaluation, after its final epoch (the best one would select on the test split).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -30,6 +33,7 @@ struct StudySpec {
   std::vector<StudyArm> arms;         // the first is the reference of the paired comparisons
   std::vector<uint64_t> seeds;
   std::string out;
+  std::string command;  // the command that runs this study (printed as the way to continue it)
 };
 
 // One finished run's scores (percent).

@@ -53,8 +53,12 @@ std::string study_json(const StudySpec& spec, const std::vector<MetricReport>& r
       s += std::string(o ? ", " : "") + json_quote(spec.arms[a].overrides[o]);
     s += "]}";
   }
-  s += str("],\n  \"bootstrap\": {\"resamples\": ", kResamples, ", \"seed\": ", kBootstrapSeed,
-           "},\n  \"metrics\": {");
+  // The score of a run is its last evaluation (after its final epoch): the best one would be
+  // chosen on the test split itself.
+  s +=
+      str("],\n  \"score\": \"the last evaluation of each run (after its final epoch)\",\n  "
+          "\"bootstrap\": {\"resamples\": ",
+          kResamples, ", \"seed\": ", kBootstrapSeed, "},\n  \"metrics\": {");
   for (size_t r = 0; r < reports.size(); ++r) {
     const MetricReport& m = reports[r];
     s += std::string(r ? "," : "") + "\n    " + json_quote(m.metric) + ": {\"arms\": {";

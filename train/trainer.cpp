@@ -38,19 +38,24 @@ extern "C" void on_signal(int) {
   g_stop = true;
 }
 
-// Installs SIGINT/SIGTERM handlers for the lifetime of a run and restores the old ones.
+// Installs the stop handlers for the lifetime of a run and restores the old ones: SIGINT and
+// SIGTERM, and SIGUSR1, which mpirun forwards to every rank when `ptl train --nproc` is stopped
+// (cli/train.cpp).
 struct SignalScope {
   SignalScope() {
     g_stop = false;
     old_int = std::signal(SIGINT, on_signal);
     old_term = std::signal(SIGTERM, on_signal);
+    old_usr1 = std::signal(SIGUSR1, on_signal);
   }
   ~SignalScope() {
     std::signal(SIGINT, old_int);
     std::signal(SIGTERM, old_term);
+    std::signal(SIGUSR1, old_usr1);
   }
   void (*old_int)(int);
   void (*old_term)(int);
+  void (*old_usr1)(int);
 };
 
 // The memory budget (memory_limit_mb) for the lifetime of a run: a step that would not fit stops
@@ -127,28 +132,31 @@ void Trainer::request_stop() {
   g_stop = true;
 }
 
-Trainer::Trainer(Config cfg, const std::string& resume)
-    : Trainer(std::move(cfg), resume, dist::world()) {}
+Trainer::Trainer(Config cfg, const RunStart& start)
+    : Trainer(std::move(cfg), start, dist::world()) {}
 
-Trainer::Trainer(Config cfg, const std::string& resume, dist::Communicator& comm)
-    : exp_(std::move(cfg), comm),
+Trainer::Trainer(Config cfg, const RunStart& start, dist::Communicator& comm)
+    : folder_(prepare_run_folder(cfg, start, comm.rank() == 0)),
+      resume_command_(start.resume_command),
+      exp_(std::move(cfg), comm),
       s_(exp_.settings()),
       opt_(make_optimizer(exp_.model(), s_.optim)),
       train_labels_(exp_.data().train->labels()),
-      tty_(::isatty(STDOUT_FILENO)),
+      // Under mpirun a rank's stdout is a pseudo-terminal whatever mpirun's own output is: ranks
+      // draw in place only when `ptl train --nproc` says its output is a terminal.
+      tty_(::isatty(STDOUT_FILENO) &&
+           (comm.size() == 1 || std::getenv("PTL_PROGRESS_IN_PLACE") != nullptr)),
       dp_(comm, exp_.model()) {
-  std::string from = resume;
-  if (from == "auto") {
-    auto all = list_checkpoints(s_.train.out);
-    from = all.empty() ? "" : all.back();
-  }
+  notes_ = folder_.notes;
+  std::string from = folder_.checkpoint;
   if (dp_.size() > 1) {
     // Every rank reads what rank 0 found (a shared folder may still be listing a new file).
     dp_.comm().set_timeout(s_.dist.timeout_s);
     from = dist::broadcast_text(dp_.comm(), from);
     check_data_parallel();
   }
-  if (!from.empty()) restore(from);
+  if (!from.empty()) restore(folder_.loaded ? *folder_.loaded : load_checkpoint(from), from);
+  folder_.loaded.reset();  // its tensors are in the model and the optimizer now
   if (dp_.size() > 1) dp_.broadcast_model();
   if (dp_.size() > 1 && s_.dist.sync_bn) dp_.synchronise_batch_norm();
 }
@@ -172,12 +180,11 @@ void Trainer::check_data_parallel() {
 
 Trainer::~Trainer() = default;
 
-void Trainer::restore(const std::string& path) {
-  Checkpoint c = load_checkpoint(path);
+void Trainer::restore(const Checkpoint& c, const std::string& path) {
   model().load_state_dict(c.model, true, path);
   opt_->load_state_dict(c.optim);
   if (c.rng.count("global"))
-    default_generator().set_state(c.rng["global"].first, c.rng["global"].second);
+    default_generator().set_state(c.rng.at("global").first, c.rng.at("global").second);
   epoch_ = c.epoch;
   step_ = c.step;
   resume_epoch_step_ = c.epoch_step;
@@ -188,6 +195,7 @@ void Trainer::restore(const std::string& path) {
   last_checkpoint_ = path;
   const std::string line = str("resumed from ", path, ": epoch ", epoch_, ", step ", step_,
                                c.epoch_step ? " (mid-epoch)" : "");
+  if (dp_.rank() != 0) return;  // rank 0 speaks for the job
   std::printf("%s\n", line.c_str());
   notes_.push_back(line);
 }
@@ -410,8 +418,11 @@ bool Trainer::train_epoch(RunLog& log, TrainSummary& sum) {
       log.line("stop requested: writing a checkpoint and exiting");
       sum.last_checkpoint = save_checkpoint(it, loss_sum, acc_sum);
       log.line(str("checkpoint ", sum.last_checkpoint));
-      log.line(str("interrupted at epoch ", epoch_, " step ", step_, "; resume with --resume ",
-                   sum.last_checkpoint));
+      // Numbered as the progress lines are: epoch E/N iter I/M.
+      log.line(str("interrupted at epoch ", epoch_ + 1, " iter ", it, "/", iters, " (step ", step_,
+                   "); resume with: ",
+                   resume_command_.empty() ? "--resume " + quote_arg(sum.last_checkpoint)
+                                           : resume_command_));
       return false;
     }
   }
@@ -467,13 +478,24 @@ TrainSummary Trainer::run() {
   int stale = 0;
   if (writer) {
     fs::create_directories(out);
-    write_file_atomic(out + "/config.yaml", exp_.config().to_yaml(true));
+    write_file_atomic(out + "/config.yaml",
+                      folder_.checkpoint.empty()
+                          ? exp_.config().to_yaml(true)
+                          : config_file_text(out, exp_.config(), folder_.history));
     truncate_metrics(out, step_);  // lines past the checkpoint (all on a fresh start) come again
     stale = remove_stale_temporaries(out);
   }
   BudgetScope budget(s_.device.memory_limit_mb);
   RunLog log = writer ? RunLog(out) : RunLog::silent();
   open_log(log, stale);
+  if (!folder_.changes.empty()) {  // accepted on purpose: the metrics say where the config changed
+    std::string changes;
+    for (const ConfigDifference& d : folder_.changes)
+      changes += str(changes.empty() ? "" : ", ", json_quote(d.key), ": [", json_quote(d.before),
+                     ", ", json_quote(d.now), "]");
+    log.metrics(
+        {{"epoch", str(epoch_)}, {"step", str(step_)}, {"config_change", "{" + changes + "}"}});
+  }
   SignalScope signals;
   const auto started = std::chrono::steady_clock::now();
   TrainSummary sum;

@@ -26,6 +26,7 @@
 #include "train/data_parallel.h"
 #include "train/experiment.h"
 #include "train/optim.h"
+#include "train/run_folder.h"
 
 namespace ptl {
 
@@ -47,11 +48,12 @@ struct StepResult {
 
 class Trainer {
  public:
-  // resume: a checkpoint path, "auto" (the newest in train.out, if any), or "" (fresh start).
+  // start: a fresh run ("", the default), --resume "auto" or a checkpoint, --overwrite and
+  // --allow-config-change, checked against train.out first (train/run_folder.h).
   // The ranks that train together are dist::world(), or `comm` (tests train one process inside
   // an MPI job with dist::single_process()).
-  explicit Trainer(Config cfg, const std::string& resume = "");
-  Trainer(Config cfg, const std::string& resume, dist::Communicator& comm);
+  explicit Trainer(Config cfg, const RunStart& start = {});
+  Trainer(Config cfg, const RunStart& start, dist::Communicator& comm);
   ~Trainer();
   TrainSummary run();
   Experiment& experiment() { return exp_; }
@@ -77,7 +79,7 @@ class Trainer {
   }
 
  private:
-  void restore(const std::string& path);
+  void restore(const Checkpoint& c, const std::string& path);
   // Data parallelism: the same job on every rank, and a batch every rank can take a part of.
   void check_data_parallel();
   void open_log(RunLog& log, int stale_temporaries);
@@ -98,6 +100,8 @@ class Trainer {
   void evaluate_after_epoch(RunLog& log, TrainSummary& sum);
   void finish(RunLog& log, TrainSummary& sum, double seconds);
 
+  RunFolder folder_;  // decided before the experiment is built: a refused start costs nothing
+  std::string resume_command_;
   Experiment exp_;
   const Settings& s_;
   std::unique_ptr<Optimizer> opt_;
