@@ -78,6 +78,7 @@ std::string pick_checkpoint(const std::string& resume, const std::string& out, R
 void compare_configs(const Config& cfg, const RunStart& start, RunFolder& f) {
   const Config before = Config::from_yaml(f.loaded->config_yaml, f.checkpoint + " (its config)");
   std::string refused, keys;
+  std::vector<std::string> notes;  // said once the resume is known to go ahead
   for (const ConfigDifference& d : config_differences(before, cfg)) {
     const std::string change = str(d.key, ": ", d.before, " -> ", d.now);
     const bool allowed =
@@ -89,22 +90,23 @@ void compare_configs(const Config& cfg, const RunStart& start, RunFolder& f) {
       keys += (keys.empty() ? "" : ",") + d.key;
       continue;
     }
-    if (changes_computation(d.key)) {
-      f.changes.push_back(d);
-      say(f, str("config change accepted (--allow-config-change): ", change));
-    } else {
-      say(f, str("config change (nothing computed changes): ", change));
-    }
+    if (changes_computation(d.key)) f.changes.push_back(d);
+    notes.push_back(str(changes_computation(d.key)
+                            ? "config change accepted (--allow-config-change): "
+                            : "config change (nothing computed changes): ",
+                        change));
     f.history.push_back(str(kHistoryPrefix, " at epoch ", f.loaded->epoch, ", step ",
                             f.loaded->step, allowed ? " (--allow-config-change)" : "", ": ",
                             change));
   }
-  PTL_CHECK(refused.empty(), "--resume: ", f.checkpoint,
+  PTL_CHECK(refused.empty(), "--resume: ", quote_arg(f.checkpoint),
             " was trained with another config: ", refused,
-            ". Resume with the checkpoint's values (config.yaml in ", cfg.str("train.out"),
+            ". Resume with the checkpoint's values (config.yaml in ",
+            quote_arg(cfg.str("train.out")),
             "), train into another train.out, or accept the change on purpose with "
             "--allow-config-change ",
             keys);
+  for (const std::string& line : notes) say(f, line);
 }
 }  // namespace
 
@@ -156,7 +158,7 @@ RunFolder prepare_run_folder(const Config& cfg, const RunStart& start, bool writ
               "' is not a config key (ptl train --help lists them)");
   PTL_CHECK(!start.overwrite || start.resume.empty(),
             "--overwrite starts a new run and --resume continues one: give one of them");
-  PTL_CHECK(!fs::exists(fs::path(out) / kOverwriteMarker) || start.overwrite, out,
+  PTL_CHECK(!fs::exists(fs::path(out) / kOverwriteMarker) || start.overwrite, quote_arg(out),
             " holds the rest of an interrupted --overwrite (", kOverwriteMarker,
             "): run with --overwrite again to finish removing the earlier run");
   if (start.resume.empty()) {
@@ -164,7 +166,7 @@ RunFolder prepare_run_folder(const Config& cfg, const RunStart& start, bool writ
       clear_run(out);
       say(f, str("--overwrite: removed the earlier run's files from ", out));
     }
-    PTL_CHECK(!holds_run(out), "train.out ", out,
+    PTL_CHECK(!holds_run(out), "train.out ", quote_arg(out),
               " already holds a run (config.yaml, metrics.jsonl, train.log, best.safetensors or "
               "checkpoints): continue it with --resume auto, replace it with --overwrite (deletes "
               "its files), or set another train.out=DIR");
@@ -172,7 +174,7 @@ RunFolder prepare_run_folder(const Config& cfg, const RunStart& start, bool writ
   }
   f.checkpoint = pick_checkpoint(start.resume, out, f);
   if (f.checkpoint.empty()) {
-    PTL_CHECK(!fs::exists(fs::path(out) / "best.safetensors"), out,
+    PTL_CHECK(!fs::exists(fs::path(out) / "best.safetensors"), quote_arg(out),
               " has best.safetensors but no checkpoint to resume from: replace the run with "
               "--overwrite, or set another train.out=DIR");
     return f;
