@@ -11,7 +11,9 @@ Workloads (the same as `ptl bench`):
                             forward, sum of h, backward to the input and the gates' weight
 The models are tests/parity/ptl_torch.py's, which mirror ptl's models/ parameter for parameter.
 --device cuda runs the same workloads on the GPU machines' PyTorch 2.x (scripts/gpu_run.sh),
-timed between CUDA events as `ptl bench --device cuda` is.
+timed between CUDA events as `ptl bench --device cuda` is. --amp-bf16 runs the forward and the
+loss under torch.autocast(dtype=torch.bfloat16), the one line a PyTorch user adds (--tf32 too:
+what autocast leaves in float32 may then use TF32).
 
 FLOPs: forward hooks on every nn.Conv2d and nn.Linear count 2 * multiply-adds (output elements x
 Cin/groups x KH x KW, or x in_features). A train step counts each such layer 2x forward (forward
@@ -65,6 +67,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--device", default="cpu", help="cpu or cuda (the GPU machines' PyTorch 2.x)")
     ap.add_argument("--tf32", action="store_true", help="CUDA: allow TF32 in cuDNN and cuBLAS")
+    ap.add_argument("--amp-bf16", action="store_true",
+                    help="forward and loss under torch.autocast(dtype=torch.bfloat16), as a user adds it")
     ap.add_argument("--deterministic", action="store_true",
                     help="CUDA: deterministic cuDNN algorithms only, as ptl's default")
     a = ap.parse_args()
@@ -98,12 +102,13 @@ def main():
 
         def step():
             if not train:
-                with torch.no_grad():
+                with torch.no_grad(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=a.amp_bf16):
                     model(x)
                 return
-            out = model(x)
-            logits = out["logits"] if isinstance(out, dict) else [out]  # torchvision ResNets return logits
-            loss = sum(F.cross_entropy(l, labels) for l in logits) / len(logits)
+            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=a.amp_bf16):
+                out = model(x)
+                logits = out["logits"] if isinstance(out, dict) else [out]  # torchvision ResNets return logits
+                loss = sum(F.cross_entropy(l, labels) for l in logits) / len(logits)
             loss.backward()
             sgd.step()
             sgd.zero_grad(set_to_none=True)

@@ -9,6 +9,12 @@
 #   bench: bench_cuda beside the machine's PyTorch (conv layers, BConv-Cell gates, copy
 #          bandwidth), then training steps of ptl and PyTorch, float32 and TF32, deterministic
 #          cuDNN algorithms and cuDNN's first choice;
+#   recipe: the paper's recipe (configs/market1501_mgn_ptl.yaml) end to end on the GPU, on a
+#          synthetic Market-layout set of RECIPE_IDS (100) identities at 384x128: 2 epochs with
+#          evaluation; the same run stopped by SIGINT mid-epoch 2 and resumed with --resume auto
+#          (its best weights and metrics.jsonl compared with the uninterrupted run's); `ptl eval`
+#          of the best weights on the GPU beside the logged score; the first step's loss on the
+#          CPU beside the GPU's; the step time, images/s and the loader's share ("data wait");
 #   cpu:   the machine's CPU, which may have AVX-512 where the build machine has not
 #          (kernels/cpu/isa.h): the GEMM and golden-bits tests on every path, the unit and
 #          parity groups on the AVX-512 path, bench_peak per path, and ptl's CPU steps on each
@@ -16,21 +22,24 @@
 #          cores CPUS).
 #
 # Usage: OUT=DIR [BUDGET_S=420] [TESTS='<Catch2 filter>'] [STEPS='<train steps>'] \
-#          bash scripts/gpu_run.sh [all|tests|bench|cpu]      (default all: tests, then bench)
+#          bash scripts/gpu_run.sh [all|tests|bench|recipe|cpu] ...   (default all: tests, then
+#          bench; several phases run in the order given: `gpu_run.sh all recipe`)
 # PYTHON (default python3) runs the PyTorch side of the cpu phase.
 # TESTS replaces the test filter "[cuda]" (names with commas need them escaped: \,).
-# STEPS lists "MODEL CxHxW PRECISION ALGOS" separated by ';' (default: below); PRECISION fp32 or
-# tf32, ALGOS det (deterministic cuDNN algorithms on both sides) or fast (cuDNN's first choice).
+# STEPS lists "MODEL CxHxW PRECISION ALGOS" separated by ';' (default: below); PRECISION fp32,
+# tf32 or bf16 (PyTorch: autocast bf16 with TF32; ptl has no bf16 on CUDA yet, so its side is
+# reported as not run), ALGOS det (deterministic cuDNN algorithms on both sides) or fast (cuDNN's
+# first choice).
 # MGN needs an input height whose ceil(H / 16) is a multiple of 6 (384, not 256).
 # The logs go to a folder outside OUT; OUT gets summary.txt and gpu-logs.tar.gz only (the device
 # tool brings back at most 8 files).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-phase="${1:-all}"
+phases=("${@:-all}")
 out="${OUT:-gpu-logs-out}"
 budget="${BUDGET_S:-420}"
 tests_filter="${TESTS:-[cuda]}"
-steps="${STEPS:-resnet50 3x256x128 fp32 det;resnet50 3x256x128 fp32 fast;resnet50 3x256x128 tf32 det;resnet50 3x256x128 tf32 fast;mgn_ptl 3x384x128 fp32 det;mgn_ptl 3x384x128 fp32 fast;mgn_ptl 3x384x128 tf32 fast;resnet50 3x384x128 fp32 fast;resnet50 3x384x128 tf32 fast}"
+steps="${STEPS:-resnet50 3x256x128 fp32 det;resnet50 3x256x128 fp32 fast;resnet50 3x256x128 tf32 det;resnet50 3x256x128 tf32 fast;resnet50 3x256x128 bf16 fast;mgn_ptl 3x384x128 fp32 det;mgn_ptl 3x384x128 fp32 fast;mgn_ptl 3x384x128 tf32 fast;mgn_ptl 3x384x128 bf16 fast;resnet50 3x384x128 fp32 fast;resnet50 3x384x128 tf32 fast}"
 b=gpu-bundle
 work="$(mktemp -d)"
 logs="$work/gpu-logs"
@@ -166,16 +175,63 @@ PY
   for s in $steps; do
     IFS=' ' read -r model input precision algos <<<"$s"
     local ptl_flags=() torch_flags=()
-    [ "$precision" = tf32 ] && ptl_flags+=(--tf32) && torch_flags+=(--tf32)
+    [ "$precision" != fp32 ] && ptl_flags+=(--tf32) && torch_flags+=(--tf32)
+    [ "$precision" = bf16 ] && torch_flags+=(--amp-bf16)
     if [ "$algos" = det ]; then torch_flags+=(--deterministic); else ptl_flags+=(--nondeterministic); fi
     local tag="${model}_${input}_${precision}_${algos}"
-    step "ptl_$tag" 60 "${ptl_env[@]}" "$b/ptl" bench --model "$model" --batch 64 --input "$input" \
-      --train-step --device cuda --warmup 3 --repeat 20 "${ptl_flags[@]}"
-    summary "  ptl   $tag: $(grep median_ms "$logs/ptl_$tag.log" || tail -1 "$logs/ptl_$tag.log")"
+    if [ "$precision" = bf16 ]; then
+      summary "  ptl   $tag: not run (ptl has no bf16 on CUDA yet)"
+    else
+      step "ptl_$tag" 60 "${ptl_env[@]}" "$b/ptl" bench --model "$model" --batch 64 --input "$input" \
+        --train-step --device cuda --warmup 3 --repeat 20 "${ptl_flags[@]}"
+      summary "  ptl   $tag: $(grep median_ms "$logs/ptl_$tag.log" || tail -1 "$logs/ptl_$tag.log")"
+    fi
     step "torch_$tag" 60 python3 scripts/bench_cpu_torch.py train "$model" 64 "$input" --device cuda \
       --warmup 3 --repeat 20 "${torch_flags[@]}"
     summary "  torch $tag: $(tail -1 "$logs/torch_$tag.log")"
   done
+}
+
+run_recipe() {
+  local data="$work/recipe_data" runs="$work/recipe" dev="${RECIPE_DEVICE:-cuda}"
+  step recipe_data 120 "$b/ptl" synth-reid --out "$data" --ids "${RECIPE_IDS:-100}" --size 384x128 --seed 1 ||
+    return
+  # The recipe's config, overridden only where this machine differs: the data, 2 epochs each
+  # evaluated, and no ImageNet weights file (there is none on the GPU machine).
+  local args=(--config configs/market1501_mgn_ptl.yaml "device=$dev" "data.root=$data" model.pretrained=
+    train.epochs=2 train.eval_every=1 train.log_every=1)
+  step recipe_train 300 "${ptl_env[@]}" "$b/ptl" train "${args[@]}" "train.out=$runs/straight"
+  summary "  $(grep -E '^(evaluation after|done:)' "$logs/recipe_train.log" | paste -sd' ' | cut -c1-300)"
+  summary "  last step: $(grep -o '[0-9.]* img/s' "$logs/recipe_train.log" | tail -1)," \
+    "$(grep -o 'data wait [0-9]*%' "$logs/recipe_train.log" | tail -1) (the epoch's time spent waiting for the loader)"
+  # Stopped by SIGINT in the middle of epoch 2, then resumed: the files must equal the straight run's.
+  "${ptl_env[@]}" "$b/ptl" train "${args[@]}" "train.out=$runs/stopped" >"$logs/recipe_stopped.log" 2>&1 &
+  local job=$! t0=$SECONDS
+  while kill -0 "$job" 2>/dev/null && ! grep -q "^epoch 2/2 iter 2/" "$logs/recipe_stopped.log"; do
+    ((SECONDS - t0 > 300)) && break
+    sleep 0.2
+  done
+  kill -INT "$job" 2>/dev/null
+  local rc=0
+  wait "$job" || rc=$?
+  summary "recipe_stop: SIGINT in epoch 2: exit code $rc (130 expected); $(grep -m1 '^interrupted at' "$logs/recipe_stopped.log" | cut -c1-60)"
+  step recipe_resume 200 "${ptl_env[@]}" "$b/ptl" train "${args[@]}" "train.out=$runs/stopped" --resume auto
+  local same=differ
+  cmp -s "$runs/straight/best.safetensors" "$runs/stopped/best.safetensors" &&
+    cmp -s "$runs/straight/metrics.jsonl" "$runs/stopped/metrics.jsonl" && same=identical
+  summary "  stopped + resumed vs straight: best.safetensors and metrics.jsonl $same"
+  step recipe_eval 200 "${ptl_env[@]}" "$b/ptl" eval "${args[@]}" --weights "$runs/straight/best.safetensors"
+  summary "  eval: $(grep -m1 mAP "$logs/recipe_eval.log" | cut -c1-120); logged best: $(grep -o 'best [0-9.]*%' "$logs/recipe_train.log" | tail -1)"
+  # The first step on the CPU (stopped after it), beside the GPU's first logged loss.
+  "$b/ptl" train "${args[@]}" device=cpu "train.out=$runs/cpu" >"$logs/recipe_cpu.log" 2>&1 &
+  job=$! t0=$SECONDS
+  while kill -0 "$job" 2>/dev/null && ! grep -q "^epoch 1/2 iter 1/" "$logs/recipe_cpu.log"; do
+    ((SECONDS - t0 > 200)) && break
+    sleep 0.5
+  done
+  kill -INT "$job" 2>/dev/null
+  wait "$job"
+  summary "  first step's loss: $dev $(grep -m1 -o 'loss [0-9.]*' "$logs/recipe_train.log"), cpu $(grep -m1 -o 'loss [0-9.]*' "$logs/recipe_cpu.log")"
 }
 
 run_cpu() {
@@ -233,12 +289,15 @@ PY
   done
 }
 
-summary "gpu_run.sh $phase, binaries built at $(cat "$b/COMMIT" 2>/dev/null || echo '?'), budget ${budget} s"
-case "$phase" in
-  tests) run_tests ;;
-  bench) run_bench ;;
-  all) run_tests; run_bench ;;
-  cpu) run_cpu ;;
-  *) echo "usage: gpu_run.sh [all|tests|bench|cpu]" >&2; exit 2 ;;
-esac
+summary "gpu_run.sh ${phases[*]}, binaries built at $(cat "$b/COMMIT" 2>/dev/null || echo '?'), budget ${budget} s"
+for phase in "${phases[@]}"; do
+  case "$phase" in
+    tests) run_tests ;;
+    bench) run_bench ;;
+    all) run_tests; run_bench ;;
+    recipe) run_recipe ;;
+    cpu) run_cpu ;;
+    *) echo "usage: gpu_run.sh [all|tests|bench|recipe|cpu] ..." >&2; exit 2 ;;
+  esac
+done
 summary "total: $((SECONDS - start)) s"

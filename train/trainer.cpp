@@ -325,10 +325,11 @@ void Trainer::log_step(RunLog& log, const StepResult& r, double lr, int64_t it, 
   char line[256];
   std::snprintf(line, sizeof line,
                 "epoch %lld/%lld iter %lld/%lld  loss %.4f (triplet %.4f ce %.4f)  acc %.1f%%  "
-                "lr %.2e  %.1f img/s  eta %s",
+                "lr %.2e  %.1f img/s  data wait %.0f%%  eta %s",
                 static_cast<long long>(epoch_ + 1), static_cast<long long>(epochs),
                 static_cast<long long>(it), static_cast<long long>(iters), r.loss, r.triplet, r.ce,
-                100 * r.accuracy, lr, ips, fmt_duration(eta).c_str());
+                100 * r.accuracy, lr, ips, 100 * pace.waited / std::max(pace.seconds, 1e-9),
+                fmt_duration(eta).c_str());
   if (it % s_.train.log_every == 0 || it == iters) {
     log.line(line, tty_);
     log.metrics({{"epoch", str(epoch_ + 1)},
@@ -387,7 +388,11 @@ bool Trainer::train_epoch(RunLog& log, TrainSummary& sum) {
 
   const int64_t first_it = it;
   const auto started = std::chrono::steady_clock::now();
-  while (loader.next(batch)) {
+  double waited = 0;  // seconds the steps waited for the loader: data-bound when large
+  for (;;) {
+    const auto asked = std::chrono::steady_clock::now();
+    if (!loader.next(batch)) break;
+    waited += seconds_since(asked);
     const double lr = apply_schedule(s_.schedule, *opt_, epoch_, step_);
     if (dp_.size() > 1) {
       const size_t b = static_cast<size_t>(it);
@@ -413,7 +418,7 @@ bool Trainer::train_epoch(RunLog& log, TrainSummary& sum) {
 
     const int64_t images =
         dp_.size() > 1 ? static_cast<int64_t>(whole[it - 1].size()) : batch.size();
-    log_step(log, r, lr, it, iters, {it - first_it, images, seconds_since(started)});
+    log_step(log, r, lr, it, iters, {it - first_it, images, seconds_since(started), waited});
     if (dp_.size() > 1 ? dist::any_rank(dp_.comm(), g_stop) : g_stop.load()) {
       log.line("stop requested: writing a checkpoint and exiting");
       sum.last_checkpoint = save_checkpoint(it, loss_sum, acc_sum);

@@ -87,10 +87,12 @@ class Trainer {
   bool train_epoch(RunLog& log, TrainSummary& sum);
   // The step's progress line (a terminal shows every one in place; train.log and metrics.jsonl
   // get every train.log_every-th and each epoch's last). Pace: the steps this run has timed in
-  // the epoch, the batch size and their seconds, for the speed and the time left.
+  // the epoch, the batch size and their seconds, for the speed and the time left, and the part
+  // of those seconds spent waiting for the loader ("data wait": what a faster loader or more
+  // data.workers could save).
   struct Pace {
     int64_t steps, batch;
-    double seconds;
+    double seconds, waited;
   };
   void log_step(RunLog& log, const StepResult& r, double lr, int64_t it, int64_t iters,
                 const Pace& pace) const;
