@@ -8,7 +8,6 @@
 #include <map>
 #include <sstream>
 
-#include "data/synth_reid.h"
 #include "engine/safetensors.h"
 #include "tests/test_util.h"
 #include "tests/tiny_run.h"
@@ -170,15 +169,8 @@ TEST_CASE("a ReID model trained on one dataset evaluates on another without mode
           "[train]") {
   test::TempDir dir;
   Trainer(test::tiny_run_config(dir.path() + "/run", 1)).run();
-  data::SynthOptions so;
-  so.out = dir.path() + "/other";
-  so.ids = 20;
-  so.seed = 9;
-  so.height = 32;
-  so.width = 16;
-  data::write_synth_reid(so);
   Config c = test::tiny_run_config(dir.path() + "/unused", 1);
-  c.set("data.root", so.out);
+  c.set("data.root", test::write_tiny_reid(dir.path() + "/other", 20, 9));
   Experiment e(c);
   REQUIRE(e.data().num_classes !=
           Experiment(test::tiny_run_config(dir.path() + "/u", 1)).data().num_classes);

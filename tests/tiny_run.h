@@ -10,18 +10,21 @@
 
 namespace ptl::test {
 
+// A synthetic ReID set of `ids` identities at 32x16 in `out`; returns `out`.
+inline std::string write_tiny_reid(const std::string& out, int ids, uint64_t seed) {
+  data::SynthOptions so;
+  so.out = out;
+  so.ids = ids;
+  so.seed = seed;
+  so.height = 32;
+  so.width = 16;
+  data::write_synth_reid(so);
+  return out;
+}
+
 inline const std::string& tiny_reid_root() {
   static TempDir dir;
-  static const std::string root = [] {
-    data::SynthOptions so;
-    so.out = dir.path() + "/synth";
-    so.ids = 12;
-    so.seed = 3;
-    so.height = 32;
-    so.width = 16;
-    data::write_synth_reid(so);
-    return so.out;
-  }();
+  static const std::string root = write_tiny_reid(dir.path() + "/synth", 12, 3);
   return root;
 }
 
