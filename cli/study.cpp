@@ -41,6 +41,7 @@ int study(const std::vector<std::string>& argv) {
       "ptl study: give at least one --arm NAME[:key=value,...] (or study.arms in the config)");
   spec.seeds = parse_seeds(a.get("seeds", spec.base.str("study.seeds")));
   spec.out = a.require("out");
+  create_output_folder(spec.out, "--out");
   spec.pretrain = a.has("pretrain") ? parse_overrides(a.get("pretrain"))
                                     : spec.base.string_list("study.pretrain");
   const StudyResult r = run_study(spec);

@@ -6,10 +6,14 @@
 #include <cstring>
 #include <thread>
 
+#include "base/text.h"
 #include "cli/args.h"
 #include "cli/command.h"
 #include "cli/config_args.h"
+#include "dist/communicator.h"
 #include "dist/mpi_communicator.h"
+#include "engine/atomic_file.h"
+#include "pictures/curves.h"
 #include "train/config.h"
 #include "train/trainer.h"
 
@@ -46,7 +50,7 @@ std::string keys_help() {
   cmd.push_back("train");
   cmd.insert(cmd.end(), rest.begin(), rest.end());
   std::string line;
-  for (const std::string& w : cmd) line += (line.empty() ? "" : " ") + w;
+  for (const std::string& w : cmd) line += (line.empty() ? "" : " ") + shell_quote(w);
   std::printf("%s\n", line.c_str());
   std::fflush(stdout);
   std::vector<char*> args;
@@ -55,6 +59,17 @@ std::string keys_help() {
   ::execvp(args[0], args.data());
   fail(str("--nproc: cannot start mpirun (", std::strerror(errno),
            "); install Open MPI (scripts/install-deps.sh) or run mpirun yourself"));
+}
+
+// train.out/curves.png from the run's metrics.jsonl (what rank 0 wrote). A picture that cannot
+// be drawn costs the run nothing: a warning, and the exit status of the training.
+void draw_curves(const std::string& out) {
+  try {
+    write_training_curves(out + "/curves.png", {out}, {run_label(out)});
+    std::printf("curves: %s/curves.png\n", out.c_str());
+  } catch (const std::exception& e) {
+    std::printf("warning: curves.png not drawn: %s\n", e.what());
+  }
 }
 
 int train(const std::vector<std::string>& argv) {
@@ -75,6 +90,7 @@ int train(const std::vector<std::string>& argv) {
       "train.out.\n"
       "--resume auto continues from the newest checkpoint in train.out. Ctrl-C writes a checkpoint "
       "and exits.\n"
+      "At the end, stopped or not, train.out/curves.png shows the loss and score per epoch.\n"
       "--nproc N trains data-parallel as N processes on this machine (it runs and prints the "
       "mpirun\ncommand; `mpirun -np N ptl train ...` is the same, and spans machines: "
       "docs/distributed.md).\n"
@@ -82,9 +98,13 @@ int train(const std::vector<std::string>& argv) {
           keys_help(),
       {"config", "resume"});
   if (!a.parse(argv)) return 0;
-  Trainer t(load_config(a), a.get("resume"));
+  const Config cfg = load_config(a);
+  if (dist::world().rank() == 0) check_output_folder(cfg.str("train.out"), "train.out");
+  Trainer t(cfg, a.get("resume"));
   // run() prints and logs the closing lines (done, or interrupted with the checkpoint to resume).
-  return t.run().interrupted ? 130 : 0;
+  const bool interrupted = t.run().interrupted;
+  if (dist::world().rank() == 0) draw_curves(t.experiment().settings().train.out);
+  return interrupted ? 130 : 0;
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "base/parallel.h"
+#include "base/text.h"
 #include "data/loader.h"
 #include "data/seed.h"
 #include "dist/communicator.h"
@@ -411,7 +412,7 @@ bool Trainer::train_epoch(RunLog& log, TrainSummary& sum) {
       sum.last_checkpoint = save_checkpoint(it, loss_sum, acc_sum);
       log.line(str("checkpoint ", sum.last_checkpoint));
       log.line(str("interrupted at epoch ", epoch_, " step ", step_, "; resume with --resume ",
-                   sum.last_checkpoint));
+                   shell_quote(sum.last_checkpoint)));
       return false;
     }
   }
@@ -425,9 +426,9 @@ void Trainer::end_epoch(RunLog& log, int64_t iters, double loss_sum, double acc_
   const data::BadInput& bad = *exp_.data().bad;
   ++epoch_;
   if (bad.count() > bad_before)
-    log.line(str("data.on_bad_image=skip: ", bad.count() - bad_before,
-                 " unreadable training images skipped in epoch ", epoch_,
-                 ", the last: ", bad.messages().back()));
+    log.line(str(
+        "data.on_bad_image=skip: ", count_of(bad.count() - bad_before, "unreadable training image"),
+        " skipped in epoch ", epoch_, ", the last: ", bad.messages().back()));
   const double n = static_cast<double>(std::max<int64_t>(iters, 1));
   log.metrics({{"epoch", str(epoch_)},
                {"step", str(step_)},
@@ -457,8 +458,9 @@ void Trainer::finish(RunLog& log, TrainSummary& sum, double seconds) {
     sum.best_path = s_.train.out + "/best.safetensors";
   char best[32];
   std::snprintf(best, sizeof best, "%.2f%%", best_);
-  log.line(str("done: ", epoch_, " epochs, ", step_, " steps in ", fmt_duration(seconds),
-               "; final ", sum.last.summary(), "; best ", best, " (", sum.best_path, ")"));
+  log.line(str("done: ", count_of(epoch_, "epoch"), ", ", count_of(step_, "step"), " in ",
+               fmt_duration(seconds), "; final ", sum.last.summary(), "; best ", best, " (",
+               sum.best_path, ")"));
 }
 
 TrainSummary Trainer::run() {
