@@ -174,3 +174,25 @@ TEST_CASE("ptl train draws train.out/curves.png of its loss and mAP", "[plot][cl
   CHECK(test::shows_text(img, 640 + 70 + 22, 40, "run one", 2));
   CHECK(count_colour(img, 640, 2 * 640, kBlue) > 4 * 16 * 12);  // two evaluations: a line
 }
+
+TEST_CASE("an interrupted ptl train still draws curves.png", "[plot][cli][train]") {
+  test::TempDir dir;
+  const std::string out = dir.path() + "/stopped";
+  std::ofstream(dir.path() + "/tiny.yaml") << test::tiny_run_config(out, 500).to_yaml();
+  // SIGTERM (as Ctrl-C) once epoch 1 is in metrics.jsonl, long before the 500 epochs end.
+  const std::string script = "cd " + dir.path() + " || exit; " + test::ptl_binary() +
+                             " train --config tiny.yaml > train.out.txt 2>&1 & pid=$!; "
+                             "for i in $(seq 3000); do grep -qs epoch_loss stopped/metrics.jsonl "
+                             "&& break; sleep 0.1; done; kill -TERM $pid; wait $pid; echo $?";
+  FILE* p = ::popen(script.c_str(), "r");
+  REQUIRE(p != nullptr);
+  char rc[16] = {};
+  CHECK(std::fgets(rc, sizeof rc, p) != nullptr);
+  ::pclose(p);
+  const std::string log = test::file_text(dir.path() + "/train.out.txt");
+  INFO(log);
+  CHECK(std::string(rc) == "130\n");
+  CHECK_THAT(log, Contains("interrupted at epoch") && Contains("curves: " + out + "/curves.png"));
+  const data::Image img = data::load_image(out + "/curves.png");
+  CHECK(count_colour(img, 0, 640, kBlue) >= 16 * 12 + 7 * 7);  // the key and epoch 1's point
+}
