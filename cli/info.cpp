@@ -113,6 +113,6 @@ int run(const std::vector<std::string>& argv) {
   return 0;
 }
 
-PTL_COMMAND("info", "print a model's layers, parameter count and MACs per image", run);
+PTL_COMMAND("info", "a model's layers, parameter count and MACs per image; alone, the models", run);
 
 }  // namespace
