@@ -7,9 +7,11 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "base/text.h"
 #include "cli/args.h"
 #include "cli/command.h"
 #include "data/synth_reid.h"
+#include "engine/atomic_file.h"
 #include "pictures/curves.h"
 #include "train/config.h"
 #include "train/trainer.h"
@@ -59,7 +61,7 @@ Row run(const std::string& name, Config cfg, const std::string& pretrained, int6
               1, epochs / 2)));  // evaluation leaves the random streams alone (model_eval.cpp)
   cfg.set("schedule.milestones", str("[", epochs * 3 / 4, "]"));
   cfg.set("model.pretrained", pretrained);
-  std::printf("\n== %s (%lld epochs) ==\n", name.c_str(), static_cast<long long>(epochs));
+  std::printf("\n== %s (%s) ==\n", name.c_str(), count_of(epochs, "epoch").c_str());
   RunStart fresh;
   fresh.overwrite = true;  // the demo's own folders: a second `ptl demo` runs them again
   Trainer t(cfg, fresh);
@@ -83,7 +85,7 @@ int demo(const std::vector<std::string>& argv) {
   const uint64_t seed = static_cast<uint64_t>(a.get_int("seed", 0));
   const int ids = static_cast<int>(a.get_int("ids", 64));
   const auto t0 = std::chrono::steady_clock::now();
-  fs::create_directories(out);
+  create_output_folder(out, "--out");
 
   for (auto [dom, dir] : {std::pair{data::Domain::Source, out + "/data/source"},
                           std::pair{data::Domain::Target, out + "/data/target"}}) {

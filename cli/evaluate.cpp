@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "base/error.h"
+#include "base/text.h"
 #include "cli/args.h"
 #include "cli/command.h"
 #include "evaluation/reid_eval.h"
@@ -69,9 +70,9 @@ int run(const std::vector<std::string>& argv) {
   const EvalResult r = run_evaluation(in, cfg);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-  std::printf("** Results ** (%s: %lld queries x %lld gallery, %s%s%s)\n", path.c_str(),
-              (long long)r.num_query, (long long)in.gallery.pids.size(), distance.c_str(),
-              cfg.rerank ? ", re-ranked" : "",
+  std::printf("** Results ** (%s: %s x %lld gallery, %s%s%s)\n", path.c_str(),
+              count_of(r.num_query, "query", "queries").c_str(), (long long)in.gallery.pids.size(),
+              distance.c_str(), cfg.rerank ? ", re-ranked" : "",
               cfg.eval.cuhk03_classic ? ", CUHK03 classic CMC" : "");
   std::printf("mAP: %.2f%%\n", 100 * r.mAP);
   for (size_t k : {1, 5, 10})
@@ -90,7 +91,8 @@ int run(const std::vector<std::string>& argv) {
     PTL_CHECK(f.good(), "ptl evaluate: cannot write ", out);
   }
   if (args.has("cmc-plot"))
-    write_cmc_plot(args.get("cmc-plot"), r.cmc, cmc_plot_title(r.mAP, cfg.rerank));
+    write_cmc_plot(args.get("cmc-plot"), r.cmc, cmc_plot_title(r.mAP, cfg.rerank),
+                   str(path, " (", distance, ")"));
   return 0;
 }
 

@@ -1,6 +1,8 @@
-// `ptl info`: a model's layer table, parameter count and multiply-accumulates per image.
+// `ptl info`: a model's layer table, parameter count and multiply-accumulates per image; with no
+// arguments, the table of models.
 #include <cstdio>
 
+#include "base/text.h"
 #include "cli/args.h"
 #include "cli/command.h"
 #include "cli/config_args.h"
@@ -26,9 +28,28 @@ std::string model_list() {
   return s;
 }
 
+// Every model with its usual input and the class count assumed without one (building each to
+// count its parameters takes half a minute: `ptl info --model NAME` does it for one).
+void print_model_table() {
+  std::printf("%-14s %-10s %8s\n", "model", "input", "classes");
+  for (const std::string& n : ptl::model_names()) {
+    const ptl::Shape in = ptl::default_input(n);
+    const std::string input = ptl::str(in[0], "x", in[1], "x", in[2]);
+    std::printf("%-14s %-10s %8lld\n", n.c_str(), input.c_str(),
+                (long long)ptl::default_num_classes(n));
+  }
+  std::printf(
+      "\nptl info --model NAME: its layers, parameters and MACs; ptl info --help: the options\n");
+}
+
 int run(const std::vector<std::string>& argv) {
+  if (argv.empty()) {
+    print_model_table();
+    return 0;
+  }
   ptl::cli::Args args(
-      "usage: ptl info --model NAME [--num-classes K] [--input CxHxW]\n"
+      "usage: ptl info   (the table of models)\n"
+      "       ptl info --model NAME [--num-classes K] [--input CxHxW]\n"
       "       ptl info --config configs/X.yaml [--num-classes K] [key=value ...]\n"
       "Prints every convolution and linear layer (weight, output shape for one image, uses,\n"
       "multiply-accumulates), then `parameters: N` and `macs: M` (per image).\n"
@@ -37,8 +58,10 @@ int run(const std::vector<std::string>& argv) {
       "size\n"
       "and channels; a ReID dataset keeps the last stage at stride 1 unless model.last_stride "
       "says).\n"
-      "Defaults: K model.num_classes, else 751 for mgn/mgn_ptl, 10 for CIFAR models, else 1000;\n"
-      "the model's usual input.\n"
+      "Classes: model.num_classes, else --num-classes, else (--config) the training ids or "
+      "classes\n"
+      "counted in data.root, else 751 for mgn/mgn_ptl, 10 for CIFAR models, else 1000.\n"
+      "Input: the model's usual one unless --input or --config gives it.\n"
       "models:" +
           model_list(),
       {"model", "num-classes", "input", "config"});
@@ -47,6 +70,7 @@ int run(const std::vector<std::string>& argv) {
   std::string name;
   ptl::Shape input;
   int64_t classes = 0;
+  std::string classes_from = "model.num_classes";
   if (args.has("config")) {
     const ptl::Settings s = ptl::read_settings(ptl::cli::load_config(args));
     PTL_CHECK(!args.has("model") && !args.has("input"),
@@ -56,17 +80,29 @@ int run(const std::vector<std::string>& argv) {
     input = {channels, s.data.height, s.data.width};
     opt = ptl::model_options(s.model, ptl::is_reid_format(s.data.format), channels);
     classes = s.model.num_classes;
+    if (classes <= 0 && !args.has("num-classes") && !s.data.root.empty()) {
+      classes = ptl::load_task_data(s.data).num_classes;  // what `ptl train` would count
+      classes_from = "counted in data.root " + s.data.root;
+    }
   } else {
     name = args.require("model");
     input =
         args.has("input") ? ptl::parse_input_shape(args.get("input")) : ptl::default_input(name);
     opt.in_channels = input[0];
   }
-  if (classes <= 0) classes = args.get_int("num-classes", ptl::default_num_classes(name));
+  if (classes <= 0) {
+    classes = args.get_int("num-classes", ptl::default_num_classes(name));
+    classes_from = args.has("num-classes")
+                       ? "--num-classes"
+                       : "assumed for " + name + "; --num-classes K" +
+                             (args.has("config") ? ", model.num_classes or data.root" : "") +
+                             " sets it";
+  }
   auto model = ptl::make_model(name, classes, opt);
   const ptl::ModelSummary s = ptl::summarize(*model, input);
 
-  std::printf("model %s, input %s\n\n", name.c_str(), ptl::shape_str(input).c_str());
+  std::printf("model %s, input %s, %s (%s)\n\n", name.c_str(), ptl::shape_str(input).c_str(),
+              ptl::count_of(classes, "class", "classes").c_str(), classes_from.c_str());
   std::printf("%-28s %-22s %-22s %4s %14s\n", "layer", "weight", "output", "uses", "MACs");
   for (const auto& l : s.layers)
     std::printf("%-28s %-22s %-22s %4lld %14lld\n", l.name.c_str(),
@@ -77,6 +113,6 @@ int run(const std::vector<std::string>& argv) {
   return 0;
 }
 
-PTL_COMMAND("info", "print a model's layers, parameter count and MACs per image", run);
+PTL_COMMAND("info", "a model's layers, parameter count and MACs per image; alone, the models", run);
 
 }  // namespace

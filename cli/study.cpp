@@ -2,6 +2,7 @@
 // (train/study_report.h): study.json, a table, and study.png.
 #include <cstdio>
 
+#include "base/text.h"
 #include "cli/args.h"
 #include "cli/command.h"
 #include "cli/config_args.h"
@@ -42,10 +43,11 @@ int study(const std::vector<std::string>& argv) {
       "ptl study: give at least one --arm NAME[:key=value,...] (or study.arms in the config)");
   spec.seeds = parse_seeds(a.get("seeds", spec.base.str("study.seeds")));
   spec.out = a.require("out");
+  create_output_folder(spec.out, "--out");
   spec.pretrain = a.has("pretrain") ? parse_overrides(a.get("pretrain"))
                                     : spec.base.string_list("study.pretrain");
   spec.command = "ptl study";
-  for (const std::string& w : argv) spec.command += " " + quote_arg(w);
+  for (const std::string& w : argv) spec.command += " " + shell_quote(w);
   const StudyResult r = run_study(spec);
   if (r.interrupted) {
     std::printf("study stopped; continue it with the same command: %s\n", spec.command.c_str());

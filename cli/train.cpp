@@ -9,10 +9,14 @@
 #include <cstring>
 #include <thread>
 
+#include "base/text.h"
 #include "cli/args.h"
 #include "cli/command.h"
 #include "cli/config_args.h"
+#include "dist/communicator.h"
 #include "dist/mpi_communicator.h"
+#include "engine/atomic_file.h"
+#include "pictures/curves.h"
 #include "train/config.h"
 #include "train/trainer.h"
 
@@ -100,7 +104,7 @@ int launch(int64_t n, const std::vector<std::string>& rest, const std::string& r
   cmd.push_back("train");
   cmd.insert(cmd.end(), rest.begin(), rest.end());
   std::string line;
-  for (const std::string& w : cmd) line += (line.empty() ? "" : " ") + quote_arg(w);
+  for (const std::string& w : cmd) line += (line.empty() ? "" : " ") + shell_quote(w);
   std::printf("%s\n", line.c_str());
   std::fflush(stdout);
   const int rc = run_job(cmd);
@@ -119,7 +123,7 @@ std::string resume_command(const std::vector<std::string>& argv) {
       ++i;
       continue;
     }
-    cmd += " " + quote_arg(w);
+    cmd += " " + shell_quote(w);
   }
   return cmd + " --resume auto";
 }
@@ -136,6 +140,17 @@ std::vector<std::string> split_list(const std::string& text) {
       item.clear();
     }
   return out;
+}
+
+// train.out/curves.png from the run's metrics.jsonl (what rank 0 wrote). A picture that cannot
+// be drawn costs the run nothing: a warning, and the exit status of the training.
+void draw_curves(const std::string& out) {
+  try {
+    write_training_curves(out + "/curves.png", {out}, {run_label(out)});
+    std::printf("curves: %s/curves.png\n", out.c_str());
+  } catch (const std::exception& e) {
+    std::printf("warning: curves.png not drawn: %s\n", e.what());
+  }
 }
 
 int train(const std::vector<std::string>& argv) {
@@ -160,6 +175,7 @@ int train(const std::vector<std::string>& argv) {
       "changed key that\nchanges what is computed unless --allow-config-change names it (recorded "
       "in config.yaml, train.log\nand metrics.jsonl). Ctrl-C writes a checkpoint and exits with "
       "130.\n"
+      "At the end, stopped or not, train.out/curves.png shows the loss and score per epoch.\n"
       "--nproc N trains data-parallel as N processes on this machine (it runs and prints the "
       "mpirun\ncommand; `mpirun -np N ptl train ...` is the same, and spans machines: "
       "docs/distributed.md).\n"
@@ -172,9 +188,13 @@ int train(const std::vector<std::string>& argv) {
   for (const std::string& key : split_list(a.get("allow-config-change")))
     start.allow_config_change.push_back(key);
   start.resume_command = resume_command(argv);
-  Trainer t(load_config(a), start);
+  const Config cfg = load_config(a);
+  if (dist::world().rank() == 0) check_output_folder(cfg.str("train.out"), "train.out");
+  Trainer t(cfg, start);
   // run() prints and logs the closing lines (done, or interrupted with the command to resume).
-  return t.run().interrupted ? 130 : 0;
+  const bool interrupted = t.run().interrupted;
+  if (dist::world().rank() == 0) draw_curves(t.experiment().settings().train.out);
+  return interrupted ? 130 : 0;
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "base/error.h"
+#include "base/text.h"
 #include "cli/args.h"
 #include "cli/command.h"
 #include "data/file_util.h"
@@ -106,7 +107,8 @@ int run(const std::vector<std::string>& argv) {
   }
   const auto written =
       write_ranked_results(*dist, in.query, in.gallery, q_images, g_images, queries, out_dir, opt);
-  std::printf("wrote %zu pictures to %s\n", written.size(), out_dir.c_str());
+  std::printf("wrote %s to %s\n", count_of(int64_t(written.size()), "picture").c_str(),
+              out_dir.c_str());
   return 0;
 }
 

@@ -11,7 +11,8 @@ OnBad parse_on_bad(const std::string& s) {
 }
 
 void BadInput::report(const std::string& msg) {
-  if (policy_ == OnBad::Error) fail(msg);
+  if (policy_ == OnBad::Error)
+    fail(str(msg, " (", skip_setting_, " skips such inputs with a counted warning)"));
   ++count_;
   std::lock_guard<std::mutex> lock(mu_);
   messages_.push_back(msg);

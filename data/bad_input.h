@@ -17,15 +17,19 @@ OnBad parse_on_bad(const std::string& s);
 // Thread-safe: loader workers report into one shared instance.
 class BadInput {
  public:
-  explicit BadInput(OnBad policy = OnBad::Error) : policy_(policy) {}
+  // skip_setting: how the user asks for Skip where this policy came from (`ptl dataset`'s option,
+  // or the config key for training); the error names it as the fix.
+  explicit BadInput(OnBad policy = OnBad::Error, std::string skip_setting = "--on-bad-image skip")
+      : policy_(policy), skip_setting_(std::move(skip_setting)) {}
   OnBad policy() const { return policy_; }
-  // Under Error throws ptl::Error(msg); under Skip counts it and keeps the message.
+  // Under Error throws ptl::Error(msg + the skip setting); under Skip counts it and keeps msg.
   void report(const std::string& msg);
   int64_t count() const { return count_.load(); }
   std::vector<std::string> messages() const;
 
  private:
   OnBad policy_;
+  std::string skip_setting_;
   std::atomic<int64_t> count_{0};
   mutable std::mutex mu_;
   std::vector<std::string> messages_;

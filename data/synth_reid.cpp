@@ -12,6 +12,7 @@
 #include "data/image_encode.h"
 #include "data/seed.h"
 #include "data/synth_render.h"
+#include "engine/atomic_file.h"
 
 namespace ptl::data {
 
@@ -44,6 +45,7 @@ SynthSummary write_synth_reid(const SynthOptions& o) {
   PTL_CHECK(o.ids >= 4 && o.ids <= 9999, "synth-reid: --ids must be in 4..9999, got ", o.ids);
   PTL_CHECK(o.height >= 16 && o.width >= 8 && o.height <= 2048 && o.width <= 2048,
             "synth-reid: --size must be between 16x8 and 2048x2048, got ", o.height, "x", o.width);
+  create_output_folder(o.out, "--out");
   const char* folders[] = {"bounding_box_train", "query", "bounding_box_test"};
   for (const char* f : folders) {
     const std::string dir = join(o.out, f);

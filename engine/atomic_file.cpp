@@ -72,6 +72,28 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
   sync_folder(path);
 }
 
+void check_output_folder(const std::string& dir, const std::string& option) {
+  namespace fs = std::filesystem;
+  PTL_CHECK(!dir.empty(), option, " is empty; give the output folder");
+  fs::path p = fs::absolute(fs::path(dir)).lexically_normal();
+  std::error_code ec;
+  while (!fs::exists(p, ec) && p.has_parent_path() && p != p.parent_path()) p = p.parent_path();
+  PTL_CHECK(fs::is_directory(p, ec), option, " ", dir,
+            ": cannot use it as the output folder: ", p.string(),
+            " is a file, not a folder; choose another ", option);
+  PTL_CHECK(::access(p.c_str(), W_OK | X_OK) == 0, option, " ", dir,
+            ": cannot write the output folder there (", p.string(), ": ", std::strerror(errno),
+            "); choose a folder you can write as ", option);
+}
+
+void create_output_folder(const std::string& dir, const std::string& option) {
+  check_output_folder(dir, option);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  PTL_CHECK(!ec, option, " ", dir, ": cannot create the output folder (", ec.message(),
+            "); choose a folder you can write as ", option);
+}
+
 int remove_stale_temporaries(const std::string& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;

@@ -30,6 +30,9 @@ Tensor extract_features(Model& model, const std::shared_ptr<const data::DataSour
   data::LoaderOptions lo;
   lo.workers = opt.workers;
   lo.pin_memory = model.device().is_cuda();
+  PTL_CHECK(!opt.stop_on_bad || opt.stop_on_bad->policy() == data::OnBad::Error,
+            "extract_features: rows cannot be skipped");
+  lo.bad = opt.stop_on_bad;
   data::Loader loader(src, t, data::sequential_batches(src->size(), opt.batch, false), lo);
   std::vector<Tensor> parts;
   data::Batch b;

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "data/bad_input.h"
 #include "data/source.h"
 #include "data/transform.h"
 #include "evaluation/distance.h"
@@ -24,6 +25,10 @@ struct ExtractOptions {
   // mode): every extraction starts it anew, so a model scores the same during training, in
   // `ptl eval` and in `ptl extract`, whatever training drew before.
   uint64_t seed = 0;
+  // An unreadable image stops extraction: with this (policy Error), its error also names the
+  // setting that skips such images; null, the loader's error as is. Never a skipping policy:
+  // a row left out would shift the ids.
+  std::shared_ptr<data::BadInput> stop_on_bad;
 };
 
 // (N, D) float32 rows of every sample of `src`, in order (ExtractOptions::retrieval).

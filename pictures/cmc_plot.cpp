@@ -11,14 +11,14 @@ namespace ptl {
 
 std::string cmc_plot_title(double mAP, bool reranked) {
   char buf[48];
-  std::snprintf(buf, sizeof buf, "%sMAP %.2f%%", reranked ? "RE-RANKED  " : "", 100 * mAP);
+  std::snprintf(buf, sizeof buf, "%smAP %.2f%%", reranked ? "re-ranked  " : "", 100 * mAP);
   return buf;
 }
 
 void write_cmc_plot(const std::string& path, const std::vector<double>& cmc,
-                    const std::string& title) {
+                    const std::string& title, const std::string& source) {
   PTL_CHECK(!cmc.empty(), "write_cmc_plot: empty CMC curve");
-  const int W = 800, H = 500, left = 70, right = 30, top = 50, bottom = 60;
+  const int W = 800, H = 530, left = 70, right = 30, top = 80, bottom = 60;
   const int pw = W - left - right, ph = H - top - bottom;
   const Rgb black{0, 0, 0}, grid{220, 220, 220}, blue{31, 119, 180};
   Canvas cv(W, H, {255, 255, 255});
@@ -48,7 +48,12 @@ void write_cmc_plot(const std::string& path, const std::vector<double>& cmc,
     cv.line(px(k), py(100 * cmc[k - 1]), px(k + 1), py(100 * cmc[k]), 3, blue);
   for (int k = 1; k <= K; ++k) cv.fill_rect(px(k) - 3, py(100 * cmc[k - 1]) - 3, 7, 7, blue);
 
-  cv.text(left + pw / 2 - Canvas::text_width("RANK", 2) / 2, H - 22, "RANK", 2, black);
+  // The source line, its start cut to "..." when it is wider than the picture.
+  const size_t fits = size_t((W - 16) / Canvas::text_width("x", 2));
+  const std::string head = "features: " + source;
+  cv.text(8, 12, head.size() <= fits ? head : "..." + head.substr(head.size() - (fits - 3)), 2,
+          black);
+  cv.text(left + pw / 2 - Canvas::text_width("rank", 2) / 2, H - 22, "rank", 2, black);
   cv.text(8, top - 30, "CMC (%)", 2, black);
   cv.text(left + pw - Canvas::text_width(title, 2), top - 30, title, 2, black);
   cv.save_png(path);

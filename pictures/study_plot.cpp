@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "base/error.h"
+#include "base/text.h"
 #include "pictures/canvas.h"
 #include "pictures/ticks.h"
 
@@ -46,8 +47,8 @@ void write_study_plot(const std::string& path, const StudySpec& spec,
     }
     cv.line(px(0), y0 + top, px(0), axis_y, 2, grey);
     cv.line(left, axis_y, left + pw, axis_y, 2, black);
-    const std::string title = m.metric + " MINUS " + spec.arms[0].name + " (PERCENT POINTS), " +
-                              std::to_string(spec.seeds.size()) + " SEEDS";
+    const std::string title = m.metric + " minus " + spec.arms[0].name + " (percentage points), " +
+                              count_of(int64_t(spec.seeds.size()), "seed");
     cv.text(8, y0 + 15, title, 2, black);
     for (int a = 0; a < rows; ++a) {
       const PairedStats& p = m.paired[static_cast<size_t>(a)];
@@ -62,7 +63,7 @@ void write_study_plot(const std::string& path, const StudySpec& spec,
       }
     }
   }
-  cv.text(8, H - 22, "DOTS: SEEDS   BAR: BOOTSTRAP 95%   LINE: T 95%   TICK: MEAN", 2, grey);
+  cv.text(8, H - 22, "dots: seeds   bar: bootstrap 95%   line: t 95%   tick: mean", 2, grey);
   cv.save_png(path);
 }
 

@@ -5,13 +5,31 @@
 
 #include "base/error.h"
 #include "data/image_decode.h"
+#include "engine/atomic_file.h"
 #include "pictures/canvas.h"
 
 namespace ptl {
 
 namespace {
-constexpr int kBorder = 5, kGap = 10, kQueryGap = 90, kLabel = 24;  // pixels
+constexpr int kBorder = 5, kGap = 10, kQueryGap = 90, kLine = 22;  // pixels
 const Rgb kGreen{0, 200, 0}, kRed{220, 0, 0}, kWhite{255, 255, 255}, kBlack{0, 0, 0};
+
+// Lines of text centred under the image at x: each at scale 2, or 1 when wider than the image.
+void draw_labels(Canvas& cv, const std::vector<std::string>& lines, int x,
+                 const VisrankOptions& opt) {
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const int scale = Canvas::text_width(lines[i], 2) <= opt.cell_w ? 2 : 1;
+    cv.text(x + opt.cell_w / 2 - Canvas::text_width(lines[i], scale) / 2,
+            opt.cell_h + 5 + int(i) * kLine, lines[i], scale, kBlack);
+  }
+}
+
+std::string id_line(const ReidIds& ids, int64_t i) {
+  return "id " + std::to_string(ids.pids[i]);
+}
+std::string cam_line(const ReidIds& ids, int64_t i) {
+  return "camid " + std::to_string(ids.camids[i]);
+}
 
 void draw_image(Canvas& cv, const std::string& path, int x, int y, const VisrankOptions& opt) {
   const data::Image im = data::load_image(path);
@@ -32,7 +50,7 @@ std::vector<std::string> write_ranked_results(
   PTL_CHECK(opt.cell_w > 2 * kBorder && opt.cell_h > 2 * kBorder,
             "visrank: --width and --height must exceed ", 2 * kBorder,
             " pixels (the borders), got ", opt.cell_w, "x", opt.cell_h);
-  std::filesystem::create_directories(out_dir);
+  create_output_folder(out_dir, "--out");
   std::vector<float> row(G);
   std::vector<std::string> written;
   for (int64_t q : queries) {
@@ -41,18 +59,17 @@ std::vector<std::string> write_ranked_results(
     const std::vector<int64_t> top =
         top_ranked(row.data(), G, query.pids[q], query.camids[q], gallery, opt.topk);
     const int W = opt.cell_w + kQueryGap + int(top.size()) * (opt.cell_w + kGap);
-    Canvas cv(W, opt.cell_h + kLabel, kWhite);
+    Canvas cv(W, opt.cell_h + 3 * kLine + 5, kWhite);
     draw_image(cv, q_images[q], 0, 0, opt);
-    cv.text(opt.cell_w / 2 - Canvas::text_width("QUERY", 2) / 2, opt.cell_h + 5, "QUERY", 2,
-            kBlack);
+    draw_labels(cv, {"query", id_line(query, q), cam_line(query, q)}, 0, opt);
     for (size_t k = 0; k < top.size(); ++k) {
       const int x = opt.cell_w + kQueryGap + int(k) * (opt.cell_w + kGap);
       const bool match = gallery.pids[top[k]] == query.pids[q];
       draw_image(cv, g_images[top[k]], x, 0, opt);
       cv.frame(x, 0, opt.cell_w, opt.cell_h, kBorder, match ? kGreen : kRed);
-      const std::string label = std::to_string(k + 1);
-      cv.text(x + opt.cell_w / 2 - Canvas::text_width(label, 2) / 2, opt.cell_h + 5, label, 2,
-              kBlack);
+      char rank[48];  // the rank and the distance the ranking sorted by
+      std::snprintf(rank, sizeof rank, "%zu: %.4g", k + 1, double(row[size_t(top[k])]));
+      draw_labels(cv, {rank, id_line(gallery, top[k]), cam_line(gallery, top[k])}, x, opt);
     }
     char name[32];
     std::snprintf(name, sizeof name, "%06lld_", (long long)q);

@@ -1,6 +1,8 @@
 // Pictures of ranked retrieval results, torchreid's visualize_ranked_results layout: per query,
 // the query image, a gap, then its top-k gallery images (same-id-same-camera entries removed, as
-// in evaluation), each with a green border for a match and red for a miss.
+// in evaluation), each with a green border for a match and red for a miss. Under the query: its
+// person id and camera id; under each gallery image: its rank, its distance to the query, its
+// person id and camera id (camera ids as the features store them: Market's c1 is camid 0).
 #pragma once
 #include <string>
 #include <vector>

@@ -14,6 +14,7 @@
 #include "evaluation/reid_eval.h"
 #include "pictures/cmc_plot.h"
 #include "reid_test_util.h"
+#include "tests/picture_test_util.h"
 #include "tests/test_util.h"
 
 using namespace ptl;
@@ -87,13 +88,20 @@ TEST_CASE("ptl evaluate prints the figures and writes JSON equal to the library'
   CHECK_THAT(r.out, Contains(line));
   const data::Image plot = data::load_image(png);
   CHECK(plot.w == 800);
-  CHECK(plot.h == 500);
+  CHECK(plot.h == 530);
+  // The plot names what it evaluated (its start cut to "..." when wider than the picture), and
+  // its mAP in the printed rounding, in lower case.
+  std::string head = "features: " + f + " (cosine)";
+  if (head.size() > 65) head = "..." + head.substr(head.size() - 62);
+  CHECK(test::shows_text(plot, 8, 12, head, 2));
+  const std::string title = cmc_plot_title(want.mAP, false);
+  CHECK(test::shows_text(plot, 800 - 30 - Canvas::text_width(title, 2), 50, title, 2));
 }
 
 TEST_CASE("the CMC plot's title rounds the mAP as the printed figures do", "[reid][cli]") {
-  CHECK(cmc_plot_title(0.304596, false) == "MAP 30.46%");  // was truncated to 30.45
-  CHECK(cmc_plot_title(0.0987654, false) == "MAP 9.88%");  // was "9.876"
-  CHECK(cmc_plot_title(1.0, true) == "RE-RANKED  MAP 100.00%");
+  CHECK(cmc_plot_title(0.304596, false) == "mAP 30.46%");  // was truncated to 30.45
+  CHECK(cmc_plot_title(0.0987654, false) == "mAP 9.88%");  // was "9.876"
+  CHECK(cmc_plot_title(1.0, true) == "re-ranked  mAP 100.00%");
 }
 
 TEST_CASE("ptl evaluate: a distmat gives the same numbers as its features; re-ranking both ways",
@@ -229,6 +237,24 @@ TEST_CASE("ptl visrank writes one picture per query with green and red borders",
     CHECK(int(p[match ? 1 : 0]) >= 200);
     CHECK(int(p[match ? 0 : 1]) == 0);
   }
+  // Under the query its person and camera ids; under each gallery image its rank and distance.
+  const auto centred = [&](int x, int line, const std::string& s) {
+    return test::shows_text(im, x + 64 - Canvas::text_width(s, 2) / 2, 256 + 5 + 22 * line, s, 2);
+  };
+  CHECK(centred(0, 0, "query"));
+  CHECK(centred(0, 1, "id " + std::to_string(in.query.pids[0])));
+  CHECK(centred(0, 2, "camid " + std::to_string(in.query.camids[0])));
+  for (size_t k = 0; k < top.size(); ++k) {
+    char rank[48];
+    std::snprintf(rank, sizeof rank, "%zu: %.4g", k + 1, double(row[size_t(top[k])]));
+    CHECK(centred(128 + 90 + int(k) * 138, 0, rank));
+    CHECK(centred(128 + 90 + int(k) * 138, 1, "id " + std::to_string(in.gallery.pids[top[k]])));
+  }
+  const auto one =
+      test::run_ptl("visrank --features " + f + " --query-images " + dir.file("q.txt") +
+                    " --gallery-images " + dir.file("g.txt") + " --root " + dir.path.string() +
+                    " --out " + dir.file("vis1") + " --query 1");
+  CHECK_THAT(one.out, Contains("wrote 1 picture to"));
   // A bad option names itself.
   const auto zero =
       test::run_ptl("visrank --features " + f + " --query-images " + dir.file("q.txt") +

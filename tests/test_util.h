@@ -6,6 +6,8 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
@@ -67,6 +69,12 @@ inline CliRun run_ptl_env(const std::string& env, const std::string& args) {
 }
 inline CliRun run_ptl(const std::string& args) {
   return run_ptl_env("", args);
+}
+
+// A file's bytes ("" when it cannot be read).
+inline std::string file_text(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
 }
 
 // Limits the size of files this process writes (RLIMIT_FSIZE) while in scope: writes past it

@@ -60,6 +60,11 @@ Experiment::Experiment(Config cfg, const dist::Communicator& comm)
   extract_.workers = s_.data.workers;
   extract_.flip = s_.eval.flip;
   extract_.seed = s_.seed;
+  // Evaluation never skips (the splits were cleaned up front under skip); under error its
+  // message names the fix, as training's does.
+  if (s_.data.on_bad_image == data::OnBad::Error)
+    extract_.stop_on_bad =
+        std::make_shared<data::BadInput>(data::OnBad::Error, "data.on_bad_image=skip");
   manual_seed(s_.seed);
   data_ = load_task_data(s_.data);
   build_model(s_.model.num_classes > 0 ? s_.model.num_classes : data_.num_classes);

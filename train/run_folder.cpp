@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "base/error.h"
+#include "base/text.h"
 
 namespace ptl {
 
@@ -99,25 +100,16 @@ void compare_configs(const Config& cfg, const RunStart& start, RunFolder& f) {
                             f.loaded->step, allowed ? " (--allow-config-change)" : "", ": ",
                             change));
   }
-  PTL_CHECK(refused.empty(), "--resume: ", quote_arg(f.checkpoint),
+  PTL_CHECK(refused.empty(), "--resume: ", shell_quote(f.checkpoint),
             " was trained with another config: ", refused,
             ". Resume with the checkpoint's values (config.yaml in ",
-            quote_arg(cfg.str("train.out")),
+            shell_quote(cfg.str("train.out")),
             "), train into another train.out, or accept the change on purpose with "
             "--allow-config-change ",
             keys);
   for (const std::string& line : notes) say(f, line);
 }
 }  // namespace
-
-std::string quote_arg(const std::string& arg) {
-  if (!arg.empty() && arg.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                            "0123456789_-+=.,/:@%") == std::string::npos)
-    return arg;
-  std::string q = "'";
-  for (char c : arg) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
 
 bool changes_computation(const std::string& key) {
   static const std::vector<std::string> neutral = {
@@ -158,7 +150,7 @@ RunFolder prepare_run_folder(const Config& cfg, const RunStart& start, bool writ
               "' is not a config key (ptl train --help lists them)");
   PTL_CHECK(!start.overwrite || start.resume.empty(),
             "--overwrite starts a new run and --resume continues one: give one of them");
-  PTL_CHECK(!fs::exists(fs::path(out) / kOverwriteMarker) || start.overwrite, quote_arg(out),
+  PTL_CHECK(!fs::exists(fs::path(out) / kOverwriteMarker) || start.overwrite, shell_quote(out),
             " holds the rest of an interrupted --overwrite (", kOverwriteMarker,
             "): run with --overwrite again to finish removing the earlier run");
   if (start.resume.empty()) {
@@ -166,7 +158,7 @@ RunFolder prepare_run_folder(const Config& cfg, const RunStart& start, bool writ
       clear_run(out);
       say(f, str("--overwrite: removed the earlier run's files from ", out));
     }
-    PTL_CHECK(!holds_run(out), "train.out ", quote_arg(out),
+    PTL_CHECK(!holds_run(out), "train.out ", shell_quote(out),
               " already holds a run (config.yaml, metrics.jsonl, train.log, best.safetensors or "
               "checkpoints): continue it with --resume auto, replace it with --overwrite (deletes "
               "its files), or set another train.out=DIR");
@@ -174,7 +166,7 @@ RunFolder prepare_run_folder(const Config& cfg, const RunStart& start, bool writ
   }
   f.checkpoint = pick_checkpoint(start.resume, out, f);
   if (f.checkpoint.empty()) {
-    PTL_CHECK(!fs::exists(fs::path(out) / "best.safetensors"), quote_arg(out),
+    PTL_CHECK(!fs::exists(fs::path(out) / "best.safetensors"), shell_quote(out),
               " has best.safetensors but no checkpoint to resume from: replace the run with "
               "--overwrite, or set another train.out=DIR");
     return f;

@@ -36,10 +36,6 @@ struct RunStart {
   std::string resume_command;
 };
 
-// `arg` as a shell reads it back: quoted when it holds a space, a quote or another special
-// character.
-std::string quote_arg(const std::string& arg);
-
 // What prepare_run_folder decided.
 struct RunFolder {
   std::string checkpoint;                 // to resume from; "" for a fresh start

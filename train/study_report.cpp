@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "base/error.h"
+#include "base/text.h"
 #include "engine/json.h"
 
 namespace ptl {
@@ -86,10 +87,10 @@ std::string study_table(const StudySpec& spec, const std::vector<MetricReport>& 
   char line[256];
   for (const MetricReport& m : reports) {
     std::snprintf(line, sizeof line,
-                  "\n%s over %zu seeds (percent)\n%-24s %8s %7s   %-33s %-20s %6s %10s\n",
-                  m.metric.c_str(), spec.seeds.size(), "arm", "mean", "sd",
-                  ("minus " + spec.arms[0].name + ": mean [bootstrap 95%]").c_str(), "t 95%",
-                  "wins", "detectable");
+                  "\n%s over %s (percent)\n%-24s %8s %7s   %-33s %-20s %6s %10s\n",
+                  m.metric.c_str(), count_of(int64_t(spec.seeds.size()), "seed").c_str(), "arm",
+                  "mean", "sd", ("minus " + spec.arms[0].name + ": mean [bootstrap 95%]").c_str(),
+                  "t 95%", "wins", "detectable");
     s += line;
     for (size_t a = 0; a < m.values.size(); ++a) {
       std::snprintf(line, sizeof line, "%-24s %8.2f %7.2f", spec.arms[a].name.c_str(), m.mean[a],

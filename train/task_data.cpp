@@ -1,7 +1,9 @@
 #include "train/task_data.h"
 
 #include <algorithm>
+#include <filesystem>
 
+#include "base/text.h"
 #include "data/class_datasets.h"
 #include "data/reid_datasets.h"
 
@@ -29,7 +31,7 @@ std::string class_list(const std::vector<int64_t>& classes) {
 
 std::string skipped_note(int64_t images, const data::BadInput& bad) {
   if (bad.count() == 0) return "";
-  return str("; skipped ", bad.count(), " bad inputs (", images,
+  return str("; skipped ", count_of(bad.count(), "bad input"), " (", images,
              " of them unreadable images), first: ", bad.messages().front());
 }
 }  // namespace
@@ -56,7 +58,9 @@ TaskData load_task_data(const DataSettings& s) {
   const std::string& root = s.root;
   PTL_CHECK(!root.empty(),
             "config: data.root is empty; set it to the dataset folder (data.root=/path)");
-  d.bad = std::make_shared<data::BadInput>(s.on_bad_image);
+  PTL_CHECK(std::filesystem::is_directory(root), "data.root ", root,
+            ": no such folder; set data.root to the dataset folder (data.root=/path)");
+  d.bad = std::make_shared<data::BadInput>(s.on_bad_image, "data.on_bad_image=skip");
   const bool skip = d.bad->policy() == data::OnBad::Skip;
   d.train_transform = train_transform(s);
   d.eval_transform = data::Transform::eval(s.height, s.width, data::Interp::Bicubic);

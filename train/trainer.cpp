@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "base/parallel.h"
+#include "base/text.h"
 #include "data/loader.h"
 #include "data/seed.h"
 #include "dist/communicator.h"
@@ -426,7 +427,7 @@ bool Trainer::train_epoch(RunLog& log, TrainSummary& sum) {
       // Numbered as the progress lines are: epoch E/N iter I/M.
       log.line(str("interrupted at epoch ", epoch_ + 1, " iter ", it, "/", iters, " (step ", step_,
                    "); resume with: ",
-                   resume_command_.empty() ? "--resume " + quote_arg(sum.last_checkpoint)
+                   resume_command_.empty() ? "--resume " + shell_quote(sum.last_checkpoint)
                                            : resume_command_));
       return false;
     }
@@ -441,9 +442,9 @@ void Trainer::end_epoch(RunLog& log, int64_t iters, double loss_sum, double acc_
   const data::BadInput& bad = *exp_.data().bad;
   ++epoch_;
   if (bad.count() > bad_before)
-    log.line(str("data.on_bad_image=skip: ", bad.count() - bad_before,
-                 " unreadable training images skipped in epoch ", epoch_,
-                 ", the last: ", bad.messages().back()));
+    log.line(str(
+        "data.on_bad_image=skip: ", count_of(bad.count() - bad_before, "unreadable training image"),
+        " skipped in epoch ", epoch_, ", the last: ", bad.messages().back()));
   const double n = static_cast<double>(std::max<int64_t>(iters, 1));
   log.metrics({{"epoch", str(epoch_)},
                {"step", str(step_)},
@@ -473,8 +474,9 @@ void Trainer::finish(RunLog& log, TrainSummary& sum, double seconds) {
     sum.best_path = s_.train.out + "/best.safetensors";
   char best[32];
   std::snprintf(best, sizeof best, "%.2f%%", best_);
-  log.line(str("done: ", epoch_, " epochs, ", step_, " steps in ", fmt_duration(seconds),
-               "; final ", sum.last.summary(), "; best ", best, " (", sum.best_path, ")"));
+  log.line(str("done: ", count_of(epoch_, "epoch"), ", ", count_of(step_, "step"), " in ",
+               fmt_duration(seconds), "; final ", sum.last.summary(), "; best ", best, " (",
+               sum.best_path, ")"));
 }
 
 TrainSummary Trainer::run() {
