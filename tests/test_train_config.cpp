@@ -110,6 +110,7 @@ TEST_CASE("typed settings: each choice is the enum of the same name, each number
   CHECK(read({"model.ptl=carry"}).model.ptl == PtlMode::Carry);
   CHECK(read({"model.ptl=reset_every_batch"}).model.ptl == PtlMode::ResetEveryBatch);
   CHECK(read({"model.ptl=off"}).model.ptl == PtlMode::Off);
+  CHECK(read({"model.ptl=release"}).model.ptl == PtlMode::Release);
   CHECK(read({"model.state_init=normal"}).model.state_init == StateInit::Normal);
   CHECK(read({"model.state_init=zeros"}).model.state_init == StateInit::Zeros);
   CHECK(read({"model.last_stride=auto"}).model.last_stride == 0);

@@ -45,8 +45,9 @@ const std::vector<ConfigKey>& config_keys() {
       {"model.num_classes", "0",
        "classifier outputs (0: the number of training identities or classes)", "int>=0"},
       {"model.ptl", "carry",
-       "side branch: carry (state kept across batches), reset_every_batch, or off (baseline)",
-       "enum:carry|reset_every_batch|off"},
+       "side branch: carry (state kept across batches), reset_every_batch, off (baseline), or "
+       "release (the authors' script: carry in epoch 1, reset every batch after)",
+       "enum:carry|reset_every_batch|off|release"},
       {"model.state_init", "normal", "BConv-Cell initial state: normal (N(0, 0.001^2)) or zeros",
        "enum:normal|zeros"},
       {"model.last_stride", "auto",

@@ -18,10 +18,10 @@
 
 namespace ptl {
 
-enum class PtlMode { Carry, ResetEveryBatch, Off };  // model.ptl
-enum class Sampler { Pk, PkRelease, Shuffle };       // data.sampler
-enum class OptimKind { Adam, AdamW, Sgd };           // optim.name
-enum class LossKind { Mgn, Ce, CeTriplet };          // loss.kind
+enum class PtlMode { Carry, ResetEveryBatch, Off, Release };  // model.ptl
+enum class Sampler { Pk, PkRelease, Shuffle };                // data.sampler
+enum class OptimKind { Adam, AdamW, Sgd };                    // optim.name
+enum class LossKind { Mgn, Ce, CeTriplet };                   // loss.kind
 
 struct DeviceSettings {
   Device device;
