@@ -84,7 +84,7 @@ TEST_CASE(
             "/typo.yaml: unknown config key 'data.flipp'; did you mean 'data.flip'? keys under "
             "data: format, root, "
             "height, width, sampler, p, k, batch_size, workers, flip, pad, erasing, classes, "
-            "per_class, on_bad_image "
+            "per_class, on_bad_image, msmt17_train_val "
             "(ptl train --help "
             "explains each)\n");
   // A section that does not exist lists the sections; a key far from every declared one

@@ -52,6 +52,7 @@ struct DataSettings {
   std::vector<int64_t> classes;  // classification: the kept classes, in label order; empty: all
   int64_t per_class = 0;         // classification: training images per class; 0: all
   data::OnBad on_bad_image = data::OnBad::Error;
+  bool msmt17_train_val = false;  // MSMT17: list_train + list_val
 };
 
 struct OptimSettings {
