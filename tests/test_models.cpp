@@ -1,5 +1,7 @@
 // Models without PyTorch: parameter counts, output shapes, input geometry errors, the BConv-Cell
 // state options, the baseline without side branch, key mappings and bad weights files.
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 
 #include <catch2/catch.hpp>
@@ -79,6 +81,44 @@ TEST_CASE("BConv-Cell state options reach every cell; the baseline has no side b
   const TensorMap s = make_model("ptl_resnet20", 10, base)->state_dict();
   for (auto& [k, t] : s) CHECK(k.rfind("ptl.", 0) != 0);
   CHECK(s.count("reduction.0.bias") == 0);
+}
+
+TEST_CASE("MGN and MGN-PTL start as the release's: classifier fans, fuse batch-norm weights",
+          "[models]") {
+  // Sample mean and standard deviation.
+  auto stats = [](const std::vector<float>& v) {
+    double sum = 0, sq = 0;
+    for (float x : v) sum += x;
+    const double mean = sum / static_cast<double>(v.size());
+    for (float x : v) sq += (x - mean) * (x - mean);
+    return std::pair<double, double>{mean, std::sqrt(sq / static_cast<double>(v.size()))};
+  };
+  manual_seed(3);
+  // Kaiming-normal std sqrt(2 / fan): MGN (mgn.py) takes fan_out = 751 classes, MGN_PTL fan_in =
+  // 256 features. 192,256 draws: the sample std is within 1% (6 standard errors).
+  const TensorMap mgn = make_model("mgn", 751)->state_dict();
+  const TensorMap mgn_ptl = make_model("mgn_ptl", 751)->state_dict();
+  for (const std::string& fc : MGN::classifier_names()) {
+    CHECK(stats(mgn.at(fc + ".weight").to_vector()).second ==
+          Approx(std::sqrt(2.0 / 751)).epsilon(0.01));
+    CHECK(stats(mgn_ptl.at(fc + ".weight").to_vector()).second ==
+          Approx(std::sqrt(2.0 / 256)).epsilon(0.01));
+  }
+  // The fuse batch norms' weights: U(0, 1), PyTorch 0.4.1's default (the release's); 960 draws
+  // in all, mean 0.5 within 0.05 (5 standard errors). ptl's own PTL-ResNets keep weight 1.
+  std::vector<float> fuse;
+  for (int k = 1; k <= 4; ++k) {
+    const std::vector<float> w =
+        mgn_ptl.at("ptl.fuse" + std::to_string(k) + ".1.weight").to_vector();
+    fuse.insert(fuse.end(), w.begin(), w.end());
+  }
+  REQUIRE(fuse.size() == 960);
+  CHECK(*std::min_element(fuse.begin(), fuse.end()) >= 0.0f);
+  CHECK(*std::max_element(fuse.begin(), fuse.end()) < 1.0f);
+  CHECK(stats(fuse).first == Approx(0.5).margin(0.05));
+  const std::vector<float> own =
+      make_model("ptl_resnet50", 751)->state_dict().at("ptl.fuse1.1.weight").to_vector();
+  CHECK(std::all_of(own.begin(), own.end(), [](float w) { return w == 1.0f; }));
 }
 
 TEST_CASE("MGN rejects input sizes its stripes cannot divide, naming the branch", "[models]") {
