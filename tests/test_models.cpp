@@ -165,6 +165,36 @@ TEST_CASE("release and torchvision key layouts map onto MGN", "[models]") {
         tv.at("layer3.0.downsample.0.weight").to_vector());
 }
 
+TEST_CASE("a release MGN checkpoint (mgn.py's Sequential backbone) loads into MGN", "[models]") {
+  manual_seed(8);
+  auto mgn = make_model("mgn", 751);
+  // mgn.py: backbone = nn.Sequential(conv1, bn1, relu, maxpool, layer1, layer2, layer3[0]).
+  const std::pair<std::string, std::string> seq[] = {{"backbone.conv1.", "backbone.0."},
+                                                     {"backbone.bn1.", "backbone.1."},
+                                                     {"backbone.layer1.", "backbone.4."},
+                                                     {"backbone.layer2.", "backbone.5."},
+                                                     {"backbone.layer3.0.", "backbone.6."}};
+  for (const char* prefix : {"", "module."}) {  // saved alone, or from nn.DataParallel
+    TensorMap release;
+    for (auto& [k, t] : mgn->state_dict()) {
+      std::string key = k;
+      for (const auto& [ours, theirs] : seq)
+        if (k.rfind(ours, 0) == 0) key = theirs + k.substr(ours.size());
+      release[prefix + key] = t.clone();
+    }
+    REQUIRE(release.count(std::string(prefix) + "backbone.4.0.conv1.weight") == 1);
+    REQUIRE(release.count(std::string(prefix) + "backbone.6.downsample.1.running_var") == 1);
+    MappedState m = adapt_state_dict(release, "mgn");
+    CHECK(m.ignored.empty());
+    auto other = make_model("mgn", 751);
+    other->load_state_dict(m.state);  // strict: every key of ours, no other
+    for (const char* k : {"backbone.conv1.weight", "backbone.bn1.running_mean",
+                          "backbone.layer1.2.conv3.weight", "backbone.layer2.3.bn2.weight",
+                          "backbone.layer3.0.downsample.0.weight", "p1.0.0.conv1.weight"})
+      CHECK(other->state_dict().at(k).to_vector() == mgn->state_dict().at(k).to_vector());
+  }
+}
+
 TEST_CASE("bad weights give clear errors", "[models]") {
   manual_seed(7);
   auto model = make_model("ptl_resnet20", 10);
