@@ -23,7 +23,7 @@ struct Row {
 std::vector<Row> reid_rows(ReidFormat f, const std::string& root, bool check, bool with_val,
                            BadInput& bad) {
   ReidOptions opts;
-  opts.msmt_include_val = with_val;
+  opts.msmt17_train_val = with_val;
   ReidDataset ds = load_reid(f, root, bad, opts);
   std::vector<Row> rows;
   for (auto [name, items] : {std::pair<std::string, std::vector<ReidItem>*>{"train", &ds.train},
@@ -49,7 +49,7 @@ std::vector<Row> class_rows(ClassFormat f, const std::string& root, bool check, 
 int run(const std::vector<std::string>& argv) {
   ptl::cli::Args args(
       "usage: ptl dataset --format NAME --root DIR [--json] [--check] [--on-bad-image error|skip]\n"
-      "                   [--msmt-no-val]\n"
+      "                   [--msmt-train-val]\n"
       "  Prints each split's number of images, identities (classes) and cameras.\n"
       "  formats: market1501 dukemtmc cuhk03-detected cuhk03-labeled msmt17 list\n"
       "           cifar10 cifar100 mnist (= fashion-mnist, idx) folder\n"
@@ -60,8 +60,9 @@ int run(const std::vector<std::string>& argv) {
       "  --check           decode every image file as well\n"
       "  --on-bad-image    error (default): stop at the first bad file name, list line or image;\n"
       "                    skip: leave it out and count a warning\n"
-      "  --msmt-no-val     MSMT17 training set without list_val.txt (30,248 images)",
-      {"format", "root", "on-bad-image"}, {"json", "check", "msmt-no-val"});
+      "  --msmt-train-val  MSMT17 training set with list_val.txt added (32,621 images instead of\n"
+      "                    30,248; the config key data.msmt17_train_val)",
+      {"format", "root", "on-bad-image"}, {"json", "check", "msmt-train-val"});
   if (!args.parse(argv)) return 0;
   const std::string format = args.require("format"), root = args.require("root");
   BadInput bad(parse_on_bad(args.get("on-bad-image", "error")));
@@ -69,7 +70,7 @@ int run(const std::vector<std::string>& argv) {
   ClassFormat cf;
   std::vector<Row> rows;
   if (parse_reid_format(format, rf))
-    rows = reid_rows(rf, root, args.flag("check"), !args.flag("msmt-no-val"), bad);
+    rows = reid_rows(rf, root, args.flag("check"), args.flag("msmt-train-val"), bad);
   else if (parse_class_format(format, cf))
     rows = class_rows(cf, root, args.flag("check"), bad);
   else

@@ -173,7 +173,7 @@ ReidDataset load_msmt17(const std::string& root, const ReidOptions& opts, BadInp
     return items;
   };
   ds.train = read_list("list_train.txt", train_dir);
-  if (opts.msmt_include_val && is_file(join(ds.root, "list_val.txt"))) {
+  if (opts.msmt17_train_val) {
     auto val = read_list("list_val.txt", train_dir);
     ds.train.insert(ds.train.end(), val.begin(), val.end());
   }

@@ -38,7 +38,9 @@ enum class ReidFormat { Market1501, DukeMTMC, CUHK03Detected, CUHK03Labeled, MSM
 bool parse_reid_format(const std::string& name, ReidFormat& out);
 
 struct ReidOptions {
-  bool msmt_include_val = true;  // MSMT17 train = list_train + list_val (32,621 images)
+  // MSMT17's training split: list_train alone (30,248 images; torchreid's and fast-reid's
+  // default), or with list_val added (32,621; a missing list_val.txt is then an error).
+  bool msmt17_train_val = false;
 };
 
 // Lists a dataset (no image is decoded). Structural problems (missing folder, empty split,

@@ -61,11 +61,10 @@ BatchPlan pk_release_batches(const std::vector<int64_t>& labels, int p, int k, G
   for (const auto& [id, idx] : by_id) ids.push_back(&idx);
   const auto order = rng.permutation(static_cast<int64_t>(ids.size()));
   BatchPlan plan;
-  for (size_t b = 0; b < order.size(); b += static_cast<size_t>(p)) {
-    const size_t n = std::min(order.size() - b, static_cast<size_t>(p));
-    if (n < 2 && b > 0) break;  // a lone identity has no negative
+  // Whole batches only: the release's DataLoader has drop_last=True.
+  for (size_t b = 0; b + static_cast<size_t>(p) <= order.size(); b += static_cast<size_t>(p)) {
     std::vector<int64_t> batch;
-    for (size_t j = b; j < b + n; ++j) {
+    for (size_t j = b; j < b + static_cast<size_t>(p); ++j) {
       std::vector<int64_t> pool;
       const std::vector<int64_t>& idx = *ids[static_cast<size_t>(order[j])];
       for (size_t r = 0; r < (idx.size() < static_cast<size_t>(k) ? static_cast<size_t>(k) : 1);

@@ -20,9 +20,9 @@ BatchPlan pk_batches(const std::vector<int64_t>& labels, int p, int k, Generator
 // The PK sampler of the PTL/MGN release: an epoch visits every identity once. The identities
 // are shuffled; each gives K of its images, drawn without replacement (from its images repeated
 // K times when it has fewer than K); consecutive groups of P identities form the batches, and
-// the last batch keeps the remaining identities when there are at least 2 (PyTorch's DataLoader
-// keeps a short last batch; one identity gives no triplet negative). Market-1501: 751 training
-// identities, P = 4: 188 batches, the last of 3 identities.
+// the remaining identities (fewer than P) are dropped, as the release's DataLoader does
+// (drop_last=True). Market-1501: 751 training identities, P = 4: 187 batches; 3 identities
+// sit out each epoch. Fewer than P identities give an empty plan.
 BatchPlan pk_release_batches(const std::vector<int64_t>& labels, int p, int k, Generator& rng);
 
 // A random permutation of 0..n-1 cut into batches of `batch`; the last, shorter batch is kept

@@ -1,6 +1,7 @@
 // Evaluating a model: features of a split (flip-averaged and L2-normalised, as the PTL release
-// and torchreid test), the ReID protocol on query/gallery, or top-1 accuracy for
-// classification. BConv-Cells start every evaluation forward from a fresh state.
+// tests; torchreid's default, normalize_feature=False, ranks raw features), the ReID protocol on
+// query/gallery, or top-1 accuracy for classification. BConv-Cells start every evaluation forward
+// from a fresh state.
 #pragma once
 #include <memory>
 #include <string>
@@ -18,7 +19,8 @@ struct ExtractOptions {
   int workers = 2;
   bool flip = true;
   // What a sample's row is: true, ReID retrieval, the model's `feature` (flip-averaged when
-  // `flip`) L2-normalised, for every model (as torchreid and fast-reid do for any backbone);
+  // `flip`) L2-normalised, for every model (as the PTL release, and fast-reid's default cosine
+  // metric; torchreid normalises only with normalize_feature=True);
   // false, the first classifier's logits. A property of the experiment, not of the model class.
   bool retrieval = true;
   // The seed of evaluation's own random stream (the BConv-Cells' fresh states in evaluation

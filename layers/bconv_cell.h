@@ -6,7 +6,9 @@
 //
 // State rules (each tested in tests/test_bconv_cell.cpp):
 // - StateMode::Carry (default, the paper's): the new state is kept, detached, for the next
-//   forward; StateMode::ResetEveryBatch: every forward starts from a fresh state.
+//   forward; StateMode::ResetEveryBatch: every forward starts from a fresh state. spec().mode
+//   may change between forwards (the trainer's model.ptl=release: Carry in epoch 1, then
+//   ResetEveryBatch; train/experiment.h epoch_state_mode).
 // - Evaluation mode: every forward starts from a fresh state and leaves the carried state alone.
 // - reset_state() (the trainer calls it at the start of every epoch and before evaluation)
 //   drops the state; a fresh state is N(0, 0.001^2) from the engine's generator, or zeros.

@@ -13,10 +13,10 @@ std::shared_ptr<Sequential> make_reduction(int64_t in, int64_t feats, bool bias)
       std::vector<std::shared_ptr<UnaryModule>>{conv, bn, std::make_shared<ReLU>()});
 }
 
-std::shared_ptr<Linear> make_classifier(int64_t feats, int64_t classes) {
+std::shared_ptr<Linear> make_classifier(int64_t feats, int64_t classes, bool fan_in) {
   PTL_CHECK(classes > 0, "classifier: the number of classes must be positive, got ", classes);
   auto fc = std::make_shared<Linear>(feats, classes);
-  init::kaiming_normal_(fc->weight, /*use_fan_in=*/true);
+  init::kaiming_normal_(fc->weight, fan_in);
   init::constant_(fc->bias, 0.0);
   return fc;
 }

@@ -51,13 +51,16 @@ MGN::MGN(int64_t num_classes, const PTLOptions& opt) {
     spec.head_strides = {2, 1, 1};                         // bconv6 (p1), bconv7 (p2), bconv8 (p3)
     spec.state_mode = opt.state_mode;
     spec.state_init = opt.state_init;
+    spec.fuse_bn_uniform = true;  // the release's PyTorch 0.4.1 BatchNorm2d default
     ptl = register_module("ptl", std::make_shared<PTLBranch>(spec));
     side_channels = ptl->head_channels();
   }
   reduction =
       register_module("reduction", make_reduction(2048 + side_channels, kFeats, opt.side_branch));
+  // The release's classifier init: Kaiming fan_out in MGN (mgn.py), fan_in in MGN_PTL.
   for (const std::string& n : classifier_names())
-    classifiers.push_back(register_module(n, make_classifier(kFeats, num_classes)));
+    classifiers.push_back(
+        register_module(n, make_classifier(kFeats, num_classes, /*fan_in=*/opt.side_branch)));
 }
 
 ModelOutput MGN::forward(const Tensor& x) {

@@ -38,10 +38,12 @@ PTLBranch::PTLBranch(const PTLBranchSpec& spec) : spec_(spec), widths_(branch_wi
     const int64_t side = k == 0 ? kStemWidths[1] : widths_.cell[k - 1];
     auto conv =
         std::make_shared<Conv2d>(Conv2dSpec{side + spec.taps[k].channels, widths_.fuse[k], {1, 1}});
-    fuses_.push_back(register_module(
-        "fuse" + std::to_string(k + 1),
-        std::make_shared<Sequential>(std::vector<std::shared_ptr<UnaryModule>>{
-            conv, std::make_shared<BatchNorm2d>(widths_.fuse[k]), std::make_shared<ReLU>()})));
+    auto bn = std::make_shared<BatchNorm2d>(widths_.fuse[k]);
+    if (spec.fuse_bn_uniform) init::uniform_(bn->weight, 0.0, 1.0);
+    fuses_.push_back(
+        register_module("fuse" + std::to_string(k + 1),
+                        std::make_shared<Sequential>(std::vector<std::shared_ptr<UnaryModule>>{
+                            conv, bn, std::make_shared<ReLU>()})));
   }
   for (auto& [name, p] : named_parameters())
     if (p.dim() == 4) init::kaiming_normal_(p, /*use_fan_in=*/true);

@@ -11,7 +11,8 @@
 // re-enter the backbone. Widths (branch_widths) reproduce the release for ResNet-50:
 //   bconv1 3->16/2, bconv2 16->32/2, fuse1 96->64, bconv3 64->64, fuse2 320->128,
 //   bconv4 128->256/2, fuse3 768->256, bconv5 256->512/2, fuse4 1536->512, heads 512->128.
-// Initialisation as the release: Kaiming-normal (fan_in) on every conv weight of the branch.
+// Initialisation as the release: Kaiming-normal (fan_in) on every conv weight of the branch;
+// with spec.fuse_bn_uniform, U(0, 1) on the fuse batch norms' weights.
 #pragma once
 #include <array>
 #include <memory>
@@ -34,6 +35,9 @@ struct PTLBranchSpec {
   std::vector<int64_t> head_strides;  // one head cell per backbone branch, stride from the last tap
   StateMode state_mode = StateMode::Carry;
   StateInit state_init = StateInit::Normal;
+  // The fuse batch norms' weights: U(0, 1) (true; PyTorch 0.4.1's BatchNorm2d default, which
+  // the release's MGN_PTL ran under) or 1 (false; PyTorch >= 1.2's, ptl's own PTL-ResNets).
+  bool fuse_bn_uniform = false;
 };
 
 // Channel widths: fuse k is as wide as its tap for k = 0 and half its tap after that; the cell

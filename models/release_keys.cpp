@@ -23,6 +23,18 @@ std::string after_block(const std::string& key, const std::string& layer) {
 bool is_mgn(const std::string& name) {
   return name == "mgn" || name == "mgn_ptl";
 }
+
+// The release's MGN (mgn.py) builds `backbone` as nn.Sequential(conv1, bn1, relu, maxpool, layer1,
+// layer2, layer3[0]): "backbone.4.0.conv1.weight" -> "backbone.layer1.0.conv1.weight". Other keys
+// are returned unchanged.
+std::string sequential_backbone_key(const std::string& k) {
+  static const char* const names[] = {"conv1",  "bn1",    nullptr,   nullptr,
+                                      "layer1", "layer2", "layer3.0"};
+  if (k.size() < 11 || !starts(k, "backbone.") || k[10] != '.') return k;  // one digit, a dot
+  const int i = k[9] - '0';
+  if (i < 0 || i > 6 || !names[i]) return k;
+  return "backbone." + std::string(names[i]) + k.substr(10);
+}
 }  // namespace
 
 std::string MappedState::notice() const {
@@ -42,7 +54,7 @@ std::string MappedState::notice() const {
 MappedState map_release_keys(const TensorMap& release) {
   MappedState m;
   for (const auto& [key, t] : release) {
-    const std::string k = starts(key, "module.") ? key.substr(7) : key;
+    const std::string k = sequential_backbone_key(starts(key, "module.") ? key.substr(7) : key);
     const bool unused = block_of(k, "backbone.layer3") >= 1 || starts(k, "backbone.layer4.") ||
                         starts(k, "backbone.fc.");
     if (unused)
@@ -75,7 +87,9 @@ MappedState map_torchvision_resnet(const TensorMap& tv, const std::string& model
 MappedState adapt_state_dict(const TensorMap& state, const std::string& model_name) {
   auto has = [&](const char* k) { return state.count(k) > 0; };
   const bool torchvision = has("conv1.weight") && has("layer1.0.conv1.weight");
-  const bool release = has("module.backbone.conv1.weight") || has("backbone.layer4.0.conv1.weight");
+  const bool release = has("module.backbone.conv1.weight") ||
+                       has("backbone.layer4.0.conv1.weight") || has("module.backbone.0.weight") ||
+                       has("backbone.0.weight");
   if (torchvision && !starts(model_name, "resnet"))
     return map_torchvision_resnet(state, model_name);
   if (release && is_mgn(model_name)) return map_release_keys(state);

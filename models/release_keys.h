@@ -1,11 +1,14 @@
 // Weights saved by other code, mapped to our state-dict keys.
 //
-// The authors' release (ZJULearning/PTL mgn_ptl.py, and GNAYUOHZ/ReID-MGN for plain MGN) names
+// The authors' release (ZJULearning/PTL mgn_ptl.py and mgn.py; mgn.py as GNAYUOHZ/ReID-MGN) names
 // its modules as ours do (models/mgn.h), so its keys map one to one, except that
 //   - nn.DataParallel checkpoints prefix every key with "module.": removed;
-//   - its `backbone` keeps the whole torchvision ResNet-50, but only conv1, bn1, layer1,
+//   - MGN_PTL's `backbone` keeps the whole torchvision ResNet-50, but only conv1, bn1, layer1,
 //     layer2 and layer3.0 take part in the forward pass: backbone.layer3.{1..5}.*,
-//     backbone.layer4.* and backbone.fc.* are ignored (listed in a notice).
+//     backbone.layer4.* and backbone.fc.* are ignored (listed in a notice);
+//   - MGN's `backbone` is nn.Sequential(conv1, bn1, relu, maxpool, layer1, layer2, layer3[0]):
+//     backbone.0.* -> backbone.conv1.*, backbone.1.* -> backbone.bn1.*, backbone.4.* ->
+//     backbone.layer1.*, backbone.5.* -> backbone.layer2.*, backbone.6.* -> backbone.layer3.0.*.
 // torchvision's ResNet keys (conv1.weight, layer1.0.conv1.weight, fc.weight, ...) map to
 //   resnet*:      unchanged
 //   ptl_resnet*:  backbone.<key>; fc.* ignored (the model has its own classifier)

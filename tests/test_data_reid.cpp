@@ -155,7 +155,9 @@ TEST_CASE("MSMT17 list files: cameras, val merge, bad lines", "[data]") {
   std::filesystem::create_directories(r + "/train");
   std::filesystem::create_directories(r + "/test");
   BadInput bad;
-  ReidDataset ds = load_reid(ReidFormat::MSMT17, dir.path(), bad);
+  ReidOptions train_val;
+  train_val.msmt17_train_val = true;
+  ReidDataset ds = load_reid(ReidFormat::MSMT17, dir.path(), bad, train_val);
   REQUIRE(ds.train.size() == 4);
   CHECK(ds.train[0].camid == 0);
   CHECK(ds.train[1].camid == 13);
@@ -164,9 +166,8 @@ TEST_CASE("MSMT17 list files: cameras, val merge, bad lines", "[data]") {
   CHECK(ds.query[0].camid == 14);
   CHECK(ds.query[0].path == r + "/test/0000/0000_000_15_0113morning_0001_0.jpg");
   CHECK(ds.gallery.size() == 2);
-  ReidOptions no_val;
-  no_val.msmt_include_val = false;
-  CHECK(load_reid(ReidFormat::MSMT17, dir.path(), bad, no_val).train.size() == 3);
+  // The default is list_train alone (torchreid's and fast-reid's).
+  CHECK(load_reid(ReidFormat::MSMT17, dir.path(), bad).train.size() == 3);
 
   put_text(r + "/list_gallery.txt",
            "0000/0000_001_02_0113morning_0002_0.jpg 0\n0005/badname.jpg 5\nx.jpg\n");

@@ -89,9 +89,10 @@ TEST_CASE("release PK batches: every identity once per epoch, K distinct images 
     for (int j = 0; j < 1 + id % 20; ++j) labels.push_back(id);
   ptl::Generator g(7);
   const BatchPlan plan = pk_release_batches(labels, 4, 4, g);
-  REQUIRE(plan.size() ==
-          188);  // 187 of 4 identities and the last of 3, as the release's DataLoader
-  CHECK(plan.back().size() == 12);
+  // 187 batches of 4 identities: the release's DataLoader drops the short last batch
+  // (drop_last=True), so 3 identities sit out each epoch.
+  REQUIRE(plan.size() == 187);
+  CHECK(std::all_of(plan.begin(), plan.end(), [](const auto& b) { return b.size() == 16; }));
   std::map<int64_t, int> seen;  // identity -> batches it appears in
   for (const auto& b : plan) {
     std::map<int64_t, std::set<int64_t>> images;
@@ -107,16 +108,18 @@ TEST_CASE("release PK batches: every identity once per epoch, K distinct images 
         CHECK(imgs.size() <= static_cast<size_t>(have));
     }
   }
-  CHECK(seen.size() == 751);
+  CHECK(seen.size() == 748);
   CHECK(std::all_of(seen.begin(), seen.end(), [](const auto& kv) { return kv.second == 1; }));
   // torchreid's rule uses nearly every image: far more batches for the same data.
   ptl::Generator g2(7);
   CHECK(pk_batches(labels, 4, 4, g2).size() > 2 * plan.size());
-  // A lone last identity is dropped (no triplet negative): 9 identities, P = 4 -> 2 batches.
+  // 11 identities, P = 4: 2 batches, the last 3 identities dropped (not a short third batch);
+  // fewer than P identities: no batch.
+  std::vector<int64_t> eleven;
+  for (int64_t id = 0; id < 11; ++id) eleven.insert(eleven.end(), {id, id});
   ptl::Generator g3(1);
-  CHECK(pk_release_batches(
-            std::vector<int64_t>{0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8}, 4, 2, g3)
-            .size() == 2);
+  CHECK(pk_release_batches(eleven, 4, 2, g3).size() == 2);
+  CHECK(pk_release_batches({0, 0, 1, 1, 2, 2}, 4, 2, g3).empty());
 }
 
 TEST_CASE("data-parallel shards: whole identities, in rank order, together the batch", "[data]") {

@@ -1,5 +1,7 @@
 // Models without PyTorch: parameter counts, output shapes, input geometry errors, the BConv-Cell
 // state options, the baseline without side branch, key mappings and bad weights files.
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 
 #include <catch2/catch.hpp>
@@ -81,6 +83,44 @@ TEST_CASE("BConv-Cell state options reach every cell; the baseline has no side b
   CHECK(s.count("reduction.0.bias") == 0);
 }
 
+TEST_CASE("MGN and MGN-PTL start as the release's: classifier fans, fuse batch-norm weights",
+          "[models]") {
+  // Sample mean and standard deviation.
+  auto stats = [](const std::vector<float>& v) {
+    double sum = 0, sq = 0;
+    for (float x : v) sum += x;
+    const double mean = sum / static_cast<double>(v.size());
+    for (float x : v) sq += (x - mean) * (x - mean);
+    return std::pair<double, double>{mean, std::sqrt(sq / static_cast<double>(v.size()))};
+  };
+  manual_seed(3);
+  // Kaiming-normal std sqrt(2 / fan): MGN (mgn.py) takes fan_out = 751 classes, MGN_PTL fan_in =
+  // 256 features. 192,256 draws: the sample std is within 1% (6 standard errors).
+  const TensorMap mgn = make_model("mgn", 751)->state_dict();
+  const TensorMap mgn_ptl = make_model("mgn_ptl", 751)->state_dict();
+  for (const std::string& fc : MGN::classifier_names()) {
+    CHECK(stats(mgn.at(fc + ".weight").to_vector()).second ==
+          Approx(std::sqrt(2.0 / 751)).epsilon(0.01));
+    CHECK(stats(mgn_ptl.at(fc + ".weight").to_vector()).second ==
+          Approx(std::sqrt(2.0 / 256)).epsilon(0.01));
+  }
+  // The fuse batch norms' weights: U(0, 1), PyTorch 0.4.1's default (the release's); 960 draws
+  // in all, mean 0.5 within 0.05 (5 standard errors). ptl's own PTL-ResNets keep weight 1.
+  std::vector<float> fuse;
+  for (int k = 1; k <= 4; ++k) {
+    const std::vector<float> w =
+        mgn_ptl.at("ptl.fuse" + std::to_string(k) + ".1.weight").to_vector();
+    fuse.insert(fuse.end(), w.begin(), w.end());
+  }
+  REQUIRE(fuse.size() == 960);
+  CHECK(*std::min_element(fuse.begin(), fuse.end()) >= 0.0f);
+  CHECK(*std::max_element(fuse.begin(), fuse.end()) < 1.0f);
+  CHECK(stats(fuse).first == Approx(0.5).margin(0.05));
+  const std::vector<float> own =
+      make_model("ptl_resnet50", 751)->state_dict().at("ptl.fuse1.1.weight").to_vector();
+  CHECK(std::all_of(own.begin(), own.end(), [](float w) { return w == 1.0f; }));
+}
+
 TEST_CASE("MGN rejects input sizes its stripes cannot divide, naming the branch", "[models]") {
   auto m = make_model("mgn", 10);
   NoGradGuard ng;
@@ -123,6 +163,36 @@ TEST_CASE("release and torchvision key layouts map onto MGN", "[models]") {
   CHECK(got.at("p1.0.4.conv1.weight").to_vector() == tv.at("layer3.5.conv1.weight").to_vector());
   CHECK(got.at("backbone.layer3.0.downsample.0.weight").to_vector() ==
         tv.at("layer3.0.downsample.0.weight").to_vector());
+}
+
+TEST_CASE("a release MGN checkpoint (mgn.py's Sequential backbone) loads into MGN", "[models]") {
+  manual_seed(8);
+  auto mgn = make_model("mgn", 751);
+  // mgn.py: backbone = nn.Sequential(conv1, bn1, relu, maxpool, layer1, layer2, layer3[0]).
+  const std::pair<std::string, std::string> seq[] = {{"backbone.conv1.", "backbone.0."},
+                                                     {"backbone.bn1.", "backbone.1."},
+                                                     {"backbone.layer1.", "backbone.4."},
+                                                     {"backbone.layer2.", "backbone.5."},
+                                                     {"backbone.layer3.0.", "backbone.6."}};
+  for (const char* prefix : {"", "module."}) {  // saved alone, or from nn.DataParallel
+    TensorMap release;
+    for (auto& [k, t] : mgn->state_dict()) {
+      std::string key = k;
+      for (const auto& [ours, theirs] : seq)
+        if (k.rfind(ours, 0) == 0) key = theirs + k.substr(ours.size());
+      release[prefix + key] = t.clone();
+    }
+    REQUIRE(release.count(std::string(prefix) + "backbone.4.0.conv1.weight") == 1);
+    REQUIRE(release.count(std::string(prefix) + "backbone.6.downsample.1.running_var") == 1);
+    MappedState m = adapt_state_dict(release, "mgn");
+    CHECK(m.ignored.empty());
+    auto other = make_model("mgn", 751);
+    other->load_state_dict(m.state);  // strict: every key of ours, no other
+    for (const char* k : {"backbone.conv1.weight", "backbone.bn1.running_mean",
+                          "backbone.layer1.2.conv3.weight", "backbone.layer2.3.bn2.weight",
+                          "backbone.layer3.0.downsample.0.weight", "p1.0.0.conv1.weight"})
+      CHECK(other->state_dict().at(k).to_vector() == mgn->state_dict().at(k).to_vector());
+  }
 }
 
 TEST_CASE("bad weights give clear errors", "[models]") {

@@ -131,11 +131,11 @@ TEST_CASE(
                     << " is missing (apt-get install dataset-fashion-mnist)");
     return;
   }
-  // ReID: 3 training identities for the release's sampler with P = 4 (one short batch per epoch),
-  // 2P for the others (the demo's P = 8: several batches).
+  // ReID: 4 training identities for the release's sampler with P = 4 (one whole batch per epoch:
+  // it drops a short one), 2P for the others (the demo's P = 8: several batches).
   const bool release = cfg.str("data.sampler") == "pk_release";
   const std::string root =
-      stand_in(format, dir.path(), release ? 6 : 4 * static_cast<int>(cfg.integer("data.p")));
+      stand_in(format, dir.path(), release ? 8 : 4 * static_cast<int>(cfg.integer("data.p")));
   cfg.set("data.root", root);
   cfg.set("train.out", dir.path() + "/run");
   cfg.set("model.pretrained",

@@ -1,6 +1,8 @@
 // What a run trains and evaluates on, from the config's data.* keys (train/task_data.h).
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+
 #include "tests/data_test_util.h"
 #include "tests/test_util.h"
 #include "train/task_data.h"
@@ -52,4 +54,44 @@ TEST_CASE("folder classification evaluates on val/, holds test/ out, and refuses
   folder_split(flat, "", 3);
   CHECK_THROWS_WITH(folder_task(flat),
                     Catch::Contains("only training images") && Catch::Contains("val/<class>/"));
+}
+
+TEST_CASE("MSMT17 trains on list_train alone unless data.msmt17_train_val adds list_val",
+          "[data][train]") {
+  // A tiny MSMT17 V1 folder: identities 0-2 in list_train (5 images), 3 in list_val (2), and a
+  // query and gallery image each.
+  test::TempDir dir;
+  const std::string r = dir.path() + "/MSMT17_V1";
+  auto images = [&](const std::string& folder, const std::vector<std::pair<int, int>>& items) {
+    std::string lines;
+    for (const auto& [pid, n] : items)
+      for (int j = 0; j < n; ++j) {
+        char rel[64];
+        std::snprintf(rel, sizeof rel, "%04d/%04d_%03d_%02d_0303morning_0001_0.jpg", pid, pid, j,
+                      1 + j % 3);
+        test::put_jpeg(r + "/" + folder + "/" + rel, pid * 10 + j);
+        lines += std::string(rel) + " " + std::to_string(pid) + "\n";
+      }
+    return lines;
+  };
+  test::put_text(r + "/list_train.txt", images("train", {{0, 2}, {1, 2}, {2, 1}}));
+  const std::string val = images("train", {{3, 2}});
+  test::put_text(r + "/list_query.txt", images("test", {{7, 1}}));
+  test::put_text(r + "/list_gallery.txt", images("test", {{8, 1}}));
+  auto task = [&](bool train_val) {
+    Config c;
+    c.apply_override("data.format=msmt17");
+    c.set("data.root", dir.path());
+    if (train_val) c.apply_override("data.msmt17_train_val=true");
+    return load_task_data(read_settings(c).data);
+  };
+  TaskData d = task(false);
+  CHECK(d.train->size() == 5);
+  CHECK(d.num_classes == 3);
+  CHECK_THROWS_WITH(task(true), Catch::Contains("list_val.txt"));  // asked for, missing
+  test::put_text(r + "/list_val.txt", val);
+  CHECK(task(false).train->size() == 5);
+  d = task(true);
+  CHECK(d.train->size() == 7);
+  CHECK(d.num_classes == 4);
 }

@@ -84,7 +84,7 @@ TEST_CASE(
             "/typo.yaml: unknown config key 'data.flipp'; did you mean 'data.flip'? keys under "
             "data: format, root, "
             "height, width, sampler, p, k, batch_size, workers, flip, pad, erasing, classes, "
-            "per_class, on_bad_image "
+            "per_class, on_bad_image, msmt17_train_val "
             "(ptl train --help "
             "explains each)\n");
   // A section that does not exist lists the sections; a key far from every declared one
@@ -110,6 +110,7 @@ TEST_CASE("typed settings: each choice is the enum of the same name, each number
   CHECK(read({"model.ptl=carry"}).model.ptl == PtlMode::Carry);
   CHECK(read({"model.ptl=reset_every_batch"}).model.ptl == PtlMode::ResetEveryBatch);
   CHECK(read({"model.ptl=off"}).model.ptl == PtlMode::Off);
+  CHECK(read({"model.ptl=release"}).model.ptl == PtlMode::Release);
   CHECK(read({"model.state_init=normal"}).model.state_init == StateInit::Normal);
   CHECK(read({"model.state_init=zeros"}).model.state_init == StateInit::Zeros);
   CHECK(read({"model.last_stride=auto"}).model.last_stride == 0);

@@ -15,6 +15,7 @@
 #include "engine/rng.h"
 #include "engine/safetensors.h"
 #include "engine/storage.h"
+#include "layers/bconv_cell.h"
 #include "models/registry.h"
 #include "models/summary.h"
 #include "tests/data_test_util.h"
@@ -340,4 +341,50 @@ TEST_CASE("the trainer's steps work alone: epoch plans, one update, a checkpoint
   CHECK(fs::path(path).filename() == checkpoint_name(0, 0));
   Trainer resumed(tiny(dir.path() + "/steps", 2), path);
   CHECK(weights(resumed) == weights(t));
+}
+
+TEST_CASE(
+    "model.ptl=release carries the state in epoch 1, resets every batch after, and resumes "
+    "exactly across the switch",
+    "[train]") {
+  // Per step: whether the BConv-Cells hold a carried state after it, and the loss.
+  struct Steps {
+    std::vector<bool> carried;
+    std::vector<double> losses;
+  };
+  auto run = [](Trainer& t) {
+    Steps s;
+    t.set_step_hook([&](int64_t, double loss) {
+      bool any = false;
+      for (auto& [name, cell] : bconv_cells(t.model())) any = any || cell->state().defined();
+      s.carried.push_back(any);
+      s.losses.push_back(loss);
+    });
+    t.run();
+    return s;
+  };
+  auto with = [](Config c, const char* mode) {
+    c.set("model.ptl", mode);
+    return c;
+  };
+  test::TempDir dir;
+  Trainer release(with(tiny(dir.path() + "/release", 3), "release"));
+  const Steps r = run(release);
+  CHECK(r.carried == std::vector<bool>{true, true, true, false, false, false, false, false, false});
+  // Epoch 1 is carry's to the bit; epoch 2 is not (carry's second batch sees a carried state).
+  Trainer carry(with(tiny(dir.path() + "/carry", 2), "carry"));
+  const Steps c = run(carry);
+  CHECK(std::vector<double>(r.losses.begin(), r.losses.begin() + 3) ==
+        std::vector<double>(c.losses.begin(), c.losses.begin() + 3));
+  CHECK(r.losses[4] != c.losses[4]);
+
+  // Stopped after epoch 1 and resumed: the new trainer builds its cells in carry mode and must
+  // switch them by the epoch it resumes in.
+  Trainer first(with(tiny(dir.path() + "/split", 1), "release"));
+  first.run();
+  Trainer rest(with(tiny(dir.path() + "/split", 3), "release"), "auto");
+  const Steps rs = run(rest);
+  CHECK(rs.carried == std::vector<bool>(6, false));
+  CHECK(rs.losses == std::vector<double>(r.losses.begin() + 3, r.losses.end()));
+  CHECK(weights(rest) == weights(release));
 }

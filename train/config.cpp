@@ -45,8 +45,9 @@ const std::vector<ConfigKey>& config_keys() {
       {"model.num_classes", "0",
        "classifier outputs (0: the number of training identities or classes)", "int>=0"},
       {"model.ptl", "carry",
-       "side branch: carry (state kept across batches), reset_every_batch, or off (baseline)",
-       "enum:carry|reset_every_batch|off"},
+       "side branch: carry (state kept across batches), reset_every_batch, off (baseline), or "
+       "release (the authors' script: carry in epoch 1, reset every batch after)",
+       "enum:carry|reset_every_batch|off|release"},
       {"model.state_init", "normal", "BConv-Cell initial state: normal (N(0, 0.001^2)) or zeros",
        "enum:normal|zeros"},
       {"model.last_stride", "auto",
@@ -84,6 +85,10 @@ const std::vector<ConfigKey>& config_keys() {
        "classification: train on the first N images of each class, in file order (0: all)",
        "int>=0"},
       {"data.on_bad_image", "error", "error or skip (counted warning)", "enum:error|skip"},
+      {"data.msmt17_train_val", "false",
+       "MSMT17: train on list_train + list_val (32,621 images) instead of list_train alone "
+       "(30,248, torchreid's and fast-reid's default)",
+       "bool"},
       {"optim.name", "adam", "adam, adamw or sgd", "enum:adam|adamw|sgd"},
       {"optim.lr", "2e-4", "base learning rate", "num>0"},
       {"optim.side_lr", "0", "learning rate of the side branch (0: optim.lr)", "num>=0"},

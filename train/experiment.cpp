@@ -39,10 +39,14 @@ ModelOptions model_options(const ModelSettings& m, bool reid, int64_t channels) 
   // trains the network as published (CIFAR ResNets: 8x8 last stage at 32x32).
   o.last_stride = m.last_stride > 0 ? m.last_stride : (reid ? 1 : 2);
   o.ptl.side_branch = m.ptl != PtlMode::Off;
-  o.ptl.state_mode =
-      m.ptl == PtlMode::ResetEveryBatch ? StateMode::ResetEveryBatch : StateMode::Carry;
+  o.ptl.state_mode = epoch_state_mode(m.ptl, 0);
   o.ptl.state_init = m.state_init;
   return o;
+}
+
+StateMode epoch_state_mode(PtlMode mode, int64_t epoch) {
+  const bool reset = mode == PtlMode::ResetEveryBatch || (mode == PtlMode::Release && epoch > 0);
+  return reset ? StateMode::ResetEveryBatch : StateMode::Carry;
 }
 
 Experiment::Experiment(Config cfg, const dist::Communicator& comm)

@@ -27,6 +27,11 @@ namespace ptl {
 // datasets). `ptl info --config` builds the same.
 ModelOptions model_options(const ModelSettings& m, bool reid, int64_t channels);
 
+// The BConv-Cell state mode of training epoch `epoch` (0-based) under model.ptl = `mode`:
+// release carries in epoch 0 and resets every batch after (docs/method.md), the others keep
+// theirs. A function of the epoch, so a resumed run gets the mode of the epoch it resumes in.
+StateMode epoch_state_mode(PtlMode mode, int64_t epoch);
+
 class Experiment {
  public:
   // `comm`: the data-parallel job this process belongs to; on GPUs its local rank picks the

@@ -46,6 +46,7 @@ Settings read_settings(const Config& c) {
   d.classes = c.int_list("data.classes");
   d.per_class = c.integer("data.per_class");
   d.on_bad_image = choice<data::OnBad>(c, "data.on_bad_image");
+  d.msmt17_train_val = c.boolean("data.msmt17_train_val");
 
   OptimSettings& o = s.optim;
   o.kind = choice<OptimKind>(c, "optim.name");

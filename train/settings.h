@@ -18,10 +18,10 @@
 
 namespace ptl {
 
-enum class PtlMode { Carry, ResetEveryBatch, Off };  // model.ptl
-enum class Sampler { Pk, PkRelease, Shuffle };       // data.sampler
-enum class OptimKind { Adam, AdamW, Sgd };           // optim.name
-enum class LossKind { Mgn, Ce, CeTriplet };          // loss.kind
+enum class PtlMode { Carry, ResetEveryBatch, Off, Release };  // model.ptl
+enum class Sampler { Pk, PkRelease, Shuffle };                // data.sampler
+enum class OptimKind { Adam, AdamW, Sgd };                    // optim.name
+enum class LossKind { Mgn, Ce, CeTriplet };                   // loss.kind
 
 struct DeviceSettings {
   Device device;
@@ -53,6 +53,7 @@ struct DataSettings {
   std::vector<int64_t> classes;  // classification: the kept classes, in label order; empty: all
   int64_t per_class = 0;         // classification: training images per class; 0: all
   data::OnBad on_bad_image = data::OnBad::Error;
+  bool msmt17_train_val = false;  // MSMT17: list_train + list_val
 };
 
 struct OptimSettings {

@@ -68,7 +68,9 @@ TaskData load_task_data(const DataSettings& s) {
   data::ReidFormat rf;
   data::ClassFormat cf;
   if (data::parse_reid_format(format, rf)) {
-    data::ReidDataset ds = data::load_reid(rf, root, *d.bad);
+    data::ReidOptions ro;
+    ro.msmt17_train_val = s.msmt17_train_val;
+    data::ReidDataset ds = data::load_reid(rf, root, *d.bad, ro);
     // Under data.on_bad_image=skip every split drops its unreadable images up front, before the
     // epoch plans are drawn: evaluation scores every row it is given (a row skipped in a batch
     // would shift the ids), and a PK batch that lost an image could leave a person without a

@@ -367,13 +367,14 @@ bool Trainer::train_epoch(RunLog& log, TrainSummary& sum) {
 
   model().train();
   model().reset_state();  // every epoch starts from a fresh BConv-Cell state
+  const auto model_cells = bconv_cells(model());  // walked once, not at every step
+  for (auto& [name, cell] : model_cells) cell->spec().mode = epoch_state_mode(s_.model.ptl, epoch_);
   // A mid-epoch resume: skip the batches already trained on, restore the carried states and the
   // epoch's sums so far.
   int64_t it = 0;
   data::Batch batch;
   for (; it < resume_epoch_step_ && loader.next(batch); ++it) {
   }
-  const auto model_cells = bconv_cells(model());  // walked once, not at every step
   if (resume_epoch_step_ > 0)
     for (auto& [name, cell] : model_cells) {
       if (!resume_states_.count(name)) continue;
