@@ -9,6 +9,7 @@
 #include "data/image_encode.h"
 #include "engine/json.h"
 #include "test_util.h"
+#include "tests/skip.h"
 
 namespace {
 // Runs the ptl binary; returns the exit code and fills stdout / stderr.
@@ -55,11 +56,9 @@ TEST_CASE("ptl synth-reid + ptl dataset --json", "[data][cli]") {
   CHECK_THAT(err, Catch::Contains("--size"));
 }
 
-TEST_CASE("ptl dataset on Fashion-MNIST", "[data][cli]") {
-  if (!ptl::data::is_dir("/usr/share/datasets/fashion-mnist")) {
-    WARN("dataset-fashion-mnist is not installed: skipped");
-    return;
-  }
+TEST_CASE("ptl dataset on Fashion-MNIST", "[data][cli][fashion_mnist]") {
+  if (!ptl::data::is_dir("/usr/share/datasets/fashion-mnist"))
+    PTL_SKIP("dataset-fashion-mnist is not installed");
   ptl::test::TempDir dir;
   std::string out, err;
   REQUIRE(ptl_run("dataset --format fashion-mnist --root /usr/share/datasets/fashion-mnist --json",
