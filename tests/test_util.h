@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -71,19 +72,26 @@ inline std::string ptl_binary() {
 }
 
 // Runs the ptl binary with `args` (shell syntax), after environment assignments `env`
-// ("NAME=value ..."; may be empty), and returns its exit code and its stdout and stderr together.
+// ("NAME=value ..."; may be empty), and returns its exit code and its stdout and stderr together
+// in `out`, or, with `stderr_apart`, stdout in `out` and stderr in `err`.
 struct CliRun {
   int rc;
-  std::string out;
+  std::string out, err;
 };
-inline CliRun run_ptl_env(const std::string& env, const std::string& args) {
-  FILE* p = ::popen((env + " " + ptl_binary() + " " + args + " 2>&1").c_str(), "r");
+inline CliRun run_ptl_env(const std::string& env, const std::string& args,
+                          bool stderr_apart = false) {
+  std::optional<TempDir> dir;  // for stderr_apart: stderr's file
+  if (stderr_apart) dir.emplace();
+  const std::string redirect = dir ? " 2>" + dir->file("stderr.txt") : " 2>&1";
+  FILE* p = ::popen((env + " " + ptl_binary() + " " + args + redirect).c_str(), "r");
   PTL_CHECK(p != nullptr, "cannot start ", ptl_binary());
-  std::string out;
+  CliRun r{-1, "", ""};
   char buf[4096];
-  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
   const int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (dir) r.err = file_text(dir->file("stderr.txt"));
+  return r;
 }
 inline CliRun run_ptl(const std::string& args) {
   return run_ptl_env("", args);
