@@ -1,13 +1,13 @@
 // Comparison helpers of the CUDA kernel tests (tests/test_cuda_kernels_*.cpp, one file per
 // kernel family): the hand-written kernels (kernels/cuda/*.cu) against their CPU twins
 // (kernels/cpu/*.cpp), the same random inputs through ptl::cpu:: and ptl::cuda::, compared
-// element by element. Tolerances: float rtol 1e-5 element-wise, 1e-4 reductions; exact for
-// copies, fills, converts, indices, max pooling and the optimizer updates (-fmad=false,
-// kernels/optim_math.h).
+// element by element (CHECK_WITHIN, CHECK_SAME_BITS: tests/compare.h). Tolerances: float rtol
+// 1e-5 element-wise, 1e-4 reductions; exact for copies, fills, converts, indices, max pooling and
+// the optimizer updates (-fmad=false, kernels/optim_math.h).
 //
-// Tagged [cuda]: `ctest -L cuda` on a GPU machine. Without a device every case returns at once
-// (tests/main.cpp says so in one line); a CPU-only build does not compile the files' cases and
-// tests/test_cuda_kernels_elementwise.cpp says so in one.
+// Tagged [cuda]: `ctest -L cuda` on a GPU machine. Without a device every case skips
+// (tests/skip.h; tests/main.cpp says so in one line); a CPU-only build does not compile the files'
+// cases and tests/test_cuda_kernels_elementwise.cpp says so in one.
 #pragma once
 #include <catch2/catch.hpp>
 
@@ -23,59 +23,10 @@
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/kernels.h"
 #include "kernels/cuda/runtime.h"
+#include "tests/compare.h"
 #include "tests/cuda_device_vec.h"
 #include "tests/cuda_kernel_data.h"
 #include "tests/cuda_test_util.h"
-
-namespace ptl::test {
-
-// "" when every element agrees within atol + rtol * |want| (NaN matches NaN), else the first
-// disagreement and the count.
-template <class T>
-std::string mismatch(const std::vector<T>& got, const std::vector<T>& want, double rtol,
-                     double atol) {
-  if (got.size() != want.size())
-    return "sizes " + std::to_string(got.size()) + " vs " + std::to_string(want.size());
-  size_t bad = 0;
-  std::string first;
-  for (size_t i = 0; i < got.size(); ++i) {
-    const double g = static_cast<double>(got[i]), w = static_cast<double>(want[i]);
-    const bool ok = (std::isnan(g) && std::isnan(w)) || g == w ||
-                    std::fabs(g - w) <= atol + rtol * std::fabs(w);
-    if (!ok && bad++ == 0)
-      first = "element " + std::to_string(i) + ": cuda " + std::to_string(g) + ", cpu " +
-              std::to_string(w);
-  }
-  return bad ? first + " (" + std::to_string(bad) + " of " + std::to_string(got.size()) + " differ)"
-             : "";
-}
-
-// "" when the two vectors are the same bytes.
-template <class T>
-std::string difference(const std::vector<T>& got, const std::vector<T>& want) {
-  if (got.size() != want.size())
-    return "sizes " + std::to_string(got.size()) + " vs " + std::to_string(want.size());
-  for (size_t i = 0; i < got.size(); ++i)
-    if (std::memcmp(&got[i], &want[i], sizeof(T)) != 0)
-      return "element " + std::to_string(i) + " differs: cuda " + std::to_string(got[i]) +
-             ", cpu " + std::to_string(want[i]);
-  return "";
-}
-
-}  // namespace ptl::test
-
-#define CHECK_CLOSE(got, want, rtol, atol)                                   \
-  do {                                                                       \
-    const std::string m_ = ::ptl::test::mismatch((got), (want), rtol, atol); \
-    INFO(m_);                                                                \
-    CHECK(m_.empty());                                                       \
-  } while (0)
-#define CHECK_SAME(got, want)                                      \
-  do {                                                             \
-    const std::string m_ = ::ptl::test::difference((got), (want)); \
-    INFO(m_);                                                      \
-    CHECK(m_.empty());                                             \
-  } while (0)
 
 namespace ptl::test {
 

@@ -2,13 +2,13 @@
 #pragma once
 #include <catch2/catch.hpp>
 
-#include <algorithm>
-#include <cmath>
 #include <cstdlib>
 #include <string>
 
 #include "engine/device.h"
 #include "engine/tensor.h"
+#include "tests/compare.h"
+#include "tests/skip.h"
 
 namespace ptl::test {
 
@@ -21,14 +21,11 @@ inline Device test_device() {
 
 }  // namespace ptl::test
 
-// Ends the test case (passing, with a note) unless `runnable`. The default test run leaves
-// [cuda] tests out anyway; this keeps `ptl_tests [cuda]` clean on a machine without a GPU.
-#define PTL_SKIP_UNLESS(runnable)                                                               \
-  do {                                                                                          \
-    if (!(runnable)) {                                                                          \
-      WARN("no CUDA device: " << Catch::getResultCapture().getCurrentTestName() << " skipped"); \
-      return;                                                                                   \
-    }                                                                                           \
+// Ends the test case as skipped (tests/skip.h) unless `runnable`: the cuda group reports itself
+// skipped on a machine without a GPU instead of passing.
+#define PTL_SKIP_UNLESS(runnable)                \
+  do {                                           \
+    if (!(runnable)) PTL_SKIP("no CUDA device"); \
   } while (0)
 // Tests on raw device memory (ptl::cuda:: kernels) need a GPU whatever PTL_TEST_DEVICE says.
 #define PTL_SKIP_WITHOUT_GPU() PTL_SKIP_UNLESS(::ptl::cuda_device_count() > 0)
@@ -38,29 +35,15 @@ inline Device test_device() {
 
 namespace ptl::test {
 
-// Every element of `got` (any device) within atol + rtol * |want| of `want`, with atol =
-// rtol * max|want| + floor (values near zero after cancellation carry the absolute error of the
-// large ones; `floor` covers a whole tensor that cancels to about zero, such as the bias of a
-// convolution followed by batch norm). Reports the worst element.
-inline void expect_close(const std::string& what, const Tensor& got, const Tensor& want,
-                         double rtol, double floor = 0) {
+// The test device's result `got` against the CPU's `want`: within `b` on a GPU; with the CPU as
+// the test device (cuda_logic) both sides ran the same code on the same inputs, so they must be
+// the same bits.
+inline void expect_close(const std::string& what, const Tensor& got, const Tensor& want, Bound b) {
   INFO(what << " " << want.shape_str());
-  REQUIRE(got.shape() == want.shape());
-  const std::vector<double> g = got.to_double_vector(), w = want.to_double_vector();
-  double scale = 0;
-  for (double v : w) scale = std::max(scale, std::abs(v));
-  double worst = 0;
-  size_t at = 0;
-  for (size_t i = 0; i < w.size(); ++i) {
-    const double err = std::abs(g[i] - w[i]) - rtol * (scale + std::abs(w[i])) - floor;
-    if (err > worst || std::isnan(g[i]) != std::isnan(w[i])) {
-      worst = std::isnan(err) ? INFINITY : err;
-      at = i;
-    }
-  }
-  INFO("worst element " << at << ": got " << (g.empty() ? 0.0 : g[at]) << ", want "
-                        << (w.empty() ? 0.0 : w[at]));
-  CHECK(worst == 0);
+  if (test_device().is_cuda())
+    CHECK_WITHIN(got, want, b);
+  else
+    CHECK_SAME_BITS(got.to(Device::cpu()), want);
 }
 
 }  // namespace ptl::test

@@ -1,11 +1,14 @@
 // Runs a scope on one CPU instruction-set path (kernels/cpu/isa.h) and restores the previous one
-// at its end, also when a REQUIRE throws out of it; supported_isas() lists the paths to compare.
+// at its end, also when a REQUIRE throws out of it; supported_isas() lists the paths to compare,
+// and on_every_path() runs a check on each of them at each thread count.
 #pragma once
 #include <catch2/catch.hpp>
 
+#include <initializer_list>
 #include <vector>
 
 #include "kernels/cpu/isa.h"
+#include "tests/thread_scope.h"
 
 namespace ptl::test {
 
@@ -29,6 +32,18 @@ inline std::vector<cpu::Isa> supported_isas() {
     said = true;
   }
   return out;
+}
+
+// Runs check() on every path of this CPU at each of `threads`, the pair named in the test output.
+template <class F>
+void on_every_path(const F& check, std::initializer_list<int> threads = {1, 2}) {
+  for (const auto isa : supported_isas())
+    for (int n : threads) {
+      INFO("path " << cpu::isa_name(isa) << ", " << n << " threads");
+      IsaScope path(isa);
+      ThreadScope scope(n);
+      check();
+    }
 }
 
 }  // namespace ptl::test

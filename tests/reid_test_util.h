@@ -1,31 +1,17 @@
-// Helpers for the ReID evaluation tests: a scratch folder, tensors from vectors, and the NumPy
+// Helpers for the ReID evaluation tests: tensors from vectors, and the NumPy
 // reference (tests/reference/reid_eval_ref.py under /usr/bin/python3) run on a batch of cases.
 #pragma once
 #include <catch2/catch.hpp>
 
-#include <unistd.h>
 #include <cstdlib>
-#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "engine/safetensors.h"
+#include "tests/test_util.h"
 
 namespace reid_test {
-
-// A fresh folder under the system temp dir, removed with this object.
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    static int counter = 0;
-    path = std::filesystem::temp_directory_path() /
-           ("ptl_reid_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 inline ptl::Tensor f32(const std::vector<float>& v, ptl::Shape shape) {
   ptl::Tensor t = ptl::Tensor::empty(shape, ptl::DType::F32);
@@ -47,7 +33,7 @@ struct RefBatch {
   std::string prefix(int c) const { return "c" + std::to_string(c) + "."; }
 
   // Runs the reference; returns its outputs (names as in the input).
-  ptl::TensorMap run(const TempDir& dir) {
+  ptl::TensorMap run(const ptl::test::TempDir& dir) {
     meta["cases"] = std::to_string(cases);
     const std::string in = dir.file("ref_in.safetensors"), out = dir.file("ref_out.safetensors");
     ptl::save_safetensors(in, tensors, meta);

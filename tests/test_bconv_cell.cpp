@@ -48,9 +48,15 @@ TEST_CASE("BConvCell carries the detached state across batches and resets on req
   Tensor expect =
       bconv_gates(conv2d(x2, cell.gates->weight, Tensor(), {{2, 2}, {1, 1}, {1, 1}}), s1).h;
   CHECK(h2.to_vector() == expect.to_vector());
-  // Backward through the second batch reaches only this batch's gates (no history).
+  // Backward through the second batch reaches only this batch's gates (no history): the gate
+  // weights' gradient equals that of `expect`, which starts from s1 as a constant. A state that
+  // kept the first batch's graph would add the first batch's part.
   sum(h2).backward();
-  CHECK(cell.gates->weight.grad().defined());
+  REQUIRE(cell.gates->weight.grad().defined());
+  const std::vector<float> through_cell = cell.gates->weight.grad().to_vector();
+  cell.gates->weight.zero_grad();
+  sum(expect).backward();
+  CHECK(cell.gates->weight.grad().to_vector() == through_cell);
   cell.reset_state();
   CHECK_FALSE(cell.state().defined());
 }

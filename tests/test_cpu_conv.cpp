@@ -13,6 +13,7 @@
 
 #include "isa_scope.h"
 #include "kernels/cpu/conv.h"
+#include "tests/compare.h"
 #include "tests/test_util.h"
 #include "thread_scope.h"
 
@@ -20,12 +21,10 @@ using ptl::test::random_values;
 
 namespace {
 
+// Square stride and dilation (tests/test_util.h has the general form).
 ptl::ConvGeometry geometry(int64_t N, int64_t C, int64_t H, int64_t W, int64_t Cout, int64_t KH,
                            int64_t KW, int64_t s, int64_t ph, int64_t pw, int64_t d) {
-  ptl::ConvGeometry g{N, C, H, W, Cout, KH, KW, s, s, ph, pw, d, d, 0, 0};
-  g.OH = (H + 2 * ph - d * (KH - 1) - 1) / s + 1;
-  g.OW = (W + 2 * pw - d * (KW - 1) - 1) / s + 1;
-  return g;
+  return ptl::test::conv_geometry(N, C, H, W, Cout, KH, KW, s, s, ph, pw, d, d);
 }
 
 template <class T>
@@ -60,15 +59,11 @@ void check_exact(const ptl::ConvGeometry& g, bool with_bias) {
   const auto b = random_values<T>(static_cast<size_t>(g.Cout), 3);
   const T* bias = with_bias ? b.data() : nullptr;
   const auto expect = reference(x, w, bias, g);
-  for (const auto isa : ptl::test::supported_isas())
-    for (int threads : {1, 2}) {
-      INFO("path " << ptl::cpu::isa_name(isa) << ", " << threads << " threads");
-      ptl::test::IsaScope path(isa);
-      ptl::test::ThreadScope scope(threads);
-      std::vector<T> y(expect.size(), std::nan(""));
-      ptl::cpu::conv2d_forward<T>(x.data(), w.data(), bias, y.data(), g);
-      CHECK(std::memcmp(y.data(), expect.data(), y.size() * sizeof(T)) == 0);
-    }
+  ptl::test::on_every_path([&] {
+    std::vector<T> y(expect.size(), std::nan(""));
+    ptl::cpu::conv2d_forward<T>(x.data(), w.data(), bias, y.data(), g);
+    CHECK_SAME_BITS(y, expect);
+  });
 }
 
 }  // namespace

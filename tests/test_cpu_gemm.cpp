@@ -11,6 +11,7 @@
 
 #include "isa_scope.h"
 #include "kernels/cpu/gemm.h"
+#include "tests/compare.h"
 #include "tests/test_util.h"
 #include "thread_scope.h"
 
@@ -34,11 +35,6 @@ void reference(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, const
 }
 
 template <class T>
-bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
-}
-
-template <class T>
 void check_exact(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, T beta) {
   INFO("ta " << ta << " tb " << tb << " M " << M << " N " << N << " K " << K << " alpha " << alpha
              << " beta " << beta << " bytes " << sizeof(T));
@@ -48,20 +44,16 @@ void check_exact(bool ta, bool tb, int64_t M, int64_t N, int64_t K, T alpha, T b
   auto C0 = random_values<T>(static_cast<size_t>(M * ldc), 3);
   auto expect = C0;
   reference<T>(ta, tb, M, N, K, alpha, A.data(), lda, B.data(), ldb, beta, expect.data(), ldc);
-  for (const auto isa : ptl::test::supported_isas())
-    for (int threads : {1, 2}) {
-      INFO("path " << ptl::cpu::isa_name(isa) << ", " << threads << " threads");
-      ptl::test::IsaScope path(isa);
-      ptl::test::ThreadScope scope(threads);
-      auto C = C0;
-      ptl::cpu::gemm<T>(ta, tb, M, N, K, alpha, A.data(), lda, B.data(), ldb, beta, C.data(), ldc);
-      CHECK(same_bits(C, expect));
-      // With op(A) packed first (in parallel over the K panels), as the convolutions do.
-      auto C_packed = C0;
-      const ptl::cpu::PackedA<T> packed(ta, M, K, alpha, A.data(), lda);
-      ptl::cpu::gemm_serial_packed<T>(packed, tb, N, B.data(), ldb, beta, C_packed.data(), ldc);
-      CHECK(same_bits(C_packed, expect));
-    }
+  ptl::test::on_every_path([&] {
+    auto C = C0;
+    ptl::cpu::gemm<T>(ta, tb, M, N, K, alpha, A.data(), lda, B.data(), ldb, beta, C.data(), ldc);
+    CHECK_SAME_BITS(C, expect);
+    // With op(A) packed first (in parallel over the K panels), as the convolutions do.
+    auto C_packed = C0;
+    const ptl::cpu::PackedA<T> packed(ta, M, K, alpha, A.data(), lda);
+    ptl::cpu::gemm_serial_packed<T>(packed, tb, N, B.data(), ldb, beta, C_packed.data(), ldc);
+    CHECK_SAME_BITS(C_packed, expect);
+  });
 }
 
 }  // namespace
@@ -86,5 +78,5 @@ TEST_CASE("CPU GEMM with beta 0 never reads C", "[gemm]") {
   std::vector<float> expect(M * N), C(M * N, std::nanf(""));
   reference<float>(false, false, M, N, K, 1, A.data(), K, B.data(), N, 0, expect.data(), N);
   ptl::cpu::gemm<float>(false, false, M, N, K, 1, A.data(), K, B.data(), N, 0, C.data(), N);
-  CHECK(same_bits(C, expect));
+  CHECK_SAME_BITS(C, expect);
 }

@@ -15,6 +15,7 @@
 #include "kernels/cuda/kernels.h"
 #include "kernels/cuda/math_mode.h"
 #include "kernels/cuda/memory.h"
+#include "tests/compare.h"
 #include "tests/cuda_device_vec.h"
 #include "tests/cuda_test_util.h"
 #include "tests/test_util.h"
@@ -24,21 +25,9 @@ namespace {
 using ptl::test::DeviceVec;
 using ptl::test::random_values;
 
-// |got - want| <= rtol * max|want| elementwise (sums of terms in [-1, 1]).
-template <class T>
-void check_close(const std::vector<T>& got, const std::vector<T>& want, double rtol) {
-  REQUIRE(got.size() == want.size());
-  double scale = 1e-30;
-  for (T w : want) scale = std::max(scale, std::abs(static_cast<double>(w)));
-  size_t bad = 0;
-  double worst = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    const double err = std::abs(static_cast<double>(got[i]) - static_cast<double>(want[i]));
-    worst = std::max(worst, err / scale);
-    if (!(err <= rtol * scale)) ++bad;  // NaN counts as bad
-  }
-  INFO("worst relative error " << worst << ", rtol " << rtol);
-  CHECK(bad == 0);
+// Bounds: rtol * max|want| for every element (sums of terms in [-1, 1]).
+ptl::test::Bound of_largest(double rtol) {
+  return {0, 0, rtol};
 }
 
 template <class T>
@@ -60,16 +49,8 @@ void check_gemm(bool ta, bool tb, double tolerance) {
                       ldc);
     DeviceVec<T> a(A), b(B), c(C0);
     ptl::cuda::gemm<T>(ta, tb, M, N, K, T(1.5), a.get(), lda, b.get(), ldb, beta, c.get(), ldc);
-    check_close(c.host(), want, tolerance);  // the padding columns stay as they were
+    CHECK_WITHIN(c.host(), want, of_largest(tolerance));  // the padding columns stay as they were
   }
-}
-
-ptl::ConvGeometry geometry(int64_t N, int64_t C, int64_t H, int64_t W, int64_t Cout, int64_t KH,
-                           int64_t KW, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,
-                           int64_t dw) {
-  const int64_t OH = (H + 2 * ph - dh * (KH - 1) - 1) / sh + 1;
-  const int64_t OW = (W + 2 * pw - dw * (KW - 1) - 1) / sw + 1;
-  return {N, C, H, W, Cout, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW};
 }
 
 template <class T>
@@ -92,25 +73,25 @@ void check_conv(const ptl::ConvGeometry& g, double tolerance) {
   ptl::cuda::conv2d_forward<T>(dx.get(), dw.get(), dbias.get(), out_y.get(), g);
   ptl::cuda::conv2d_backward_input<T>(dgy.get(), dw.get(), out_gx.get(), g);
   ptl::cuda::conv2d_backward_weight<T>(dgy.get(), dx.get(), out_gw.get(), out_gb.get(), g);
-  check_close(out_y.host(), y, tolerance);
-  check_close(out_gx.host(), gx, tolerance);
-  check_close(out_gw.host(), gw, tolerance);
-  check_close(out_gb.host(), gb, tolerance);
+  CHECK_WITHIN(out_y.host(), y, of_largest(tolerance));
+  CHECK_WITHIN(out_gx.host(), gx, of_largest(tolerance));
+  CHECK_WITHIN(out_gw.host(), gw, of_largest(tolerance));
+  CHECK_WITHIN(out_gb.host(), gb, of_largest(tolerance));
 
   // Without bias, and a second call of the same shape (the cached plan).
   std::vector<T> y_nobias(ny);
   ptl::cpu::conv2d_forward<T>(x.data(), w.data(), nullptr, y_nobias.data(), g);
   ptl::cuda::conv2d_forward<T>(dx.get(), dw.get(), nullptr, out_y.get(), g);
-  check_close(out_y.host(), y_nobias, tolerance);
+  CHECK_WITHIN(out_y.host(), y_nobias, of_largest(tolerance));
 }
 
 const std::vector<ptl::ConvGeometry>& conv_shapes() {
   static const std::vector<ptl::ConvGeometry> shapes = {
-      geometry(2, 3, 9, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1),    // 3x3, same padding
-      geometry(3, 5, 11, 10, 6, 3, 3, 2, 2, 1, 1, 1, 1),  // strided
-      geometry(2, 8, 6, 5, 7, 1, 1, 1, 1, 0, 0, 1, 1),    // pointwise
-      geometry(2, 4, 13, 12, 3, 5, 3, 2, 1, 2, 0, 1, 2),  // rectangular, dilated
-      geometry(1, 16, 8, 4, 32, 3, 3, 1, 1, 2, 2, 2, 2),  // dilated, late-layer map
+      ptl::test::conv_geometry(2, 3, 9, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1),    // 3x3, same padding
+      ptl::test::conv_geometry(3, 5, 11, 10, 6, 3, 3, 2, 2, 1, 1, 1, 1),  // strided
+      ptl::test::conv_geometry(2, 8, 6, 5, 7, 1, 1, 1, 1, 0, 0, 1, 1),    // pointwise
+      ptl::test::conv_geometry(2, 4, 13, 12, 3, 5, 3, 2, 1, 2, 0, 1, 2),  // rectangular, dilated
+      ptl::test::conv_geometry(1, 16, 8, 4, 32, 3, 3, 1, 1, 2, 2, 2, 2),  // dilated, late-layer map
   };
   return shapes;
 }
@@ -133,7 +114,7 @@ TEST_CASE("cuda gemm with K = 0 scales C by beta", "[cuda]") {
   ptl::cuda::gemm<float>(false, false, 3, 4, 0, 1.0f, nullptr, 0, nullptr, 4, 0.5f, c.get(), 4);
   std::vector<float> want = C0;
   for (float& v : want) v *= 0.5f;
-  check_close(c.host(), want, 1e-6);
+  CHECK_WITHIN(c.host(), want, of_largest(1e-6));
 }
 
 TEST_CASE("cuda gemm with TF32 allowed stays close to FP32", "[cuda]") {

@@ -274,10 +274,10 @@ TEST_CASE("pooling backward gathers equal the CPU scatters bit for bit", "[cuda_
     const int64_t in = pw.H * pw.W, out = pw.OH * pw.OW;
     // Few distinct values: ties, and inputs that are the maximum of several windows.
     std::vector<float> x =
-        test::random_vector<float>(static_cast<size_t>(planes * in), seed++, 0, 4);
+        test::random_values<float>(static_cast<size_t>(planes * in), seed++, 0, 4);
     for (float& e : x) e = std::floor(e);
     const std::vector<float> gy =
-        test::random_vector<float>(static_cast<size_t>(planes * out), seed++);
+        test::random_values<float>(static_cast<size_t>(planes * out), seed++);
     std::vector<float> y(static_cast<size_t>(planes * out));
     std::vector<int64_t> idx(y.size());
     cpu::max_pool_forward(x.data(), y.data(), idx.data(), planes, pw);

@@ -22,12 +22,12 @@ void check_batchnorm() {
   for (const Case& c : cases) {
     INFO("batchnorm N " << c.N << ", C " << c.C << ", S " << c.S);
     const size_t n = static_cast<size_t>(c.N * c.C * c.S), C = static_cast<size_t>(c.C);
-    const auto x = test::random_vector<T>(n, seed++, -2, 3);
-    const auto gy = test::random_vector<T>(n, seed++);
-    const auto w = test::random_vector<T>(C, seed++, 0.5, 1.5);
-    const auto b = test::random_vector<T>(C, seed++);
-    const auto rm0 = test::random_vector<T>(C, seed++);
-    const auto rv0 = test::random_vector<T>(C, seed++, 0.5, 2);
+    const auto x = test::random_values<T>(n, seed++, -2, 3);
+    const auto gy = test::random_values<T>(n, seed++);
+    const auto w = test::random_values<T>(C, seed++, 0.5, 1.5);
+    const auto b = test::random_values<T>(C, seed++);
+    const auto rm0 = test::random_values<T>(C, seed++);
+    const auto rv0 = test::random_values<T>(C, seed++, 0.5, 2);
 
     // Statistics.
     std::vector<double> mean(C), var(C);
@@ -35,8 +35,8 @@ void check_batchnorm() {
     DeviceVec<T> dx(x);
     DeviceVec<double> dmean(C), dvar(C);
     cuda::batchnorm_stats(dx.get(), c.N, c.C, c.S, dmean.get(), dvar.get());
-    CHECK_CLOSE(dmean.host(), mean, 1e-10, 1e-12);
-    CHECK_CLOSE(dvar.host(), var, 1e-10, 1e-12);
+    CHECK_WITHIN(dmean.host(), mean, (Bound{1e-10, 1e-12}));
+    CHECK_WITHIN(dvar.host(), var, (Bound{1e-10, 1e-12}));
 
     // Prepare, training (with and without running statistics) and eval.
     const double momentum = 0.1,
@@ -53,10 +53,10 @@ void check_batchnorm() {
       DeviceVec<T> drm(rm0), drv(rv0);
       cuda::batchnorm_prepare(training, dm.get(), dv.get(), running ? drm.get() : nullptr,
                               running ? drv.get() : nullptr, c.C, momentum, unbias, eps);
-      CHECK_CLOSE(dm.host(), m, 1e-14, 0.0);
-      CHECK_CLOSE(dv.host(), v, 1e-14, 0.0);
-      CHECK_CLOSE(drm.host(), rm, Tol<T>::ew_r, Tol<T>::ew_a);
-      CHECK_CLOSE(drv.host(), rv, Tol<T>::ew_r, Tol<T>::ew_a);
+      CHECK_WITHIN(dm.host(), m, (Bound{1e-14, 0.0}));
+      CHECK_WITHIN(dv.host(), v, (Bound{1e-14, 0.0}));
+      CHECK_WITHIN(drm.host(), rm, (Bound{Tol<T>::ew_r, Tol<T>::ew_a}));
+      CHECK_WITHIN(drv.host(), rv, (Bound{Tol<T>::ew_r, Tol<T>::ew_a}));
     }
 
     // Apply and backward from the CPU's statistics, with and without affine parameters and the
@@ -73,7 +73,7 @@ void check_batchnorm() {
                              affine ? b.data() : nullptr, y.data(), c.N, c.C, c.S, relu);
         cuda::batchnorm_apply(dx.get(), dmean_c.get(), dinv.get(), affine ? dw.get() : nullptr,
                               affine ? db.get() : nullptr, dy.get(), c.N, c.C, c.S, relu);
-        CHECK_CLOSE(dy.host(), y, Tol<T>::ew_r, Tol<T>::ew_a);
+        CHECK_WITHIN(dy.host(), y, (Bound{Tol<T>::ew_r, Tol<T>::ew_a}));
         DeviceVec<T> dmask(
             y);  // the fused ReLU's backward masks gy with the CPU's output on both sides
         for (bool training : {true, false}) {
@@ -87,10 +87,11 @@ void check_batchnorm() {
                                    dinv.get(), affine ? dw.get() : nullptr, dgx.get(),
                                    affine ? dgw.get() : nullptr, affine ? dgb.get() : nullptr, c.N,
                                    c.C, c.S, training);
-          CHECK_CLOSE(dgx.host(), gx, Tol<T>::red_r, Tol<T>::red_a);  // through batch sums
+          CHECK_WITHIN(dgx.host(), gx,
+                       (Bound{Tol<T>::red_r, Tol<T>::red_a}));  // through batch sums
           if (affine) {
-            CHECK_CLOSE(dgw.host(), gw, Tol<T>::red_r, Tol<T>::red_a);
-            CHECK_CLOSE(dgb.host(), gb, Tol<T>::red_r, Tol<T>::red_a);
+            CHECK_WITHIN(dgw.host(), gw, (Bound{Tol<T>::red_r, Tol<T>::red_a}));
+            CHECK_WITHIN(dgb.host(), gb, (Bound{Tol<T>::red_r, Tol<T>::red_a}));
           }
         }
       }

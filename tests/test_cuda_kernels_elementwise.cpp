@@ -38,8 +38,8 @@ void check_unary() {
   uint32_t seed = 100;
   for (const Case& c : cases) {
     INFO("unary op " << static_cast<int>(c.op));
-    const auto x = test::random_vector<T>(n, seed++, c.lo, c.hi);
-    const auto g = test::random_vector<T>(n, seed++);
+    const auto x = test::random_values<T>(n, seed++, c.lo, c.hi);
+    const auto g = test::random_values<T>(n, seed++);
     std::vector<T> y(n), gx(n);
     cpu::unary_forward(c.op, c.p, x.data(), y.data(), static_cast<int64_t>(n));
     cpu::unary_backward(c.op, c.p, g.data(), x.data(), y.data(), gx.data(),
@@ -48,8 +48,8 @@ void check_unary() {
     cuda::unary_forward(c.op, c.p, dx.get(), dy_out.get(), static_cast<int64_t>(n));
     cuda::unary_backward(c.op, c.p, dg.get(), dx.get(), dy.get(), dgx.get(),
                          static_cast<int64_t>(n));
-    CHECK_CLOSE(dy_out.host(), y, Tol<T>::ew_r, Tol<T>::ew_a);
-    CHECK_CLOSE(dgx.host(), gx, Tol<T>::ew_r, Tol<T>::ew_a);
+    CHECK_WITHIN(dy_out.host(), y, (Bound{Tol<T>::ew_r, Tol<T>::ew_a}));
+    CHECK_WITHIN(dgx.host(), gx, (Bound{Tol<T>::ew_r, Tol<T>::ew_a}));
   }
 }
 
@@ -85,8 +85,8 @@ void check_binary() {
     for (auto& s : shape) s = 1 + gen() % 6;
     std::vector<int64_t> sa, sb;
     const int64_t na = random_operand(shape, gen, sa), nb = random_operand(shape, gen, sb);
-    const auto a = test::random_vector<T>(static_cast<size_t>(na), 1000 + trial);
-    const auto b = test::random_vector<T>(static_cast<size_t>(nb), 2000 + trial, 0.5, 2);
+    const auto a = test::random_values<T>(static_cast<size_t>(na), 1000 + trial);
+    const auto b = test::random_values<T>(static_cast<size_t>(nb), 2000 + trial, 0.5, 2);
     const size_t n = static_cast<size_t>(numel(shape));
     const BinaryOp op = ops[trial % 4];
     INFO("trial " << trial << ", op " << static_cast<int>(op) << ", " << nd << " dimensions");
@@ -94,22 +94,23 @@ void check_binary() {
     cpu::binary_forward(op, shape, a.data(), sa, b.data(), sb, want.data());
     DeviceVec<T> da(a), db(b), dout(n);
     cuda::binary_forward(op, shape, da.get(), sa, db.get(), sb, dout.get());
-    CHECK_SAME(dout.host(), want);  // one correctly rounded operation per element on both sides
+    CHECK_SAME_BITS(dout.host(),
+                    want);  // one correctly rounded operation per element on both sides
   }
   // A large contiguous case (beyond one pass of the grid-stride loop) and a row broadcast.
   const std::vector<int64_t> big = {4099, 4097};
   const size_t n = static_cast<size_t>(numel(big));
-  const auto a = test::random_vector<T>(n, 31);
-  const auto b = test::random_vector<T>(n, 32);
+  const auto a = test::random_values<T>(n, 31);
+  const auto b = test::random_values<T>(n, 32);
   const std::vector<int64_t> s = {4097, 1}, row = {0, 1};
   std::vector<T> want(n);
   DeviceVec<T> da(a), db(b), dout(n);
   cpu::binary_forward(BinaryOp::Mul, big, a.data(), s, b.data(), s, want.data());
   cuda::binary_forward(BinaryOp::Mul, big, da.get(), s, db.get(), s, dout.get());
-  CHECK_SAME(dout.host(), want);
+  CHECK_SAME_BITS(dout.host(), want);
   cpu::binary_forward(BinaryOp::Sub, big, a.data(), s, b.data(), row, want.data());
   cuda::binary_forward(BinaryOp::Sub, big, da.get(), s, db.get(), row, dout.get());
-  CHECK_SAME(dout.host(), want);
+  CHECK_SAME_BITS(dout.host(), want);
 }
 
 // Random strides for `shape`: a permuted dense layout, each dimension possibly reversed and
@@ -155,7 +156,7 @@ void check_strided_copy_words() {
     cpu::strided_copy(shape, sizeof(W), src.data() + sbase, ss, dst.data() + dbase, ds);
     cuda::strided_copy(shape, sizeof(W), dsrc.get() + sbase, ss, ddst.get() + dbase, ds);
     INFO("trial " << trial << ", " << nd << " dimensions");
-    CHECK_SAME(ddst.host(), dst);
+    CHECK_SAME_BITS(ddst.host(), dst);
   }
 }
 
@@ -180,12 +181,12 @@ TEST_CASE("cuda strided copy: up to 8 dimensions, permuted, gapped and negative 
   check_strided_copy_words<uint64_t>();
   // A large transpose (beyond one pass of the grid-stride loop).
   const std::vector<int64_t> shape = {4099, 4097}, src_st = {1, 4099}, dst_st = {4097, 1};
-  const auto src = test::random_vector<float>(static_cast<size_t>(numel(shape)), 3);
+  const auto src = test::random_values<float>(static_cast<size_t>(numel(shape)), 3);
   std::vector<float> want(src.size());
   cpu::strided_copy(shape, 4, src.data(), src_st, want.data(), dst_st);
   DeviceVec<float> dsrc(src), ddst(src.size());
   cuda::strided_copy(shape, 4, dsrc.get(), src_st, ddst.get(), dst_st);
-  CHECK_SAME(ddst.host(), want);
+  CHECK_SAME_BITS(ddst.host(), want);
 }
 
 TEST_CASE("cuda fill for every dtype", "[cuda]") {
@@ -199,10 +200,10 @@ TEST_CASE("cuda fill for every dtype", "[cuda]") {
     cuda::fill(d.get(), static_cast<int64_t>(n), 3.5e300);
     cuda::fill(l.get(), static_cast<int64_t>(n), -(int64_t(1) << 40));
     cuda::fill(i.get(), static_cast<int64_t>(n), int32_t(-7));
-    CHECK_SAME(f.host(), std::vector<float>(n, -1.25f));
-    CHECK_SAME(d.host(), std::vector<double>(n, 3.5e300));
-    CHECK_SAME(l.host(), std::vector<int64_t>(n, -(int64_t(1) << 40)));
-    CHECK_SAME(i.host(), std::vector<int32_t>(n, -7));
+    CHECK_SAME_BITS(f.host(), std::vector<float>(n, -1.25f));
+    CHECK_SAME_BITS(d.host(), std::vector<double>(n, 3.5e300));
+    CHECK_SAME_BITS(l.host(), std::vector<int64_t>(n, -(int64_t(1) << 40)));
+    CHECK_SAME_BITS(i.host(), std::vector<int32_t>(n, -7));
   }
 }
 
@@ -217,7 +218,7 @@ void check_convert_pair(const std::vector<From>& src) {
   cuda::convert(dsrc.get(), dtype_of<From>::value, ddst.get(), dtype_of<To>::value,
                 static_cast<int64_t>(src.size()));
   INFO(dtype_name(dtype_of<From>::value) << " -> " << dtype_name(dtype_of<To>::value));
-  CHECK_SAME(ddst.host(), want);
+  CHECK_SAME_BITS(ddst.host(), want);
 }
 
 template <class From>
@@ -232,7 +233,7 @@ void check_convert_from(const std::vector<From>& src) {
 TEST_CASE("cuda convert between every pair of dtypes", "[cuda]") {
   PTL_SKIP_WITHOUT_GPU();
   // Values every target holds (truncation toward zero for floats to integers).
-  const auto base = test::random_vector<double>(70001, 9, -3000, 3000);
+  const auto base = test::random_values<double>(70001, 9, -3000, 3000);
   std::vector<float> f(base.begin(), base.end());
   std::vector<double> d(base.begin(), base.end());
   d[0] = 16777217.0;  // not a float: rounds to nearest even

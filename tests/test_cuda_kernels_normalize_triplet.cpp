@@ -20,10 +20,10 @@ void check_l2_normalize() {
     INFO("l2_normalize (" << s.outer << ", " << s.size << ", " << s.inner << ")");
     const size_t n = static_cast<size_t>(s.outer * s.size * s.inner),
                  rows = static_cast<size_t>(s.outer * s.inner);
-    auto x = test::random_vector<T>(n, seed++, -2, 2);
+    auto x = test::random_values<T>(n, seed++, -2, 2);
     for (int64_t k = 0; k < s.size; ++k)
       x[static_cast<size_t>(k * s.inner)] = T(0);  // row 0 clamped at eps
-    const auto g = test::random_vector<T>(n, seed++);
+    const auto g = test::random_values<T>(n, seed++);
     const double eps = 1e-12;
     std::vector<T> y(n), norm(rows), gx(n);
     cpu::l2_normalize_forward(x.data(), y.data(), norm.data(), s.outer, s.size, s.inner, eps);
@@ -33,9 +33,10 @@ void check_l2_normalize() {
     cuda::l2_normalize_forward(dx.get(), dy.get(), dnorm.get(), s.outer, s.size, s.inner, eps);
     cuda::l2_normalize_backward(dg.get(), dy_cpu.get(), dnorm_cpu.get(), dgx.get(), s.outer, s.size,
                                 s.inner, eps);
-    CHECK_CLOSE(dy.host(), y, Tol<T>::ew_r, Tol<T>::ew_a);
-    CHECK_CLOSE(dnorm.host(), norm, Tol<T>::red_r, Tol<T>::red_a);
-    CHECK_CLOSE(dgx.host(), gx, Tol<T>::red_r, Tol<T>::red_a);  // through the row's dot product
+    CHECK_WITHIN(dy.host(), y, (Bound{Tol<T>::ew_r, Tol<T>::ew_a}));
+    CHECK_WITHIN(dnorm.host(), norm, (Bound{Tol<T>::red_r, Tol<T>::red_a}));
+    CHECK_WITHIN(dgx.host(), gx,
+                 (Bound{Tol<T>::red_r, Tol<T>::red_a}));  // through the row's dot product
   }
 }
 
@@ -53,7 +54,7 @@ void check_batch_hard_mine() {
   for (const Case& c : cases) {
     INFO("batch_hard_mine N " << c.N << ", classes " << c.classes << ", nan " << c.nan);
     const size_t n = static_cast<size_t>(c.N * c.N), N = static_cast<size_t>(c.N);
-    auto dist = test::random_vector<T>(n, seed++, 0, 4);
+    auto dist = test::random_values<T>(n, seed++, 0, 4);
     for (T& d : dist) d = std::round(d * T(4)) / T(4);
     if (c.nan) dist[n / 3] = dist[n / 2] = std::numeric_limits<T>::quiet_NaN();
     std::vector<int64_t> labels(N);
@@ -67,21 +68,21 @@ void check_batch_hard_mine() {
     DeviceVec<int64_t> dlabels(labels), dpi(N), dni(N);
     cuda::batch_hard_mine(ddist.get(), dlabels.get(), dpv.get(), dpi.get(), dnv.get(), dni.get(),
                           c.N);
-    CHECK_SAME(dpi.host(), pi);
-    CHECK_SAME(dni.host(), ni);
-    CHECK_CLOSE(dpv.host(), pv, 0.0, 0.0);  // exact; NaN matches NaN
-    CHECK_CLOSE(dnv.host(), nv, 0.0, 0.0);
+    CHECK_SAME_BITS(dpi.host(), pi);
+    CHECK_SAME_BITS(dni.host(), ni);
+    CHECK_WITHIN(dpv.host(), pv, (Bound{0.0, 0.0}));  // exact; NaN matches NaN
+    CHECK_WITHIN(dnv.host(), nv, (Bound{0.0, 0.0}));
 
     // The gather of the mined positives and its scatter backward.
-    const auto g = test::random_vector<T>(N, seed++);
+    const auto g = test::random_values<T>(N, seed++);
     std::vector<T> out(N), gx(n);
     cpu::gather_pairs_forward(dist.data(), pi.data(), out.data(), c.N, c.N);
     cpu::gather_pairs_backward(g.data(), pi.data(), gx.data(), c.N, c.N);
     DeviceVec<T> dout(N), dg(g), dgx(n);
     cuda::gather_pairs_forward(ddist.get(), dpi.get(), dout.get(), c.N, c.N);
     cuda::gather_pairs_backward(dg.get(), dpi.get(), dgx.get(), c.N, c.N);
-    CHECK_CLOSE(dout.host(), out, 0.0, 0.0);
-    CHECK_SAME(dgx.host(), gx);
+    CHECK_WITHIN(dout.host(), out, (Bound{0.0, 0.0}));
+    CHECK_SAME_BITS(dgx.host(), gx);
   }
 }
 }  // namespace

@@ -17,11 +17,11 @@ struct OptState {
   std::vector<T> p, g, a, b, c;  // a, b, c: momentum buffer or m, v, vmax
   std::unique_ptr<DeviceVec<T>> dp, dg, da, db, dc;
   OptState(size_t n, uint32_t seed)
-      : p(test::random_vector<T>(n, seed)),
-        g(test::random_vector<T>(n, seed + 1)),
-        a(test::random_vector<T>(n, seed + 2)),
-        b(test::random_vector<T>(n, seed + 3, 0, 0.1)),
-        c(test::random_vector<T>(n, seed + 4, 0, 0.1)) {
+      : p(test::random_values<T>(n, seed)),
+        g(test::random_values<T>(n, seed + 1)),
+        a(test::random_values<T>(n, seed + 2)),
+        b(test::random_values<T>(n, seed + 3, 0, 0.1)),
+        c(test::random_values<T>(n, seed + 4, 0, 0.1)) {
     dp = std::make_unique<DeviceVec<T>>(p);
     dg = std::make_unique<DeviceVec<T>>(g);
     da = std::make_unique<DeviceVec<T>>(a);
@@ -54,8 +54,8 @@ void check_sgd() {
     cpu::sgd_update(cpu_slots);
     cuda::sgd_update(gpu_slots);
     for (auto& s : st) {
-      CHECK_SAME(s.dp->host(), s.p);
-      CHECK_SAME(s.da->host(), s.a);
+      CHECK_SAME_BITS(s.dp->host(), s.p);
+      CHECK_SAME_BITS(s.da->host(), s.a);
     }
   }
 }
@@ -92,10 +92,10 @@ void check_adam() {
       cpu::adam_update(cpu_slots);
       cuda::adam_update(gpu_slots);
       for (auto& s : st) {
-        CHECK_SAME(s.dp->host(), s.p);
-        CHECK_SAME(s.da->host(), s.a);
-        CHECK_SAME(s.db->host(), s.b);
-        CHECK_SAME(s.dc->host(), s.c);
+        CHECK_SAME_BITS(s.dp->host(), s.p);
+        CHECK_SAME_BITS(s.da->host(), s.a);
+        CHECK_SAME_BITS(s.db->host(), s.b);
+        CHECK_SAME_BITS(s.dc->host(), s.c);
       }
     }
   }

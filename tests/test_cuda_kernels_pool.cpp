@@ -31,10 +31,10 @@ void check_pool() {
                           << pw.OW);
     const size_t in = static_cast<size_t>(planes * pw.H * pw.W),
                  out = static_cast<size_t>(planes * pw.OH * pw.OW);
-    auto x = test::random_vector<T>(in, seed++, 0, 6);
+    auto x = test::random_values<T>(in, seed++, 0, 6);
     for (T& v : x) v = std::floor(v);  // ties
     x[in / 3] = std::numeric_limits<T>::quiet_NaN();
-    const auto gy = test::random_vector<T>(out, seed++);
+    const auto gy = test::random_values<T>(out, seed++);
     DeviceVec<T> dx(x), dgy(gy), dy(out), dgx(in);
 
     std::vector<T> y(out), gx(in);
@@ -44,17 +44,17 @@ void check_pool() {
     DeviceVec<int64_t> didx(out), didx_cpu(idx);
     cuda::max_pool_forward(dx.get(), dy.get(), didx.get(), planes, pw);
     cuda::max_pool_backward(dgy.get(), didx_cpu.get(), dgx.get(), planes, pw);
-    CHECK_SAME(didx.host(), idx);
-    CHECK_SAME(dy.host(), y);
-    CHECK_SAME(dgx.host(), gx);  // the CPU's additions in the CPU's order
+    CHECK_SAME_BITS(didx.host(), idx);
+    CHECK_SAME_BITS(dy.host(), y);
+    CHECK_SAME_BITS(dgx.host(), gx);  // the CPU's additions in the CPU's order
 
     if (pw.divisor.empty()) continue;
     cpu::avg_pool_forward(x.data(), y.data(), planes, pw);
     cpu::avg_pool_backward(gy.data(), gx.data(), planes, pw);
     cuda::avg_pool_forward(dx.get(), dy.get(), planes, pw);
     cuda::avg_pool_backward(dgy.get(), dgx.get(), planes, pw);
-    CHECK_CLOSE(dy.host(), y, Tol<T>::ew_r, Tol<T>::ew_a);
-    CHECK_CLOSE(dgx.host(), gx, Tol<T>::ew_r, Tol<T>::ew_a);
+    CHECK_WITHIN(dy.host(), y, (Bound{Tol<T>::ew_r, Tol<T>::ew_a}));
+    CHECK_WITHIN(dgx.host(), gx, (Bound{Tol<T>::ew_r, Tol<T>::ew_a}));
   }
 }
 }  // namespace

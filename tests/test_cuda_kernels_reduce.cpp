@@ -20,15 +20,15 @@ void check_sum_dim() {
   uint32_t seed = 40;
   for (const Dims3& s : kReduceShapes) {
     INFO("sum_dim (" << s.outer << ", " << s.size << ", " << s.inner << ")");
-    const auto x = test::random_vector<T>(static_cast<size_t>(s.outer * s.size * s.inner), seed++);
+    const auto x = test::random_values<T>(static_cast<size_t>(s.outer * s.size * s.inner), seed++);
     std::vector<T> want(static_cast<size_t>(s.outer * s.inner));
     cpu::sum_dim(x.data(), want.data(), s.outer, s.size, s.inner);
     DeviceVec<T> dx(x), dout(want.size());
     cuda::sum_dim(dx.get(), dout.get(), s.outer, s.size, s.inner);
     const std::vector<T> got = dout.host();
-    CHECK_CLOSE(got, want, Tol<T>::red_r, Tol<T>::red_a);
+    CHECK_WITHIN(got, want, (Bound{Tol<T>::red_r, Tol<T>::red_a}));
     cuda::sum_dim(dx.get(), dout.get(), s.outer, s.size, s.inner);
-    CHECK_SAME(dout.host(), got);  // run to run: the same bits
+    CHECK_SAME_BITS(dout.host(), got);  // run to run: the same bits
   }
 }
 
@@ -42,7 +42,7 @@ void check_extreme_dim() {
         INFO("extreme_dim (" << s.outer << ", " << s.size << ", " << s.inner << "), max " << is_max
                              << ", NaN " << nan_mode);
         auto x =
-            test::random_vector<T>(static_cast<size_t>(s.outer * s.size * s.inner), seed++, -4, 4);
+            test::random_values<T>(static_cast<size_t>(s.outer * s.size * s.inner), seed++, -4, 4);
         for (T& v : x) v = std::round(v);  // ties
         if (nan_mode) {
           std::mt19937 gen(seed);
@@ -55,17 +55,17 @@ void check_extreme_dim() {
         DeviceVec<T> dx(x), dval(m);
         DeviceVec<int64_t> didx(m);
         cuda::extreme_dim(dx.get(), dval.get(), didx.get(), s.outer, s.size, s.inner, is_max);
-        CHECK_SAME(didx.host(), idx);
-        CHECK_SAME(dval.host(), val);
+        CHECK_SAME_BITS(didx.host(), idx);
+        CHECK_SAME_BITS(dval.host(), val);
 
         // Backward through the CPU's indices.
-        const auto g = test::random_vector<T>(m, seed++);
+        const auto g = test::random_values<T>(m, seed++);
         std::vector<T> gx(x.size(), T(0));
         cpu::extreme_dim_backward(g.data(), idx.data(), gx.data(), s.outer, s.size, s.inner);
         DeviceVec<T> dg(g), dgx(std::vector<T>(x.size(), T(0)));
         DeviceVec<int64_t> didx_cpu(idx);
         cuda::extreme_dim_backward(dg.get(), didx_cpu.get(), dgx.get(), s.outer, s.size, s.inner);
-        CHECK_SAME(dgx.host(), gx);
+        CHECK_SAME_BITS(dgx.host(), gx);
       }
 }
 }  // namespace

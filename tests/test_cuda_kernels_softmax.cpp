@@ -18,16 +18,16 @@ void check_log_softmax() {
   for (const Dims3& s : kRowShapes) {
     INFO("log_softmax (" << s.outer << ", " << s.size << ", " << s.inner << ")");
     const size_t n = static_cast<size_t>(s.outer * s.size * s.inner);
-    const auto x = test::random_vector<T>(n, seed++, -6, 6);
-    const auto g = test::random_vector<T>(n, seed++);
+    const auto x = test::random_values<T>(n, seed++, -6, 6);
+    const auto g = test::random_values<T>(n, seed++);
     std::vector<T> y(n), gx(n);
     cpu::log_softmax_forward(x.data(), y.data(), s.outer, s.size, s.inner);
     cpu::log_softmax_backward(g.data(), y.data(), gx.data(), s.outer, s.size, s.inner);
     DeviceVec<T> dx(x), dg(g), dy_cpu(y), dy(n), dgx(n);
     cuda::log_softmax_forward(dx.get(), dy.get(), s.outer, s.size, s.inner);
     cuda::log_softmax_backward(dg.get(), dy_cpu.get(), dgx.get(), s.outer, s.size, s.inner);
-    CHECK_CLOSE(dy.host(), y, Tol<T>::ew_r, Tol<T>::ew_a);
-    CHECK_CLOSE(dgx.host(), gx, Tol<T>::ew_r, Tol<T>::ew_a);
+    CHECK_WITHIN(dy.host(), y, (Bound{Tol<T>::ew_r, Tol<T>::ew_a}));
+    CHECK_WITHIN(dgx.host(), gx, (Bound{Tol<T>::ew_r, Tol<T>::ew_a}));
   }
 }
 
@@ -42,7 +42,7 @@ void check_cross_entropy() {
   for (const Case& c : cases) {
     INFO("cross_entropy N " << c.N << ", K " << c.K << ", eps " << c.eps);
     const size_t n = static_cast<size_t>(c.N * c.K);
-    const auto logits = test::random_vector<T>(n, seed++, -5, 5);
+    const auto logits = test::random_values<T>(n, seed++, -5, 5);
     std::vector<int64_t> target(static_cast<size_t>(c.N));
     std::mt19937 gen(seed++);
     for (auto& t : target) t = static_cast<int64_t>(gen() % c.K);
@@ -57,13 +57,13 @@ void check_cross_entropy() {
                                 c.eps);
     cuda::cross_entropy_backward(dprob_cpu.get(), dtarget.get(), dg.get(), dgx.get(), c.N, c.K,
                                  c.eps);
-    CHECK_CLOSE(dprob.host(), prob, Tol<T>::ew_r, Tol<T>::ew_a);
+    CHECK_WITHIN(dprob.host(), prob, (Bound{Tol<T>::ew_r, Tol<T>::ew_a}));
     const std::vector<T> got_loss = dloss.host();
-    CHECK_CLOSE(got_loss, loss, Tol<T>::red_r, Tol<T>::red_a);
-    CHECK_CLOSE(dgx.host(), gx, Tol<T>::ew_r, Tol<T>::ew_a);
+    CHECK_WITHIN(got_loss, loss, (Bound{Tol<T>::red_r, Tol<T>::red_a}));
+    CHECK_WITHIN(dgx.host(), gx, (Bound{Tol<T>::ew_r, Tol<T>::ew_a}));
     cuda::cross_entropy_forward(dlogits.get(), dtarget.get(), dprob.get(), dloss.get(), c.N, c.K,
                                 c.eps);
-    CHECK_SAME(dloss.host(), got_loss);  // run to run: the same bits
+    CHECK_SAME_BITS(dloss.host(), got_loss);  // run to run: the same bits
 
     // A target out of range makes the loss NaN.
     std::vector<int64_t> bad = target;

@@ -8,6 +8,7 @@
 #include "data/source.h"
 #include "data_test_util.h"
 #include "test_util.h"
+#include "tests/skip.h"
 
 using namespace ptl::data;
 using ptl::test::cifar_record;
@@ -132,12 +133,9 @@ TEST_CASE("IDX files, plain and gzip", "[data]") {
   CHECK_THAT(error_of(ClassFormat::Idx, d), Catch::Contains("train-labels-idx1-ubyte.gz"));
 }
 
-TEST_CASE("real Fashion-MNIST from dataset-fashion-mnist", "[data]") {
+TEST_CASE("real Fashion-MNIST from dataset-fashion-mnist", "[data][fashion_mnist]") {
   const std::string root = "/usr/share/datasets/fashion-mnist";
-  if (!is_dir(root)) {
-    WARN("dataset-fashion-mnist is not installed: real-data check skipped");
-    return;
-  }
+  if (!is_dir(root)) PTL_SKIP("dataset-fashion-mnist is not installed");
   BadInput bad;
   const ClassDataset ds = load_classification(ClassFormat::Idx, root, bad);
   CHECK(ds.num_classes == 10);

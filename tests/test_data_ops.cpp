@@ -11,6 +11,7 @@
 #include "data/transform.h"
 #include "data_test_util.h"
 #include "test_util.h"
+#include "tests/skip.h"
 
 using namespace ptl::data;
 using ptl::test::pattern_image;
@@ -37,11 +38,9 @@ TEST_CASE("resize keeps constants, copies at equal size, and antialiases", "[dat
     for (int x = 1; x < 7; ++x) CHECK(std::abs(int(small.at(y, x)[0]) - 128) <= 1);
 }
 
-TEST_CASE("resize matches Pillow byte for byte", "[parity][data]") {
-  if (std::system("/usr/bin/python3 -c 'import PIL' 2>/dev/null") != 0) {
-    WARN("python3-pil is not installed: Pillow comparison skipped");
-    return;
-  }
+TEST_CASE("resize matches Pillow byte for byte", "[data][pillow]") {
+  if (std::system("/usr/bin/python3 -c 'import PIL' 2>/dev/null") != 0)
+    PTL_SKIP("python3-pil is not installed");
   ptl::test::TempDir dir;
   const Image src = pattern_image(37, 23, 1);
   Image noisy = src;  // add texture so every tap matters

@@ -443,7 +443,7 @@ double relative_distance(const ptl::TensorMap& got, const ptl::TensorMap& want) 
 // end where the uninterrupted run of its writer ends, to float32 rounding.
 TEST_CASE("a mid-epoch checkpoint resumes at another number of processes", "[dist]") {
   Communicator& c = ptl::dist::world();
-  if (c.size() < 2) return;  // needs two numbers of processes
+  if (c.size() < 2) PTL_SKIP("needs 2 or more MPI processes (tests/on_mpi.sh)");
   ptl::test::TempDir own;
   const std::string dir = shared_reid_data(c, own);
   const std::unique_ptr<Communicator> one = ptl::dist::single_process();
@@ -493,7 +493,8 @@ TEST_CASE("a mid-epoch checkpoint resumes at another number of processes", "[dis
 
 TEST_CASE("ranks started with different configs refuse to train, naming the key", "[dist]") {
   Communicator& c = ptl::dist::world();
-  if (c.size() < 2) return;  // one process cannot disagree with itself
+  // One process cannot disagree with itself.
+  if (c.size() < 2) PTL_SKIP("needs 2 or more MPI processes (tests/on_mpi.sh)");
   ptl::test::TempDir own;
   const std::string dir = shared_reid_data(c, own);
   ptl::Config cfg = ptl::test::tiny_run_config(dir + "/run", 1);
@@ -559,10 +560,7 @@ TEST_CASE("the gradient sum takes each parameter's whole gradient and names one 
 
 TEST_CASE("NCCL at world size 1: collectives and the gradient sum keep plain CUDA's bits",
           "[dist][cuda]") {
-  if (!ptl::dist::nccl_compiled()) {
-    WARN("built without NCCL: skipped");
-    return;
-  }
+  if (!ptl::dist::nccl_compiled()) PTL_SKIP("built without NCCL");
   PTL_SKIP_WITHOUT_GPU();
   const ptl::Device gpu = ptl::Device::cuda(0);
   auto one = ptl::dist::single_process();

@@ -59,7 +59,7 @@ Json read_json(const std::string& path) {
 }  // namespace
 
 TEST_CASE("ptl evaluate prints the figures and writes JSON equal to the library's", "[reid][cli]") {
-  reid_test::TempDir dir;
+  ptl::test::TempDir dir;
   const std::string f = dir.file("feat.safetensors"), js = dir.file("out.json"),
                     png = dir.file("cmc.png");
   save_safetensors(f, feature_set(40, 120, 16, 1));
@@ -106,7 +106,7 @@ TEST_CASE("the CMC plot's title rounds the mAP as the printed figures do", "[rei
 
 TEST_CASE("ptl evaluate: a distmat gives the same numbers as its features; re-ranking both ways",
           "[reid][cli]") {
-  reid_test::TempDir dir;
+  ptl::test::TempDir dir;
   TensorMap feats = feature_set(30, 90, 8, 2);
   const std::string f = dir.file("feat.safetensors"), d = dir.file("dist.safetensors");
   save_safetensors(f, feats);
@@ -151,7 +151,7 @@ TEST_CASE("ptl evaluate: a distmat gives the same numbers as its features; re-ra
 }
 
 TEST_CASE("ptl evaluate: bad input fails with a message naming the tensor", "[reid][cli]") {
-  reid_test::TempDir dir;
+  ptl::test::TempDir dir;
   auto expect_error = [&](TensorMap m, const std::string& extra, const std::string& msg) {
     const std::string f = dir.file("bad.safetensors");
     save_safetensors(f, m);
@@ -202,7 +202,7 @@ TEST_CASE("ptl evaluate: bad input fails with a message naming the tensor", "[re
 }
 
 TEST_CASE("ptl visrank writes one picture per query with green and red borders", "[reid][cli]") {
-  reid_test::TempDir dir;
+  ptl::test::TempDir dir;
   const int64_t Q = 3, G = 12;
   TensorMap m = feature_set(Q, G, 4, 4);
   const std::string f = dir.file("feat.safetensors");
@@ -218,8 +218,8 @@ TEST_CASE("ptl visrank writes one picture per query with green and red borders",
   ql.close();
   gl.close();
   const auto r = test::run_ptl("visrank --features " + f + " --query-images " + dir.file("q.txt") +
-                               " --gallery-images " + dir.file("g.txt") + " --root " +
-                               dir.path.string() + " --out " + dir.file("vis") + " --topk 5");
+                               " --gallery-images " + dir.file("g.txt") + " --root " + dir.path() +
+                               " --out " + dir.file("vis") + " --topk 5");
   INFO(r.out);
   REQUIRE(r.rc == 0);
   CHECK_THAT(r.out, Contains("wrote 3 pictures"));
@@ -252,21 +252,20 @@ TEST_CASE("ptl visrank writes one picture per query with green and red borders",
   }
   const auto one =
       test::run_ptl("visrank --features " + f + " --query-images " + dir.file("q.txt") +
-                    " --gallery-images " + dir.file("g.txt") + " --root " + dir.path.string() +
+                    " --gallery-images " + dir.file("g.txt") + " --root " + dir.path() +
                     " --out " + dir.file("vis1") + " --query 1");
   CHECK_THAT(one.out, Contains("wrote 1 picture to"));
   // A bad option names itself.
-  const auto zero =
-      test::run_ptl("visrank --features " + f + " --query-images " + dir.file("q.txt") +
-                    " --gallery-images " + dir.file("g.txt") + " --root " + dir.path.string() +
-                    " --out " + dir.file("vis0") + " --topk 0");
+  const auto zero = test::run_ptl(
+      "visrank --features " + f + " --query-images " + dir.file("q.txt") + " --gallery-images " +
+      dir.file("g.txt") + " --root " + dir.path() + " --out " + dir.file("vis0") + " --topk 0");
   CHECK(zero.rc != 0);
   CHECK_THAT(zero.out, Contains("--topk must be at least 1, got 0"));
 }
 
 TEST_CASE("ptl visrank draws the images extraction recorded and refuses a list out of row order",
           "[reid][cli]") {
-  reid_test::TempDir dir;
+  ptl::test::TempDir dir;
   const int64_t Q = 2, G = 10;
   const TensorMap m = feature_set(Q, G, 4, 5);
   // Market-style names carrying each row's person id (feature_set: row i is person i % 8).

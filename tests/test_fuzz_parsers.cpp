@@ -133,16 +133,22 @@ TEST_CASE("fuzz: every corpus file through its libFuzzer target", "[fuzz]") {
   const auto& targets = ptl::fuzz::targets();
   // Every target has seeds, and every corpus folder a target.
   for (const auto& t : targets) CHECK(fs::is_directory(corpus / t.first));
-  int files = 0;
+  int files = 0, regressions = 0;
   for (const auto& dir : fs::directory_iterator(corpus)) {
     const std::string name = dir.path().filename().string();
     auto target = targets.find(name);
     REQUIRE(target != targets.end());
     for (const auto& file : fs::directory_iterator(dir.path())) {
       const std::string input = ptl::data::read_file(file.path().string());
+      // regress_* files once broke a parser: each must now be refused with ptl::Error, not
+      // merely survive (a parser that accepted one again would hide the fix's loss).
+      const bool regress = file.path().filename().string().rfind("regress_", 0) == 0;
+      INFO(file.path().string());
       try {
         target->second(input);
+        CHECK_FALSE(regress);
       } catch (const ptl::Error&) {
+        regressions += regress;
       } catch (const std::exception& e) {
         FAIL(file.path().string() << ": " << e.what());
       }
@@ -150,4 +156,5 @@ TEST_CASE("fuzz: every corpus file through its libFuzzer target", "[fuzz]") {
     }
   }
   CHECK(files > 0);
+  CHECK(regressions > 0);  // the regress_* files were found
 }

@@ -11,6 +11,7 @@
 #include "engine/rng.h"
 #include "evaluation/model_eval.h"
 #include "models/registry.h"
+#include "tests/compare.h"
 #include "tests/data_test_util.h"
 #include "tests/test_util.h"
 
@@ -61,10 +62,7 @@ TEST_CASE(
     const Tensor x = direct_batch(items, t);
     const Tensor want =
         l2_normalize(add(model->forward(x).feature, model->forward(flip(x, 3)).feature), 1);
-    const std::vector<float> g = got.to_vector(), w = want.to_vector();
-    double worst = 0;
-    for (size_t i = 0; i < g.size(); ++i) worst = std::max(worst, std::abs(double(g[i]) - w[i]));
-    CHECK(worst < 1e-5);
+    CHECK_WITHIN(got, want, (test::Bound{0, 1e-5}));
     for (int64_t r = 0; r < 3; ++r) {
       const Tensor row = narrow(got, 0, r, 1);
       CHECK(std::abs(sum(mul(row, row)).item() - 1.0) < 1e-5);
@@ -74,11 +72,7 @@ TEST_CASE(
     eo.flip = false;
     const Tensor logits = extract_features(*model, data::make_source(items), t, eo);
     REQUIRE(logits.shape() == Shape{3, 7});
-    const std::vector<float> lg = logits.to_vector(),
-                             lw = model->forward(x).logits.at(0).to_vector();
-    worst = 0;
-    for (size_t i = 0; i < lg.size(); ++i) worst = std::max(worst, std::abs(double(lg[i]) - lw[i]));
-    CHECK(worst < 1e-5);
+    CHECK_WITHIN(logits, model->forward(x).logits.at(0), (test::Bound{0, 1e-5}));
   }
 }
 

@@ -8,6 +8,7 @@
 #include "engine/rng.h"
 #include "engine/safetensors.h"
 #include "models/registry.h"
+#include "tests/compare.h"
 #include "tests/test_util.h"
 
 using namespace ptl;
@@ -49,17 +50,15 @@ TEST_CASE("ptl forward matches the in-process model, with gradients", "[models][
   Tensor xi = x.clone().set_requires_grad();
   ModelOutput out = model->forward(xi);
   sum(mul(out.logits[0], g)).backward();
-  auto close = [](const Tensor& a, const Tensor& b) {
-    return max(abs(sub(a, b))).item() <= 1e-5 * (max(abs(b)).item() + 1e-12);
-  };
-  CHECK(close(y.at("output"), out.logits[0]));
-  CHECK(close(y.at("out.feature"), out.feature));
+  const test::Bound close{0, 1e-17, 1e-5};  // 1e-5 of the tensor's largest element
+  CHECK_WITHIN(y.at("output"), out.logits[0], close);
+  CHECK_WITHIN(y.at("out.feature"), out.feature, close);
   CHECK(y.count("out.triplet.0") == 1);
-  CHECK(close(y.at("grad.input"), xi.grad()));
+  CHECK_WITHIN(y.at("grad.input"), xi.grad(), close);
   for (auto& [n, p] : model->named_parameters()) {
     INFO(n);
     REQUIRE(y.count("grad." + n) == 1);
-    CHECK(close(y.at("grad." + n), p.grad()));
+    CHECK_WITHIN(y.at("grad." + n), p.grad(), close);
   }
   auto bad = test::run_ptl("forward --model ptl_resnet20 --input " + dir.path() +
                            "/x.safetensors --output " + dir.path() + "/z.safetensors --weights " +

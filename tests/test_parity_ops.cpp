@@ -17,6 +17,7 @@
 
 #include "engine/ops.h"
 #include "engine/safetensors.h"
+#include "tests/compare.h"
 
 namespace {
 
@@ -260,16 +261,7 @@ const std::map<std::string, OpEntry>& registry() {
   return ops;
 }
 
-std::string index_str(int64_t flat, const Shape& shape) {
-  Shape idx(shape.size());
-  for (size_t k = shape.size(); k-- > 0;) {
-    idx[k] = flat % shape[k];
-    flat /= shape[k];
-  }
-  return shape_str(idx);
-}
-
-// Compares one tensor; reports op, case, tensor, the largest absolute difference and where.
+// Compares one tensor (tests/compare.h); a failure names op, case, tensor and the worst element.
 void expect_close(const Fixture& f, const std::string& what, const Tensor& got, const Tensor& ref,
                   Tolerance tol) {
   const std::string where = f.op() + " / " + f.name() + " / " + what;
@@ -278,26 +270,10 @@ void expect_close(const Fixture& f, const std::string& what, const Tensor& got, 
                      << dtype_name(ref.dtype()) << ref.shape_str());
     return;
   }
-  const std::vector<double> g = got.to_double_vector(), r = ref.to_double_vector();
-  double scale = 0;
-  for (double v : r) scale = std::max(scale, std::fabs(v));
   // Integer outputs (indices) must match exactly.
-  const double rtol = is_floating(ref.dtype()) ? tol.rtol : 0.0, atol = rtol / 10 * scale;
-  size_t bad = 0, worst = 0;
-  double worst_diff = -1;
-  for (size_t k = 0; k < r.size(); ++k) {
-    const double diff = std::fabs(g[k] - r[k]);
-    if (!(diff <= atol + rtol * std::fabs(r[k]))) ++bad;  // NaN counts as bad
-    if (!(diff <= worst_diff)) {
-      worst_diff = diff;
-      worst = k;
-    }
-  }
-  INFO(where << ": " << bad << " of " << r.size()
-             << " elements differ; largest |a - b| = " << worst_diff << " at "
-             << index_str(static_cast<int64_t>(worst), ref.shape()) << " (engine " << g[worst]
-             << ", PyTorch " << r[worst] << "); rtol " << rtol << ", atol " << atol);
-  CHECK(bad == 0);
+  const double rtol = is_floating(ref.dtype()) ? tol.rtol : 0.0;
+  INFO(where << " (engine against PyTorch)");
+  CHECK_WITHIN(got, ref, (test::Bound{rtol, 0, rtol / 10}));
 }
 
 bool starts_with(const std::string& s, const std::string& prefix) {

@@ -8,6 +8,7 @@
 #include "evaluation/distance.h"
 #include "evaluation/rerank.h"
 #include "reid_test_util.h"
+#include "tests/compare.h"
 
 using namespace ptl;
 using Catch::Matchers::Contains;
@@ -23,6 +24,9 @@ struct RerankCase {
 
 // The reference's parameters: defaults, k1 above the image count, k2 = 1 (no query
 // expansion), lambda at both ends.
+// Every re-ranked distance within 2e-6 of the reference's.
+constexpr ptl::test::Bound kRerankBound{0, 2e-6};
+
 RerankOptions params(int i) {
   const int k1s[] = {20, 3, 7, 1, 60};
   const int k2s[] = {6, 1, 2, 6, 3};
@@ -32,13 +36,6 @@ RerankOptions params(int i) {
   o.k2 = k2s[(i / 5) % 5];
   o.lambda = lambdas[(i / 2) % 5];
   return o;
-}
-
-double max_diff(const std::vector<float>& got, const std::vector<double>& want) {
-  double worst = 0;
-  for (size_t k = 0; k < got.size(); ++k)
-    worst = std::max(worst, std::abs(double(got[k]) - want[k]));
-  return worst;
 }
 
 std::vector<float> rerank_rows(const RandomAccessDistance& all, int64_t Q,
@@ -57,7 +54,7 @@ TEST_CASE("re-ranking from features matches the reference", "[reid][rerank]") {
     return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
   };
   std::normal_distribution<float> n01;
-  reid_test::TempDir dir;
+  ptl::test::TempDir dir;
   reid_test::RefBatch batch;
   struct FeatCase {
     int64_t Q, G, D;
@@ -111,9 +108,9 @@ TEST_CASE("re-ranking from features matches the reference", "[reid][rerank]") {
     INFO("case " << i << ": Q=" << c.Q << " G=" << c.G << " k1=" << c.opt.k1 << " k2=" << c.opt.k2
                  << " lambda=" << c.opt.lambda << " " << metric_name(c.m));
     FeatureDistance all(c.x.data(), c.Q + c.G, c.x.data(), c.Q + c.G, c.D, c.m);
-    const double d = max_diff(rerank_rows(all, c.Q, c.opt),
-                              ref.at(batch.prefix(i) + "rerank").to_double_vector());
-    CHECK(d < 2e-6);  // the documented tolerance
+    CHECK_WITHIN(rerank_rows(all, c.Q, c.opt),
+                 ref.at(batch.prefix(i) + "rerank").to_double_vector(),
+                 kRerankBound);  // the documented tolerance
   }
 }
 
@@ -124,7 +121,7 @@ TEST_CASE("re-ranking from distance blocks matches the reference, ties and asymm
     return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
   };
   std::uniform_real_distribution<float> u(0.1f, 3.0f);
-  reid_test::TempDir dir;
+  ptl::test::TempDir dir;
   reid_test::RefBatch batch;
   std::vector<RerankCase> cases;
   for (int i = 0; i < 30; ++i) {
@@ -155,9 +152,8 @@ TEST_CASE("re-ranking from distance blocks matches the reference, ties and asymm
     const RerankCase& c = cases[i];
     INFO("case " << i << ": Q=" << c.Q << " G=" << c.G << " k1=" << c.opt.k1 << " k2=" << c.opt.k2);
     BlockDistance all(c.qq.data(), c.qg.data(), c.gg.data(), c.Q, c.G);
-    const double d = max_diff(rerank_rows(all, c.Q, c.opt),
-                              ref.at(batch.prefix(i) + "rerank").to_double_vector());
-    CHECK(d < 2e-6);
+    CHECK_WITHIN(rerank_rows(all, c.Q, c.opt),
+                 ref.at(batch.prefix(i) + "rerank").to_double_vector(), kRerankBound);
   }
 }
 

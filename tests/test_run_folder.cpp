@@ -4,9 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "engine/safetensors.h"
 #include "tests/test_util.h"
@@ -19,18 +17,11 @@ using Catch::Contains;
 namespace fs = std::filesystem;
 
 namespace {
-std::string text_of(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 // Every file of a folder with its bytes: an earlier run's files, compared before and after.
 std::map<std::string, std::string> snapshot(const std::string& dir) {
   std::map<std::string, std::string> files;
   for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.is_regular_file()) files[e.path().string()] = text_of(e.path().string());
+    if (e.is_regular_file()) files[e.path().string()] = test::file_text(e.path().string());
   return files;
 }
 
@@ -62,10 +53,11 @@ TEST_CASE("a folder that holds a run is refused and left as it was; --overwrite 
   Trainer(other, overwrite()).run();
   // Only the new run is there: one epoch's checkpoint, its metrics and log alone.
   CHECK(list_checkpoints(out).size() == 1);
-  const std::string metrics = text_of(out + "/metrics.jsonl");
+  const std::string metrics = test::file_text(out + "/metrics.jsonl");
   CHECK(metrics.find("\"epoch\": 2") == std::string::npos);
-  CHECK(count(text_of(out + "/train.log"), "effective config") == 1);
-  CHECK_THAT(text_of(out + "/train.log"), Contains("--overwrite: removed the earlier run's files"));
+  CHECK(count(test::file_text(out + "/train.log"), "effective config") == 1);
+  CHECK_THAT(test::file_text(out + "/train.log"),
+             Contains("--overwrite: removed the earlier run's files"));
 
   // An --overwrite killed halfway leaves its marker: every start but another --overwrite refuses.
   fs::create_directories(out + "/.ptl-overwrite");
@@ -98,20 +90,20 @@ TEST_CASE(
   RunStart allow("auto");
   allow.allow_config_change = {"optim.lr", "loss.margin"};
   Trainer(changed, allow).run();
-  CHECK_THAT(text_of(out + "/metrics.jsonl"),
+  CHECK_THAT(test::file_text(out + "/metrics.jsonl"),
              Contains("{\"epoch\": 2, \"step\": 6, \"config_change\": {\"optim.lr\": [\"1e-3\", "
                       "\"5e-2\"], \"loss.margin\": [\"0.3\", \"0.9\"]}}"));
-  const std::string yaml = text_of(out + "/config.yaml");
+  const std::string yaml = test::file_text(out + "/config.yaml");
   CHECK_THAT(yaml, Contains("# config change at epoch 2, step 6 (--allow-config-change): "
                             "optim.lr: 1e-3 -> 5e-2") &&
                        Contains("# config change at epoch 2, step 6: train.epochs: 2 -> 3") &&
                        Contains("lr: 5e-2"));
-  CHECK_THAT(text_of(out + "/train.log"),
+  CHECK_THAT(test::file_text(out + "/train.log"),
              Contains("config change accepted (--allow-config-change): loss.margin: 0.3 -> 0.9") &&
                  Contains("config change (nothing computed changes): train.log_every: 100 -> 7"));
   // The history stays when the run is resumed again.
   Trainer(test::tiny_run_config(out, 4), allow).run();
-  CHECK_THAT(text_of(out + "/config.yaml"),
+  CHECK_THAT(test::file_text(out + "/config.yaml"),
              Contains("step 6 (--allow-config-change): optim.lr: 1e-3 -> 5e-2") &&
                  Contains("step 9 (--allow-config-change): optim.lr: 5e-2 -> 1e-3"));
   CHECK_THROWS_WITH(
@@ -128,7 +120,8 @@ TEST_CASE("--resume auto: no checkpoint starts fresh and says so; a truncated ne
   test::TempDir dir;
   const std::string out = dir.path() + "/run";
   Trainer(test::tiny_run_config(out, 1), "auto").run();
-  CHECK_THAT(text_of(out + "/train.log"), Contains("no checkpoint in " + out + ": starting fresh"));
+  CHECK_THAT(test::file_text(out + "/train.log"),
+             Contains("no checkpoint in " + out + ": starting fresh"));
   Trainer(test::tiny_run_config(out, 3), "auto").run();
   Trainer straight(test::tiny_run_config(dir.path() + "/straight", 3));
   straight.run();
@@ -138,7 +131,7 @@ TEST_CASE("--resume auto: no checkpoint starts fresh and says so; a truncated ne
   fs::resize_file(all[2], fs::file_size(all[2]) / 2);  // a disk that filled, say
   Trainer resumed(test::tiny_run_config(out, 3), "auto");
   resumed.run();
-  CHECK_THAT(text_of(out + "/train.log"),
+  CHECK_THAT(test::file_text(out + "/train.log"),
              Contains("warning: the newest checkpoint " + all[2] + " cannot be read") &&
                  Contains("resuming from the one before it, " + all[1]));
   for (const auto& [name, t] : straight.model().state_dict()) {

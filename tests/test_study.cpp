@@ -72,6 +72,9 @@ TEST_CASE("the bootstrap interval matches the exact distribution of resampled me
   const PairedStats again = paired_stats(d, 10000, 1);
   CHECK(again.boot_lo == s.boot_lo);
   CHECK(again.boot_hi == s.boot_hi);
+  const PairedStats other = paired_stats(d, 10000, 2);
+  CHECK(other.boot_lo == Approx(lo).margin(0.25));
+  CHECK(other.boot_hi == Approx(hi).margin(0.25));
 }
 
 TEST_CASE("study arguments: arms with list values, seed ranges, and their errors", "[study]") {
@@ -88,12 +91,7 @@ TEST_CASE("study arguments: arms with list values, seed ranges, and their errors
 }
 
 namespace {
-std::string file_text(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using test::file_text;
 
 StudySpec tiny_study(const std::string& out) {
   StudySpec spec;

@@ -33,10 +33,7 @@ Config tiny(const std::string& out, int64_t epochs) {
   return test::tiny_run_config(out, epochs);
 }
 
-std::string file_text(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
+using test::file_text;
 
 std::vector<float> weights(Trainer& t) {
   std::vector<float> all;

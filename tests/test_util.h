@@ -8,23 +8,35 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "base/error.h"
+#include "kernels/conv_geometry.h"
 
 namespace ptl::test {
 
-// n values uniform in [-1, 1) from a Mersenne Twister seeded with `seed`, drawn in double and
+// n values uniform in [lo, hi) from a Mersenne Twister seeded with `seed`, drawn in double and
 // rounded to T (the same values for float and double up to that rounding).
 template <class T>
-std::vector<T> random_values(size_t n, unsigned seed) {
+std::vector<T> random_values(size_t n, unsigned seed, double lo = -1, double hi = 1) {
   std::mt19937 gen(seed);
-  std::uniform_real_distribution<double> u(-1, 1);
+  std::uniform_real_distribution<double> u(lo, hi);
   std::vector<T> v(n);
   for (T& x : v) x = static_cast<T>(u(gen));
   return v;
+}
+
+// The geometry of a convolution of an N x C x H x W input with Cout filters of KH x KW, stride
+// (sh, sw), padding (ph, pw) and dilation (dh, dw); the output size as PyTorch computes it.
+inline ConvGeometry conv_geometry(int64_t N, int64_t C, int64_t H, int64_t W, int64_t Cout,
+                                  int64_t KH, int64_t KW, int64_t sh, int64_t sw, int64_t ph,
+                                  int64_t pw, int64_t dh, int64_t dw) {
+  const int64_t OH = (H + 2 * ph - dh * (KH - 1) - 1) / sh + 1;
+  const int64_t OW = (W + 2 * pw - dw * (KW - 1) - 1) / sw + 1;
+  return {N, C, H, W, Cout, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW};
 }
 
 // A fresh directory under $TMPDIR (or /tmp), removed with its contents at scope exit.
@@ -40,10 +52,17 @@ class TempDir {
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
   const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
 
  private:
   std::string path_;
 };
+
+// The bytes of the file at `path`; "" when it cannot be read (a check on the text then fails).
+inline std::string file_text(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
 
 // The ptl binary the CLI tests run: the build's, or PTL_TEST_BINARY where the tests run away
 // from their build folder (scripts/gpu_run.sh runs them from a bundle on another machine).
@@ -53,28 +72,29 @@ inline std::string ptl_binary() {
 }
 
 // Runs the ptl binary with `args` (shell syntax), after environment assignments `env`
-// ("NAME=value ..."; may be empty), and returns its exit code and its stdout and stderr together.
+// ("NAME=value ..."; may be empty), and returns its exit code and its stdout and stderr together
+// in `out`, or, with `stderr_apart`, stdout in `out` and stderr in `err`.
 struct CliRun {
   int rc;
-  std::string out;
+  std::string out, err;
 };
-inline CliRun run_ptl_env(const std::string& env, const std::string& args) {
-  FILE* p = ::popen((env + " " + ptl_binary() + " " + args + " 2>&1").c_str(), "r");
+inline CliRun run_ptl_env(const std::string& env, const std::string& args,
+                          bool stderr_apart = false) {
+  std::optional<TempDir> dir;  // for stderr_apart: stderr's file
+  if (stderr_apart) dir.emplace();
+  const std::string redirect = dir ? " 2>" + dir->file("stderr.txt") : " 2>&1";
+  FILE* p = ::popen((env + " " + ptl_binary() + " " + args + redirect).c_str(), "r");
   PTL_CHECK(p != nullptr, "cannot start ", ptl_binary());
-  std::string out;
+  CliRun r{-1, "", ""};
   char buf[4096];
-  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
   const int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (dir) r.err = file_text(dir->file("stderr.txt"));
+  return r;
 }
 inline CliRun run_ptl(const std::string& args) {
   return run_ptl_env("", args);
-}
-
-// A file's bytes ("" when it cannot be read).
-inline std::string file_text(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
 }
 
 // Limits the size of files this process writes (RLIMIT_FSIZE) while in scope: writes past it

@@ -41,8 +41,8 @@ def optimizer_fixture(out, name, cls, kw):
     st.save(os.path.join(out, f"optim_{name}.safetensors"), tensors, meta)
 
 
-def triplet(features, labels, margin):
-    """torchreid's TripletLoss: hardest positive and negative per anchor on Euclidean distances."""
+def hardest(features, labels):
+    """Per anchor, the distance of its hardest positive and of its hardest negative (Euclidean)."""
     n = features.size(0)
     dist = features.pow(2).sum(dim=1, keepdim=True).expand(n, n)
     dist = dist + dist.t()
@@ -51,6 +51,12 @@ def triplet(features, labels, margin):
     mask = labels.expand(n, n).eq(labels.expand(n, n).t())
     ap = torch.stack([dist[i][mask[i]].max() for i in range(n)])
     an = torch.stack([dist[i][mask[i] == 0].min() for i in range(n)])
+    return ap, an
+
+
+def triplet(features, labels, margin):
+    """torchreid's TripletLoss: hardest positive and negative per anchor on Euclidean distances."""
+    ap, an = hardest(features, labels)
     if margin > 0:
         return torch.nn.functional.margin_ranking_loss(an, ap, torch.ones_like(an), margin=margin)
     return torch.nn.functional.soft_margin_loss(an - ap, torch.ones_like(an))
@@ -62,9 +68,11 @@ def triplet_fixture(out, name, margin):
     features = torch.randn(16, 8, generator=g).requires_grad_()
     loss = triplet(features, labels, margin)
     loss.backward()
+    ap, an = hardest(features.detach(), labels)
+    precision = (an > ap).double().mean().reshape(1)  # anchors whose negative is farther
     st.save(os.path.join(out, f"triplet_{name}.safetensors"),
             {"features": features.detach(), "labels": labels, "loss": loss.detach().reshape(1),
-             "grad": features.grad},
+             "grad": features.grad, "precision": precision},
             {"margin": str(margin)})
 
 

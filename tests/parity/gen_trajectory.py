@@ -3,7 +3,8 @@ PTL model in float64 (PTL-ResNet-20, BConv-Cell state carried across batches fro
 batches, with the trainer's ce_triplet loss (batch-hard triplet, margin 0.3, + cross-entropy).
 
 Usage: gen_trajectory.py OUTDIR  (writes trajectory/trajectory.safetensors: the initial weights as
-w.<name>, the batches as x.<step> / y.<step>, and the per-step losses as loss)
+w.<name>, the batches as x.<step> / y.<step>, the per-step losses as loss and the weights after
+the last step as final.<name>)
 """
 import os
 import sys
@@ -44,6 +45,7 @@ def main():
         opt.step()
         losses.append(loss.item())
     tensors["loss"] = torch.tensor(losses, dtype=torch.float64)
+    tensors.update({f"final.{k}": v.detach().clone() for k, v in P.used_state_dict(model).items()})
     st.save(os.path.join(out, "trajectory.safetensors"), tensors, {"steps": str(STEPS), "classes": str(CLASSES)})
 
 
