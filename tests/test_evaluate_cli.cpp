@@ -250,10 +250,9 @@ TEST_CASE("ptl visrank writes one picture per query with green and red borders",
     CHECK(centred(128 + 90 + int(k) * 138, 0, rank));
     CHECK(centred(128 + 90 + int(k) * 138, 1, "id " + std::to_string(in.gallery.pids[top[k]])));
   }
-  const auto one =
-      test::run_ptl("visrank --features " + f + " --query-images " + dir.file("q.txt") +
-                    " --gallery-images " + dir.file("g.txt") + " --root " + dir.path() +
-                    " --out " + dir.file("vis1") + " --query 1");
+  const auto one = test::run_ptl(
+      "visrank --features " + f + " --query-images " + dir.file("q.txt") + " --gallery-images " +
+      dir.file("g.txt") + " --root " + dir.path() + " --out " + dir.file("vis1") + " --query 1");
   CHECK_THAT(one.out, Contains("wrote 1 picture to"));
   // A bad option names itself.
   const auto zero = test::run_ptl(
