@@ -14,6 +14,7 @@
 #include "tests/data_test_util.h"
 #include "tests/skip.h"
 #include "tests/test_util.h"
+#include "train/experiment.h"
 #include "train/study.h"
 #include "train/task_data.h"
 #include "train/trainer.h"
@@ -184,7 +185,18 @@ void check_config(const std::string& path) {
   CHECK(s.last.reid == t.experiment().data().reid);
   CHECK(s.last.main() >= 0);
   CHECK(s.last.main() <= 100);
-  CHECK(fs::exists(dir.path() + "/run/best.safetensors"));
+  // The one evaluation's weights are best.safetensors: `ptl eval`'s path (a fresh experiment
+  // loading them) gives the logged final score exactly (evaluation has its own seeded stream).
+  REQUIRE(fs::exists(dir.path() + "/run/best.safetensors"));
+  Experiment again(cfg);
+  again.load_weights(dir.path() + "/run/best.safetensors");
+  const ModelScore e = again.evaluate();
+  CHECK(e.reid == s.last.reid);
+  CHECK(e.mAP == s.last.mAP);
+  CHECK(e.rank1 == s.last.rank1);
+  CHECK(e.rank5 == s.last.rank5);
+  CHECK(e.mINP == s.last.mINP);
+  CHECK(e.accuracy == s.last.accuracy);
 }
 }  // namespace
 
@@ -200,4 +212,48 @@ TEST_CASE("the Fashion-MNIST configurations build, train two steps and evaluate"
           "[recipe][fashion_mnist]") {
   REQUIRE(config_files(true).size() == 3);
   check_config(GENERATE(from_range(config_files(true))));
+}
+
+// The Market-1501 configs' networks (751 classes, the configs' model options) against parameter
+// counts from outside ptl, since `ptl info` and the trainer share model_options and summarize.
+//
+// torchvision 0.14.1 (Debian's, /usr/bin/python3):
+//   python3 -c "import torch.nn as nn, torchvision; n=lambda m: sum(p.numel() for p in
+//   m.parameters()); b=torchvision.models.resnet50(); b.fc=nn.Identity(); print(n(b),
+//   n(nn.Conv2d(2048,256,1,bias=False))+n(nn.BatchNorm2d(256)), n(nn.Linear(256,751)))"
+//   -> 23508032 524800 193007: ResNet-50 without fc; MGN's reduction (1x1 conv without bias, BN);
+//   a 751-class classifier.
+// The authors' release (github.com/ZJULearning/PTL at 699d47b), random init on CPU with Debian's
+// torch 1.13, in a copy with `pretrained=True` made False in mgn.py and mgn_ptl.py:
+//   python3 -c "from mgn import MGN; from mgn_ptl import MGN_PTL; n=lambda m: sum(p.numel() for p
+//   in m.parameters()); a=MGN(); b=MGN_PTL(); r=b.backbone; p=b.ptl; print(n(a), n(b),
+//   n(b)-n(r.fc)-n(r.layer3[1:])-n(r.layer4), n(p)-n(p.bconv7)-n(p.bconv8), n(b.reduction))"
+//   -> 66678200 103487648 80887992 9458176 557824
+// MGN_PTL keeps the whole torchvision ResNet-50 as `backbone` but its forward uses only the stem,
+// layer1, layer2 and layer3[0] of it (p1..p3 run deep copies of layer3[1:] and layer4); the fc,
+// layer3[1:] and layer4 it holds get no gradient (a backward through a 384x128 forward leaves
+// exactly those 22599656 parameters without one). ptl builds no unused weights, so its MGN-PTL
+// is the release's used count, 80887992, not the module's 103487648.
+// The PTL-ResNet-50 has no release model: its side branch is the release's PTL module with one
+// head cell (bconv6) instead of three (bconv7, bconv8 serve MGN's p2, p3): 9458176; its head is
+// the release MGN_PTL's reduction (2048 + 128 -> 256 with bias, BN) and a classifier.
+TEST_CASE("the Market-1501 configs' networks have torchvision's and the release's parameter counts",
+          "[recipe][params]") {
+  constexpr int64_t kResNet50NoFc = 23508032, kMgnReduction = 524800, kClassifier751 = 193007;
+  constexpr int64_t kReleaseMgn = 66678200, kReleaseMgnPtlUsed = 80887992;
+  constexpr int64_t kReleaseSideOneHead = 9458176, kReleasePtlReduction = 557824;
+  const std::pair<const char*, int64_t> expected[] = {
+      {"market1501_resnet50.yaml", kResNet50NoFc + kMgnReduction + kClassifier751},
+      {"market1501_ptl_resnet50.yaml",
+       kResNet50NoFc + kReleaseSideOneHead + kReleasePtlReduction + kClassifier751},
+      {"market1501_mgn.yaml", kReleaseMgn},
+      {"market1501_mgn_ptl.yaml", kReleaseMgnPtlUsed},
+  };
+  for (const auto& [file, count] : expected) {
+    INFO(file);
+    const Settings s =
+        read_settings(Config::from_file(std::string(PTL_SOURCE_DIR) + "/configs/" + file));
+    const auto model = make_model(s.model.name, 751, model_options(s.model, true, 3));
+    CHECK(model->parameter_count() == count);
+  }
 }
