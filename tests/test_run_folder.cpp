@@ -17,14 +17,6 @@ using Catch::Contains;
 namespace fs = std::filesystem;
 
 namespace {
-// Every file of a folder with its bytes: an earlier run's files, compared before and after.
-std::map<std::string, std::string> snapshot(const std::string& dir) {
-  std::map<std::string, std::string> files;
-  for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.is_regular_file()) files[e.path().string()] = test::file_text(e.path().string());
-  return files;
-}
-
 size_t count(const std::string& text, const std::string& what) {
   size_t n = 0;
   for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
@@ -43,12 +35,12 @@ TEST_CASE("a folder that holds a run is refused and left as it was; --overwrite 
   test::TempDir dir;
   const std::string out = dir.path() + "/run";
   Trainer(test::tiny_run_config(out, 3)).run();
-  const auto before = snapshot(out);
+  const auto before = test::folder_snapshot(out);
   Config other = test::tiny_run_config(out, 1);
   other.set("optim.lr", "5e-3");
   CHECK_THROWS_WITH(Trainer(other), Contains("train.out " + out + " already holds a run") &&
                                         Contains("--resume auto") && Contains("--overwrite"));
-  CHECK(snapshot(out) == before);
+  CHECK(test::folder_snapshot(out) == before);
 
   Trainer(other, overwrite()).run();
   // Only the new run is there: one epoch's checkpoint, its metrics and log alone.
@@ -75,7 +67,7 @@ TEST_CASE(
   test::TempDir dir;
   const std::string out = dir.path() + "/run";
   Trainer(test::tiny_run_config(out, 2)).run();
-  const auto before = snapshot(out);
+  const auto before = test::folder_snapshot(out);
   Config changed = test::tiny_run_config(out, 3);
   changed.set("optim.lr", "5e-2");
   changed.set("loss.margin", "0.9");
@@ -85,7 +77,7 @@ TEST_CASE(
                         Contains("loss.margin: 0.3 in the checkpoint, 0.9 now") &&
                         Contains("--allow-config-change optim.lr,loss.margin") &&
                         !Contains("log_every"));
-  CHECK(snapshot(out) == before);
+  CHECK(test::folder_snapshot(out) == before);
 
   RunStart allow("auto");
   allow.allow_config_change = {"optim.lr", "loss.margin"};

@@ -152,12 +152,7 @@ TEST_CASE("a study run again with other settings stops, naming the run and the k
   spec.seeds = {0};
   spec.out = dir.path() + "/study";
   REQUIRE(!run_study(spec).interrupted);
-  auto files = [&] {
-    std::map<std::string, std::string> all;
-    for (const auto& e : fs::recursive_directory_iterator(spec.out))
-      if (e.is_regular_file()) all[e.path().string()] = file_text(e.path().string());
-    return all;
-  };
+  auto files = [&] { return test::folder_snapshot(spec.out); };
   const auto before = files();
   StudySpec changed = spec;
   changed.arms = {parse_arm("plain:model.ptl=reset_every_batch")};

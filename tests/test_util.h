@@ -6,8 +6,10 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <optional>
 #include <random>
 #include <string>
@@ -62,6 +64,14 @@ class TempDir {
 inline std::string file_text(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+// Every file under `dir` with its bytes: an earlier run's files, compared before and after.
+inline std::map<std::string, std::string> folder_snapshot(const std::string& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) files[e.path().string()] = file_text(e.path().string());
+  return files;
 }
 
 // The ptl binary the CLI tests run: the build's, or PTL_TEST_BINARY where the tests run away
