@@ -34,6 +34,8 @@ inline bf16 to_bf16(float f) {
   return bf16{static_cast<uint16_t>((u + rounding_bias) >> 16)};
 }
 
-inline float to_float(bf16 h) { return float_from_bits(static_cast<uint32_t>(h.bits) << 16); }
+inline float to_float(bf16 h) {
+  return float_from_bits(static_cast<uint32_t>(h.bits) << 16);
+}
 
 }  // namespace ptl
