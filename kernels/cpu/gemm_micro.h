@@ -29,14 +29,15 @@ struct MicroKernels {
 // (MR x 2 accumulators, 2 vectors of B and a broadcast: 15 of 16 ymm, 27 of 32 zmm). And the
 // blocking of kernels/cpu/gemm.cpp: KC steps of k per packed panel, MC rows of A per panel.
 // The blocking changes the speed only, never the bits; the AVX-512 float figures are the best
-// of five (KC, MC) pairs timed on an Intel Xeon with AVX-512 (docs/performance.md). bf16 takes
-// the float shapes with KC counted in pairs of k: a panel holds as many bytes as the float one.
+// of five (KC, MC) pairs timed on an Intel Xeon with AVX-512 (docs/performance.md). bf16 counts
+// KC in pairs of k (a panel holds as many bytes as the float one); its emulation holds both
+// halves of a pair of B and of A in registers, which leaves room for 4 rows on AVX2.
 struct TileShape {
   int mr, nr, kc, mc;
 };
 constexpr TileShape kAvx2F32{6, 16, 256, 144}, kAvx2F64{6, 8, 256, 144};
 constexpr TileShape kAvx512F32{12, 32, 384, 96}, kAvx512F64{12, 16, 256, 144};
-constexpr TileShape kAvx2Bf16 = kAvx2F32, kAvx512Bf16 = kAvx512F32;
+constexpr TileShape kAvx2Bf16{4, 16, 256, 144}, kAvx512Bf16 = kAvx512F32;
 
 // Compiled for AVX2+FMA, for AVX-512F and for AVX-512F with AVX512_BF16; call each only where
 // the CPU has its instructions (cpu::current_isa()). The last is the bf16 kernel that runs
