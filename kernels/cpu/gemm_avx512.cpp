@@ -5,17 +5,10 @@
 #define PTL_MM(op) _mm512_##op
 #define PTL_REG_F __m512
 #define PTL_REG_D __m512d
-#define PTL_REG_I __m512i
-#define PTL_LOAD_I(p) _mm512_loadu_si512(p)
-#define PTL_AND_I(a, b) _mm512_and_si512(a, b)
-// (the masked form: GCC 12 takes the plain one's undefined source for uninitialised)
-#define PTL_SHL16(x) _mm512_maskz_slli_epi32(0xFFFF, x, 16)
-#define PTL_AS_FLOAT(x) _mm512_castsi512_ps(x)
 #define PTL_ONE_NAN(x)                                          \
   _mm512_mask_mov_ps(x, _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), \
                      _mm512_castsi512_ps(_mm512_set1_epi32(0x7FC00000)))
 #define PTL_SHAPE_F kAvx512F32
 #define PTL_SHAPE_D kAvx512F64
-#define PTL_SHAPE_B kAvx512Bf16
 #define PTL_ENTRY avx512_micro_kernels
 #include "kernels/cpu/gemm_isa.inc"

@@ -1,6 +1,8 @@
 #include "kernels/cpu/gemm_bf16.h"
 
+#include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/cpu/gemm_blocked.h"
@@ -18,60 +20,71 @@ float start_value(float beta, float c) {
   return std::fpclassify(v) == FP_SUBNORMAL ? std::copysign(0.0f, v) : v;
 }
 
-// `lines` lines of an operand, line l's element k at X[l*ls + k*ks] for k < kvalid, into
-// slivers of W lines, each step a pair of k (gemm_micro.h):
-//   dst[s*W*kp + p*W + l] = X(s*W + l, 2p) | X(s*W + l, 2p + 1) << 16
-// for p < kp, with zeros past kvalid (the pad of an odd K) and in the lines past `lines`.
-template <int W>
-void pack_pairs(const bf16* X, int64_t ls, int64_t ks, int64_t lines, int64_t kp, int64_t kvalid,
-                uint32_t* dst) {
-  for (int64_t l0 = 0; l0 < lines; l0 += W, dst += W * kp) {
+// `lines` lines of an operand, line l's element k at X[l*ls + k*ks] for k < kvalid (zero past
+// it: the pad of an odd K), into slivers of W lines of kc steps, each step as the kernel of the
+// path wants it (gemm_micro.h):
+//   VDPBF16PS (D = uint32_t, kc pairs): dst[s*W*kc + p*W + l] = X(s*W + l, 2p) | X(.., 2p + 1) <<
+//   16 emulated (D = float, kc even):      dst[s*W*kc + t*W + l] = X(s*W + l, t ^ 1) as a float
+// and zeros in the lines past `lines`.
+template <int W, class D>
+void pack(const bf16* X, int64_t ls, int64_t ks, int64_t lines, int64_t kc, int64_t kvalid,
+          D* dst) {
+  const auto at = [&](const bf16* line, int64_t k) -> uint32_t {
+    return k < kvalid ? line[k * ks].bits : 0u;
+  };
+  for (int64_t l0 = 0; l0 < lines; l0 += W, dst += W * kc) {
     const int64_t n = std::min<int64_t>(W, lines - l0);
-    const bf16* s = X + l0 * ls;
-    for (int64_t p = 0; p < kp; ++p) {
-      const bf16* lo = s + 2 * p * ks;
-      const bf16* hi = 2 * p + 1 < kvalid ? lo + ks : nullptr;
-      uint32_t* d = dst + p * W;
-      for (int64_t l = 0; l < n; ++l)
-        d[l] = lo[l * ls].bits | (hi ? static_cast<uint32_t>(hi[l * ls].bits) << 16 : 0u);
-      for (int64_t l = n; l < W; ++l) d[l] = 0;
+    for (int64_t t = 0; t < kc; ++t) {
+      D* d = dst + t * W;
+      for (int64_t l = 0; l < n; ++l) {
+        const bf16* line = X + (l0 + l) * ls;
+        if constexpr (std::is_same_v<D, uint32_t>)
+          d[l] = at(line, 2 * t) | at(line, 2 * t + 1) << 16;
+        else
+          d[l] = float_from_bits(at(line, t ^ 1) << 16);
+      }
+      std::fill(d + n, d + W, D(0));
     }
   }
 }
 
-// The bf16 tile shape and micro-kernel of the path in use, as constants for f.
-template <class F>
-void on_bf16_path(F&& f) {
-  switch (current_isa()) {
-    case Isa::avx2:
-      return f(std::integral_constant<int, 0>{}, avx2_micro_kernels().bf16);
-    case Isa::avx512:
-      return f(std::integral_constant<int, 1>{}, avx512_micro_kernels().bf16);
-    case Isa::avx512bf16:
-      return f(std::integral_constant<int, 1>{}, avx512bf16_micro_kernel());
-  }
+// C (M, N) = the chains of step 2 over K > 0, from C (accumulate) or from +0, with the tile
+// shape S and micro-kernel of a path whose panels hold steps of type D.
+template <const TileShape& S, class D>
+void chains_on(MicroKernelFn<D, float> tile, bool ta, bool tb, int64_t M, int64_t N, int64_t K,
+               const bf16* A, int64_t lda, const bf16* B, int64_t ldb, float* C, int64_t ldc,
+               bool accumulate) {
+  // op(A)(i, k) = A[i*ars + k*acs], op(B)(k, j) = B[k*brs + j*bcs]; a step covers kstep k
+  const int64_t ars = ta ? 1 : lda, acs = ta ? lda : 1, brs = tb ? 1 : ldb, bcs = tb ? ldb : 1;
+  constexpr int64_t kstep = std::is_same_v<D, uint32_t> ? 2 : 1;
+  const int64_t steps = (K + 1) / 2 * 2 / kstep;
+  D* pa = panel<D>(0, S.mc * S.kc);
+  const auto a_panel = [&](int64_t pc, int64_t kc, int64_t ic, int64_t mc) -> const D* {
+    const int64_t k0 = pc * kstep;
+    pack<S.mr>(A + ic * ars + k0 * acs, ars, acs, mc, kc, K - k0, pa);
+    return pa;
+  };
+  const auto b_panel = [&](auto nr, int64_t pc, int64_t kc, int64_t jc, int64_t nc, D* dst) {
+    const int64_t k0 = pc * kstep;
+    pack<decltype(nr)::value>(B + k0 * brs + jc * bcs, bcs, brs, nc, kc, K - k0, dst);
+  };
+  gemm_blocked<S.mr, S.nr, S.kc, S.mc, D, float>(tile, a_panel, b_panel, C, ldc, M, N, steps,
+                                                 accumulate);
 }
 
-// The chains of step 2 over K > 0, from C (accumulate) or from +0, into C.
 void chains(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const bf16* A, int64_t lda,
             const bf16* B, int64_t ldb, float* C, int64_t ldc, bool accumulate) {
-  // op(A)(i, k) = A[i*ars + k*acs], op(B)(k, j) = B[k*brs + j*bcs]
-  const int64_t ars = ta ? 1 : lda, acs = ta ? lda : 1, brs = tb ? 1 : ldb, bcs = tb ? ldb : 1;
-  on_bf16_path([&](auto wide, MicroKernelFn<uint32_t, float> tile) {
-    constexpr TileShape s = decltype(wide)::value ? kAvx512Bf16 : kAvx2Bf16;
-    uint32_t* pa = panel<uint32_t>(0, s.mc * s.kc);
-    const auto a_panel = [&](int64_t pc, int64_t kc, int64_t ic, int64_t mc) -> const uint32_t* {
-      pack_pairs<s.mr>(A + ic * ars + 2 * pc * acs, ars, acs, mc, kc, K - 2 * pc, pa);
-      return pa;
-    };
-    const auto b_panel = [&](auto nr, int64_t pc, int64_t kc, int64_t jc, int64_t nc,
-                             uint32_t* dst) {
-      pack_pairs<decltype(nr)::value>(B + 2 * pc * brs + jc * bcs, bcs, brs, nc, kc, K - 2 * pc,
-                                      dst);
-    };
-    gemm_blocked<s.mr, s.nr, s.kc, s.mc, uint32_t, float>(tile, a_panel, b_panel, C, ldc, M, N,
-                                                          (K + 1) / 2, accumulate);
-  });
+  switch (current_isa()) {
+    case Isa::avx2:
+      return chains_on<kAvx2F32>(avx2_micro_kernels().bf16, ta, tb, M, N, K, A, lda, B, ldb, C, ldc,
+                                 accumulate);
+    case Isa::avx512:
+      return chains_on<kAvx512F32>(avx512_micro_kernels().bf16, ta, tb, M, N, K, A, lda, B, ldb, C,
+                                   ldc, accumulate);
+    case Isa::avx512bf16:
+      return chains_on<kAvx512Bf16>(avx512bf16_micro_kernel(), ta, tb, M, N, K, A, lda, B, ldb, C,
+                                    ldc, accumulate);
+  }
 }
 
 }  // namespace

@@ -6,9 +6,11 @@
 //     c(i, j) = fma(A(i, kc-1), B(kc-1, j), ... fma(A(i, 0), B(0, j), c0) ...)
 // The vector lanes are different elements of C, so the bits of the result do not depend on the
 // vector width, the tile size or the blocking: every path computes the same chains.
-// bf16: a step is a pair of k in one 32-bit word (k = 2p in the lower half, 2p + 1 in the upper),
-// and each step is VDPBF16PS's two fused multiply-adds, the upper half first, with denormals
-// read as zero and flushed to zero (gemm_bf16.h has the whole contract); C is float32.
+// bf16 (gemm_bf16.h has the whole contract): with VDPBF16PS, a step is a pair of k in one
+// 32-bit word (k = 2p in the lower half, 2p + 1 in the upper) and one instruction, two fused
+// multiply-adds, the upper half first, with denormals read as zero and flushed to zero. The
+// emulation is the float kernel, with those two modes set, on panels of the bf16 values as
+// floats with the two k of each pair swapped (steps k = 1, 0, 3, 2, ...): the same chain.
 #pragma once
 #include <cstdint>
 
@@ -22,22 +24,22 @@ using MicroKernelFn = void (*)(int64_t kc, const P* a, const P* b, TC* c, int64_
 struct MicroKernels {
   MicroKernelFn<float> f32;
   MicroKernelFn<double> f64;
-  MicroKernelFn<uint32_t, float> bf16;  // VDPBF16PS's arithmetic from float FMAs (emulated)
+  MicroKernelFn<float> bf16;  // VDPBF16PS's arithmetic from float FMAs (emulated)
 };
 
 // Tile shapes (MR rows, NR columns): NR is two vectors, MR as many rows as the registers hold
 // (MR x 2 accumulators, 2 vectors of B and a broadcast: 15 of 16 ymm, 27 of 32 zmm). And the
 // blocking of kernels/cpu/gemm.cpp: KC steps of k per packed panel, MC rows of A per panel.
 // The blocking changes the speed only, never the bits; the AVX-512 float figures are the best
-// of five (KC, MC) pairs timed on an Intel Xeon with AVX-512 (docs/performance.md). bf16 counts
-// KC in pairs of k (a panel holds as many bytes as the float one); its emulation holds both
-// halves of a pair of B and of A in registers, which leaves room for 4 rows on AVX2.
+// of five (KC, MC) pairs timed on an Intel Xeon with AVX-512 (docs/performance.md). The bf16
+// emulation takes the float shapes; VDPBF16PS's kernel counts KC in pairs of k (a panel holds
+// as many bytes as the float one).
 struct TileShape {
   int mr, nr, kc, mc;
 };
 constexpr TileShape kAvx2F32{6, 16, 256, 144}, kAvx2F64{6, 8, 256, 144};
 constexpr TileShape kAvx512F32{12, 32, 384, 96}, kAvx512F64{12, 16, 256, 144};
-constexpr TileShape kAvx2Bf16{4, 16, 256, 144}, kAvx512Bf16 = kAvx512F32;
+constexpr TileShape kAvx512Bf16 = kAvx512F32;
 
 // Compiled for AVX2+FMA, for AVX-512F and for AVX-512F with AVX512_BF16; call each only where
 // the CPU has its instructions (cpu::current_isa()). The last is the bf16 kernel that runs

@@ -1,9 +1,9 @@
-// The micro-kernels of kernels/cpu/gemm_micro.h, written once over a vector type V:
+// The micro-kernel of kernels/cpu/gemm_micro.h, written once over a vector type V:
 //   V::P (a packed step of a and b), V::T (an element of C), V::Reg (a register of V::lanes
 //   elements of C), V::load/store (unaligned; store also makes every NaN one NaN where the
 //   contract asks it, gemm_bf16.h), V::zero, V::splat (broadcast one step of a) and
-//   V::fma(a, b, c): one step of the chain, a * b + c rounded once (for VDPBF16PS, its pair).
-// micro_tile_pairs is the bf16 kernel without VDPBF16PS, with V::load_pairs, splat_pair, half.
+//   V::fma(a, b, c): one step of the chain, a * b + c rounded once (for VDPBF16PS, its pair),
+//   V::load_b (a vector of steps of b).
 // Included only by the per-ISA files, which instantiate them with their own V in an unnamed
 // namespace, so each instantiation is private to a file compiled for its instruction set.
 #pragma once
@@ -31,45 +31,6 @@ void micro_tile(int64_t kc, const typename V::P* a, const typename V::P* b, type
       const auto ai = V::splat(a[i]);
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(ai, bv[v], acc[i][v]);
-    }
-  }
-#pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) V::store(c + i * ldc + v * L, acc[i][v]);
-}
-
-// The same tile for pairs of bf16 with float FMAs: for each pair of k and each row, the upper
-// half (k = 2p + 1), then the lower half (k = 2p), so each element sees VDPBF16PS's order.
-// V::half gives the floats of one half of a register of pairs (bf16 is the upper 16 bits of a
-// float: a mask or a shift), V::splat_pair broadcasts a pair of a. Registers: MR x NV
-// accumulators, 2 x NV halves of b and 2 of a. The caller sets the rounding and denormal modes
-// (gemm_isa.inc).
-template <class V, int MR, int NV>
-void micro_tile_pairs(int64_t kc, const uint32_t* a, const uint32_t* b, float* c, int64_t ldc,
-                      bool accumulate) {
-  using Reg = typename V::Reg;
-  constexpr int L = V::lanes, NR = NV * L;
-  Reg acc[MR][NV];
-#pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) acc[i][v] = accumulate ? V::load(c + i * ldc + v * L) : V::zero();
-  for (int64_t k = 0; k < kc; ++k, a += MR, b += NR) {
-    Reg upper[NV], lower[NV];
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) {
-      const auto w = V::load_pairs(b + v * L);
-      upper[v] = V::half(w, 1);
-      lower[v] = V::half(w, 0);
-    }
-#pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i) {
-      const auto w = V::splat_pair(a[i]);
-      const Reg au = V::half(w, 1), al = V::half(w, 0);
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v)
-        acc[i][v] = V::fma(al, lower[v], V::fma(au, upper[v], acc[i][v]));
     }
   }
 #pragma GCC unroll 16
