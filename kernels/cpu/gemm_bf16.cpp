@@ -29,22 +29,28 @@ float start_value(float beta, float c) {
 template <int W, class D>
 void pack(const bf16* X, int64_t ls, int64_t ks, int64_t lines, int64_t kc, int64_t kvalid,
           D* dst) {
-  const auto at = [&](const bf16* line, int64_t k) -> uint32_t {
-    return k < kvalid ? line[k * ks].bits : 0u;
+  // step t of the line at x, whose element k is x[k*ks]
+  const auto step = [&](const bf16* x, int64_t t, int64_t ks) -> D {
+    const auto at = [&](int64_t k) -> uint32_t { return k < kvalid ? x[k * ks].bits : 0u; };
+    if constexpr (std::is_same_v<D, uint32_t>)
+      return at(2 * t) | at(2 * t + 1) << 16;
+    else
+      return float_from_bits(at(t ^ 1) << 16);
   };
   for (int64_t l0 = 0; l0 < lines; l0 += W, dst += W * kc) {
     const int64_t n = std::min<int64_t>(W, lines - l0);
-    for (int64_t t = 0; t < kc; ++t) {
-      D* d = dst + t * W;
-      for (int64_t l = 0; l < n; ++l) {
-        const bf16* line = X + (l0 + l) * ls;
-        if constexpr (std::is_same_v<D, uint32_t>)
-          d[l] = at(line, 2 * t) | at(line, 2 * t + 1) << 16;
-        else
-          d[l] = float_from_bits(at(line, t ^ 1) << 16);
-      }
-      std::fill(d + n, d + W, D(0));
-    }
+    const bf16* x = X + l0 * ls;
+    // The loops in the order of the operand's memory, so that the compiler can vectorise them.
+    if (ls == 1)  // lines side by side: W contiguous values a step
+      for (int64_t t = 0; t < kc; ++t)
+        for (int64_t l = 0; l < n; ++l) dst[t * W + l] = step(x + l, t, ks);
+    else if (ks == 1)  // each line contiguous along k
+      for (int64_t l = 0; l < n; ++l)
+        for (int64_t t = 0; t < kc; ++t) dst[t * W + l] = step(x + l * ls, t, 1);
+    else
+      for (int64_t t = 0; t < kc; ++t)
+        for (int64_t l = 0; l < n; ++l) dst[t * W + l] = step(x + l * ls, t, ks);
+    for (int64_t t = 0; t < kc; ++t) std::fill(dst + t * W + n, dst + (t + 1) * W, D(0));
   }
 }
 
