@@ -36,6 +36,14 @@ void set_deterministic_convolutions(bool deterministic) {
 #endif
 }
 
+void set_direct_convolutions(bool direct) {
+#if PTL_WITH_CUDA
+  cuda::set_direct_convolutions(direct);
+#else
+  (void)direct;         // the CPU convolutions are always direct sums
+#endif
+}
+
 void set_allow_tf32(bool allow) {
 #if PTL_WITH_CUDA
   cuda::set_allow_tf32(allow);

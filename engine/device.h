@@ -24,6 +24,10 @@ void set_allow_tf32(bool allow);
 // on every run). false: cuDNN's fastest-ranked algorithm, as PyTorch's default; results may
 // then vary in the last bits between runs. Nothing to switch in a CPU-only build.
 void set_deterministic_convolutions(bool deterministic);
+// Whether CUDA convolutions may use only deterministic algorithms that sum products directly:
+// never FFT or Winograd (default false; the float32 accuracy tests turn it on). A CPU-only build
+// has nothing to switch.
+void set_direct_convolutions(bool direct);
 
 // Bytes of device memory held by tensors now and at most since the last reset, and reserved by
 // the caching allocator (CUDA only; zeros on the CPU, where the process's peak RSS tells).

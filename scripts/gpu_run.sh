@@ -6,6 +6,11 @@
 #          seen), the [cuda] tests, the float32 model cases again with TF32 forced off
 #          (NVIDIA_TF32_OVERRIDE=0), then compute-sanitizer memcheck over the [cuda] tests with
 #          exact-size device allocations (PTL_NO_CUDA_MEMORY_CACHING=1);
+#   accuracy: the two float32 accuracy tests (tests/test_cuda_ops.cpp: the model cases and the
+#          SGD steps, with deterministic direct-sum cuDNN algorithms) ACCURACY_RUNS (3) times in
+#          fresh processes, every tensor's device and CPU errors logged (PTL_CUDA_ACCURACY_LOG); the
+#          summary gives each run's largest needed ratio and its tensor, from which
+#          kFloat32ErrorRatio is set (runs on one card repeat; runs on other cards and visits add);
 #   bench: bench_cuda beside the machine's PyTorch (conv layers, BConv-Cell gates, copy
 #          bandwidth), then training steps of ptl and PyTorch, float32 and TF32, deterministic
 #          cuDNN algorithms and cuDNN's first choice;
@@ -22,8 +27,8 @@
 #          cores CPUS).
 #
 # Usage: OUT=DIR [BUDGET_S=420] [TESTS='<Catch2 filter>'] [STEPS='<train steps>'] \
-#          bash scripts/gpu_run.sh [all|tests|bench|recipe|cpu] ...   (default all: tests, then
-#          bench; several phases run in the order given: `gpu_run.sh all recipe`)
+#          bash scripts/gpu_run.sh [all|tests|accuracy|bench|recipe|cpu] ...   (default all: tests,
+#          accuracy, then bench; several phases run in the order given: `gpu_run.sh all recipe`)
 # PYTHON (default python3) runs the PyTorch side of the cpu phase.
 # TESTS replaces the test filter "[cuda]" (names with commas need them escaped: \,).
 # STEPS lists "MODEL CxHxW PRECISION ALGOS" separated by ';' (default: below); PRECISION fp32,
@@ -120,6 +125,20 @@ run_tests() {
   summary "  $(grep -E 'ERROR SUMMARY' "$logs/sanitizer.log" | tail -1) $(grep -E '^(test cases|All tests passed)' "$logs/sanitizer.log" | tail -1)"
   grep -E '^========= (Invalid|Program hit|Error|Address|Saved host)' "$logs/sanitizer.log" | sort | uniq -c | head -20 \
     | sed 's/^/  | /' | tee -a "$logs/summary.txt"
+}
+
+run_accuracy() {
+  local i tsv
+  for ((i = 1; i <= ${ACCURACY_RUNS:-3}; ++i)); do
+    tsv="$logs/accuracy_$i.tsv"
+    rm -f "$tsv"
+    step "accuracy_$i" 120 env PTL_CUDA_ACCURACY_LOG="$tsv" "${ptl_env[@]}" "$b/ptl_tests" \
+      "models on CUDA are as accurate as the CPU in float32,a few SGD training steps on CUDA are as accurate as the CPU in float32" \
+      --warn NoTests --durations yes
+    summary "  $(grep -E '^(test cases|All tests passed)' "$logs/accuracy_$i.log" | tail -1)"
+    [ -s "$tsv" ] && summary "  largest ratio needed: $(sort -t$'\t' -k7,7g "$tsv" | tail -1 |
+      awk -F'\t' '{printf "%s (%s, %s): device error %s, CPU error %s, size %s", $7, $1, $2, $3, $4, $5}')"
+  done
 }
 
 run_bench() {
@@ -294,10 +313,11 @@ for phase in "${phases[@]}"; do
   case "$phase" in
     tests) run_tests ;;
     bench) run_bench ;;
-    all) run_tests; run_bench ;;
+    all) run_tests; run_accuracy; run_bench ;;
+    accuracy) run_accuracy ;;
     recipe) run_recipe ;;
     cpu) run_cpu ;;
-    *) echo "usage: gpu_run.sh [all|tests|bench|recipe|cpu] ..." >&2; exit 2 ;;
+    *) echo "usage: gpu_run.sh [all|tests|accuracy|bench|recipe|cpu] ..." >&2; exit 2 ;;
   esac
 done
 summary "total: $((SECONDS - start)) s"

@@ -10,7 +10,8 @@
 // which this project avoids wherever it can (docs/architecture.md, Determinism); only if no
 // deterministic algorithm fits do we take the best non-deterministic one. With
 // set_deterministic_convolutions(false) the first that fits, whatever its determinism (PyTorch's
-// rule). PTL_CUDNN_VERBOSE=1 prints each choice.
+// rule). With set_direct_convolutions(true) only deterministic algorithms that are neither FFT nor
+// Winograd (the float32 accuracy tests). PTL_CUDNN_VERBOSE=1 prints each choice.
 //
 // Math: float computes in FP32 with CUDNN_FMA_MATH, not CUDNN_DEFAULT_MATH, which on Ampere and
 // later lets cuDNN use TF32 tensor cores; with cuda::set_allow_tf32(true), CUDNN_TENSOR_OP_MATH.
@@ -128,7 +129,28 @@ struct Settings {
   cudnnMathType_t math;
   size_t workspace_limit;
   bool deterministic;  // prefer deterministic algorithms (math_mode.h)
+  bool direct;         // only deterministic algorithms that sum directly (math_mode.h)
 };
+
+// FFT and Winograd algorithms compute a convolution through transforms of its tiles, whose
+// float32 rounding differs from (and can exceed) a direct sum's; set_direct_convolutions excludes
+// them.
+bool is_transform(cudnnConvolutionFwdAlgo_t a) {
+  return a == CUDNN_CONVOLUTION_FWD_ALGO_FFT || a == CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING ||
+         a == CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD ||
+         a == CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED;
+}
+bool is_transform(cudnnConvolutionBwdDataAlgo_t a) {
+  return a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT ||
+         a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING ||
+         a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD ||
+         a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED;
+}
+bool is_transform(cudnnConvolutionBwdFilterAlgo_t a) {
+  return a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT ||
+         a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT_TILING ||
+         a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD_NONFUSED;
+}
 
 // PTL_CUDNN_VERBOSE=1: each plan's chosen algorithms go to stderr (the profile of a benchmark).
 bool verbose_plans() {
@@ -163,15 +185,18 @@ void choose(cudnnHandle_t h, ConvPlan& p, const ConvGeometry& g, const Settings&
     // Without TF32, a float algorithm must not run on tensor cores; FMA and DEFAULT math are
     // both plain FP32 once the descriptor says FMA (below).
     if (s.math == CUDNN_FMA_MATH && is_tensor_op(r.mathType)) continue;
+    if (s.direct && (is_transform(r.algo) || r.determinism != CUDNN_DETERMINISTIC)) continue;
     if (!best) best = &r;
     if (!s.deterministic || r.determinism == CUDNN_DETERMINISTIC) {
       best = &r;
       break;
     }
   }
-  PTL_CHECK(best, "conv2d: cuDNN offers no ", Dir::name, " algorithm for input (", g.N, ", ", g.C,
-            ", ", g.H, ", ", g.W, ") and weight (", g.Cout, ", ", g.C, ", ", g.KH, ", ", g.KW,
-            ") within ", s.workspace_limit, " bytes of workspace");
+  PTL_CHECK(
+      best, "conv2d: cuDNN offers no ", Dir::name, " algorithm for input (", g.N, ", ", g.C, ", ",
+      g.H, ", ", g.W, ") and weight (", g.Cout, ", ", g.C, ", ", g.KH, ", ", g.KW, ") within ",
+      s.workspace_limit, " bytes of workspace",
+      s.direct ? " among the deterministic direct-sum algorithms (set_direct_convolutions)" : "");
   choice.algo = best->algo;
   // DEFAULT math on a float descriptor lets cuDNN use TF32 on Ampere and later: while TF32 is
   // off the descriptor keeps FMA.
@@ -217,8 +242,8 @@ void set_tensor(cudnnTensorDescriptor_t d, cudnnDataType_t t, int64_t n, int64_t
 }
 
 template <class T>
-std::unique_ptr<ConvPlan> make_plan(cudnnHandle_t h, const ConvGeometry& g, bool tf32,
-                                    bool deterministic, int device) {
+std::unique_ptr<ConvPlan> make_plan(cudnnHandle_t h, const ConvGeometry& g,
+                                    const ConvPlanKey& key) {
   constexpr cudnnDataType_t type = cudnn_type<T>();
   for (int64_t v : {g.sh, g.sw, g.dh, g.dw}) to_int(v);
   PTL_CHECK(g.ph >= 0 && g.pw >= 0 && g.ph <= INT_MAX && g.pw <= INT_MAX,
@@ -230,9 +255,9 @@ std::unique_ptr<ConvPlan> make_plan(cudnnHandle_t h, const ConvGeometry& g, bool
   PTL_CUDNN_CHECK(cudnnSetFilter4dDescriptor(p->w.d, type, CUDNN_TENSOR_NCHW, to_int(g.Cout),
                                              to_int(g.C), to_int(g.KH), to_int(g.KW)));
   const Settings s{type,
-                   type == CUDNN_DATA_FLOAT ? (tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH)
+                   type == CUDNN_DATA_FLOAT ? (key.tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH)
                                             : CUDNN_DEFAULT_MATH,
-                   workspace_limit(device), deterministic};
+                   workspace_limit(key.device), key.deterministic, key.direct};
   for (ConvDesc* c : {&p->forward.conv, &p->backward_data.conv, &p->backward_filter.conv})
     set_conv(c->d, g, s);
   // The geometry must be the one cuDNN derives, or the kernels would write past y.
@@ -262,9 +287,9 @@ Call prepare(const ConvGeometry& g) {
   const int device = current_device();
   cudnnHandle_t h = cudnn_handle(device);
   const ConvPlanKey key =
-      ConvPlanKey::make(g, dtype_of<T>::value, allow_tf32(), deterministic_convolutions(), device);
-  const ConvPlan& plan =
-      plans.get(key, [&] { return make_plan<T>(h, g, key.tf32, key.deterministic, device); });
+      ConvPlanKey::make(g, dtype_of<T>::value, allow_tf32(), deterministic_convolutions(),
+                        direct_convolutions(), device);
+  const ConvPlan& plan = plans.get(key, [&] { return make_plan<T>(h, g, key); });
   return {device, h, plan};
 }
 

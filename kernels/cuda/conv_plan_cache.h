@@ -19,22 +19,24 @@ struct ConvPlanKey {
   DType dtype = DType::F32;
   bool tf32 = false;          // TF32 allowed; always false for float64, which never uses it
   bool deterministic = true;  // deterministic algorithms preferred (math_mode.h)
+  bool direct = false;        // only deterministic direct-sum algorithms (math_mode.h)
   int device = 0;
 
   static ConvPlanKey make(const ConvGeometry& g, DType dtype, bool allow_tf32, bool deterministic,
-                          int device) {
+                          bool direct, int device) {
     ConvPlanKey k;
     k.geometry = {g.N,  g.C,  g.H,  g.W,  g.Cout, g.KH, g.KW, g.sh,
                   g.sw, g.ph, g.pw, g.dh, g.dw,   g.OH, g.OW};
     k.dtype = dtype;
     k.tf32 = allow_tf32 && dtype == DType::F32;
     k.deterministic = deterministic;
+    k.direct = direct;
     k.device = device;
     return k;
   }
   bool operator==(const ConvPlanKey& o) const {
     return geometry == o.geometry && dtype == o.dtype && tf32 == o.tf32 &&
-           deterministic == o.deterministic && device == o.device;
+           deterministic == o.deterministic && direct == o.direct && device == o.device;
   }
 };
 
@@ -46,6 +48,7 @@ struct ConvPlanKeyHash {
     mix(static_cast<uint64_t>(k.dtype));
     mix(k.tf32);
     mix(k.deterministic);
+    mix(k.direct);
     mix(static_cast<uint64_t>(k.device));
     return static_cast<size_t>(h);
   }

@@ -15,4 +15,11 @@ bool allow_tf32();
 void set_deterministic_convolutions(bool deterministic);
 bool deterministic_convolutions();
 
+// Whether cuDNN convolutions may use only algorithms that sum each output's products directly
+// (implicit or explicit GEMM, direct), and only deterministic ones: never FFT or Winograd, whose
+// transforms round float32 differently from a direct sum (default: no). The float32 accuracy
+// tests set it, so their bound measures the summation, not the algorithm cuDNN's heuristics chose.
+void set_direct_convolutions(bool direct);
+bool direct_convolutions();
+
 }  // namespace ptl::cuda

@@ -140,6 +140,17 @@ bool deterministic_convolutions() {
   return deterministic_convs;
 }
 
+namespace {
+std::atomic<bool> direct_convs{false};
+}  // namespace
+
+void set_direct_convolutions(bool direct) {
+  direct_convs = direct;
+}
+bool direct_convolutions() {
+  return direct_convs;
+}
+
 void copy_async(void* dst, bool dst_on_device, const void* src, bool src_on_device, size_t nbytes,
                 int device) {
   if (nbytes == 0) return;
