@@ -22,15 +22,13 @@ float start_value(float beta, float c) {
   return std::fpclassify(v) == FP_SUBNORMAL ? std::copysign(0.0f, v) : v;
 }
 
-// `lines` lines of an operand, line l's element k at X[l*ls + k*ks] for k < kvalid (zero past
-// it: the pad of an odd K), into slivers of W lines of kc steps, each step as the kernel of the
-// path wants it (gemm_micro.h):
-//   VDPBF16PS (D = uint32_t, kc pairs): dst[s*W*kc + p*W + l] = X(s*W + l, 2p) | X(.., 2p + 1) <<
-//   16 emulated (D = float, kc even):      dst[s*W*kc + t*W + l] = X(s*W + l, t ^ 1) as a float
-// and zeros in the lines past `lines`.
-// The emulated layout from lines contiguous along k (ks = 1), 8 lines x 8 steps at a time through
-// register transposes: returns the steps done, a multiple of 8 below kvalid (kc is even, so a
-// group of 8 steps holds whole pairs). W is a multiple of 8; lines [n, W) are left to the caller.
+// pack's emulated layout from lines contiguous along k (ks = 1), 8 lines x 8 steps at a time
+// through register transposes: returns the steps done, a multiple of 8 below kvalid (kc is even,
+// so a group of 8 steps holds whole pairs). Lines [n, W) are left to the caller. Stores are 8
+// lanes wide: when W is not a multiple of 8 (6 or 12 rows of A) a group's last lanes spill into
+// the first lanes of the next step (or of the next sliver, or the buffer's padding: panel() in
+// gemm_blocked.h), which are written later: groups go from the highest lanes down, steps
+// upwards, as gemm.cpp's transpose_lines does.
 template <int W, class D>
 int64_t transposed_steps(const bf16* x, int64_t ls, int64_t n, int64_t kc, int64_t kvalid, D* dst) {
   if constexpr (!std::is_same_v<D, float>) {
@@ -38,7 +36,7 @@ int64_t transposed_steps(const bf16* x, int64_t ls, int64_t n, int64_t kc, int64
   } else {
     const int64_t steps = std::min(kc, kvalid) / 8 * 8;
     for (int64_t t0 = 0; t0 < steps; t0 += 8)
-      for (int64_t l0 = 0; l0 < n; l0 += 8) {
+      for (int64_t l0 = (n - 1) / 8 * 8; l0 >= 0; l0 -= 8) {
         __m256 r[8], c[8];
         for (int64_t l = 0; l < 8; ++l) {
           if (l0 + l >= n) {
@@ -58,6 +56,13 @@ int64_t transposed_steps(const bf16* x, int64_t ls, int64_t n, int64_t kc, int64
   }
 }
 
+// `lines` lines of an operand, line l's element k at X[l*ls + k*ks] for k < kvalid (zero past
+// it: the pad of an odd K), into slivers of W lines of kc steps, each step as the kernel of the
+// path wants it (gemm_micro.h), and zeros in the lines past `lines`:
+//   VDPBF16PS (D = uint32_t, kc pairs):
+//     dst[s*W*kc + p*W + l] = X(s*W + l, 2p) | X(s*W + l, 2p + 1) << 16
+//   emulated (D = float, kc even):
+//     dst[s*W*kc + t*W + l] = X(s*W + l, t ^ 1) as a float
 template <int W, class D>
 void pack(const bf16* X, int64_t ls, int64_t ks, int64_t lines, int64_t kc, int64_t kvalid,
           D* dst) {
