@@ -5,11 +5,14 @@
 // alpha/beta; hand-worked results of the instruction; and the error against float64.
 #include <catch2/catch.hpp>
 
+#include <xmmintrin.h>
+
 #include <cfloat>
 #include <cmath>
 #include <vector>
 
 #include "base/bf16.h"
+#include "base/parallel.h"
 #include "isa_scope.h"
 #include "kernels/cpu/gemm_bf16.h"
 #include "tests/compare.h"
@@ -43,6 +46,24 @@ std::vector<float> c_values(size_t n, unsigned seed, bool special) {
   return c;
 }
 
+// MXCSR's controls (the low 6 bits are sticky exception flags, which each thread raises on its
+// own).
+unsigned mxcsr_controls() {
+  return _mm_getcsr() & ~0x3Fu;
+}
+
+// The emulation sets FTZ|DAZ for each tile: every thread must have the controls `want` (the
+// calling thread's before the product) back after it.
+void check_mxcsr_restored(unsigned want) {
+  std::vector<unsigned> seen(64);
+  ptl::parallel_for(64, 1, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) seen[i] = mxcsr_controls();
+  });
+  for (unsigned csr : seen) CHECK(csr == want);
+  volatile float half = 0.5f;  // computed at run time, under this thread's MXCSR
+  CHECK(std::fpclassify(FLT_MIN * half) == FP_SUBNORMAL);
+}
+
 void check_exact(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, float beta,
                  bool special = true) {
   INFO("ta " << ta << " tb " << tb << " M " << M << " N " << N << " K " << K << " alpha " << alpha
@@ -57,9 +78,11 @@ void check_exact(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
   ptl::test::on_every_path(
       [&] {
         auto C = C0;
+        const unsigned csr = mxcsr_controls();
         ptl::cpu::gemm_bf16(ta, tb, M, N, K, alpha, A.data(), lda, B.data(), ldb, beta, C.data(),
                             ldc);
         CHECK_SAME_BITS(C, expect);
+        check_mxcsr_restored(csr);
       },
       {1, 2, 3, 7});
 }

@@ -5,6 +5,8 @@
 #include <type_traits>
 #include <vector>
 
+#include <immintrin.h>
+
 #include "kernels/cpu/gemm_blocked.h"
 #include "kernels/cpu/gemm_micro.h"
 #include "kernels/cpu/isa.h"
@@ -20,12 +22,47 @@ float start_value(float beta, float c) {
   return std::fpclassify(v) == FP_SUBNORMAL ? std::copysign(0.0f, v) : v;
 }
 
+// pack's emulated layout from lines contiguous along k (ks = 1), 8 lines x 8 steps at a time
+// through register transposes: returns the steps done, a multiple of 8 below kvalid (kc is even,
+// so a group of 8 steps holds whole pairs). Lines [n, W) are left to the caller. Stores are 8
+// lanes wide: when W is not a multiple of 8 (6 or 12 rows of A) a group's last lanes spill into
+// the first lanes of the next step (or of the next sliver, or the buffer's padding: panel() in
+// gemm_blocked.h), which are written later: groups go from the highest lanes down, steps
+// upwards, as gemm.cpp's transpose_lines does.
+template <int W, class D>
+int64_t transposed_steps(const bf16* x, int64_t ls, int64_t n, int64_t kc, int64_t kvalid, D* dst) {
+  if constexpr (!std::is_same_v<D, float>) {
+    return 0;
+  } else {
+    const int64_t steps = std::min(kc, kvalid) / 8 * 8;
+    for (int64_t t0 = 0; t0 < steps; t0 += 8)
+      for (int64_t l0 = (n - 1) / 8 * 8; l0 >= 0; l0 -= 8) {
+        __m256 r[8], c[8];
+        for (int64_t l = 0; l < 8; ++l) {
+          if (l0 + l >= n) {
+            r[l] = _mm256_setzero_ps();
+            continue;
+          }
+          // 8 bf16 as floats (shifted into the upper half), each pair's two k swapped
+          const __m128i h =
+              _mm_loadu_si128(reinterpret_cast<const __m128i*>(x + (l0 + l) * ls + t0));
+          const __m256 f = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+          r[l] = _mm256_permute_ps(f, 0xB1);
+        }
+        transpose8x8(r, c);
+        for (int64_t k = 0; k < 8; ++k) _mm256_storeu_ps(dst + (t0 + k) * W + l0, c[k]);
+      }
+    return steps;
+  }
+}
+
 // `lines` lines of an operand, line l's element k at X[l*ls + k*ks] for k < kvalid (zero past
 // it: the pad of an odd K), into slivers of W lines of kc steps, each step as the kernel of the
-// path wants it (gemm_micro.h):
-//   VDPBF16PS (D = uint32_t, kc pairs): dst[s*W*kc + p*W + l] = X(s*W + l, 2p) | X(.., 2p + 1) <<
-//   16 emulated (D = float, kc even):      dst[s*W*kc + t*W + l] = X(s*W + l, t ^ 1) as a float
-// and zeros in the lines past `lines`.
+// path wants it (gemm_micro.h), and zeros in the lines past `lines`:
+//   VDPBF16PS (D = uint32_t, kc pairs):
+//     dst[s*W*kc + p*W + l] = X(s*W + l, 2p) | X(s*W + l, 2p + 1) << 16
+//   emulated (D = float, kc even):
+//     dst[s*W*kc + t*W + l] = X(s*W + l, t ^ 1) as a float
 template <int W, class D>
 void pack(const bf16* X, int64_t ls, int64_t ks, int64_t lines, int64_t kc, int64_t kvalid,
           D* dst) {
@@ -44,10 +81,11 @@ void pack(const bf16* X, int64_t ls, int64_t ks, int64_t lines, int64_t kc, int6
     if (ls == 1)  // lines side by side: W contiguous values a step
       for (int64_t t = 0; t < kc; ++t)
         for (int64_t l = 0; l < n; ++l) dst[t * W + l] = step(x + l, t, ks);
-    else if (ks == 1)  // each line contiguous along k
+    else if (ks == 1) {  // each line contiguous along k
+      const int64_t done = transposed_steps<W>(x, ls, n, kc, kvalid, dst);
       for (int64_t l = 0; l < n; ++l)
-        for (int64_t t = 0; t < kc; ++t) dst[t * W + l] = step(x + l * ls, t, 1);
-    else
+        for (int64_t t = done; t < kc; ++t) dst[t * W + l] = step(x + l * ls, t, 1);
+    } else
       for (int64_t t = 0; t < kc; ++t)
         for (int64_t l = 0; l < n; ++l) dst[t * W + l] = step(x + l * ls, t, ks);
     for (int64_t t = 0; t < kc; ++t) std::fill(dst + t * W + n, dst + (t + 1) * W, D(0));

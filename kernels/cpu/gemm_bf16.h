@@ -20,11 +20,13 @@
 //      result that is tiny after rounding (below 2^-126 in magnitude, rounded with an unbounded
 //      exponent, as x86 detects underflow) becomes a zero of its sign (FTZ).
 //   3. alpha 1: C(i, j) = c, the chain having started from c0. Otherwise the chain starts from
-//      +0 and C(i, j) = fma(alpha, c, c0), one IEEE rounding (no flushing).
+//      +0 and C(i, j) = fma(alpha, c, c0), one IEEE rounding (no flushing); the chains then go
+//      through an M x N scratch first.
 //   4. Every NaN result is written as the quiet NaN 0x7FC00000 (the NaN an instruction returns
 //      depends on operand order, which the paths do not share).
 // K = 0 leaves the chain empty: C(i, j) = c0 with alpha 1, fma(alpha, +0, c0) otherwise.
-// ptl's kernels pass alpha 1, where step 3 costs nothing; convolutions accumulate with beta 1.
+// alpha 1 costs nothing beyond the chains (the convolutions and linear layers are to pass it);
+// accumulating into C is beta 1.
 // tests/gemm_bf16_reference.h is this definition in plain loops.
 #pragma once
 #include <cstdint>
