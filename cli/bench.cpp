@@ -15,6 +15,7 @@
 #include "engine/device.h"
 #include "engine/device_timer.h"
 #include "engine/ops.h"
+#include "engine/precision.h"
 #include "kernels/cpu/isa.h"
 #include "layers/bconv_cell.h"
 #include "models/registry.h"
@@ -97,7 +98,7 @@ int run(const std::vector<std::string>& argv) {
       "usage: ptl bench --model NAME [--num-classes K] --batch N --input CxHxW (--train-step | "
       "--inference)\n"
       "                 [--threads T] [--repeat R] [--warmup W] [--device cpu|cuda] [--tf32]\n"
-      "                 [--nondeterministic]\n"
+      "                 [--nondeterministic] [--precision float32|bf16]\n"
       "       ptl bench --cell OUT:STRIDE --batch N --input CxHxW --train-step [--threads T] ...\n"
       "Times R steps (default 5) after W warm-up steps (default 1) and prints `median_ms: X` with "
       "the\n"
@@ -112,8 +113,12 @@ int run(const std::vector<std::string>& argv) {
       "float32).\n"
       "--nondeterministic lets cuDNN take its fastest-ranked convolution algorithms, as PyTorch "
       "does by\n"
-      "default (off: deterministic ones where they fit, the same bits on every run).",
-      {"cell", "model", "num-classes", "batch", "input", "threads", "repeat", "warmup", "device"},
+      "default (off: deterministic ones where they fit, the same bits on every run).\n"
+      "--precision bf16 runs convolutions and linear layers on bf16-rounded operands with float32 "
+      "sums\n"
+      "(train.precision; CPU only).",
+      {"cell", "model", "num-classes", "batch", "input", "threads", "repeat", "warmup", "device",
+       "precision"},
       {"train-step", "inference", "tf32", "nondeterministic"});
   if (!args.parse(argv)) return 0;
   const Device device = check_device(args.get("device", "cpu"));
@@ -122,6 +127,17 @@ int run(const std::vector<std::string>& argv) {
   if (args.has("threads")) set_num_threads(static_cast<int>(args.get_int("threads", 0)));
   set_allow_tf32(args.flag("tf32"));
   set_deterministic_convolutions(!args.flag("nondeterministic"));
+  const Precision precision = parse_precision(args.get("precision", "float32"), "--precision");
+  PTL_CHECK(precision == Precision::F32 || device.is_cpu(),
+            "ptl bench --precision bf16 runs on the CPU only (the CUDA backend has no bf16 kernels "
+            "yet)");
+  PrecisionScope precision_scope(precision);
+  // Printed under the header line of a bf16 run on a path that emulates VDPBF16PS.
+  const char* emulated =
+      precision == Precision::BF16 && cpu::current_isa() != cpu::Isa::avx512bf16
+          ? "note: this CPU path has no AVX512_BF16: bf16 products are emulated with float32 FMAs, "
+            "so bf16 may be slower than float32 here\n"
+          : "";
   const Shape in = parse_input_shape(args.require("input"));
   if (args.has("cell")) {
     PTL_CHECK(args.flag("train-step"),
@@ -149,10 +165,10 @@ int run(const std::vector<std::string>& argv) {
     });
     std::printf(
         "bconv cell %lld -> %lld stride %lld, forward+backward, batch %lld, input %s, %s, threads "
-        "%d, CPU path %s, %d warm-up + %d timed\n",
+        "%d, CPU path %s, precision %s, %d warm-up + %d timed\n%s",
         (long long)in[0], (long long)out, (long long)stride, (long long)batch,
         shape_str(in).c_str(), device.str().c_str(), num_threads(), cpu::isa_description().c_str(),
-        warmup, repeat);
+        precision_name(precision), warmup, repeat, emulated);
     std::printf("median_ms: %.2f  min_ms: %.2f  max_ms: %.2f\n", t.median, t.min, t.max);
     print_device_memory(device);
     return 0;
@@ -220,10 +236,11 @@ int run(const std::vector<std::string>& argv) {
   });
   if (rank != 0) return 0;  // rank 0 reports; the ranks step together
   std::printf(
-      "model %s, %s, batch %lld, input %s, %s, threads %d, CPU path %s, %d warm-up + %d timed "
-      "steps\n",
+      "model %s, %s, batch %lld, input %s, %s, threads %d, CPU path %s, precision %s, %d warm-up "
+      "+ %d timed steps\n%s",
       name.c_str(), train ? "train step" : "inference", (long long)batch, shape_str(in).c_str(),
-      device.str().c_str(), num_threads(), cpu::isa_description().c_str(), warmup, repeat);
+      device.str().c_str(), num_threads(), cpu::isa_description().c_str(),
+      precision_name(precision), warmup, repeat, emulated);
   if (W > 1)
     std::printf(
         "data parallel: %d processes x %lld rows; gradient sum %.1f ms a step (%.1f%%), after "

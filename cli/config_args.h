@@ -1,5 +1,6 @@
-// The configuration a subcommand runs with: `--config FILE` (optional) and positional
-// key=value overrides, as train, eval, extract and info take them.
+// The configuration a subcommand runs with: `--config FILE` (optional), positional key=value
+// overrides, as train, eval, extract and info take them, and `--precision float32|bf16`
+// (train.precision) where the command accepts it.
 #pragma once
 #include "cli/args.h"
 #include "train/config.h"

@@ -16,14 +16,14 @@ namespace {
 int extract(const std::vector<std::string>& argv) {
   Args a(
       "usage: ptl extract --config configs/X.yaml --weights W.safetensors --out F.safetensors "
-      "[key=value ...]\n"
+      "[--precision float32|bf16] [key=value ...]\n"
       "Writes query_features, gallery_features (flip-averaged, L2-normalised), query_pids, "
       "query_camids,\n"
       "gallery_pids, gallery_camids: the input of `ptl evaluate --features F` and `ptl visrank`; "
       "each row's\n"
       "image path goes to the metadata (query_paths, gallery_paths). W: best.safetensors or any "
       "checkpoint.",
-      {"config", "weights", "out"});
+      {"config", "weights", "out", "precision"});
   if (!a.parse(argv)) return 0;
   Experiment e = trained_experiment(a);
   const TaskData& data = e.data();

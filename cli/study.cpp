@@ -19,7 +19,7 @@ int study(const std::vector<std::string>& argv) {
   Args a(
       "usage: ptl study --config BASE.yaml [--arm NAME[:key=value,...] ...] [--seeds 0-9] "
       "--out DIR\n"
-      "                 [--pretrain key=value,...] [key=value ...]\n"
+      "                 [--pretrain key=value,...] [--precision float32|bf16] [key=value ...]\n"
       "--arm, --seeds and --pretrain default to the config's study.arms, study.seeds and\n"
       "study.pretrain (configs/study_*.yaml are whole studies).\n"
       "For each seed: the source stage (--pretrain: overrides of the base config, e.g.\n"
@@ -30,7 +30,7 @@ int study(const std::vector<std::string>& argv) {
       "the mean and spread over seeds and, against the first arm, the mean paired difference with\n"
       "its bootstrap and t 95% intervals, the wins and the smallest detectable difference.\n"
       "docs/results.md, \"Does PTL help?\", explains how to read them.",
-      {"config", "arm", "seeds", "out", "pretrain"});
+      {"config", "arm", "seeds", "out", "pretrain", "precision"});
   if (!a.parse(argv)) return 0;
   StudySpec spec;
   spec.base = load_config(a);

@@ -167,7 +167,7 @@ int train(const std::vector<std::string>& argv) {
     }
   Args a(
       "usage: ptl train --config configs/X.yaml [--resume auto|CKPT | --overwrite] "
-      "[--allow-config-change KEY,...] [--nproc N] [key=value ...]\n"
+      "[--allow-config-change KEY,...] [--nproc N] [--precision float32|bf16] [key=value ...]\n"
       "Trains as the config says; checkpoints, config.yaml, train.log and metrics.jsonl go to "
       "train.out.\n"
       "A train.out that holds a run is refused unless --resume auto (the newest checkpoint there) "
@@ -181,7 +181,7 @@ int train(const std::vector<std::string>& argv) {
       "docs/distributed.md).\n"
       "config keys:\n" +
           keys_help(),
-      {"config", "resume", "allow-config-change"}, {"overwrite"});
+      {"config", "resume", "allow-config-change", "precision"}, {"overwrite"});
   if (!a.parse(argv)) return 0;
   RunStart start(a.get("resume"));
   start.overwrite = a.flag("overwrite");

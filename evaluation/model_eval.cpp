@@ -13,6 +13,7 @@ namespace ptl {
 Tensor extract_features(Model& model, const std::shared_ptr<const data::DataSource>& src,
                         const data::Transform& t, const ExtractOptions& opt) {
   NoGradGuard ng;
+  PrecisionScope precision(opt.precision);
   // BConv-Cells draw fresh states from the global generator. Evaluation runs on a stream of its
   // own, started anew from opt.seed, so its result does not depend on what training drew before;
   // training's stream is restored on the way out, so a run evaluated every N epochs trains

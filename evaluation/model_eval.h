@@ -9,6 +9,7 @@
 #include "data/bad_input.h"
 #include "data/source.h"
 #include "data/transform.h"
+#include "engine/precision.h"
 #include "evaluation/distance.h"
 #include "models/model.h"
 
@@ -27,6 +28,8 @@ struct ExtractOptions {
   // mode): every extraction starts it anew, so a model scores the same during training, in
   // `ptl eval` and in `ptl extract`, whatever training drew before.
   uint64_t seed = 0;
+  // The precision the model runs in (engine/precision.h): the run's train.precision.
+  Precision precision = Precision::F32;
   // An unreadable image stops extraction: with this (policy Error), its error also names the
   // setting that skips such images; null, the loader's error as is. Never a skipping policy:
   // a row left out would shift the ids.

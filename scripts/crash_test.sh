@@ -6,13 +6,14 @@
 # (MODE study). Every round that runs to the end must give the uninterrupted job's files byte for
 # byte (weights, metrics.jsonl, a study's result.json, study.json and study.png; not the logs,
 # configs, checkpoints and curves.png, which name their folder), and a restart must never fail on what a
-# kill left behind.
-#   usage: scripts/crash_test.sh PTL_BINARY [KILLS] [SEED] [MODE]
+# kill left behind. PRECISION (float32 or bf16) is the jobs' train.precision.
+#   usage: scripts/crash_test.sh PTL_BINARY [KILLS] [SEED] [MODE] [PRECISION]
 set -euo pipefail
 ptl="$(realpath "$1")"
 kills_wanted="${2:-100}"
 RANDOM="${3:-1}"
 mode="${4:-train}"
+precision="${5:-float32}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -22,7 +23,7 @@ export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive
 args=(model.name=ptl_resnet20 data.format=market1501 data.root=data data.height=32 data.width=16
   data.p=3 data.k=2 data.workers=1 loss.kind=ce_triplet loss.margin=0.3 optim.lr=1e-3
   train.epochs=40 train.max_iters_per_epoch=3 train.log_every=1 train.eval_every=10 train.keep_last=2
-  schedule.milestones=[30] eval.flip=false threads=1)
+  schedule.milestones=[30] eval.flip=false threads=1 train.precision="$precision")
 
 # The job's command line for folder $1, in the array cmd (an array, not a function, so that the
 # pid of a job started with & is the ptl process itself).

@@ -6,6 +6,7 @@
 //   reid_adam_carry  Adam (AMSGrad)               ReID: PK, triplet + CE    3 x 32x16   carry
 //   class_sgd_off    SGD, momentum, weight decay  classification: CE        1 x 12x12   off
 //   class_sgd_reset  SGD, momentum, weight decay  classification: CE        1 x 12x12   reset
+//   reid_adam_carry_bf16  reid_adam_carry in train.precision bf16 (engine/precision.h)
 //
 // (the classification runs are the Fashion-MNIST study's recipe at a tiny size: flips, 2-pixel
 // pad and crop, shuffled batches). Each must give bit-identical losses, weights, buffers, cell
@@ -100,6 +101,13 @@ const Recipe kRecipes[] = {
     {"class_sgd_off", [](const std::string& out) { return tiny_class_config(out, "off"); }, false},
     {"class_sgd_reset",
      [](const std::string& out) { return tiny_class_config(out, "reset_every_batch"); }, false},
+    {"reid_adam_carry_bf16",
+     [](const std::string& out) {
+       Config c = test::tiny_run_config(out, 2);
+       c.set("train.precision", "bf16");
+       return c;
+     },
+     true},
 };
 
 constexpr int64_t kSteps = 6;  // 2 epochs of 3

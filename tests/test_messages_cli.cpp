@@ -1,13 +1,15 @@
 // Messages that name the fix: `ptl info`'s model table and its class count from data.root, a
 // missing dataset and an unusable output folder in ptl's words, counted nouns in the singular,
-// paths with spaces quoted in printed commands.
+// paths with spaces quoted in printed commands, an unknown precision.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 
 #include "base/text.h"
+#include "kernels/cpu/isa.h"
 #include "tests/test_util.h"
 #include "tests/tiny_run.h"
 #include "train/task_data.h"
@@ -110,4 +112,31 @@ TEST_CASE("the resume hint quotes a checkpoint path with a space; one epoch is 1
   Trainer(c, s.last_checkpoint).run();
   CHECK_THAT(test::file_text(dir.path() + "/run one/train.log"),
              Contains("done: 1 epoch, 3 steps in"));
+}
+
+TEST_CASE("--precision and train.precision take float32 or bf16, in one line; bench names it",
+          "[cli]") {
+  for (const char* cmd : {"train", "eval --weights w.safetensors",
+                          "extract --weights w.safetensors --out f.safetensors",
+                          "bench --model ptl_resnet20 --batch 2 --input 3x32x16 "
+                          "--inference"})
+    for (const std::string bad : {"fp16", "half"}) {
+      INFO("ptl " << cmd << " --precision " << bad);
+      const auto r = test::run_ptl(std::string(cmd) + " --precision " + bad);
+      CHECK(r.rc == 1);
+      CHECK_THAT(r.out,
+                 Contains("--precision: unknown precision '" + bad + "' (allowed: float32, bf16)"));
+      CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 1);
+    }
+  const auto key = test::run_ptl("train train.precision=fp16");
+  CHECK(key.rc == 1);
+  CHECK_THAT(key.out, Contains("train.precision = 'fp16': allowed: float32, bf16"));
+
+  const auto bench = test::run_ptl(
+      "bench --model ptl_resnet20 --batch 2 --input 3x32x16 --inference --repeat 1 --warmup 0 "
+      "--precision bf16");
+  CHECK(bench.rc == 0);
+  CHECK_THAT(bench.out, Contains("precision bf16"));
+  const bool emulated = cpu::current_isa() != cpu::Isa::avx512bf16;
+  CHECK((bench.out.find("bf16 products are emulated") != std::string::npos) == emulated);
 }

@@ -62,7 +62,15 @@ TEST_CASE("4 epochs in one run equal 2 epochs, stop, resume, 2 epochs, bit for b
   CHECK(sc.last.mAP == sa.last.mAP);
 }
 
-TEST_CASE("SIGINT mid-epoch writes a checkpoint; resuming from it is exact", "[train]") {
+TEST_CASE("SIGINT mid-epoch writes a checkpoint; resuming from it is exact, in float32 and bf16",
+          "[train]") {
+  const std::string precision = GENERATE("float32", "bf16");
+  INFO("train.precision " << precision);
+  auto tiny = [&](const std::string& out, int64_t epochs) {
+    Config c = test::tiny_run_config(out, epochs);
+    c.set("train.precision", precision);
+    return c;
+  };
   test::TempDir dir;
   Trainer a(tiny(dir.path() + "/straight", 2));
   a.run();
@@ -91,7 +99,8 @@ TEST_CASE("SIGINT mid-epoch writes a checkpoint; resuming from it is exact", "[t
              Contains("checkpoint " + sb.last_checkpoint) &&
                  Contains("interrupted at epoch 2 iter 1/3 (step 4); resume with") &&
                  Contains("resumed from " + sb.last_checkpoint + ": epoch 1, step 4 (mid-epoch)") &&
-                 Contains("done: 2 epochs, 6 steps"));
+                 Contains("done: 2 epochs, 6 steps") &&
+                 Contains("threads, precision " + precision));
 }
 
 TEST_CASE("a NaN loss stops training naming the step, the loss terms and the last checkpoint",

@@ -79,6 +79,7 @@ Settings read_settings(const Config& c) {
   t.keep_last = c.integer("train.keep_last");
   t.out = c.str("train.out");
   t.max_iters_per_epoch = c.integer("train.max_iters_per_epoch");
+  t.precision = choice<Precision>(c, "train.precision");
 
   s.eval.metric = choice<Metric>(c, "eval.metric");
   s.eval.rerank = c.boolean("eval.rerank");

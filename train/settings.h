@@ -11,6 +11,7 @@
 
 #include "data/bad_input.h"
 #include "engine/device.h"
+#include "engine/precision.h"
 #include "evaluation/distance.h"
 #include "layers/bconv_cell.h"
 #include "train/config.h"
@@ -71,6 +72,7 @@ struct TrainSettings {
   int64_t epochs = 0, eval_every = 0, log_every = 0, checkpoint_every = 0, keep_last = 0;
   int64_t max_iters_per_epoch = 0;  // 0: the whole epoch
   std::string out;
+  Precision precision = Precision::F32;  // of training, evaluation and extraction
 };
 
 struct EvalSettings {

@@ -229,6 +229,7 @@ std::string Trainer::save_checkpoint(int64_t epoch_step, double loss_sum, double
 
 StepResult Trainer::train_step(const Tensor& host_images, const Tensor& host_labels) {
   const Device device = model().device();
+  PrecisionScope precision(s_.train.precision);  // the forward's; each backward keeps its op's
   const Tensor images = host_images.to(device), labels = host_labels.to(device);
   const MgnLossResult l = step_loss(model().forward(images), labels, s_.loss);
   StepResult r{l.loss.item(), l.triplet.defined() ? l.triplet.item() : 0.0, l.cross_entropy.item(),
@@ -310,7 +311,7 @@ void Trainer::open_log(RunLog& log, int stale_temporaries) {
                bconv_cells(exp_.model()).empty() ? "no side branch"
                                                  : "side branch " + cfg.str("model.ptl")));
   log.line(str("device ", cfg.str("device"), ", CPU path ", cpu::isa_description(), ", ",
-               num_threads(), " threads"));
+               num_threads(), " threads, precision ", precision_name(s_.train.precision)));
   if (dp_.size() > 1)
     log.line(str("data-parallel: ", dp_.size(), " processes (", dp_.comm().name(),
                  "), each a shard of every batch; the log and the checkpoints are rank 0's, the "

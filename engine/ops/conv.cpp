@@ -1,10 +1,18 @@
 // conv2d: shape checks, output allocation, the device's kernels, gradient closure.
+//
+// bf16 precision (engine/precision.h): the input, the weight and grad_output are rounded to bf16
+// values held in float32, which the float kernels multiply exactly (8-bit significands: every
+// product fits float32's 24 bits) and sum in float32; the bias is added in float32 and its gradient
+// sums the rounded grad_output. The backward multiplies the rounded input and weight its forward
+// used.
 #include "engine/ops/op_utils.h"
 
 namespace ptl {
 
+using ops_detail::bf16_path;
 using ops_detail::check_float;
 using ops_detail::check_same_dtype;
+using ops_detail::round_to_bf16;
 
 Tensor conv2d(const Tensor& x0, const Tensor& w0, const Tensor& b0, const Conv2dOptions& o) {
   check_float("conv2d", x0, "input");
@@ -30,7 +38,10 @@ Tensor conv2d(const Tensor& x0, const Tensor& w0, const Tensor& b0, const Conv2d
   PTL_CHECK(g.H + 2 * g.ph >= g.dh * (g.KH - 1) + 1 && g.W + 2 * g.pw >= g.dw * (g.KW - 1) + 1,
             "conv2d: input ", x0.shape_str(), " (padded by ", g.ph, "x", g.pw,
             ") is smaller than the dilated kernel ", w0.shape_str());
-  Tensor x = x0.contiguous(), w = w0.contiguous(), b = b0.defined() ? b0.contiguous() : Tensor();
+  const bool bf16 = bf16_path("conv2d", {x0, w0, b0});
+  Tensor x = bf16 ? round_to_bf16(x0) : x0.contiguous(),
+         w = bf16 ? round_to_bf16(w0) : w0.contiguous(),
+         b = b0.defined() ? b0.contiguous() : Tensor();
   Tensor y = Tensor::empty({g.N, g.Cout, g.OH, g.OW}, x.dtype(), x.device());
   PTL_DISPATCH_FLOAT(x.dtype(), "conv2d", [&] {
     PTL_KERNEL(x.device(), conv2d_forward<scalar_t>)
@@ -39,29 +50,29 @@ Tensor conv2d(const Tensor& x0, const Tensor& w0, const Tensor& b0, const Conv2d
   });
   Tensor xd = x.detach(), wd = w.detach();
   const bool has_bias = b.defined();
-  return record(y, "conv2d", {x0, w0, b0},
-                [g, xd, wd, has_bias](const Tensor& gy0, const std::vector<bool>& need) -> Grads {
-                  Tensor gy = gy0.contiguous();
-                  Grads r(3);
-                  PTL_DISPATCH_FLOAT(gy.dtype(), "conv2d backward", [&] {
-                    if (need[0]) {
-                      r[0] = Tensor::empty(xd.shape(), gy.dtype(), gy.device());
-                      PTL_KERNEL(gy.device(), conv2d_backward_input<scalar_t>)
-                      (gy.data<scalar_t>(), wd.data<scalar_t>(), r[0].data<scalar_t>(), g);
-                    }
-                    if (need[1] || (has_bias && need[2])) {
-                      Tensor gw = Tensor::empty(wd.shape(), gy.dtype(), gy.device());
-                      Tensor gb =
-                          has_bias ? Tensor::empty({g.Cout}, gy.dtype(), gy.device()) : Tensor();
-                      PTL_KERNEL(gy.device(), conv2d_backward_weight<scalar_t>)
-                      (gy.data<scalar_t>(), xd.data<scalar_t>(), gw.data<scalar_t>(),
-                       has_bias ? gb.data<scalar_t>() : nullptr, g);
-                      if (need[1]) r[1] = gw;
-                      if (has_bias && need[2]) r[2] = gb;
-                    }
-                  });
-                  return r;
-                });
+  return record(
+      y, "conv2d", {x0, w0, b0},
+      [g, xd, wd, has_bias, bf16](const Tensor& gy0, const std::vector<bool>& need) -> Grads {
+        Tensor gy = bf16 ? round_to_bf16(gy0) : gy0.contiguous();
+        Grads r(3);
+        PTL_DISPATCH_FLOAT(gy.dtype(), "conv2d backward", [&] {
+          if (need[0]) {
+            r[0] = Tensor::empty(xd.shape(), gy.dtype(), gy.device());
+            PTL_KERNEL(gy.device(), conv2d_backward_input<scalar_t>)
+            (gy.data<scalar_t>(), wd.data<scalar_t>(), r[0].data<scalar_t>(), g);
+          }
+          if (need[1] || (has_bias && need[2])) {
+            Tensor gw = Tensor::empty(wd.shape(), gy.dtype(), gy.device());
+            Tensor gb = has_bias ? Tensor::empty({g.Cout}, gy.dtype(), gy.device()) : Tensor();
+            PTL_KERNEL(gy.device(), conv2d_backward_weight<scalar_t>)
+            (gy.data<scalar_t>(), xd.data<scalar_t>(), gw.data<scalar_t>(),
+             has_bias ? gb.data<scalar_t>() : nullptr, g);
+            if (need[1]) r[1] = gw;
+            if (has_bias && need[2]) r[2] = gb;
+          }
+        });
+        return r;
+      });
 }
 
 }  // namespace ptl

@@ -1,8 +1,12 @@
-// matmul and linear (GEMM through the device's gemm kernel).
+// matmul and linear (GEMM through the device's gemm kernel). matmul is float32 by rule (the
+// triplet and evaluation distances); linear has a bf16 path (engine/precision.h).
 #include "engine/ops/op_utils.h"
+#include "kernels/cpu/gemm_bf16.h"
 
 namespace ptl {
 
+using ops_detail::bf16_path;
+using ops_detail::bf16_values;
 using ops_detail::check_float;
 using ops_detail::check_same_dtype;
 
@@ -51,13 +55,42 @@ Tensor matmul(const Tensor& a0, const Tensor& b0) {
                 });
 }
 
+namespace {
+using Bf16Values = std::shared_ptr<const std::vector<bf16>>;
+
+// C (M, N) float32 = op(A) op(B) of row-major bf16 matrices (kernels/cpu/gemm_bf16.h).
+Tensor gemm_bf16(bool ta, const Bf16Values& a, bool tb, const Bf16Values& b, int64_t M, int64_t N,
+                 int64_t K) {
+  Tensor c = Tensor::empty({M, N}, DType::F32, Device::cpu());
+  cpu::gemm_bf16(ta, tb, M, N, K, 1, a->data(), ta ? M : K, b->data(), tb ? K : N, 0,
+                 c.data<float>(), N);
+  return c;
+}
+
+// y (N, out) = x (N, in) W^T (in, out) on bf16 values; backward: gx = gy W, gW = gy^T x, with
+// grad_output rounded to bf16 and the bf16 x and W of the forward.
+Tensor linear_bf16(const Tensor& x, const Tensor& w) {
+  const int64_t N = x.size(0), in = x.size(1), out = w.size(0);
+  Bf16Values xb = bf16_values(x), wb = bf16_values(w);
+  Tensor y = gemm_bf16(false, xb, true, wb, N, out, in);
+  return record(y, "linear", {x, w}, [=](const Tensor& gy, const std::vector<bool>& need) -> Grads {
+    Bf16Values gyb = bf16_values(gy);
+    Grads r(2);
+    if (need[0]) r[0] = gemm_bf16(false, gyb, false, wb, N, in, out);
+    if (need[1]) r[1] = gemm_bf16(true, gyb, false, xb, out, in, N);
+    return r;
+  });
+}
+}  // namespace
+
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   PTL_CHECK(x.dim() == 2 && weight.dim() == 2,
             "linear: expects input (N, in) and weight (out, in), got ", x.shape_str(), " and ",
             weight.shape_str());
   PTL_CHECK(x.size(1) == weight.size(1), "linear: input has ", x.size(1), " features but weight ",
             weight.shape_str(), " expects ", weight.size(1));
-  Tensor y = matmul(x, transpose(weight, 0, 1));
+  Tensor y = bf16_path("linear", {x, weight, bias}) ? linear_bf16(x, weight)
+                                                    : matmul(x, transpose(weight, 0, 1));
   if (!bias.defined()) return y;
   PTL_CHECK(bias.dim() == 1 && bias.size(0) == weight.size(0), "linear: bias ", bias.shape_str(),
             " does not match weight ", weight.shape_str());

@@ -1,5 +1,8 @@
 #include "engine/ops/op_utils.h"
 
+#include "base/parallel.h"
+#include "engine/precision.h"
+
 namespace ptl::ops_detail {
 
 int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op) {
@@ -26,6 +29,40 @@ Dims3 around(const Shape& shape, int64_t dim) {
   for (int64_t i = 0; i < dim; ++i) d.outer *= shape[i];
   for (size_t i = dim + 1; i < shape.size(); ++i) d.inner *= shape[i];
   return d;
+}
+
+bool bf16_path(const char* op, const std::vector<Tensor>& operands) {
+  if (current_precision() != Precision::BF16) return false;
+  for (const Tensor& t : operands) {
+    if (!t.defined()) continue;
+    PTL_CHECK(t.dtype() == DType::F32, op, ": bf16 precision takes float32 tensors, got ",
+              dtype_name(t.dtype()), " ", t.shape_str(), " (run float64 in float32 precision)");
+    PTL_CHECK(t.device().is_cpu(), op, ": bf16 precision runs on the CPU only, got a tensor on ",
+              t.device().str(), " (the CUDA backend has no bf16 kernels yet: use float32)");
+  }
+  return true;
+}
+
+Tensor round_to_bf16(const Tensor& t0) {
+  Tensor t = t0.contiguous();
+  Tensor r = Tensor::empty(t.shape(), DType::F32, t.device());
+  const float* in = t.data<float>();
+  float* out = r.data<float>();
+  parallel_for(t.numel(), 1 << 14, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) out[i] = to_float(to_bf16(in[i]));
+  });
+  return r;
+}
+
+std::shared_ptr<const std::vector<bf16>> bf16_values(const Tensor& t0) {
+  Tensor t = t0.contiguous();
+  auto v = std::make_shared<std::vector<bf16>>(static_cast<size_t>(t.numel()));
+  const float* in = t.data<float>();
+  bf16* out = v->data();
+  parallel_for(t.numel(), 1 << 14, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) out[i] = to_bf16(in[i]);
+  });
+  return v;
 }
 
 }  // namespace ptl::ops_detail
