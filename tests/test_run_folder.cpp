@@ -107,6 +107,18 @@ TEST_CASE(
       Contains("--allow-config-change: 'optim.rate' is not a config key"));
 }
 
+TEST_CASE("--resume refuses another train.precision: float32 and bf16 compute differently",
+          "[train]") {
+  test::TempDir dir;
+  const std::string out = dir.path() + "/run";
+  Trainer(test::tiny_run_config(out, 1)).run();
+  Config bf16 = test::tiny_run_config(out, 2);
+  bf16.set("train.precision", "bf16");
+  CHECK_THROWS_WITH(Trainer(bf16, "auto"),
+                    Contains("train.precision: float32 in the checkpoint, bf16 now") &&
+                        Contains("--allow-config-change train.precision"));
+}
+
 TEST_CASE("--resume auto: no checkpoint starts fresh and says so; a truncated newest falls back",
           "[train]") {
   test::TempDir dir;
