@@ -227,7 +227,8 @@ TEST_CASE("a bad evaluation setting stops the run before its first step", "[trai
   CHECK_FALSE(fs::exists(dir.path() + "/metric/train.log"));
 }
 
-TEST_CASE("every file a run writes can be evaluated, extracted from and drawn", "[train][cli]") {
+TEST_CASE("every file a run writes can be evaluated, extracted from (in both precisions) and drawn",
+          "[train][cli]") {
   test::TempDir dir;
   const std::string out = dir.path() + "/run";
   Config cfg = tiny(out, 2);
@@ -250,6 +251,13 @@ TEST_CASE("every file a run writes can be evaluated, extracted from and drawn", 
                                " --out " + features);
   INFO(x.out);
   REQUIRE(x.rc == 0);
+  // --precision bf16 reaches the extraction: the same weights give other features.
+  const auto xb = test::run_ptl("extract --config " + config + " --weights " + checkpoints.front() +
+                                " --out " + features + ".bf16 --precision bf16");
+  INFO(xb.out);
+  REQUIRE(xb.rc == 0);
+  CHECK(load_safetensors(features + ".bf16").at("query_features").to_vector() !=
+        load_safetensors(features).at("query_features").to_vector());
   const auto v = test::run_ptl("visrank --features " + features + " --out " + dir.path() +
                                "/vis --num-queries 2");
   INFO(v.out);
