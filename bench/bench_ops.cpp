@@ -1,5 +1,5 @@
-// CPU GEMM and conv2d at ResNet-50's layer shapes (batch 16, input 3x256x128), 1 and 2 threads,
-// and the GEMM micro-kernel alone on each CPU path.
+// CPU GEMM (float32, and bf16 operands: gemm_bf16/*) and conv2d at ResNet-50's layer shapes
+// (batch 16, input 3x256x128), 1 and 2 threads, and the GEMM micro-kernel alone on each CPU path.
 //
 // GEMM cases call kernels/cpu/gemm directly; conv2d cases call the real op, ptl::conv2d, and
 // for forward+backward run ptl's autograd (input and weight gradients, no bias, as ResNet's
@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "base/parallel.h"
@@ -18,6 +19,7 @@
 #include "engine/ops.h"
 #include "engine/rng.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/gemm_bf16.h"
 #include "kernels/cpu/gemm_micro.h"
 #include "kernels/cpu/isa.h"
 
@@ -69,13 +71,26 @@ void set_gflops(benchmark::State& state, double flops) {
       benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// gemm/*: float operands; gemm_bf16/*: the same values as bf16 (kernels/cpu/gemm_bf16.h).
+template <class T>
 void bm_gemm(benchmark::State& state, const GemmCase& c) {
   ptl::set_num_threads(static_cast<int>(state.range(0)));
-  std::vector<float> a(c.M * c.K), b(c.K * c.N), out(c.M * c.N);
-  for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<float>(i % 7) * 0.1f;
-  for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<float>(i % 5) * 0.1f;
+  const auto value = [](float v) {
+    if constexpr (std::is_same_v<T, float>)
+      return v;
+    else
+      return ptl::to_bf16(v);
+  };
+  std::vector<T> a(c.M * c.K), b(c.K * c.N);
+  std::vector<float> out(c.M * c.N);
+  for (size_t i = 0; i < a.size(); ++i) a[i] = value(static_cast<float>(i % 7) * 0.1f);
+  for (size_t i = 0; i < b.size(); ++i) b[i] = value(static_cast<float>(i % 5) * 0.1f);
   for (auto _ : state) {
-    ptl::cpu::gemm<float>(false, c.trans_b, c.M, c.N, c.K, 1.f, a.data(), c.K, b.data(),
+    if constexpr (std::is_same_v<T, float>)
+      ptl::cpu::gemm<float>(false, c.trans_b, c.M, c.N, c.K, 1.f, a.data(), c.K, b.data(),
+                            c.trans_b ? c.K : c.N, 0.f, out.data(), c.N);
+    else
+      ptl::cpu::gemm_bf16(false, c.trans_b, c.M, c.N, c.K, 1.f, a.data(), c.K, b.data(),
                           c.trans_b ? c.K : c.N, 0.f, out.data(), c.N);
     benchmark::DoNotOptimize(out.data());
   }
@@ -136,8 +151,12 @@ void register_all() {
                                  bm_micro_kernel, isa)
         ->UseRealTime()
         ->Unit(benchmark::kMicrosecond);
-  for (const GemmCase& c : kGemms)
-    configure(benchmark::RegisterBenchmark((std::string("gemm/") + c.name).c_str(), bm_gemm, c));
+  for (const GemmCase& c : kGemms) {
+    configure(
+        benchmark::RegisterBenchmark((std::string("gemm/") + c.name).c_str(), bm_gemm<float>, c));
+    configure(benchmark::RegisterBenchmark((std::string("gemm_bf16/") + c.name).c_str(),
+                                           bm_gemm<ptl::bf16>, c));
+  }
   for (const ConvCase& c : kConvs) {
     configure(benchmark::RegisterBenchmark((std::string("conv_fwd/") + c.name).c_str(), bm_conv, c,
                                            false));

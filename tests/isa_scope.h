@@ -24,13 +24,15 @@ struct IsaScope {
 // AVX2-only machine says what it could not check.
 inline std::vector<cpu::Isa> supported_isas() {
   std::vector<cpu::Isa> out{cpu::Isa::avx2};
-  if (cpu::isa_supported(cpu::Isa::avx512))
-    out.push_back(cpu::Isa::avx512);
-  else {
-    static bool said = false;
-    if (!said) WARN("this CPU has no AVX-512: only the avx2 path is checked");
-    said = true;
-  }
+  for (const auto isa : {cpu::Isa::avx512, cpu::Isa::avx512bf16})
+    if (cpu::isa_supported(isa))
+      out.push_back(isa);
+    else {
+      static bool said[2] = {false, false};
+      bool& once = said[isa == cpu::Isa::avx512bf16];
+      if (!once) WARN("this CPU has no " << cpu::isa_name(isa) << ": that path is not checked");
+      once = true;
+    }
   return out;
 }
 

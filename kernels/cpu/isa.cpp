@@ -1,5 +1,6 @@
 #include "kernels/cpu/isa.h"
 
+#include <cpuid.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -31,6 +32,15 @@ __attribute__((constructor(101))) void require_avx2() {
   _exit(1);
 }
 
+// AVX512_BF16: CPUID leaf 7, sub-leaf 1, EAX bit 5 (the operating system's support of the
+// AVX-512 registers is checked with AVX-512F, whose registers it uses).
+bool has_avx512_bf16() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) || eax < 1) return false;  // sub-leaves
+  __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx);
+  return (eax >> 5) & 1u;
+}
+
 Isa parse_env() {
   const char* env = std::getenv("PTL_CPU_ISA");
   if (!env || !*env) return best_isa();
@@ -42,7 +52,15 @@ Isa parse_env() {
               "PTL_CPU_ISA or set it to avx2");
     return Isa::avx512;
   }
-  fail("PTL_CPU_ISA='" + v + "': allowed: avx2, avx512 (or unset: the widest the CPU has)");
+  if (v == "avx512bf16") {
+    PTL_CHECK(isa_supported(Isa::avx512bf16),
+              "PTL_CPU_ISA=avx512bf16: this CPU (or its operating system) has no AVX-512F with "
+              "AVX512_BF16; unset PTL_CPU_ISA or set it to ",
+              isa_name(best_isa()));
+    return Isa::avx512bf16;
+  }
+  fail("PTL_CPU_ISA='" + v +
+       "': allowed: avx2, avx512, avx512bf16 (or unset: the widest the CPU has)");
 }
 
 std::atomic<int> g_isa{-1};
@@ -50,16 +68,34 @@ std::atomic<int> g_isa{-1};
 }  // namespace
 
 const char* isa_name(Isa isa) {
-  return isa == Isa::avx512 ? "avx512" : "avx2";
+  switch (isa) {
+    case Isa::avx2:
+      return "avx2";
+    case Isa::avx512:
+      return "avx512";
+    case Isa::avx512bf16:
+      return "avx512bf16";
+  }
+  return "?";
 }
 
 bool isa_supported(Isa isa) {
-  if (isa == Isa::avx2) return has_avx2();
-  return has_avx2() && __builtin_cpu_supports("avx512f");
+  const bool avx512 = has_avx2() && __builtin_cpu_supports("avx512f");
+  switch (isa) {
+    case Isa::avx2:
+      return has_avx2();
+    case Isa::avx512:
+      return avx512;
+    case Isa::avx512bf16:
+      return avx512 && has_avx512_bf16();
+  }
+  return false;
 }
 
 Isa best_isa() {
-  return isa_supported(Isa::avx512) ? Isa::avx512 : Isa::avx2;
+  for (const Isa isa : {Isa::avx512bf16, Isa::avx512})
+    if (isa_supported(isa)) return isa;
+  return Isa::avx2;
 }
 
 Isa current_isa() {
@@ -77,8 +113,11 @@ void set_isa(Isa isa) {
 }
 
 std::string isa_description() {
-  return std::string(isa_name(current_isa())) + " (CPU supports: avx2" +
-         (isa_supported(Isa::avx512) ? " avx512" : "") + ")";
+  std::string out = std::string(isa_name(current_isa())) + " (CPU supports: avx2";
+  for (const Isa isa : {Isa::avx512, Isa::avx512bf16})
+    if (isa_supported(isa)) out += std::string(" ") + isa_name(isa);
+  return out + (current_isa() == Isa::avx512bf16 ? "; bf16 products: VDPBF16PS)"
+                                                 : "; bf16 products: emulated with float FMAs)");
 }
 
 }  // namespace ptl::cpu

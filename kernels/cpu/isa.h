@@ -1,8 +1,10 @@
 // The instruction set the CPU kernels compute with: one binary for every x86-64 machine with
 // AVX2+FMA, whose GEMM micro-kernels and some loops (parallel_for_isa below) also exist for
-// AVX-512 and are chosen once, at start-up, from CPUID. PTL_CPU_ISA=avx2|avx512 forces a path.
-// Every path gives the same bits (the lanes of a vector are output elements, never parts of one
-// sum; docs/architecture.md, Determinism), so the choice changes the speed only.
+// AVX-512 and are chosen once, at start-up, from CPUID. PTL_CPU_ISA=avx2|avx512|avx512bf16
+// forces a path. avx512bf16 is avx512 whose bf16 GEMM runs VDPBF16PS (AVX512_BF16) where the
+// other two emulate it (kernels/cpu/gemm_bf16.h). Every path gives the same bits (the lanes of a
+// vector are output elements, never parts of one sum; docs/architecture.md, Determinism), so
+// the choice changes the speed only.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -11,7 +13,7 @@
 
 namespace ptl::cpu {
 
-enum class Isa { avx2, avx512 };
+enum class Isa { avx2, avx512, avx512bf16 };  // each path needs the ones before it
 
 const char* isa_name(Isa isa);
 bool isa_supported(Isa isa);  // the CPU and the operating system both support it
@@ -23,7 +25,8 @@ Isa best_isa();               // the widest supported path
 Isa current_isa();
 void set_isa(Isa isa);
 
-// "avx512 (AVX-512F; CPU has avx2 avx512)": the line --version, run logs and benchmarks print.
+// "avx2 (CPU supports: avx2; bf16 products: emulated with float FMAs)": the line --version, run
+// logs and benchmarks print.
 std::string isa_description();
 
 // body() compiled a second time, for AVX-512F: the whole call tree of the body is inlined into
@@ -45,7 +48,7 @@ template <class F>
 // element-wise backward keep one AVX2 compilation.
 template <class F>
 void parallel_for_isa(int64_t n, int64_t grain, const F& body) {
-  const bool wide = current_isa() == Isa::avx512;
+  const bool wide = current_isa() != Isa::avx2;
   parallel_for(n, grain, [&](int64_t begin, int64_t end) {
     if (wide)
       run_avx512([&] { body(begin, end); });
