@@ -42,6 +42,9 @@ print(f"torch {torch.__version__}, torchvision {torchvision.__version__} "
       f"(a CUDA {torch.version.cuda} build, run on the CPU)")
 print(f"PyTorch CPU capability (ATen kernels): {torch.backends.cpu.get_cpu_capability()}")
 print(f"oneDNN available: {torch.backends.mkldnn.is_available()}")
+# Whether PyTorch hands bf16 work to oneDNN on this CPU; where it does not (an AVX2 machine), bf16
+# autocast's convolutions run in ATen's fallback code (a private call: it may move).
+print(f"oneDNN bf16 supported: {torch.ops.mkldnn._is_mkldnn_bf16_supported()}")
 EOF
 # oneDNN names its version and the instruction set it dispatches to on its first primitive.
 ONEDNN_VERBOSE=1 "$env_dir/bin/python" -c '
