@@ -58,7 +58,9 @@ int run(const std::vector<std::string>& argv) {
     if (!m.notice().empty())
       std::fprintf(stderr, "ptl forward: %s: %s\n", args.get("weights").c_str(),
                    m.notice().c_str());
-    model->load_state_dict(m.state, true, args.get("weights"));
+    const Module::LoadReport r = model->load_state_dict(m.state, true, args.get("weights"));
+    if (r.from_bf16 > 0)
+      std::fprintf(stderr, "ptl forward: %s\n", r.conversion_note(args.get("weights")).c_str());
   }
   model->train(args.flag("train"));
 

@@ -25,6 +25,8 @@ const char* st_dtype(DType t) {
       return "I64";
     case DType::I32:
       return "I32";
+    case DType::BF16:
+      return "BF16";
   }
   return "?";
 }
@@ -34,8 +36,9 @@ DType parse_dtype(const std::string& s, const std::string& what, const std::stri
   if (s == "F64") return DType::F64;
   if (s == "I64") return DType::I64;
   if (s == "I32") return DType::I32;
+  if (s == "BF16") return DType::BF16;
   fail(str(what, ": tensor '", name, "' has dtype ", s,
-           ", ptl reads F32, F64, I64 and I32 (convert it with .float() or .long() first)"));
+           ", ptl reads F32, F64, BF16, I64 and I32 (convert it with .float() or .long() first)"));
 }
 
 uint64_t read_le64(const unsigned char* p) {

@@ -86,14 +86,11 @@ void Experiment::build_model(int64_t classes) {
 void Experiment::load_pretrained(const std::string& path) {
   // torchvision-named or release-named weights mapped to this model's keys
   // (models/release_keys.h): for MGN and MGN-PTL, layer3.1-5 and layer4 start every branch.
-  auto note = [&](const std::string& line) {
-    std::printf("%s\n", line.c_str());
-    notes_.push_back(line);
-  };
   const MappedState mapped = adapt_state_dict(load_model_weights(path), s_.model.name);
   if (!mapped.notice().empty()) note(str("pretrained weights ", path, ": ", mapped.notice()));
   const TensorMap ours = model_->state_dict();
   Module::LoadReport r = model_->load_state_dict(mapped.state, false, path);
+  if (r.from_bf16 > 0) note(str("pretrained weights ", r.conversion_note(path)));
   note(str("pretrained weights ", path, ": ", ours.size() - r.missing.size() - r.mismatched.size(),
            " tensors loaded, ", r.missing.size(), " missing (kept at init), ", r.unexpected.size(),
            " unexpected, ", r.mismatched.size(),
@@ -127,14 +124,17 @@ void Experiment::load_weights(const std::string& path) {
       // Cross-dataset evaluation: retrieval never uses the classifier, so a model trained on
       // another dataset keeps the class count of its weights.
       build_model(classes);
-      const std::string line =
-          str("weights ", path, ": a classifier of ", classes, " classes (this data has ",
-              data_.num_classes, "; retrieval does not use it)");
-      std::printf("%s\n", line.c_str());
-      notes_.push_back(line);
+      note(str("weights ", path, ": a classifier of ", classes, " classes (this data has ",
+               data_.num_classes, "; retrieval does not use it)"));
     }
   }
-  model_->load_state_dict(weights, true, path);
+  const Module::LoadReport r = model_->load_state_dict(weights, true, path);
+  if (r.from_bf16 > 0) note(str("weights ", r.conversion_note(path)));
+}
+
+void Experiment::note(const std::string& line) {
+  std::printf("%s\n", line.c_str());
+  notes_.push_back(line);
 }
 
 ModelScore Experiment::evaluate() {

@@ -44,7 +44,7 @@ class Experiment {
   // How evaluation and `ptl extract` run the model: data.batch_size, data.workers, eval.flip and
   // the seed of evaluation's own random stream.
   const ExtractOptions& extract_options() const { return extract_; }
-  // Lines about what was loaded (pretrained weights), for the run's log.
+  // Lines about what was loaded (pretrained weights, bf16 conversions), for the run's log.
   const std::vector<std::string>& notes() const { return notes_; }
 
   // Trained weights of this very model (best.safetensors or a checkpoint): every tensor must
@@ -58,6 +58,7 @@ class Experiment {
   void build_model(int64_t classes);
   void load_pretrained(const std::string& path);
   void freeze(const std::vector<std::string>& prefixes);
+  void note(const std::string& line);  // printed and kept in notes_
 
   Config cfg_;
   Settings s_;

@@ -182,7 +182,7 @@ void Trainer::check_data_parallel() {
 Trainer::~Trainer() = default;
 
 void Trainer::restore(const Checkpoint& c, const std::string& path) {
-  model().load_state_dict(c.model, true, path);
+  const Module::LoadReport loaded = model().load_state_dict(c.model, true, path);
   opt_->load_state_dict(c.optim);
   if (c.rng.count("global"))
     default_generator().set_state(c.rng.at("global").first, c.rng.at("global").second);
@@ -195,7 +195,8 @@ void Trainer::restore(const Checkpoint& c, const std::string& path) {
   resume_acc_sum_ = c.epoch_acc_sum;
   last_checkpoint_ = path;
   const std::string line = str("resumed from ", path, ": epoch ", epoch_, ", step ", step_,
-                               c.epoch_step ? " (mid-epoch)" : "");
+                               c.epoch_step ? " (mid-epoch)" : "",
+                               loaded.from_bf16 ? "; " + loaded.conversion_note(path) : "");
   if (dp_.rank() != 0) return;  // rank 0 speaks for the job
   std::printf("%s\n", line.c_str());
   notes_.push_back(line);
