@@ -40,8 +40,9 @@ int embed(const std::vector<std::string>& argv) {
   Args a(kUsage, {"config", "weights", "images", "out", "batch"}, {"flip"});
   if (!a.parse(argv)) return 0;
   const std::string out = a.require("out"), images = a.require("images");
-  const std::string out_dir = std::filesystem::path(out).parent_path().string();
-  check_output_folder(out_dir.empty() ? "." : out_dir, "--out");  // before the long part
+  std::string out_dir = std::filesystem::path(out).parent_path().string();
+  if (out_dir.empty()) out_dir = ".";
+  check_output_folder(out_dir, "--out");  // before the long part; made once it is done
   const std::vector<std::string> paths = data::image_files(images);
   Experiment e = trained_experiment(a, false);
   const int64_t batch = a.get_int("batch", e.settings().data.batch_size);
@@ -58,6 +59,7 @@ int embed(const std::vector<std::string>& argv) {
                 count_of(static_cast<int64_t>(r.skipped.size()), "unreadable image").c_str(),
                 why.c_str());
   }
+  create_output_folder(out_dir, "--out");
   save_safetensors(out, {{"features", r.features}},
                    {{"paths", path_list_json(r.paths)},
                     {"skipped", std::to_string(r.skipped.size())},

@@ -113,7 +113,7 @@ TEST_CASE("ptl embed reads a folder recursively in path order and a list file in
   const std::vector<uint8_t> px(16 * 32 * 3, 128);
   data::write_png(root + "/a/deep/er/3.png", 16, 32, 3, px.data());
   data::write_file(root + "/a/notes.txt", "not an image");
-  const std::string out = dir.file("f.safetensors");
+  const std::string out = dir.file("new/folder/f.safetensors");  // made when the run is done
   const auto r = test::run_ptl(embed_args(root, out));
   INFO(r.out);
   REQUIRE(r.rc == 0);
