@@ -33,8 +33,13 @@ const char* kUsage =
 Embedding query_rows(const Args& a, const EmbeddingFile& gallery) {
   const std::string query = a.require("query"), g = a.require("gallery");
   const std::string ext = ".safetensors";
-  if (query.size() > ext.size() && query.compare(query.size() - ext.size(), ext.size(), ext) == 0)
+  if (query.size() > ext.size() && query.compare(query.size() - ext.size(), ext.size(), ext) == 0) {
+    PTL_CHECK(!a.has("config") && !a.has("weights") && a.positional().empty(),
+              "ptl search: ", query,
+              " holds features already; --config, --weights and key=value embed a query "
+              "image, leave them out");
     return load_embedding(query).rows;
+  }
   const auto& meta = gallery.meta;
   auto recorded = [&](const std::string& key, const std::string& flag) {
     auto it = meta.find(key);

@@ -227,6 +227,11 @@ TEST_CASE("ptl search ranks an image's own feature first and draws the picture",
     CHECK(rq.out.substr(row, rq.out.find('\n', row) - row).find(files[i]) != std::string::npos);
   }
 
+  const auto both = test::run_ptl("search --gallery " + g + " --query " + g + " --weights " +
+                                  tiny_model().weights);
+  CHECK(both.rc != 0);
+  CHECK_THAT(both.out, Contains(g + " holds features already"));
+
   // Features of another size: both files and sizes named.
   const std::string other = dir.file("other.safetensors");
   save_safetensors(other, {{"features", zeros({1, 5})}}, {{"paths", path_list_json({"x.jpg"})}});
