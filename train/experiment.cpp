@@ -50,6 +50,12 @@ StateMode epoch_state_mode(PtlMode mode, int64_t epoch) {
 }
 
 Experiment::Experiment(Config cfg, const dist::Communicator& comm)
+    : Experiment(std::move(cfg), comm, true) {}
+
+Experiment::Experiment(Config cfg, WithoutData)
+    : Experiment(std::move(cfg), dist::world(), false) {}
+
+Experiment::Experiment(Config cfg, const dist::Communicator& comm, bool read_data)
     : cfg_(std::move(cfg)), s_(read_settings(cfg_)) {
   if (s_.device.threads > 0) set_num_threads(s_.device.threads);
   PTL_CHECK(s_.device.device.is_cpu() || cuda_device_count() > 0, "config: device '",
@@ -70,13 +76,17 @@ Experiment::Experiment(Config cfg, const dist::Communicator& comm)
     extract_.stop_on_bad =
         std::make_shared<data::BadInput>(data::OnBad::Error, "data.on_bad_image=skip");
   manual_seed(s_.seed);
-  data_ = load_task_data(s_.data);
-  build_model(s_.model.num_classes > 0 ? s_.model.num_classes : data_.num_classes);
+  data_ = read_data ? load_task_data(s_.data) : task_without_data(s_.data);
+  // Without data and model.num_classes, a stand-in until load_weights reads the weights' count.
+  build_model(s_.model.num_classes > 0 ? s_.model.num_classes
+              : read_data              ? data_.num_classes
+                                       : default_num_classes(s_.model.name));
   if (!s_.model.pretrained.empty()) load_pretrained(s_.model.pretrained);
   freeze(s_.model.freeze);
 }
 
 void Experiment::build_model(int64_t classes) {
+  classes_ = classes;
   model_ = make_model(s_.model.name, classes, model_options(s_.model, data_.reid, data_.channels));
   // Moved before anything holds its parameters: weights, optimizer state and checkpoints are
   // then loaded into (and made on) the training device.
@@ -118,14 +128,16 @@ void Experiment::freeze(const std::vector<std::string>& prefixes) {
 
 void Experiment::load_weights(const std::string& path) {
   const TensorMap weights = load_model_weights(path);
-  if (s_.model.num_classes == 0 && data_.reid) {
-    const int64_t classes = classifier_size(*model_, weights, data_.num_classes);
-    if (classes != data_.num_classes) {
+  const bool read_data = data_.train != nullptr;
+  if (s_.model.num_classes == 0 && (data_.reid || !read_data)) {
+    const int64_t classes = classifier_size(*model_, weights, classes_);
+    if (classes != classes_) {
       // Cross-dataset evaluation: retrieval never uses the classifier, so a model trained on
-      // another dataset keeps the class count of its weights.
+      // another dataset keeps the class count of its weights (without data: always).
       build_model(classes);
-      note(str("weights ", path, ": a classifier of ", classes, " classes (this data has ",
-               data_.num_classes, "; retrieval does not use it)"));
+      if (read_data)
+        note(str("weights ", path, ": a classifier of ", classes, " classes (this data has ",
+                 data_.num_classes, "; retrieval does not use it)"));
     }
   }
   const Module::LoadReport r = model_->load_state_dict(weights, true, path);

@@ -37,6 +37,11 @@ class Experiment {
   // `comm`: the data-parallel job this process belongs to; on GPUs its local rank picks the
   // device (a one-process job keeps the configured device).
   explicit Experiment(Config cfg, const dist::Communicator& comm = dist::world());
+  // The model alone, for images from elsewhere (`ptl embed`, `ptl search`): data.root is not
+  // read (data() is task_without_data's), and without model.num_classes the classifiers take
+  // the class count of the weights load_weights loads.
+  struct WithoutData {};
+  Experiment(Config cfg, WithoutData);
   const Config& config() const { return cfg_; }
   const Settings& settings() const { return s_; }
   Model& model() { return *model_; }
@@ -55,6 +60,7 @@ class Experiment {
   ModelScore evaluate();
 
  private:
+  Experiment(Config cfg, const dist::Communicator& comm, bool read_data);
   void build_model(int64_t classes);
   void load_pretrained(const std::string& path);
   void freeze(const std::vector<std::string>& prefixes);
@@ -64,6 +70,7 @@ class Experiment {
   Settings s_;
   TaskData data_;
   std::shared_ptr<Model> model_;
+  int64_t classes_ = 0;  // the classifiers' size model_ was built with
   ExtractOptions extract_;
   std::vector<std::string> notes_;
 };

@@ -85,13 +85,6 @@ void test_failure(int rank, int64_t step) {
   fail(str("test failure at step ", step, " (PTL_TEST_FAIL_AT)"));
 }
 
-std::string fmt_duration(double s) {
-  const long t = static_cast<long>(s);
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
-  return buf;
-}
-
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
