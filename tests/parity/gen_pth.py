@@ -17,6 +17,7 @@ import torch
 import torchvision
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ptl_torch as P  # noqa: E402
 import st  # noqa: E402
 
 OUT = os.path.join(sys.argv[1], "pth")
@@ -24,15 +25,7 @@ os.makedirs(OUT, exist_ok=True)
 torch.set_num_threads(2)
 torch.manual_seed(31)
 model = torchvision.models.resnet50()
-g = torch.Generator().manual_seed(1)
-with torch.no_grad():
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            c = m.num_features
-            m.weight.copy_(torch.rand(c, generator=g) * 0.5 + 0.5)
-            m.bias.copy_(torch.randn(c, generator=g) * 0.1)
-            m.running_mean.copy_(torch.randn(c, generator=g) * 0.1)
-            m.running_var.copy_(torch.rand(c, generator=g) + 0.5)
+P.randomise_bn(model, 1)
 model.eval()
 sd = model.state_dict()
 torch.save(sd, os.path.join(OUT, "resnet50.pth"))
