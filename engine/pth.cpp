@@ -1,5 +1,6 @@
 #include "engine/pth.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -105,6 +106,7 @@ class TorchUnpickler : public Unpickler {
   TorchUnpickler(std::string_view bytes, const std::string& file, const std::string& what)
       : Unpickler(bytes, what), file_(file) {}
   std::vector<Storage> storages;
+  std::map<std::string, size_t> index;  // storage key -> position in `storages`
 
  protected:
   PyValue* global(const std::string& module, const std::string& name) override {
@@ -131,14 +133,13 @@ class TorchUnpickler : public Unpickler {
     PTL_CHECK(it.size() == 5 || it[5]->kind == K::None, what(),
               ": a storage view (torch before 1.0); load and save it again with a newer torch");
     const StorageType* type = storage_type(it[1]->s);
-    size_t index = 0;
-    while (index < storages.size() && storages[index].key != it[2]->s) ++index;
-    if (index == storages.size())
-      storages.push_back({type, it[2]->s, static_cast<uint64_t>(it[4]->i), {}});
-    PTL_CHECK(storages[index].type == type && storages[index].numel == uint64_t(it[4]->i), what(),
+    const auto [at, added] = index.emplace(it[2]->s, storages.size());
+    if (added) storages.push_back({type, it[2]->s, static_cast<uint64_t>(it[4]->i), {}});
+    const size_t k = at->second;
+    PTL_CHECK(storages[k].type == type && storages[k].numel == uint64_t(it[4]->i), what(),
               ": storage '", it[2]->s, "' appears with two types or sizes: corrupt file");
     PyValue* v = make(K::Storage);
-    v->i = static_cast<int64_t>(index);
+    v->i = static_cast<int64_t>(k);
     return v;
   }
 
@@ -251,11 +252,18 @@ Tensor build_tensor(const PyValue* t, const Storage& s, const std::string& name,
     if (shape[d] > 0) last += static_cast<long double>(shape[d] - 1) * step[d];
   }
   if (offset < 0 || count >= 0x1p62L) bad(str("of size ", shape_str(shape), " is out of range"));
+  const bool empty = std::find(shape.begin(), shape.end(), 0) != shape.end();
+  // Checked before allocating: the storage's bytes are in the file, so a tensor that reads
+  // within it and holds no more elements (no stride-0 broadcast) costs at most the file's size.
+  if (!empty && last >= static_cast<long double>(s.numel))
+    bad(str("of size ", shape_str(shape), " reads past its storage of ", s.numel, " elements"));
+  PTL_CHECK(empty || count <= s.numel, file, ": tensor '", name, "' of size ", shape_str(shape),
+            " repeats the ", s.numel,
+            " elements of its storage (a broadcast view, stride 0); "
+            "save tensor.clone() instead");
   Tensor out = Tensor::empty(shape, s.type->to);
   const int64_t numel = out.numel();
   if (numel == 0) return out;
-  if (last >= static_cast<long double>(s.numel))
-    bad(str("of size ", shape_str(shape), " reads past its storage of ", s.numel, " elements"));
   const auto* src = reinterpret_cast<const unsigned char*>(s.data.data());
   const size_t in = s.type->element, outsz = dtype_size(s.type->to);
   auto* dst = static_cast<unsigned char*>(out.raw_data());
@@ -378,9 +386,8 @@ PthFile parse_legacy(std::string_view bytes, const std::string& what) {
   std::map<std::string, std::string_view> data;
   for (const PyValue* key : keys->items) {
     PTL_CHECK(key->kind == K::String, what, ": corrupt legacy file (a storage key is not a str)");
-    const Storage* s = nullptr;
-    for (const Storage& x : u.storages)
-      if (x.key == key->s) s = &x;
+    auto found = u.index.find(key->s);
+    const Storage* s = found == u.index.end() ? nullptr : &u.storages[found->second];
     PTL_CHECK(s != nullptr && pos <= bytes.size() && bytes.size() - pos >= 8, what,
               ": truncated or corrupt legacy file at storage '", key->s, "'");
     uint64_t n = 0;

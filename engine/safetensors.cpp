@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "engine/atomic_file.h"
@@ -52,6 +53,7 @@ int64_t to_int(const Json& j, const std::string& what, const std::string& name, 
 }  // namespace
 
 std::string read_file_bytes(const std::string& path) {
+  PTL_CHECK(!std::filesystem::is_directory(path), path, ": a folder, not a file");
   std::ifstream f(path, std::ios::binary | std::ios::ate);
   PTL_CHECK(f.good(), path, ": cannot open (", std::strerror(errno), ")");
   // One read into a string of the file's size: weights files run to hundreds of MB.

@@ -109,6 +109,9 @@ TEST_CASE("weights files that are not state dicts, or broken, are refused in one
   CHECK_FALSE(fs::exists(dir.file("y.safetensors")));
   refused("info --weights " + seed("ambiguous.pth"), seed("ambiguous.pth"),
           "holds 2 dicts of tensors ('model', 'ema')");
+  refused("info --weights " + seed("expanded.pth"), seed("expanded.pth"),
+          "tensor 'e' of size (1000) repeats the 1 elements of its storage (a broadcast view, "
+          "stride 0); save tensor.clone() instead");
   refused("info --weights " + seed("broken_truncated.pth"), seed("broken_truncated.pth"),
           "truncated zip (no end-of-central-directory record): the file was cut short or is "
           "corrupt; copy or download it again");

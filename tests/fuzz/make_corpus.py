@@ -168,6 +168,7 @@ def pth_seeds():
     put("pth", "ambiguous.pth", saved({"model": layer.state_dict(), "ema": layer.state_dict()}))
     put("pth", "model_object.pth", saved(layer))
     put("pth", "calls_system.pth", saved({"x": CallsSystem()}))
+    put("pth", "expanded.pth", saved({"e": torch.zeros(1).expand(1000)}))  # stride 0: refused
     put("pth", "broken_truncated.pth", zipped[: len(zipped) // 2])
     flipped = bytearray(zipped)
     flipped[zipped.index(b"\x00\x00\x00\xc0") + 3] ^= 0x40  # base[0] = -2.0f: one bit of its data
