@@ -6,6 +6,7 @@
 #include <map>
 
 #include "base/bf16.h"
+#include "base/text.h"
 #include "engine/pickle.h"
 #include "engine/zip_reader.h"
 
@@ -312,12 +313,13 @@ PthFile build_tensors(const PyValue* dict, TorchUnpickler& u, const std::string&
     if (s.type->conv != Conv::Copy) ++converted[s.type->dtype];
   }
   for (const auto& [dtype, n] : converted)
-    notes.push_back(str("converted ", n, " ", dtype, " tensors to ",
+    notes.push_back(str("converted ", count_of(n, dtype + " tensor"), " to ",
                         std::string(dtype).find("float") != std::string::npos ? "float32" : "int64",
                         " (exactly)"));
   if (!skipped.empty())
-    notes.push_back(
-        str("skipped ", skipped.size(), " entries that are not tensors (", key_list(skipped), ")"));
+    notes.push_back(str("skipped ",
+                        count_of(static_cast<int64_t>(skipped.size()), "entry", "entries"),
+                        " that are not tensors (", key_list(skipped), ")"));
   out.notes = std::move(notes);
   return out;
 }

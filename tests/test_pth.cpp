@@ -73,7 +73,7 @@ TEST_CASE("a .pth in every layout gives the tensors torch.save was given", "[wei
     CHECK(t.at("param").to_vector() == std::vector<float>{1, 1});
     CHECK_THAT(w.format, Contains("torch.save"));
     REQUIRE(w.notes.size() == 5);
-    CHECK(w.notes[2] == "converted 1 float16 tensors to float32 (exactly)");
+    CHECK(w.notes[2] == "converted 1 float16 tensor to float32 (exactly)");
   }
 }
 
