@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include "engine/safetensors.h"
+#include "engine/weights_file.h"
 #include "tests/compare.h"
 #include "tests/test_util.h"
 #include "tests/tiny_run.h"
@@ -45,7 +46,8 @@ TEST_CASE("ptl forward on a .pth of torch.save gives PyTorch's ResNet-50 logits"
 TEST_CASE("model.pretrained takes a .pth: MGN-PTL's branches start from its ResNet-50",
           "[parity][weights]") {
   test::TempDir dir;
-  const TensorMap tv = load_safetensors(fixture("resnet50.weights.safetensors"));
+  // The plain file's tensors, which the test above shows to be PyTorch's.
+  const TensorMap tv = load_model_weights(fixture("resnet50.pth"));
   Config c = test::tiny_run_config(dir.file("mgn"), 1);
   for (const char* kv : {"model.name=mgn_ptl", "data.height=96", "data.width=32", "loss.kind=mgn",
                          "loss.margin=1.2"})

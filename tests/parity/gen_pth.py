@@ -7,7 +7,6 @@ batch-norm statistics (so eval mode is not an identity):
   resnet50.pth            torch.save(model.state_dict())               (the zip format)
   resnet50_wrapped.pth    {"state_dict": {"module." + key: ...}, "epoch": 3, "optimizer": ...}
   resnet50_legacy.pth     the state dict with _use_new_zipfile_serialization=False
-  resnet50.weights.safetensors  the same state dict as safetensors (tests/parity/st.py)
   resnet50_io.safetensors `input` (2, 3, 64, 64) and `output`, PyTorch's eval-mode logits
 """
 import os
@@ -33,7 +32,6 @@ sgd = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
 torch.save({"state_dict": {"module." + k: v for k, v in sd.items()}, "epoch": 3,
             "optimizer": sgd.state_dict()}, os.path.join(OUT, "resnet50_wrapped.pth"))
 torch.save(sd, os.path.join(OUT, "resnet50_legacy.pth"), _use_new_zipfile_serialization=False)
-st.save(os.path.join(OUT, "resnet50.weights.safetensors"), sd, {})
 x = torch.randn(2, 3, 64, 64)
 with torch.no_grad():
     y = model(x)
