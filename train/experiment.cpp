@@ -6,8 +6,7 @@
 #include "base/parallel.h"
 #include "engine/ops.h"
 #include "engine/rng.h"
-#include "models/release_keys.h"
-#include "train/checkpoint.h"
+#include "models/weights.h"
 
 namespace ptl {
 
@@ -94,10 +93,10 @@ void Experiment::build_model(int64_t classes) {
 }
 
 void Experiment::load_pretrained(const std::string& path) {
-  // torchvision-named or release-named weights mapped to this model's keys
-  // (models/release_keys.h): for MGN and MGN-PTL, layer3.1-5 and layer4 start every branch.
-  const MappedState mapped = adapt_state_dict(load_model_weights(path), s_.model.name);
-  if (!mapped.notice().empty()) note(str("pretrained weights ", path, ": ", mapped.notice()));
+  // Any weights file, torchvision-named or release-named weights mapped to this model's keys
+  // (models/weights.h): for MGN and MGN-PTL, layer3.1-5 and layer4 start every branch.
+  const MappedState mapped = load_weights_for(path, s_.model.name);
+  for (const std::string& line : mapped.lines()) note(str("pretrained weights ", path, ": ", line));
   const TensorMap ours = model_->state_dict();
   Module::LoadReport r = model_->load_state_dict(mapped.state, false, path);
   if (r.from_bf16 > 0) note(str("pretrained weights ", r.conversion_note(path)));
@@ -126,8 +125,15 @@ void Experiment::freeze(const std::vector<std::string>& prefixes) {
   }
 }
 
+void Experiment::note(const std::string& line) {
+  std::printf("%s\n", line.c_str());
+  notes_.push_back(line);
+}
+
 void Experiment::load_weights(const std::string& path) {
-  const TensorMap weights = load_model_weights(path);
+  const MappedState mapped = load_weights_for(path, s_.model.name);
+  for (const std::string& line : mapped.lines()) note(str("weights ", path, ": ", line));
+  const TensorMap& weights = mapped.state;
   const bool read_data = data_.train != nullptr;
   if (s_.model.num_classes == 0 && (data_.reid || !read_data)) {
     const int64_t classes = classifier_size(*model_, weights, classes_);
@@ -142,11 +148,6 @@ void Experiment::load_weights(const std::string& path) {
   }
   const Module::LoadReport r = model_->load_state_dict(weights, true, path);
   if (r.from_bf16 > 0) note(str("weights ", r.conversion_note(path)));
-}
-
-void Experiment::note(const std::string& line) {
-  std::printf("%s\n", line.c_str());
-  notes_.push_back(line);
 }
 
 ModelScore Experiment::evaluate() {

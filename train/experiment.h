@@ -52,9 +52,10 @@ class Experiment {
   // Lines about what was loaded (pretrained weights, bf16 conversions), for the run's log.
   const std::vector<std::string>& notes() const { return notes_; }
 
-  // Trained weights of this very model (best.safetensors or a checkpoint): every tensor must
-  // match, except that a ReID config without model.num_classes takes the class count of the
-  // weights' classifiers (evaluation on another dataset: retrieval never uses the classifier).
+  // Trained weights of this very model (best.safetensors, a checkpoint, a .pth or a release
+  // checkpoint: models/weights.h): every tensor must match, except that a ReID config without
+  // model.num_classes takes the class count of the weights' classifiers (evaluation on another
+  // dataset: retrieval never uses the classifier).
   void load_weights(const std::string& path);
   // The score on the evaluation split: mAP and CMC (ReID) or accuracy (classification).
   ModelScore evaluate();
@@ -63,8 +64,8 @@ class Experiment {
   Experiment(Config cfg, const dist::Communicator& comm, bool read_data);
   void build_model(int64_t classes);
   void load_pretrained(const std::string& path);
+  void note(const std::string& line);  // printed and kept in notes()
   void freeze(const std::vector<std::string>& prefixes);
-  void note(const std::string& line);  // printed and kept in notes_
 
   Config cfg_;
   Settings s_;
