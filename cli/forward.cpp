@@ -19,7 +19,7 @@ int run(const std::vector<std::string>& argv) {
       "usage: ptl forward --model NAME [--num-classes K] --weights W --input X.safetensors\n"
       "                   --output Y.safetensors [--train] [--backward] [--bconv-init "
       "normal|zeros]\n"
-      "                   [--bconv-mode carry|reset] [--seed S]\n"
+      "                   [--bconv-mode carry|reset] [--seed S] [--last-stride 1|2]\n"
       "X holds `input` (N, C, H, W) float32 and optionally `grad_output`. Y receives `output` "
       "(logits\n"
       "for classifiers, the retrieval feature for mgn/mgn_ptl) and `out.<name>` for every named "
@@ -32,8 +32,10 @@ int run(const std::vector<std::string>& argv) {
       "torch.save, with our keys, the authors' release keys (MGN/MGN_PTL) or torchvision's ResNet "
       "keys\n"
       "(docs/models.md, docs/deploy.md); loading is strict.\n"
-      "Without --weights the model keeps its seeded random initialisation.",
-      {"model", "num-classes", "weights", "input", "output", "bconv-init", "bconv-mode", "seed"},
+      "Without --weights the model keeps its seeded random initialisation. --last-stride 1 builds\n"
+      "the ReID configs' network (model.last_stride auto on ReID data).",
+      {"model", "num-classes", "weights", "input", "output", "bconv-init", "bconv-mode", "seed",
+       "last-stride"},
       {"train", "backward"});
   if (!args.parse(argv)) return 0;
   const std::string name = args.require("model");
@@ -46,6 +48,7 @@ int run(const std::vector<std::string>& argv) {
 
   ModelOptions opt;
   opt.in_channels = x.size(1);
+  opt.last_stride = args.get_int("last-stride", 2);  // 1: the ReID configs' (model.last_stride)
   const std::string init = args.get("bconv-init", "normal"), mode = args.get("bconv-mode", "carry");
   PTL_CHECK(init == "normal" || init == "zeros", "--bconv-init must be normal or zeros, got '",
             init, "'");

@@ -10,11 +10,6 @@
 
 namespace ptl {
 
-namespace {
-// The class count of the classifiers in `weights` when it differs from the model's `classes`:
-// every tensor whose shape differs has `classes` rows in the model and the same other number
-// of rows in the file (and no other difference). Otherwise `classes`: the strict load then
-// reports what does not match.
 int64_t classifier_size(const Model& model, const TensorMap& weights, int64_t classes) {
   int64_t found = classes;
   for (const auto& [name, t] : model.state_dict()) {
@@ -29,7 +24,6 @@ int64_t classifier_size(const Model& model, const TensorMap& weights, int64_t cl
   }
   return found;
 }
-}  // namespace
 
 ModelOptions model_options(const ModelSettings& m, bool reid, int64_t channels) {
   ModelOptions o;

@@ -27,6 +27,12 @@ namespace ptl {
 // datasets). `ptl info --config` builds the same.
 ModelOptions model_options(const ModelSettings& m, bool reid, int64_t channels);
 
+// The class count of the classifiers in `weights` when it differs from the model's `classes`:
+// every tensor whose shape differs has `classes` rows in the model and the same other number
+// of rows in the file (and no other difference). Otherwise `classes`: the strict load then
+// reports what does not match. (`ptl export` sizes its model from the weights this way.)
+int64_t classifier_size(const Model& model, const TensorMap& weights, int64_t classes);
+
 // The BConv-Cell state mode of training epoch `epoch` (0-based) under model.ptl = `mode`:
 // release carries in epoch 0 and resets every batch after (docs/method.md), the others keep
 // theirs. A function of the epoch, so a resumed run gets the mode of the epoch it resumes in.

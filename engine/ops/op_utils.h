@@ -4,6 +4,7 @@
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
+#include "engine/trace.h"
 #include "kernels/dispatch.h"
 
 // Runs the lambda `fn` with `scalar_t` bound to float or double according to `dtype`; any other
