@@ -1,8 +1,8 @@
 // The one rule for weights mapped to a model (issue #31): the file read by engine/weights_file.h
 // (safetensors weights, a training checkpoint, a .pth of torch.save), its keys mapped to
 // `model_name`'s by adapt_state_dict (ours, the authors' release or torchvision's ResNet,
-// models/release_keys.h). model.pretrained, --weights of train, eval, extract, forward, export and embed, and
-// `ptl info --weights` all load through here.
+// models/release_keys.h). model.pretrained, --weights of train, eval, extract, forward, export and
+// embed, and `ptl info --weights` all load through here.
 #pragma once
 #include <string>
 
