@@ -112,7 +112,11 @@ int run(const std::vector<std::string>& argv) {
     const int64_t found = classifier_size(*model, weights, classes);
     if (found != classes) model = make_model(p.name, classes = found, p.options);
   }
-  if (a.has("weights")) model->load_state_dict(weights, true, a.get("weights"));
+  if (a.has("weights")) {
+    const Module::LoadReport r = model->load_state_dict(weights, true, a.get("weights"));
+    if (r.from_bf16 > 0)
+      std::fprintf(stderr, "ptl export: %s\n", r.conversion_note(a.get("weights")).c_str());
+  }
 
   const std::string output = a.get("output", p.retrieval ? "feature" : "logits");
   PTL_CHECK(output == "feature" || output == "logits",
