@@ -7,25 +7,32 @@
 #include <cstdint>
 #include <cstring>
 
+// Host and device functions under nvcc, so the CUDA cast kernel rounds with the same code.
+#if defined(__CUDACC__)
+#define PTL_BF16_HD __host__ __device__ inline
+#else
+#define PTL_BF16_HD inline
+#endif
+
 namespace ptl {
 
 struct bf16 {
   uint16_t bits;
 };
 
-inline uint32_t float_bits(float f) {
+PTL_BF16_HD uint32_t float_bits(float f) {
   uint32_t u;
   std::memcpy(&u, &f, sizeof u);
   return u;
 }
 
-inline float float_from_bits(uint32_t u) {
+PTL_BF16_HD float float_from_bits(uint32_t u) {
   float f;
   std::memcpy(&f, &u, sizeof f);
   return f;
 }
 
-inline bf16 to_bf16(float f) {
+PTL_BF16_HD bf16 to_bf16(float f) {
   const uint32_t u = float_bits(f);
   if ((u & 0x7FFFFFFFu) > 0x7F800000u) return bf16{0x7FC0};  // NaN, any payload or sign
   // Adding 0x7FFF plus the lowest kept bit rounds half-way cases to the even neighbour; a carry
@@ -34,7 +41,7 @@ inline bf16 to_bf16(float f) {
   return bf16{static_cast<uint16_t>((u + rounding_bias) >> 16)};
 }
 
-inline float to_float(bf16 h) {
+PTL_BF16_HD float to_float(bf16 h) {
   return float_from_bits(static_cast<uint32_t>(h.bits) << 16);
 }
 

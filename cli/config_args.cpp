@@ -12,11 +12,15 @@ Config load_config(const Args& a) {
   return cfg;
 }
 
-Experiment trained_experiment(const Args& a) {
-  Config cfg = load_config(a);
+Experiment trained_experiment(const Args& a, bool read_data) {
+  return trained_experiment(load_config(a), a.require("weights"), read_data);
+}
+
+Experiment trained_experiment(Config cfg, const std::string& weights, bool read_data) {
   cfg.set("model.pretrained", "");
-  Experiment e(std::move(cfg));
-  e.load_weights(a.require("weights"));
+  Experiment e = read_data ? Experiment(std::move(cfg))
+                           : Experiment(std::move(cfg), Experiment::WithoutData{});
+  e.load_weights(weights);
   return e;
 }
 

@@ -11,6 +11,9 @@ namespace ptl::cli {
 Config load_config(const Args& a);
 // The config's experiment with the trained weights of --weights (best.safetensors or any
 // checkpoint; no pretrained weights loaded first): what eval and extract score or run.
-Experiment trained_experiment(const Args& a);
+// read_data false: the model alone (Experiment::WithoutData), for embed and search.
+Experiment trained_experiment(const Args& a, bool read_data = true);
+// The same from a config and a weights file.
+Experiment trained_experiment(Config cfg, const std::string& weights, bool read_data);
 
 }  // namespace ptl::cli

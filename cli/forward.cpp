@@ -8,7 +8,7 @@
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "models/registry.h"
-#include "models/release_keys.h"
+#include "models/weights.h"
 
 namespace {
 
@@ -16,11 +16,10 @@ using namespace ptl;
 
 int run(const std::vector<std::string>& argv) {
   cli::Args args(
-      "usage: ptl forward --model NAME [--num-classes K] --weights W.safetensors --input "
-      "X.safetensors\n"
+      "usage: ptl forward --model NAME [--num-classes K] --weights W --input X.safetensors\n"
       "                   --output Y.safetensors [--train] [--backward] [--bconv-init "
       "normal|zeros]\n"
-      "                   [--bconv-mode carry|reset] [--seed S]\n"
+      "                   [--bconv-mode carry|reset] [--seed S] [--last-stride 1|2]\n"
       "X holds `input` (N, C, H, W) float32 and optionally `grad_output`. Y receives `output` "
       "(logits\n"
       "for classifiers, the retrieval feature for mgn/mgn_ptl) and `out.<name>` for every named "
@@ -28,11 +27,15 @@ int run(const std::vector<std::string>& argv) {
       "(feature, logits.<i>, triplet.<i>). --backward adds `grad.<parameter>` for every parameter "
       "and\n"
       "`grad.input`: gradients of sum(output * grad_output), grad_output defaulting to ones.\n"
-      "--train uses training mode (batch statistics). W may use our keys, the authors' release "
+      "--train uses training mode (batch statistics). W: weights, a training checkpoint or a .pth "
+      "of\n"
+      "torch.save, with our keys, the authors' release keys (MGN/MGN_PTL) or torchvision's ResNet "
       "keys\n"
-      "(MGN/MGN_PTL) or torchvision's ResNet keys (docs/models.md); loading is strict.\n"
-      "Without --weights the model keeps its seeded random initialisation.",
-      {"model", "num-classes", "weights", "input", "output", "bconv-init", "bconv-mode", "seed"},
+      "(docs/models.md, docs/deploy.md); loading is strict.\n"
+      "Without --weights the model keeps its seeded random initialisation. --last-stride 1 builds\n"
+      "the ReID configs' network (model.last_stride auto on ReID data).",
+      {"model", "num-classes", "weights", "input", "output", "bconv-init", "bconv-mode", "seed",
+       "last-stride"},
       {"train", "backward"});
   if (!args.parse(argv)) return 0;
   const std::string name = args.require("model");
@@ -45,6 +48,7 @@ int run(const std::vector<std::string>& argv) {
 
   ModelOptions opt;
   opt.in_channels = x.size(1);
+  opt.last_stride = args.get_int("last-stride", 2);  // 1: the ReID configs' (model.last_stride)
   const std::string init = args.get("bconv-init", "normal"), mode = args.get("bconv-mode", "carry");
   PTL_CHECK(init == "normal" || init == "zeros", "--bconv-init must be normal or zeros, got '",
             init, "'");
@@ -54,11 +58,12 @@ int run(const std::vector<std::string>& argv) {
   opt.ptl.state_mode = mode == "reset" ? StateMode::ResetEveryBatch : StateMode::Carry;
   auto model = make_model(name, args.get_int("num-classes", default_num_classes(name)), opt);
   if (args.has("weights")) {
-    MappedState m = adapt_state_dict(load_safetensors(args.get("weights")), name);
-    if (!m.notice().empty())
-      std::fprintf(stderr, "ptl forward: %s: %s\n", args.get("weights").c_str(),
-                   m.notice().c_str());
-    model->load_state_dict(m.state, true, args.get("weights"));
+    MappedState m = load_weights_for(args.get("weights"), name);
+    for (const std::string& line : m.lines())
+      std::fprintf(stderr, "ptl forward: %s: %s\n", args.get("weights").c_str(), line.c_str());
+    const Module::LoadReport r = model->load_state_dict(m.state, true, args.get("weights"));
+    if (r.from_bf16 > 0)
+      std::fprintf(stderr, "ptl forward: %s\n", r.conversion_note(args.get("weights")).c_str());
   }
   model->train(args.flag("train"));
 

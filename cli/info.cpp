@@ -1,6 +1,7 @@
 // `ptl info`: a model's layer table, parameter count and multiply-accumulates per image; with no
 // arguments, the table of models.
 #include <cstdio>
+#include <map>
 
 #include "base/text.h"
 #include "cli/args.h"
@@ -8,6 +9,7 @@
 #include "cli/config_args.h"
 #include "models/registry.h"
 #include "models/summary.h"
+#include "models/weights.h"
 #include "train/experiment.h"
 #include "train/task_data.h"
 
@@ -42,6 +44,36 @@ void print_model_table() {
       "\nptl info --model NAME: its layers, parameters and MACs; ptl info --help: the options\n");
 }
 
+// What the weights file at `path` holds and, given a model, how its keys map to it.
+void print_weights(const std::string& path, ptl::Model* model, const std::string& name) {
+  ptl::WeightsFile file = ptl::read_weights_file(path);
+  std::map<std::string, int64_t> dtypes;
+  int64_t values = 0;
+  for (const auto& [k, t] : file.tensors) {
+    ++dtypes[ptl::dtype_name(t.dtype())];
+    values += t.numel();
+  }
+  std::string kinds;
+  for (const auto& [d, n] : dtypes) kinds += (kinds.empty() ? "" : ", ") + ptl::str(n, " ", d);
+  std::printf("weights %s: %s, %s, %lld values (%s)\n", path.c_str(), file.format.c_str(),
+              ptl::count_of(static_cast<int64_t>(file.tensors.size()), "tensor", "tensors").c_str(),
+              (long long)values, kinds.c_str());
+  for (const std::string& line : file.notes) std::printf("  %s\n", line.c_str());
+  if (model == nullptr) {
+    std::printf("ptl info --weights W --model NAME (or --config C): how its keys map to a model\n");
+    return;
+  }
+  const ptl::MappedState m = ptl::map_weights_file(std::move(file), name);
+  if (!m.ignored.empty()) std::printf("  %s\n", m.notice().c_str());
+  const ptl::Module::LoadReport r = model->load_state_dict(m.state, false, path);
+  std::printf(
+      "for model %s: %lld of its %lld tensors loaded, %zu missing, %zu unexpected, %zu "
+      "shape mismatches%s\n",
+      name.c_str(), (long long)(r.model_tensors - r.missing.size() - r.mismatched.size()),
+      (long long)r.model_tensors, r.missing.size(), r.unexpected.size(), r.mismatched.size(),
+      r.ok() ? " (a strict load succeeds)" : r.str().c_str());
+}
+
 int run(const std::vector<std::string>& argv) {
   if (argv.empty()) {
     print_model_table();
@@ -51,6 +83,7 @@ int run(const std::vector<std::string>& argv) {
       "usage: ptl info   (the table of models)\n"
       "       ptl info --model NAME [--num-classes K] [--input CxHxW]\n"
       "       ptl info --config configs/X.yaml [--num-classes K] [key=value ...]\n"
+      "       ptl info --weights W [--model NAME | --config C ...]\n"
       "Prints every convolution and linear layer (weight, output shape for one image, uses,\n"
       "multiply-accumulates), then `parameters: N` and `macs: M` (per image).\n"
       "--model: the network as published (CIFAR and ImageNet ResNets with a stride-2 last stage).\n"
@@ -62,10 +95,16 @@ int run(const std::vector<std::string>& argv) {
       "classes\n"
       "counted in data.root, else 751 for mgn/mgn_ptl, 10 for CIFAR models, else 1000.\n"
       "Input: the model's usual one unless --input or --config gives it.\n"
+      "--weights: what a weights file, training checkpoint or .pth holds (its format, tensors and\n"
+      "dtypes), and with a model how its keys map to it (docs/deploy.md).\n"
       "models:" +
           model_list(),
-      {"model", "num-classes", "input", "config"});
+      {"model", "num-classes", "input", "config", "weights"});
   if (!args.parse(argv)) return 0;
+  if (args.has("weights") && !args.has("model") && !args.has("config")) {
+    print_weights(args.get("weights"), nullptr, "");
+    return 0;
+  }
   ptl::ModelOptions opt;
   std::string name;
   ptl::Shape input;
@@ -110,6 +149,10 @@ int run(const std::vector<std::string>& argv) {
                 (long long)l.uses, (long long)l.macs);
   std::printf("\nparameters: %lld (%s)\n", (long long)s.parameters, human(s.parameters).c_str());
   std::printf("macs: %lld (%s per image)\n", (long long)s.macs, human(s.macs).c_str());
+  if (args.has("weights")) {
+    std::printf("\n");
+    print_weights(args.get("weights"), model.get(), name);
+  }
   return 0;
 }
 

@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 #include "data/file_util.h"
+#include "data/image_decode.h"
 
 namespace ptl::data {
 
@@ -115,7 +116,7 @@ void load_folder(ClassDataset& ds, const std::string& root, BadInput& bad) {
         bad.report(str(join(dir, cls), ": class folder not in the first split's classes"));
         continue;
       }
-      for (const auto& p : list_files(join(dir, cls), {".jpg", ".jpeg", ".png", ".bmp"})) {
+      for (const auto& p : list_files(join(dir, cls), image_extensions())) {
         s.paths.push_back(p);
         s.labels.push_back(it - classes.begin());
       }

@@ -61,13 +61,14 @@ std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
+}  // namespace
+
 bool ends_with_any(const std::string& name, const std::vector<std::string>& exts) {
   std::string n = lower(name);
   for (const auto& e : exts)
     if (n.size() >= e.size() && n.compare(n.size() - e.size(), e.size(), e) == 0) return true;
   return false;
 }
-}  // namespace
 
 std::vector<std::string> list_files(const std::string& dir, const std::vector<std::string>& exts) {
   PTL_CHECK(is_dir(dir), dir, ": missing folder");

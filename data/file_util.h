@@ -15,6 +15,8 @@ bool is_dir(const std::string& path);
 bool is_file(const std::string& path);
 std::string join(const std::string& a, const std::string& b);
 
+// Whether `name` ends with one of `exts` (lower-case, with the dot), compared case-insensitively.
+bool ends_with_any(const std::string& name, const std::vector<std::string>& exts);
 // Regular files directly inside `dir` whose name ends with one of `exts` (lower-case, with the
 // dot; compared case-insensitively), as full paths in byte order of their names.
 std::vector<std::string> list_files(const std::string& dir, const std::vector<std::string>& exts);

@@ -193,4 +193,9 @@ Image load_image(const std::string& path) {
   return decode_image(read_file(path), path);
 }
 
+const std::vector<std::string>& image_extensions() {
+  static const std::vector<std::string> exts = {".jpg", ".jpeg", ".png", ".bmp"};
+  return exts;
+}
+
 }  // namespace ptl::data

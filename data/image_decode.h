@@ -3,6 +3,7 @@
 // convert("RGB")). Errors name the file: missing, zero bytes, not an image, corrupt, truncated.
 #pragma once
 #include <string>
+#include <vector>
 
 #include "data/image.h"
 
@@ -17,5 +18,9 @@ Image decode_image(const std::string& bytes, const std::string& what);
 
 // Reads and decodes `path`.
 Image load_image(const std::string& path);
+
+// The file name endings of the formats above, lower-case with the dot (listings compare them
+// case-insensitively): the files the dataset readers and `ptl embed` take as images.
+const std::vector<std::string>& image_extensions();
 
 }  // namespace ptl::data

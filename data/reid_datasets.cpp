@@ -9,13 +9,12 @@
 
 #include "base/error.h"
 #include "data/file_util.h"
+#include "data/image_decode.h"
 #include "engine/json.h"
 
 namespace ptl::data {
 
 namespace {
-const std::vector<std::string> kImageExts = {".jpg", ".jpeg", ".png", ".bmp"};
-
 enum class Split { Train, Query, Gallery };
 
 // Junk (-1) is dropped everywhere. In Market-style names id 0 marks a distractor, kept in the
@@ -47,7 +46,7 @@ bool is_pid_char(char c) {
 // synthetic target domain and CUHK03-NP go past Market's 6 cameras, so no per-dataset limit).
 std::vector<ReidItem> scan_folder(const std::string& dir, Split split, BadInput& bad) {
   std::vector<ReidItem> items;
-  const auto files = list_files(dir, kImageExts);
+  const auto files = list_files(dir, image_extensions());
   PTL_CHECK(!files.empty(), dir, ": no images (empty split)");
   for (const auto& path : files) {
     int64_t pid = 0, cam = 0;

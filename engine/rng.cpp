@@ -37,8 +37,9 @@ inline double to_unit(uint32_t hi, uint32_t lo) {
 // Fills t[i] = f(words of counter base + i) in thread-count-independent chunks.
 template <class F>
 void fill_by_counter(Tensor& t, uint64_t seed, uint64_t base, const F& f) {
-  PTL_CHECK(t.device().is_cpu() && t.is_contiguous() && is_floating(t.dtype()),
-            "random fill needs a contiguous floating CPU tensor, got ", t.shape_str());
+  PTL_CHECK(t.device().is_cpu() && t.is_contiguous() && is_float32_or_64(t.dtype()),
+            "random fill needs a contiguous float32 or float64 CPU tensor, got ",
+            dtype_name(t.dtype()), t.shape_str());
   const bool f32 = t.dtype() == DType::F32;
   float* pf = f32 ? t.data<float>() : nullptr;
   double* pd = f32 ? nullptr : t.data<double>();

@@ -4,8 +4,8 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "engine/atomic_file.h"
 #include "engine/json.h"
@@ -25,6 +25,8 @@ const char* st_dtype(DType t) {
       return "I64";
     case DType::I32:
       return "I32";
+    case DType::BF16:
+      return "BF16";
   }
   return "?";
 }
@@ -34,8 +36,9 @@ DType parse_dtype(const std::string& s, const std::string& what, const std::stri
   if (s == "F64") return DType::F64;
   if (s == "I64") return DType::I64;
   if (s == "I32") return DType::I32;
+  if (s == "BF16") return DType::BF16;
   fail(str(what, ": tensor '", name, "' has dtype ", s,
-           ", ptl reads F32, F64, I64 and I32 (convert it with .float() or .long() first)"));
+           ", ptl reads F32, F64, BF16, I64 and I32 (convert it with .float() or .long() first)"));
 }
 
 uint64_t read_le64(const unsigned char* p) {
@@ -51,6 +54,27 @@ int64_t to_int(const Json& j, const std::string& what, const std::string& name, 
   return static_cast<int64_t>(j.number);
 }
 }  // namespace
+
+std::string read_file_bytes(const std::string& path) {
+  PTL_CHECK(!std::filesystem::is_directory(path), path, ": a folder, not a file");
+  std::ifstream f(path, std::ios::binary | std::ios::ate);
+  PTL_CHECK(f.good(), path, ": cannot open (", std::strerror(errno), ")");
+  // One read into a string of the file's size: weights files run to hundreds of MB.
+  const std::streamoff size = f.tellg();
+  PTL_CHECK(size >= 0, path, ": cannot read (not a regular file)");
+  std::string bytes(static_cast<size_t>(size), '\0');
+  f.seekg(0);
+  f.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  PTL_CHECK(f.gcount() == static_cast<std::streamsize>(bytes.size()), path, ": cannot read (",
+            std::strerror(errno), ")");
+  return bytes;
+}
+
+bool looks_like_safetensors(const std::string& bytes) {
+  if (bytes.size() < 9) return false;
+  const uint64_t hlen = read_le64(reinterpret_cast<const unsigned char*>(bytes.data()));
+  return hlen <= kMaxHeader && hlen <= bytes.size() - 8 && bytes[8] == '{';
+}
 
 TensorMap parse_safetensors(const std::string& bytes, const std::string& what) {
   PTL_CHECK(bytes.size() >= 8, what, ": not a safetensors file (", bytes.size(),
@@ -103,14 +127,6 @@ TensorMap parse_safetensors(const std::string& bytes, const std::string& what) {
 }
 
 namespace {
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  PTL_CHECK(f.good(), path, ": cannot open (", std::strerror(errno), ")");
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 std::string header_json(const TensorMap& tensors, const std::map<std::string, std::string>& meta,
                         std::vector<std::pair<const Tensor*, size_t>>* layout) {
   std::string h = "{";
@@ -165,15 +181,19 @@ void save_safetensors(const std::string& path, const TensorMap& tensors,
 }
 
 TensorMap load_safetensors(const std::string& path) {
-  return parse_safetensors(read_file(path), path);
+  return parse_safetensors(read_file_bytes(path), path);
 }
 
 std::map<std::string, std::string> load_safetensors_metadata(const std::string& path) {
-  std::string bytes = read_file(path);
-  PTL_CHECK(bytes.size() >= 8, path, ": not a safetensors file");
+  return parse_safetensors_metadata(read_file_bytes(path), path);
+}
+
+std::map<std::string, std::string> parse_safetensors_metadata(const std::string& bytes,
+                                                              const std::string& what) {
+  PTL_CHECK(bytes.size() >= 8, what, ": not a safetensors file");
   uint64_t hlen = read_le64(reinterpret_cast<const unsigned char*>(bytes.data()));
-  PTL_CHECK(hlen <= kMaxHeader && hlen <= bytes.size() - 8, path, ": truncated header");
-  Json header = Json::parse(bytes.substr(8, hlen), path);
+  PTL_CHECK(hlen <= kMaxHeader && hlen <= bytes.size() - 8, what, ": truncated header");
+  Json header = Json::parse(bytes.substr(8, hlen), what);
   std::map<std::string, std::string> meta;
   if (const Json* m = header.find("__metadata__"))
     for (const auto& [k, v] : m->object)

@@ -25,7 +25,15 @@ void save_safetensors(const std::string& path, const TensorMap& tensors,
 std::string serialize_safetensors(const TensorMap& tensors,
                                   const std::map<std::string, std::string>& metadata = {});
 
-// Reads only the "__metadata__" of a file.
+// Reads only the "__metadata__" of a file (or of a file held in memory).
 std::map<std::string, std::string> load_safetensors_metadata(const std::string& path);
+std::map<std::string, std::string> parse_safetensors_metadata(const std::string& bytes,
+                                                              const std::string& what);
+
+// True when `bytes` starts like a safetensors file: a header length that fits, then '{'.
+bool looks_like_safetensors(const std::string& bytes);
+
+// The whole file; throws ptl::Error naming it when it cannot be read.
+std::string read_file_bytes(const std::string& path);
 
 }  // namespace ptl

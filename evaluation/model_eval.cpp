@@ -12,6 +12,16 @@ namespace ptl {
 
 Tensor extract_features(Model& model, const std::shared_ptr<const data::DataSource>& src,
                         const data::Transform& t, const ExtractOptions& opt) {
+  PTL_CHECK(!opt.stop_on_bad || opt.stop_on_bad->policy() == data::OnBad::Error,
+            "extract_features: rows cannot be skipped");
+  FeatureRows r = extract_feature_rows(model, src, t, opt, opt.stop_on_bad);
+  PTL_CHECK(r.features.defined(), "extract_features: the split is empty");
+  return r.features;
+}
+
+FeatureRows extract_feature_rows(Model& model, const std::shared_ptr<const data::DataSource>& src,
+                                 const data::Transform& t, const ExtractOptions& opt,
+                                 const std::shared_ptr<data::BadInput>& bad) {
   NoGradGuard ng;
   PrecisionScope precision(opt.precision);
   // BConv-Cells draw fresh states from the global generator. Evaluation runs on a stream of its
@@ -31,27 +41,33 @@ Tensor extract_features(Model& model, const std::shared_ptr<const data::DataSour
   data::LoaderOptions lo;
   lo.workers = opt.workers;
   lo.pin_memory = model.device().is_cuda();
-  PTL_CHECK(!opt.stop_on_bad || opt.stop_on_bad->policy() == data::OnBad::Error,
-            "extract_features: rows cannot be skipped");
-  lo.bad = opt.stop_on_bad;
-  data::Loader loader(src, t, data::sequential_batches(src->size(), opt.batch, false), lo);
+  lo.bad = bad;
+  const data::BatchPlan plan = data::sequential_batches(src->size(), opt.batch, false);
+  data::Loader loader(src, t, plan, lo);
   std::vector<Tensor> parts;
+  FeatureRows rows;
   data::Batch b;
   const Device device = model.device();
   auto embed = [&](const Tensor& images) {
     ModelOutput out = model.forward(images);
     return opt.retrieval ? out.feature : out.logits.at(0);
   };
+  int64_t done = 0;
   while (loader.next(b)) {
-    const Tensor images = b.images.to(device);
-    Tensor f = embed(images);
-    if (opt.flip && opt.retrieval) f = add(f, embed(flip(images, 3)));
-    parts.push_back(
-        (opt.retrieval ? l2_normalize(f, 1) : f).to(Device::cpu()));  // metrics run on the host
+    done += static_cast<int64_t>(plan[b.number].size());
+    if (b.size() > 0) {  // a batch whose every image was skipped is empty
+      const Tensor images = b.images.to(device);
+      Tensor f = embed(images);
+      if (opt.flip && opt.retrieval) f = add(f, embed(flip(images, 3)));
+      parts.push_back(
+          (opt.retrieval ? l2_normalize(f, 1) : f).to(Device::cpu()));  // metrics run on the host
+      for (int64_t i : b.indices.to_int_vector()) rows.samples.push_back(i);
+    }
+    if (opt.progress) opt.progress(done, src->size());
   }
   model.train(was_training);
-  PTL_CHECK(!parts.empty(), "extract_features: the split is empty");
-  return cat(parts, 0);
+  if (!parts.empty()) rows.features = cat(parts, 0);
+  return rows;
 }
 
 std::string ModelScore::summary() const {

@@ -3,6 +3,7 @@
 // query/gallery, or top-1 accuracy for classification. BConv-Cells start every evaluation forward
 // from a fresh state.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -34,11 +35,25 @@ struct ExtractOptions {
   // setting that skips such images; null, the loader's error as is. Never a skipping policy:
   // a row left out would shift the ids.
   std::shared_ptr<data::BadInput> stop_on_bad;
+  // Called after every batch with the samples done so far (read or skipped) and the total: a
+  // progress line. Null: nothing is called.
+  std::function<void(int64_t done, int64_t total)> progress;
 };
 
 // (N, D) float32 rows of every sample of `src`, in order (ExtractOptions::retrieval).
 Tensor extract_features(Model& model, const std::shared_ptr<const data::DataSource>& src,
                         const data::Transform& t, const ExtractOptions& opt);
+
+// extract_features where a row may be left out: under `bad` with policy Skip an image that does
+// not load has no row and is counted in `bad` (ptl embed, whose rows carry their paths); policy
+// Error stops as stop_on_bad does (which `bad` replaces here); null, the loader's error as is.
+struct FeatureRows {
+  Tensor features;               // (N, D) float32; undefined when no sample loaded
+  std::vector<int64_t> samples;  // the sample of `src` behind each row, ascending
+};
+FeatureRows extract_feature_rows(Model& model, const std::shared_ptr<const data::DataSource>& src,
+                                 const data::Transform& t, const ExtractOptions& opt,
+                                 const std::shared_ptr<data::BadInput>& bad);
 
 struct ModelScore {
   bool reid = true;

@@ -42,22 +42,6 @@ ReidIds take_ids(TensorMap& m, const std::string& side, const std::string& path)
   return ids;
 }
 
-// Metadata `key`, a JSON array of `n` strings; empty when the file has no such key.
-std::vector<std::string> read_path_list(const std::map<std::string, std::string>& meta,
-                                        const std::string& key, size_t n, const std::string& path) {
-  auto it = meta.find(key);
-  if (it == meta.end()) return {};
-  const Json list = Json::parse(it->second, path + " metadata " + key);
-  PTL_CHECK(list.kind == Json::Kind::Array && list.array.size() == n, path, ": metadata ", key,
-            " must be a list of ", n, " image paths, one per row");
-  std::vector<std::string> out;
-  for (const Json& e : list.array) {
-    PTL_CHECK(e.kind == Json::Kind::String, path, ": metadata ", key, " holds a non-string entry");
-    out.push_back(e.string);
-  }
-  return out;
-}
-
 void check_matrix(const Tensor& t, const char* name, int64_t rows, const char* rows_from,
                   int64_t cols, const char* cols_from) {
   PTL_CHECK(t.dim() == 2 && t.size(0) == rows && t.size(1) == cols, name, " has shape ",
@@ -105,6 +89,21 @@ std::string path_list_json(const std::vector<std::string>& paths) {
   std::string s = "[";
   for (size_t i = 0; i < paths.size(); ++i) s += (i ? ", " : "") + json_quote(paths[i]);
   return s + "]";
+}
+
+std::vector<std::string> read_path_list(const std::map<std::string, std::string>& meta,
+                                        const std::string& key, size_t n, const std::string& path) {
+  auto it = meta.find(key);
+  if (it == meta.end()) return {};
+  const Json list = Json::parse(it->second, path + " metadata " + key);
+  PTL_CHECK(list.kind == Json::Kind::Array && list.array.size() == n, path, ": metadata ", key,
+            " must be a list of ", n, " image paths, one per row");
+  std::vector<std::string> out;
+  for (const Json& e : list.array) {
+    PTL_CHECK(e.kind == Json::Kind::String, path, ": metadata ", key, " holds a non-string entry");
+    out.push_back(e.string);
+  }
+  return out;
 }
 
 namespace {

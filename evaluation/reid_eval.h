@@ -2,6 +2,7 @@
 // person and camera ids), their validation, the choice of distance source (features, distmat,
 // re-ranked) and the JSON report. See docs/evaluation.md.
 #pragma once
+#include <map>
 #include <memory>
 #include <string>
 
@@ -30,6 +31,10 @@ EvalInputs load_eval_inputs(const std::string& path);
 
 // The metadata value of a path list (`ptl extract` writes them): a JSON array of strings.
 std::string path_list_json(const std::vector<std::string>& paths);
+// Metadata `key` of the file `path`, a path list of `n` strings; empty when there is no such
+// key. Errors name the file and the key.
+std::vector<std::string> read_path_list(const std::map<std::string, std::string>& meta,
+                                        const std::string& key, size_t n, const std::string& path);
 
 struct EvalConfig {
   Metric metric = Metric::Euclidean;

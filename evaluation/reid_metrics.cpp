@@ -130,16 +130,29 @@ void check_ids(const ReidIds& ids, int64_t n, const char* side, const char* dim)
 
 }  // namespace
 
-std::vector<int64_t> top_ranked(const float* d, int64_t G, int64_t pid, int64_t camid,
-                                const ReidIds& gallery, int64_t k) {
-  std::vector<int64_t> kept;
-  for (int64_t j = 0; j < G; ++j)
-    if (!(gallery.pids[j] == pid && same_camera(gallery.camids[j], camid))) kept.push_back(j);
+namespace {
+// The first k of `kept` (gallery indices) in ranking order.
+std::vector<int64_t> first_ranked(const float* d, std::vector<int64_t> kept, int64_t k) {
   k = std::min<int64_t>(k, int64_t(kept.size()));
   std::partial_sort(kept.begin(), kept.begin() + k, kept.end(),
                     [&](int64_t a, int64_t b) { return before(d, a, b); });
   kept.resize(k);
   return kept;
+}
+}  // namespace
+
+std::vector<int64_t> top_ranked(const float* d, int64_t G, int64_t pid, int64_t camid,
+                                const ReidIds& gallery, int64_t k) {
+  std::vector<int64_t> kept;
+  for (int64_t j = 0; j < G; ++j)
+    if (!(gallery.pids[j] == pid && same_camera(gallery.camids[j], camid))) kept.push_back(j);
+  return first_ranked(d, std::move(kept), k);
+}
+
+std::vector<int64_t> nearest(const float* d, int64_t G, int64_t k) {
+  std::vector<int64_t> all(static_cast<size_t>(G));
+  for (int64_t j = 0; j < G; ++j) all[j] = j;
+  return first_ranked(d, std::move(all), k);
 }
 
 int64_t cuhk03_pick(uint64_t seed, int64_t draw, int64_t query, int64_t pid, int64_t n) {

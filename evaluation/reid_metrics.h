@@ -42,6 +42,9 @@ EvalResult evaluate_reid(const DistanceSource& dist, const ReidIds& query, const
 // row d (G), same-id-same-camera entries removed): what `ptl visrank` shows.
 std::vector<int64_t> top_ranked(const float* d, int64_t G, int64_t pid, int64_t camid,
                                 const ReidIds& gallery, int64_t k);
+// The first k gallery indices of the row d (G) in the same order, with nothing removed: what
+// `ptl search` shows for unlabelled images.
+std::vector<int64_t> nearest(const float* d, int64_t G, int64_t k);
 
 // The CUHK03 classic draw: index in [0, n) of the image kept for person `pid` in draw `draw` of
 // query `query` (splitmix64 of the four values; written out in tests/reference/reid_eval_ref.py).

@@ -92,6 +92,13 @@ std::string Module::LoadReport::str() const {
   return s;
 }
 
+std::string Module::LoadReport::conversion_note(const std::string& source) const {
+  if (from_bf16 == 0) return "";
+  return ptl::str(
+      source, ": ", from_bf16, " bfloat16 tensor", from_bf16 == 1 ? "" : "s",
+      " converted to float32, the model's dtype (exactly: bf16 is float32's upper half)");
+}
+
 Module::LoadReport Module::load_state_dict(const TensorMap& state, bool strict,
                                            const std::string& source) {
   LoadReport r;
@@ -127,6 +134,7 @@ Module::LoadReport Module::load_state_dict(const TensorMap& state, bool strict,
         }) != r.mismatched.end())
       continue;
     Tensor dst = t.detach();
+    if (it->second.dtype() == DType::BF16 && t.dtype() == DType::F32) ++r.from_bf16;
     copy_(dst, it->second.to(t.device()).to(t.dtype()));
   }
   return r;

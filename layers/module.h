@@ -37,12 +37,16 @@ class Module {
   struct LoadReport {
     std::vector<std::string> missing, unexpected, mismatched;  // mismatched: "name: ours vs theirs"
     size_t model_tensors = 0;                                  // the module's state-dict size
+    size_t from_bf16 = 0;  // bfloat16 tensors loaded into float32 ones
     bool ok() const { return missing.empty() && unexpected.empty() && mismatched.empty(); }
     std::string str() const;
+    // The note for the user about `source` ("" when nothing was converted from bfloat16).
+    std::string conversion_note(const std::string& source) const;
   };
   // Copies matching tensors into this module's parameters and buffers (converting float
-  // dtypes). strict: any missing, unexpected or mismatched key throws one Error listing all
-  // of them, and nothing is changed. Non-strict: loads what matches and returns the report.
+  // dtypes: bf16 weights into a float32 model are widened exactly, and counted in from_bf16).
+  // strict: any missing, unexpected or mismatched key throws one Error listing all of them, and
+  // nothing is changed. Non-strict: loads what matches and returns the report.
   LoadReport load_state_dict(const TensorMap& state, bool strict = true,
                              const std::string& source = "state dict");
 

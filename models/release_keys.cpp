@@ -51,6 +51,12 @@ std::string MappedState::notice() const {
              g, ")");
 }
 
+std::vector<std::string> MappedState::lines() const {
+  std::vector<std::string> all = file_notes;
+  if (!ignored.empty()) all.push_back(notice());
+  return all;
+}
+
 MappedState map_release_keys(const TensorMap& release) {
   MappedState m;
   for (const auto& [key, t] : release) {
@@ -93,7 +99,7 @@ MappedState adapt_state_dict(const TensorMap& state, const std::string& model_na
   if (torchvision && !starts(model_name, "resnet"))
     return map_torchvision_resnet(state, model_name);
   if (release && is_mgn(model_name)) return map_release_keys(state);
-  return MappedState{state, {}};
+  return MappedState{state, {}, {}};
 }
 
 }  // namespace ptl

@@ -24,9 +24,11 @@
 namespace ptl {
 
 struct MappedState {
-  TensorMap state;                   // keys as our model names them
-  std::vector<std::string> ignored;  // source keys our model does not use
-  std::string notice() const;        // one line naming the ignored keys' groups, or ""
+  TensorMap state;                         // keys as our model names them
+  std::vector<std::string> ignored;        // source keys our model does not use
+  std::vector<std::string> file_notes;     // what reading the file converted or skipped
+  std::string notice() const;              // one line naming the ignored keys' groups, or ""
+  std::vector<std::string> lines() const;  // file_notes, then notice() when there is one
 };
 
 MappedState map_release_keys(const TensorMap& release);

@@ -28,4 +28,13 @@ std::vector<std::string> write_ranked_results(const DistanceSource& dist, const 
                                               const std::string& out_dir,
                                               const VisrankOptions& opt = {});
 
+// One query of `ptl search` (no ids): the query image, then the gallery images `ranked` (indices
+// into g_images, nearest first) with a grey border, each labelled with its rank, its distance
+// (row: the query's distances to every gallery image) and its file name (the end that fits).
+// Written as write_ranked_results names it (query index q); returns the file.
+std::string write_search_result(int64_t q, const std::string& q_image,
+                                const std::vector<std::string>& g_images,
+                                const std::vector<int64_t>& ranked, const std::vector<float>& row,
+                                const std::string& out_dir, const VisrankOptions& opt = {});
+
 }  // namespace ptl

@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
-# ptl vs PyTorch 1.13 on whole CPU workloads (issue #8): ResNet-50 training steps, PTL-ResNet50
+# ptl vs PyTorch on whole CPU workloads (issues #8, #30): ResNet-50 training steps, PTL-ResNet50
 # and MGN-PTL training steps, ResNet-50 inference, and the BConv-Cell forward+backward at the
-# side branch's shapes (MGN-PTL at 384x128). Prints one table: median ms of each side, the ratio
-# ptl / PyTorch, GFLOP/s and % of the machine's peak, and each side's peak resident memory.
+# side branch's shapes (MGN-PTL at 384x128). Prints one table: median ms of ptl (float32) and of
+# each PyTorch side (a version and a precision: float32, or bf16 autocast, the one
+# `with torch.autocast('cpu', dtype=torch.bfloat16)` a user adds), the ratio ptl / each side,
+# each side's GFLOP/s (ptl's as % of the machine's float32 peak), and each side's peak resident
+# memory.
 #
 # Every workload runs in its own process on each side (`ptl bench` and
 # scripts/bench_cpu_torch.py), under /usr/bin/time for the peak RSS. Rounds alternate: for each
-# round, each case runs ptl then PyTorch, so a burst of load hits both sides alike. A side's figure
-# is the median over the rounds of its per-process median (WARMUP warm-up steps, then REPEAT
-# timed ones). FLOPs are counted on the PyTorch model (conv + linear layers, see
-# bench_cpu_torch.py) and used for both sides (the models are the same).
+# round, each case runs ptl then every PyTorch side, so a burst of load hits all sides alike. A
+# side's figure is the median over the rounds of its per-process median (WARMUP warm-up steps,
+# then REPEAT timed ones). FLOPs are counted on the PyTorch model (conv + linear layers, see
+# bench_cpu_torch.py) and used for every side (the models are the same).
 #
 # Usage: scripts/bench_cpu.sh [BUILD_DIR]      (default: build)
 # Environment: THREADS=2, REPS=3 (rounds), REPEAT=3, WARMUP=1, FILTER=regex over the case names
 #              (e.g. 'train resnet50|cell'), PEAK=GFLOP/s (default: scripts/machine_peak.sh at
 #              THREADS threads, the float32 FMA peak measured now on the CPU path ptl uses:
-#              PTL_CPU_ISA=avx2 forces that path on both ptl and the peak), PYTHON=/usr/bin/python3,
+#              PTL_CPU_ISA=avx2 forces that path on both ptl and the peak),
+#              PYTHON=interpreter of the PyTorch side (default: scripts/bench-env.sh's PyTorch
+#              2.15 when made, else Debian's 1.13: scripts/bench_python.sh),
+#              PYTHONS="P1 P2" several PyTorch sides (e.g. "$PYTHON /usr/bin/python3": 2.15 beside
+#              Debian's 1.13), PRECISIONS="float32 bf16" (default float32; bf16 = autocast),
 #              BASE=path of an older ptl binary to time in the same rounds (adds a "before" column),
 #              KEEP=dir to keep the raw outputs there.
 set -euo pipefail
@@ -28,7 +35,9 @@ REPS="${REPS:-3}"
 REPEAT="${REPEAT:-3}"
 WARMUP="${WARMUP:-1}"
 FILTER="${FILTER:-.}"
-PYTHON="${PYTHON:-/usr/bin/python3}"
+source "$here/bench_python.sh"
+read -r -a PYTHONS <<<"${PYTHONS:-$PYTHON}"
+read -r -a PRECISIONS <<<"${PRECISIONS:-float32}"
 PEAK="${PEAK:-$("$here/machine_peak.sh" "$build" "$THREADS")}"
 BASE="${BASE:-}"
 
@@ -54,7 +63,22 @@ if [ -n "${KEEP:-}" ]; then
 else
   tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
 fi
-echo "ptl: $ptl ($("$ptl" --version | sed -n 's/^CPU path: //p')); PyTorch $("$PYTHON" -c 'import torch; print(torch.__version__)'); threads $THREADS;" \
+# The PyTorch sides: every interpreter in every precision, labelled with the version.
+SIDES=()
+for py in "${PYTHONS[@]}"; do
+  version="$(torch_version "$py")"
+  for precision in "${PRECISIONS[@]}"; do
+    case "$precision" in
+      float32) flag="" label="float32" ;;
+      bf16) flag="--amp-bf16" label="bf16 autocast" ;;
+      *) echo "bench_cpu.sh: PRECISIONS: unknown precision '$precision' (float32 or bf16)" >&2; exit 1 ;;
+    esac
+    echo "PyTorch $version $label" >"$tmp/side.${#SIDES[@]}"
+    SIDES+=("$py $flag")
+  done
+done
+echo "ptl: $ptl ($("$ptl" --version | sed -n 's/^CPU path: //p')), float32; PyTorch sides:" \
+  "$(cat "$tmp"/side.* | paste -sd ';' -) ($(printf '%s ' "${PYTHONS[@]}")); threads $THREADS;" \
   "$REPS rounds x ($WARMUP warm-up + $REPEAT timed steps); peak $PEAK GFLOP/s; load at start: $(uptime | sed 's/.*load average: //')" >&2
 for round in $(seq "$REPS"); do
   i=0
@@ -74,45 +98,51 @@ for round in $(seq "$REPS"); do
       /usr/bin/time -f %M -o "$tmp/base.$i.$round.rss" "$BASE" bench "${args[@]}" --batch "$batch" --input "$input" \
         --threads "$THREADS" --repeat "$REPEAT" --warmup "$WARMUP" >"$tmp/base.$i.$round.out"
     fi
-    /usr/bin/time -f %M -o "$tmp/torch.$i.$round.rss" "$PYTHON" "$here/bench_cpu_torch.py" "$kind" "$what" "$batch" \
-      "$input" --threads "$THREADS" --repeat "$REPEAT" --warmup "$WARMUP" >"$tmp/torch.$i.$round.out"
+    for s in "${!SIDES[@]}"; do
+      read -r py flag <<<"${SIDES[$s]}"
+      # shellcheck disable=SC2086  # $flag: empty or one word
+      /usr/bin/time -f %M -o "$tmp/torch$s.$i.$round.rss" "$py" "$here/bench_cpu_torch.py" "$kind" "$what" \
+        "$batch" "$input" --threads "$THREADS" --repeat "$REPEAT" --warmup "$WARMUP" $flag >"$tmp/torch$s.$i.$round.out"
+    done
     echo "$c" >"$tmp/case.$i"
   done
 done
 echo "load at end: $(uptime | sed 's/.*load average: //')" >&2
 
-"$PYTHON" - "$tmp" "$REPS" "$PEAK" <<'PYEOF'
+"${PYTHONS[0]}" - "$tmp" "$REPS" "$PEAK" <<'PYEOF'
 import glob, json, os, re, statistics, sys
 tmp, rounds, peak = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 def last_line(path):
     return open(path).read().strip().splitlines()[-1]
-has_base = bool(glob.glob(f"{tmp}/base.*.out"))
-head = ["case"] + (["ptl before ms"] if has_base else []) + ["ptl ms", "PyTorch ms", "ptl / PyTorch", "GFLOP",
-        f"ptl GFLOP/s (% of {peak:g})", "PyTorch GFLOP/s"] + (["ptl before RSS MB"] if has_base else []) + \
-       ["ptl peak RSS MB", "PyTorch peak RSS MB"]
-print("| " + " | ".join(head) + " |")
-print("|---" + "|---:" * (len(head) - 1) + "|")
 def ms_of(path):
     return float(re.search(r"median_ms: ([0-9.]+)", open(path).read()).group(1))
+def rss_of(path):
+    return int(last_line(path)) / 1024
+sides = [open(p).read().strip() for p in sorted(glob.glob(f"{tmp}/side.*"), key=lambda p: int(p.rsplit(".", 1)[1]))]
+has_base = bool(glob.glob(f"{tmp}/base.*.out"))
+head = (["case"] + (["ptl before float32 ms"] if has_base else []) + ["ptl float32 ms"] +
+        [f"{s} ms" for s in sides] + [f"ptl / {s}" for s in sides] +
+        ["GFLOP", f"ptl GFLOP/s (% of float32 peak {peak:g})"] + [f"{s} GFLOP/s" for s in sides] +
+        (["ptl before peak RSS MB"] if has_base else []) + ["ptl peak RSS MB"] + [f"{s} peak RSS MB" for s in sides])
+print("| " + " | ".join(head) + " |")
+print("|---" + "|---:" * (len(head) - 1) + "|")
 for path in sorted(glob.glob(f"{tmp}/case.*"), key=lambda p: int(p.rsplit(".", 1)[1])):
     i = path.rsplit(".", 1)[1]
     case = open(path).read().strip()
-    p_ms, b_ms, t_ms, p_rss, b_rss, t_rss, gflop = [], [], [], [], [], [], None
-    for r in range(1, rounds + 1):
-        if not os.path.exists(f"{tmp}/torch.{i}.{r}.out"):
-            continue
-        p_ms.append(ms_of(f"{tmp}/ptl.{i}.{r}.out"))
-        t = json.loads(last_line(f"{tmp}/torch.{i}.{r}.out"))
-        t_ms.append(t["median_ms"]); gflop = t["gflop"]
-        p_rss.append(int(last_line(f"{tmp}/ptl.{i}.{r}.rss")) / 1024)
-        t_rss.append(int(last_line(f"{tmp}/torch.{i}.{r}.rss")) / 1024)
-        if has_base:
-            b_ms.append(ms_of(f"{tmp}/base.{i}.{r}.out"))
-            b_rss.append(int(last_line(f"{tmp}/base.{i}.{r}.rss")) / 1024)
-    pm, tm = statistics.median(p_ms), statistics.median(t_ms)
-    pg, tg = gflop / pm * 1e3, gflop / tm * 1e3
-    row = [case] + ([f"{statistics.median(b_ms):.1f}"] if has_base else []) + [f"{pm:.1f}", f"{tm:.1f}", f"{pm / tm:.2f}",
-           f"{gflop:.1f}", f"{pg:.1f} ({100 * pg / peak:.0f}%)", f"{tg:.1f}"] + \
-          ([f"{max(b_rss):.0f}"] if has_base else []) + [f"{max(p_rss):.0f}", f"{max(t_rss):.0f}"]
+    done = [r for r in range(1, rounds + 1) if os.path.exists(f"{tmp}/torch{len(sides) - 1}.{i}.{r}.out")]
+    p_ms = statistics.median(ms_of(f"{tmp}/ptl.{i}.{r}.out") for r in done)
+    t = [[json.loads(last_line(f"{tmp}/torch{s}.{i}.{r}.out")) for r in done] for s in range(len(sides))]
+    t_ms = [statistics.median(x["median_ms"] for x in side) for side in t]
+    gflop = t[0][0]["gflop"]
+    pg = gflop / p_ms * 1e3
+    row = [case]
+    if has_base:
+        row.append(f"{statistics.median(ms_of(f'{tmp}/base.{i}.{r}.out') for r in done):.1f}")
+    row += [f"{p_ms:.1f}"] + [f"{m:.1f}" for m in t_ms] + [f"{p_ms / m:.2f}" for m in t_ms]
+    row += [f"{gflop:.1f}", f"{pg:.1f} ({100 * pg / peak:.0f}%)"] + [f"{gflop / m * 1e3:.1f}" for m in t_ms]
+    if has_base:
+        row.append(f"{max(rss_of(f'{tmp}/base.{i}.{r}.rss') for r in done):.0f}")
+    row.append(f"{max(rss_of(f'{tmp}/ptl.{i}.{r}.rss') for r in done):.0f}")
+    row += [f"{max(rss_of(f'{tmp}/torch{s}.{i}.{r}.rss') for r in done):.0f}" for s in range(len(sides))]
     print("| " + " | ".join(row) + " |")
 PYEOF

@@ -5,7 +5,8 @@
 #
 # Usage: scripts/bench_data.sh [BUILD_DIR]      (default: build)
 # Environment: IMAGES=folder of .jpg (default: a fresh synthetic Market-1501 training folder),
-#              REPS=3, PYTHON=/usr/bin/python3 (with python3-torchvision and python3-pil).
+#              REPS=3, PYTHON=interpreter with torchvision and PIL (default: scripts/bench-env.sh's,
+#              torchvision 0.29.2, when made, else Debian's: scripts/bench_python.sh).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 build="${1:-build}"
@@ -13,7 +14,7 @@ bench="$build/bench/bench_data"
 ptl="$build/ptl"
 [ -x "$bench" ] && [ -x "$ptl" ] || { echo "bench_data.sh: build the bench_data and ptl targets in $build first" >&2; exit 1; }
 REPS="${REPS:-3}"
-PYTHON="${PYTHON:-/usr/bin/python3}"
+source "$here/bench_python.sh"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 if [ -z "${IMAGES:-}" ]; then
@@ -28,6 +29,8 @@ PTL_BENCH_IMAGES="$IMAGES" PTL_NUM_THREADS=1 "$bench" --benchmark_repetitions="$
 
 "$PYTHON" - "$tmp/ptl.json" "$tmp/tv.json" <<'PY'
 import json, sys
+import PIL, torch, torchvision
+print(f"ptl beside torchvision {torchvision.__version__} (PyTorch {torch.__version__}) + PIL {PIL.__version__}; uint8 decode, float32 tensors")
 ptl = json.load(open(sys.argv[1]))
 tv = json.load(open(sys.argv[2]))
 rate = {}

@@ -10,7 +10,8 @@
 # Environment: THREADS="1 2" (thread counts), REPS=5 (rounds), FILTER=regex (cases, as
 #              bench_ops names them, e.g. 'conv_fwdbwd'), PEAKS="1:G 2:G" (GFLOP/s peak per
 #              thread count; default: scripts/machine_peak.sh for each count in THREADS),
-#              PYTHON=/usr/bin/python3 (the interpreter with Debian's python3-torch).
+#              PYTHON=interpreter of the PyTorch side (default: scripts/bench-env.sh's PyTorch
+#              2.15 when made, else Debian's 1.13: scripts/bench_python.sh). Both sides float32.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 build="${1:-build}"
@@ -19,7 +20,7 @@ bench="$build/bench/bench_ops"
 THREADS="${THREADS:-1 2}"
 REPS="${REPS:-5}"
 FILTER="${FILTER:-.}"
-PYTHON="${PYTHON:-/usr/bin/python3}"
+source "$here/bench_python.sh"
 if [ -z "${PEAKS:-}" ]; then
   PEAKS="$(for t in $THREADS; do echo -n "$t:$("$here/machine_peak.sh" "$build" "$t") "; done)"
 fi
@@ -28,7 +29,8 @@ trap 'rm -rf "$tmp"' EXIT
 
 threads_re="$(echo "$THREADS" | tr ' ' '|')"
 "$bench" --list_shapes >"$tmp/shapes.json"
-echo "ptl: $bench; PyTorch $("$PYTHON" -c 'import torch; print(torch.__version__)');" \
+version="$(torch_version "$PYTHON")"
+echo "ptl: $bench; PyTorch $version ($PYTHON);" \
   "threads $THREADS; $REPS rounds; peak GFLOP/s per thread count: $PEAKS" >&2
 for round in $(seq "$REPS"); do
   echo "round $round/$REPS" >&2
@@ -39,9 +41,9 @@ for round in $(seq "$REPS"); do
     --filter "$FILTER" >"$tmp/torch.$round.json"
 done
 
-"$PYTHON" - "$tmp" "$REPS" "$PEAKS" <<'EOF'
+"$PYTHON" - "$tmp" "$REPS" "$PEAKS" "$version" <<'EOF'
 import json, re, statistics, sys
-tmp, rounds = sys.argv[1], int(sys.argv[2])
+tmp, rounds, version = sys.argv[1], int(sys.argv[2]), sys.argv[4]
 peaks = {int(t): float(g) for t, g in (p.split(":") for p in sys.argv[3].split())}
 scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
 ptl, torch, flops = {}, {}, {}
@@ -53,6 +55,7 @@ for r in range(1, rounds + 1):
         flops[key] = b["GFLOP/s"] * ms * 1e-3  # GFLOP per call
     for key, ms in json.load(open(f"{tmp}/torch.{r}.json")).items():
         torch.setdefault(key, []).append(ms)
+print(f"ptl float32 beside PyTorch {version} float32; ratio = ptl / PyTorch; GFLOP/s and % of the float32 peak: ptl's")
 print(f"{'case':<48} {'ptl ms':>9} {'torch ms':>9} {'ratio':>6} {'GFLOP/s':>8} {'% peak':>7}")
 for key, samples in ptl.items():
     ms = statistics.median(samples)

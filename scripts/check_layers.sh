@@ -19,7 +19,8 @@ declare -A uses=(
   [evaluation]="base kernels engine dist layers models data evaluation"
   [train]="base kernels engine dist layers models data evaluation train"
   [pictures]="base kernels engine dist layers models data evaluation train pictures"
-  [cli]="base kernels engine dist layers models data evaluation train pictures cli"
+  [export]="base kernels engine dist layers models export"
+  [cli]="base kernels engine dist layers models data evaluation train pictures export cli"
 )
 
 bad=0

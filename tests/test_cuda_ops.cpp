@@ -83,14 +83,29 @@ TEST_CASE("copies, fills and dtype casts on CUDA are exact", "[cuda][test_device
   PTL_SKIP_WITHOUT_CUDA();
   const Device gpu = test::test_device();
   Tensor x = test::uniform64({3, 4, 5}, 7, -3, 3);
-  for (DType from : {DType::F32, DType::F64, DType::I64, DType::I32})
-    for (DType to : {DType::F32, DType::F64, DType::I64, DType::I32}) {
+  const std::vector<DType> all = {DType::F32, DType::F64, DType::I64, DType::I32, DType::BF16};
+  for (DType from : all)
+    for (DType to : all) {
       INFO(dtype_name(from) << " -> " << dtype_name(to));
       Tensor c = x.to(from);
       expect_close("cast", c.to(gpu).to(to), c.to(to), {});
     }
+  // bf16's edge cases (ties, NaNs with payloads, infinities, overflow, subnormals) round with the
+  // CPU's code (base/bf16.h) on the device too: the same bits.
+  std::vector<float> edge;
+  for (uint32_t b : {0x3F808000u, 0x3F818000u, 0x7F800001u, 0xFFFFFFFFu, 0xFF800000u, 0x7F7FFFFFu,
+                     0x00000001u, 0x007FFFFFu, 0x00018000u, 0x80000000u})
+    edge.push_back(float_from_bits(b));
+  const Tensor e = from_vector(edge, {static_cast<int64_t>(edge.size())});
+  const Tensor on_gpu = e.to(gpu).to(DType::BF16).to(Device::cpu()), on_cpu = e.to(DType::BF16);
+  for (int64_t i = 0; i < e.numel(); ++i) {
+    INFO("bf16 edge case " << i);
+    CHECK(on_gpu.data<bf16>()[i].bits == on_cpu.data<bf16>()[i].bits);
+  }
   Tensor view = permute(x, {2, 0, 1});
   expect_close("strided copy", view.to(gpu).contiguous(), view.contiguous(), {});
+  Tensor view16 = permute(x.to(DType::BF16), {2, 0, 1});
+  expect_close("bf16 strided copy", view16.to(gpu).contiguous(), view16.contiguous(), {});
   expect_close("flip", flip(x.to(gpu), 1), flip(x, 1), {});
   Tensor filled = zeros({4, 6}, DType::F32, gpu);
   Tensor column = narrow(filled, 1, 2, 3);

@@ -1,8 +1,8 @@
 // Seeded random-bytes fuzzing of every parser that reads outside data: IDX, CIFAR, list files,
-// safetensors headers and image decoding. Each input must parse or throw ptl::Error; anything
-// else (a crash, another exception, a sanitizer report in the PTL_SANITIZE build) fails.
-// Then the coverage-guided fuzz targets' corpora (seeds and the inputs that once broke a parser)
-// replayed through the targets' bodies (tests/fuzz/fuzz_target.h).
+// safetensors headers, PyTorch checkpoints and image decoding. Each input must parse or throw
+// ptl::Error; anything else (a crash, another exception, a sanitizer report in the PTL_SANITIZE
+// build) fails. Then the coverage-guided fuzz targets' corpora (seeds and the inputs that once
+// broke a parser) replayed through the targets' bodies (tests/fuzz/fuzz_target.h).
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -15,6 +15,7 @@
 #include "data_test_util.h"
 #include "engine/rng.h"
 #include "engine/safetensors.h"
+#include "engine/weights_file.h"
 #include "tests/fuzz/fuzz_target.h"
 
 using namespace ptl::data;
@@ -115,6 +116,13 @@ TEST_CASE("fuzz: safetensors headers", "[fuzz]") {
   file += header + std::string(16, '\0');
   fuzz("safetensors", file, 10000, 7,
        [](const std::string& b) { ptl::parse_safetensors(b, "fuzz.safetensors"); });
+}
+
+TEST_CASE("fuzz: PyTorch checkpoints, zip and legacy", "[fuzz]") {
+  uint64_t seed = 11;
+  for (const char* file : {"values.pth", "values_legacy.pth"})
+    fuzz(file, ptl::data::read_file(std::string(PTL_SOURCE_DIR) + "/tests/fuzz/corpus/pth/" + file),
+         3000, seed++, [](const std::string& b) { ptl::parse_weights_file(b, "fuzz.pth"); });
 }
 
 TEST_CASE("fuzz: image decoding", "[fuzz]") {

@@ -6,7 +6,6 @@
 // meet rtol 1e-4, for PyTorch against itself too); eval cases in float32. Bounds: output_bound.
 // Fixtures: $PTL_PARITY_DIR/models, written by tests/parity/gen_models.py (see its layout).
 #include <cmath>
-#include <cstdlib>
 #include <optional>
 #include <string>
 
@@ -19,6 +18,7 @@
 #include "models/registry.h"
 #include "models/release_keys.h"
 #include "tests/compare.h"
+#include "tests/test_util.h"
 
 namespace {
 
@@ -26,12 +26,7 @@ using namespace ptl;
 using test::Bound;
 
 std::string fixture(const std::string& file) {
-  const char* root = std::getenv("PTL_PARITY_DIR");
-  if (root == nullptr || *root == '\0')
-    FAIL(
-        "PTL_PARITY_DIR is not set: run the parity tests through ctest (parity_fixtures writes "
-        "them)");
-  return std::string(root) + "/models/" + file;
+  return test::parity_fixture("models/" + file);
 }
 
 // Bounds (tests/compare.h). Eval cases run in float32: 1e-4 of each element plus 1e-5 of the

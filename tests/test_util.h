@@ -81,6 +81,15 @@ inline std::string ptl_binary() {
   return moved && *moved ? moved : PTL_BINARY;
 }
 
+// A fixture that tests/parity/make_fixtures.sh wrote: $PTL_PARITY_DIR/<path>.
+inline std::string parity_fixture(const std::string& path) {
+  const char* root = std::getenv("PTL_PARITY_DIR");
+  PTL_CHECK(root != nullptr && *root != '\0',
+            "PTL_PARITY_DIR is not set: run the parity tests through ctest (parity_fixtures "
+            "writes them)");
+  return std::string(root) + "/" + path;
+}
+
 // Runs the ptl binary with `args` (shell syntax), after environment assignments `env`
 // ("NAME=value ..."; may be empty), and returns its exit code and its stdout and stderr together
 // in `out`, or, with `stderr_apart`, stdout in `out` and stderr in `err`.

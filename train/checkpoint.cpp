@@ -20,14 +20,14 @@ std::string checkpoint_name(int64_t epoch, int64_t step) {
 
 void save_checkpoint(const std::string& path, const Checkpoint& c) {
   TensorMap all;
-  for (const auto& [k, t] : c.model) all["model." + k] = t;
+  for (const auto& [k, t] : c.model) all[kCheckpointModelPrefix + k] = t;
   for (const auto& [k, t] : c.optim) all["optim." + k] = t;
   for (const auto& [k, t] : c.states) all["state." + k] = t;
   for (const auto& [k, v] : c.rng)
     all["rng." + k] = from_vector(
         std::vector<int64_t>{static_cast<int64_t>(v.first), static_cast<int64_t>(v.second)}, {2});
   save_safetensors(path, all,
-                   {{"format", "ptl-checkpoint-1"},
+                   {{"format", kCheckpointFormat},
                     {"epoch", std::to_string(c.epoch)},
                     {"step", std::to_string(c.step)},
                     {"epoch_step", std::to_string(c.epoch_step)},
@@ -40,15 +40,15 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
 Checkpoint load_checkpoint(const std::string& path) {
   TensorMap all = load_safetensors(path);
   std::map<std::string, std::string> meta = load_safetensors_metadata(path);
-  PTL_CHECK(meta["format"] == "ptl-checkpoint-1", path,
+  PTL_CHECK(meta["format"] == kCheckpointFormat, path,
             ": not a ptl checkpoint (metadata format is '", meta["format"],
             "'); weights-only files go to model.pretrained instead");
   Checkpoint c;
   for (auto& [k, t] : all) {
     // An init-capture: clang before 16 cannot capture a structured binding (C++20).
     auto strip = [&key = k](const char* p) { return key.substr(std::string(p).size()); };
-    if (k.rfind("model.", 0) == 0)
-      c.model[strip("model.")] = t;
+    if (k.rfind(kCheckpointModelPrefix, 0) == 0)
+      c.model[strip(kCheckpointModelPrefix)] = t;
     else if (k.rfind("optim.", 0) == 0)
       c.optim[strip("optim.")] = t;
     else if (k.rfind("state.", 0) == 0)
@@ -73,12 +73,6 @@ Checkpoint load_checkpoint(const std::string& path) {
   }
   c.config_yaml = meta["config"];
   return c;
-}
-
-TensorMap load_model_weights(const std::string& path) {
-  if (load_safetensors_metadata(path)["format"] == "ptl-checkpoint-1")
-    return load_checkpoint(path).model;
-  return load_safetensors(path);
 }
 
 std::vector<std::string> list_checkpoints(const std::string& dir) {

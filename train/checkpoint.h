@@ -10,6 +10,7 @@
 
 #include "engine/rng.h"
 #include "engine/safetensors.h"
+#include "engine/weights_file.h"  // load_model_weights: any weights file, checkpoints included
 
 namespace ptl {
 
@@ -28,11 +29,6 @@ struct Checkpoint {
 
 void save_checkpoint(const std::string& path, const Checkpoint& c);
 Checkpoint load_checkpoint(const std::string& path);
-
-// The model weights in `path`: a weights file (best.safetensors, converted torchvision weights)
-// as it is, or a checkpoint's model tensors, so every file a run writes can be evaluated,
-// extracted from or fine-tuned.
-TensorMap load_model_weights(const std::string& path);
 
 // Checkpoint files in `dir` named ckpt_e<EPOCH>_s<STEP>.safetensors, oldest first.
 std::vector<std::string> list_checkpoints(const std::string& dir);

@@ -55,7 +55,9 @@ const std::vector<ConfigKey>& config_keys() {
        "network's own, for classification)",
        "enum:auto|1|2"},
       {"model.pretrained", "",
-       "safetensors weights to start from (torchvision names); empty: random init", ""},
+       "weights to start from: safetensors, a checkpoint or a .pth of torch.save, with ptl's, "
+       "torchvision's or the release's names (docs/deploy.md); empty: random init",
+       ""},
       {"model.pretrained_partial", "false",
        "start from model.pretrained even when fewer than half of the model's tensors match it "
        "(false: that stops, as weights of another model would)",

@@ -6,16 +6,10 @@
 #include "base/parallel.h"
 #include "engine/ops.h"
 #include "engine/rng.h"
-#include "models/release_keys.h"
-#include "train/checkpoint.h"
+#include "models/weights.h"
 
 namespace ptl {
 
-namespace {
-// The class count of the classifiers in `weights` when it differs from the model's `classes`:
-// every tensor whose shape differs has `classes` rows in the model and the same other number
-// of rows in the file (and no other difference). Otherwise `classes`: the strict load then
-// reports what does not match.
 int64_t classifier_size(const Model& model, const TensorMap& weights, int64_t classes) {
   int64_t found = classes;
   for (const auto& [name, t] : model.state_dict()) {
@@ -30,7 +24,6 @@ int64_t classifier_size(const Model& model, const TensorMap& weights, int64_t cl
   }
   return found;
 }
-}  // namespace
 
 ModelOptions model_options(const ModelSettings& m, bool reid, int64_t channels) {
   ModelOptions o;
@@ -50,6 +43,12 @@ StateMode epoch_state_mode(PtlMode mode, int64_t epoch) {
 }
 
 Experiment::Experiment(Config cfg, const dist::Communicator& comm)
+    : Experiment(std::move(cfg), comm, true) {}
+
+Experiment::Experiment(Config cfg, WithoutData)
+    : Experiment(std::move(cfg), dist::world(), false) {}
+
+Experiment::Experiment(Config cfg, const dist::Communicator& comm, bool read_data)
     : cfg_(std::move(cfg)), s_(read_settings(cfg_)) {
   if (s_.device.threads > 0) set_num_threads(s_.device.threads);
   PTL_CHECK(s_.device.device.is_cpu() || cuda_device_count() > 0, "config: device '",
@@ -75,13 +74,17 @@ Experiment::Experiment(Config cfg, const dist::Communicator& comm)
     extract_.stop_on_bad =
         std::make_shared<data::BadInput>(data::OnBad::Error, "data.on_bad_image=skip");
   manual_seed(s_.seed);
-  data_ = load_task_data(s_.data);
-  build_model(s_.model.num_classes > 0 ? s_.model.num_classes : data_.num_classes);
+  data_ = read_data ? load_task_data(s_.data) : task_without_data(s_.data);
+  // Without data and model.num_classes, a stand-in until load_weights reads the weights' count.
+  build_model(s_.model.num_classes > 0 ? s_.model.num_classes
+              : read_data              ? data_.num_classes
+                                       : default_num_classes(s_.model.name));
   if (!s_.model.pretrained.empty()) load_pretrained(s_.model.pretrained);
   freeze(s_.model.freeze);
 }
 
 void Experiment::build_model(int64_t classes) {
+  classes_ = classes;
   model_ = make_model(s_.model.name, classes, model_options(s_.model, data_.reid, data_.channels));
   // Moved before anything holds its parameters: weights, optimizer state and checkpoints are
   // then loaded into (and made on) the training device.
@@ -89,16 +92,13 @@ void Experiment::build_model(int64_t classes) {
 }
 
 void Experiment::load_pretrained(const std::string& path) {
-  // torchvision-named or release-named weights mapped to this model's keys
-  // (models/release_keys.h): for MGN and MGN-PTL, layer3.1-5 and layer4 start every branch.
-  auto note = [&](const std::string& line) {
-    std::printf("%s\n", line.c_str());
-    notes_.push_back(line);
-  };
-  const MappedState mapped = adapt_state_dict(load_model_weights(path), s_.model.name);
-  if (!mapped.notice().empty()) note(str("pretrained weights ", path, ": ", mapped.notice()));
+  // Any weights file, torchvision-named or release-named weights mapped to this model's keys
+  // (models/weights.h): for MGN and MGN-PTL, layer3.1-5 and layer4 start every branch.
+  const MappedState mapped = load_weights_for(path, s_.model.name);
+  for (const std::string& line : mapped.lines()) note(str("pretrained weights ", path, ": ", line));
   const TensorMap ours = model_->state_dict();
   Module::LoadReport r = model_->load_state_dict(mapped.state, false, path);
+  if (r.from_bf16 > 0) note(str("pretrained weights ", r.conversion_note(path)));
   note(str("pretrained weights ", path, ": ", ours.size() - r.missing.size() - r.mismatched.size(),
            " tensors loaded, ", r.missing.size(), " missing (kept at init), ", r.unexpected.size(),
            " unexpected, ", r.mismatched.size(),
@@ -124,22 +124,29 @@ void Experiment::freeze(const std::vector<std::string>& prefixes) {
   }
 }
 
+void Experiment::note(const std::string& line) {
+  std::printf("%s\n", line.c_str());
+  notes_.push_back(line);
+}
+
 void Experiment::load_weights(const std::string& path) {
-  const TensorMap weights = load_model_weights(path);
-  if (s_.model.num_classes == 0 && data_.reid) {
-    const int64_t classes = classifier_size(*model_, weights, data_.num_classes);
-    if (classes != data_.num_classes) {
+  const MappedState mapped = load_weights_for(path, s_.model.name);
+  for (const std::string& line : mapped.lines()) note(str("weights ", path, ": ", line));
+  const TensorMap& weights = mapped.state;
+  const bool read_data = data_.train != nullptr;
+  if (s_.model.num_classes == 0 && (data_.reid || !read_data)) {
+    const int64_t classes = classifier_size(*model_, weights, classes_);
+    if (classes != classes_) {
       // Cross-dataset evaluation: retrieval never uses the classifier, so a model trained on
-      // another dataset keeps the class count of its weights.
+      // another dataset keeps the class count of its weights (without data: always).
       build_model(classes);
-      const std::string line =
-          str("weights ", path, ": a classifier of ", classes, " classes (this data has ",
-              data_.num_classes, "; retrieval does not use it)");
-      std::printf("%s\n", line.c_str());
-      notes_.push_back(line);
+      if (read_data)
+        note(str("weights ", path, ": a classifier of ", classes, " classes (this data has ",
+                 data_.num_classes, "; retrieval does not use it)"));
     }
   }
-  model_->load_state_dict(weights, true, path);
+  const Module::LoadReport r = model_->load_state_dict(weights, true, path);
+  if (r.from_bf16 > 0) note(str("weights ", r.conversion_note(path)));
 }
 
 ModelScore Experiment::evaluate() {

@@ -9,9 +9,9 @@ namespace ptl {
 
 namespace {
 void check_param(const Tensor& p, const std::string& group, size_t i) {
-  PTL_CHECK(is_floating(p.dtype()) && p.is_contiguous(), "optimizer: parameter ", i, " of group '",
-            group, "' must be a contiguous floating tensor, got ", dtype_name(p.dtype()),
-            p.shape_str());
+  PTL_CHECK(is_float32_or_64(p.dtype()) && p.is_contiguous(), "optimizer: parameter ", i,
+            " of group '", group, "' must be a contiguous float32 or float64 tensor, got ",
+            dtype_name(p.dtype()), p.shape_str());
   if (p.grad().defined())
     PTL_CHECK(p.grad().shape() == p.shape(), "optimizer: gradient ", p.grad().shape_str(),
               " does not match parameter ", p.shape_str(), " (group '", group, "')");

@@ -52,18 +52,34 @@ int64_t format_channels(const std::string& format) {
              : 3;
 }
 
-TaskData load_task_data(const DataSettings& s) {
+TaskData task_without_data(const DataSettings& s) {
   TaskData d;
+  d.reid = is_reid_format(s.format);
+  d.channels = format_channels(s.format);
+  d.description = str(s.format, ": no data read");
+  d.bad = std::make_shared<data::BadInput>(s.on_bad_image, "data.on_bad_image=skip");
+  d.train_transform = train_transform(s);
+  d.eval_transform = data::Transform::eval(s.height, s.width, data::Interp::Bicubic);
+  if (!d.reid) {
+    // Classification: no erasing or bicubic resize unless asked; flips and crops as configured.
+    d.train_transform.interp = d.eval_transform.interp = data::Interp::Bilinear;
+    if (d.channels == 1) {
+      d.train_transform.grey();
+      d.eval_transform.grey();
+    }
+  }
+  return d;
+}
+
+TaskData load_task_data(const DataSettings& s) {
   const std::string& format = s.format;
   const std::string& root = s.root;
   PTL_CHECK(!root.empty(),
             "config: data.root is empty; set it to the dataset folder (data.root=/path)");
   PTL_CHECK(std::filesystem::is_directory(root), "data.root ", root,
             ": no such folder; set data.root to the dataset folder (data.root=/path)");
-  d.bad = std::make_shared<data::BadInput>(s.on_bad_image, "data.on_bad_image=skip");
+  TaskData d = task_without_data(s);
   const bool skip = d.bad->policy() == data::OnBad::Skip;
-  d.train_transform = train_transform(s);
-  d.eval_transform = data::Transform::eval(s.height, s.width, data::Interp::Bicubic);
 
   data::ReidFormat rf;
   data::ClassFormat cf;
@@ -79,7 +95,6 @@ TaskData load_task_data(const DataSettings& s) {
                                        data::drop_unloadable(ds.query, *d.bad) +
                                        data::drop_unloadable(ds.gallery, *d.bad)
                                  : 0;
-    d.reid = true;
     d.num_classes = static_cast<int64_t>(ds.train_raw_ids.size());
     d.train = data::make_source(ds.train);
     d.query = data::make_source(ds.query);
@@ -89,7 +104,6 @@ TaskData load_task_data(const DataSettings& s) {
                         ds.gallery.size(), skipped_note(dropped, *d.bad));
   } else if (data::parse_class_format(format, cf)) {
     data::ClassDataset ds = data::load_classification(cf, root, *d.bad);
-    d.reid = false;
     d.num_classes = s.classes.empty() ? ds.num_classes : static_cast<int64_t>(s.classes.size());
     // data.classes / data.per_class cut a transfer task from the dataset: every split keeps the
     // chosen classes, and training keeps a fixed few of each.
@@ -99,7 +113,6 @@ TaskData load_task_data(const DataSettings& s) {
     };
     data::ClassSplit train = cut("train", s.per_class);
     int64_t dropped = skip ? data::drop_unloadable(train, *d.bad) : 0;  // as for ReID
-    d.channels = format_channels(format);
     d.train = data::make_source(train);
     // Evaluation (and so the choice of best.safetensors) uses val/ when the dataset has one and
     // test/ otherwise; with both, test/ is held out and scored once, after training.
@@ -118,12 +131,6 @@ TaskData load_task_data(const DataSettings& s) {
     };
     d.test = eval_source(d.eval_split.c_str());
     if (has("val") && has("test")) d.held_out_test = eval_source("test");
-    // Classification: no erasing or bicubic resize unless asked; flips and crops as configured.
-    d.train_transform.interp = d.eval_transform.interp = data::Interp::Bilinear;
-    if (d.channels == 1) {
-      d.train_transform.grey();
-      d.eval_transform.grey();
-    }
     d.description =
         str(format, " at ", root, ": train ", train.size(), " images, ", d.eval_split, " ",
             d.test->size(),

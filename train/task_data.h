@@ -27,6 +27,10 @@ struct TaskData {
 };
 
 TaskData load_task_data(const DataSettings& s);
+// What load_task_data gives without reading data.root (a model run on images from elsewhere:
+// `ptl embed`, `ptl search`): the kind of data, its channels, the transforms and the bad-input
+// policy; no splits, num_classes 0.
+TaskData task_without_data(const DataSettings& s);
 
 // What a data.format implies without reading the data: whether it is a ReID dataset, and the
 // images' channels (1 for the IDX formats: MNIST, Fashion-MNIST; else 3). Unknown: an error.

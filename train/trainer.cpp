@@ -85,13 +85,6 @@ void test_failure(int rank, int64_t step) {
   fail(str("test failure at step ", step, " (PTL_TEST_FAIL_AT)"));
 }
 
-std::string fmt_duration(double s) {
-  const long t = static_cast<long>(s);
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
-  return buf;
-}
-
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
@@ -182,7 +175,7 @@ void Trainer::check_data_parallel() {
 Trainer::~Trainer() = default;
 
 void Trainer::restore(const Checkpoint& c, const std::string& path) {
-  model().load_state_dict(c.model, true, path);
+  const Module::LoadReport loaded = model().load_state_dict(c.model, true, path);
   opt_->load_state_dict(c.optim);
   if (c.rng.count("global"))
     default_generator().set_state(c.rng.at("global").first, c.rng.at("global").second);
@@ -195,7 +188,8 @@ void Trainer::restore(const Checkpoint& c, const std::string& path) {
   resume_acc_sum_ = c.epoch_acc_sum;
   last_checkpoint_ = path;
   const std::string line = str("resumed from ", path, ": epoch ", epoch_, ", step ", step_,
-                               c.epoch_step ? " (mid-epoch)" : "");
+                               c.epoch_step ? " (mid-epoch)" : "",
+                               loaded.from_bf16 ? "; " + loaded.conversion_note(path) : "");
   if (dp_.rank() != 0) return;  // rank 0 speaks for the job
   std::printf("%s\n", line.c_str());
   notes_.push_back(line);

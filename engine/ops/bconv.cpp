@@ -23,6 +23,7 @@ BConvGates bconv_gates(const Tensor& z0, const Tensor& c_prev0) {
     PTL_KERNEL(z.device(), bconv_gates_forward<scalar_t>)
     (z.data<scalar_t>(), c_prev.data<scalar_t>(), h.data<scalar_t>(), c.data<scalar_t>(), N, C, S);
   });
+  if (TraceRecorder* r = active_trace()) r->record({"bconv_gates", {z0, c_prev0}, {h, c}, {}});
   Tensor zd = z.detach();
   h = record(h, "bconv_gates", {z0},
              [zd, c_prev, N, C, S](const Tensor& gh0, const std::vector<bool>&) -> Grads {

@@ -48,6 +48,13 @@ Tensor conv2d(const Tensor& x0, const Tensor& w0, const Tensor& b0, const Conv2d
     (x.data<scalar_t>(), w.data<scalar_t>(), b.defined() ? b.data<scalar_t>() : nullptr,
      y.data<scalar_t>(), g);
   });
+  if (TraceRecorder* r = active_trace())
+    r->record({"conv2d",
+               {x0, w0, b0},
+               {y},
+               {{"stride", {double(o.stride[0]), double(o.stride[1])}},
+                {"padding", {double(o.padding[0]), double(o.padding[1])}},
+                {"dilation", {double(o.dilation[0]), double(o.dilation[1])}}}});
   Tensor xd = x.detach(), wd = w.detach();
   const bool has_bias = b.defined();
   return record(

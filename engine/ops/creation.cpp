@@ -33,6 +33,10 @@ void fill_(Tensor& t, double value) {
     case DType::I32:
       PTL_KERNEL(t.device(), fill<int32_t>)(target.data<int32_t>(), n, static_cast<int32_t>(value));
       break;
+    case DType::BF16:  // through float32, as c10::BFloat16
+      PTL_KERNEL(t.device(), fill<bf16>)
+      (target.data<bf16>(), n, to_bf16(static_cast<float>(value)));
+      break;
   }
   if (!t.is_contiguous()) copy_(t, target);
 }

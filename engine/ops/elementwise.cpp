@@ -51,6 +51,7 @@ Tensor binary(BinaryOp op, const char* name, const Tensor& a0, const Tensor& b0)
     (op, shape, a.data<scalar_t>(), broadcast_strides(a, shape), b.data<scalar_t>(),
      broadcast_strides(b, shape), out.data<scalar_t>());
   });
+  if (TraceRecorder* r = active_trace()) r->record({name, {a0, b0}, {out}, {}});
   Tensor ad = a0.detach(), bd = b0.detach();
   return record(out, name, {a0, b0},
                 [op, ad, bd](const Tensor& g, const std::vector<bool>& need) -> Grads {
@@ -85,6 +86,7 @@ Tensor unary(UnaryOp op, const char* name, const Tensor& x0, UnaryParams p = {})
     PTL_KERNEL(x.device(), unary_forward<scalar_t>)
     (op, p, x.data<scalar_t>(), y.data<scalar_t>(), x.numel());
   });
+  if (TraceRecorder* r = active_trace()) r->record({name, {x0}, {y}, {{"params", {p.a, p.b}}}});
   if (!needs_grad({x0})) return y;
   // Save only what the derivative reads (see unary_backward): relu's x>0 test equals y>0, so
   // output-based ops keep y alone and input-based ops keep x alone.
@@ -169,6 +171,7 @@ Tensor add_relu(const Tensor& a0, const Tensor& b0) {
     PTL_KERNEL(a.device(), add_relu_forward<scalar_t>)
     (a.data<scalar_t>(), b.data<scalar_t>(), y.data<scalar_t>(), a.numel());
   });
+  if (TraceRecorder* r = active_trace()) r->record({"add_relu", {a0, b0}, {y}, {}});
   if (!needs_grad({a0, b0})) return y;
   Tensor yd = y.detach();
   return record(y, "add_relu", {a0, b0}, [yd](const Tensor& g0, const std::vector<bool>&) -> Grads {

@@ -42,6 +42,7 @@ Tensor matmul(const Tensor& a0, const Tensor& b0) {
   Tensor a = a0.contiguous(), b = b0.contiguous();
   Shape out_shape = batched ? Shape{batch, M, N} : Shape{M, N};
   Tensor out = batched_gemm(a, false, b, false, batch, M, N, K, out_shape);
+  if (TraceRecorder* r = active_trace()) r->record({"matmul", {a0, b0}, {out}, {}});
   Tensor ad = a.detach(), bd = b.detach();
   return record(out, "matmul", {a0, b0},
                 [=](const Tensor& g0, const std::vector<bool>& need) -> Grads {

@@ -19,6 +19,7 @@ Tensor log_softmax(const Tensor& x0, int64_t dim0) {
     PTL_KERNEL(x.device(), log_softmax_forward<scalar_t>)
     (x.data<scalar_t>(), y.data<scalar_t>(), d.outer, d.size, d.inner);
   });
+  if (TraceRecorder* r = active_trace()) r->record({"log_softmax", {x0}, {y}, {}});
   Tensor yd = y.detach();
   return record(
       y, "log_softmax", {x0}, [yd, d](const Tensor& g0, const std::vector<bool>&) -> Grads {
@@ -61,6 +62,7 @@ Tensor cross_entropy(const Tensor& logits0, const Tensor& targets, double eps) {
     (logits.data<scalar_t>(), t.data<int64_t>(), prob.data<scalar_t>(), out.data<scalar_t>(), N, K,
      eps);
   });
+  if (TraceRecorder* r = active_trace()) r->record({"cross_entropy", {logits0}, {out}, {}});
   return record(out, "cross_entropy", {logits0},
                 [prob, t, N, K, eps](const Tensor& g, const std::vector<bool>&) -> Grads {
                   Tensor gx = Tensor::empty(prob.shape(), prob.dtype(), prob.device());
@@ -99,6 +101,8 @@ Tensor l2_normalize(const Tensor& x0, int64_t dim0, double eps) {
     PTL_KERNEL(x.device(), l2_normalize_forward<scalar_t>)
     (x.data<scalar_t>(), y.data<scalar_t>(), norm.data<scalar_t>(), d.outer, d.size, d.inner, eps);
   });
+  if (TraceRecorder* r = active_trace())
+    r->record({"l2_normalize", {x0}, {y}, {{"dim", {double(dim)}}, {"eps", {eps}}}});
   Tensor yd = y.detach();
   return record(y, "l2_normalize", {x0},
                 [yd, norm, d, eps](const Tensor& g0, const std::vector<bool>&) -> Grads {
@@ -152,6 +156,7 @@ Tensor gather_pairs(const Tensor& x0, const Tensor& index0) {
     PTL_KERNEL(x.device(), gather_pairs_forward<scalar_t>)
     (x.data<scalar_t>(), index.data<int64_t>(), out.data<scalar_t>(), N, M);
   });
+  if (TraceRecorder* r = active_trace()) r->record({"gather_pairs", {x0}, {out}, {}});
   return record(out, "gather_pairs", {x0},
                 [index, N, M](const Tensor& g0, const std::vector<bool>&) -> Grads {
                   Tensor g = g0.contiguous();

@@ -69,6 +69,11 @@ Tensor batch_norm_impl(const Tensor& x0, const Tensor& weight, const Tensor& bia
      w.defined() ? w.data<scalar_t>() : nullptr, b.defined() ? b.data<scalar_t>() : nullptr,
      y.data<scalar_t>(), N, C, S, relu);
   });
+  if (TraceRecorder* r = active_trace())
+    r->record({relu ? "batch_norm_relu" : "batch_norm",
+               {x0, weight, bias, running_mean, running_var},
+               {y},
+               {{"training", {training ? 1.0 : 0.0}}, {"eps", {eps}}}});
   if (!needs_grad({x0, weight, bias})) return y;
   // The fused relu's backward masks gy with y > 0, so it keeps y (shared with whatever reads y
   // next, e.g. the following convolution); y is saved without its history (no cycle).
@@ -170,6 +175,7 @@ Tensor sync_batch_norm(const Tensor& x0, const Tensor& weight, const Tensor& bia
     cpu::batchnorm_apply<scalar_t>(x.data<scalar_t>(), m, v, ptr(w), ptr(b), y.data<scalar_t>(), N,
                                    C, S, relu);
   });
+  if (TraceRecorder* r = active_trace()) r->record({"sync_batch_norm", {x0}, {y}, {}});
   if (!needs_grad({x0, weight, bias})) return y;
   Tensor xd = x.detach(), wd = w.defined() ? w.detach() : Tensor(),
          yd = relu ? y.detach() : Tensor();

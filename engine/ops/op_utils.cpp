@@ -13,8 +13,9 @@ int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op) {
 
 void check_float(const char* op, const Tensor& t, const char* name) {
   PTL_CHECK(t.defined(), op, ": ", name, " is undefined");
-  PTL_CHECK(is_floating(t.dtype()), op, ": ", name, " must be float32 or float64, got ",
-            dtype_name(t.dtype()), " ", t.shape_str());
+  PTL_CHECK(is_float32_or_64(t.dtype()), op, ": ", name, " must be float32 or float64, got ",
+            dtype_name(t.dtype()), " ", t.shape_str(),
+            t.dtype() == DType::BF16 ? str(" (", op, " has no bfloat16 path)") : std::string());
 }
 
 void check_same_dtype(const char* op, const Tensor& a, const Tensor& b) {

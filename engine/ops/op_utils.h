@@ -6,9 +6,11 @@
 #include "base/bf16.h"
 #include "engine/autograd.h"
 #include "engine/ops.h"
+#include "engine/trace.h"
 #include "kernels/dispatch.h"
 
-// Runs the lambda `fn` with `scalar_t` bound to float or double according to `dtype`.
+// Runs the lambda `fn` with `scalar_t` bound to float or double according to `dtype`; any other
+// dtype (bfloat16 included: no silent float32 fallback) is an error naming the op.
 #define PTL_DISPATCH_FLOAT(dtype, op, ...)                                         \
   [&] {                                                                            \
     switch (dtype) {                                                               \
@@ -33,7 +35,7 @@ namespace ptl::ops_detail {
 // Normalises a possibly negative dimension index for a tensor of `ndim` dimensions.
 int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op);
 
-// Checks that t is defined, floating, and on a device with kernels.
+// Checks that t is defined and float32 or float64 (the dtypes of the compute kernels).
 void check_float(const char* op, const Tensor& t, const char* name);
 void check_same_dtype(const char* op, const Tensor& a, const Tensor& b);
 

@@ -72,17 +72,47 @@ Tensor avg_pool(const char* op, const Tensor& x0, const PoolWindows& pw) {
 }
 }  // namespace
 
+namespace {
+// The report of a pooling op: its window (kernel, stride with 0 made explicit, padding, ceil
+// mode, whether padding counts) or, for the adaptive ones, its output size.
+Tensor traced(const char* op, const Tensor& x, const Tensor& y, const Pool2dOptions* o) {
+  if (TraceRecorder* r = active_trace()) {
+    if (!o) {
+      r->record({op, {x}, {y}, {{"output_size", {double(y.size(2)), double(y.size(3))}}}});
+    } else {
+      const double sh = double(o->stride[0] ? o->stride[0] : o->kernel[0]),
+                   sw = double(o->stride[1] ? o->stride[1] : o->kernel[1]);
+      r->record({op,
+                 {x},
+                 {y},
+                 {{"kernel", {double(o->kernel[0]), double(o->kernel[1])}},
+                  {"stride", {sh, sw}},
+                  {"padding", {double(o->padding[0]), double(o->padding[1])}},
+                  {"ceil_mode", {o->ceil_mode ? 1.0 : 0.0}},
+                  {"count_include_pad", {o->count_include_pad ? 1.0 : 0.0}}}});
+    }
+  }
+  return y;
+}
+}  // namespace
+
 Tensor max_pool2d(const Tensor& x, const Pool2dOptions& o) {
-  return max_pool("max_pool2d", x, fixed_windows("max_pool2d", x, o, false));
+  return traced("max_pool2d", x,
+                max_pool("max_pool2d", x, fixed_windows("max_pool2d", x, o, false)), &o);
 }
 Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& o) {
-  return avg_pool("avg_pool2d", x, fixed_windows("avg_pool2d", x, o, true));
+  return traced("avg_pool2d", x, avg_pool("avg_pool2d", x, fixed_windows("avg_pool2d", x, o, true)),
+                &o);
 }
 Tensor adaptive_avg_pool2d(const Tensor& x, std::array<int64_t, 2> out) {
-  return avg_pool("adaptive_avg_pool2d", x, adaptive_windows("adaptive_avg_pool2d", x, out));
+  return traced("adaptive_avg_pool2d", x,
+                avg_pool("adaptive_avg_pool2d", x, adaptive_windows("adaptive_avg_pool2d", x, out)),
+                nullptr);
 }
 Tensor adaptive_max_pool2d(const Tensor& x, std::array<int64_t, 2> out) {
-  return max_pool("adaptive_max_pool2d", x, adaptive_windows("adaptive_max_pool2d", x, out));
+  return traced("adaptive_max_pool2d", x,
+                max_pool("adaptive_max_pool2d", x, adaptive_windows("adaptive_max_pool2d", x, out)),
+                nullptr);
 }
 
 }  // namespace ptl

@@ -60,6 +60,7 @@ Tensor sum(const Tensor& a, const std::vector<int64_t>& dims0, bool keepdim) {
     }
     out = reshape(x, out_shape);
   }
+  if (TraceRecorder* r = active_trace()) r->record({"sum", {a}, {out}, {}});
   return record(
       out, "sum", {a},
       [in_shape = a.shape(), kept_shape](const Tensor& g, const std::vector<bool>&) -> Grads {
@@ -107,6 +108,7 @@ ValuesIndices extreme(const Tensor& a, int64_t dim0, bool keepdim, bool is_max) 
     val = squeeze(val, dim);
     idx = squeeze(idx, dim);
   }
+  if (TraceRecorder* r = active_trace()) r->record({name, {a}, {val, idx}, {}});
   // The gradient goes to the selected element only.
   Tensor vout = record(
       val, name, {a},

@@ -28,6 +28,7 @@ Tensor reshape(const Tensor& a, Shape shape) {
             a.numel(), " elements) into ", shape_str(shape));
   Tensor src = a.contiguous();
   Tensor out = make_view(src, shape, contiguous_strides(shape), src.offset());
+  if (TraceRecorder* r = active_trace()) r->record({"reshape", {a}, {out}, {}});
   return record(out, "reshape", {a},
                 [in = a.shape()](const Tensor& g, const std::vector<bool>&) -> Grads {
                   return {reshape(g, in)};
@@ -75,6 +76,8 @@ Tensor permute(const Tensor& a, const std::vector<int64_t>& dims) {
     strides[i] = a.strides()[d];
   }
   Tensor out = make_view(a, shape, strides, a.offset());
+  if (TraceRecorder* r = active_trace())
+    r->record({"permute", {a}, {out}, {{"dims", std::vector<double>(dims.begin(), dims.end())}}});
   return record(out, "permute", {a}, [inverse](const Tensor& g, const std::vector<bool>&) -> Grads {
     return {permute(g, inverse)};
   });
@@ -94,6 +97,11 @@ Tensor narrow(const Tensor& a, int64_t dim, int64_t start, int64_t length) {
   Shape shape = a.shape();
   shape[dim] = length;
   Tensor out = make_view(a, shape, a.strides(), a.offset() + start * a.strides()[dim]);
+  if (TraceRecorder* r = active_trace())
+    r->record({"narrow",
+               {a},
+               {out},
+               {{"dim", {double(dim)}}, {"start", {double(start)}}, {"length", {double(length)}}}});
   return record(
       out, "narrow", {a},
       [in = a.shape(), dim, start, length](const Tensor& g, const std::vector<bool>&) -> Grads {
@@ -155,6 +163,7 @@ Tensor cat(const std::vector<Tensor>& parts, int64_t dim) {
     sizes.push_back(p.shape()[dim]);
     start += p.shape()[dim];
   }
+  if (TraceRecorder* r = active_trace()) r->record({"cat", parts, {out}, {{"dim", {double(dim)}}}});
   return record(out, "cat", parts,
                 [sizes, dim](const Tensor& g, const std::vector<bool>& need) -> Grads {
                   std::vector<Tensor> pieces = split(g, sizes, dim);
@@ -175,6 +184,7 @@ Tensor flip(const Tensor& a, int64_t dim) {
   Tensor view = make_view(a, a.shape(), strides, offset);
   Tensor out = Tensor::empty(a.shape(), a.dtype(), a.device());
   copy_(out, view);
+  if (TraceRecorder* r = active_trace()) r->record({"flip", {a}, {out}, {}});
   return record(out, "flip", {a}, [dim](const Tensor& g, const std::vector<bool>&) -> Grads {
     return {flip(g, dim)};
   });
@@ -185,6 +195,8 @@ Tensor index_select(const Tensor& a, int64_t dim, const Tensor& index) {
   PTL_CHECK(index.dtype() == DType::I64 && index.dim() == 1,
             "index_select: index must be a 1-d int64 tensor, got ", dtype_name(index.dtype()), " ",
             index.shape_str());
+  // Reported before it runs: its body calls narrow, which is not part of a traced graph.
+  if (TraceRecorder* r = active_trace()) r->record({"index_select", {a}, {}, {}});
   std::vector<int64_t> idx = index.to_int_vector();
   const int64_t n = a.shape()[dim];
   for (int64_t i : idx)

@@ -152,6 +152,8 @@ void strided_copy(const std::vector<int64_t>& shape, size_t elem, const void* sr
     const int64_t is = inc[0], id = inc[1];
     if (is == 1 && id == 1) {
       std::memcpy(pd, ps, static_cast<size_t>(inner) * elem);
+    } else if (elem == 2) {
+      for (int64_t i = 0; i < inner; ++i) std::memcpy(pd + i * id * 2, ps + i * is * 2, 2);
     } else if (elem == 4) {
       for (int64_t i = 0; i < inner; ++i) std::memcpy(pd + i * id * 4, ps + i * is * 4, 4);
     } else {
@@ -169,7 +171,7 @@ namespace {
 template <class From, class To>
 void convert_typed(const From* src, To* dst, int64_t n) {
   parallel_for_isa(n, 1 << 16, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) dst[i] = static_cast<To>(src[i]);
+    for (int64_t i = b; i < e; ++i) dst[i] = convert_value<To>(src[i]);
   });
 }
 

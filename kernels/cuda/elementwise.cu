@@ -69,7 +69,7 @@ __global__ void fill_kernel(T* __restrict__ p, int64_t n, T value) {
 
 template <class From, class To>
 __global__ void convert_kernel(const From* __restrict__ src, To* __restrict__ dst, int64_t n) {
-  PTL_GRID_LOOP(int64_t, i, n) dst[i] = static_cast<To>(src[i]);
+  PTL_GRID_LOOP(int64_t, i, n) dst[i] = convert_value<To>(src[i]);
 }
 
 template <class W>
@@ -132,9 +132,12 @@ void binary_forward(BinaryOp op, const std::vector<int64_t>& shape, const T* a,
 void strided_copy(const std::vector<int64_t>& shape, size_t elem, const void* src,
                   const std::vector<int64_t>& src_strides, void* dst,
                   const std::vector<int64_t>& dst_strides) {
-  PTL_CHECK(elem == 4 || elem == 8, "strided_copy: element size ", elem, " (want 4 or 8)");
+  PTL_CHECK(elem == 2 || elem == 4 || elem == 8, "strided_copy: element size ", elem,
+            " (want 2, 4 or 8)");
   const StridedIndex<2> ix = make_strided_index<2>(shape, {&src_strides, &dst_strides});
-  if (elem == 4)
+  if (elem == 2)
+    strided_copy_words<uint16_t>(ix, src, dst);
+  else if (elem == 4)
     strided_copy_words<uint32_t>(ix, src, dst);
   else
     strided_copy_words<unsigned long long>(ix, src, dst);

@@ -91,3 +91,88 @@ put("list", "msmt17", "0000/0000_000_01_0303morning_0015_0.jpg 0\n0001/0001_011_
 for i, name in enumerate(["0002_c1s1_000451_03.jpg", "-1_c3s2_000101_00.jpg", "0000_c6s4_002452_01.jpg",
              "0005_c2_f0046985.jpg", "0001_000_05_0303noon_0100_0.jpg"]):
     put("reid_names", f"name_{i}", name)
+
+
+def zip64(entries):
+    """A stored zip whose every size and offset sits in ZIP64 extra fields and records."""
+    import zlib
+    out, central = b"", b""
+    for name, data in entries:
+        n, crc, at = name.encode(), zlib.crc32(data), len(out)
+        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 45, 0, 0, 0, 0, crc, 0xFFFFFFFF, 0xFFFFFFFF, len(n), 20)
+        out += n + struct.pack("<HHQQ", 1, 16, len(data), len(data)) + data
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 45, 45, 0, 0, 0, 0, crc, 0xFFFFFFFF,
+                               0xFFFFFFFF, len(n), 28, 0, 0, 0, 0, 0xFFFFFFFF)
+        central += n + struct.pack("<HHQQQ", 1, 24, len(data), len(data), at)
+    at_dir, at_end64 = len(out), len(out) + len(central)
+    out += central
+    out += struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, len(entries), len(entries), len(central), at_dir)
+    out += struct.pack("<IIQI", 0x07064B50, 0, at_end64, 1)
+    return out + struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+
+
+class CallsSystem:
+    """Pickles as os.system("touch ..."): a .pth that would run a command if unpickled by Python."""
+
+    def __reduce__(self):
+        return (os.system, ("touch /tmp/ptl_pth_was_executed",))
+
+
+def pth_seeds():
+    """Files of torch.save (Debian's torch 1.13) for engine/pth.h: every layout and dtype it reads
+    (tests/test_pth.cpp checks their values), the kinds it refuses, and hand-broken copies."""
+    import collections
+    import zipfile
+    import torch
+
+    def saved(obj, **kw):
+        b = io.BytesIO()
+        torch.save(obj, b, **kw)
+        return b.getvalue()
+
+    base = torch.arange(24, dtype=torch.float32).reshape(4, 6) / 4 - 2  # element k is k/4 - 2
+    values = collections.OrderedDict()
+    values["base"] = base
+    values["t"] = base.t()  # strides (1, 6), base's storage
+    values["narrow"] = base[1:3, 2:5]  # storage offset 8
+    values["step"] = base[:, ::2]  # strides (6, 2)
+    values["half"] = (torch.arange(5) / 8 - 0.25).half()
+    values["bf16"] = (torch.arange(5) * 1.5).bfloat16()
+    values["f64"] = torch.tensor([0.1, -2.5], dtype=torch.float64)
+    values["i64"] = torch.tensor(7)
+    values["i32"] = torch.tensor([1, -2], dtype=torch.int32)
+    values["i8"] = torch.tensor([-3, 0, 5], dtype=torch.int8)
+    values["u8"] = torch.tensor([0, 255], dtype=torch.uint8)
+    values["bool"] = torch.tensor([True, False, True])
+    values["empty"] = torch.zeros(0, 3)
+    values["param"] = torch.nn.Parameter(torch.ones(2))
+    zipped = saved(values)
+    put("pth", "values.pth", zipped)
+    put("pth", "values_legacy.pth", saved(values, _use_new_zipfile_serialization=False))
+    put("pth", "values_protocol4.pth", saved(values, pickle_protocol=4))
+    entries = [(i.filename, zipfile.ZipFile(io.BytesIO(zipped)).read(i)) for i in zipfile.ZipFile(io.BytesIO(zipped)).infolist()]
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in entries:
+            z.writestr(name, data)
+    put("pth", "values_deflated.pth", b.getvalue())
+    put("pth", "values_zip64.pth", zip64(entries))
+
+    layer = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 1), torch.nn.BatchNorm2d(2))
+    sgd = torch.optim.SGD(layer.parameters(), lr=0.1, momentum=0.9)
+    layer(torch.ones(2, 1, 2, 2)).sum().backward()
+    sgd.step()
+    wrapped = {"state_dict": {"module." + k: v for k, v in layer.state_dict().items()}, "epoch": 3,
+               "best": 0.25, "optimizer": sgd.state_dict(), "arch": "tiny", "flags": [True, None, -70000]}
+    put("pth", "wrapped.pth", saved(wrapped))
+    put("pth", "ambiguous.pth", saved({"model": layer.state_dict(), "ema": layer.state_dict()}))
+    put("pth", "model_object.pth", saved(layer))
+    put("pth", "calls_system.pth", saved({"x": CallsSystem()}))
+    put("pth", "expanded.pth", saved({"e": torch.zeros(1).expand(1000)}))  # stride 0: refused
+    put("pth", "broken_truncated.pth", zipped[: len(zipped) // 2])
+    flipped = bytearray(zipped)
+    flipped[zipped.index(b"\x00\x00\x00\xc0") + 3] ^= 0x40  # base[0] = -2.0f: one bit of its data
+    put("pth", "broken_crc.pth", bytes(flipped))
+
+
+pth_seeds()

@@ -36,18 +36,6 @@ for f in os.listdir(OUT):  # weights are written once per model: start clean
 torch.set_num_threads(2)
 
 
-def randomise_bn(model, seed):
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                c = m.num_features
-                m.weight.copy_(torch.rand(c, generator=g) * 0.5 + 0.5)
-                m.bias.copy_(torch.randn(c, generator=g) * 0.1)
-                m.running_mean.copy_(torch.randn(c, generator=g) * 0.1)
-                m.running_var.copy_(torch.rand(c, generator=g) + 0.5)
-
-
 def counts():
     meta = {}
     for name in P.NAMES:
@@ -65,7 +53,7 @@ def make(model_name, classes, in_channels):
     """The model with seeded weights, saved once per model name."""
     torch.manual_seed(sum(map(ord, model_name)))
     model = P.make_model(model_name, classes, in_channels=in_channels, zeros_init=True)
-    randomise_bn(model, 1)
+    P.randomise_bn(model, 1)
     path = os.path.join(OUT, f"model_{model_name}.weights.safetensors")
     if not os.path.exists(path):
         st.save(path, model.state_dict() if isinstance(model, P.MGN) else P.used_state_dict(model), {})
@@ -106,7 +94,7 @@ def case(name, model_name, classes, shape, batches, train, backward, in_channels
 def torchvision_resnet50():
     torch.manual_seed(50)
     m = P.make_model("resnet50", 1000).eval()
-    randomise_bn(m, 2)
+    P.randomise_bn(m, 2)
     st.save(os.path.join(OUT, "model_tv_resnet50.weights.safetensors"), m.state_dict(), {})
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():

@@ -48,6 +48,20 @@ class BConvCell(nn.Module):
         return s if self.zeros_init else s.normal_(0, 1e-3)
 
 
+def randomise_bn(model, seed):
+    """Random batch-norm affine parameters and running statistics, so that eval mode is not an
+    identity (the fixtures of gen_models.py and gen_pth.py)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                c = m.num_features
+                m.weight.copy_(torch.rand(c, generator=g) * 0.5 + 0.5)
+                m.bias.copy_(torch.randn(c, generator=g) * 0.1)
+                m.running_mean.copy_(torch.randn(c, generator=g) * 0.1)
+                m.running_var.copy_(torch.rand(c, generator=g) + 0.5)
+
+
 def fuse(cin, cout):
     return nn.Sequential(nn.Conv2d(cin, cout, 1, bias=True), nn.BatchNorm2d(cout), nn.ReLU(True))
 

@@ -8,6 +8,7 @@ import json
 import struct
 
 import numpy as np
+import torch
 
 _DTYPES = {
     np.dtype("float32"): ("F32", "<f4"),
@@ -22,9 +23,14 @@ def save(path, tensors, metadata):
     header = {"__metadata__": {k: str(v) for k, v in metadata.items()}}
     blobs, offset = [], 0
     for name, t in tensors.items():
-        a = t.detach().contiguous().numpy()
-        st_dtype, np_dtype = _DTYPES[a.dtype]
-        data = a.astype(np_dtype, copy=False).tobytes()
+        t = t.detach().contiguous()
+        if t.dtype == torch.bfloat16:  # NumPy has no bfloat16: its 16-bit patterns as they are
+            a, st_dtype = t.view(torch.int16).numpy(), "BF16"
+            data = a.astype("<i2", copy=False).tobytes()
+        else:
+            a = t.numpy()
+            st_dtype, np_dtype = _DTYPES[a.dtype]
+            data = a.astype(np_dtype, copy=False).tobytes()
         header[name] = {"dtype": st_dtype, "shape": list(a.shape),
                         "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
