@@ -2,7 +2,7 @@
 # Runs one of the studies shipped as configs/study_NAME.yaml, from the repository root, and
 # records how it ran beside its results:
 #   scripts/run_study.sh synth_shift|fashion_transfer [BUILD_DIR] [ptl study options]
-# Writes studies/NAME/: every run's folder, study.json, study.png, table.txt (the printed table)
+# Writes studies/NAME/ (or $STUDY_OUT, for other arms than the config's): every run's folder, study.json, study.png, table.txt (the printed table)
 # and run.txt (the command, commit, machine, CPU path, threads and wall time). Running it again
 # skips finished runs and resumes a stopped one (ptl study), so it can be stopped at any time.
 set -euo pipefail
@@ -13,7 +13,7 @@ build=build
 if [ $# -gt 0 ] && [ -x "$1/ptl" ]; then build="$1"; shift; fi
 config="configs/study_$name.yaml"
 [ -f "$config" ] || { echo "run_study.sh: no $config (studies: synth_shift, fashion_transfer)" >&2; exit 2; }
-out="studies/$name"
+out="${STUDY_OUT:-studies/$name}"
 mkdir -p "$out"
 if [ "$name" = synth_shift ]; then  # the two domains of `ptl demo`, at its size
   for domain in source target; do
