@@ -7,6 +7,7 @@
 #include "base/error.h"
 #include "base/parallel.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/gemm_bf16.h"
 
 namespace ptl::cpu {
 
@@ -40,16 +41,16 @@ void im2col(const T* x, T* col, const ConvGeometry& g, int64_t ld) {
           const int64_t ih = oh * g.sh - g.ph + kh * g.dh;
           T* out = row + oh * g.OW;
           if (ih < 0 || ih >= g.H) {
-            std::fill(out, out + g.OW, T(0));
+            std::fill(out, out + g.OW, T{});
             continue;
           }
           const T* in = plane + ih * g.W + off;  // in[ow * sw] is the input under column ow
-          std::fill(out, out + lo, T(0));
+          std::fill(out, out + lo, T{});
           if (g.sw == 1)
             std::copy(in + lo, in + hi, out + lo);
           else
             for (int64_t ow = lo; ow < hi; ++ow) out[ow] = in[ow * g.sw];
-          std::fill(out + hi, out + g.OW, T(0));
+          std::fill(out + hi, out + g.OW, T{});
         }
       }
 }
@@ -57,7 +58,7 @@ void im2col(const T* x, T* col, const ConvGeometry& g, int64_t ld) {
 // One image: the adjoint of im2col, col (K, P) with rows ld apart -> x (C,H,W), overwritten.
 template <class T>
 void col2im(const T* col, T* x, const ConvGeometry& g, int64_t ld) {
-  std::fill(x, x + g.C * g.H * g.W, T(0));
+  std::fill(x, x + g.C * g.H * g.W, T{});
   for (int64_t c = 0; c < g.C; ++c)
     for (int64_t kh = 0; kh < g.KH; ++kh)
       for (int64_t kw = 0; kw < g.KW; ++kw) {
@@ -220,27 +221,91 @@ const T* group_gy(const T* gy, T* buf, const ConvGeometry& g, int64_t n0, int64_
   return buf;
 }
 
-}  // namespace
+// The weight as the left operand of a convolution's products, op(W) (rows, depth) of W (Cout, K):
+// float32/64 packed once per convolution (PackedA) and shared by every group; bf16 as stored
+// (gemm_bf16_serial packs it for each product).
+template <class T>
+PackedA<T> left_weight(const T* w, bool trans, const ConvGeometry& g) {
+  return PackedA<T>(trans, trans ? g.K() : g.Cout, trans ? g.Cout : g.K(), T(1), w, g.K());
+}
+struct Bf16Weight {
+  bool trans;
+  int64_t rows, depth, ld;
+  const bf16* w;
+};
+Bf16Weight left_weight(const bf16* w, bool trans, const ConvGeometry& g) {
+  return {trans, trans ? g.K() : g.Cout, trans ? g.Cout : g.K(), g.K(), w};
+}
+
+// C (rows, N) = op(W) B, B (depth, N) and C with rows N apart.
+template <class T>
+void product(const PackedA<T>& W, const T* B, int64_t N, T* C) {
+  gemm_serial_packed<T>(W, false, N, B, N, 0, C, N);
+}
+void product(const Bf16Weight& W, const bf16* B, int64_t N, float* C) {
+  gemm_bf16_serial(W.trans, false, W.rows, N, W.depth, 1, W.w, W.ld, B, N, 0, C, N);
+}
+
+// The forward's scratch for the columns of G images: float32/64 packs them straight from the
+// padded images (implicit im2col); bf16 stores them (K, G*P).
+template <class T>
+int64_t columns_scratch(const T*, const ConvGeometry& g, int64_t G) {
+  return ImageColumns<T>::padded_size(g) * G;
+}
+int64_t columns_scratch(const bf16*, const ConvGeometry& g, int64_t G) {
+  return g.K() * G * g.P();
+}
+
+// out (Cout, gn*P) = W cols (K, gn*P) of images n0..n0+gn of x.
+template <class T>
+void forward_group(const PackedA<T>& W, const T* x, const ConvGeometry& g, int64_t n0, int64_t gn,
+                   T* buf, T* out) {
+  const int64_t cols = gn * g.P();
+  const T* images = x + n0 * g.C * g.H * g.W;
+  if (g.pointwise() && gn == 1)  // the image is its own column matrix
+    product(W, images, cols, out);
+  else
+    gemm_serial_packed<T>(W, ImageColumns<T>(images, gn, g, buf), cols, 0, out, cols);
+}
+void forward_group(const Bf16Weight& W, const bf16* x, const ConvGeometry& g, int64_t n0,
+                   int64_t gn, bf16* buf, float* out) {
+  product(W, group_cols(x, buf, g, n0, gn), gn * g.P(), out);
+}
+
+// C (Cout, K) = gy (Cout, N) cols^T (N, K), added to C when `accumulate`.
+template <class T>
+void product_nt(const ConvGeometry& g, int64_t N, const T* gy, const T* cols, bool accumulate,
+                T* C) {
+  gemm_serial<T>(false, true, g.Cout, g.K(), N, 1, gy, N, cols, N, accumulate ? 1 : 0, C, g.K());
+}
+void product_nt(const ConvGeometry& g, int64_t N, const bf16* gy, const bf16* cols, bool accumulate,
+                float* C) {
+  gemm_bf16_serial(false, true, g.Cout, g.K(), N, 1, gy, N, cols, N, accumulate ? 1 : 0, C, g.K());
+}
 
 template <class T>
-void conv2d_forward(const T* x, const T* w, const T* bias, T* y, const ConvGeometry& g) {
-  const int64_t K = g.K(), P = g.P(), out_img = g.Cout * P;
+double widen(T v) {
+  return static_cast<double>(v);
+}
+double widen(bf16 v) {
+  return to_float(v);
+}
+
+// The three kernels for operands In (float, double, bf16) and results Out (In, float for bf16).
+template <class In, class Out>
+void forward(const In* x, const In* w, const Out* bias, Out* y, const ConvGeometry& g) {
+  const int64_t P = g.P(), out_img = g.Cout * P;
   const Groups gr(g);
-  const PackedA<T> packed_w(false, g.Cout, K, T(1), w, K);  // once, not once per group
+  const auto W = left_weight(w, false, g);  // once, not once per group
   // Groups in parallel; per group: y (Cout, gn*P) = W (Cout, K) cols (K, gn*P).
   parallel_for(gr.count, 1, [&](int64_t i0, int64_t i1) {
-    auto side = scratch<T>(gr.G > 1 ? out_img * gr.G : 0);
-    auto padded = scratch<T>(ImageColumns<T>::padded_size(g) * gr.G);
+    auto side = scratch<Out>(gr.G > 1 ? out_img * gr.G : 0);
+    auto buf = scratch<In>(columns_scratch(x, g, gr.G));
     for (int64_t i = i0; i < i1; ++i) {
-      const int64_t n0 = gr.first(i), gn = gr.size(i, g.N), cols = gn * P;
-      const T* images = x + n0 * g.C * g.H * g.W;
-      T* yn = y + n0 * out_img;
-      T* out = gn == 1 ? yn : side.get();
-      if (g.pointwise() && gn == 1)  // the image is its own column matrix
-        gemm_serial_packed<T>(packed_w, false, cols, images, cols, 0, out, cols);
-      else
-        gemm_serial_packed<T>(packed_w, ImageColumns<T>(images, gn, g, padded.get()), cols, 0, out,
-                              cols);
+      const int64_t n0 = gr.first(i), gn = gr.size(i, g.N);
+      Out* yn = y + n0 * out_img;
+      Out* out = gn == 1 ? yn : side.get();
+      forward_group(W, x, g, n0, gn, buf.get(), out);
       if (gn > 1) scatter(out, yn, g.Cout, P, gn);
       if (bias)
         for (int64_t r = 0; r < gn * g.Cout; ++r)
@@ -249,28 +314,29 @@ void conv2d_forward(const T* x, const T* w, const T* bias, T* y, const ConvGeome
   });
 }
 
-template <class T>
-void conv2d_backward_input(const T* gy, const T* w, T* gx, const ConvGeometry& g) {
+template <class In, class Out>
+void backward_input(const In* gy, const In* w, Out* gx, const ConvGeometry& g) {
   const int64_t K = g.K(), P = g.P(), in_img = g.C * g.H * g.W;
   const Groups gr(g);
-  const PackedA<T> packed_wt(true, K, g.Cout, T(1), w, K);
-  // Groups in parallel; per group: cols (K, gn*P) = W^T (K, Cout) gy (Cout, gn*P), then col2im.
+  const auto Wt = left_weight(w, true, g);
+  // Groups in parallel; per group: cols (K, gn*P) = W^T (K, Cout) gy (Cout, gn*P), then col2im
+  // (summing in Out).
   parallel_for(gr.count, 1, [&](int64_t i0, int64_t i1) {
-    auto col = scratch<T>(K * gr.G * P), side = scratch<T>(gr.G > 1 ? g.Cout * gr.G * P : 0);
+    auto col = scratch<Out>(K * gr.G * P);
+    auto side = scratch<In>(gr.G > 1 ? g.Cout * gr.G * P : 0);
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t n0 = gr.first(i), gn = gr.size(i, g.N), cols = gn * P;
       const bool direct = g.pointwise() && gn == 1;  // the col is gx itself
-      T* dst = direct ? gx + n0 * in_img : col.get();
-      gemm_serial_packed<T>(packed_wt, false, cols, group_gy(gy, side.get(), g, n0, gn), cols, 0,
-                            dst, cols);
+      Out* dst = direct ? gx + n0 * in_img : col.get();
+      product(Wt, group_gy(gy, side.get(), g, n0, gn), cols, dst);
       if (!direct)
         for (int64_t j = 0; j < gn; ++j) col2im(dst + j * P, gx + (n0 + j) * in_img, g, cols);
     }
   });
 }
 
-template <class T>
-void conv2d_backward_weight(const T* gy, const T* x, T* gw, T* gb, const ConvGeometry& g) {
+template <class In, class Out>
+void backward_weight(const In* gy, const In* x, Out* gw, Out* gb, const ConvGeometry& g) {
   const int64_t K = g.K(), P = g.P(), WK = g.Cout * K;
   const Groups gr(g);
   // The batch's groups are cut into S consecutive slices (S from the shape only); slice s sums
@@ -278,17 +344,17 @@ void conv2d_backward_weight(const T* gy, const T* x, T* gw, T* gb, const ConvGeo
   // run in parallel, and the partials are added in slice order.
   constexpr int64_t kSlices = 4;
   const int64_t S = std::min(gr.count, kSlices);
-  auto partial = scratch<T>((S - 1) * WK);
+  auto partial = scratch<Out>((S - 1) * WK);
   parallel_for(S, 1, [&](int64_t s0, int64_t s1) {
-    auto col = scratch<T>(K * gr.G * P), side = scratch<T>(gr.G > 1 ? g.Cout * gr.G * P : 0);
+    auto col = scratch<In>(K * gr.G * P), side = scratch<In>(gr.G > 1 ? g.Cout * gr.G * P : 0);
     for (int64_t s = s0; s < s1; ++s) {
-      T* acc = s == 0 ? gw : partial.get() + (s - 1) * WK;
+      Out* acc = s == 0 ? gw : partial.get() + (s - 1) * WK;
       const int64_t i0 = s * gr.count / S, i1 = (s + 1) * gr.count / S;
       for (int64_t i = i0; i < i1; ++i) {
-        const int64_t n0 = gr.first(i), gn = gr.size(i, g.N), cols = gn * P;
+        const int64_t n0 = gr.first(i), gn = gr.size(i, g.N);
         // acc (Cout, K) += gy (Cout, gn*P) cols^T (gn*P, K)
-        gemm_serial<T>(false, true, g.Cout, K, cols, 1, group_gy(gy, side.get(), g, n0, gn), cols,
-                       group_cols(x, col.get(), g, n0, gn), cols, i == i0 ? 0 : 1, acc, K);
+        product_nt(g, gn * P, group_gy(gy, side.get(), g, n0, gn),
+                   group_cols(x, col.get(), g, n0, gn), i != i0, acc);
       }
     }
   });
@@ -301,10 +367,37 @@ void conv2d_backward_weight(const T* gy, const T* x, T* gw, T* gb, const ConvGeo
       for (int64_t co = c0; co < c1; ++co) {
         double sum = 0;
         for (int64_t n = 0; n < g.N; ++n)
-          for (int64_t p = 0; p < P; ++p) sum += gy[(n * g.Cout + co) * P + p];
-        gb[co] = static_cast<T>(sum);
+          for (int64_t p = 0; p < P; ++p) sum += widen(gy[(n * g.Cout + co) * P + p]);
+        gb[co] = static_cast<Out>(sum);
       }
     });
+}
+
+}  // namespace
+
+template <class T>
+void conv2d_forward(const T* x, const T* w, const T* bias, T* y, const ConvGeometry& g) {
+  forward(x, w, bias, y, g);
+}
+template <class T>
+void conv2d_backward_input(const T* gy, const T* w, T* gx, const ConvGeometry& g) {
+  backward_input(gy, w, gx, g);
+}
+template <class T>
+void conv2d_backward_weight(const T* gy, const T* x, T* gw, T* gb, const ConvGeometry& g) {
+  backward_weight(gy, x, gw, gb, g);
+}
+
+void conv2d_forward_bf16(const bf16* x, const bf16* w, const float* bias, float* y,
+                         const ConvGeometry& g) {
+  forward(x, w, bias, y, g);
+}
+void conv2d_backward_input_bf16(const bf16* gy, const bf16* w, float* gx, const ConvGeometry& g) {
+  backward_input(gy, w, gx, g);
+}
+void conv2d_backward_weight_bf16(const bf16* gy, const bf16* x, float* gw, float* gb,
+                                 const ConvGeometry& g) {
+  backward_weight(gy, x, gw, gb, g);
 }
 
 #include "kernels/contract/conv_instances.inc"
