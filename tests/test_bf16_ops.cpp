@@ -8,9 +8,12 @@
 // Against the float64 sum of the unrounded a b:
 //   |got - want| <= (2^-7 + 2^-16) S + gamma_K (1 + 2^-7 + 2^-16) S + 2^-24 |got|,
 //   S = sum_k |a_k b_k|,  gamma_K = K 2^-24 / (1 - K 2^-24)
-// (the rounding of both factors, the float32 sum of K terms, a final rounding). S is the float64
-// op on |a| and |b|. Against the float64 sum of the rounded operands a' b' only the float32 terms
-// remain, gamma_K (1 + 2^-7 + 2^-16) S + 2^-24 |got|: with K in the hundreds about 2^-8 / (K
+// (the rounding of both factors, the float32 sum of K terms, a final rounding). The bf16 GEMM
+// (kernels/cpu/gemm_bf16.h) rounds each fused multiply-add once, so a sum of K terms (the weight
+// gradient's slices and their additions included) is rounded at most K times; its flushing of
+// results below 2^-126 adds at most K 2^-126, nothing next to these values (of order 1). S is the
+// float64 op on |a| and |b|. Against the float64 sum of the rounded operands a' b' only the float32
+// terms remain, gamma_K (1 + 2^-7 + 2^-16) S + 2^-24 |got|: with K in the hundreds about 2^-8 / (K
 // 2^-24) > 100 times tighter, so that comparison fails if an operand was not rounded (or rounded
 // elsewhere: grad_output in backward).
 #include <catch2/catch.hpp>
@@ -121,11 +124,15 @@ TEST_CASE("conv2d in bf16, forward and both gradients, within the bf16 bound of 
     Shape x, w;
     Conv2dOptions o;
   };
-  // 3x3 padded (ResNet's and the BConv-Cell gates' shape), strided, 1x1, odd K (a pair's pad).
+  // 3x3 padded (ResNet's and the BConv-Cell gates' shape), strided, 1x1, odd K (a pair's pad),
+  // dilated, and small maps of many images (laid side by side in groups, the weight gradient in
+  // slices).
   const Case cases[] = {{{2, 5, 9, 7}, {8, 5, 3, 3}, {{1, 1}, {1, 1}, {1, 1}}},
                         {{3, 4, 10, 8}, {6, 4, 3, 3}, {{2, 2}, {1, 1}, {1, 1}}},
                         {{2, 16, 6, 5}, {12, 16, 1, 1}, {{1, 1}, {0, 0}, {1, 1}}},
-                        {{2, 3, 7, 7}, {4, 3, 5, 5}, {{1, 2}, {2, 1}, {1, 1}}}};
+                        {{2, 3, 7, 7}, {4, 3, 5, 5}, {{1, 2}, {2, 1}, {1, 1}}},
+                        {{2, 3, 9, 9}, {5, 3, 3, 3}, {{1, 1}, {2, 2}, {2, 2}}},
+                        {{20, 6, 4, 2}, {7, 6, 3, 3}, {{1, 1}, {1, 1}, {1, 1}}}};
   for (const Case& c : cases) {
     INFO("input " << shape_str(c.x) << ", weight " << shape_str(c.w));
     const Tensor x = randn(c.x), w = randn(c.w);
@@ -136,6 +143,25 @@ TEST_CASE("conv2d in bf16, forward and both gradients, within the bf16 bound of 
     check_bf16([&](const Tensor& a, const Tensor& b) { return conv2d(a, b, Tensor(), c.o); }, x, w,
                y.shape(), K);
   }
+}
+
+TEST_CASE("conv2d in bf16 takes a bfloat16 input (a batch the loader wrote) as its float32 twin",
+          "[bf16]") {
+  manual_seed(7);
+  const Tensor x = randn({3, 4, 6, 5}), w = randn({5, 4, 3, 3}), b = randn({5});
+  Tensor w1 = w.detach(), w2 = w.detach();
+  w1.set_requires_grad(true);
+  w2.set_requires_grad(true);
+  Tensor from_f32, from_bf16;
+  {
+    PrecisionScope bf16(Precision::BF16);
+    from_f32 = conv2d(x, w1, b, {{1, 1}, {1, 1}, {1, 1}});
+    from_bf16 = conv2d(x.to(DType::BF16), w2, b, {{1, 1}, {1, 1}, {1, 1}});
+  }
+  CHECK_SAME_BITS(from_bf16, from_f32);
+  sum(from_f32).backward();
+  sum(from_bf16).backward();
+  CHECK_SAME_BITS(w2.grad(), w1.grad());
 }
 
 TEST_CASE("linear in bf16, forward and both gradients, within the bf16 bound of float64",
@@ -219,13 +245,29 @@ TEST_CASE("float32-by-rule ops compute the same bits in bf16 precision as in flo
   for (size_t i = 0; i < f32.size(); ++i) CHECK_SAME_BITS(bf16[i], f32[i]);
 }
 
+TEST_CASE("a bfloat16 operand in float32 precision is an error naming the op", "[bf16][errors]") {
+  const Tensor x = randn({2, 3, 5, 5}).to(DType::BF16);
+  CHECK_THROWS_WITH(
+      conv2d(x, randn({4, 3, 3, 3})),
+      Contains("conv2d: a bfloat16 operand (2, 3, 5, 5) runs in bf16 precision only"));
+  CHECK_THROWS_WITH(linear(randn({2, 3}).to(DType::BF16), randn({4, 3})),
+                    Contains("linear: a bfloat16 operand (2, 3) runs in bf16 precision only"));
+  CHECK_THROWS_WITH(relu(x), Contains("bfloat16"));
+}
+
 TEST_CASE("an op with a bf16 path refuses what bf16 cannot run, naming the op", "[bf16][errors]") {
   PrecisionScope bf16(Precision::BF16);
   const Tensor x64 = randn({2, 3, 5, 5}, DType::F64), w64 = randn({4, 3, 3, 3}, DType::F64);
-  CHECK_THROWS_WITH(conv2d(x64, w64),
-                    Contains("conv2d: bf16 precision takes float32 tensors, got float64"));
-  CHECK_THROWS_WITH(linear(randn({2, 3}, DType::F64), randn({4, 3}, DType::F64)),
-                    Contains("linear: bf16 precision takes float32 tensors, got float64"));
+  CHECK_THROWS_WITH(
+      conv2d(x64, w64),
+      Contains("conv2d: bf16 precision takes float32 or bfloat16 tensors, got float64"));
+  CHECK_THROWS_WITH(
+      linear(randn({2, 3}, DType::F64), randn({4, 3}, DType::F64)),
+      Contains("linear: bf16 precision takes float32 or bfloat16 tensors, got float64"));
+  Tensor xg = randn({2, 3, 5, 5}).to(DType::BF16);
+  xg.set_requires_grad(true);
+  CHECK_THROWS_WITH(conv2d(xg, randn({4, 3, 3, 3})),
+                    Contains("conv2d: a bfloat16 operand (2, 3, 5, 5) cannot require a gradient"));
   CHECK_THROWS_WITH(parse_precision("fp16", "--precision"),
                     "--precision: unknown precision 'fp16' (allowed: float32, bf16)");
   CHECK_THROWS_WITH(parse_precision("half", "--precision"),

@@ -5,8 +5,8 @@
 
 namespace ptl {
 
+using ops_detail::bf16_operand;
 using ops_detail::bf16_path;
-using ops_detail::bf16_values;
 using ops_detail::check_float;
 using ops_detail::check_same_dtype;
 
@@ -57,30 +57,29 @@ Tensor matmul(const Tensor& a0, const Tensor& b0) {
 }
 
 namespace {
-using Bf16Values = std::shared_ptr<const std::vector<bf16>>;
-
-// C (M, N) float32 = op(A) op(B) of row-major bf16 matrices (kernels/cpu/gemm_bf16.h).
-Tensor gemm_bf16(bool ta, const Bf16Values& a, bool tb, const Bf16Values& b, int64_t M, int64_t N,
+// C (M, N) float32 = op(A) op(B) of row-major bfloat16 tensors (kernels/cpu/gemm_bf16.h).
+Tensor gemm_bf16(bool ta, const Tensor& a, bool tb, const Tensor& b, int64_t M, int64_t N,
                  int64_t K) {
   Tensor c = Tensor::empty({M, N}, DType::F32, Device::cpu());
-  cpu::gemm_bf16(ta, tb, M, N, K, 1, a->data(), ta ? M : K, b->data(), tb ? K : N, 0,
+  cpu::gemm_bf16(ta, tb, M, N, K, 1, a.data<bf16>(), ta ? M : K, b.data<bf16>(), tb ? K : N, 0,
                  c.data<float>(), N);
   return c;
 }
 
 // y (N, out) = x (N, in) W^T (in, out) on bf16 values; backward: gx = gy W, gW = gy^T x, with
-// grad_output rounded to bf16 and the bf16 x and W of the forward.
-Tensor linear_bf16(const Tensor& x, const Tensor& w) {
-  const int64_t N = x.size(0), in = x.size(1), out = w.size(0);
-  Bf16Values xb = bf16_values(x), wb = bf16_values(w);
-  Tensor y = gemm_bf16(false, xb, true, wb, N, out, in);
-  return record(y, "linear", {x, w}, [=](const Tensor& gy, const std::vector<bool>& need) -> Grads {
-    Bf16Values gyb = bf16_values(gy);
-    Grads r(2);
-    if (need[0]) r[0] = gemm_bf16(false, gyb, false, wb, N, in, out);
-    if (need[1]) r[1] = gemm_bf16(true, gyb, false, xb, out, in, N);
-    return r;
-  });
+// grad_output converted to bf16 and the bf16 x and W of the forward.
+Tensor linear_bf16(const Tensor& x0, const Tensor& w0) {
+  const int64_t N = x0.size(0), in = x0.size(1), out = w0.size(0);
+  const Tensor x = bf16_operand(x0), w = bf16_operand(w0);
+  Tensor y = gemm_bf16(false, x, true, w, N, out, in);
+  return record(y, "linear", {x0, w0},
+                [=](const Tensor& gy0, const std::vector<bool>& need) -> Grads {
+                  const Tensor gy = bf16_operand(gy0);
+                  Grads r(2);
+                  if (need[0]) r[0] = gemm_bf16(false, gy, false, w, N, in, out);
+                  if (need[1]) r[1] = gemm_bf16(true, gy, false, x, out, in, N);
+                  return r;
+                });
 }
 }  // namespace
 

@@ -1,6 +1,5 @@
 #include "engine/ops/op_utils.h"
 
-#include "base/parallel.h"
 #include "engine/precision.h"
 
 namespace ptl::ops_detail {
@@ -33,37 +32,25 @@ Dims3 around(const Shape& shape, int64_t dim) {
 }
 
 bool bf16_path(const char* op, const std::vector<Tensor>& operands) {
-  if (current_precision() != Precision::BF16) return false;
+  const bool bf16 = current_precision() == Precision::BF16;
   for (const Tensor& t : operands) {
     if (!t.defined()) continue;
-    PTL_CHECK(t.dtype() == DType::F32, op, ": bf16 precision takes float32 tensors, got ",
-              dtype_name(t.dtype()), " ", t.shape_str(), " (run float64 in float32 precision)");
+    PTL_CHECK(bf16 || t.dtype() != DType::BF16, op, ": a bfloat16 operand ", t.shape_str(),
+              " runs in bf16 precision only (train.precision: bf16, or --precision bf16)");
+    if (!bf16) continue;
+    PTL_CHECK(t.dtype() == DType::F32 || t.dtype() == DType::BF16, op,
+              ": bf16 precision takes float32 or bfloat16 tensors, got ", dtype_name(t.dtype()),
+              " ", t.shape_str(), " (run float64 in float32 precision)");
+    PTL_CHECK(t.dtype() == DType::F32 || !t.requires_grad(), op, ": a bfloat16 operand ",
+              t.shape_str(), " cannot require a gradient (keep it float32)");
     PTL_CHECK(t.device().is_cpu(), op, ": bf16 precision runs on the CPU only, got a tensor on ",
               t.device().str(), " (the CUDA backend has no bf16 kernels yet: use float32)");
   }
-  return true;
+  return bf16;
 }
 
-Tensor round_to_bf16(const Tensor& t0) {
-  Tensor t = t0.contiguous();
-  Tensor r = Tensor::empty(t.shape(), DType::F32, t.device());
-  const float* in = t.data<float>();
-  float* out = r.data<float>();
-  parallel_for(t.numel(), 1 << 14, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) out[i] = to_float(to_bf16(in[i]));
-  });
-  return r;
-}
-
-std::shared_ptr<const std::vector<bf16>> bf16_values(const Tensor& t0) {
-  Tensor t = t0.contiguous();
-  auto v = std::make_shared<std::vector<bf16>>(static_cast<size_t>(t.numel()));
-  const float* in = t.data<float>();
-  bf16* out = v->data();
-  parallel_for(t.numel(), 1 << 14, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) out[i] = to_bf16(in[i]);
-  });
-  return v;
+Tensor bf16_operand(const Tensor& t) {
+  return t.dtype() == DType::BF16 ? t.detach().contiguous() : t.detach().to(DType::BF16);
 }
 
 }  // namespace ptl::ops_detail

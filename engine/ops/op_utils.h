@@ -1,9 +1,7 @@
 // Helpers shared by the op implementations in engine/ops/ (not part of the public API).
 #pragma once
-#include <memory>
 #include <vector>
 
-#include "base/bf16.h"
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/trace.h"
@@ -46,14 +44,13 @@ struct Dims3 {
 Dims3 around(const Shape& shape, int64_t dim);
 
 // Whether `op`, an op with a bf16 path, computes in bf16: the mode is BF16 (engine/precision.h).
-// Then every defined operand must be a float32 CPU tensor; anything else (float64, a CUDA tensor:
+// Then every defined operand must be a float32 or bfloat16 CPU tensor, a bfloat16 one without
+// requires_grad (a batch the data loader wrote as bf16); anything else (float64, a CUDA tensor:
 // that backend has no bf16 kernels yet) is an error naming the op, never a silent computation in
-// another precision.
+// another precision. In float32 mode a bfloat16 operand is an error naming the op too.
 bool bf16_path(const char* op, const std::vector<Tensor>& operands);
-// t (float32) with every value rounded to bf16 (to_bf16, round to nearest even) and kept as
-// float32: exact, so a float kernel multiplies the bf16 values exactly and accumulates in float32.
-Tensor round_to_bf16(const Tensor& t);
-// t (float32) rounded to bf16 storage, row-major: the operand of kernels/cpu/gemm_bf16.h.
-std::shared_ptr<const std::vector<bf16>> bf16_values(const Tensor& t);
+// t as a contiguous bfloat16 tensor, outside autograd: itself when it is one, otherwise its
+// float32 values rounded (to_bf16, round to nearest even). The operand of the bf16 kernels.
+Tensor bf16_operand(const Tensor& t);
 
 }  // namespace ptl::ops_detail
