@@ -114,9 +114,9 @@ int run(const std::vector<std::string>& argv) {
       "--nondeterministic lets cuDNN take its fastest-ranked convolution algorithms, as PyTorch "
       "does by\n"
       "default (off: deterministic ones where they fit, the same bits on every run).\n"
-      "--precision bf16 runs convolutions and linear layers on bf16-rounded operands with float32 "
-      "sums\n"
-      "(train.precision; CPU only).",
+      "--precision bf16 runs convolutions and linear layers on bf16 operands with float32 sums, "
+      "the\n"
+      "model's batch in bf16 as the data loader writes it (train.precision; CPU only).",
       {"cell", "model", "num-classes", "batch", "input", "threads", "repeat", "warmup", "device",
        "precision"},
       {"train-step", "inference", "tf32", "nondeterministic"});
@@ -189,6 +189,7 @@ int run(const std::vector<std::string>& argv) {
   const bool train = args.flag("train-step");
   model->train(train);
   Tensor x = randn({batch, in[0], in[1], in[2]}).to(device);
+  if (precision == Precision::BF16) x = x.to(DType::BF16);  // as the loader hands it over
   std::vector<int64_t> y(batch);
   for (int64_t i = 0; i < batch; ++i) y[i] = default_generator().randint(K);
   Tensor labels = from_vector(y, {batch}).to(device);

@@ -1,7 +1,9 @@
 #include "data/loader.h"
 
 #include <cstring>
+#include <vector>
 
+#include "base/bf16.h"
 #include "base/error.h"
 #include "data/seed.h"
 
@@ -14,6 +16,8 @@ Loader::Loader(std::shared_ptr<const DataSource> source, Transform transform, Ba
       plan_(std::move(plan)),
       opts_(std::move(opts)) {
   PTL_CHECK(source_ != nullptr, "loader: no data source");
+  PTL_CHECK(opts_.images == DType::F32 || opts_.images == DType::BF16,
+            "loader: images are float32 or bfloat16, got ", dtype_name(opts_.images));
   PTL_CHECK(opts_.workers >= 0 && opts_.prefetch >= 1,
             "loader: needs workers >= 0 and prefetch >= 1, got ", opts_.workers, " and ",
             opts_.prefetch);
@@ -42,7 +46,8 @@ Loader::Slot Loader::build(int64_t b) const {
     auto alloc = [&](const Shape& s, DType dt) {
       return opts_.pin_memory ? Tensor::empty_pinned(s, dt) : Tensor::empty(s, dt);
     };
-    Tensor images = alloc({n, transform_.channels, h, w}, DType::F32);
+    Tensor images = alloc({n, transform_.channels, h, w}, opts_.images);
+    std::vector<float> sample(opts_.images == DType::BF16 ? per : 0);  // one sample before bf16
     Tensor labels = alloc({n}, DType::I64), camids = alloc({n}, DType::I64),
            indices = alloc({n}, DType::I64);
     int64_t kept = 0;
@@ -58,7 +63,13 @@ Loader::Slot Loader::build(int64_t b) const {
       }
       Generator rng(mix_seed(mix_seed(opts_.seed, static_cast<uint64_t>(b)),
                              static_cast<uint64_t>(first + j)));
-      transform_.apply(img, rng, images.data<float>() + kept * per);
+      if (opts_.images == DType::F32) {
+        transform_.apply(img, rng, images.data<float>() + kept * per);
+      } else {
+        transform_.apply(img, rng, sample.data());
+        bf16* out = images.data<bf16>() + kept * per;
+        for (int64_t i = 0; i < per; ++i) out[i] = to_bf16(sample[i]);
+      }
       labels.data<int64_t>()[kept] = source_->label(idx[j]);
       camids.data<int64_t>()[kept] = source_->camid(idx[j]);
       indices.data<int64_t>()[kept] = idx[j];

@@ -28,7 +28,7 @@ namespace ptl::data {
 
 struct Batch {
   int64_t number = -1;  // position in the plan
-  Tensor images;        // float32 (n, 3, H, W), normalised
+  Tensor images;        // float32 or bfloat16 (LoaderOptions::images) (n, 3, H, W), normalised
   Tensor labels;        // int64 (n)
   Tensor camids;        // int64 (n), -1 when unknown
   Tensor indices;       // int64 (n): dataset indices
@@ -46,6 +46,11 @@ struct LoaderOptions {
   // positions[b]: where batch b's first sample sits in its whole batch (a data-parallel shard,
   // data/samplers.h shard_batches); empty: 0 for every batch.
   std::vector<int64_t> positions;
+  // The images' dtype: float32, or bfloat16 for a model in bf16 precision (engine/precision.h),
+  // which then gets no float32 copy of the batch: each sample is written as bf16 when the batch
+  // is assembled, its values the float32 pixels rounded as Tensor::to(DType::BF16) rounds them,
+  // so the model's first convolution multiplies the same bits either way.
+  DType images = DType::F32;
 };
 
 class Loader {

@@ -41,6 +41,7 @@ FeatureRows extract_feature_rows(Model& model, const std::shared_ptr<const data:
   data::LoaderOptions lo;
   lo.workers = opt.workers;
   lo.pin_memory = model.device().is_cuda();
+  if (opt.precision == Precision::BF16) lo.images = DType::BF16;  // no float32 batch
   lo.bad = bad;
   const data::BatchPlan plan = data::sequential_batches(src->size(), opt.batch, false);
   data::Loader loader(src, t, plan, lo);

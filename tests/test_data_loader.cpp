@@ -5,6 +5,7 @@
 #include "data/loader.h"
 #include "data_test_util.h"
 #include "test_util.h"
+#include "tests/compare.h"
 
 using namespace ptl::data;
 
@@ -60,6 +61,27 @@ TEST_CASE("loader batches do not depend on the worker count", "[data]") {
     for (size_t b = 0; b < ref.size(); ++b)
       REQUIRE(got[b].images.to_vector() == ref[b].images.to_vector());
   }
+}
+
+TEST_CASE("a bf16 loader writes the float32 batch's pixels rounded to bf16", "[data][bf16]") {
+  auto src = memory_source();
+  const BatchPlan plan = sequential_batches(40, 16, false);
+  LoaderOptions o;
+  o.seed = 5;
+  Loader f32(src, Transform::strong_baseline_train(32, 16), plan, o);
+  o.images = ptl::DType::BF16;
+  Loader bf16(src, Transform::strong_baseline_train(32, 16), plan, o);
+  Batch a, b;
+  while (f32.next(a)) {
+    REQUIRE(bf16.next(b));
+    REQUIRE(b.images.dtype() == ptl::DType::BF16);
+    CHECK_SAME_BITS(b.images, a.images.to(ptl::DType::BF16));
+    CHECK(b.labels.to_int_vector() == a.labels.to_int_vector());
+  }
+  CHECK_FALSE(bf16.next(b));
+  o.images = ptl::DType::F64;
+  CHECK_THROWS_WITH(Loader(src, Transform::eval(32, 16), plan, o),
+                    "loader: images are float32 or bfloat16, got float64");
 }
 
 TEST_CASE("a bad image stops the loader with the file name, or is skipped and counted", "[data]") {

@@ -355,6 +355,7 @@ bool Trainer::train_epoch(RunLog& log, TrainSummary& sum) {
   lo.seed = data::mix_seed(s_.seed ^ 0x5eedull,
                            static_cast<uint64_t>(epoch_) + 1);  // augmentation: (seed, epoch)
   lo.pin_memory = model().device().is_cuda();
+  if (s_.train.precision == Precision::BF16) lo.images = DType::BF16;  // no float32 batch
   if (data.bad->policy() == data::OnBad::Skip) lo.bad = data.bad;
   lo.positions = positions;
   const int64_t iters = static_cast<int64_t>(plan.size()), bad_before = data.bad->count();
