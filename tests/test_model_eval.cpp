@@ -100,3 +100,30 @@ TEST_CASE("a PTL model extracts the same features wherever training's random str
   eo.seed = 1;  // another stream gives other fresh states
   CHECK(extract_features(*model, data::make_source(items), t, eo).to_vector() != first);
 }
+
+TEST_CASE("bf16 extraction runs the model on bf16 batches, their flips included", "[eval][bf16]") {
+  test::TempDir dir;
+  std::vector<data::ReidItem> items;
+  for (int i = 0; i < 3; ++i) {
+    items.push_back({dir.path() + "/img" + std::to_string(i) + ".jpg", i, 0});
+    test::put_jpeg(items.back().path, i);
+  }
+  ModelOptions mo;
+  mo.ptl.state_init = StateInit::Zeros;
+  manual_seed(2);
+  std::shared_ptr<Model> model = make_model("ptl_resnet20", 7, mo);  // the side branch reads x
+  const data::Transform t = data::Transform::eval(64, 32);
+  ExtractOptions eo;
+  eo.batch = 2;
+  eo.workers = 1;
+  eo.precision = Precision::BF16;
+  const Tensor got = extract_features(*model, data::make_source(items), t, eo);
+  // The float32 images in bf16 precision: conv2d rounds them to the bf16 batch's values.
+  model->eval();
+  NoGradGuard ng;
+  PrecisionScope bf16(Precision::BF16);
+  const Tensor x = direct_batch(items, t);
+  const Tensor want =
+      l2_normalize(add(model->forward(x).feature, model->forward(flip(x, 3)).feature), 1);
+  CHECK_WITHIN(got, want, (test::Bound{0, 1e-5}));
+}
