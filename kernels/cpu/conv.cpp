@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <type_traits>
 
 #include "base/error.h"
 #include "base/parallel.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/gemm_blocked.h"  // transpose8x8
 
 namespace ptl::cpu {
 
@@ -55,28 +57,31 @@ void im2col(const T* x, T* col, const ConvGeometry& g, int64_t ld) {
 }
 
 // One image: the adjoint of im2col, col (K, P) with rows ld apart -> x (C,H,W), overwritten.
+// Or rows [k0, k1) of col alone, the first at col: from k0 = 0 x is overwritten (zeroed, then
+// added to), after that added to. Row k adds into each x element at most once, rows in k order.
 template <class T>
-void col2im(const T* col, T* x, const ConvGeometry& g, int64_t ld) {
-  std::fill(x, x + g.C * g.H * g.W, T(0));
-  for (int64_t c = 0; c < g.C; ++c)
-    for (int64_t kh = 0; kh < g.KH; ++kh)
-      for (int64_t kw = 0; kw < g.KW; ++kw) {
-        const T* row = col + ((c * g.KH + kh) * g.KW + kw) * ld;
-        T* plane = x + c * g.H * g.W;
-        const int64_t off = kw * g.dw - g.pw;
-        int64_t lo, hi;
-        valid_columns(off, g, lo, hi);
-        for (int64_t oh = 0; oh < g.OH; ++oh) {
-          const int64_t ih = oh * g.sh - g.ph + kh * g.dh;
-          if (ih < 0 || ih >= g.H) continue;
-          T* out = plane + ih * g.W + off;
-          const T* in = row + oh * g.OW;
-          if (g.sw == 1)
-            for (int64_t ow = lo; ow < hi; ++ow) out[ow] += in[ow];
-          else
-            for (int64_t ow = lo; ow < hi; ++ow) out[ow * g.sw] += in[ow];
-        }
-      }
+void col2im(const T* col, T* x, const ConvGeometry& g, int64_t ld, int64_t k0 = 0,
+            int64_t k1 = -1) {
+  if (k0 == 0) std::fill(x, x + g.C * g.H * g.W, T(0));
+  if (k1 < 0) k1 = g.K();
+  for (int64_t k = k0; k < k1; ++k) {
+    const int64_t c = k / (g.KH * g.KW), kh = k / g.KW % g.KH, kw = k % g.KW;
+    const T* row = col + (k - k0) * ld;
+    T* plane = x + c * g.H * g.W;
+    const int64_t off = kw * g.dw - g.pw;
+    int64_t lo, hi;
+    valid_columns(off, g, lo, hi);
+    for (int64_t oh = 0; oh < g.OH; ++oh) {
+      const int64_t ih = oh * g.sh - g.ph + kh * g.dh;
+      if (ih < 0 || ih >= g.H) continue;
+      T* out = plane + ih * g.W + off;
+      const T* in = row + oh * g.OW;
+      if (g.sw == 1)
+        for (int64_t ow = lo; ow < hi; ++ow) out[ow] += in[ow];
+      else
+        for (int64_t ow = lo; ow < hi; ++ow) out[ow * g.sw] += in[ow];
+    }
+  }
 }
 
 // Small late-layer maps (8x4 = 32 columns) make thin GEMMs whose tiles (32 columns wide on the
@@ -118,6 +123,28 @@ void copy_short(const T* in, T* out, int64_t n) {
   for (; t < n; ++t) out[t] = in[t];
 }
 
+// gn consecutive images (C, H, W) copied with their zero padding around them into padded
+// (gn, C, H + 2ph, W + 2pw), where every position a column of im2col reads exists; the images
+// themselves when the convolution does not pad. Each value is written once: the rows of
+// padding, then each image row between its margins.
+template <class T>
+const T* pad_images(const T* images, int64_t gn, const ConvGeometry& g, T* padded) {
+  if (g.ph == 0 && g.pw == 0) return images;
+  const int64_t Hp = g.H + 2 * g.ph, Wp = g.W + 2 * g.pw;
+  for (int64_t plane = 0; plane < gn * g.C; ++plane) {
+    T* dst = padded + plane * Hp * Wp;
+    std::fill(dst, dst + g.ph * Wp, T(0));
+    std::fill(dst + (g.ph + g.H) * Wp, dst + Hp * Wp, T(0));
+    for (int64_t h = 0; h < g.H; ++h) {
+      T* row = dst + (g.ph + h) * Wp;
+      std::fill(row, row + g.pw, T(0));
+      std::copy_n(images + (plane * g.H + h) * g.W, g.W, row + g.pw);
+      std::fill(row + g.pw + g.W, row + Wp, T(0));
+    }
+  }
+  return padded;
+}
+
 // The columns (K, gn*P) of gn consecutive images, im2col's matrix laid side by side, packed
 // straight from the images into the GEMM's panels (implicit im2col): the K x gn*P matrix is
 // never written and read back, which at 24x8 maps and K = 4608 is 3.5 MB an image. Column n is
@@ -131,22 +158,7 @@ class ImageColumns final : public PanelSource<T> {
  public:
   // images: gn consecutive images of x; padded: room for padded_size(g) * gn values.
   ImageColumns(const T* images, int64_t gn, const ConvGeometry& g, T* padded)
-      : g_(g), Hp_(g.H + 2 * g.ph), Wp_(g.W + 2 * g.pw), src_(images) {
-    if (g.ph == 0 && g.pw == 0) return;
-    // Each value written once: the rows of padding, then each image row between its margins.
-    for (int64_t plane = 0; plane < gn * g.C; ++plane) {
-      T* dst = padded + plane * Hp_ * Wp_;
-      std::fill(dst, dst + g.ph * Wp_, T(0));
-      std::fill(dst + (g.ph + g.H) * Wp_, dst + Hp_ * Wp_, T(0));
-      for (int64_t h = 0; h < g.H; ++h) {
-        T* row = dst + (g.ph + h) * Wp_;
-        std::fill(row, row + g.pw, T(0));
-        std::copy_n(images + (plane * g.H + h) * g.W, g.W, row + g.pw);
-        std::fill(row + g.pw + g.W, row + Wp_, T(0));
-      }
-    }
-    src_ = padded;
-  }
+      : g_(g), Hp_(g.H + 2 * g.ph), Wp_(g.W + 2 * g.pw), src_(pad_images(images, gn, g, padded)) {}
   static int64_t padded_size(const ConvGeometry& g) {
     return g.ph == 0 && g.pw == 0 ? 0 : g.C * (g.H + 2 * g.ph) * (g.W + 2 * g.pw);
   }
@@ -194,6 +206,93 @@ class ImageColumns final : public PanelSource<T> {
       j += runs[count].len;
     }
     return count;
+  }
+
+  const ConvGeometry& g_;
+  int64_t Hp_, Wp_;  // the padded images' height and width
+  const T* src_;     // the images, padded where the convolution pads
+};
+
+// cols^T (gn*P, K), the weight gradient's op(B), packed straight from the images as
+// ImageColumns packs cols (the same values, so the same bits as from a stored im2col matrix):
+// row p is output position p of the group (image p / P), column k = (c*KH + kh)*KW + kw. A
+// sliver holds nr columns k, each reading the padded image at its own (c, kh, kw); over the
+// positions of one output row (a "run") each column reads consecutive inputs, sw apart. With
+// sw = 1, floats go 8 positions x 8 columns at a time through register transposes (the
+// packed sliver is KC x nr, positions x columns), the rest value by value.
+template <class T>
+class TransposedColumns final : public PanelSource<T> {
+ public:
+  // images: gn consecutive images of x; padded: room for ImageColumns::padded_size(g) * gn.
+  TransposedColumns(const T* images, int64_t gn, const ConvGeometry& g, T* padded)
+      : g_(g), Hp_(g.H + 2 * g.ph), Wp_(g.W + 2 * g.pw), src_(pad_images(images, gn, g, padded)) {}
+
+  void pack(int64_t k0, int64_t kc, int64_t n0, int64_t nc, int64_t nr, T* dst) const override {
+    PTL_CHECK(kc <= kMaxSteps && nr <= kMaxLanes,
+              "conv2d: a GEMM panel larger than TransposedColumns allows");
+    Run runs[kMaxSteps];
+    const int64_t count = split(k0, kc, runs);
+    const T* lane[kMaxLanes];
+    for (int64_t s0 = 0; s0 < nc; s0 += nr, dst += nr * kc) {
+      const int64_t lanes = std::min(nr, nc - s0);
+      for (int64_t j = 0; j < lanes; ++j) {  // under position (0, 0) of image 0
+        const int64_t k = n0 + s0 + j, c = k / (g_.KH * g_.KW), kh = k / g_.KW % g_.KH;
+        lane[j] = src_ + (c * Hp_ + kh * g_.dh) * Wp_ + k % g_.KW * g_.dw;
+      }
+      for (const Run* r = runs; r < runs + count; ++r) {
+        T* out = dst + r->step * nr;
+        int64_t t = 0;
+        if constexpr (std::is_same_v<T, float>)
+          if (g_.sw == 1)
+            for (; t + 8 <= r->len; t += 8)
+              transpose_block(lane, lanes, r->offset + t, nr, out + t * nr);
+        for (; t < r->len; ++t) {
+          const int64_t at = r->offset + t * g_.sw;
+          for (int64_t j = 0; j < lanes; ++j) out[t * nr + j] = lane[j][at];
+          std::fill(out + t * nr + lanes, out + (t + 1) * nr, T(0));
+        }
+      }
+    }
+  }
+
+ private:
+  static constexpr int64_t kMaxSteps = 512, kMaxLanes = 64;  // above every path's KC and NR
+
+  // Steps [step, step + len) of the panel: consecutive positions of one output row of one
+  // image, the first reading `offset` values past what position (0, 0) of image 0 reads (and
+  // for sw = 1 the next output row too when it continues in memory, as without padding).
+  struct Run {
+    int64_t step, len, offset;
+  };
+
+  // The runs of positions [k0, k0 + kc).
+  int64_t split(int64_t k0, int64_t kc, Run* runs) const {
+    const int64_t P = g_.P();
+    int64_t count = 0;
+    for (int64_t k = 0; k < kc;) {
+      const int64_t p = k0 + k, image = p / P, oh = p % P / g_.OW, ow = p % g_.OW;
+      const Run r{k, std::min(g_.OW - ow, kc - k),
+                  (image * g_.C * Hp_ + oh * g_.sh) * Wp_ + ow * g_.sw};
+      if (g_.sw == 1 && count > 0 && runs[count - 1].offset + runs[count - 1].len == r.offset)
+        runs[count - 1].len += r.len;
+      else
+        runs[count++] = r;
+      k += r.len;
+    }
+    return count;
+  }
+
+  // 8 consecutive positions from `at` of every lane (stride 1) into out[t*nr + j], t < 8, j < nr:
+  // groups of 8 lanes through an 8x8 register transpose, lanes past `lanes` zero.
+  static void transpose_block(const float* const* lane, int64_t lanes, int64_t at, int64_t nr,
+                              float* out) {
+    for (int64_t l0 = 0; l0 < nr; l0 += 8) {
+      __m256 r[8], c[8];
+      for (int64_t l = 0; l < 8; ++l)
+        r[l] = l0 + l < lanes ? _mm256_loadu_ps(lane[l0 + l] + at) : _mm256_setzero_ps();
+      transpose8x8(r, c);
+      for (int64_t t = 0; t < 8; ++t) _mm256_storeu_ps(out + t * nr + l0, c[t]);
+    }
   }
 
   const ConvGeometry& g_;
@@ -249,22 +348,43 @@ void conv2d_forward(const T* x, const T* w, const T* bias, T* y, const ConvGeome
   });
 }
 
+// The input gradient's column matrix is computed a block of rows at a time, each block about
+// kColTile values (at least kPackedRowStep rows, a multiple of it) so that col2im reads it back
+// from the cache: the whole K x gn*P matrix (4.7 MB an image for layer1's 3x3) is never written
+// out. The cost is packing gy's panels once per block instead of once, under 2% of the block's
+// multiply-adds from 144 rows on.
+constexpr int64_t kColTile = 128 * 1024;
+
+int64_t col_block_rows(int64_t K, int64_t cols) {
+  return std::min(K, std::max<int64_t>(1, kColTile / cols / kPackedRowStep) * kPackedRowStep);
+}
+
 template <class T>
 void conv2d_backward_input(const T* gy, const T* w, T* gx, const ConvGeometry& g) {
   const int64_t K = g.K(), P = g.P(), in_img = g.C * g.H * g.W;
   const Groups gr(g);
   const PackedA<T> packed_wt(true, K, g.Cout, T(1), w, K);
-  // Groups in parallel; per group: cols (K, gn*P) = W^T (K, Cout) gy (Cout, gn*P), then col2im.
+  // Groups in parallel; per group: cols (K, gn*P) = W^T (K, Cout) gy (Cout, gn*P), then col2im,
+  // rows [k0, k1) of cols at a time. The same bits as the whole cols then col2im: each element
+  // of cols is the same multiply-add chain over Cout (gemm_serial_packed_rows), and col2im adds
+  // rows into gx in k order (all of a block's rows before the next block's), each row into an
+  // element at most once, from the same zeros.
+  const int64_t block = col_block_rows(K, gr.G * P);
   parallel_for(gr.count, 1, [&](int64_t i0, int64_t i1) {
-    auto col = scratch<T>(K * gr.G * P), side = scratch<T>(gr.G > 1 ? g.Cout * gr.G * P : 0);
+    auto col = scratch<T>(block * gr.G * P), side = scratch<T>(gr.G > 1 ? g.Cout * gr.G * P : 0);
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t n0 = gr.first(i), gn = gr.size(i, g.N), cols = gn * P;
-      const bool direct = g.pointwise() && gn == 1;  // the col is gx itself
-      T* dst = direct ? gx + n0 * in_img : col.get();
-      gemm_serial_packed<T>(packed_wt, false, cols, group_gy(gy, side.get(), g, n0, gn), cols, 0,
-                            dst, cols);
-      if (!direct)
-        for (int64_t j = 0; j < gn; ++j) col2im(dst + j * P, gx + (n0 + j) * in_img, g, cols);
+      const T* gyn = group_gy(gy, side.get(), g, n0, gn);
+      if (g.pointwise() && gn == 1) {  // the col is gx itself
+        gemm_serial_packed<T>(packed_wt, false, cols, gyn, cols, 0, gx + n0 * in_img, cols);
+        continue;
+      }
+      for (int64_t k0 = 0; k0 < K; k0 += block) {
+        const int64_t k1 = std::min(K, k0 + block);
+        gemm_serial_packed_rows<T>(packed_wt, k0, k1, false, cols, gyn, cols, 0, col.get(), cols);
+        for (int64_t j = 0; j < gn; ++j)
+          col2im(col.get() + j * P, gx + (n0 + j) * in_img, g, cols, k0, k1);
+      }
     }
   });
 }
@@ -280,15 +400,23 @@ void conv2d_backward_weight(const T* gy, const T* x, T* gw, T* gb, const ConvGeo
   const int64_t S = std::min(gr.count, kSlices);
   auto partial = scratch<T>((S - 1) * WK);
   parallel_for(S, 1, [&](int64_t s0, int64_t s1) {
-    auto col = scratch<T>(K * gr.G * P), side = scratch<T>(gr.G > 1 ? g.Cout * gr.G * P : 0);
+    auto padded = scratch<T>(ImageColumns<T>::padded_size(g) * gr.G);
+    auto side = scratch<T>(gr.G > 1 ? g.Cout * gr.G * P : 0);
     for (int64_t s = s0; s < s1; ++s) {
       T* acc = s == 0 ? gw : partial.get() + (s - 1) * WK;
       const int64_t i0 = s * gr.count / S, i1 = (s + 1) * gr.count / S;
       for (int64_t i = i0; i < i1; ++i) {
         const int64_t n0 = gr.first(i), gn = gr.size(i, g.N), cols = gn * P;
-        // acc (Cout, K) += gy (Cout, gn*P) cols^T (gn*P, K)
-        gemm_serial<T>(false, true, g.Cout, K, cols, 1, group_gy(gy, side.get(), g, n0, gn), cols,
-                       group_cols(x, col.get(), g, n0, gn), cols, i == i0 ? 0 : 1, acc, K);
+        const T* images = x + n0 * g.C * g.H * g.W;
+        const T* gyn = group_gy(gy, side.get(), g, n0, gn);
+        const T beta = i == i0 ? 0 : 1;
+        // acc (Cout, K) += gy (Cout, gn*P) cols^T (gn*P, K), cols^T packed from the images (a
+        // 1x1 stride-1 single image is its own cols)
+        if (g.pointwise() && gn == 1)
+          gemm_serial<T>(false, true, g.Cout, K, cols, 1, gyn, cols, images, cols, beta, acc, K);
+        else
+          gemm_serial<T>(false, g.Cout, cols, 1, gyn, cols,
+                         TransposedColumns<T>(images, gn, g, padded.get()), K, beta, acc, K);
       }
     }
   });
