@@ -177,6 +177,7 @@ TEST_CASE("CPU convolution gradients equal their fused multiply-add chains bit f
   check_backward_exact(conv_geometry(12, 6, 4, 2, 5, 1, 1, 1, 1, 0, 0, 1, 1));   // 1x1, grouped
   check_backward_exact(conv_geometry(2, 6, 16, 12, 5, 1, 1, 1, 1, 0, 0, 1, 1));  // 1x1 itself
   check_backward_exact(conv_geometry(2, 4, 8, 6, 9, 1, 1, 2, 2, 0, 0, 1, 1));    // 1x1 stride 2
+  check_backward_exact(conv_geometry(2, 4, 6, 18, 5, 1, 1, 2, 2, 0, 0, 1, 1));   // runs of 9
   check_backward_exact(conv_geometry(2, 3, 20, 14, 8, 7, 7, 2, 2, 3, 3, 1, 1));  // stem 7x7/2
   check_backward_exact(conv_geometry(3, 2, 11, 9, 4, 3, 3, 1, 1, 2, 2, 2, 2));   // dilation 2
   check_backward_exact(conv_geometry(2, 3, 13, 10, 3, 2, 3, 2, 1, 1, 0, 1, 2));  // mixed

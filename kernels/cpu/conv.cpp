@@ -218,7 +218,7 @@ class ImageColumns final : public PanelSource<T> {
 // row p is output position p of the group (image p / P), column k = (c*KH + kh)*KW + kw. A
 // sliver holds nr columns k, each reading the padded image at its own (c, kh, kw); over the
 // positions of one output row (a "run") each column reads consecutive inputs, sw apart. With
-// sw = 1, floats go 8 positions x 8 columns at a time through register transposes (the
+// sw = 1 or 2, floats go 8 positions x 8 columns at a time through register transposes (the
 // packed sliver is KC x nr, positions x columns), the rest value by value.
 template <class T>
 class TransposedColumns final : public PanelSource<T> {
@@ -242,10 +242,14 @@ class TransposedColumns final : public PanelSource<T> {
       for (const Run* r = runs; r < runs + count; ++r) {
         T* out = dst + r->step * nr;
         int64_t t = 0;
-        if constexpr (std::is_same_v<T, float>)
+        if constexpr (std::is_same_v<T, float>) {
           if (g_.sw == 1)
             for (; t + 8 <= r->len; t += 8)
-              transpose_block(lane, lanes, r->offset + t, nr, out + t * nr);
+              transpose_block<1>(lane, lanes, r->offset + t, nr, out + t * nr);
+          else if (g_.sw == 2)
+            for (; t + 8 <= r->len; t += 8)
+              transpose_block<2>(lane, lanes, r->offset + 2 * t, nr, out + t * nr);
+        }
         for (; t < r->len; ++t) {
           const int64_t at = r->offset + t * g_.sw;
           for (int64_t j = 0; j < lanes; ++j) out[t * nr + j] = lane[j][at];
@@ -282,14 +286,25 @@ class TransposedColumns final : public PanelSource<T> {
     return count;
   }
 
-  // 8 consecutive positions from `at` of every lane (stride 1) into out[t*nr + j], t < 8, j < nr:
-  // groups of 8 lanes through an 8x8 register transpose, lanes past `lanes` zero.
+  // p[0], p[SW], ..., p[7 * SW] (reading no further than p[7 * SW]).
+  template <int SW>
+  static __m256 load8(const float* p) {
+    static_assert(SW == 1 || SW == 2, "strides 1 and 2 only");
+    if constexpr (SW == 1) return _mm256_loadu_ps(p);
+    const __m256 a = _mm256_loadu_ps(p), b = _mm256_loadu_ps(p + 7);
+    const __m256 even = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 2, 0));  // 0 2 8 10 | 4 6 12 14
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(even), _MM_SHUFFLE(3, 1, 2, 0)));
+  }
+
+  // 8 consecutive positions from `at` of every lane (inputs SW apart) into out[t*nr + j], t < 8,
+  // j < nr: groups of 8 lanes through an 8x8 register transpose, lanes past `lanes` zero.
+  template <int SW>
   static void transpose_block(const float* const* lane, int64_t lanes, int64_t at, int64_t nr,
                               float* out) {
     for (int64_t l0 = 0; l0 < nr; l0 += 8) {
       __m256 r[8], c[8];
       for (int64_t l = 0; l < 8; ++l)
-        r[l] = l0 + l < lanes ? _mm256_loadu_ps(lane[l0 + l] + at) : _mm256_setzero_ps();
+        r[l] = l0 + l < lanes ? load8<SW>(lane[l0 + l] + at) : _mm256_setzero_ps();
       transpose8x8(r, c);
       for (int64_t t = 0; t < 8; ++t) _mm256_storeu_ps(out + t * nr + l0, c[t]);
     }
