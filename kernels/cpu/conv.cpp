@@ -27,36 +27,8 @@ void valid_columns(int64_t off, const ConvGeometry& g, int64_t& lo, int64_t& hi)
   lo = std::min(lo, hi);
 }
 
-// One image: x (C,H,W) -> col (K, P), rows ld apart (ld >= P lays images side by side).
-template <class T>
-void im2col(const T* x, T* col, const ConvGeometry& g, int64_t ld) {
-  for (int64_t c = 0; c < g.C; ++c)
-    for (int64_t kh = 0; kh < g.KH; ++kh)
-      for (int64_t kw = 0; kw < g.KW; ++kw) {
-        T* row = col + ((c * g.KH + kh) * g.KW + kw) * ld;
-        const T* plane = x + c * g.H * g.W;
-        const int64_t off = kw * g.dw - g.pw;
-        int64_t lo, hi;
-        valid_columns(off, g, lo, hi);
-        for (int64_t oh = 0; oh < g.OH; ++oh) {
-          const int64_t ih = oh * g.sh - g.ph + kh * g.dh;
-          T* out = row + oh * g.OW;
-          if (ih < 0 || ih >= g.H) {
-            std::fill(out, out + g.OW, T(0));
-            continue;
-          }
-          const T* in = plane + ih * g.W + off;  // in[ow * sw] is the input under column ow
-          std::fill(out, out + lo, T(0));
-          if (g.sw == 1)
-            std::copy(in + lo, in + hi, out + lo);
-          else
-            for (int64_t ow = lo; ow < hi; ++ow) out[ow] = in[ow * g.sw];
-          std::fill(out + hi, out + g.OW, T(0));
-        }
-      }
-}
-
-// One image: the adjoint of im2col, col (K, P) with rows ld apart -> x (C,H,W), overwritten.
+// One image: the adjoint of im2col (the column matrix that ImageColumns packs), col (K, P) with
+// rows ld apart -> x (C,H,W), overwritten.
 // Or rows [k0, k1) of col alone, the first at col: from k0 = 0 x is overwritten (zeroed, then
 // added to), after that added to. Row k adds into each x element at most once, rows in k order.
 template <class T>
@@ -314,16 +286,6 @@ class TransposedColumns final : public PanelSource<T> {
   int64_t Hp_, Wp_;  // the padded images' height and width
   const T* src_;     // the images, padded where the convolution pads
 };
-
-// cols (K, gn*P) of images n0..n0+gn of x, stored (the weight gradient's operand); a 1x1
-// stride-1 single image is its own col.
-template <class T>
-const T* group_cols(const T* x, T* buf, const ConvGeometry& g, int64_t n0, int64_t gn) {
-  const int64_t in_img = g.C * g.H * g.W;
-  if (g.pointwise() && gn == 1) return x + n0 * in_img;
-  for (int64_t j = 0; j < gn; ++j) im2col(x + (n0 + j) * in_img, buf + j * g.P(), g, gn * g.P());
-  return buf;
-}
 
 // gy (Cout, gn*P) of images n0..n0+gn; a single image needs no copy.
 template <class T>
