@@ -328,8 +328,9 @@ void conv2d_forward(const T* x, const T* w, const T* bias, T* y, const ConvGeome
 // The input gradient's column matrix is computed a block of rows at a time, each block about
 // kColTile values (at least kPackedRowStep rows, a multiple of it) so that col2im reads it back
 // from the cache: the whole K x gn*P matrix (4.7 MB an image for layer1's 3x3) is never written
-// out. The cost is packing gy's panels once per block instead of once, under 2% of the block's
-// multiply-adds from 144 rows on.
+// out. The cost is packing gy's panels (Cout x gn*P copies) once per block instead of once,
+// against block x Cout x gn*P multiply-adds. Blocks of 2 and 8 times this size measured the
+// same for layer1's 3x3 (docs/performance.md).
 constexpr int64_t kColTile = 128 * 1024;
 
 int64_t col_block_rows(int64_t K, int64_t cols) {
