@@ -7,6 +7,7 @@
 
 #include <immintrin.h>
 
+#include "base/error.h"
 #include "base/parallel.h"
 #include "kernels/cpu/gemm_blocked.h"
 #include "kernels/cpu/gemm_micro.h"
@@ -121,19 +122,21 @@ void apply_beta(int64_t M, int64_t N, int64_t K, T beta, T* C, int64_t ldc) {
       for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == T(0) ? T(0) : beta * C[i * ldc + j];
 }
 
-// C (M, N) = alpha op(A) op(B) + beta C on the path in use (or A's, when packed), op(B)'s
-// panels from pack_panel (gemm_blocked).
+// C (M, N) = alpha op(A) op(B) + beta C on the path in use (or A's, when packed: then op(A) is
+// rows [row0, row0 + M) of the packed matrix), op(B)'s panels from pack_panel (gemm_blocked).
 template <class T, class PackPanel>
 void product(const T* A, int64_t ars, int64_t acs, const PackPanel& pack_panel, T* C, int64_t ldc,
-             int64_t M, int64_t N, int64_t K, T alpha, T beta, const PackedA<T>* packed = nullptr) {
+             int64_t M, int64_t N, int64_t K, T alpha, T beta, const PackedA<T>* packed = nullptr,
+             int64_t row0 = 0) {
   if (M == 0 || N == 0) return;
   apply_beta(M, N, K, beta, C, ldc);
   if (K == 0) return;
   on_path(packed ? packed->isa() : current_isa(), [&](auto path) {
     constexpr TileShape s = kShape<T, decltype(path)::value>;
+    static_assert(kPackedRowStep % s.mr == 0, "row0 must start a sliver of the packed A");
     T* pa = packed ? nullptr : panel<T>(0, s.mc * s.kc);
     const auto a_panel = [&](int64_t pc, int64_t kc, int64_t ic, int64_t mc) -> const T* {
-      if (packed) return packed->panel(pc, ic);
+      if (packed) return packed->panel(pc, row0 + ic);
       pack_a<s.mr>(A + ic * ars + pc * acs, ars, acs, mc, kc, alpha, pa);
       return pa;
     };
@@ -147,6 +150,14 @@ template <class T>
 auto stored_panels(const T* B, int64_t brs, int64_t bcs) {
   return [=](auto nr, int64_t pc, int64_t kc, int64_t jc, int64_t nc, T* dst) {
     pack_b<decltype(nr)::value>(B + pc * brs + jc * bcs, brs, bcs, kc, nc, dst);
+  };
+}
+
+// The pack_panel of gemm_blocked for op(B) from a PanelSource.
+template <class T>
+auto source_panels(const PanelSource<T>& B) {
+  return [&B](auto nr, int64_t pc, int64_t kc, int64_t jc, int64_t nc, T* dst) {
+    B.pack(pc, kc, jc, nc, decltype(nr)::value, dst);
   };
 }
 
@@ -199,10 +210,22 @@ void gemm_serial_packed(const PackedA<T>& A, bool tb, int64_t N, const T* B, int
 template <class T>
 void gemm_serial_packed(const PackedA<T>& A, const PanelSource<T>& B, int64_t N, T beta, T* C,
                         int64_t ldc) {
-  const auto source_panels = [&](auto nr, int64_t pc, int64_t kc, int64_t jc, int64_t nc, T* dst) {
-    B.pack(pc, kc, jc, nc, decltype(nr)::value, dst);
-  };
-  product<T>(nullptr, 0, 0, source_panels, C, ldc, A.rows(), N, A.depth(), T(1), beta, &A);
+  product<T>(nullptr, 0, 0, source_panels(B), C, ldc, A.rows(), N, A.depth(), T(1), beta, &A);
+}
+
+template <class T>
+void gemm_serial(bool ta, int64_t M, int64_t K, T alpha, const T* A, int64_t lda,
+                 const PanelSource<T>& B, int64_t N, T beta, T* C, int64_t ldc) {
+  product<T>(A, ta ? 1 : lda, ta ? lda : 1, source_panels(B), C, ldc, M, N, K, alpha, beta);
+}
+
+template <class T>
+void gemm_serial_packed_rows(const PackedA<T>& A, int64_t r0, int64_t r1, bool tb, int64_t N,
+                             const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+  PTL_CHECK(r0 % kPackedRowStep == 0 && r0 <= r1 && r1 <= A.rows(),
+            "gemm_serial_packed_rows: rows out of range or not at a sliver's start");
+  product<T>(nullptr, 0, 0, stored_panels(B, tb ? 1 : ldb, tb ? ldb : 1), C, ldc, r1 - r0, N,
+             A.depth(), T(1), beta, &A, r0);
 }
 
 template <class T>
@@ -233,5 +256,14 @@ template void gemm_serial_packed<float>(const PackedA<float>&, const PanelSource
                                         float, float*, int64_t);
 template void gemm_serial_packed<double>(const PackedA<double>&, const PanelSource<double>&,
                                          int64_t, double, double*, int64_t);
+template void gemm_serial<float>(bool, int64_t, int64_t, float, const float*, int64_t,
+                                 const PanelSource<float>&, int64_t, float, float*, int64_t);
+template void gemm_serial<double>(bool, int64_t, int64_t, double, const double*, int64_t,
+                                  const PanelSource<double>&, int64_t, double, double*, int64_t);
+template void gemm_serial_packed_rows<float>(const PackedA<float>&, int64_t, int64_t, bool, int64_t,
+                                             const float*, int64_t, float, float*, int64_t);
+template void gemm_serial_packed_rows<double>(const PackedA<double>&, int64_t, int64_t, bool,
+                                              int64_t, const double*, int64_t, double, double*,
+                                              int64_t);
 
 }  // namespace ptl::cpu

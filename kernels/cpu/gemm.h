@@ -63,4 +63,17 @@ template <class T>
 void gemm_serial_packed(const PackedA<T>& A, const PanelSource<T>& B, int64_t N, T beta, T* C,
                         int64_t ldc);
 
+// gemm_serial with op(B) from a PanelSource: the same bits as with op(B) stored.
+template <class T>
+void gemm_serial(bool trans_a, int64_t M, int64_t K, T alpha, const T* A, int64_t lda,
+                 const PanelSource<T>& B, int64_t N, T beta, T* C, int64_t ldc);
+
+// Rows [r0, r1) of gemm_serial_packed's product alone: C (r1 - r0, N) = rows [r0, r1) of A
+// times op(B) + beta C, each element the same chain, so the same bits, as in the whole product.
+// r0 is a multiple of kPackedRowStep (of every path's sliver height).
+constexpr int64_t kPackedRowStep = 48;
+template <class T>
+void gemm_serial_packed_rows(const PackedA<T>& A, int64_t r0, int64_t r1, bool trans_b, int64_t N,
+                             const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
+
 }  // namespace ptl::cpu
