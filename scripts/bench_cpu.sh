@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # ptl vs PyTorch on whole CPU workloads (issues #8, #30): ResNet-50 training steps, PTL-ResNet50
 # and MGN-PTL training steps, ResNet-50 inference, and the BConv-Cell forward+backward at the
-# side branch's shapes (MGN-PTL at 384x128). Prints one table: median ms of ptl (float32) and of
-# each PyTorch side (a version and a precision: float32, or bf16 autocast, the one
+# side branch's shapes (MGN-PTL at 384x128). Prints one table: median ms of ptl (in each of
+# PRECISIONS, `ptl bench --precision`) and of each PyTorch side (a version and a precision: float32, or bf16 autocast, the one
 # `with torch.autocast('cpu', dtype=torch.bfloat16)` a user adds), the ratio ptl / each side,
 # each side's GFLOP/s (ptl's as % of the machine's float32 peak), and each side's peak resident
 # memory.
@@ -22,7 +22,8 @@
 #              PYTHON=interpreter of the PyTorch side (default: scripts/bench-env.sh's PyTorch
 #              2.15 when made, else Debian's 1.13: scripts/bench_python.sh),
 #              PYTHONS="P1 P2" several PyTorch sides (e.g. "$PYTHON /usr/bin/python3": 2.15 beside
-#              Debian's 1.13), PRECISIONS="float32 bf16" (default float32; bf16 = autocast),
+#              Debian's 1.13), PRECISIONS="float32 bf16" (default float32): ptl runs in each
+#              (`--precision`), and so does every PyTorch side (bf16 = autocast),
 #              BASE=path of an older ptl binary to time in the same rounds (adds a "before" column),
 #              KEEP=dir to keep the raw outputs there.
 set -euo pipefail
@@ -77,7 +78,7 @@ for py in "${PYTHONS[@]}"; do
     SIDES+=("$py $flag")
   done
 done
-echo "ptl: $ptl ($("$ptl" --version | sed -n 's/^CPU path: //p')), float32; PyTorch sides:" \
+echo "ptl: $ptl ($("$ptl" --version | sed -n 's/^CPU path: //p')), ${PRECISIONS[*]}; PyTorch sides:" \
   "$(cat "$tmp"/side.* | paste -sd ';' -) ($(printf '%s ' "${PYTHONS[@]}")); threads $THREADS;" \
   "$REPS rounds x ($WARMUP warm-up + $REPEAT timed steps); peak $PEAK GFLOP/s; load at start: $(uptime | sed 's/.*load average: //')" >&2
 for round in $(seq "$REPS"); do
@@ -92,8 +93,11 @@ for round in $(seq "$REPS"); do
       infer) args=(--model "$what" --inference) ;;
       cell) args=(--cell "$what" --train-step) ;;
     esac
-    /usr/bin/time -f %M -o "$tmp/ptl.$i.$round.rss" "$ptl" bench "${args[@]}" --batch "$batch" --input "$input" \
-      --threads "$THREADS" --repeat "$REPEAT" --warmup "$WARMUP" >"$tmp/ptl.$i.$round.out"
+    for precision in "${PRECISIONS[@]}"; do
+      /usr/bin/time -f %M -o "$tmp/ptl_$precision.$i.$round.rss" "$ptl" bench "${args[@]}" --batch "$batch" \
+        --input "$input" --threads "$THREADS" --repeat "$REPEAT" --warmup "$WARMUP" --precision "$precision" \
+        >"$tmp/ptl_$precision.$i.$round.out"
+    done
     if [ -n "$BASE" ]; then
       /usr/bin/time -f %M -o "$tmp/base.$i.$round.rss" "$BASE" bench "${args[@]}" --batch "$batch" --input "$input" \
         --threads "$THREADS" --repeat "$REPEAT" --warmup "$WARMUP" >"$tmp/base.$i.$round.out"
@@ -109,9 +113,9 @@ for round in $(seq "$REPS"); do
 done
 echo "load at end: $(uptime | sed 's/.*load average: //')" >&2
 
-"${PYTHONS[0]}" - "$tmp" "$REPS" "$PEAK" <<'PYEOF'
+"${PYTHONS[0]}" - "$tmp" "$REPS" "$PEAK" "${PRECISIONS[@]}" <<'PYEOF'
 import glob, json, os, re, statistics, sys
-tmp, rounds, peak = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+tmp, rounds, peak, mine = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4:]
 def last_line(path):
     return open(path).read().strip().splitlines()[-1]
 def ms_of(path):
@@ -120,29 +124,32 @@ def rss_of(path):
     return int(last_line(path)) / 1024
 sides = [open(p).read().strip() for p in sorted(glob.glob(f"{tmp}/side.*"), key=lambda p: int(p.rsplit(".", 1)[1]))]
 has_base = bool(glob.glob(f"{tmp}/base.*.out"))
-head = (["case"] + (["ptl before float32 ms"] if has_base else []) + ["ptl float32 ms"] +
-        [f"{s} ms" for s in sides] + [f"ptl / {s}" for s in sides] +
-        ["GFLOP", f"ptl GFLOP/s (% of float32 peak {peak:g})"] + [f"{s} GFLOP/s" for s in sides] +
-        (["ptl before peak RSS MB"] if has_base else []) + ["ptl peak RSS MB"] + [f"{s} peak RSS MB" for s in sides])
+head = (["case"] + (["ptl before float32 ms"] if has_base else []) + [f"ptl {p} ms" for p in mine] +
+        [f"{s} ms" for s in sides] + [f"ptl {p} / {s}" for p in mine for s in sides] +
+        ["GFLOP"] + [f"ptl {p} GFLOP/s (% of float32 peak {peak:g})" for p in mine] +
+        [f"{s} GFLOP/s" for s in sides] + (["ptl before peak RSS MB"] if has_base else []) +
+        [f"ptl {p} peak RSS MB" for p in mine] + [f"{s} peak RSS MB" for s in sides])
 print("| " + " | ".join(head) + " |")
 print("|---" + "|---:" * (len(head) - 1) + "|")
 for path in sorted(glob.glob(f"{tmp}/case.*"), key=lambda p: int(p.rsplit(".", 1)[1])):
     i = path.rsplit(".", 1)[1]
     case = open(path).read().strip()
     done = [r for r in range(1, rounds + 1) if os.path.exists(f"{tmp}/torch{len(sides) - 1}.{i}.{r}.out")]
-    p_ms = statistics.median(ms_of(f"{tmp}/ptl.{i}.{r}.out") for r in done)
+    p_ms = [statistics.median(ms_of(f"{tmp}/ptl_{p}.{i}.{r}.out") for r in done) for p in mine]
     t = [[json.loads(last_line(f"{tmp}/torch{s}.{i}.{r}.out")) for r in done] for s in range(len(sides))]
     t_ms = [statistics.median(x["median_ms"] for x in side) for side in t]
     gflop = t[0][0]["gflop"]
-    pg = gflop / p_ms * 1e3
+    pg = [gflop / m * 1e3 for m in p_ms]
     row = [case]
     if has_base:
         row.append(f"{statistics.median(ms_of(f'{tmp}/base.{i}.{r}.out') for r in done):.1f}")
-    row += [f"{p_ms:.1f}"] + [f"{m:.1f}" for m in t_ms] + [f"{p_ms / m:.2f}" for m in t_ms]
-    row += [f"{gflop:.1f}", f"{pg:.1f} ({100 * pg / peak:.0f}%)"] + [f"{gflop / m * 1e3:.1f}" for m in t_ms]
+    row += [f"{m:.1f}" for m in p_ms] + [f"{m:.1f}" for m in t_ms]
+    row += [f"{pm / m:.2f}" for pm in p_ms for m in t_ms]
+    row += [f"{gflop:.1f}"] + [f"{g:.1f} ({100 * g / peak:.0f}%)" for g in pg]
+    row += [f"{gflop / m * 1e3:.1f}" for m in t_ms]
     if has_base:
         row.append(f"{max(rss_of(f'{tmp}/base.{i}.{r}.rss') for r in done):.0f}")
-    row.append(f"{max(rss_of(f'{tmp}/ptl.{i}.{r}.rss') for r in done):.0f}")
+    row += [f"{max(rss_of(f'{tmp}/ptl_{p}.{i}.{r}.rss') for r in done):.0f}" for p in mine]
     row += [f"{max(rss_of(f'{tmp}/torch{s}.{i}.{r}.rss') for r in done):.0f}" for s in range(len(sides))]
     print("| " + " | ".join(row) + " |")
 PYEOF
