@@ -121,14 +121,23 @@ void check_jpeg_tables(const std::string& b, const std::string& what) {
 
 // stb grows its IDAT buffer to a chunk's declared length before reading the chunk, so a PNG of
 // a few bytes claiming a 1 GB chunk allocates 1-2 GB. A chunk longer than the data left is a
-// cut-off file; the chunks (length, type, data, CRC) are walked first to refuse it.
+// cut-off file; the chunks (length, type, data, CRC) are walked first to refuse it. An empty
+// IDAT chunk before any image data makes stb 2.27 copy 0 bytes into its buffer while it is
+// still null (undefined behaviour; found by fuzzing: regress_png_empty_first_idat.png), so that
+// is refused as corrupt too.
 void check_png_chunks(const std::string& b, const std::string& what) {
   const auto u8 = [&](size_t i) { return static_cast<uint32_t>(static_cast<uint8_t>(b[i])); };
+  bool image_data = false;  // an IDAT chunk with data seen
   for (size_t p = 8; p + 8 <= b.size();) {
     const size_t len = u8(p) << 24 | u8(p + 1) << 16 | u8(p + 2) << 8 | u8(p + 3);
     PTL_CHECK(len + 12 <= b.size() - p, what, ": truncated PNG (a chunk of ", len, " bytes, ",
               b.size() - p, " bytes left in the file)");
     if (b.compare(p + 4, 4, "IEND") == 0) return;
+    if (b.compare(p + 4, 4, "IDAT") == 0) {
+      PTL_CHECK(len > 0 || image_data, what,
+                ": corrupt PNG (an empty IDAT chunk before any image data)");
+      image_data = true;
+    }
     p += 12 + len;
   }
 }
