@@ -357,6 +357,22 @@ TEST_CASE("the trainer's steps work alone: epoch plans, one update, a checkpoint
   CHECK(weights(resumed) == weights(t));
 }
 
+TEST_CASE("a bf16 run trains on bfloat16 batches: no float32 copy of a batch", "[train][bf16]") {
+  test::TempDir dir;
+  Config cfg = tiny(dir.path() + "/bf16", 1);
+  cfg.set("train.precision", "bf16");
+  Trainer t(cfg);
+  const TaskData& data = t.experiment().data();
+  data::Loader f32_loader(data.train, data.train_transform, {t.epoch_plan(0)[0]}, {});
+  data::Batch f32_batch;
+  REQUIRE(f32_loader.next(f32_batch));
+  REQUIRE_THROWS_WITH(t.train_step(f32_batch.images, f32_batch.labels),
+                      Contains("a bf16 run takes bfloat16 batches") && Contains("float32"));
+  // The trainer's own loop gets through the check: its loader writes bf16 batches.
+  const TrainSummary sum = t.run();
+  CHECK(sum.steps == static_cast<int64_t>(t.epoch_plan(0).size()));
+}
+
 TEST_CASE(
     "model.ptl=release carries the state in epoch 1, resets every batch after, and resumes "
     "exactly across the switch",

@@ -223,6 +223,11 @@ std::string Trainer::save_checkpoint(int64_t epoch_step, double loss_sum, double
 
 StepResult Trainer::train_step(const Tensor& host_images, const Tensor& host_labels) {
   const Device device = model().device();
+  // A bf16 run's loader writes bfloat16 batches (train_epoch), so no float32 copy of a batch
+  // exists.
+  PTL_CHECK(s_.train.precision != Precision::BF16 || host_images.dtype() == DType::BF16,
+            "train step: a bf16 run takes bfloat16 batches (data::LoaderOptions::images), got ",
+            dtype_name(host_images.dtype()));
   PrecisionScope precision(s_.train.precision);  // the forward's; each backward keeps its op's
   const Tensor images = host_images.to(device), labels = host_labels.to(device);
   const MgnLossResult l = step_loss(model().forward(images), labels, s_.loss);

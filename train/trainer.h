@@ -63,7 +63,7 @@ class Trainer {
   // capped at train.max_iters_per_epoch; an empty plan is an error that says why.
   data::BatchPlan epoch_plan(int64_t epoch) const;
   // One optimizer step: forward, the loss of loss.kind, backward, update. A loss that is not
-  // finite stops training with the last good checkpoint named.
+  // finite stops training with the last good checkpoint named. A bf16 run takes bf16 images.
   StepResult train_step(const Tensor& images, const Tensor& labels);
   // A checkpoint `epoch_step` iterations into the current epoch (0: at its end), with the
   // epoch's loss and accuracy sums so far; keeps train.keep_last of them; returns its path.
