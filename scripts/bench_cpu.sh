@@ -24,6 +24,8 @@
 #              PYTHONS="P1 P2" several PyTorch sides (e.g. "$PYTHON /usr/bin/python3": 2.15 beside
 #              Debian's 1.13), PRECISIONS="float32 bf16" (default float32): ptl runs in each
 #              (`--precision`), and so does every PyTorch side (bf16 = autocast),
+#              COMPILE=1 adds, for every PyTorch 2.x side, the same side under torch.compile
+#              (its warm-up steps compile: keep WARMUP >= 1),
 #              BASE=path of an older ptl binary to time in the same rounds (adds a "before" column),
 #              KEEP=dir to keep the raw outputs there.
 set -euo pipefail
@@ -76,6 +78,10 @@ for py in "${PYTHONS[@]}"; do
     esac
     echo "PyTorch $version $label" >"$tmp/side.${#SIDES[@]}"
     SIDES+=("$py $flag")
+    if [ -n "${COMPILE:-}" ] && [ "${version%%.*}" -ge 2 ]; then
+      echo "PyTorch $version $label torch.compile" >"$tmp/side.${#SIDES[@]}"
+      SIDES+=("$py $flag --compile")
+    fi
   done
 done
 echo "ptl: $ptl ($("$ptl" --version | sed -n 's/^CPU path: //p')), ${PRECISIONS[*]}; PyTorch sides:" \
@@ -103,10 +109,10 @@ for round in $(seq "$REPS"); do
         --threads "$THREADS" --repeat "$REPEAT" --warmup "$WARMUP" >"$tmp/base.$i.$round.out"
     fi
     for s in "${!SIDES[@]}"; do
-      read -r py flag <<<"${SIDES[$s]}"
-      # shellcheck disable=SC2086  # $flag: empty or one word
+      read -r py flags <<<"${SIDES[$s]}"
+      # shellcheck disable=SC2086  # $flags: empty or words without spaces
       /usr/bin/time -f %M -o "$tmp/torch$s.$i.$round.rss" "$py" "$here/bench_cpu_torch.py" "$kind" "$what" \
-        "$batch" "$input" --threads "$THREADS" --repeat "$REPEAT" --warmup "$WARMUP" $flag >"$tmp/torch$s.$i.$round.out"
+        "$batch" "$input" --threads "$THREADS" --repeat "$REPEAT" --warmup "$WARMUP" $flags >"$tmp/torch$s.$i.$round.out"
     done
     echo "$c" >"$tmp/case.$i"
   done

@@ -13,7 +13,9 @@ The models are tests/parity/ptl_torch.py's, which mirror ptl's models/ parameter
 --device cuda runs the same workloads on the GPU machines' PyTorch 2.x (scripts/gpu_run.sh),
 timed between CUDA events as `ptl bench --device cuda` is. --amp-bf16 runs the forward and the
 loss under torch.autocast(dtype=torch.bfloat16), the one line a PyTorch user adds (--tf32 too:
-what autocast leaves in float32 may then use TF32).
+what autocast leaves in float32 may then use TF32). --compile wraps the model (or cell) in
+torch.compile (PyTorch 2.x, default mode, Inductor's C++ kernels on the CPU); the warm-up steps
+include the compilation, so give at least one.
 
 FLOPs: forward hooks on every nn.Conv2d and nn.Linear count 2 * multiply-adds (output elements x
 Cin/groups x KH x KW, or x in_features). A train step counts each such layer 2x forward (forward
@@ -69,6 +71,7 @@ def main():
     ap.add_argument("--tf32", action="store_true", help="CUDA: allow TF32 in cuDNN and cuBLAS")
     ap.add_argument("--amp-bf16", action="store_true",
                     help="forward and loss under torch.autocast(dtype=torch.bfloat16), as a user adds it")
+    ap.add_argument("--compile", action="store_true", help="torch.compile the model (PyTorch 2.x)")
     ap.add_argument("--deterministic", action="store_true",
                     help="CUDA: deterministic cuDNN algorithms only, as ptl's default")
     a = ap.parse_args()
@@ -87,8 +90,8 @@ def main():
         cell.train()
         x.requires_grad_(True)
 
-        def step():
-            cell(x).sum().backward()
+        def step(net):
+            net(x).sum().backward()
             cell.gates.weight.grad = None
             x.grad = None
         module, train = cell, True
@@ -100,13 +103,13 @@ def main():
         labels = torch.randint(0, K, (a.batch,), device=dev)
         sgd = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0)
 
-        def step():
+        def step(net):
             if not train:
                 with torch.no_grad(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=a.amp_bf16):
-                    model(x)
+                    net(x)
                 return
             with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=a.amp_bf16):
-                out = model(x)
+                out = net(x)
                 logits = out["logits"] if isinstance(out, dict) else [out]  # torchvision ResNets return logits
                 loss = sum(F.cross_entropy(l, labels) for l in logits) / len(logits)
             loss.backward()
@@ -114,17 +117,22 @@ def main():
             sgd.zero_grad(set_to_none=True)
         module = model
 
+    # FLOPs from forward hooks on the eager module; a compiled one counts them in one eager step
+    # first (hooks removed after a compiled step would recompile it inside the timed steps).
+    flops, net = None, module
+    if a.compile:
+        flops = count_flops(module, lambda: step(module), train)
+        net = torch.compile(module)
     times = []
-    flops = None
     for i in range(a.warmup + a.repeat):
         if dev.type == "cuda":  # device time between CUDA events, as ptl bench --device cuda
             start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
             start.record()
         t0 = time.perf_counter()
         if flops is None:
-            flops = count_flops(module, step, train)
+            flops = count_flops(module, lambda: step(net), train)
         else:
-            step()
+            step(net)
         if dev.type == "cuda":
             end.record()
             end.synchronize()
