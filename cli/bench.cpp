@@ -116,7 +116,7 @@ int run(const std::vector<std::string>& argv) {
       "default (off: deterministic ones where they fit, the same bits on every run).\n"
       "--precision bf16 runs convolutions and linear layers on bf16 operands with float32 sums, "
       "the\n"
-      "model's batch in bf16 as the data loader writes it (train.precision; CPU only).",
+      "model's batch in bf16 as the data loader writes it (train.precision; CPU or CUDA).",
       {"cell", "model", "num-classes", "batch", "input", "threads", "repeat", "warmup", "device",
        "precision"},
       {"train-step", "inference", "tf32", "nondeterministic"});
@@ -128,13 +128,10 @@ int run(const std::vector<std::string>& argv) {
   set_allow_tf32(args.flag("tf32"));
   set_deterministic_convolutions(!args.flag("nondeterministic"));
   const Precision precision = parse_precision(args.get("precision", "float32"), "--precision");
-  PTL_CHECK(precision == Precision::F32 || device.is_cpu(),
-            "ptl bench --precision bf16 runs on the CPU only (the CUDA backend has no bf16 kernels "
-            "yet)");
   PrecisionScope precision_scope(precision);
-  // Printed under the header line of a bf16 run on a path that emulates VDPBF16PS.
+  // Printed under the header line of a bf16 run on a CPU path that emulates VDPBF16PS.
   const char* emulated =
-      precision == Precision::BF16 && cpu::current_isa() != cpu::Isa::avx512bf16
+      precision == Precision::BF16 && device.is_cpu() && cpu::current_isa() != cpu::Isa::avx512bf16
           ? "note: this CPU path has no AVX512_BF16: bf16 products are emulated with float32 FMAs, "
             "so bf16 may be slower than float32 here\n"
           : "";

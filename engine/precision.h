@@ -2,8 +2,9 @@
 // path (conv2d, linear, and so the BConv-Cell's gate convolution) convert their float32 input,
 // weight and, in backward, grad_output to bfloat16 tensors (base/bf16.h to_bf16: round to nearest
 // even; an input already bfloat16, a batch the data loader wrote so, is taken as it is), multiply
-// them with the bf16 kernels (kernels/cpu/gemm_bf16.h, kernels/contract/conv_bf16.inc: float32
-// accumulation) and return float32. Every other op is float32 by rule and runs as in F32 mode:
+// them with the bf16 kernels of the tensors' device (kernels/contract/gemm_bf16.inc and
+// conv_bf16.inc: float32 accumulation; on CUDA cuDNN rounds a convolution's results to bf16,
+// docs/cuda.md) and return float32. Every other op is float32 by rule and runs as in F32 mode:
 // element-wise ops, batch norm, pooling, softmax, the losses, matmul (the triplet and evaluation
 // distances), the gates' sigmoid and tanh, the optimizer. The graph's float tensors, the master
 // weights and the checkpoints stay float32.

@@ -32,8 +32,8 @@
 # PYTHON (default python3) runs the PyTorch side of the cpu phase.
 # TESTS replaces the test filter "[cuda]" (names with commas need them escaped: \,).
 # STEPS lists "MODEL CxHxW PRECISION ALGOS" separated by ';' (default: below); PRECISION fp32,
-# tf32 or bf16 (PyTorch: autocast bf16 with TF32; ptl has no bf16 on CUDA yet, so its side is
-# reported as not run), ALGOS det (deterministic cuDNN algorithms on both sides) or fast (cuDNN's
+# tf32 or bf16 (PyTorch: autocast bf16 with TF32; ptl: --precision bf16 with TF32 for its float32
+# ops, docs/cuda.md "bf16 on CUDA"), ALGOS det (deterministic cuDNN algorithms on both sides) or fast (cuDNN's
 # first choice).
 # MGN needs an input height whose ceil(H / 16) is a multiple of 6 (384, not 256).
 # The logs go to a folder outside OUT; OUT gets summary.txt and gpu-logs.tar.gz only (the device
@@ -195,16 +195,12 @@ PY
     IFS=' ' read -r model input precision algos <<<"$s"
     local ptl_flags=() torch_flags=()
     [ "$precision" != fp32 ] && ptl_flags+=(--tf32) && torch_flags+=(--tf32)
-    [ "$precision" = bf16 ] && torch_flags+=(--amp-bf16)
+    [ "$precision" = bf16 ] && ptl_flags+=(--precision bf16) && torch_flags+=(--amp-bf16)
     if [ "$algos" = det ]; then torch_flags+=(--deterministic); else ptl_flags+=(--nondeterministic); fi
     local tag="${model}_${input}_${precision}_${algos}"
-    if [ "$precision" = bf16 ]; then
-      summary "  ptl   $tag: not run (ptl has no bf16 on CUDA yet)"
-    else
-      step "ptl_$tag" 60 "${ptl_env[@]}" "$b/ptl" bench --model "$model" --batch 64 --input "$input" \
-        --train-step --device cuda --warmup 3 --repeat 20 "${ptl_flags[@]}"
-      summary "  ptl   $tag: $(grep median_ms "$logs/ptl_$tag.log" || tail -1 "$logs/ptl_$tag.log")"
-    fi
+    step "ptl_$tag" 60 "${ptl_env[@]}" "$b/ptl" bench --model "$model" --batch 64 --input "$input" \
+      --train-step --device cuda --warmup 3 --repeat 20 "${ptl_flags[@]}"
+    summary "  ptl   $tag: $(grep median_ms "$logs/ptl_$tag.log" || tail -1 "$logs/ptl_$tag.log")"
     step "torch_$tag" 60 python3 scripts/bench_cpu_torch.py train "$model" 64 "$input" --device cuda \
       --warmup 3 --repeat 20 "${torch_flags[@]}"
     summary "  torch $tag: $(tail -1 "$logs/torch_$tag.log")"

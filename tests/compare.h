@@ -10,6 +10,9 @@
 // max() or a `>` comparison. The report names how many elements fail and the worst one, with
 // its index in the tensor's shape.
 //
+// mismatch_each(got, want, each) asks instead for |got - want| <= each[i], a bound of every
+// element's own (e.g. from the magnitudes of the terms it sums).
+//
 // CHECK_WITHIN(got, want, bound) checks one pair; `got` and `want` are Tensors (any device,
 // any dtype) or std::vectors of numbers. CHECK_SAME_BITS(got, want) asks for equal bytes.
 #pragma once
@@ -53,13 +56,14 @@ inline std::string index_str(size_t flat, const Shape& shape) {
   return s + "]";
 }
 
-// "" when every element is within `b`, else the count and the worst element (the largest
-// excess over its bound; a non-finite mismatch counts as an infinite excess).
+// "" when every element is within `b` (plus each[i] when `each` is given), else the count and
+// the worst element (the largest excess over its bound; a non-finite mismatch counts as an
+// infinite excess).
 inline std::string mismatch(const std::vector<double>& g, const std::vector<double>& w, Bound b,
-                            const Shape& shape) {
-  if (g.size() != w.size())
+                            const Shape& shape, const std::vector<double>* each = nullptr) {
+  if (g.size() != w.size() || (each && each->size() != w.size()))
     return "sizes differ: got " + std::to_string(g.size()) + " elements, want " +
-           std::to_string(w.size());
+           std::to_string(w.size()) + (each ? ", bounds " + std::to_string(each->size()) : "");
   compared_elements() += w.size();
   double scale = 0;
   for (double v : w)
@@ -67,7 +71,8 @@ inline std::string mismatch(const std::vector<double>& g, const std::vector<doub
   size_t bad = 0, worst = 0;
   double worst_excess = 0, worst_bound = 0;
   for (size_t i = 0; i < w.size(); ++i) {
-    const double bound = b.atol + b.rtol * std::fabs(w[i]) + b.scaled * scale;
+    const double bound =
+        b.atol + b.rtol * std::fabs(w[i]) + b.scaled * scale + (each ? (*each)[i] : 0.0);
     double excess;
     if (std::isfinite(g[i]) && std::isfinite(w[i]))
       excess = std::fabs(g[i] - w[i]) - bound;
@@ -97,6 +102,13 @@ inline std::string mismatch(const Tensor& got, const Tensor& want, Bound b) {
   if (got.shape() != want.shape())
     return "shapes differ: got " + got.shape_str() + ", want " + want.shape_str();
   return detail::mismatch(got.to_double_vector(), want.to_double_vector(), b, want.shape());
+}
+
+inline std::string mismatch_each(const Tensor& got, const Tensor& want,
+                                 const std::vector<double>& each) {
+  if (got.shape() != want.shape())
+    return "shapes differ: got " + got.shape_str() + ", want " + want.shape_str();
+  return detail::mismatch(got.to_double_vector(), want.to_double_vector(), {}, want.shape(), &each);
 }
 
 template <class G, class W>

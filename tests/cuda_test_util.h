@@ -35,6 +35,12 @@ inline Device test_device() {
 
 namespace ptl::test {
 
+// Forces deterministic direct-sum convolution algorithms on CUDA for a scope.
+struct DirectConvolutions {
+  DirectConvolutions() { set_direct_convolutions(true); }
+  ~DirectConvolutions() { set_direct_convolutions(false); }
+};
+
 // The test device's result `got` against the CPU's `want`: within `b` on a GPU; with the CPU as
 // the test device (cuda_logic) both sides ran the same code on the same inputs, so they must be
 // the same bits.

@@ -24,6 +24,7 @@
 #include "train/optim.h"
 
 using namespace ptl;
+using ptl::test::DirectConvolutions;
 using ptl::test::expect_close;
 
 namespace {
@@ -246,12 +247,6 @@ void expect_same_in_float64(const Results& gpu, const Results& cpu) {
 // logs every tensor's ratio (PTL_CUDA_ACCURACY_LOG) and reports the largest of each run.
 constexpr double kFloat32ErrorRatio = 16;
 constexpr double kFloat32Floor = 1e-5;
-
-// Forces deterministic direct-sum convolution algorithms on CUDA for a scope.
-struct DirectConvolutions {
-  DirectConvolutions() { set_direct_convolutions(true); }
-  ~DirectConvolutions() { set_direct_convolutions(false); }
-};
 
 // PTL_CUDA_ACCURACY_LOG=FILE appends a line per tensor: case, tensor, the device's and the CPU's
 // float32 errors, the tensor's size (largest |value|), the floor, and the ratio that tensor needs

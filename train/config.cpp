@@ -124,8 +124,8 @@ const std::vector<ConfigKey>& config_keys() {
       {"train.max_iters_per_epoch", "0", "cap iterations per epoch (0: the whole epoch)", "int>=0"},
       {"train.precision", "float32",
        "float32, or bf16: convolutions and linear layers multiply bf16-rounded inputs and "
-       "weights, accumulating in float32 (CPU; everything else, the weights and checkpoints stay "
-       "float32)",
+       "weights, accumulating in float32 (CPU or CUDA; everything else, the weights and "
+       "checkpoints stay float32)",
        "enum:float32|bf16"},
       {"eval.metric", "euclidean", "euclidean, sqeuclidean or cosine",
        "enum:euclidean|sqeuclidean|cosine"},

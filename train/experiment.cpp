@@ -59,10 +59,6 @@ Experiment::Experiment(Config cfg, const dist::Communicator& comm, bool read_dat
   if (s_.device.device.is_cuda() && comm.size() > 1)
     s_.device.device = Device::cuda(comm.local_rank() % cuda_device_count());
   set_allow_tf32(s_.device.tf32);
-  PTL_CHECK(s_.train.precision == Precision::F32 || s_.device.device.is_cpu(),
-            "train.precision bf16 runs on the CPU only (the CUDA backend has no bf16 kernels "
-            "yet): use train.precision=float32 on ",
-            s_.device.device.str());
   extract_.batch = s_.data.batch_size;
   extract_.workers = s_.data.workers;
   extract_.flip = s_.eval.flip;

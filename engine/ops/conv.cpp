@@ -2,11 +2,11 @@
 //
 // bf16 precision (engine/precision.h): the input (unless the data loader wrote it as bfloat16
 // already), the weight and, in backward, grad_output are converted to bfloat16 tensors once, and
-// the bf16 kernels (kernels/contract/conv_bf16.inc) multiply them with float32 accumulation; the
-// output and the gradients are float32, the bias is added in float32 and its gradient sums the
-// bf16 grad_output. The backward keeps the forward's bf16 input and weight (half the memory of
-// float32 copies).
-#include "kernels/cpu/conv.h"
+// the bf16 kernels of the tensors' device (kernels/contract/conv_bf16.inc) multiply them with
+// float32 accumulation; the output and the gradients are float32 tensors (on CUDA rounded to bf16
+// first: kernels/cuda/conv.cu), the bias is added in float32 and its gradient sums the bf16
+// grad_output. The backward keeps the forward's bf16 input and weight (half the memory of float32
+// copies).
 #include "engine/ops/op_utils.h"
 
 namespace ptl {
@@ -34,27 +34,30 @@ void trace(const Tensor& y, const Tensor& x0, const Tensor& w0, const Tensor& b0
 // (and b when it is defined) with grad_output converted to bf16.
 Tensor conv2d_bf16(const Tensor& x0, const Tensor& w0, const Tensor& b0, const ConvGeometry& g,
                    const Conv2dOptions& o) {
+  const Device dev = x0.device();
   const Tensor x = bf16_operand(x0), w = bf16_operand(w0),
                b = b0.defined() ? b0.contiguous() : Tensor();
-  Tensor y = Tensor::empty({g.N, g.Cout, g.OH, g.OW}, DType::F32, Device::cpu());
-  cpu::conv2d_forward_bf16(x.data<bf16>(), w.data<bf16>(), b.defined() ? b.data<float>() : nullptr,
-                           y.data<float>(), g);
+  Tensor y = Tensor::empty({g.N, g.Cout, g.OH, g.OW}, DType::F32, dev);
+  PTL_KERNEL(dev, conv2d_forward_bf16)
+  (x.data<bf16>(), w.data<bf16>(), b.defined() ? b.data<float>() : nullptr, y.data<float>(), g);
   trace(y, x0, w0, b0, o);
   const bool has_bias = b.defined();
   return record(
       y, "conv2d", {x0, w0, b0},
-      [g, x, w, has_bias](const Tensor& gy0, const std::vector<bool>& need) -> Grads {
+      [g, x, w, has_bias, dev](const Tensor& gy0, const std::vector<bool>& need) -> Grads {
         const Tensor gy = bf16_operand(gy0);
         Grads r(3);
         if (need[0]) {
-          r[0] = Tensor::empty(x.shape(), DType::F32, Device::cpu());
-          cpu::conv2d_backward_input_bf16(gy.data<bf16>(), w.data<bf16>(), r[0].data<float>(), g);
+          r[0] = Tensor::empty(x.shape(), DType::F32, dev);
+          PTL_KERNEL(dev, conv2d_backward_input_bf16)
+          (gy.data<bf16>(), w.data<bf16>(), r[0].data<float>(), g);
         }
         if (need[1] || (has_bias && need[2])) {
-          Tensor gw = Tensor::empty(w.shape(), DType::F32, Device::cpu());
-          Tensor gb = has_bias ? Tensor::empty({g.Cout}, DType::F32, Device::cpu()) : Tensor();
-          cpu::conv2d_backward_weight_bf16(gy.data<bf16>(), x.data<bf16>(), gw.data<float>(),
-                                           has_bias ? gb.data<float>() : nullptr, g);
+          Tensor gw = Tensor::empty(w.shape(), DType::F32, dev);
+          Tensor gb = has_bias ? Tensor::empty({g.Cout}, DType::F32, dev) : Tensor();
+          PTL_KERNEL(dev, conv2d_backward_weight_bf16)
+          (gy.data<bf16>(), x.data<bf16>(), gw.data<float>(), has_bias ? gb.data<float>() : nullptr,
+           g);
           if (need[1]) r[1] = gw;
           if (has_bias && need[2]) r[2] = gb;
         }

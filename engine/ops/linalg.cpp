@@ -1,7 +1,6 @@
 // matmul and linear (GEMM through the device's gemm kernel). matmul is float32 by rule (the
 // triplet and evaluation distances); linear has a bf16 path (engine/precision.h).
 #include "engine/ops/op_utils.h"
-#include "kernels/cpu/gemm_bf16.h"
 
 namespace ptl {
 
@@ -57,12 +56,14 @@ Tensor matmul(const Tensor& a0, const Tensor& b0) {
 }
 
 namespace {
-// C (M, N) float32 = op(A) op(B) of row-major bfloat16 tensors (kernels/cpu/gemm_bf16.h).
+// C (M, N) float32 = op(A) op(B) of row-major bfloat16 tensors on their device's bf16 GEMM
+// (kernels/contract/gemm_bf16.inc).
 Tensor gemm_bf16(bool ta, const Tensor& a, bool tb, const Tensor& b, int64_t M, int64_t N,
                  int64_t K) {
-  Tensor c = Tensor::empty({M, N}, DType::F32, Device::cpu());
-  cpu::gemm_bf16(ta, tb, M, N, K, 1, a.data<bf16>(), ta ? M : K, b.data<bf16>(), tb ? K : N, 0,
-                 c.data<float>(), N);
+  Tensor c = Tensor::empty({M, N}, DType::F32, a.device());
+  PTL_KERNEL(a.device(), gemm_bf16)
+  (ta, tb, M, N, K, 1, a.data<bf16>(), ta ? M : K, b.data<bf16>(), tb ? K : N, 0, c.data<float>(),
+   N);
   return c;
 }
 

@@ -33,8 +33,10 @@ Dims3 around(const Shape& shape, int64_t dim) {
 
 bool bf16_path(const char* op, const std::vector<Tensor>& operands) {
   const bool bf16 = current_precision() == Precision::BF16;
+  const Tensor* first = nullptr;  // the first defined operand: every other is on its device
   for (const Tensor& t : operands) {
     if (!t.defined()) continue;
+    if (!first) first = &t;
     PTL_CHECK(bf16 || t.dtype() != DType::BF16, op, ": a bfloat16 operand ", t.shape_str(),
               " runs in bf16 precision only (train.precision: bf16, or --precision bf16)");
     if (!bf16) continue;
@@ -43,8 +45,8 @@ bool bf16_path(const char* op, const std::vector<Tensor>& operands) {
               " ", t.shape_str(), " (run float64 in float32 precision)");
     PTL_CHECK(t.dtype() == DType::F32 || !t.requires_grad(), op, ": a bfloat16 operand ",
               t.shape_str(), " cannot require a gradient (keep it float32)");
-    PTL_CHECK(t.device().is_cpu(), op, ": bf16 precision runs on the CPU only, got a tensor on ",
-              t.device().str(), " (the CUDA backend has no bf16 kernels yet: use float32)");
+    PTL_CHECK(t.device() == first->device(), op, ": devices differ (", first->device().str(),
+              " vs ", t.device().str(), ")");
   }
   return bf16;
 }

@@ -44,10 +44,11 @@ struct Dims3 {
 Dims3 around(const Shape& shape, int64_t dim);
 
 // Whether `op`, an op with a bf16 path, computes in bf16: the mode is BF16 (engine/precision.h).
-// Then every defined operand must be a float32 or bfloat16 CPU tensor, a bfloat16 one without
-// requires_grad (a batch the data loader wrote as bf16); anything else (float64, a CUDA tensor:
-// that backend has no bf16 kernels yet) is an error naming the op, never a silent computation in
-// another precision. In float32 mode a bfloat16 operand is an error naming the op too.
+// Then every defined operand must be a float32 or bfloat16 tensor, all on one device (the CPU or
+// a GPU: both backends have the bf16 kernels), a bfloat16 one without requires_grad (a batch the
+// data loader wrote as bf16); anything else (float64, mixed devices) is an error naming the op,
+// never a silent computation in another precision. In float32 mode a bfloat16 operand is an error
+// naming the op too.
 bool bf16_path(const char* op, const std::vector<Tensor>& operands);
 // t as a contiguous bfloat16 tensor, outside autograd: itself when it is one, otherwise its
 // float32 values rounded (to_bf16, round to nearest even). The operand of the bf16 kernels.

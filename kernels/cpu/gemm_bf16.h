@@ -35,10 +35,9 @@
 
 namespace ptl::cpu {
 
-// Rows (or columns) of C in fixed blocks on parallel_for's threads (base/parallel.h).
-void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
-               const bf16* A, int64_t lda, const bf16* B, int64_t ldb, float beta, float* C,
-               int64_t ldc);
+// gemm_bf16 (kernels/contract/gemm_bf16.inc): rows (or columns) of C in fixed blocks on
+// parallel_for's threads (base/parallel.h).
+#include "kernels/contract/gemm_bf16.inc"
 
 // Single-threaded, for callers that parallelise over independent products themselves.
 void gemm_bf16_serial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,

@@ -20,16 +20,27 @@
 // from algorithm and math type together), except that without TF32 a float algorithm may not
 // report a tensor-op math type, and one reporting DEFAULT runs with FMA on the descriptor.
 //
+// bf16 (kernels/contract/conv_bf16.inc, bf16 precision): cuDNN's legacy API takes bf16 x and w
+// only as its BFLOAT16 configuration, whose result (y, dx, dw) is bf16 too, computed in FP32
+// (CUDNN_DATA_FLOAT on the convolution descriptor, tensor-op math, as PyTorch's bf16 convolutions):
+// so each direction writes a bf16 result to a scratch buffer and a kernel widens it to the op's
+// float32 output, adding the bias in float32 in the forward. The CPU keeps these results float32
+// (docs/cuda.md, "bf16 on CUDA", names the difference). The bias gradient sums the bf16 grad_output
+// in float64 per channel (a fixed tree), rounded to float32, as the CPU does. The algorithm rules
+// above hold for bf16 too (deterministic first; direct excludes FFT and Winograd).
+//
 // Workspaces come from the caching allocator for the call and are freed right after it: they
 // are stream-ordered, so the next user of the block runs after the cuDNN kernels.
 #include <climits>
 #include <cstdio>
+#include <type_traits>
 #include <vector>
 
 #include "base/error.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/conv_plan_cache.h"
 #include "kernels/cuda/kernels.h"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/math_mode.h"
 #include "kernels/cuda/memory.h"
 #include "kernels/cuda/per_device.h"
@@ -49,6 +60,14 @@ template <>
 constexpr cudnnDataType_t cudnn_type<double>() {
   return CUDNN_DATA_DOUBLE;
 }
+template <>
+constexpr cudnnDataType_t cudnn_type<bf16>() {
+  return CUDNN_DATA_BFLOAT16;
+}
+
+// cuDNN's scaling factors have the compute type: double for double, float for float and bf16.
+template <class T>
+using Scale = std::conditional_t<std::is_same_v<T, double>, double, float>;
 
 cudnnHandle_t cudnn_handle(int device) {
   return library_handle(device, cudnnCreate, cudnnSetStream, check_cudnn);
@@ -125,7 +144,7 @@ PTL_CONV_DIRECTION(BackwardFilter, "backward-filter", backward_filter,
 #undef PTL_CONV_DIRECTION
 
 struct Settings {
-  cudnnDataType_t compute;  // CUDNN_DATA_FLOAT or CUDNN_DATA_DOUBLE
+  cudnnDataType_t compute;  // CUDNN_DATA_FLOAT (float and bf16 data) or CUDNN_DATA_DOUBLE
   cudnnMathType_t math;
   size_t workspace_limit;
   bool deterministic;  // prefer deterministic algorithms (math_mode.h)
@@ -254,9 +273,13 @@ std::unique_ptr<ConvPlan> make_plan(cudnnHandle_t h, const ConvGeometry& g,
   set_tensor(p->bias.d, type, 1, g.Cout, 1, 1);
   PTL_CUDNN_CHECK(cudnnSetFilter4dDescriptor(p->w.d, type, CUDNN_TENSOR_NCHW, to_int(g.Cout),
                                              to_int(g.C), to_int(g.KH), to_int(g.KW)));
-  const Settings s{type,
-                   type == CUDNN_DATA_FLOAT ? (key.tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH)
-                                            : CUDNN_DEFAULT_MATH,
+  // bf16 data computes in FP32 on tensor cores (cuDNN's BFLOAT16 configuration; TF32 does not
+  // apply: bf16 products are exact in float32).
+  const cudnnMathType_t math = type == CUDNN_DATA_FLOAT
+                                   ? (key.tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH)
+                               : type == CUDNN_DATA_DOUBLE ? CUDNN_DEFAULT_MATH
+                                                           : CUDNN_TENSOR_OP_MATH;
+  const Settings s{type == CUDNN_DATA_DOUBLE ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT, math,
                    workspace_limit(key.device), key.deterministic, key.direct};
   for (ConvDesc* c : {&p->forward.conv, &p->backward_data.conv, &p->backward_filter.conv})
     set_conv(c->d, g, s);
@@ -293,7 +316,7 @@ Call prepare(const ConvGeometry& g) {
   return {device, h, plan};
 }
 
-// A workspace for one call, from the caching allocator.
+// Device memory for one call (a cuDNN workspace, a bf16 result), from the caching allocator.
 class Workspace {
  public:
   Workspace(size_t nbytes, int device)
@@ -310,41 +333,124 @@ class Workspace {
   int device_;
 };
 
-}  // namespace
-
+// Each direction's cuDNN call on the plan of c, scaled by 1 and 0: y = conv(x, w), dx from
+// (w, dy), dw from (x, dy); the pointers hold T (float, double or bf16).
 template <class T>
-void conv2d_forward(const T* x, const T* w, const T* bias, T* y, const ConvGeometry& g) {
-  const Call c = prepare<T>(g);
+void forward(const Call& c, const void* x, const void* w, void* y) {
   const ConvPlan& p = c.plan;
   const Workspace ws(p.forward.workspace, c.device);
-  const T one = 1, zero = 0;  // cuDNN's scaling factors have the data's type (float or double)
+  const Scale<T> one = 1, zero = 0;
   PTL_CUDNN_CHECK(cudnnConvolutionForward(c.handle, &one, p.x.d, x, p.w.d, w, p.forward.conv.d,
                                           p.forward.algo, ws.ptr(), ws.nbytes(), &zero, p.y.d, y));
-  if (bias) PTL_CUDNN_CHECK(cudnnAddTensor(c.handle, &one, p.bias.d, bias, &one, p.y.d, y));
 }
 
 template <class T>
-void conv2d_backward_input(const T* gy, const T* w, T* gx, const ConvGeometry& g) {
-  const Call c = prepare<T>(g);
+void backward_data(const Call& c, const void* gy, const void* w, void* gx) {
   const ConvPlan& p = c.plan;
   const Workspace ws(p.backward_data.workspace, c.device);
-  const T one = 1, zero = 0;
+  const Scale<T> one = 1, zero = 0;
   PTL_CUDNN_CHECK(cudnnConvolutionBackwardData(c.handle, &one, p.w.d, w, p.y.d, gy,
                                                p.backward_data.conv.d, p.backward_data.algo,
                                                ws.ptr(), ws.nbytes(), &zero, p.x.d, gx));
 }
 
 template <class T>
-void conv2d_backward_weight(const T* gy, const T* x, T* gw, T* gb, const ConvGeometry& g) {
-  const Call c = prepare<T>(g);
+void backward_filter(const Call& c, const void* gy, const void* x, void* gw) {
   const ConvPlan& p = c.plan;
   const Workspace ws(p.backward_filter.workspace, c.device);
-  const T one = 1, zero = 0;
+  const Scale<T> one = 1, zero = 0;
   PTL_CUDNN_CHECK(cudnnConvolutionBackwardFilter(c.handle, &one, p.x.d, x, p.y.d, gy,
                                                  p.backward_filter.conv.d, p.backward_filter.algo,
                                                  ws.ptr(), ws.nbytes(), &zero, p.w.d, gw));
+}
+
+// dst[i] (n elements of a (.., C, P) tensor) = the bf16 src[i] as float32, plus bias[c] in
+// float32 when there is a bias.
+__global__ void widen_kernel(const bf16* __restrict__ src, const float* __restrict__ bias,
+                             int64_t C, int64_t P, float* __restrict__ dst, int64_t n) {
+  PTL_GRID_LOOP(int64_t, i, n) {
+    const float v = to_float(src[i]);
+    dst[i] = bias ? v + bias[(i / P) % C] : v;
+  }
+}
+
+void widen(const Workspace& src, const float* bias, int64_t C, int64_t P, float* dst, int64_t n) {
+  if (n == 0) return;
+  widen_kernel<<<grid_for(n), kBlock, 0, stream()>>>(static_cast<const bf16*>(src.ptr()), bias, C,
+                                                     P, dst, n);
+  PTL_CUDA_CHECK_LAUNCH();
+}
+
+// gb[c] = the float64 sum of the bf16 gy (N, C, P) over n and p, rounded to float32: one block
+// per channel, a fixed tree (launch.cuh block_sum), so the same bits on every run.
+__global__ void bias_grad_kernel(const bf16* __restrict__ gy, int64_t N, int64_t C, int64_t P,
+                                 float* __restrict__ gb) {
+  for (int64_t c = blockIdx.x; c < C; c += gridDim.x) {
+    double s = 0;
+    for (int64_t j = threadIdx.x; j < N * P; j += blockDim.x) {
+      const int64_t n = j / P, p = j - n * P;
+      s += static_cast<double>(to_float(gy[(n * C + c) * P + p]));
+    }
+    s = block_sum(s);
+    if (threadIdx.x == 0) gb[c] = static_cast<float>(s);
+  }
+}
+
+}  // namespace
+
+template <class T>
+void conv2d_forward(const T* x, const T* w, const T* bias, T* y, const ConvGeometry& g) {
+  const Call c = prepare<T>(g);
+  forward<T>(c, x, w, y);
+  const T one = 1;
+  if (bias)
+    PTL_CUDNN_CHECK(cudnnAddTensor(c.handle, &one, c.plan.bias.d, bias, &one, c.plan.y.d, y));
+}
+
+template <class T>
+void conv2d_backward_input(const T* gy, const T* w, T* gx, const ConvGeometry& g) {
+  backward_data<T>(prepare<T>(g), gy, w, gx);
+}
+
+template <class T>
+void conv2d_backward_weight(const T* gy, const T* x, T* gw, T* gb, const ConvGeometry& g) {
+  const Call c = prepare<T>(g);
+  backward_filter<T>(c, gy, x, gw);
+  const T one = 1, zero = 0;
   if (gb)  // gb (Cout) = sum of gy over n, h, w
-    PTL_CUDNN_CHECK(cudnnConvolutionBackwardBias(c.handle, &one, p.y.d, gy, &zero, p.bias.d, gb));
+    PTL_CUDNN_CHECK(
+        cudnnConvolutionBackwardBias(c.handle, &one, c.plan.y.d, gy, &zero, c.plan.bias.d, gb));
+}
+
+void conv2d_forward_bf16(const bf16* x, const bf16* w, const float* bias, float* y,
+                         const ConvGeometry& g) {
+  const Call c = prepare<bf16>(g);
+  const int64_t n = g.N * g.Cout * g.OH * g.OW;
+  const Workspace y16(static_cast<size_t>(n) * sizeof(bf16), c.device);
+  forward<bf16>(c, x, w, y16.ptr());
+  widen(y16, bias, g.Cout, g.OH * g.OW, y, n);
+}
+
+void conv2d_backward_input_bf16(const bf16* gy, const bf16* w, float* gx, const ConvGeometry& g) {
+  const Call c = prepare<bf16>(g);
+  const int64_t n = g.N * g.C * g.H * g.W;
+  const Workspace gx16(static_cast<size_t>(n) * sizeof(bf16), c.device);
+  backward_data<bf16>(c, gy, w, gx16.ptr());
+  widen(gx16, nullptr, 1, 1, gx, n);
+}
+
+void conv2d_backward_weight_bf16(const bf16* gy, const bf16* x, float* gw, float* gb,
+                                 const ConvGeometry& g) {
+  const Call c = prepare<bf16>(g);
+  const int64_t n = g.Cout * g.C * g.KH * g.KW;
+  const Workspace gw16(static_cast<size_t>(n) * sizeof(bf16), c.device);
+  backward_filter<bf16>(c, gy, x, gw16.ptr());
+  widen(gw16, nullptr, 1, 1, gw, n);
+  if (gb && g.Cout > 0) {
+    bias_grad_kernel<<<grid_for(g.Cout, 1), kBlock, 0, stream()>>>(gy, g.N, g.Cout, g.OH * g.OW,
+                                                                   gb);
+    PTL_CUDA_CHECK_LAUNCH();
+  }
 }
 
 #include "kernels/contract/conv_instances.inc"
