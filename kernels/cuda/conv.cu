@@ -144,6 +144,7 @@ PTL_CONV_DIRECTION(BackwardFilter, "backward-filter", backward_filter,
 #undef PTL_CONV_DIRECTION
 
 struct Settings {
+  DType dtype;              // the data's: float32, float64 or bfloat16 (for messages)
   cudnnDataType_t compute;  // CUDNN_DATA_FLOAT (float and bf16 data) or CUDNN_DATA_DOUBLE
   cudnnMathType_t math;
   size_t workspace_limit;
@@ -212,9 +213,9 @@ void choose(cudnnHandle_t h, ConvPlan& p, const ConvGeometry& g, const Settings&
     }
   }
   PTL_CHECK(
-      best, "conv2d: cuDNN offers no ", Dir::name, " algorithm for input (", g.N, ", ", g.C, ", ",
-      g.H, ", ", g.W, ") and weight (", g.Cout, ", ", g.C, ", ", g.KH, ", ", g.KW, ") within ",
-      s.workspace_limit, " bytes of workspace",
+      best, "conv2d: cuDNN offers no ", Dir::name, " algorithm for ", dtype_name(s.dtype),
+      " input (", g.N, ", ", g.C, ", ", g.H, ", ", g.W, ") and weight (", g.Cout, ", ", g.C, ", ",
+      g.KH, ", ", g.KW, ") within ", s.workspace_limit, " bytes of workspace",
       s.direct ? " among the deterministic direct-sum algorithms (set_direct_convolutions)" : "");
   choice.algo = best->algo;
   // DEFAULT math on a float descriptor lets cuDNN use TF32 on Ampere and later: while TF32 is
@@ -226,11 +227,11 @@ void choose(cudnnHandle_t h, ConvPlan& p, const ConvGeometry& g, const Settings&
   if (verbose_plans())
     std::fprintf(
         stderr,
-        "ptl conv plan: input (%lld, %lld, %lld, %lld) weight (%lld, %lld, %lld, %lld) stride %lld "
-        "%s: algorithm %d, math %d, %s, workspace %zu bytes (heuristics rank %d of %d)\n",
-        (long long)g.N, (long long)g.C, (long long)g.H, (long long)g.W, (long long)g.Cout,
-        (long long)g.C, (long long)g.KH, (long long)g.KW, (long long)g.sh, Dir::name,
-        static_cast<int>(choice.algo), static_cast<int>(best->mathType),
+        "ptl conv plan: %s input (%lld, %lld, %lld, %lld) weight (%lld, %lld, %lld, %lld) stride "
+        "%lld %s: algorithm %d, math %d, %s, workspace %zu bytes (heuristics rank %d of %d)\n",
+        dtype_name(s.dtype), (long long)g.N, (long long)g.C, (long long)g.H, (long long)g.W,
+        (long long)g.Cout, (long long)g.C, (long long)g.KH, (long long)g.KW, (long long)g.sh,
+        Dir::name, static_cast<int>(choice.algo), static_cast<int>(best->mathType),
         best->determinism == CUDNN_DETERMINISTIC ? "deterministic" : "non-deterministic",
         choice.workspace, static_cast<int>(best - perf.data()), returned);
 }
@@ -279,8 +280,12 @@ std::unique_ptr<ConvPlan> make_plan(cudnnHandle_t h, const ConvGeometry& g,
                                    ? (key.tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH)
                                : type == CUDNN_DATA_DOUBLE ? CUDNN_DEFAULT_MATH
                                                            : CUDNN_TENSOR_OP_MATH;
-  const Settings s{type == CUDNN_DATA_DOUBLE ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT, math,
-                   workspace_limit(key.device), key.deterministic, key.direct};
+  const Settings s{key.dtype,
+                   type == CUDNN_DATA_DOUBLE ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT,
+                   math,
+                   workspace_limit(key.device),
+                   key.deterministic,
+                   key.direct};
   for (ConvDesc* c : {&p->forward.conv, &p->backward_data.conv, &p->backward_filter.conv})
     set_conv(c->d, g, s);
   // The geometry must be the one cuDNN derives, or the kernels would write past y.
