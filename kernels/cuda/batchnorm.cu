@@ -180,6 +180,20 @@ void batchnorm_backward(const T* gy, const T* y, const T* x, const double* mean,
   PTL_CUDA_CHECK_LAUNCH();
 }
 
+template <class T>
+void batchnorm_grad_sums(const T* gy, const T* y, const T* x, const double* mean, int64_t N,
+                         int64_t C, int64_t S, double* sg, double* sgx) {
+  if (C == 0) return;
+  batchnorm_grad_sums_split(gy, y, x, mean, N, C, S, sg, sgx);
+}
+
+template <class T>
+void batchnorm_grad_input(const T* gy, const T* y, const T* x, const double* mean,
+                          const double* invstd, const T* w, const double* sg, const double* sgx,
+                          T* gx, int64_t N, int64_t C, int64_t S) {
+  batchnorm_grad_input_from_sums(gy, y, x, mean, invstd, w, sg, sgx, gx, N, C, S);
+}
+
 #include "kernels/contract/batchnorm_instances.inc"
 PTL_INSTANTIATE_BATCHNORM()
 

@@ -151,38 +151,80 @@ void batchnorm_stats_split(const T* x, int64_t N, int64_t C, int64_t S, double* 
   device_free(sums, bytes, dev);
 }
 
+namespace {
+
+// Per channel sg = sum g and sgx = sum g * (x - mean) through the slices, and gw = sgx * invstd,
+// gb = sg where not null.
 template <class T>
-void batchnorm_backward_split(const T* gy, const T* relu_y, const T* x, const double* mean,
-                              const double* invstd, const T* w, T* gx, T* gw, T* gb, int64_t N,
-                              int64_t C, int64_t S, bool training) {
+void split_grad_sums(const T* gy, const T* relu_y, const T* x, const double* mean,
+                     const double* invstd, T* gw, T* gb, int64_t N, int64_t C, int64_t S,
+                     double* sg, double* sgx) {
   const BnSplit sp = bn_split(N, C, S);
-  const int64_t M = N * S, blocks = C * sp.slices, n = N * C * S;
+  const int64_t blocks = C * sp.slices;
   const int dev = current_device();
-  // The slices' sums of g and g * (x - mean), then the channels' (2 * blocks + 2 * C).
-  const size_t bytes = sizeof(double) * static_cast<size_t>(2 * blocks + 2 * C);
+  const size_t bytes = sizeof(double) * static_cast<size_t>(2 * blocks);
   double* pg = static_cast<double*>(device_alloc(bytes, dev));
-  double *pgx = pg + blocks, *sg = pgx + blocks, *sgx = sg + C;
+  double* pgx = pg + blocks;
   const cudaStream_t st = stream();
   slice_grad_kernel<T><<<static_cast<unsigned>(blocks), kBnLanes, 0, st>>>(gy, relu_y, x, mean, C,
-                                                                           S, M, sp, pg, pgx);
+                                                                           S, N * S, sp, pg, pgx);
   PTL_CUDA_CHECK_LAUNCH();
   grad_channel_kernel<T>
       <<<grid_for(C), kBlock, 0, st>>>(pg, pgx, sp.slices, C, invstd, gw, gb, sg, sgx);
   PTL_CUDA_CHECK_LAUNCH();
-  if (gx && n > 0) {
-    auto kernel = training ? grad_input_kernel<T, true> : grad_input_kernel<T, false>;
-    kernel<<<grid_for(n), kBlock, 0, st>>>(gy, relu_y, x, mean, invstd, w, sg, sgx, gx, C, S, n,
-                                           static_cast<double>(M));
-    PTL_CUDA_CHECK_LAUNCH();
-  }
   device_free(pg, bytes, dev);
+}
+
+template <class T>
+void launch_grad_input(const T* gy, const T* relu_y, const T* x, const double* mean,
+                       const double* invstd, const T* w, const double* sg, const double* sgx, T* gx,
+                       int64_t N, int64_t C, int64_t S, bool training) {
+  const int64_t n = N * C * S;
+  if (n == 0) return;
+  auto kernel = training ? grad_input_kernel<T, true> : grad_input_kernel<T, false>;
+  kernel<<<grid_for(n), kBlock, 0, stream()>>>(gy, relu_y, x, mean, invstd, w, sg, sgx, gx, C, S, n,
+                                               static_cast<double>(N * S));
+  PTL_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace
+
+template <class T>
+void batchnorm_backward_split(const T* gy, const T* relu_y, const T* x, const double* mean,
+                              const double* invstd, const T* w, T* gx, T* gw, T* gb, int64_t N,
+                              int64_t C, int64_t S, bool training) {
+  const int dev = current_device();
+  const size_t bytes = sizeof(double) * static_cast<size_t>(2 * C);
+  double* sg = static_cast<double*>(device_alloc(bytes, dev));
+  double* sgx = sg + C;
+  split_grad_sums(gy, relu_y, x, mean, invstd, gw, gb, N, C, S, sg, sgx);
+  if (gx) launch_grad_input(gy, relu_y, x, mean, invstd, w, sg, sgx, gx, N, C, S, training);
+  device_free(sg, bytes, dev);
+}
+
+template <class T>
+void batchnorm_grad_sums_split(const T* gy, const T* relu_y, const T* x, const double* mean,
+                               int64_t N, int64_t C, int64_t S, double* sg, double* sgx) {
+  split_grad_sums<T>(gy, relu_y, x, mean, nullptr, nullptr, nullptr, N, C, S, sg, sgx);
+}
+
+template <class T>
+void batchnorm_grad_input_from_sums(const T* gy, const T* relu_y, const T* x, const double* mean,
+                                    const double* invstd, const T* w, const double* sg,
+                                    const double* sgx, T* gx, int64_t N, int64_t C, int64_t S) {
+  launch_grad_input(gy, relu_y, x, mean, invstd, w, sg, sgx, gx, N, C, S, true);
 }
 
 #define PTL_BATCHNORM_SPLIT_INSTANCES(T)                                                           \
   template void batchnorm_stats_split<T>(const T*, int64_t, int64_t, int64_t, double*, double*);   \
   template void batchnorm_backward_split<T>(const T*, const T*, const T*, const double*,           \
                                             const double*, const T*, T*, T*, T*, int64_t, int64_t, \
-                                            int64_t, bool);
+                                            int64_t, bool);                                        \
+  template void batchnorm_grad_sums_split<T>(const T*, const T*, const T*, const double*, int64_t, \
+                                             int64_t, int64_t, double*, double*);                  \
+  template void batchnorm_grad_input_from_sums<T>(const T*, const T*, const T*, const double*,     \
+                                                  const double*, const T*, const double*,          \
+                                                  const double*, T*, int64_t, int64_t, int64_t);
 PTL_BATCHNORM_SPLIT_INSTANCES(float)
 PTL_BATCHNORM_SPLIT_INSTANCES(double)
 

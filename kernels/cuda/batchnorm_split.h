@@ -20,4 +20,15 @@ void batchnorm_backward_split(const T* gy, const T* relu_y, const T* x, const do
                               const double* invstd, const T* w, T* gx, T* gw, T* gb, int64_t N,
                               int64_t C, int64_t S, bool training);
 
+// batchnorm_grad_sums and batchnorm_grad_input (kernels/contract/batchnorm.inc), for synchronised
+// batch norm. The sums always go through the slices (one slice a channel when bn_split says so):
+// the split order is the CUDA sync_bn's only order, whatever set_split_batchnorm says.
+template <class T>
+void batchnorm_grad_sums_split(const T* gy, const T* relu_y, const T* x, const double* mean,
+                               int64_t N, int64_t C, int64_t S, double* sg, double* sgx);
+template <class T>
+void batchnorm_grad_input_from_sums(const T* gy, const T* relu_y, const T* x, const double* mean,
+                                    const double* invstd, const T* w, const double* sg,
+                                    const double* sgx, T* gx, int64_t N, int64_t C, int64_t S);
+
 }  // namespace ptl::cuda
