@@ -44,6 +44,14 @@ void set_direct_convolutions(bool direct) {
 #endif
 }
 
+void set_split_batchnorm(bool split) {
+#if PTL_WITH_CUDA
+  cuda::set_split_batchnorm(split);
+#else
+  (void)split;          // the CPU's statistics have one order
+#endif
+}
+
 void set_allow_tf32(bool allow) {
 #if PTL_WITH_CUDA
   cuda::set_allow_tf32(allow);

@@ -28,6 +28,10 @@ void set_deterministic_convolutions(bool deterministic);
 // never FFT or Winograd (default false; the float32 accuracy tests turn it on). A CPU-only build
 // has nothing to switch.
 void set_direct_convolutions(bool direct);
+// Whether CUDA batch-norm statistics and gradient sums may split a channel over several blocks
+// when the channels are too few to fill the GPU (kernels/cuda/batchnorm_split.h; default false
+// until a GPU run proves it). Deterministic either way. Nothing to switch in a CPU-only build.
+void set_split_batchnorm(bool split);
 
 // Bytes of device memory held by tensors now and at most since the last reset, and reserved by
 // the caching allocator (CUDA only; zeros on the CPU, where the process's peak RSS tells).

@@ -115,15 +115,17 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
 Tensor batch_norm_relu(const Tensor& x, const Tensor& weight, const Tensor& bias,
                        Tensor running_mean, Tensor running_var, bool training,
                        double momentum = 0.1, double eps = 1e-5);
-// Synchronised batch norm (training, CPU): batch_norm(_relu) over a batch whose rows are spread
-// over processes, each calling this with its own rows. The statistics (and the running ones,
+// Synchronised batch norm (training, CPU or CUDA): batch_norm(_relu) over a batch whose rows are
+// spread over processes, each calling this with its own rows. The statistics (and the running ones,
 // with the whole batch's unbiased variance) are the whole batch's. The gradient of x is that of
 // this process's loss divided by its share of the rows, n / N: the caller weights every
 // process's gradients by that share before summing them (train/data_parallel.h), which makes
-// them the whole batch's. `all_gather(v)` returns every process's v (the same length everywhere)
-// concatenated in process order; every process calls it in the same order, once in forward and
-// once in backward. Ranks are combined in that order, so every process gets the same bits.
-using AllGatherDoubles = std::function<std::vector<double>(const std::vector<double>&)>;
+// them the whole batch's. `all_gather(v)` takes a 1-D float64 tensor on x's device (the same
+// length everywhere) and returns every process's v concatenated in process order, on any device
+// (it is read on the host, where the per-channel blocks are combined); every process calls it in
+// the same order, once in forward and once in backward. Ranks are combined in that order, so
+// every process gets the same bits.
+using AllGatherDoubles = std::function<Tensor(const Tensor&)>;
 Tensor sync_batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
                        Tensor running_mean, Tensor running_var, double momentum, double eps,
                        bool relu, const AllGatherDoubles& all_gather);

@@ -33,8 +33,9 @@
 # TESTS replaces the test filter "[cuda]" (names with commas need them escaped: \,).
 # STEPS lists "MODEL CxHxW PRECISION ALGOS" separated by ';' (default: below); PRECISION fp32,
 # tf32 or bf16 (PyTorch: autocast bf16 with TF32; ptl: --precision bf16 with TF32 for its float32
-# ops, docs/cuda.md "bf16 on CUDA"), ALGOS det (deterministic cuDNN algorithms on both sides) or fast (cuDNN's
-# first choice).
+# ops, docs/cuda.md "bf16 on CUDA"), ALGOS det (deterministic cuDNN algorithms on both sides) or
+# fast (cuDNN's first choice), and an optional fifth field split-bn: ptl's step again with --split-bn (the
+# split batch-norm kernels, off by default until measured; docs/cuda.md), PyTorch not rerun.
 # MGN needs an input height whose ceil(H / 16) is a multiple of 6 (384, not 256).
 # The logs go to a folder outside OUT; OUT gets summary.txt and gpu-logs.tar.gz only (the device
 # tool brings back at most 8 files).
@@ -44,7 +45,7 @@ phases=("${@:-all}")
 out="${OUT:-gpu-logs-out}"
 budget="${BUDGET_S:-420}"
 tests_filter="${TESTS:-[cuda]}"
-steps="${STEPS:-resnet50 3x256x128 fp32 det;resnet50 3x256x128 fp32 fast;resnet50 3x256x128 tf32 det;resnet50 3x256x128 tf32 fast;resnet50 3x256x128 bf16 fast;mgn_ptl 3x384x128 fp32 det;mgn_ptl 3x384x128 fp32 fast;mgn_ptl 3x384x128 tf32 fast;mgn_ptl 3x384x128 bf16 fast;resnet50 3x384x128 fp32 fast;resnet50 3x384x128 tf32 fast}"
+steps="${STEPS:-resnet50 3x256x128 fp32 det;resnet50 3x256x128 fp32 fast;resnet50 3x256x128 tf32 det;resnet50 3x256x128 tf32 fast;resnet50 3x256x128 tf32 fast split-bn;resnet50 3x256x128 bf16 fast;mgn_ptl 3x384x128 fp32 det;mgn_ptl 3x384x128 fp32 fast;mgn_ptl 3x384x128 tf32 fast;mgn_ptl 3x384x128 tf32 fast split-bn;mgn_ptl 3x384x128 bf16 fast;resnet50 3x384x128 fp32 fast;resnet50 3x384x128 tf32 fast}"
 b=gpu-bundle
 work="$(mktemp -d)"
 logs="$work/gpu-logs"
@@ -192,12 +193,19 @@ PY
   # the same kind of cuDNN algorithms (det: deterministic on both sides; fast: cuDNN's first).
   local IFS=';'
   for s in $steps; do
-    IFS=' ' read -r model input precision algos <<<"$s"
+    IFS=' ' read -r model input precision algos variant <<<"$s"
     local ptl_flags=() torch_flags=()
     [ "$precision" != fp32 ] && ptl_flags+=(--tf32) && torch_flags+=(--tf32)
     [ "$precision" = bf16 ] && ptl_flags+=(--precision bf16) && torch_flags+=(--amp-bf16)
     if [ "$algos" = det ]; then torch_flags+=(--deterministic); else ptl_flags+=(--nondeterministic); fi
     local tag="${model}_${input}_${precision}_${algos}"
+    if [ "$variant" = split-bn ]; then
+      tag+="_split-bn"
+      step "ptl_$tag" 60 "${ptl_env[@]}" "$b/ptl" bench --model "$model" --batch 64 --input "$input" \
+        --train-step --device cuda --warmup 3 --repeat 20 "${ptl_flags[@]}" --split-bn
+      summary "  ptl   $tag: $(grep median_ms "$logs/ptl_$tag.log" || tail -1 "$logs/ptl_$tag.log")"
+      continue
+    fi
     step "ptl_$tag" 60 "${ptl_env[@]}" "$b/ptl" bench --model "$model" --batch 64 --input "$input" \
       --train-step --device cuda --warmup 3 --repeat 20 "${ptl_flags[@]}"
     summary "  ptl   $tag: $(grep median_ms "$logs/ptl_$tag.log" || tail -1 "$logs/ptl_$tag.log")"

@@ -12,6 +12,7 @@
 
 #include "dist/communicator.h"
 #include "dist/nccl_communicator.h"
+#include "engine/device.h"
 #include "engine/ops.h"
 #include "layers/bconv_cell.h"
 #include "layers/convert.h"
@@ -591,4 +592,71 @@ TEST_CASE("NCCL at world size 1: collectives and the gradient sum keep plain CUD
     if (p.grad().defined()) after[name] = p.grad().to(ptl::Device::cpu());
   REQUIRE(after.size() == before.size());
   CHECK(bits_hash(after) == bits_hash(before));
+}
+
+TEST_CASE(
+    "NCCL at world size 1: dist.sync_bn on CUDA gives plain CUDA batch norm and the CPU's "
+    "sync_bn",
+    "[dist][cuda]") {
+  if (!ptl::dist::nccl_compiled()) PTL_SKIP("built without NCCL");
+  PTL_SKIP_WITHOUT_GPU();
+  const ptl::Device gpu = ptl::Device::cuda(0), cpu = ptl::Device::cpu();
+  auto one = ptl::dist::single_process();
+  const ptl::TensorMap init = ptl::make_model("ptl_resnet20", 6, {})->state_dict();
+  ptl::manual_seed(5);
+  // 16 x 64 x 32 values a channel in the first stage: 8 slices a channel for the split kernels.
+  const ptl::Tensor images = ptl::randn({16, 3, 64, 32}).to(ptl::DType::F64);
+  std::vector<int64_t> ids;
+  for (int64_t i = 0; i < 16; ++i) ids.push_back(i % 6);
+  const ptl::Tensor labels = ptl::from_vector(ids, {16});
+  // One float64 forward and backward of PTL-ResNet-20: the logits, the parameters' gradients and
+  // the batch norms' running statistics, on the host.
+  auto step = [&](ptl::Device device, bool sync, bool split) {
+    auto model = float64_model(init);
+    model->to(device);
+    ptl::DataParallel dp(*one, *model);
+    if (sync) dp.synchronise_batch_norm();
+    ptl::set_split_batchnorm(split);
+    ptl::manual_seed(9);  // the BConv-Cells' fresh states
+    const ptl::Tensor logits = model->forward(images.to(device)).logits[0];
+    ptl::cross_entropy(logits, labels.to(device)).backward();
+    ptl::set_split_batchnorm(false);
+    ptl::TensorMap out{{"logits", logits.detach().to(cpu)}};
+    for (auto& [name, p] : model->named_parameters())
+      if (p.grad().defined()) out["grad " + name] = p.grad().to(cpu);
+    for (auto& [name, b] : model->named_buffers())
+      if (b.dtype() == ptl::DType::F64) out[name] = b.to(cpu);
+    return out;
+  };
+  auto check_near = [](const ptl::TensorMap& got, const ptl::TensorMap& want, double bound) {
+    REQUIRE(got.size() == want.size());
+    for (const auto& [name, t] : want) {
+      const double e = difference(got.at(name), t);
+      INFO(name << ": relative difference " << e << ", bound " << bound);
+      CHECK(e <= bound);
+    }
+  };
+  // Statistics and gradient sums through NCCL's all-gather and the host's rank-order combine.
+  // At world size 1 it computes plain batch norm's answer in other orders of the same double
+  // sums (the combine (M mean) / M, the slices of the gradient sums), which the deep model
+  // magnifies as it does the CPU's orders: the float64 CUDA model bound, 1e-9 (test_cuda_ops.cpp,
+  // passed on the GPU), for every comparison; the bits must repeat exactly.
+  const double bound = 1e-9;
+  const ptl::TensorMap synced = step(gpu, true, false);
+  {
+    INFO("dist.sync_bn on CUDA against plain CUDA batch norm");
+    check_near(synced, step(gpu, false, false), bound);
+  }
+  {
+    INFO("dist.sync_bn on CUDA against the CPU's");
+    check_near(synced, step(cpu, true, false), bound);
+  }
+  // The split statistics kernels under sync_bn: another order again.
+  const ptl::TensorMap split = step(gpu, true, true);
+  {
+    INFO("dist.sync_bn with the split batch-norm kernels against without");
+    check_near(split, synced, bound);
+  }
+  CHECK(bits_hash(step(gpu, true, true)) == bits_hash(split));
+  CHECK(bits_hash(step(gpu, true, false)) == bits_hash(synced));
 }

@@ -133,7 +133,7 @@ const std::vector<ConfigKey>& config_keys() {
       {"eval.flip", "true", "average the features of the image and its flip", "bool"},
       {"dist.sync_bn", "false",
        "data parallel: batch norm with the statistics of the whole batch over all processes "
-       "(CPU) instead of each process's shard",
+       "instead of each process's shard",
        "bool"},
       {"dist.timeout_s", "1800",
        "data parallel: a rank that waits this long for the others (one stuck, or rank 0 "

@@ -75,10 +75,15 @@ void DataParallel::broadcast_model() {
 }
 
 void DataParallel::synchronise_batch_norm() {
-  dist::Communicator* comm = &comm_;
-  const AllGatherDoubles gather = [comm](const std::vector<double>& v) {
-    std::vector<double> all(v.size() * static_cast<size_t>(comm->size()));
-    comm->all_gather(v.data(), v.size() * sizeof(double), all.data());
+  // CUDA blocks over NCCL where ptl has it (at world size 1 too, so one process runs that path),
+  // else through the job's communicator in host memory.
+  const AllGatherDoubles gather = [this](const Tensor& v) {
+    dist::Communicator& c =
+        v.device().is_cuda() && dist::nccl_compiled() ? gpu_comm(v.device()) : comm_;
+    const Tensor mine = v.to(c.memory()).contiguous();
+    Tensor all = Tensor::empty({mine.numel() * c.size()}, DType::F64, c.memory());
+    c.all_gather(mine.data<double>(), static_cast<size_t>(mine.numel()) * sizeof(double),
+                 all.data<double>());
     return all;
   };
   for (auto& [name, m] : model_.named_modules())

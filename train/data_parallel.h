@@ -36,7 +36,9 @@ class DataParallel {
   void check_same_job(const std::string& config_yaml);
   void broadcast_model();
   // dist.sync_bn: every BatchNorm of the model normalises with the whole batch's statistics
-  // (sync_batch_norm, engine/ops.h), gathered over the ranks in forward and backward.
+  // (sync_batch_norm, engine/ops.h), gathered over the ranks in forward and backward: through
+  // NCCL for a CUDA model where ptl has it (as the gradient buckets), else in host memory. The
+  // layers then call into this object, which must outlive their training passes.
   void synchronise_batch_norm();
   void broadcast_buffers();
   // Before backward: lays out every trainable parameter's gradient in fused buckets of one

@@ -164,9 +164,6 @@ void Trainer::check_data_parallel() {
               " ranks leave a rank fewer than 2, and the batch-hard triplet loss needs 2 on each; "
               "raise data.p to at least ",
               2 * w, " or use fewer processes");
-  PTL_CHECK(!s_.dist.sync_bn || s_.device.device.is_cpu(),
-            "dist.sync_bn runs on the CPU only for now; set dist.sync_bn=false on ",
-            s_.device.device.str());
   if (d.sampler == Sampler::Shuffle)
     PTL_CHECK(d.batch_size >= w, "data.batch_size=", d.batch_size, " is smaller than the ", w,
               " ranks; raise it or use fewer processes");

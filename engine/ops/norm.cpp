@@ -109,13 +109,20 @@ struct Gathered {
     return all[r * static_cast<size_t>(2 * C + 1) + 1 + C + c];
   }
 };
-Gathered gather_blocks(const AllGatherDoubles& all_gather, double count, const double* a,
-                       const double* b, int64_t C) {
-  std::vector<double> mine{count};
-  mine.insert(mine.end(), a, a + C);
-  mine.insert(mine.end(), b, b + C);
-  Gathered g{all_gather(mine), C};
-  PTL_CHECK(!g.all.empty() && g.all.size() % mine.size() == 0,
+
+// This process's block (count, then a and b for the caller's kernel to write at data() + 1 and
+// data() + 1 + C) as a float64 tensor on `device`, where the gather takes it.
+Tensor new_block(double count, int64_t C, Device device) {
+  Tensor block = Tensor::empty({2 * C + 1}, DType::F64, device);
+  Tensor head = narrow(block, 0, 0, 1);
+  fill_(head, count);
+  return block;
+}
+
+// Every process's block in process order, read on the host.
+Gathered gather_blocks(const AllGatherDoubles& all_gather, const Tensor& mine, int64_t C) {
+  Gathered g{all_gather(mine).to(Device::cpu()).to_double_vector(), C};
+  PTL_CHECK(!g.all.empty() && g.all.size() % static_cast<size_t>(mine.numel()) == 0,
             "sync_batch_norm: the processes disagree on the number of channels");
   return g;
 }
@@ -140,21 +147,21 @@ Tensor sync_batch_norm(const Tensor& x0, const Tensor& weight, const Tensor& bia
   const NormShape shape =
       check_batch_norm("sync_batch_norm", x0, weight, bias, running_mean, running_var, true);
   const int64_t N = shape.N, C = shape.C, S = shape.S;
-  PTL_CHECK(x0.device().is_cpu(), "sync_batch_norm: CPU tensors only (dist.sync_bn on ",
-            x0.device().str(), " is not built yet)");
   Tensor x = x0.contiguous();
-  // Every process's count, mean and biased variance, combined in process order (Chan et al.):
-  // mean = sum M_r mean_r / M, var = sum M_r (var_r + (mean_r - mean)^2) / M.
-  Tensor mean = Tensor::empty({C}, DType::F64), invstd = Tensor::empty({C}, DType::F64);
-  double* m = mean.data<double>();
-  double* v = invstd.data<double>();
+  const Device device = x.device();
+  // Every process's count, mean and biased variance, combined on the host in process order
+  // (Chan et al.): mean = sum M_r mean_r / M, var = sum M_r (var_r + (mean_r - mean)^2) / M.
   const double count = static_cast<double>(N * S);
-  PTL_DISPATCH_FLOAT(x.dtype(), "sync_batch_norm",
-                     [&] { cpu::batchnorm_stats<scalar_t>(x.data<scalar_t>(), N, C, S, m, v); });
-  const Gathered stats = gather_blocks(all_gather, count, m, v, C);
+  Tensor mine = new_block(count, C, device);
+  PTL_DISPATCH_FLOAT(x.dtype(), "sync_batch_norm", [&] {
+    PTL_KERNEL(device, batchnorm_stats<scalar_t>)
+    (x.data<scalar_t>(), N, C, S, mine.data<double>() + 1, mine.data<double>() + 1 + C);
+  });
+  const Gathered stats = gather_blocks(all_gather, mine, C);
   double total = 0;
   for (size_t r = 0; r < stats.processes(); ++r) total += stats.count(r);
   PTL_CHECK(total > 1, "sync_batch_norm: training needs more than one value per channel");
+  std::vector<double> m(static_cast<size_t>(C)), v(static_cast<size_t>(C));
   for (int64_t c = 0; c < C; ++c) {
     double sum = 0, m2 = 0;
     for (size_t r = 0; r < stats.processes(); ++r) sum += stats.count(r) * stats.a(r, c);
@@ -165,15 +172,19 @@ Tensor sync_batch_norm(const Tensor& x0, const Tensor& weight, const Tensor& bia
     }
     v[c] = m2 / total;
   }
+  // `invstd` first holds the variance (batchnorm_prepare).
+  Tensor mean = from_vector(m, {C}).to(device), invstd = from_vector(v, {C}).to(device);
   Tensor w = weight.defined() ? weight.contiguous() : Tensor();
   Tensor b = bias.defined() ? bias.contiguous() : Tensor();
-  Tensor y = Tensor::empty(x.shape(), x.dtype());
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), device);
   PTL_DISPATCH_FLOAT(x.dtype(), "sync_batch_norm", [&] {
     auto ptr = [](const Tensor& t) { return t.defined() ? t.data<scalar_t>() : nullptr; };
-    cpu::batchnorm_prepare<scalar_t>(true, m, v, ptr(running_mean), ptr(running_var), C, momentum,
-                                     total / (total - 1), eps);
-    cpu::batchnorm_apply<scalar_t>(x.data<scalar_t>(), m, v, ptr(w), ptr(b), y.data<scalar_t>(), N,
-                                   C, S, relu);
+    PTL_KERNEL(device, batchnorm_prepare<scalar_t>)
+    (true, mean.data<double>(), invstd.data<double>(), ptr(running_mean), ptr(running_var), C,
+     momentum, total / (total - 1), eps);
+    PTL_KERNEL(device, batchnorm_apply<scalar_t>)
+    (x.data<scalar_t>(), mean.data<double>(), invstd.data<double>(), ptr(w), ptr(b),
+     y.data<scalar_t>(), N, C, S, relu);
   });
   if (TraceRecorder* r = active_trace()) r->record({"sync_batch_norm", {x0}, {y}, {}});
   if (!needs_grad({x0, weight, bias})) return y;
@@ -184,39 +195,37 @@ Tensor sync_batch_norm(const Tensor& x0, const Tensor& weight, const Tensor& bia
       [=](const Tensor& gy0, const std::vector<bool>& need) -> Grads {
         Tensor gy = gy0.contiguous();
         Grads r(3);
-        std::vector<double> sg(static_cast<size_t>(C)), sgx(static_cast<size_t>(C));
-        const double* is = invstd.data<double>();
+        // This process's sums: sg = sum(gy) at 1, sgx = sum(gy * (x - mean)) at 1 + C.
+        Tensor sums = new_block(count, C, device);
+        const Tensor sg = narrow(sums, 0, 1, C), sgx = narrow(sums, 0, 1 + C, C);
         PTL_DISPATCH_FLOAT(gy.dtype(), "sync_batch_norm backward", [&] {
           auto ptr = [](const Tensor& t) { return t.defined() ? t.data<scalar_t>() : nullptr; };
-          cpu::batchnorm_grad_sums<scalar_t>(gy.data<scalar_t>(), ptr(yd), xd.data<scalar_t>(),
-                                             mean.data<double>(), N, C, S, sg.data(), sgx.data());
-          // weight and bias: this process's sums (the caller weights and sums them).
-          if (need[1]) {
-            r[1] = Tensor::empty({C}, gy.dtype());
-            for (int64_t c = 0; c < C; ++c)
-              r[1].data<scalar_t>()[c] = static_cast<scalar_t>(sgx[c] * is[c]);
+          PTL_KERNEL(device, batchnorm_grad_sums<scalar_t>)
+          (gy.data<scalar_t>(), ptr(yd), xd.data<scalar_t>(), mean.data<double>(), N, C, S,
+           sums.data<double>() + 1, sums.data<double>() + 1 + C);
+        });
+        // weight and bias: this process's sums (the caller weights and sums them).
+        if (need[1]) r[1] = mul(sgx, invstd).to(gy.dtype());
+        if (need[2]) r[2] = sg.clone().to(gy.dtype());
+        // x: the whole batch's sums, each process's weighted by its share M_r / M (gathered
+        // whatever this process needs: every process must take part).
+        const Gathered all = gather_blocks(all_gather, sums, C);
+        if (!need[0]) return r;
+        std::vector<double> a(static_cast<size_t>(C)), bsum(static_cast<size_t>(C));
+        for (int64_t c = 0; c < C; ++c)
+          for (size_t q = 0; q < all.processes(); ++q) {
+            const double share = all.count(q) / total;
+            a[c] += share * all.a(q, c);
+            bsum[c] += share * all.b(q, c);
           }
-          if (need[2]) {
-            r[2] = Tensor::empty({C}, gy.dtype());
-            for (int64_t c = 0; c < C; ++c) r[2].data<scalar_t>()[c] = static_cast<scalar_t>(sg[c]);
-          }
-          // x: the whole batch's sums, each process's weighted by its share M_r / M.
-          const Gathered sums = gather_blocks(all_gather, count, sg.data(), sgx.data(), C);
-          for (int64_t c = 0; c < C; ++c) {
-            double a = 0, bsum = 0;
-            for (size_t q = 0; q < sums.processes(); ++q) {
-              const double share = sums.count(q) / total;
-              a += share * sums.a(q, c);
-              bsum += share * sums.b(q, c);
-            }
-            sg[c] = a;
-            sgx[c] = bsum;
-          }
-          if (!need[0]) return;
-          r[0] = Tensor::empty(xd.shape(), gy.dtype());
-          cpu::batchnorm_grad_input<scalar_t>(gy.data<scalar_t>(), ptr(yd), xd.data<scalar_t>(),
-                                              mean.data<double>(), is, ptr(wd), sg.data(),
-                                              sgx.data(), r[0].data<scalar_t>(), N, C, S);
+        const Tensor ga = from_vector(a, {C}).to(device), gb = from_vector(bsum, {C}).to(device);
+        r[0] = Tensor::empty(xd.shape(), gy.dtype(), device);
+        PTL_DISPATCH_FLOAT(gy.dtype(), "sync_batch_norm backward", [&] {
+          auto ptr = [](const Tensor& t) { return t.defined() ? t.data<scalar_t>() : nullptr; };
+          PTL_KERNEL(device, batchnorm_grad_input<scalar_t>)
+          (gy.data<scalar_t>(), ptr(yd), xd.data<scalar_t>(), mean.data<double>(),
+           invstd.data<double>(), ptr(wd), ga.data<double>(), gb.data<double>(),
+           r[0].data<scalar_t>(), N, C, S);
         });
         return r;
       });

@@ -235,17 +235,5 @@ void batchnorm_prepare(bool training, double* mean, double* var, T* rm, T* rv, i
 
 #include "kernels/contract/batchnorm_instances.inc"
 PTL_INSTANTIATE_BATCHNORM()
-template void batchnorm_grad_sums<float>(const float*, const float*, const float*, const double*,
-                                         int64_t, int64_t, int64_t, double*, double*);
-template void batchnorm_grad_sums<double>(const double*, const double*, const double*,
-                                          const double*, int64_t, int64_t, int64_t, double*,
-                                          double*);
-template void batchnorm_grad_input<float>(const float*, const float*, const float*, const double*,
-                                          const double*, const float*, const double*, const double*,
-                                          float*, int64_t, int64_t, int64_t);
-template void batchnorm_grad_input<double>(const double*, const double*, const double*,
-                                           const double*, const double*, const double*,
-                                           const double*, const double*, double*, int64_t, int64_t,
-                                           int64_t);
 
 }  // namespace ptl::cpu

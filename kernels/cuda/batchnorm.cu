@@ -3,8 +3,13 @@
 // Statistics and gradient sums: one block per channel, each thread accumulating its share of the
 // channel's N*S elements in double, then a block_sum tree (fixed order: deterministic, no
 // atomics). Two passes for the variance (sum of squared deviations from the mean), as the CPU.
+// With set_split_batchnorm(true), shapes whose channels are too few to fill the GPU go to the
+// split kernels instead (batchnorm_split.h: several blocks a channel, also in a fixed order).
+#include "kernels/cuda/batchnorm_split.h"
+#include "kernels/cuda/bn_split.h"
 #include "kernels/cuda/kernels.h"
 #include "kernels/cuda/launch.cuh"
+#include "kernels/cuda/math_mode.h"
 
 namespace ptl::cuda {
 
@@ -13,6 +18,11 @@ namespace {
 // Threads per block of the per-channel kernels; their __launch_bounds__ tells the compiler, so it
 // keeps their registers within what 512 threads may use (a launch with more would fail).
 constexpr int kChannelBlock = 512;
+
+// Whether the split kernels take this shape: switched on, and more than one slice a channel.
+bool use_split(int64_t N, int64_t C, int64_t S) {
+  return split_batchnorm() && bn_split(N, C, S).slices > 1;
+}
 
 // Calls f(k) for this thread's share of the flat indices k of channel c's elements
 // x[(n * C + c) * S + s]: threads stride s inside each (n, c) plane when planes are wide, the flat
@@ -134,6 +144,7 @@ __global__ void __launch_bounds__(kChannelBlock)
 template <class T>
 void batchnorm_stats(const T* x, int64_t N, int64_t C, int64_t S, double* mean, double* var) {
   if (C == 0) return;
+  if (use_split(N, C, S)) return batchnorm_stats_split(x, N, C, S, mean, var);
   stats_kernel<T><<<grid_for(C, 1), kChannelBlock, 0, stream()>>>(x, N, C, S, mean, var);
   PTL_CUDA_CHECK_LAUNCH();
 }
@@ -162,9 +173,25 @@ void batchnorm_backward(const T* gy, const T* y, const T* x, const double* mean,
                         const double* invstd, const T* w, T* gx, T* gw, T* gb, int64_t N, int64_t C,
                         int64_t S, bool training) {
   if (C == 0) return;
+  if (use_split(N, C, S))
+    return batchnorm_backward_split(gy, y, x, mean, invstd, w, gx, gw, gb, N, C, S, training);
   backward_kernel<T><<<grid_for(C, 1), kChannelBlock, 0, stream()>>>(gy, y, x, mean, invstd, w, gx,
                                                                      gw, gb, N, C, S, training);
   PTL_CUDA_CHECK_LAUNCH();
+}
+
+template <class T>
+void batchnorm_grad_sums(const T* gy, const T* y, const T* x, const double* mean, int64_t N,
+                         int64_t C, int64_t S, double* sg, double* sgx) {
+  if (C == 0) return;
+  batchnorm_grad_sums_split(gy, y, x, mean, N, C, S, sg, sgx);
+}
+
+template <class T>
+void batchnorm_grad_input(const T* gy, const T* y, const T* x, const double* mean,
+                          const double* invstd, const T* w, const double* sg, const double* sgx,
+                          T* gx, int64_t N, int64_t C, int64_t S) {
+  batchnorm_grad_input_from_sums(gy, y, x, mean, invstd, w, sg, sgx, gx, N, C, S);
 }
 
 #include "kernels/contract/batchnorm_instances.inc"

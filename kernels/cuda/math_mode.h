@@ -22,4 +22,11 @@ bool deterministic_convolutions();
 void set_direct_convolutions(bool direct);
 bool direct_convolutions();
 
+// Whether batch-norm statistics and gradient sums split a channel over several blocks
+// (kernels/cuda/batchnorm_split.h) when the channels are too few to fill the GPU one block each
+// (default: no, until a GPU run shows it faster and its tests pass). Either way the bits repeat
+// from run to run; the two ways differ by rounding (another order of the same additions).
+void set_split_batchnorm(bool split);
+bool split_batchnorm();
+
 }  // namespace ptl::cuda

@@ -151,6 +151,17 @@ bool direct_convolutions() {
   return direct_convs;
 }
 
+namespace {
+std::atomic<bool> split_bn{false};
+}  // namespace
+
+void set_split_batchnorm(bool split) {
+  split_bn = split;
+}
+bool split_batchnorm() {
+  return split_bn;
+}
+
 void copy_async(void* dst, bool dst_on_device, const void* src, bool src_on_device, size_t nbytes,
                 int device) {
   if (nbytes == 0) return;
