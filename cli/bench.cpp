@@ -98,7 +98,7 @@ int run(const std::vector<std::string>& argv) {
       "usage: ptl bench --model NAME [--num-classes K] --batch N --input CxHxW (--train-step | "
       "--inference)\n"
       "                 [--threads T] [--repeat R] [--warmup W] [--device cpu|cuda] [--tf32]\n"
-      "                 [--nondeterministic] [--precision float32|bf16]\n"
+      "                 [--nondeterministic] [--cudnn-heuristics] [--precision float32|bf16]\n"
       "       ptl bench --cell OUT:STRIDE --batch N --input CxHxW --train-step [--threads T] ...\n"
       "Times R steps (default 5) after W warm-up steps (default 1) and prints `median_ms: X` with "
       "the\n"
@@ -114,12 +114,15 @@ int run(const std::vector<std::string>& argv) {
       "--nondeterministic lets cuDNN take its fastest-ranked convolution algorithms, as PyTorch "
       "does by\n"
       "default (off: deterministic ones where they fit, the same bits on every run).\n"
+      "--cudnn-heuristics takes CUDA convolutions' engines from cuDNN's backend-API heuristics "
+      "under the\n"
+      "same rules, the legacy algorithms the fallback (off: the legacy algorithms only).\n"
       "--precision bf16 runs convolutions and linear layers on bf16 operands with float32 sums, "
       "the\n"
       "model's batch in bf16 as the data loader writes it (train.precision; CPU or CUDA).",
       {"cell", "model", "num-classes", "batch", "input", "threads", "repeat", "warmup", "device",
        "precision"},
-      {"train-step", "inference", "tf32", "nondeterministic"});
+      {"train-step", "inference", "tf32", "nondeterministic", "cudnn-heuristics"});
   if (!args.parse(argv)) return 0;
   const Device device = check_device(args.get("device", "cpu"));
   PTL_CHECK(args.flag("train-step") != args.flag("inference"),
@@ -127,6 +130,7 @@ int run(const std::vector<std::string>& argv) {
   if (args.has("threads")) set_num_threads(static_cast<int>(args.get_int("threads", 0)));
   set_allow_tf32(args.flag("tf32"));
   set_deterministic_convolutions(!args.flag("nondeterministic"));
+  set_cudnn_engine_heuristics(args.flag("cudnn-heuristics"));
   const Precision precision = parse_precision(args.get("precision", "float32"), "--precision");
   PrecisionScope precision_scope(precision);
   // Printed under the header line of a bf16 run on a CPU path that emulates VDPBF16PS.

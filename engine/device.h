@@ -28,6 +28,10 @@ void set_deterministic_convolutions(bool deterministic);
 // never FFT or Winograd (default false; the float32 accuracy tests turn it on). A CPU-only build
 // has nothing to switch.
 void set_direct_convolutions(bool direct);
+// Whether CUDA convolutions take cuDNN's backend-API engines (chosen by its heuristics under the
+// same rules, the legacy algorithms the fallback; default false, not yet measured on a GPU).
+// A CPU-only build has nothing to switch.
+void set_cudnn_engine_heuristics(bool on);
 
 // Bytes of device memory held by tensors now and at most since the last reset, and reserved by
 // the caching allocator (CUDA only; zeros on the CPU, where the process's peak RSS tells).

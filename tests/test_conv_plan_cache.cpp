@@ -20,8 +20,8 @@ ConvGeometry base() {
 }  // namespace
 
 TEST_CASE("conv plan keys tell apart every field of the geometry", "[conv_plan]") {
-  const ConvPlanKey k0 = ConvPlanKey::make(base(), DType::F32, false, true, false, 0);
-  const ConvPlanKey same = ConvPlanKey::make(base(), DType::F32, false, true, false, 0);
+  const ConvPlanKey k0 = ConvPlanKey::make(base(), DType::F32, false, true, false, false, 0);
+  const ConvPlanKey same = ConvPlanKey::make(base(), DType::F32, false, true, false, false, 0);
   CHECK(k0 == same);
   CHECK(ConvPlanKeyHash{}(k0) == ConvPlanKeyHash{}(same));
   int64_t ConvGeometry::*fields[] = {&ConvGeometry::N,  &ConvGeometry::C,    &ConvGeometry::H,
@@ -33,13 +33,13 @@ TEST_CASE("conv plan keys tell apart every field of the geometry", "[conv_plan]"
   for (auto field : fields) {
     ConvGeometry g = base();
     g.*field += 1;
-    keys.push_back(ConvPlanKey::make(g, DType::F32, false, true, false, 0));
+    keys.push_back(ConvPlanKey::make(g, DType::F32, false, true, false, false, 0));
   }
   // Transposed pairs (H and W, sh and sw, ...) must differ too.
   ConvGeometry t = base();
   std::swap(t.H, t.W);
   std::swap(t.OH, t.OW);
-  keys.push_back(ConvPlanKey::make(t, DType::F32, false, true, false, 0));
+  keys.push_back(ConvPlanKey::make(t, DType::F32, false, true, false, false, 0));
   for (size_t i = 0; i < keys.size(); ++i)
     for (size_t j = i + 1; j < keys.size(); ++j) {
       INFO("keys " << i << " and " << j);
@@ -48,19 +48,24 @@ TEST_CASE("conv plan keys tell apart every field of the geometry", "[conv_plan]"
     }
 }
 
-TEST_CASE("conv plan keys tell apart dtype, TF32 (float only), determinism, direct sums and device",
-          "[conv_plan]") {
-  const ConvPlanKey f = ConvPlanKey::make(base(), DType::F32, false, true, false, 0);
-  CHECK_FALSE(f == ConvPlanKey::make(base(), DType::F64, false, true, false, 0));
-  CHECK_FALSE(f == ConvPlanKey::make(base(), DType::F32, true, true, false, 0));
-  CHECK_FALSE(f == ConvPlanKey::make(base(), DType::F32, false, true, false, 1));
-  CHECK_FALSE(f == ConvPlanKey::make(base(), DType::F32, false, false, false, 0));
-  CHECK_FALSE(f == ConvPlanKey::make(base(), DType::F32, false, true, true, 0));
+TEST_CASE(
+    "conv plan keys tell apart dtype, TF32 (float only), determinism, direct sums, backend "
+    "engines and device",
+    "[conv_plan]") {
+  const ConvPlanKey f = ConvPlanKey::make(base(), DType::F32, false, true, false, false, 0);
+  CHECK_FALSE(f == ConvPlanKey::make(base(), DType::F64, false, true, false, false, 0));
+  CHECK_FALSE(f == ConvPlanKey::make(base(), DType::F32, true, true, false, false, 0));
+  CHECK_FALSE(f == ConvPlanKey::make(base(), DType::F32, false, true, false, false, 1));
+  CHECK_FALSE(f == ConvPlanKey::make(base(), DType::F32, false, false, false, false, 0));
+  CHECK_FALSE(f == ConvPlanKey::make(base(), DType::F32, false, true, true, false, 0));
+  CHECK_FALSE(f == ConvPlanKey::make(base(), DType::F32, false, true, false, true, 0));
   CHECK(ConvPlanKeyHash{}(f) !=
-        ConvPlanKeyHash{}(ConvPlanKey::make(base(), DType::F32, false, false, false, 0)));
+        ConvPlanKeyHash{}(ConvPlanKey::make(base(), DType::F32, false, false, false, false, 0)));
+  CHECK(ConvPlanKeyHash{}(f) !=
+        ConvPlanKeyHash{}(ConvPlanKey::make(base(), DType::F32, false, true, false, true, 0)));
   // float64 never uses TF32, so the flag does not split its plans.
-  CHECK(ConvPlanKey::make(base(), DType::F64, true, true, false, 0) ==
-        ConvPlanKey::make(base(), DType::F64, false, true, false, 0));
+  CHECK(ConvPlanKey::make(base(), DType::F64, true, true, false, false, 0) ==
+        ConvPlanKey::make(base(), DType::F64, false, true, false, false, 0));
 }
 
 TEST_CASE("conv plan cache makes one plan per key and keeps it", "[conv_plan]") {
@@ -69,9 +74,9 @@ TEST_CASE("conv plan cache makes one plan per key and keeps it", "[conv_plan]") 
   auto make = [&made] { return std::make_unique<int>(++made); };
   ConvGeometry g2 = base();
   g2.N = 4;
-  int& a = cache.get(ConvPlanKey::make(base(), DType::F32, false, true, false, 0), make);
-  int& b = cache.get(ConvPlanKey::make(g2, DType::F32, false, true, false, 0), make);
-  int& a2 = cache.get(ConvPlanKey::make(base(), DType::F32, false, true, false, 0), make);
+  int& a = cache.get(ConvPlanKey::make(base(), DType::F32, false, true, false, false, 0), make);
+  int& b = cache.get(ConvPlanKey::make(g2, DType::F32, false, true, false, false, 0), make);
+  int& a2 = cache.get(ConvPlanKey::make(base(), DType::F32, false, true, false, false, 0), make);
   CHECK(made == 2);
   CHECK(&a == &a2);  // the same plan, at a stable address
   CHECK(a == 1);
