@@ -1,11 +1,13 @@
 // The host-side key and cache of the cuDNN convolution plans (kernels/cuda/conv_plan_cache.h):
-// every field that changes the descriptors or the algorithm must change the key.
+// every field that changes the descriptors or the algorithm must change the key; and the rules
+// that filter cuDNN's backend engines (kernels/cuda/conv_engine_rules.h).
 #include <catch2/catch.hpp>
 
 #include <memory>
 #include <utility>
 #include <vector>
 
+#include "kernels/cuda/conv_engine_rules.h"
 #include "kernels/cuda/conv_plan_cache.h"
 
 using ptl::ConvGeometry;
@@ -82,4 +84,44 @@ TEST_CASE("conv plan cache makes one plan per key and keeps it", "[conv_plan]") 
   CHECK(a == 1);
   CHECK(b == 2);
   CHECK(cache.size() == 2);
+}
+
+TEST_CASE("cuDNN backend engines are filtered by the legacy path's algorithm rules",
+          "[conv_plan]") {
+  using ptl::cuda::engine_allowed;
+  using ptl::cuda::EngineNotes;
+  using ptl::cuda::EngineRules;
+  EngineNotes plain, atomics, transform, tensor_core, down_convert, reduced;
+  atomics.nondeterministic = true;
+  transform.transform = true;
+  tensor_core.tensor_core = true;
+  down_convert.down_convert = true;
+  reduced.reduced_reduction = true;
+  // float32 without TF32, deterministic (the defaults): plain FP32 engines, FFT and Winograd.
+  const EngineRules f32 = EngineRules::of(DType::F32, false, true, false);
+  CHECK(engine_allowed(plain, f32));
+  CHECK(engine_allowed(transform, f32));
+  CHECK_FALSE(engine_allowed(atomics, f32));
+  CHECK_FALSE(engine_allowed(tensor_core, f32));
+  CHECK_FALSE(engine_allowed(down_convert, f32));
+  CHECK_FALSE(engine_allowed(reduced, f32));
+  // --nondeterministic lets atomics in; direct sums keep them and transforms out regardless.
+  CHECK(engine_allowed(atomics, EngineRules::of(DType::F32, false, false, false)));
+  const EngineRules direct = EngineRules::of(DType::F32, false, false, true);
+  CHECK_FALSE(engine_allowed(atomics, direct));
+  CHECK_FALSE(engine_allowed(transform, direct));
+  CHECK(engine_allowed(plain, direct));
+  // TF32 lets float32 use tensor cores on inputs rounded to TF32; never reduced-precision sums.
+  const EngineRules tf32 = EngineRules::of(DType::F32, true, true, false);
+  CHECK(engine_allowed(tensor_core, tf32));
+  CHECK(engine_allowed(down_convert, tf32));
+  CHECK_FALSE(engine_allowed(reduced, tf32));
+  // bf16 runs on tensor cores with or without TF32, its inputs never rounded further; float64
+  // never uses either.
+  for (bool t : {false, true}) {
+    CHECK(engine_allowed(tensor_core, EngineRules::of(DType::BF16, t, true, false)));
+    CHECK_FALSE(engine_allowed(down_convert, EngineRules::of(DType::BF16, t, true, false)));
+    CHECK_FALSE(engine_allowed(tensor_core, EngineRules::of(DType::F64, t, true, false)));
+    CHECK_FALSE(engine_allowed(down_convert, EngineRules::of(DType::F64, t, true, false)));
+  }
 }

@@ -266,9 +266,7 @@ void choose(cudnnHandle_t h, ConvPlan& p, const ConvGeometry& g, const Settings&
 template <class Dir>
 void choose_engine(cudnnHandle_t h, ConvPlan& p, const ConvGeometry& g, const Settings& s,
                    cudnnDataType_t type, bool tf32) {
-  const EngineRules rules{s.deterministic, s.direct,
-                          (type == CUDNN_DATA_FLOAT && tf32) || type == CUDNN_DATA_BFLOAT16,
-                          type == CUDNN_DATA_FLOAT && tf32};
+  const EngineRules rules = EngineRules::of(s.dtype, tf32, s.deterministic, s.direct);
   std::string why_not;
   auto& engine = Dir::choice(p).engine;
   engine = make_conv_engine(h, Dir::direction, g, type, rules, s.workspace_limit, &why_not);
@@ -389,8 +387,8 @@ class Workspace {
 };
 
 // Runs a direction's backend engine on (x, w, y) as conv_engines.h orders them, when there is
-// one and the pointers have the alignment its plan declares; false: the caller runs the legacy
-// algorithm.
+// one and the pointers have the alignment its plan declares; false (also when the engine
+// failed): the caller runs the legacy algorithm.
 std::atomic<uint64_t> engine_runs{0};
 
 bool run_engine(const Call& c, const ConvEngine* engine, const void* x, const void* w,
@@ -398,7 +396,7 @@ bool run_engine(const Call& c, const ConvEngine* engine, const void* x, const vo
   if (!engine || !ConvEngine::aligned(x) || !ConvEngine::aligned(w) || !ConvEngine::aligned(y))
     return false;
   const Workspace ws(engine->workspace(), c.device);
-  engine->run(c.handle, x, w, y, ws.ptr());
+  if (!engine->run(c.handle, x, w, y, ws.ptr())) return false;
   ++engine_runs;
   return true;
 }

@@ -180,10 +180,9 @@ std::vector<Backend> heuristics(cudnnBackendDescriptor_t graph) {
 }
 
 // What an engine configuration's engine says of itself.
-struct Notes {
+struct Notes : EngineNotes {
   int64_t index = -1;  // the engine's global index
-  bool nondeterministic = false, transform = false, tensor_core = false, down_convert = false,
-       reduced_reduction = false, runtime_compiled = false;
+  bool runtime_compiled = false;
 };
 
 Notes notes_of(cudnnBackendDescriptor_t config) {
@@ -232,16 +231,6 @@ Notes notes_of(cudnnBackendDescriptor_t config) {
   return out;
 }
 
-// Whether the rules allow an engine with these notes. Sums in reduced precision are never
-// allowed: the legacy path computes in FP32 (FP64 for double) throughout.
-bool allowed(const Notes& n, const EngineRules& r) {
-  if (n.nondeterministic && (r.deterministic || r.direct)) return false;
-  if (n.transform && r.direct) return false;
-  if (n.tensor_core && !r.tensor_cores) return false;
-  if (n.down_convert && !r.down_convert) return false;
-  return !n.reduced_reduction;
-}
-
 std::string describe(const Notes& n) {
   std::string s = "engine " + std::to_string(n.index);
   if (n.nondeterministic) s += ", non-deterministic";
@@ -259,16 +248,25 @@ ConvEngine::~ConvEngine() {
     cudnnBackendDestroyDescriptor(*it);
 }
 
-void ConvEngine::run(cudnnHandle_t h, const void* x, const void* w, const void* y, void* ws) const {
-  Backend pack(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR);
-  const int64_t uids[3] = {1, 2, 3};
-  // cuDNN takes the pointers as void*; it writes only the direction's result.
-  void* ptrs[3] = {const_cast<void*>(x), const_cast<void*>(w), const_cast<void*>(y)};
-  set(pack.d, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, 3, uids);
-  set(pack.d, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, 3, ptrs);
-  set(pack.d, CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1, &ws);
-  PTL_CUDNN_CHECK(cudnnBackendFinalize(pack.d));
-  PTL_CUDNN_CHECK(cudnnBackendExecute(h, descriptors_.back(), pack.d));
+bool ConvEngine::run(cudnnHandle_t h, const void* x, const void* w, const void* y, void* ws) const {
+  if (failed_) return false;
+  try {
+    Backend pack(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR);
+    const int64_t uids[3] = {1, 2, 3};
+    // cuDNN takes the pointers as void*; it writes only the direction's result.
+    void* ptrs[3] = {const_cast<void*>(x), const_cast<void*>(w), const_cast<void*>(y)};
+    set(pack.d, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, 3, uids);
+    set(pack.d, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, 3, ptrs);
+    set(pack.d, CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1, &ws);
+    PTL_CUDNN_CHECK(cudnnBackendFinalize(pack.d));
+    PTL_CUDNN_CHECK(cudnnBackendExecute(h, descriptors_.back(), pack.d));
+    return true;
+  } catch (const Error& e) {
+    if (!failed_.exchange(true))
+      std::fprintf(stderr, "ptl conv engine: %s failed, the legacy algorithm runs instead: %s\n",
+                   description_.c_str(), e.what());
+    return false;
+  }
 }
 
 std::unique_ptr<ConvEngine> make_conv_engine(cudnnHandle_t h, ConvDirection dir,
@@ -281,7 +279,7 @@ std::unique_ptr<ConvEngine> make_conv_engine(cudnnHandle_t h, ConvDirection dir,
     int forbidden = 0, unfinalized = 0, too_big = 0;
     for (Backend& config : configs) {
       const Notes notes = notes_of(config.d);
-      if (!allowed(notes, rules)) {
+      if (!engine_allowed(notes, rules)) {
         ++forbidden;
         continue;
       }

@@ -7,6 +7,7 @@
 #pragma once
 #include <cudnn.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -15,18 +16,11 @@
 #include <vector>
 
 #include "kernels/conv_geometry.h"
+#include "kernels/cuda/conv_engine_rules.h"
 
 namespace ptl::cuda {
 
 enum class ConvDirection { forward, backward_data, backward_filter };
-
-// Which engines a plan may use (conv.cu's file comment gives the reasons).
-struct EngineRules {
-  bool deterministic;  // no engine noted CUDNN_NUMERICAL_NOTE_NONDETERMINISTIC
-  bool direct;         // deterministic, and no FFT or Winograd engine
-  bool tensor_cores;   // engines noted TENSOR_CORE allowed (TF32 float32, bf16)
-  bool down_convert;   // engines noted DOWN_CONVERT_INPUTS allowed (float32 with TF32 only)
-};
 
 // One direction's finalized execution plan. Its tensors are NCHW and packed, their pointers
 // 16-byte aligned (aligned() tells whether a call's are).
@@ -49,12 +43,15 @@ class ConvEngine {
   static bool aligned(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
   // Runs the direction on its tensors: forward (x, w, y), backward data (dx, w, dy), backward
   // filter (x, dw, dy); the result is overwritten (alpha 1, beta 0). ws holds workspace() bytes.
-  void run(cudnnHandle_t h, const void* x, const void* w, const void* y, void* ws) const;
+  // False when a backend call failed: stderr says why the first time, and the engine refuses
+  // every later call, so that the caller's legacy algorithm runs from then on.
+  bool run(cudnnHandle_t h, const void* x, const void* w, const void* y, void* ws) const;
 
  private:
   std::vector<cudnnBackendDescriptor_t> descriptors_;  // owned; the EXECUTION_PLAN last
   size_t workspace_;
   std::string description_;
+  mutable std::atomic<bool> failed_{false};
 };
 
 // The engine for direction dir of geometry g, its data of type data (FLOAT, DOUBLE or BFLOAT16;
