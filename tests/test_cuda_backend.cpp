@@ -116,12 +116,6 @@ bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
 }
 
-// cuDNN's backend-API engines for a scope (math_mode.h).
-struct EngineHeuristics {
-  EngineHeuristics() { ptl::cuda::set_cudnn_engine_heuristics(true); }
-  ~EngineHeuristics() { ptl::cuda::set_cudnn_engine_heuristics(false); }
-};
-
 const std::vector<ptl::ConvGeometry>& conv_shapes() {
   static const std::vector<ptl::ConvGeometry> shapes = {
       ptl::test::conv_geometry(2, 3, 9, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1),    // 3x3, same padding
@@ -184,7 +178,7 @@ TEST_CASE("cuda conv2d with TF32 allowed stays close to FP32", "[cuda]") {
 // legacy path's bound of the CPU, and an engine must have run (not only the legacy fallback).
 TEST_CASE("cuda conv2d through cuDNN's backend engines matches the CPU kernels", "[cuda]") {
   PTL_SKIP_WITHOUT_GPU();
-  const EngineHeuristics on;
+  const ptl::test::EngineHeuristics on(true);
   for (const auto& g : conv_shapes()) {
     INFO("input (" << g.N << ", " << g.C << ", " << g.H << ", " << g.W << "), weight (" << g.Cout
                    << ", " << g.C << ", " << g.KH << ", " << g.KW << "), stride " << g.sh << "x"
@@ -206,7 +200,7 @@ TEST_CASE("cuda conv2d through cuDNN's backend engines gives the same bits on ev
   PTL_SKIP_WITHOUT_GPU();
   for (const auto& g : conv_shapes()) {
     const ConvCase<float> c(g);
-    const EngineHeuristics on;
+    const ptl::test::EngineHeuristics on(true);
     const ConvResults<float> a = device_conv(c), b = device_conv(c);
     CHECK(same_bits(a.y, b.y));
     CHECK(same_bits(a.gx, b.gx));
