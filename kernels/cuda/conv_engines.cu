@@ -45,9 +45,10 @@ void set_desc(cudnnBackendDescriptor_t d, cudnnBackendAttributeName_t name,
   set(d, name, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &value);
 }
 
-// The operation graph and the execution plan take the cuDNN handle. cuDNN 9 marks these two
-// attributes deprecated, but every cuDNN 9 release still honours them (its device comes from the
-// handle's); they are the only deprecated names this file uses.
+// The operation graph and the execution plan take the cuDNN handle, as cuDNN 8 required. cuDNN 9
+// marks these two attributes deprecated (a device-properties descriptor may stand in) but still
+// declares them; whether the machine's release accepts them is seen at the first GPU run (a
+// refusal is a why_not line and the legacy fallback). They are the only deprecated names used.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 #pragma nv_diag_suppress 1444
