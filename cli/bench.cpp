@@ -98,7 +98,8 @@ int run(const std::vector<std::string>& argv) {
       "usage: ptl bench --model NAME [--num-classes K] --batch N --input CxHxW (--train-step | "
       "--inference)\n"
       "                 [--threads T] [--repeat R] [--warmup W] [--device cpu|cuda] [--tf32]\n"
-      "                 [--nondeterministic] [--split-bn] [--precision float32|bf16]\n"
+      "                 [--nondeterministic] [--split-bn] [--cudnn-heuristics]\n"
+      "                 [--precision float32|bf16]\n"
       "       ptl bench --cell OUT:STRIDE --batch N --input CxHxW --train-step [--threads T] ...\n"
       "Times R steps (default 5) after W warm-up steps (default 1) and prints `median_ms: X` with "
       "the\n"
@@ -119,12 +120,15 @@ int run(const std::vector<std::string>& argv) {
       "where the channels are too few to fill the GPU (a fixed order: the same bits on every run; "
       "not yet\n"
       "proven on a GPU, so off by default).\n"
+      "--cudnn-heuristics takes CUDA convolutions' engines from cuDNN's backend-API heuristics "
+      "under the\n"
+      "same rules, the legacy algorithms the fallback (off: the legacy algorithms only).\n"
       "--precision bf16 runs convolutions and linear layers on bf16 operands with float32 sums, "
       "the\n"
       "model's batch in bf16 as the data loader writes it (train.precision; CPU or CUDA).",
       {"cell", "model", "num-classes", "batch", "input", "threads", "repeat", "warmup", "device",
        "precision"},
-      {"train-step", "inference", "tf32", "nondeterministic", "split-bn"});
+      {"train-step", "inference", "tf32", "nondeterministic", "split-bn", "cudnn-heuristics"});
   if (!args.parse(argv)) return 0;
   const Device device = check_device(args.get("device", "cpu"));
   PTL_CHECK(args.flag("train-step") != args.flag("inference"),
@@ -133,6 +137,7 @@ int run(const std::vector<std::string>& argv) {
   set_allow_tf32(args.flag("tf32"));
   set_deterministic_convolutions(!args.flag("nondeterministic"));
   set_split_batchnorm(args.flag("split-bn"));
+  set_cudnn_engine_heuristics(args.flag("cudnn-heuristics"));
   const Precision precision = parse_precision(args.get("precision", "float32"), "--precision");
   PrecisionScope precision_scope(precision);
   // Printed under the header line of a bf16 run on a CPU path that emulates VDPBF16PS.

@@ -52,6 +52,14 @@ void set_split_batchnorm(bool split) {
 #endif
 }
 
+void set_cudnn_engine_heuristics(bool on) {
+#if PTL_WITH_CUDA
+  cuda::set_cudnn_engine_heuristics(on);
+#else
+  (void)on;             // the CPU has no cuDNN
+#endif
+}
+
 void set_allow_tf32(bool allow) {
 #if PTL_WITH_CUDA
   cuda::set_allow_tf32(allow);

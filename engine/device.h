@@ -32,6 +32,10 @@ void set_direct_convolutions(bool direct);
 // when the channels are too few to fill the GPU (kernels/cuda/batchnorm_split.h; default false
 // until a GPU run proves it). Deterministic either way. Nothing to switch in a CPU-only build.
 void set_split_batchnorm(bool split);
+// Whether CUDA convolutions take cuDNN's backend-API engines (chosen by its heuristics under the
+// same rules, the legacy algorithms the fallback; default false, not yet measured on a GPU).
+// A CPU-only build has nothing to switch.
+void set_cudnn_engine_heuristics(bool on);
 
 // Bytes of device memory held by tensors now and at most since the last reset, and reserved by
 // the caching allocator (CUDA only; zeros on the CPU, where the process's peak RSS tells).

@@ -12,8 +12,9 @@
 #          summary gives each run's largest needed ratio and its tensor, from which
 #          kFloat32ErrorRatio is set (runs on one card repeat; runs on other cards and visits add);
 #   bench: bench_cuda beside the machine's PyTorch (conv layers, BConv-Cell gates, copy
-#          bandwidth), then training steps of ptl and PyTorch, float32 and TF32, deterministic
-#          cuDNN algorithms and cuDNN's first choice;
+#          bandwidth), ptl's ResNet-50 step without and with --cudnn-heuristics (cuDNN's
+#          backend-API engines), then training steps of ptl and PyTorch, float32 and TF32,
+#          deterministic cuDNN algorithms and cuDNN's first choice;
 #   recipe: the paper's recipe (configs/market1501_mgn_ptl.yaml) end to end on the GPU, on a
 #          synthetic Market-layout set of RECIPE_IDS (100) identities at 384x128: 2 epochs with
 #          evaluation; the same run stopped by SIGINT mid-epoch 2 and resumed with --resume auto
@@ -189,6 +190,24 @@ for name, b in det.items():
     print(f"{name:38} {pd:8.3f} {td:9.3f} {td / pd:6.2f} {pf:8.3f} {tf:8.3f} {tf / pf:6.2f} {rate:>16}")
 print("ratio: PyTorch time / ptl time (above 1: ptl faster)")
 PY
+  # cuDNN's backend-API engines (ptl bench --cudnn-heuristics, off by default, docs/cuda.md):
+  # ResNet-50's float32 step, deterministic engines, without and with the switch alternately,
+  # twice; the switch's runs log each chosen engine and every fallback (PTL_CUDNN_VERBOSE).
+  local r kind heur_args=(bench --model resnet50 --batch 64 --input 3x256x128 --train-step
+    --device cuda --warmup 3 --repeat 20)
+  for r in 1 2; do
+    for kind in legacy heuristics; do
+      local flag=()
+      [ "$kind" = heuristics ] && flag=(--cudnn-heuristics)
+      step "ptl_conv_${kind}_$r" 60 env PTL_CUDNN_VERBOSE=1 "${ptl_env[@]}" "$b/ptl" "${heur_args[@]}" \
+        "${flag[@]}"
+      summary "  ptl resnet50 3x256x128 fp32 det, $kind engines: $(grep median_ms "$logs/ptl_conv_${kind}_$r.log" ||
+        tail -1 "$logs/ptl_conv_${kind}_$r.log")"
+    done
+    summary "  backend engines chosen: $(grep -c ': backend engine ' "$logs/ptl_conv_heuristics_$r.log"), legacy" \
+      "fallbacks: $(grep -c 'no backend engine' "$logs/ptl_conv_heuristics_$r.log")"
+  done
+  grep -m5 'no backend engine' "$logs/ptl_conv_heuristics_1.log" | sed 's/^/  | /' | tee -a "$logs/summary.txt"
   # Whole training steps, batch 64: ptl and PyTorch alternately, at the same precision and with
   # the same kind of cuDNN algorithms (det: deterministic on both sides; fast: cuDNN's first).
   local IFS=';'

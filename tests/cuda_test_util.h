@@ -41,6 +41,12 @@ struct DirectConvolutions {
   ~DirectConvolutions() { set_direct_convolutions(false); }
 };
 
+// cuDNN's backend-API engines for CUDA convolutions on (or off) for a scope; off after it.
+struct EngineHeuristics {
+  explicit EngineHeuristics(bool on) { set_cudnn_engine_heuristics(on); }
+  ~EngineHeuristics() { set_cudnn_engine_heuristics(false); }
+};
+
 // The test device's result `got` against the CPU's `want`: within `b` on a GPU; with the CPU as
 // the test device (cuda_logic) both sides ran the same code on the same inputs, so they must be
 // the same bits.

@@ -53,36 +53,67 @@ void check_gemm(bool ta, bool tb, double tolerance) {
   }
 }
 
+// One shape's operands (random, fixed seeds) and the CPU kernels' or the device's results.
+template <class T>
+struct ConvCase {
+  explicit ConvCase(const ptl::ConvGeometry& geometry)
+      : g(geometry),
+        x(random_values<T>(static_cast<size_t>(g.N * g.C * g.H * g.W), 4)),
+        w(random_values<T>(static_cast<size_t>(g.Cout * g.K()), 5)),
+        bias(random_values<T>(static_cast<size_t>(g.Cout), 6)),
+        gy(random_values<T>(static_cast<size_t>(g.N * g.Cout * g.P()), 7)) {}
+  ptl::ConvGeometry g;
+  std::vector<T> x, w, bias, gy;
+};
+template <class T>
+struct ConvResults {
+  std::vector<T> y, gx, gw, gb, y_nobias;
+};
+
+template <class T>
+ConvResults<T> cpu_conv(const ConvCase<T>& c) {
+  ConvResults<T> r{std::vector<T>(c.gy.size()), std::vector<T>(c.x.size()),
+                   std::vector<T>(c.w.size()), std::vector<T>(c.bias.size()),
+                   std::vector<T>(c.gy.size())};
+  ptl::cpu::conv2d_forward<T>(c.x.data(), c.w.data(), c.bias.data(), r.y.data(), c.g);
+  ptl::cpu::conv2d_backward_input<T>(c.gy.data(), c.w.data(), r.gx.data(), c.g);
+  ptl::cpu::conv2d_backward_weight<T>(c.gy.data(), c.x.data(), r.gw.data(), r.gb.data(), c.g);
+  ptl::cpu::conv2d_forward<T>(c.x.data(), c.w.data(), nullptr, r.y_nobias.data(), c.g);
+  return r;
+}
+
+// The device's results, written over NaN; the forward without bias is a second call of the
+// same shape (the cached plan).
+template <class T>
+ConvResults<T> device_conv(const ConvCase<T>& c) {
+  DeviceVec<T> dx(c.x), dw(c.w), dbias(c.bias), dgy(c.gy);
+  DeviceVec<T> y(std::vector<T>(c.gy.size(), T(NAN))), gx(std::vector<T>(c.x.size(), T(NAN)));
+  DeviceVec<T> gw(std::vector<T>(c.w.size(), T(NAN))), gb(std::vector<T>(c.bias.size(), T(NAN)));
+  ConvResults<T> r;
+  ptl::cuda::conv2d_forward<T>(dx.get(), dw.get(), dbias.get(), y.get(), c.g);
+  ptl::cuda::conv2d_backward_input<T>(dgy.get(), dw.get(), gx.get(), c.g);
+  ptl::cuda::conv2d_backward_weight<T>(dgy.get(), dx.get(), gw.get(), gb.get(), c.g);
+  r.y = y.host(), r.gx = gx.host(), r.gw = gw.host(), r.gb = gb.host();
+  ptl::cuda::conv2d_forward<T>(dx.get(), dw.get(), nullptr, y.get(), c.g);
+  r.y_nobias = y.host();
+  return r;
+}
+
 template <class T>
 void check_conv(const ptl::ConvGeometry& g, double tolerance) {
-  const auto nx = static_cast<size_t>(g.N * g.C * g.H * g.W);
-  const auto nw = static_cast<size_t>(g.Cout * g.K());
-  const auto ny = static_cast<size_t>(g.N * g.Cout * g.P());
-  const auto x = random_values<T>(nx, 4), w = random_values<T>(nw, 5);
-  const auto bias = random_values<T>(static_cast<size_t>(g.Cout), 6);
-  const auto gy = random_values<T>(ny, 7);
-  DeviceVec<T> dx(x), dw(w), dbias(bias), dgy(gy);
+  const ConvCase<T> c(g);
+  const ConvResults<T> want = cpu_conv(c), got = device_conv(c);
+  CHECK_WITHIN(got.y, want.y, of_largest(tolerance));
+  CHECK_WITHIN(got.gx, want.gx, of_largest(tolerance));
+  CHECK_WITHIN(got.gw, want.gw, of_largest(tolerance));
+  CHECK_WITHIN(got.gb, want.gb, of_largest(tolerance));
+  CHECK_WITHIN(got.y_nobias, want.y_nobias, of_largest(tolerance));
+}
 
-  std::vector<T> y(ny), gx(nx), gw(nw), gb(static_cast<size_t>(g.Cout));
-  ptl::cpu::conv2d_forward<T>(x.data(), w.data(), bias.data(), y.data(), g);
-  ptl::cpu::conv2d_backward_input<T>(gy.data(), w.data(), gx.data(), g);
-  ptl::cpu::conv2d_backward_weight<T>(gy.data(), x.data(), gw.data(), gb.data(), g);
-
-  DeviceVec<T> out_y(std::vector<T>(ny, T(NAN))), out_gx(std::vector<T>(nx, T(NAN)));
-  DeviceVec<T> out_gw(std::vector<T>(nw, T(NAN))), out_gb(std::vector<T>(gb.size(), T(NAN)));
-  ptl::cuda::conv2d_forward<T>(dx.get(), dw.get(), dbias.get(), out_y.get(), g);
-  ptl::cuda::conv2d_backward_input<T>(dgy.get(), dw.get(), out_gx.get(), g);
-  ptl::cuda::conv2d_backward_weight<T>(dgy.get(), dx.get(), out_gw.get(), out_gb.get(), g);
-  CHECK_WITHIN(out_y.host(), y, of_largest(tolerance));
-  CHECK_WITHIN(out_gx.host(), gx, of_largest(tolerance));
-  CHECK_WITHIN(out_gw.host(), gw, of_largest(tolerance));
-  CHECK_WITHIN(out_gb.host(), gb, of_largest(tolerance));
-
-  // Without bias, and a second call of the same shape (the cached plan).
-  std::vector<T> y_nobias(ny);
-  ptl::cpu::conv2d_forward<T>(x.data(), w.data(), nullptr, y_nobias.data(), g);
-  ptl::cuda::conv2d_forward<T>(dx.get(), dw.get(), nullptr, out_y.get(), g);
-  CHECK_WITHIN(out_y.host(), y_nobias, of_largest(tolerance));
+// The same bits in a and b.
+template <class T>
+bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
 }
 
 const std::vector<ptl::ConvGeometry>& conv_shapes() {
@@ -141,6 +172,41 @@ TEST_CASE("cuda conv2d with TF32 allowed stays close to FP32", "[cuda]") {
   ptl::cuda::set_allow_tf32(true);
   check_conv<float>(conv_shapes()[1], 1e-2);
   ptl::cuda::set_allow_tf32(false);
+}
+
+// The same shapes through cuDNN's backend engines (conv_engines.h): each direction within the
+// legacy path's bound of the CPU, and an engine must have run (not only the legacy fallback).
+TEST_CASE("cuda conv2d through cuDNN's backend engines matches the CPU kernels", "[cuda]") {
+  PTL_SKIP_WITHOUT_GPU();
+  const ptl::test::EngineHeuristics on(true);
+  for (const auto& g : conv_shapes()) {
+    INFO("input (" << g.N << ", " << g.C << ", " << g.H << ", " << g.W << "), weight (" << g.Cout
+                   << ", " << g.C << ", " << g.KH << ", " << g.KW << "), stride " << g.sh << "x"
+                   << g.sw << ", padding " << g.ph << "x" << g.pw << ", dilation " << g.dh << "x"
+                   << g.dw);
+    const uint64_t runs = ptl::cuda::conv_engine_runs();
+    check_conv<float>(g, rtol<float>());
+    CHECK(ptl::cuda::conv_engine_runs() > runs);
+    check_conv<double>(g, rtol<double>());
+  }
+  ptl::cuda::set_allow_tf32(true);
+  check_conv<float>(conv_shapes()[1], 1e-2);
+  ptl::cuda::set_allow_tf32(false);
+}
+
+// Deterministic engines (the default rules): two runs of every direction give the same bits.
+TEST_CASE("cuda conv2d through cuDNN's backend engines gives the same bits on every run",
+          "[cuda]") {
+  PTL_SKIP_WITHOUT_GPU();
+  for (const auto& g : conv_shapes()) {
+    const ConvCase<float> c(g);
+    const ptl::test::EngineHeuristics on(true);
+    const ConvResults<float> a = device_conv(c), b = device_conv(c);
+    CHECK(same_bits(a.y, b.y));
+    CHECK(same_bits(a.gx, b.gx));
+    CHECK(same_bits(a.gw, b.gw));
+    CHECK(same_bits(a.gb, b.gb));
+  }
 }
 
 TEST_CASE("cuda device memory is cached and reused", "[cuda][caching]") {

@@ -196,21 +196,26 @@ TEST_CASE("conv2d in bf16 on the device follows the CPU's bf16 results",
   const Case cases[] = {{{4, 5, 11, 9}, {7, 5, 3, 3}, {{2, 2}, {1, 1}, {1, 1}}},
                         {{3, 8, 6, 5}, {16, 8, 1, 1}, {}},
                         {{2, 3, 13, 12}, {4, 3, 3, 3}, {{1, 1}, {2, 2}, {2, 2}}}};
-  uint64_t seed = 10;
-  for (const Case& c : cases) {
-    const Tensor x = test::uniform64(c.x, seed++, -2, 2).to(DType::F32),
-                 w = test::uniform64(c.w, seed++, -1, 1).to(DType::F32),
-                 b = test::uniform64({c.w[0]}, seed++, -1, 1).to(DType::F32);
-    const Conv2dOptions o = c.o;
-    const Fn f = [o](const std::vector<Tensor>& t) { return conv2d(t[0], t[1], t[2], o); };
-    const Shape y_shape = f({x, w, b}).shape();
-    const Tensor weights =
-        test::uniform64(y_shape, seed++, 0.5, 1.5).to(DType::BF16).to(DType::F32);
-    const int64_t k_y = c.w[1] * c.w[2] * c.w[3], k_dx = c.w[0] * c.w[2] * c.w[3],
-                  k_dw = y_shape[0] * y_shape[2] * y_shape[3];
-    INFO("input " << shape_str(c.x) << " weight " << shape_str(c.w));
-    compare_bf16(f, {x, w, b}, 2, weights,
-                 {{"y", k_y, true}, {"dx", k_dx, true}, {"dw", k_dw, true}, {"db", k_dw, false}});
+  // Through the legacy algorithms, then cuDNN's backend engines under the same rules.
+  for (bool engines : {false, true}) {
+    const test::EngineHeuristics heuristics(engines);
+    uint64_t seed = 10;
+    for (const Case& c : cases) {
+      const Tensor x = test::uniform64(c.x, seed++, -2, 2).to(DType::F32),
+                   w = test::uniform64(c.w, seed++, -1, 1).to(DType::F32),
+                   b = test::uniform64({c.w[0]}, seed++, -1, 1).to(DType::F32);
+      const Conv2dOptions o = c.o;
+      const Fn f = [o](const std::vector<Tensor>& t) { return conv2d(t[0], t[1], t[2], o); };
+      const Shape y_shape = f({x, w, b}).shape();
+      const Tensor weights =
+          test::uniform64(y_shape, seed++, 0.5, 1.5).to(DType::BF16).to(DType::F32);
+      const int64_t k_y = c.w[1] * c.w[2] * c.w[3], k_dx = c.w[0] * c.w[2] * c.w[3],
+                    k_dw = y_shape[0] * y_shape[2] * y_shape[3];
+      INFO("input " << shape_str(c.x) << " weight " << shape_str(c.w) << ", backend engines "
+                    << engines);
+      compare_bf16(f, {x, w, b}, 2, weights,
+                   {{"y", k_y, true}, {"dx", k_dx, true}, {"dw", k_dw, true}, {"db", k_dw, false}});
+    }
   }
 }
 

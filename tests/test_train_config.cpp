@@ -94,10 +94,8 @@ TEST_CASE(
       c.apply_override("optimizer.lr=1"),
       Equals(
           "override: unknown config key 'optimizer.lr'; allowed at the top level: seed, threads, "
-          "memory_limit_mb, device, tf32, model, data, optim, schedule, loss, train, eval, dist, "
-          "study (ptl "
-          "train "
-          "--help explains each)"));
+          "memory_limit_mb, device, tf32, cudnn_heuristics, model, data, optim, schedule, loss, "
+          "train, eval, dist, study (ptl train --help explains each)"));
 }
 
 TEST_CASE("typed settings: each choice is the enum of the same name, each number its field",

@@ -41,6 +41,10 @@ const std::vector<ConfigKey>& config_keys() {
        "CUDA: let float GEMMs and convolutions use TF32 tensor cores (faster, ~1e-3 relative "
        "error)",
        "bool"},
+      {"cudnn_heuristics", "false",
+       "CUDA: convolutions take cuDNN's backend-API engines under the same rules, the legacy "
+       "algorithms the fallback (not yet measured on a GPU; docs/cuda.md)",
+       "bool"},
       {"model.name", "resnet50", model_help.c_str(), "model"},
       {"model.num_classes", "0",
        "classifier outputs (0: the number of training identities or classes)", "int>=0"},

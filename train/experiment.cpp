@@ -59,6 +59,7 @@ Experiment::Experiment(Config cfg, const dist::Communicator& comm, bool read_dat
   if (s_.device.device.is_cuda() && comm.size() > 1)
     s_.device.device = Device::cuda(comm.local_rank() % cuda_device_count());
   set_allow_tf32(s_.device.tf32);
+  set_cudnn_engine_heuristics(s_.device.cudnn_heuristics);
   extract_.batch = s_.data.batch_size;
   extract_.workers = s_.data.workers;
   extract_.flip = s_.eval.flip;

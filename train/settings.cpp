@@ -18,6 +18,7 @@ Settings read_settings(const Config& c) {
 
   s.device.device = Device::parse(c.str("device"));
   s.device.tf32 = c.boolean("tf32");
+  s.device.cudnn_heuristics = c.boolean("cudnn_heuristics");
   s.device.threads = small(c, "threads");
   s.device.memory_limit_mb = c.integer("memory_limit_mb");
 

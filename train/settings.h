@@ -27,8 +27,9 @@ enum class LossKind { Mgn, Ce, CeTriplet };                   // loss.kind
 struct DeviceSettings {
   Device device;
   bool tf32 = false;
-  int threads = 0;              // 0: PTL_NUM_THREADS or all cores
-  int64_t memory_limit_mb = 0;  // 0: 95% of what is available at the start
+  bool cudnn_heuristics = false;  // cuDNN backend-API engines for convolutions
+  int threads = 0;                // 0: PTL_NUM_THREADS or all cores
+  int64_t memory_limit_mb = 0;    // 0: 95% of what is available at the start
 };
 
 struct ModelSettings {

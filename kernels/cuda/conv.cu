@@ -29,15 +29,28 @@
 // in float64 per channel (a fixed tree), rounded to float32, as the CPU does. The algorithm rules
 // above hold for bf16 too (deterministic first; direct excludes FFT and Winograd).
 //
+// Backend engines (set_cudnn_engine_heuristics, off by default): each plan also asks cuDNN's
+// backend API for one engine per direction (conv_engines.h) under the rules above: no
+// non-deterministic engine while determinism is on (with no fallback to one: the legacy choice
+// stays the fallback), no FFT or Winograd when direct, tensor cores and down-converted inputs only
+// where the legacy path allows tensor-op math (float32 with TF32; tensor cores for bf16), never a
+// reduced-precision sum. A call runs the engine when its pointers are 16-byte aligned (the plan
+// declares so), the legacy algorithm otherwise, and whenever no engine qualified or a backend
+// call failed (stderr says why none, once per plan; PTL_CUDNN_VERBOSE=1 also names the engine).
+//
 // Workspaces come from the caching allocator for the call and are freed right after it: they
 // are stream-ordered, so the next user of the block runs after the cuDNN kernels.
+#include <atomic>
 #include <climits>
 #include <cstdio>
+#include <memory>
+#include <string>
 #include <type_traits>
 #include <vector>
 
 #include "base/error.h"
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/conv_engines.h"
 #include "kernels/cuda/conv_plan_cache.h"
 #include "kernels/cuda/kernels.h"
 #include "kernels/cuda/launch.cuh"
@@ -89,12 +102,14 @@ using FilterDesc =
 using ConvDesc = Desc<cudnnConvolutionDescriptor_t, cudnnCreateConvolutionDescriptor,
                       cudnnDestroyConvolutionDescriptor>;
 
-// One direction's algorithm, on its own convolution descriptor (which carries its math type).
+// One direction's algorithm, on its own convolution descriptor (which carries its math type),
+// and its backend engine when set_cudnn_engine_heuristics found one.
 template <class Algo>
 struct Choice {
   ConvDesc conv;
   Algo algo{};
   size_t workspace = 0;
+  std::unique_ptr<ConvEngine> engine;
 };
 
 struct ConvPlan {
@@ -108,10 +123,11 @@ struct ConvPlan {
 // The three directions' cuDNN calls, for choose() below: a direction's heuristics and workspace
 // queries take the plan's descriptors in the same order (arg_a, arg_b, conv, arg_d), so one
 // definition serves the three; the checks still name the cuDNN function that failed.
-#define PTL_CONV_DIRECTION(Dir, label, member, Algo, PerfT, max_count_fn, heuristics_fn,        \
+#define PTL_CONV_DIRECTION(Dir, dir, label, member, Algo, PerfT, max_count_fn, heuristics_fn,   \
                            workspace_fn, arg_a, arg_b, arg_d)                                   \
   struct Dir {                                                                                  \
     using Perf = PerfT;                                                                         \
+    static constexpr ConvDirection direction = ConvDirection::dir;                              \
     static constexpr const char* name = label;                                                  \
     static Choice<Algo>& choice(ConvPlan& p) { return p.member; }                               \
     static void max_count(cudnnHandle_t h, int* n) { PTL_CUDNN_CHECK(max_count_fn(h, n)); }     \
@@ -127,16 +143,16 @@ struct ConvPlan {
       return bytes;                                                                             \
     }                                                                                           \
   };
-PTL_CONV_DIRECTION(Forward, "forward", forward, cudnnConvolutionFwdAlgo_t,
+PTL_CONV_DIRECTION(Forward, forward, "forward", forward, cudnnConvolutionFwdAlgo_t,
                    cudnnConvolutionFwdAlgoPerf_t, cudnnGetConvolutionForwardAlgorithmMaxCount,
                    cudnnGetConvolutionForwardAlgorithm_v7, cudnnGetConvolutionForwardWorkspaceSize,
                    x, w, y)
-PTL_CONV_DIRECTION(BackwardData, "backward-data", backward_data, cudnnConvolutionBwdDataAlgo_t,
-                   cudnnConvolutionBwdDataAlgoPerf_t,
+PTL_CONV_DIRECTION(BackwardData, backward_data, "backward-data", backward_data,
+                   cudnnConvolutionBwdDataAlgo_t, cudnnConvolutionBwdDataAlgoPerf_t,
                    cudnnGetConvolutionBackwardDataAlgorithmMaxCount,
                    cudnnGetConvolutionBackwardDataAlgorithm_v7,
                    cudnnGetConvolutionBackwardDataWorkspaceSize, w, y, x)
-PTL_CONV_DIRECTION(BackwardFilter, "backward-filter", backward_filter,
+PTL_CONV_DIRECTION(BackwardFilter, backward_filter, "backward-filter", backward_filter,
                    cudnnConvolutionBwdFilterAlgo_t, cudnnConvolutionBwdFilterAlgoPerf_t,
                    cudnnGetConvolutionBackwardFilterAlgorithmMaxCount,
                    cudnnGetConvolutionBackwardFilterAlgorithm_v7,
@@ -176,6 +192,16 @@ bool is_transform(cudnnConvolutionBwdFilterAlgo_t a) {
 bool verbose_plans() {
   static const bool on = env_flag("PTL_CUDNN_VERBOSE");
   return on;
+}
+
+// The head of a PTL_CUDNN_VERBOSE line: the data type, shape and direction of a plan.
+void print_plan_head(const ConvGeometry& g, const Settings& s, const char* direction) {
+  std::fprintf(stderr,
+               "ptl conv plan: %s input (%lld, %lld, %lld, %lld) weight (%lld, %lld, %lld, %lld) "
+               "stride %lld %s: ",
+               dtype_name(s.dtype), (long long)g.N, (long long)g.C, (long long)g.H, (long long)g.W,
+               (long long)g.Cout, (long long)g.C, (long long)g.KH, (long long)g.KW, (long long)g.sh,
+               direction);
 }
 
 bool is_tensor_op(cudnnMathType_t m) {
@@ -224,16 +250,33 @@ void choose(cudnnHandle_t h, ConvPlan& p, const ConvGeometry& g, const Settings&
   PTL_CUDNN_CHECK(
       cudnnSetConvolutionMathType(choice.conv.d, keep_fma ? CUDNN_FMA_MATH : best->mathType));
   choice.workspace = Dir::workspace(h, p, choice.conv.d, choice.algo);
-  if (verbose_plans())
-    std::fprintf(
-        stderr,
-        "ptl conv plan: %s input (%lld, %lld, %lld, %lld) weight (%lld, %lld, %lld, %lld) stride "
-        "%lld %s: algorithm %d, math %d, %s, workspace %zu bytes (heuristics rank %d of %d)\n",
-        dtype_name(s.dtype), (long long)g.N, (long long)g.C, (long long)g.H, (long long)g.W,
-        (long long)g.Cout, (long long)g.C, (long long)g.KH, (long long)g.KW, (long long)g.sh,
-        Dir::name, static_cast<int>(choice.algo), static_cast<int>(best->mathType),
-        best->determinism == CUDNN_DETERMINISTIC ? "deterministic" : "non-deterministic",
-        choice.workspace, static_cast<int>(best - perf.data()), returned);
+  if (verbose_plans()) {
+    print_plan_head(g, s, Dir::name);
+    std::fprintf(stderr,
+                 "algorithm %d, math %d, %s, workspace %zu bytes (heuristics rank %d of %d)\n",
+                 static_cast<int>(choice.algo), static_cast<int>(best->mathType),
+                 best->determinism == CUDNN_DETERMINISTIC ? "deterministic" : "non-deterministic",
+                 choice.workspace, static_cast<int>(best - perf.data()), returned);
+  }
+}
+
+// Dir's backend engine for plan p (file comment), of data type `type`. The chosen engine goes to
+// stderr under PTL_CUDNN_VERBOSE=1; why none qualified always does, once per plan, as the switch
+// then has no effect on this shape.
+template <class Dir>
+void choose_engine(cudnnHandle_t h, ConvPlan& p, const ConvGeometry& g, const Settings& s,
+                   cudnnDataType_t type, bool tf32) {
+  const EngineRules rules = EngineRules::of(s.dtype, tf32, s.deterministic, s.direct);
+  std::string why_not;
+  auto& engine = Dir::choice(p).engine;
+  engine = make_conv_engine(h, Dir::direction, g, type, rules, s.workspace_limit, &why_not);
+  if (engine && !verbose_plans()) return;
+  print_plan_head(g, s, Dir::name);
+  if (engine)
+    std::fprintf(stderr, "backend %s, workspace %zu bytes\n", engine->description().c_str(),
+                 engine->workspace());
+  else
+    std::fprintf(stderr, "no backend engine, the legacy algorithm runs: %s\n", why_not.c_str());
 }
 
 // The largest workspace the device could give now: its free memory and the allocator's cache.
@@ -298,6 +341,11 @@ std::unique_ptr<ConvPlan> make_plan(cudnnHandle_t h, const ConvGeometry& g,
   choose<Forward>(h, *p, g, s);
   choose<BackwardData>(h, *p, g, s);
   choose<BackwardFilter>(h, *p, g, s);
+  if (key.engines) {
+    choose_engine<Forward>(h, *p, g, s, type, key.tf32);
+    choose_engine<BackwardData>(h, *p, g, s, type, key.tf32);
+    choose_engine<BackwardFilter>(h, *p, g, s, type, key.tf32);
+  }
   return p;
 }
 
@@ -316,7 +364,7 @@ Call prepare(const ConvGeometry& g) {
   cudnnHandle_t h = cudnn_handle(device);
   const ConvPlanKey key =
       ConvPlanKey::make(g, dtype_of<T>::value, allow_tf32(), deterministic_convolutions(),
-                        direct_convolutions(), device);
+                        direct_convolutions(), cudnn_engine_heuristics(), device);
   const ConvPlan& plan = plans.get(key, [&] { return make_plan<T>(h, g, key); });
   return {device, h, plan};
 }
@@ -338,11 +386,27 @@ class Workspace {
   int device_;
 };
 
+// Runs a direction's backend engine on (x, w, y) as conv_engines.h orders them, when there is
+// one and the pointers have the alignment its plan declares; false (also when the engine
+// failed): the caller runs the legacy algorithm.
+std::atomic<uint64_t> engine_runs{0};
+
+bool run_engine(const Call& c, const ConvEngine* engine, const void* x, const void* w,
+                const void* y) {
+  if (!engine || !ConvEngine::aligned(x) || !ConvEngine::aligned(w) || !ConvEngine::aligned(y))
+    return false;
+  const Workspace ws(engine->workspace(), c.device);
+  if (!engine->run(c.handle, x, w, y, ws.ptr())) return false;
+  ++engine_runs;
+  return true;
+}
+
 // Each direction's cuDNN call on the plan of c, scaled by 1 and 0: y = conv(x, w), dx from
 // (w, dy), dw from (x, dy); the pointers hold T (float, double or bf16).
 template <class T>
 void forward(const Call& c, const void* x, const void* w, void* y) {
   const ConvPlan& p = c.plan;
+  if (run_engine(c, p.forward.engine.get(), x, w, y)) return;
   const Workspace ws(p.forward.workspace, c.device);
   const Scale<T> one = 1, zero = 0;
   PTL_CUDNN_CHECK(cudnnConvolutionForward(c.handle, &one, p.x.d, x, p.w.d, w, p.forward.conv.d,
@@ -352,6 +416,7 @@ void forward(const Call& c, const void* x, const void* w, void* y) {
 template <class T>
 void backward_data(const Call& c, const void* gy, const void* w, void* gx) {
   const ConvPlan& p = c.plan;
+  if (run_engine(c, p.backward_data.engine.get(), gx, w, gy)) return;
   const Workspace ws(p.backward_data.workspace, c.device);
   const Scale<T> one = 1, zero = 0;
   PTL_CUDNN_CHECK(cudnnConvolutionBackwardData(c.handle, &one, p.w.d, w, p.y.d, gy,
@@ -362,6 +427,7 @@ void backward_data(const Call& c, const void* gy, const void* w, void* gx) {
 template <class T>
 void backward_filter(const Call& c, const void* gy, const void* x, void* gw) {
   const ConvPlan& p = c.plan;
+  if (run_engine(c, p.backward_filter.engine.get(), x, gw, gy)) return;
   const Workspace ws(p.backward_filter.workspace, c.device);
   const Scale<T> one = 1, zero = 0;
   PTL_CUDNN_CHECK(cudnnConvolutionBackwardFilter(c.handle, &one, p.x.d, x, p.y.d, gy,
@@ -402,6 +468,10 @@ __global__ void bias_grad_kernel(const bf16* __restrict__ gy, int64_t N, int64_t
 }
 
 }  // namespace
+
+uint64_t conv_engine_runs() {
+  return engine_runs;
+}
 
 template <class T>
 void conv2d_forward(const T* x, const T* w, const T* bias, T* y, const ConvGeometry& g) {

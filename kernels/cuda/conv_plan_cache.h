@@ -20,10 +20,11 @@ struct ConvPlanKey {
   bool tf32 = false;          // TF32 allowed; always false for float64, which never uses it
   bool deterministic = true;  // deterministic algorithms preferred (math_mode.h)
   bool direct = false;        // only deterministic direct-sum algorithms (math_mode.h)
+  bool engines = false;       // backend-API engines chosen too (math_mode.h, heuristics)
   int device = 0;
 
   static ConvPlanKey make(const ConvGeometry& g, DType dtype, bool allow_tf32, bool deterministic,
-                          bool direct, int device) {
+                          bool direct, bool engines, int device) {
     ConvPlanKey k;
     k.geometry = {g.N,  g.C,  g.H,  g.W,  g.Cout, g.KH, g.KW, g.sh,
                   g.sw, g.ph, g.pw, g.dh, g.dw,   g.OH, g.OW};
@@ -31,12 +32,14 @@ struct ConvPlanKey {
     k.tf32 = allow_tf32 && dtype == DType::F32;
     k.deterministic = deterministic;
     k.direct = direct;
+    k.engines = engines;
     k.device = device;
     return k;
   }
   bool operator==(const ConvPlanKey& o) const {
     return geometry == o.geometry && dtype == o.dtype && tf32 == o.tf32 &&
-           deterministic == o.deterministic && direct == o.direct && device == o.device;
+           deterministic == o.deterministic && direct == o.direct && engines == o.engines &&
+           device == o.device;
   }
 };
 
@@ -49,6 +52,7 @@ struct ConvPlanKeyHash {
     mix(k.tf32);
     mix(k.deterministic);
     mix(k.direct);
+    mix(k.engines);
     mix(static_cast<uint64_t>(k.device));
     return static_cast<size_t>(h);
   }

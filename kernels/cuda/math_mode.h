@@ -2,6 +2,7 @@
 // mantissa products, FP32 accumulation), like PyTorch's torch.backends.*.allow_tf32. Off by
 // default: float results then match the CPU kernels to float rounding. Free of CUDA headers.
 #pragma once
+#include <cstdint>
 
 namespace ptl::cuda {
 
@@ -28,5 +29,13 @@ bool direct_convolutions();
 // from run to run; the two ways differ by rounding (another order of the same additions).
 void set_split_batchnorm(bool split);
 bool split_batchnorm();
+// Whether cuDNN convolutions take their engines from the backend (graph) API's heuristics
+// (conv_engines.h) under the same rules, the legacy algorithm staying the fallback (default: no;
+// a speed switch not yet measured on a GPU, docs/cuda.md).
+void set_cudnn_engine_heuristics(bool on);
+bool cudnn_engine_heuristics();
+// Convolution calls that ran a backend engine since the process started (conv.cu): the tests
+// check with it that the switch took effect rather than the fallback.
+uint64_t conv_engine_runs();
 
 }  // namespace ptl::cuda

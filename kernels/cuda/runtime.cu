@@ -162,6 +162,17 @@ bool split_batchnorm() {
   return split_bn;
 }
 
+namespace {
+std::atomic<bool> engine_heuristics{false};
+}  // namespace
+
+void set_cudnn_engine_heuristics(bool on) {
+  engine_heuristics = on;
+}
+bool cudnn_engine_heuristics() {
+  return engine_heuristics;
+}
+
 void copy_async(void* dst, bool dst_on_device, const void* src, bool src_on_device, size_t nbytes,
                 int device) {
   if (nbytes == 0) return;
