@@ -66,6 +66,7 @@ CachingAllocator::~CachingAllocator() {
 void* CachingAllocator::allocate(size_t nbytes, uint64_t stream) {
   if (nbytes == 0) return nullptr;
   std::lock_guard<std::mutex> lock(mu_);
+  if (capturing_ && stream == capture_stream_) stream = capture_pool_;
   Block* b = nullptr;
   if (exact_) {
     b = new_segment(nbytes, false, nbytes, stream);
@@ -94,6 +95,14 @@ void CachingAllocator::free(void* ptr) {
             ", which this allocator did not hand out or which was already freed");
   Block* b = it->second;
   active_.erase(it);
+  if (capturing_ && b->stream != capture_pool_) {  // the graph may read it at every replay
+    kept_[capture_pool_].push_back(b);
+    return;
+  }
+  release_block(b);
+}
+
+void CachingAllocator::release_block(Block* b) {
   b->in_use = false;
   stats_.allocated -= b->size;
   if (exact_) {  // straight back to the backend: the block is its own segment
@@ -111,6 +120,36 @@ void CachingAllocator::free(void* ptr) {
 void CachingAllocator::empty_cache() {
   std::lock_guard<std::mutex> lock(mu_);
   release_cached();
+}
+
+void CachingAllocator::begin_capture(uint64_t stream, uint64_t pool) {
+  std::lock_guard<std::mutex> lock(mu_);
+  PTL_CHECK(!exact_, name_,
+            ": a graph cannot be captured in exact mode (PTL_NO_CUDA_MEMORY_CACHING frees with "
+            "cudaFree, which a graph cannot replay); unset it or turn graphs off");
+  PTL_CHECK(!capturing_, name_, ": a graph capture is already under way (one at a time)");
+  PTL_CHECK(pool != stream && held_pools_.count(pool) == 0, name_, ": graph pool ", pool,
+            " is a stream's id or belongs to a live graph");
+  capturing_ = true;
+  capture_stream_ = stream;
+  capture_pool_ = pool;
+  held_pools_.insert(pool);
+}
+
+void CachingAllocator::end_capture() {
+  std::lock_guard<std::mutex> lock(mu_);
+  capturing_ = false;
+}
+
+void CachingAllocator::release_pool(uint64_t pool) {
+  std::lock_guard<std::mutex> lock(mu_);
+  PTL_CHECK(!capturing_ || capture_pool_ != pool, name_, ": graph pool ", pool,
+            " released during its capture");
+  held_pools_.erase(pool);
+  auto it = kept_.find(pool);
+  if (it == kept_.end()) return;
+  for (Block* b : it->second) release_block(b);
+  kept_.erase(it);
 }
 
 AllocatorStats CachingAllocator::stats() const {
@@ -139,6 +178,13 @@ CachingAllocator::Block* CachingAllocator::take_cached(Pool& pool, size_t size, 
 CachingAllocator::Block* CachingAllocator::new_segment(size_t bytes, bool small, size_t nbytes,
                                                        uint64_t stream) {
   void* p = backend_.alloc(bytes);
+  if (!p && capturing_) {  // returning segments would be a cudaFree inside the capture
+    const std::string device = backend_.describe ? "; " + backend_.describe() : "";
+    fail(str(name_, " out of memory while capturing a graph: asked for ", nbytes,
+             " bytes; this allocator holds ", stats_.allocated, " bytes allocated and ",
+             stats_.reserved, " reserved", device,
+             ". Turn graphs off (train.cuda_graphs) or lower the batch"));
+  }
   if (!p) {  // out of memory: give the cached segments back and try once more
     release_cached();
     p = backend_.alloc(bytes);
@@ -182,11 +228,15 @@ void CachingAllocator::merge(Block* b, Block* neighbour) {
   delete neighbour;
 }
 
+bool CachingAllocator::held(const Block* b) const {
+  return held_pools_.count(b->stream) != 0;
+}
+
 void CachingAllocator::release_cached() {
   for (Pool* pool : {&small_, &large_})
     for (auto it = pool->begin(); it != pool->end();) {
       Block* b = *it;
-      if (b->prev || b->next) {
+      if (b->prev || b->next || held(b)) {
         ++it;
         continue;
       }

@@ -13,6 +13,13 @@
 // on empty_cache(), when the backend runs out of memory (then the request is retried once), and
 // at destruction. Thread-safe.
 //
+// Graph capture (CUDA graphs, kernels/cuda/graph.h): a captured graph replays the addresses its
+// work used, so between begin_capture(stream, pool) and end_capture() requests on `stream` are
+// served from a private pool (an id no stream has) whose segments stay until release_pool(pool),
+// and a block from outside the pool freed during the capture (allocated before it: the graph
+// may read it) is kept until release_pool too. Within the capture, freed pool blocks are reused:
+// replays run the work in the captured order on one stream, as the capture did.
+//
 // Exact mode (constructed with exact = true; PTL_NO_CUDA_MEMORY_CACHING for device memory, as
 // PyTorch's PYTORCH_NO_CUDA_MEMORY_CACHING): no rounding and no cache, every request is a backend
 // allocation of exactly its size and every free goes straight back, so a memory checker sees a
@@ -25,6 +32,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace ptl {
 
@@ -66,8 +74,15 @@ class CachingAllocator {
   void* allocate(size_t nbytes, uint64_t stream);
   // Returns a block to the cache (nullptr is ignored); throws for a pointer it did not hand out.
   void free(void* ptr);
-  // Returns every wholly free segment to the backend.
+  // Returns every wholly free segment to the backend, except those of pools not yet released.
   void empty_cache();
+  // Starts serving requests on `stream` from `pool` (a private id, never a stream's) for a graph
+  // capture; one capture at a time, never in exact mode (a graph cannot replay a cudaFree).
+  void begin_capture(uint64_t stream, uint64_t pool);
+  void end_capture();
+  // The graph of `pool` is gone: the blocks kept for it are freed and its free segments may go
+  // back to the backend.
+  void release_pool(uint64_t pool);
   AllocatorStats stats() const;
   void reset_peak();
 
@@ -90,7 +105,9 @@ class CachingAllocator {
   Block* new_segment(size_t bytes, bool small, size_t nbytes, uint64_t stream);
   void split(Block* b, size_t size);
   void merge(Block* b, Block* neighbour);
-  void release_cached();  // mu_ held
+  void release_cached();            // mu_ held
+  void release_block(Block* b);     // a block no longer in use back to its pool; mu_ held
+  bool held(const Block* b) const;  // b's pool belongs to a live graph
 
   const std::string name_;
   const AllocatorBackend backend_;
@@ -98,6 +115,12 @@ class CachingAllocator {
   mutable std::mutex mu_;
   Pool small_, large_;                        // free blocks
   std::unordered_map<void*, Block*> active_;  // blocks handed out, by address
+  // Capture: requests on capture_stream_ take capture_pool_ (capturing_ true); the pools whose
+  // graphs live, and the blocks freed during their captures from outside them.
+  bool capturing_ = false;
+  uint64_t capture_stream_ = 0, capture_pool_ = 0;
+  std::set<uint64_t> held_pools_;
+  std::unordered_map<uint64_t, std::vector<Block*>> kept_;
   AllocatorStats stats_;
 };
 

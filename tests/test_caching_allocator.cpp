@@ -264,3 +264,56 @@ TEST_CASE(
   CHECK(a.stats().allocated == 0);
   CHECK_THROWS_WITH(a.free(r), Catch::Contains("did not hand out or which was already freed"));
 }
+
+// Graph capture: the addresses a captured graph replays must stay its own while it lives.
+TEST_CASE_METHOD(FakeAllocator,
+                 "allocator in a graph capture: a private pool kept until the graph is released",
+                 "[allocator]") {
+  constexpr uint64_t stream = 8, pool = 9;
+  void* before = a.allocate(100, stream);  // e.g. the carried state the graph reads
+  a.free(a.allocate(100, stream));         // a cached block of the stream: not for the capture
+  a.begin_capture(stream, pool);
+  void* t = a.allocate(100, stream);
+  CHECK(fake.live.size() == 2);  // served from the pool's own segment
+  a.free(t);
+  CHECK(a.allocate(100, stream) == t);  // reused within the capture, in stream order
+  void* other = a.allocate(100, 7);     // other streams are not captured
+  CHECK(fake.live.size() == 3);
+  a.free(before);                         // read by the graph: kept
+  CHECK(a.stats().allocated == 3 * 512);  // the kept block still counts
+  a.end_capture();
+  a.free(other);
+  void* after = a.allocate(100, stream);
+  CHECK(after != before);  // nothing the graph uses is handed out again
+  CHECK(after != t);
+  CHECK_THROWS_WITH(a.free(before), Catch::Contains("already freed"));
+  a.free(t);
+  a.free(after);
+  a.empty_cache();  // the pool's free segment stays while its graph lives; `before` holds its own
+  CHECK(fake.live.size() == 2);
+  CHECK(a.stats().allocated == 512);
+  a.release_pool(pool);
+  CHECK(a.stats().allocated == 0);
+  a.empty_cache();
+  CHECK(fake.live.empty());
+}
+
+TEST_CASE("allocator in a graph capture: refusals and out of memory without returning the cache",
+          "[allocator]") {
+  FakeBackend fake;
+  fake.capacity = 4 * MiB;
+  CachingAllocator a{"fake", fake.backend()};
+  a.free(a.allocate(100, 1));  // a cached 2 MiB segment a cudaFree could return
+  a.begin_capture(1, 3);
+  CHECK_THROWS_WITH(a.begin_capture(1, 5), Catch::Contains("already under way"));
+  a.allocate(100, 1);  // a second 2 MiB segment
+  CHECK_THROWS_WITH(a.allocate(2 * MiB, 1),
+                    Catch::Contains("out of memory while capturing a graph") &&
+                        Catch::Contains("train.cuda_graphs"));
+  CHECK(fake.live.size() == 2);  // nothing was returned inside the capture
+  CHECK_THROWS_WITH(a.release_pool(3), Catch::Contains("released during its capture"));
+  a.end_capture();
+  CHECK_THROWS_WITH(a.begin_capture(1, 3), Catch::Contains("belongs to a live graph"));
+  CachingAllocator exact{"fake", fake.backend(), /*exact=*/true};
+  CHECK_THROWS_WITH(exact.begin_capture(1, 3), Catch::Contains("PTL_NO_CUDA_MEMORY_CACHING"));
+}
