@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <memory>
 
 #include "base/parallel.h"
 #include "cli/args.h"
@@ -21,6 +22,7 @@
 #include "models/registry.h"
 #include "train/data_parallel.h"
 #include "train/optim.h"
+#include "train/step_graph.h"
 
 namespace {
 
@@ -38,18 +40,34 @@ Device check_device(const std::string& dev) {
   return d;
 }
 
-// Forward, mean cross-entropy over the model's classifiers, backward, `between` (the gradient
-// sum of a data-parallel step), plain SGD (lr 0.01, no momentum) through the trainer's
-// optimizer, gradients dropped.
-void train_step(Model& model, Sgd& sgd, const Tensor& x, const Tensor& labels,
-                const std::function<void()>& between) {
+// Forward and the mean cross-entropy over the model's classifiers.
+MgnLossResult mean_cross_entropy(Model& model, const Tensor& x, const Tensor& labels) {
   ModelOutput out = model.forward(x);
   Tensor loss;
   for (const Tensor& l : out.logits) {
     Tensor ce = cross_entropy(l, labels);
     loss = loss.defined() ? add(loss, ce) : ce;
   }
-  mul(loss, 1.0 / static_cast<double>(out.logits.size())).backward();
+  loss = mul(loss, 1.0 / static_cast<double>(out.logits.size()));
+  return {loss, Tensor(), loss, Tensor(), Tensor()};
+}
+
+// The mean cross-entropy's forward and backward, then `between` (the gradient sum of a
+// data-parallel step), plain SGD (lr 0.01, no momentum) through the trainer's optimizer,
+// gradients dropped. With `graph` (--cuda-graphs) forward and backward replay it after the first
+// step (the trainer's train.cuda_graphs: the first step fills the caches a capture cannot fill).
+void train_step(Model& model, Sgd& sgd, const Tensor& x, const Tensor& labels,
+                const std::function<void()>& between, StepGraph* graph, bool first) {
+  auto forward_loss = [&model](const Tensor& images, const Tensor& y) {
+    return mean_cross_entropy(model, images, y);
+  };
+  if (graph && !first) {
+    const std::string why = graph->why_eager(x, labels);
+    PTL_CHECK(why.empty(), "ptl bench --cuda-graphs: the step cannot replay: ", why);
+    graph->run(x, labels, forward_loss);
+  } else {
+    forward_loss(x, labels).loss.backward();
+  }
   between();
   sgd.step();
   sgd.zero_grad();
@@ -98,7 +116,7 @@ int run(const std::vector<std::string>& argv) {
       "usage: ptl bench --model NAME [--num-classes K] --batch N --input CxHxW (--train-step | "
       "--inference)\n"
       "                 [--threads T] [--repeat R] [--warmup W] [--device cpu|cuda] [--tf32]\n"
-      "                 [--nondeterministic] [--split-bn] [--cudnn-heuristics]\n"
+      "                 [--nondeterministic] [--split-bn] [--cudnn-heuristics] [--cuda-graphs]\n"
       "                 [--precision float32|bf16]\n"
       "       ptl bench --cell OUT:STRIDE --batch N --input CxHxW --train-step [--threads T] ...\n"
       "Times R steps (default 5) after W warm-up steps (default 1) and prints `median_ms: X` with "
@@ -123,12 +141,16 @@ int run(const std::vector<std::string>& argv) {
       "--cudnn-heuristics takes CUDA convolutions' engines from cuDNN's backend-API heuristics "
       "under the\n"
       "same rules, the legacy algorithms the fallback (off: the legacy algorithms only).\n"
+      "--cuda-graphs replays a CUDA train step's forward and backward as one CUDA graph after the "
+      "first\n"
+      "warm-up step (train.cuda_graphs; needs --warmup 2 or more, one process).\n"
       "--precision bf16 runs convolutions and linear layers on bf16 operands with float32 sums, "
       "the\n"
       "model's batch in bf16 as the data loader writes it (train.precision; CPU or CUDA).",
       {"cell", "model", "num-classes", "batch", "input", "threads", "repeat", "warmup", "device",
        "precision"},
-      {"train-step", "inference", "tf32", "nondeterministic", "split-bn", "cudnn-heuristics"});
+      {"train-step", "inference", "tf32", "nondeterministic", "split-bn", "cudnn-heuristics",
+       "cuda-graphs"});
   if (!args.parse(argv)) return 0;
   const Device device = check_device(args.get("device", "cpu"));
   PTL_CHECK(args.flag("train-step") != args.flag("inference"),
@@ -232,12 +254,19 @@ int run(const std::vector<std::string>& argv) {
   all.params = model->parameters();
   all.lr = all.base_lr = 0.01;
   Sgd sgd({all}, SgdOptions{0.0, 0.0, false});
+  std::unique_ptr<StepGraph> graph;
+  if (args.flag("cuda-graphs")) {
+    PTL_CHECK(device.is_cuda() && train && W == 1 && warmup >= 2,
+              "ptl bench --cuda-graphs: a CUDA --train-step of one process with --warmup 2 or "
+              "more (the first step fills the caches, the second is captured)");
+    graph = std::make_unique<StepGraph>(*model, all.params);
+  }
   reset_peak_device_memory(device);
   int steps = 0;
   const Timing t = time_steps(device, warmup, repeat, [&] {
     if (++steps == warmup + 1) wait_ms = reduce_ms = 0;  // the timed steps only
     if (train) {
-      train_step(*model, sgd, x, labels, between);
+      train_step(*model, sgd, x, labels, between, graph.get(), steps == 1);
     } else {
       NoGradGuard ng;
       model->forward(x);
@@ -245,11 +274,11 @@ int run(const std::vector<std::string>& argv) {
   });
   if (rank != 0) return 0;  // rank 0 reports; the ranks step together
   std::printf(
-      "model %s, %s, batch %lld, input %s, %s, threads %d, CPU path %s, precision %s, %d warm-up "
-      "+ %d timed steps\n%s",
-      name.c_str(), train ? "train step" : "inference", (long long)batch, shape_str(in).c_str(),
-      device.str().c_str(), num_threads(), cpu::isa_description().c_str(),
-      precision_name(precision), warmup, repeat, emulated);
+      "model %s, %s%s, batch %lld, input %s, %s, threads %d, CPU path %s, precision %s, %d "
+      "warm-up + %d timed steps\n%s",
+      name.c_str(), train ? "train step" : "inference", graph ? " (CUDA graph)" : "",
+      (long long)batch, shape_str(in).c_str(), device.str().c_str(), num_threads(),
+      cpu::isa_description().c_str(), precision_name(precision), warmup, repeat, emulated);
   if (W > 1)
     std::printf(
         "data parallel: %d processes x %lld rows; gradient sum %.1f ms a step (%.1f%%), after "

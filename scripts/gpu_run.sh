@@ -35,8 +35,9 @@
 # STEPS lists "MODEL CxHxW PRECISION ALGOS" separated by ';' (default: below); PRECISION fp32,
 # tf32 or bf16 (PyTorch: autocast bf16 with TF32; ptl: --precision bf16 with TF32 for its float32
 # ops, docs/cuda.md "bf16 on CUDA"), ALGOS det (deterministic cuDNN algorithms on both sides) or
-# fast (cuDNN's first choice), and an optional fifth field split-bn: ptl's step again with --split-bn (the
-# split batch-norm kernels, off by default until measured; docs/cuda.md), PyTorch not rerun.
+# fast (cuDNN's first choice), and an optional fifth field split-bn or graphs: ptl's step again
+# with --split-bn (the split batch-norm kernels) or --cuda-graphs (the step replayed as a CUDA
+# graph, train.cuda_graphs), both off by default until measured (docs/cuda.md); PyTorch not rerun.
 # MGN needs an input height whose ceil(H / 16) is a multiple of 6 (384, not 256).
 # The logs go to a folder outside OUT; OUT gets summary.txt and gpu-logs.tar.gz only (the device
 # tool brings back at most 8 files).
@@ -46,7 +47,7 @@ phases=("${@:-all}")
 out="${OUT:-gpu-logs-out}"
 budget="${BUDGET_S:-420}"
 tests_filter="${TESTS:-[cuda]}"
-steps="${STEPS:-resnet50 3x256x128 fp32 det;resnet50 3x256x128 fp32 fast;resnet50 3x256x128 tf32 det;resnet50 3x256x128 tf32 fast;resnet50 3x256x128 tf32 fast split-bn;resnet50 3x256x128 bf16 fast;mgn_ptl 3x384x128 fp32 det;mgn_ptl 3x384x128 fp32 fast;mgn_ptl 3x384x128 tf32 fast;mgn_ptl 3x384x128 tf32 fast split-bn;mgn_ptl 3x384x128 bf16 fast;resnet50 3x384x128 fp32 fast;resnet50 3x384x128 tf32 fast}"
+steps="${STEPS:-resnet50 3x256x128 fp32 det;resnet50 3x256x128 fp32 fast;resnet50 3x256x128 tf32 det;resnet50 3x256x128 tf32 fast;resnet50 3x256x128 tf32 fast split-bn;resnet50 3x256x128 tf32 fast graphs;resnet50 3x256x128 bf16 fast;mgn_ptl 3x384x128 fp32 det;mgn_ptl 3x384x128 fp32 fast;mgn_ptl 3x384x128 tf32 fast;mgn_ptl 3x384x128 tf32 fast split-bn;mgn_ptl 3x384x128 bf16 fast;mgn_ptl 3x384x128 bf16 fast graphs;resnet50 3x384x128 fp32 fast;resnet50 3x384x128 tf32 fast}"
 b=gpu-bundle
 work="$(mktemp -d)"
 logs="$work/gpu-logs"
@@ -218,10 +219,12 @@ PY
     [ "$precision" = bf16 ] && ptl_flags+=(--precision bf16) && torch_flags+=(--amp-bf16)
     if [ "$algos" = det ]; then torch_flags+=(--deterministic); else ptl_flags+=(--nondeterministic); fi
     local tag="${model}_${input}_${precision}_${algos}"
-    if [ "$variant" = split-bn ]; then
-      tag+="_split-bn"
+    if [ -n "$variant" ]; then
+      tag+="_$variant"
+      local switch=--split-bn
+      [ "$variant" = graphs ] && switch=--cuda-graphs
       step "ptl_$tag" 60 "${ptl_env[@]}" "$b/ptl" bench --model "$model" --batch 64 --input "$input" \
-        --train-step --device cuda --warmup 3 --repeat 20 "${ptl_flags[@]}" --split-bn
+        --train-step --device cuda --warmup 3 --repeat 20 "${ptl_flags[@]}" "$switch"
       summary "  ptl   $tag: $(grep median_ms "$logs/ptl_$tag.log" || tail -1 "$logs/ptl_$tag.log")"
       continue
     fi

@@ -96,7 +96,7 @@ TEST_CASE("batch-hard triplet loss and its gradient equal PyTorch's", "[parity][
       CHECK(r.loss.item() == Approx(f["loss"].item()).epsilon(1e-5));
       CHECK_WITHIN(x.grad(), f["grad"], (test::Bound{1e-4}));
       // 16 anchors: a fraction in steps of 1/16, the same count as PyTorch's.
-      CHECK(r.precision == f["precision"].item());
+      CHECK(r.precision() == f["precision"].item());
     }
   }
 }

@@ -98,13 +98,17 @@ TEST_CASE(
           "train, eval, dist, study (ptl train --help explains each)"));
 }
 
+namespace {
+// The typed settings of the defaults with `overrides` applied (key=value each).
+Settings read(const std::vector<std::string>& overrides) {
+  Config c;
+  for (const std::string& o : overrides) c.apply_override(o);
+  return read_settings(c);
+}
+}  // namespace
+
 TEST_CASE("typed settings: each choice is the enum of the same name, each number its field",
           "[config]") {
-  auto read = [](const std::vector<std::string>& overrides) {
-    Config c;
-    for (const std::string& o : overrides) c.apply_override(o);
-    return read_settings(c);
-  };
   CHECK(read({"model.ptl=carry"}).model.ptl == PtlMode::Carry);
   CHECK(read({"model.ptl=reset_every_batch"}).model.ptl == PtlMode::ResetEveryBatch);
   CHECK(read({"model.ptl=off"}).model.ptl == PtlMode::Off);
@@ -142,6 +146,22 @@ TEST_CASE("typed settings: each choice is the enum of the same name, each number
   CHECK(s.schedule.milestones == std::vector<int64_t>{5, 9});
   CHECK(s.train.out == "runs/x");
   CHECK(s.model.freeze == std::vector<std::string>{"conv1", "bn1"});
+}
+
+TEST_CASE("train.cuda_graphs is refused where a graph cannot replay the step, naming the key",
+          "[config]") {
+  CHECK_FALSE(read({}).train.cuda_graphs);  // off by default
+  CHECK(read({"device=cuda", "train.cuda_graphs=true"}).train.cuda_graphs);
+  CHECK(read({"device=cuda", "model.ptl=off", "train.cuda_graphs=true"}).train.cuda_graphs);
+  CHECK_THROWS_WITH(read({"train.cuda_graphs=true"}),
+                    Equals("config: train.cuda_graphs replays CUDA graphs and needs device: cuda "
+                           "(device is cpu); set train.cuda_graphs=false"));
+  for (const char* mode : {"reset_every_batch", "release"})
+    CHECK_THROWS_WITH(
+        read({"device=cuda", str("model.ptl=", mode), "train.cuda_graphs=true"}),
+        Equals(str("config: train.cuda_graphs needs model.ptl carry or off (model.ptl=", mode,
+                   " draws fresh BConv-Cell states on the host every batch, which a graph "
+                   "cannot replay); set train.cuda_graphs=false")));
 }
 
 TEST_CASE("learning-rate schedules: multistep, cosine and warm-up", "[config]") {

@@ -131,6 +131,10 @@ const std::vector<ConfigKey>& config_keys() {
        "weights, accumulating in float32 (CPU or CUDA; everything else, the weights and "
        "checkpoints stay float32)",
        "enum:float32|bf16"},
+      {"train.cuda_graphs", "false",
+       "CUDA: replay each step's forward, loss and backward as one CUDA graph once its shape "
+       "has been seen (device cuda, one process, model.ptl carry or off; not yet run on a GPU)",
+       "bool"},
       {"eval.metric", "euclidean", "euclidean, sqeuclidean or cosine",
        "enum:euclidean|sqeuclidean|cosine"},
       {"eval.rerank", "false", "k-reciprocal re-ranking", "bool"},

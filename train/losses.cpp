@@ -8,24 +8,32 @@
 
 namespace ptl {
 
-TripletResult batch_hard_triplet(const Tensor& features, const Tensor& labels, double margin) {
-  PTL_CHECK(features.dim() == 2, "triplet loss: features must be (N, D), got ",
-            features.shape_str());
-  PTL_CHECK(labels.dtype() == DType::I64 && labels.dim() == 1 && labels.size(0) == features.size(0),
-            "triplet loss: labels must be int64 (", features.size(0), "), got ",
-            dtype_name(labels.dtype()), labels.shape_str());
-  const int64_t N = features.size(0);
-  // Every anchor needs a positive other than itself and a negative, which a PK batch (K >= 2,
-  // P >= 2) guarantees; checked on the host (the labels come from the loader on the CPU).
-  std::vector<int64_t> y = labels.to_int_vector();
+void check_triplet_labels(const std::vector<int64_t>& y) {
   std::unordered_map<int64_t, int64_t> count;
   for (int64_t v : y) ++count[v];
+  const int64_t N = static_cast<int64_t>(y.size());
   for (int64_t i = 0; i < N; ++i) {
     const int64_t pos = count[y[i]], neg = N - pos;
     PTL_CHECK(pos >= 2 && neg >= 1, "triplet loss: sample ", i, " (label ", y[i],
               ") has no other positive or no negative in the batch; use a PK sampler with K >= 2 "
               "and P >= 2");
   }
+}
+
+double TripletResult::precision() const {
+  const std::vector<double> ap = pos_value.to_double_vector(), an = neg_value.to_double_vector();
+  int64_t correct = 0;
+  for (size_t i = 0; i < ap.size(); ++i) correct += an[i] > ap[i];
+  return ap.empty() ? 0.0 : static_cast<double>(correct) / static_cast<double>(ap.size());
+}
+
+TripletResult batch_hard_triplet(const Tensor& features, const Tensor& labels, double margin) {
+  PTL_CHECK(features.dim() == 2, "triplet loss: features must be (N, D), got ",
+            features.shape_str());
+  PTL_CHECK(labels.dtype() == DType::I64 && labels.dim() == 1 && labels.size(0) == features.size(0),
+            "triplet loss: labels must be int64 (", features.size(0), "), got ",
+            dtype_name(labels.dtype()), labels.shape_str());
+  if (labels.device().is_cpu()) check_triplet_labels(labels.to_int_vector());
   Tensor dist = pairwise_distance(features, features);
   // The mining kernel picks the hardest positive and negative per anchor on the features'
   // device; the gradient reaches only the chosen elements of dist.
@@ -40,11 +48,7 @@ TripletResult batch_hard_triplet(const Tensor& features, const Tensor& labels, d
     // log(1 + exp(x)) = relu(x) + log(1 + exp(-|x|)), stable for large |x|.
     loss = mean(add(relu(diff), log(add(exp(neg(abs(diff))), 1.0))));
   }
-  std::vector<double> ap = mined.pos_value.to_double_vector(),
-                      an = mined.neg_value.to_double_vector();
-  int64_t correct = 0;
-  for (int64_t i = 0; i < N; ++i) correct += an[i] > ap[i];
-  return {loss, static_cast<double>(correct) / static_cast<double>(N)};
+  return {loss, mined.pos_value, mined.neg_value};
 }
 
 double top1_accuracy(const Tensor& logits, const Tensor& labels) {
@@ -72,7 +76,11 @@ MgnLossResult mgn_loss(const std::vector<Tensor>& triplet_features,
     summed = add(summed, logits[i].detach());
   }
   ce = mul(ce, 1.0 / static_cast<double>(logits.size()));
-  return {add(tri, ce), tri, ce, top1_accuracy(summed, labels)};
+  return {add(tri, ce), tri, ce, summed, labels};
+}
+
+double MgnLossResult::accuracy() const {
+  return top1_accuracy(summed_logits, labels);
 }
 
 }  // namespace ptl

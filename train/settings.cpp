@@ -81,6 +81,15 @@ Settings read_settings(const Config& c) {
   t.out = c.str("train.out");
   t.max_iters_per_epoch = c.integer("train.max_iters_per_epoch");
   t.precision = choice<Precision>(c, "train.precision");
+  t.cuda_graphs = c.boolean("train.cuda_graphs");
+  PTL_CHECK(!t.cuda_graphs || s.device.device.is_cuda(),
+            "config: train.cuda_graphs replays CUDA graphs and needs device: cuda (device is ",
+            c.str("device"), "); set train.cuda_graphs=false");
+  PTL_CHECK(
+      !t.cuda_graphs || s.model.ptl == PtlMode::Carry || s.model.ptl == PtlMode::Off,
+      "config: train.cuda_graphs needs model.ptl carry or off (model.ptl=", c.str("model.ptl"),
+      " draws fresh BConv-Cell states on the host every batch, which a graph cannot "
+      "replay); set train.cuda_graphs=false");
 
   s.eval.metric = choice<Metric>(c, "eval.metric");
   s.eval.rerank = c.boolean("eval.rerank");

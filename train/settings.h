@@ -74,6 +74,7 @@ struct TrainSettings {
   int64_t max_iters_per_epoch = 0;  // 0: the whole epoch
   std::string out;
   Precision precision = Precision::F32;  // of training, evaluation and extraction
+  bool cuda_graphs = false;              // steps replayed as CUDA graphs (train/step_graph.h)
 };
 
 struct EvalSettings {

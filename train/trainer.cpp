@@ -28,6 +28,7 @@
 #include "train/losses.h"
 #include "train/run_log.h"
 #include "train/scheduler.h"
+#include "train/step_graph.h"
 
 namespace ptl {
 
@@ -117,7 +118,7 @@ MgnLossResult step_loss(const ModelOutput& out, const Tensor& labels, const Loss
   for (size_t i = 1; i < out.logits.size(); ++i)
     ce = add(ce, cross_entropy(out.logits[i], labels, l.label_smoothing));
   ce = mul(ce, 1.0 / static_cast<double>(out.logits.size()));
-  return {ce, Tensor(), ce, top1_accuracy(out.logits[0], labels)};
+  return {ce, Tensor(), ce, out.logits[0].detach(), labels};
 }
 
 }  // namespace
@@ -148,6 +149,15 @@ Trainer::Trainer(Config cfg, const RunStart& start, dist::Communicator& comm)
     dp_.comm().set_timeout(s_.dist.timeout_s);
     from = dist::broadcast_text(dp_.comm(), from);
     check_data_parallel();
+  }
+  PTL_CHECK(!s_.train.cuda_graphs || dp_.size() == 1,
+            "train.cuda_graphs replays one process's step; data parallelism (", dp_.size(),
+            " processes) reduces gradients inside it: set train.cuda_graphs=false");
+  if (s_.train.cuda_graphs) {
+    std::vector<Tensor> trained;
+    for (auto& [name, p] : model().named_parameters())
+      if (p.requires_grad()) trained.push_back(p);
+    step_graph_ = std::make_unique<StepGraph>(model(), std::move(trained));
   }
   if (!from.empty()) restore(folder_.loaded ? *folder_.loaded : load_checkpoint(from), from);
   folder_.loaded.reset();  // its tensors are in the model and the optimizer now
@@ -225,11 +235,28 @@ StepResult Trainer::train_step(const Tensor& host_images, const Tensor& host_lab
   PTL_CHECK(s_.train.precision != Precision::BF16 || host_images.dtype() == DType::BF16,
             "train step: a bf16 run takes bfloat16 batches (data::LoaderOptions::images), got ",
             dtype_name(host_images.dtype()));
+  // Triplet losses check their labels on the host copy: the device's would cost a wait.
+  if (s_.loss.kind != LossKind::Ce) check_triplet_labels(host_labels.to_int_vector());
   PrecisionScope precision(s_.train.precision);  // the forward's; each backward keeps its op's
-  const Tensor images = host_images.to(device), labels = host_labels.to(device);
-  const MgnLossResult l = step_loss(model().forward(images), labels, s_.loss);
+  const auto forward_loss = [this](const Tensor& images, const Tensor& labels) {
+    return step_loss(model().forward(images), labels, s_.loss);
+  };
+  // train.cuda_graphs: after the warm-up steps (they fill the caches of cuDNN plans, pooling
+  // tables and library handles that a capture cannot create), steps of the captured shape
+  // replay forward, loss and backward; the others run eagerly.
+  std::string why_eager = step_graph_ ? step_graph_->why_eager(host_images, host_labels) : "";
+  if (step_graph_ && !step_graph_->captured() && eager_steps_ < kGraphWarmupSteps)
+    why_eager = "warm-up step";
+  const bool graphed = step_graph_ && why_eager.empty();
+  const MgnLossResult l = graphed ? step_graph_->run(host_images, host_labels, forward_loss)
+                                  : forward_loss(host_images.to(device), host_labels.to(device));
+  if (step_graph_) {
+    ++(graphed ? epoch_replays_ : epoch_eager_);
+    if (!graphed) graph_eager_why_ = why_eager;
+  }
+  if (!graphed) ++eager_steps_;
   StepResult r{l.loss.item(), l.triplet.defined() ? l.triplet.item() : 0.0, l.cross_entropy.item(),
-               l.accuracy};
+               l.accuracy()};
   if (dp_.size() > 1) {  // the whole batch's means (a NaN on any rank is a NaN on all)
     std::vector<double> v{r.loss, r.triplet, r.ce, r.accuracy};
     dp_.weighted_sum(v, batch_share_);
@@ -242,10 +269,12 @@ StepResult Trainer::train_step(const Tensor& host_images, const Tensor& host_lab
              "); training stopped. Last good checkpoint: ",
              last_checkpoint_.empty() ? "none yet" : last_checkpoint_,
              ". Lower optim.lr or check the data."));
-  opt_->zero_grad();
-  if (dp_.size() > 1) dp_.prepare_gradients(batch_share_);
-  l.loss.backward();
-  if (dp_.size() > 1) dp_.reduce_gradients();
+  if (!graphed) {  // a replay has run the backward already
+    opt_->zero_grad();
+    if (dp_.size() > 1) dp_.prepare_gradients(batch_share_);
+    l.loss.backward();
+    if (dp_.size() > 1) dp_.reduce_gradients();
+  }
   opt_->step();
   if (dp_.size() > 1) dp_.broadcast_buffers();
   return r;
@@ -444,6 +473,14 @@ void Trainer::end_epoch(RunLog& log, int64_t iters, double loss_sum, double acc_
     log.line(str(
         "data.on_bad_image=skip: ", count_of(bad.count() - bad_before, "unreadable training image"),
         " skipped in epoch ", epoch_, ", the last: ", bad.messages().back()));
+  if (step_graph_) {
+    log.line(str("train.cuda_graphs: ", count_of(epoch_replays_, "step"), " of epoch ", epoch_,
+                 " replayed the graph",
+                 epoch_eager_
+                     ? str(", ", epoch_eager_, " ran eagerly (the last: ", graph_eager_why_, ")")
+                     : ""));
+    epoch_replays_ = epoch_eager_ = 0;
+  }
   const double n = static_cast<double>(std::max<int64_t>(iters, 1));
   log.metrics({{"epoch", str(epoch_)},
                {"step", str(step_)},

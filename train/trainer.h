@@ -31,6 +31,7 @@
 namespace ptl {
 
 class RunLog;
+class StepGraph;
 
 struct TrainSummary {
   int64_t epochs = 0, steps = 0;
@@ -119,6 +120,12 @@ class Trainer {
   std::function<void(int64_t, double)> step_hook_;
   DataParallel dp_;
   double batch_share_ = 1;  // this rank's fraction of the current batch (data parallelism)
+  // train.cuda_graphs (train/step_graph.h): the graph, the eager steps so far, and the epoch's
+  // steps that replayed it and that did not, with the last reason (for the epoch's log line).
+  static constexpr int64_t kGraphWarmupSteps = 2;
+  std::unique_ptr<StepGraph> step_graph_;
+  int64_t eager_steps_ = 0, epoch_replays_ = 0, epoch_eager_ = 0;
+  std::string graph_eager_why_;
 };
 
 }  // namespace ptl

@@ -45,7 +45,13 @@ std::unique_ptr<CachingAllocator> make_device_allocator(int device) {
   AllocatorBackend backend;
   backend.alloc = [device](size_t n) {
     DeviceGuard guard(device);
-    return null_if_out_of_memory([n](void** p) { return cudaMalloc(p, n); }, "cudaMalloc");
+    // A segment asked during a graph capture: cudaMalloc is no stream work (nothing is
+    // captured), and the relaxed mode lets the capturing thread call it.
+    cudaStreamCaptureMode mode = cudaStreamCaptureModeRelaxed;
+    PTL_CUDA_CHECK(cudaThreadExchangeStreamCaptureMode(&mode));
+    void* p = null_if_out_of_memory([n](void** q) { return cudaMalloc(q, n); }, "cudaMalloc");
+    PTL_CUDA_CHECK(cudaThreadExchangeStreamCaptureMode(&mode));
+    return p;
   };
   backend.free = [device](void* p, size_t) {
     DeviceGuard guard(device);
@@ -151,6 +157,18 @@ void* device_alloc(size_t nbytes, int device) {
 
 void device_free(void* ptr, size_t, int device) {
   if (ptr) device_allocator(device).free(ptr);
+}
+
+void begin_graph_capture(int device, uint64_t pool) {
+  device_allocator(device).begin_capture(stream_id(current_stream(device)), pool);
+}
+
+void end_graph_capture(int device) {
+  device_allocator(device).end_capture();
+}
+
+void release_graph_pool(int device, uint64_t pool) {
+  device_allocator(device).release_pool(pool);
 }
 
 AllocatorStats memory_stats(int device) {

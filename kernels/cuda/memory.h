@@ -3,6 +3,7 @@
 // may include it; compiled only when PTL_WITH_CUDA.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 
 #include "base/caching_allocator.h"
 
@@ -21,6 +22,12 @@ void device_free(void* ptr, size_t nbytes, int device);
 // The device allocator's statistics (allocated, peak, reserved bytes; raw allocations, hits).
 AllocatorStats memory_stats(int device);
 void reset_peak_memory(int device);
+// Graph capture (graph.h): from begin_graph_capture until end_graph_capture, device memory asked
+// on the current stream of `device` comes from the graph's private pool `pool`, which stays the
+// graph's until release_graph_pool (CachingAllocator::begin_capture).
+void begin_graph_capture(int device, uint64_t pool);
+void end_graph_capture(int device);
+void release_graph_pool(int device, uint64_t pool);
 // Returns the cached (wholly free) device segments of every device and the free pinned
 // segments to CUDA.
 void empty_cache();

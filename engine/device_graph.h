@@ -1,0 +1,36 @@
+// A piece of device work captured once and replayed without the host: CUDA graphs
+// (kernels/cuda/graph.h). The trainer's train.cuda_graphs replays a training step's forward,
+// loss and backward this way (train/step_graph.h).
+//
+// Capture runs the host code once while the device's stream records: nothing is computed until
+// the first replay, and every replay reads and writes the addresses the capture used. So a
+// replay sees new data only through tensors that outlive the graph and are written in place
+// between replays (a static batch, carried states); host-side effects of the captured code (a
+// counter incremented on the host, a random draw) happen once, at capture. Memory the capture
+// allocates comes from a private pool that stays the graph's while it lives.
+#pragma once
+#include <functional>
+#include <memory>
+
+#include "base/device.h"
+
+namespace ptl {
+
+class DeviceGraph {
+ public:
+  // Captures `work` on the stream of `device` (CUDA only). Work that waits for the device or
+  // reads device memory on the host fails the capture with a ptl::Error that says so; a
+  // CPU-only build refuses.
+  DeviceGraph(Device device, const std::function<void()>& work);
+  ~DeviceGraph();
+  DeviceGraph(const DeviceGraph&) = delete;
+  DeviceGraph& operator=(const DeviceGraph&) = delete;
+  // Queues one run of the captured work on the device's stream; returns without waiting.
+  void replay();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ptl
