@@ -8,6 +8,12 @@
 // between replays (a static batch, carried states); host-side effects of the captured code (a
 // counter incremented on the host, a random draw) happen once, at capture. Memory the capture
 // allocates comes from a private pool that stays the graph's while it lives.
+//
+// On the CPU a graph is a stand-in with the same rules (kernels/cpu/recording.h): the kernels
+// are recorded with their arguments and a replay calls them, without the host code around them;
+// the memory recorded work allocates or frees stays the graph's; a host read of a tensor the
+// recorded work computes fails, as it fails a capture on a GPU. It lets the cuda_logic tests run
+// the code around graphs where there is no GPU; the trainer offers graphs on CUDA only.
 #pragma once
 #include <functional>
 #include <memory>
@@ -18,9 +24,9 @@ namespace ptl {
 
 class DeviceGraph {
  public:
-  // Captures `work` on the stream of `device` (CUDA only). Work that waits for the device or
-  // reads device memory on the host fails the capture with a ptl::Error that says so; a
-  // CPU-only build refuses.
+  // Captures `work` on the stream of `device` (or records it on the CPU). Work that waits for the
+  // device or reads device memory on the host fails the capture with a ptl::Error that says so.
+  // A CPU-only build refuses CUDA devices.
   DeviceGraph(Device device, const std::function<void()>& work);
   ~DeviceGraph();
   DeviceGraph(const DeviceGraph&) = delete;

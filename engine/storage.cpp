@@ -67,6 +67,23 @@ size_t read_number(const char* file, const std::string& key) {
 }
 }  // namespace
 
+RecordedMemory::~RecordedMemory() {
+  for (auto [data, bytes] : kept_) {
+    std::free(data);
+    g_cpu_in_use -= bytes;
+  }
+}
+
+void RecordedMemory::keep(void* data, size_t bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  kept_.emplace_back(data, bytes);
+}
+
+std::shared_ptr<RecordedMemory>& recording_memory() {
+  thread_local std::shared_ptr<RecordedMemory> memory;
+  return memory;
+}
+
 size_t cpu_bytes_in_use() {
   return g_cpu_in_use.load();
 }
@@ -112,6 +129,7 @@ Storage::Storage(size_t nbytes, Device device, bool pinned) : nbytes_(nbytes), d
       throw OutOfMemoryError(str("out of CPU memory: could not allocate ", mib(nbytes), " with ",
                                  mib(held - rounded), " held by ptl's tensors"));
     }
+    recorded_ = recording_memory();
     return;
   }
 #if PTL_WITH_CUDA
@@ -123,6 +141,12 @@ Storage::Storage(size_t nbytes, Device device, bool pinned) : nbytes_(nbytes), d
 
 Storage::~Storage() {
   if (device_.is_cpu() && !pinned_) {
+    // Memory a recorded graph may replay into stays its own (RecordedMemory).
+    const std::shared_ptr<RecordedMemory>& keeper = recorded_ ? recorded_ : recording_memory();
+    if (keeper) {
+      keeper->keep(data_, cpu_block_bytes(nbytes_));
+      return;
+    }
     std::free(data_);
     g_cpu_in_use -= cpu_block_bytes(nbytes_);
     return;

@@ -3,11 +3,34 @@
 #pragma once
 #include <cstddef>
 #include <memory>
+#include <mutex>
+#include <utility>
+#include <vector>
 
 #include "base/error.h"
 #include "engine/device.h"
 
 namespace ptl {
+
+// The CPU memory of a recorded graph (engine/device_graph.h's stand-in for a CUDA graph on the
+// CPU): a replay reads and writes the pointers its recorded kernels were given, so while a
+// recording is active on the thread every CPU storage allocated, and every one freed, hands its
+// memory here; it is freed when the recording's last owner (the graph, a storage allocated
+// during the recording) is gone, as a CUDA graph's private pool.
+class RecordedMemory {
+ public:
+  RecordedMemory() = default;
+  ~RecordedMemory();
+  RecordedMemory(const RecordedMemory&) = delete;
+  RecordedMemory& operator=(const RecordedMemory&) = delete;
+  void keep(void* data, size_t nbytes);
+
+ private:
+  std::mutex mu_;
+  std::vector<std::pair<void*, size_t>> kept_;
+};
+// The memory of the recording active on this thread (set by DeviceGraph), or null.
+std::shared_ptr<RecordedMemory>& recording_memory();
 
 class Storage {
  public:
@@ -23,12 +46,15 @@ class Storage {
   size_t nbytes() const { return nbytes_; }
   Device device() const { return device_; }
   bool pinned() const { return pinned_; }
+  // Written by kernels the thread is recording and has not run yet: the host cannot read it.
+  bool recorded_unrun() const { return recorded_ && recorded_ == recording_memory(); }
 
  private:
   void* data_ = nullptr;
   size_t nbytes_ = 0;
   Device device_;
   bool pinned_ = false;
+  std::shared_ptr<RecordedMemory> recorded_;  // allocated during that recording
 };
 
 // CPU tensor memory accounting. Linux grants allocations it cannot back (overcommit) and then

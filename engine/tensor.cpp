@@ -128,7 +128,18 @@ Tensor Tensor::to(DType t) const {
       [from](const Tensor& g, const std::vector<bool>&) -> Grads { return {g.to(from)}; });
 }
 
+namespace {
+// A host read of a tensor that recorded work has not computed yet: on a GPU the capture would
+// fail at this read (it waits for the device), so the CPU's stand-in fails too.
+void check_host_readable(const Tensor& t) {
+  PTL_CHECK(!t.impl().storage->recorded_unrun(), "a host read of ", t.shape_str(),
+            ", which the work being recorded for a graph computes and has not run: work that "
+            "reads the device on the host cannot be captured");
+}
+}  // namespace
+
 std::vector<double> Tensor::to_double_vector() const {
+  check_host_readable(*this);
   NoGradGuard ng;
   Tensor c = to(Device::cpu()).to(DType::F64).contiguous();
   const double* p = c.data<double>();
@@ -136,6 +147,7 @@ std::vector<double> Tensor::to_double_vector() const {
 }
 
 std::vector<float> Tensor::to_vector() const {
+  check_host_readable(*this);
   NoGradGuard ng;
   Tensor c = to(Device::cpu()).to(DType::F32).contiguous();
   const float* p = c.data<float>();
@@ -143,6 +155,7 @@ std::vector<float> Tensor::to_vector() const {
 }
 
 std::vector<int64_t> Tensor::to_int_vector() const {
+  check_host_readable(*this);
   NoGradGuard ng;
   Tensor c = to(Device::cpu()).to(DType::I64).contiguous();
   const int64_t* p = c.data<int64_t>();

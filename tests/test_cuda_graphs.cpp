@@ -1,5 +1,7 @@
-// CUDA graphs (engine/device_graph.h, train/step_graph.h; train.cuda_graphs). [cuda]: skipped
-// without a GPU. The allocator's capture pools are tested on the CPU in
+// CUDA graphs (engine/device_graph.h, train/step_graph.h; train.cuda_graphs).
+// [cuda][test_device]: on a GPU, and in cuda_logic on the CPU's stand-in for a graph (kernel
+// calls recorded and replayed without the host code around them, kernels/cpu/recording.h);
+// [cuda] alone: the trainer, GPU only. The allocator's capture pools are tested on the CPU in
 // test_caching_allocator.cpp, the config's refusals in test_train_config.cpp. Tagged [caching]:
 // a graph needs the caching allocator, which the sanitizer run turns off.
 #include <catch2/catch.hpp>
@@ -9,24 +11,28 @@
 
 #include "engine/device_graph.h"
 #include "engine/ops.h"
+#include "engine/rng.h"
+#include "models/registry.h"
 #include "tests/cuda_test_util.h"
 #include "tests/tiny_run.h"
 #include "train/checkpoint.h"
+#include "train/optim.h"
+#include "train/step_graph.h"
 #include "train/trainer.h"
 
 using namespace ptl;
 using Catch::Matchers::Contains;
 
-TEST_CASE("a CUDA graph replays its captured work on the data of the moment, in place",
-          "[cuda][caching]") {
-  PTL_SKIP_WITHOUT_GPU();
-  const Device gpu = Device::cuda(0);
-  Tensor x = zeros({4}, DType::F32, gpu), y;
-  DeviceGraph g(gpu, [&] { y = add(mul(x, 2.0), 1.0); });  // recorded, not run
+TEST_CASE("a graph replays its captured work on the data of the moment, in place",
+          "[cuda][test_device][caching]") {
+  PTL_SKIP_WITHOUT_CUDA();
+  const Device dev = test::test_device();
+  Tensor x = zeros({4}, DType::F32, dev), y;
+  DeviceGraph g(dev, [&] { y = add(mul(x, 2.0), 1.0); });  // recorded, not run
   for (double base : {1.0, 10.0}) {
     Tensor host = Tensor::empty({4}, DType::F32);
     for (int i = 0; i < 4; ++i) host.data<float>()[i] = static_cast<float>(base + i);
-    copy_(x, host);
+    copy_(x, host.to(dev));
     g.replay();
     const std::vector<double> got = y.to_double_vector();
     INFO("x starts at " << base);
@@ -34,15 +40,78 @@ TEST_CASE("a CUDA graph replays its captured work on the data of the moment, in 
   }
 }
 
-TEST_CASE("a capture that reads the device on the host fails, names the switch, and ends",
-          "[cuda][caching]") {
-  PTL_SKIP_WITHOUT_GPU();
-  const Device gpu = Device::cuda(0);
-  const Tensor x = ones({8}, DType::F32, gpu);
-  CHECK_THROWS_WITH(DeviceGraph(gpu, [&] { (void)sum(x).item(); }),
-                    Contains("capturing a CUDA graph") && Contains("cannot be captured") &&
-                        Contains("train.cuda_graphs off"));
-  CHECK(sum(x).item() == 8);  // the stream works eagerly again
+TEST_CASE("a capture that reads the device on the host fails, says why, and ends",
+          "[cuda][test_device][caching]") {
+  PTL_SKIP_WITHOUT_CUDA();
+  const Device dev = test::test_device();
+  const Tensor x = ones({8}, DType::F32, dev);
+  CHECK_THROWS_WITH(DeviceGraph(dev, [&] { (void)sum(x).item(); }), Contains("cannot be captured"));
+  if (dev.is_cuda())
+    CHECK_THROWS_WITH(DeviceGraph(dev, [&] { (void)sum(x).item(); }),
+                      Contains("capturing a CUDA graph") && Contains("train.cuda_graphs off"));
+  CHECK(sum(x).item() == 8);  // the device works eagerly again
+}
+
+namespace {
+struct Steps {
+  std::vector<double> losses, accuracies;
+  TensorMap state;  // on the CPU: parameters, running statistics, num_batches_tracked
+  int replays = 0;
+};
+
+// 8 steps of PTL-ResNet-20 (carried BConv-Cell states) with AMSGrad on a PK batch of 3 x 2
+// images of 3x32x16, the triplet + cross-entropy loss; the cells are reset before step 4 (an
+// epoch boundary). With `graphs`, steps from the third on replay a StepGraph where they can.
+Steps train_steps(const Device& dev, bool graphs) {
+  manual_seed(11);
+  std::shared_ptr<Model> model = make_model("ptl_resnet20", 3);
+  model->to(dev);
+  model->train();
+  std::vector<Tensor> params = model->parameters();
+  Adam adam({ParamGroup{"all", params, 1e-3, 1e-3, 1e-4, false}},
+            AdamOptions{0.9, 0.999, 1e-8, true, false});
+  StepGraph graph(*model, params);
+  const Tensor labels = from_vector(std::vector<int64_t>{0, 0, 1, 1, 2, 2}, {6});
+  const auto forward_loss = [&](const Tensor& images, const Tensor& y) {
+    const ModelOutput o = model->forward(images);
+    return mgn_loss(o.triplet.empty() ? std::vector<Tensor>{o.feature} : o.triplet, o.logits, y,
+                    0.3);
+  };
+  Steps s;
+  for (int step = 0; step < 8; ++step) {
+    if (step == 4) model->reset_state();
+    const Tensor images = randn({6, 3, 32, 16});  // on the host, as the loader's
+    const bool replay = graphs && step >= 2 && graph.why_eager(images, labels).empty();
+    const MgnLossResult l = replay ? graph.run(images, labels, forward_loss)
+                                   : forward_loss(images.to(dev), labels.to(dev));
+    s.replays += replay;
+    s.losses.push_back(l.loss.item());
+    s.accuracies.push_back(l.accuracy());
+    if (!replay) {
+      adam.zero_grad();
+      l.loss.backward();
+    }
+    adam.step();
+  }
+  for (auto& [name, v] : model->state_dict()) s.state[name] = v.to(Device::cpu());
+  return s;
+}
+}  // namespace
+
+TEST_CASE("StepGraph replays PTL-ResNet-20's steps to the bits of eager steps",
+          "[cuda][test_device][caching]") {
+  PTL_SKIP_WITHOUT_CUDA();
+  const Device dev = test::test_device();
+  const Steps eager = train_steps(dev, false), graphs = train_steps(dev, true);
+  // Steps 2 (the capture and its first replay), 3, then 5-7: step 4 starts from fresh states.
+  CHECK(graphs.replays == 5);
+  CHECK_SAME_BITS(graphs.losses, eager.losses);
+  CHECK_SAME_BITS(graphs.accuracies, eager.accuracies);
+  REQUIRE(graphs.state.size() == eager.state.size());
+  for (const auto& [name, want] : eager.state) {
+    INFO(name);  // num_batches_tracked included: the replays add the capture's increments
+    CHECK_SAME_BITS(graphs.state.at(name), want);
+  }
 }
 
 namespace {
