@@ -25,8 +25,10 @@ Tensor from_vector(const std::vector<double>& v, const Shape& shape);
 Tensor from_vector(const std::vector<int64_t>& v, const Shape& shape);
 Tensor arange(int64_t n, DType dtype = DType::F32);
 Tensor scalar(double v, DType dtype = DType::F32);
-void fill_(Tensor& t, double value);         // in place, no autograd
-void copy_(Tensor& dst, const Tensor& src);  // in place into a (possibly strided) view
+void fill_(Tensor& t, double value);  // in place, no autograd
+// In place into a (possibly strided) view; between devices from pinned host memory the copy is
+// only queued on the device's stream (as Tensor::to), otherwise finished when it returns.
+void copy_(Tensor& dst, const Tensor& src);
 
 // ---- element-wise, numpy broadcasting ----
 Tensor add(const Tensor& a, const Tensor& b);

@@ -93,11 +93,8 @@ Tensor Tensor::clone() const {
 
 Tensor Tensor::to(Device d) const {
   if (d == device()) return *this;
-  Tensor src = contiguous();
   Tensor out = Tensor::empty(shape(), dtype(), d);
-  // From pinned memory the copy is only queued: the storage stays alive until it has run.
-  copy_bytes(out.raw_data(), d, src.raw_data(), device(), numel() * dtype_size(dtype()),
-             src.impl().storage->pinned());
+  copy_(out, *this);  // from pinned memory only queued: the storage stays alive until it has run
   Device from = device();
   return record(
       out, "to_device", {*this},

@@ -6,6 +6,7 @@
 // a graph needs the caching allocator, which the sanitizer run turns off.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -53,6 +54,17 @@ TEST_CASE("a capture that reads the device on the host fails, says why, and ends
 }
 
 namespace {
+// Equal bits alone would let two runs that both diverged pass: the eager side must be finite.
+void check_finite(const std::vector<double>& losses, const TensorMap& state) {
+  for (double l : losses) CHECK(std::isfinite(l));
+  for (const auto& [name, v] : state) {
+    size_t nonfinite = 0;
+    for (double x : v.to_double_vector()) nonfinite += !std::isfinite(x);
+    INFO(name);
+    CHECK(nonfinite == 0);
+  }
+}
+
 struct Steps {
   std::vector<double> losses, accuracies;
   TensorMap state;  // on the CPU: parameters, running statistics, num_batches_tracked
@@ -105,6 +117,7 @@ TEST_CASE("StepGraph replays PTL-ResNet-20's steps to the bits of eager steps",
   const Steps eager = train_steps(dev, false), graphs = train_steps(dev, true);
   // Steps 2 (the capture and its first replay), 3, then 5-7: step 4 starts from fresh states.
   CHECK(graphs.replays == 5);
+  check_finite(eager.losses, eager.state);
   CHECK_SAME_BITS(graphs.losses, eager.losses);
   CHECK_SAME_BITS(graphs.accuracies, eager.accuracies);
   REQUIRE(graphs.state.size() == eager.state.size());
@@ -155,6 +168,7 @@ TEST_CASE("train.cuda_graphs trains the tiny PTL run to the bits of eager steps"
              Contains("train.cuda_graphs: 3 steps of epoch 2 replayed the graph, 1 ran eagerly "
                       "(the last: a BConv-Cell starts from a fresh state, drawn on the host)"));
   REQUIRE(eager.losses.size() == 8);
+  check_finite(eager.losses, eager.weights);
   CHECK_SAME_BITS(graphs.losses, eager.losses);
   REQUIRE(graphs.weights.size() == eager.weights.size());
   for (const auto& [name, want] : eager.weights) {

@@ -1,7 +1,6 @@
 #include "train/step_graph.h"
 
 #include "engine/ops.h"
-#include "engine/storage.h"
 
 namespace ptl {
 
@@ -34,13 +33,10 @@ void StepGraph::copy_batch(const Tensor& host_images, const Tensor& host_labels)
     images_ = Tensor::empty(host_images.shape(), host_images.dtype(), device_);
     labels_ = Tensor::empty(host_labels.shape(), host_labels.dtype(), device_);
   }
-  // Queued behind the previous step's work on the stream; from pinned memory without waiting
-  // (the loader's batches), as Tensor::to copies them.
-  for (auto [dst, src] : {std::pair{images_, host_images}, std::pair{labels_, host_labels}}) {
-    const Tensor s = src.contiguous();
-    copy_bytes(dst.raw_data(), device_, s.raw_data(), s.device(),
-               static_cast<size_t>(s.numel()) * dtype_size(s.dtype()), s.impl().storage->pinned());
-  }
+  // Queued behind the previous step's work on the stream (from the loader's pinned memory
+  // without waiting).
+  copy_(images_, host_images);
+  copy_(labels_, host_labels);
 }
 
 void StepGraph::capture(const ForwardLoss& forward_loss) {
@@ -72,8 +68,7 @@ void StepGraph::capture(const ForwardLoss& forward_loss) {
 const MgnLossResult& StepGraph::run(const Tensor& host_images, const Tensor& host_labels,
                                     const ForwardLoss& forward_loss) {
   copy_batch(host_images, host_labels);
-  const bool first = !graph_;
-  if (first) {
+  if (!graph_) {
     capture(forward_loss);
   } else {
     for (CellState& c : cells_)  // a state an eager step or a checkpoint set

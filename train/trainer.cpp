@@ -235,8 +235,10 @@ StepResult Trainer::train_step(const Tensor& host_images, const Tensor& host_lab
   PTL_CHECK(s_.train.precision != Precision::BF16 || host_images.dtype() == DType::BF16,
             "train step: a bf16 run takes bfloat16 batches (data::LoaderOptions::images), got ",
             dtype_name(host_images.dtype()));
-  // Triplet losses check their labels on the host copy: the device's would cost a wait.
-  if (s_.loss.kind != LossKind::Ce) check_triplet_labels(host_labels.to_int_vector());
+  // The triplet loss checks CPU labels itself; device labels are checked on their host copy
+  // here (reading them on the device would cost a wait, and a graph cannot capture it).
+  if (device.is_cuda() && s_.loss.kind != LossKind::Ce)
+    check_triplet_labels(host_labels.to_int_vector());
   PrecisionScope precision(s_.train.precision);  // the forward's; each backward keeps its op's
   const auto forward_loss = [this](const Tensor& images, const Tensor& labels) {
     return step_loss(model().forward(images), labels, s_.loss);

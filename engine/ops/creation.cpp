@@ -48,10 +48,11 @@ void copy_(Tensor& dst, const Tensor& src) {
             ", source is ", dtype_name(src.dtype()));
   if (dst.device() != src.device()) {
     // Between devices: bytes of contiguous tensors; a strided side goes through a temporary.
+    // From pinned memory the copy is only queued, as Tensor::to's.
     Tensor s = src.contiguous();
     Tensor d = dst.is_contiguous() ? dst : Tensor::empty(dst.shape(), dst.dtype(), dst.device());
     copy_bytes(d.raw_data(), d.device(), s.raw_data(), s.device(),
-               d.numel() * dtype_size(d.dtype()));
+               d.numel() * dtype_size(d.dtype()), s.impl().storage->pinned());
     if (!dst.is_contiguous()) copy_(dst, d);
     return;
   }

@@ -11,7 +11,11 @@ namespace ptl::cpu {
 
 using KernelCalls = std::vector<std::function<void()>>;
 
-// The calls being recorded on this thread, or null when kernels run (the default).
-KernelCalls*& recording_calls();
+// The calls being recorded on this thread, or null when kernels run (the default). Inline: every
+// CPU kernel call asks.
+inline KernelCalls*& recording_calls() {
+  thread_local KernelCalls* calls = nullptr;
+  return calls;
+}
 
 }  // namespace ptl::cpu

@@ -23,52 +23,58 @@ uint64_t new_pool_id() {
            ". Work that waits for the device or reads device memory on the host cannot be "
            "captured; turn train.cuda_graphs off"));
 }
+
+// The allocator's side of a capture: ended once, and the pool given back unless a graph was made
+// from it.
+struct CapturePool {
+  int device;
+  uint64_t id;
+  bool open = true, kept = false;
+  CapturePool(int d, uint64_t p) : device(d), id(p) { begin_graph_capture(d, p); }
+  void end() {
+    if (open) end_graph_capture(device);
+    open = false;
+  }
+  ~CapturePool() {
+    end();
+    if (!kept) release_graph_pool(device, id);
+  }
+};
+
+// A failed call of the capture: its error cleared (not left for the next launch check), then
+// the capture's error.
+void check_capture(cudaError_t err, const char* call) {
+  if (err == cudaSuccess) return;
+  cudaGetLastError();
+  fail_capture(str(call, ": ", cudaGetErrorString(err)));
+}
 }  // namespace
 
 Graph graph_capture(int device, const std::function<void()>& work) {
   DeviceGuard guard(device);
   const cudaStream_t stream = current_stream(device);
-  const uint64_t pool = new_pool_id();
-  begin_graph_capture(device, pool);
-  cudaGraph_t graph = nullptr;
-  // Ends the capture and gives the pool back; the capture's error, if any, is cleared.
-  auto abandon = [&] {
-    if (cudaStreamEndCapture(stream, &graph) == cudaSuccess && graph) cudaGraphDestroy(graph);
-    cudaGetLastError();
-    end_graph_capture(device);
-    release_graph_pool(device, pool);
-  };
+  CapturePool pool(device, new_pool_id());
   // Thread-local: only this thread's unsafe calls (a cudaMalloc outside the allocator, a
   // synchronisation) break the capture; the loader's threads go on.
-  const cudaError_t begun = cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal);
-  if (begun != cudaSuccess) {
-    cudaGetLastError();
-    end_graph_capture(device);
-    release_graph_pool(device, pool);
-    fail_capture(str("cudaStreamBeginCapture: ", cudaGetErrorString(begun)));
-  }
+  check_capture(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal),
+                "cudaStreamBeginCapture");
+  cudaGraph_t graph = nullptr;
   try {
     work();
   } catch (const std::exception& e) {
-    abandon();
+    if (cudaStreamEndCapture(stream, &graph) == cudaSuccess && graph) cudaGraphDestroy(graph);
+    cudaGetLastError();
     fail_capture(e.what());
   }
   const cudaError_t ended = cudaStreamEndCapture(stream, &graph);
-  end_graph_capture(device);
-  if (ended != cudaSuccess) {
-    cudaGetLastError();
-    release_graph_pool(device, pool);
-    fail_capture(str("cudaStreamEndCapture: ", cudaGetErrorString(ended)));
-  }
+  pool.end();
+  check_capture(ended, "cudaStreamEndCapture");
   cudaGraphExec_t exec = nullptr;
   const cudaError_t made = cudaGraphInstantiate(&exec, graph, 0);
   cudaGraphDestroy(graph);
-  if (made != cudaSuccess) {
-    cudaGetLastError();
-    release_graph_pool(device, pool);
-    fail_capture(str("cudaGraphInstantiate: ", cudaGetErrorString(made)));
-  }
-  return {exec, device, pool};
+  check_capture(made, "cudaGraphInstantiate");
+  pool.kept = true;
+  return {exec, device, pool.id};
 }
 
 void graph_replay(const Graph& g) {

@@ -119,53 +119,35 @@ std::vector<std::pair<int, cudaStream_t>> created_streams() {
 }
 
 namespace {
-std::atomic<bool> tf32_allowed{false};
+// The switches of math_mode.h, read when a plan is made or a kernel launched.
+std::atomic<bool> tf32_allowed{false}, deterministic_convs{true}, direct_convs{false},
+    split_bn{false}, engine_heuristics{false};
 }  // namespace
 
-void set_allow_tf32(bool allow) {
-  tf32_allowed = allow;
+void set_allow_tf32(bool on) {
+  tf32_allowed = on;
 }
 bool allow_tf32() {
   return tf32_allowed;
 }
-
-namespace {
-std::atomic<bool> deterministic_convs{true};
-}  // namespace
-
-void set_deterministic_convolutions(bool deterministic) {
-  deterministic_convs = deterministic;
+void set_deterministic_convolutions(bool on) {
+  deterministic_convs = on;
 }
 bool deterministic_convolutions() {
   return deterministic_convs;
 }
-
-namespace {
-std::atomic<bool> direct_convs{false};
-}  // namespace
-
-void set_direct_convolutions(bool direct) {
-  direct_convs = direct;
+void set_direct_convolutions(bool on) {
+  direct_convs = on;
 }
 bool direct_convolutions() {
   return direct_convs;
 }
-
-namespace {
-std::atomic<bool> split_bn{false};
-}  // namespace
-
-void set_split_batchnorm(bool split) {
-  split_bn = split;
+void set_split_batchnorm(bool on) {
+  split_bn = on;
 }
 bool split_batchnorm() {
   return split_bn;
 }
-
-namespace {
-std::atomic<bool> engine_heuristics{false};
-}  // namespace
-
 void set_cudnn_engine_heuristics(bool on) {
   engine_heuristics = on;
 }
