@@ -54,14 +54,20 @@ TEST_CASE("a capture that reads the device on the host fails, says why, and ends
 }
 
 namespace {
-// Equal bits alone would let two runs that both diverged pass: the eager side must be finite.
-void check_finite(const std::vector<double>& losses, const TensorMap& state) {
+// The graphed run's losses and state (num_batches_tracked included: the replays add the
+// capture's increments) against the eager run's, bit for bit. Equal bits alone would let two
+// runs that both diverged pass, so the eager side must be finite.
+void check_same_run(const std::vector<double>& got_losses, const TensorMap& got_state,
+                    const std::vector<double>& losses, const TensorMap& state) {
   for (double l : losses) CHECK(std::isfinite(l));
-  for (const auto& [name, v] : state) {
+  CHECK_SAME_BITS(got_losses, losses);
+  REQUIRE(got_state.size() == state.size());
+  for (const auto& [name, want] : state) {
     size_t nonfinite = 0;
-    for (double x : v.to_double_vector()) nonfinite += !std::isfinite(x);
+    for (double x : want.to_double_vector()) nonfinite += !std::isfinite(x);
     INFO(name);
     CHECK(nonfinite == 0);
+    CHECK_SAME_BITS(got_state.at(name), want);
   }
 }
 
@@ -117,14 +123,8 @@ TEST_CASE("StepGraph replays PTL-ResNet-20's steps to the bits of eager steps",
   const Steps eager = train_steps(dev, false), graphs = train_steps(dev, true);
   // Steps 2 (the capture and its first replay), 3, then 5-7: step 4 starts from fresh states.
   CHECK(graphs.replays == 5);
-  check_finite(eager.losses, eager.state);
-  CHECK_SAME_BITS(graphs.losses, eager.losses);
+  check_same_run(graphs.losses, graphs.state, eager.losses, eager.state);
   CHECK_SAME_BITS(graphs.accuracies, eager.accuracies);
-  REQUIRE(graphs.state.size() == eager.state.size());
-  for (const auto& [name, want] : eager.state) {
-    INFO(name);  // num_batches_tracked included: the replays add the capture's increments
-    CHECK_SAME_BITS(graphs.state.at(name), want);
-  }
 }
 
 namespace {
@@ -168,11 +168,5 @@ TEST_CASE("train.cuda_graphs trains the tiny PTL run to the bits of eager steps"
              Contains("train.cuda_graphs: 3 steps of epoch 2 replayed the graph, 1 ran eagerly "
                       "(the last: a BConv-Cell starts from a fresh state, drawn on the host)"));
   REQUIRE(eager.losses.size() == 8);
-  check_finite(eager.losses, eager.weights);
-  CHECK_SAME_BITS(graphs.losses, eager.losses);
-  REQUIRE(graphs.weights.size() == eager.weights.size());
-  for (const auto& [name, want] : eager.weights) {
-    INFO(name);  // num_batches_tracked included: the replays add the capture's increments
-    CHECK_SAME_BITS(graphs.weights.at(name), want);
-  }
+  check_same_run(graphs.losses, graphs.weights, eager.losses, eager.weights);
 }
